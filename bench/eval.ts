@@ -1,0 +1,141 @@
+// `npm run bench:eval [-- --images N]`: panoptic evaluation speed on generated 640x480 pairs
+// (~40 segments each), single thread; compared with panopticapi's pq_compute on one core when
+// python3 with numpy + PIL and a panopticapi checkout ($PANOPTICAPI_DIR, default /tmp/panopticapi) exist.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parsePanopticJson, decodePanopticPng, evaluatePanopticFolders } from '../src/core/panopticFiles';
+import { PanopticEvaluator, type PqReport } from '../src/core/pq';
+import { Rng } from '../src/core/rng';
+import { randomScene, writeCaseJsons, writeScenePngs, type CaseAnnotations } from '../scripts/golden/scenes';
+import { nodeFolder } from '../scripts/eval';
+import type { BenchReport } from './types';
+
+const WIDTH = 640;
+const HEIGHT = 480;
+const THINGS_PER_IMAGE = 36;
+
+const { values } = parseArgs({ options: { images: { type: 'string', default: '500' } } });
+const imageCount = Number(values.images);
+const dir = mkdtempSync(path.join(tmpdir(), 'dearli-bench-eval-'));
+
+try {
+  console.log(`generating ${imageCount} ${WIDTH}x${HEIGHT} pairs in ${dir} ...`);
+  const rng = new Rng(2024);
+  // Generated in chunks so that only a few id maps are in memory at once.
+  const chunk = 25;
+  const annotations: CaseAnnotations = { gt: [], pred: [] };
+  for (let start = 0; start < imageCount; start += chunk) {
+    const images = [];
+    for (let i = start; i < Math.min(imageCount, start + chunk); i++) {
+      images.push({ imageId: i, name: `img_${String(i).padStart(5, '0')}`, scene: randomScene(rng, WIDTH, HEIGHT, THINGS_PER_IMAGE) });
+    }
+    const written = writeScenePngs(dir, images);
+    annotations.gt.push(...written.gt);
+    annotations.pred.push(...written.pred);
+  }
+  writeCaseJsons(dir, annotations);
+
+  const gtFolder = () => nodeFolder(path.join(dir, 'gt.json'), path.join(dir, 'gt'));
+  const predFolder = () => nodeFolder(path.join(dir, 'pred.json'), path.join(dir, 'pred'));
+
+  // End to end, as `npm run eval` does it: JSON, PNG reading and decoding, evaluation.
+  const endToEndStart = performance.now();
+  const ours = await evaluatePanopticFolders(gtFolder(), predFolder());
+  const endToEndMs = performance.now() - endToEndStart;
+
+  // The evaluator alone on decoded maps, as the training worker calls it per validation image.
+  const gtJson = parsePanopticJson(gtFolder().jsonText, 'gt.json', true);
+  const predJson = parsePanopticJson(predFolder().jsonText, 'pred.json', false);
+  const evaluator = new PanopticEvaluator(gtJson.categories);
+  let coreMs = 0;
+  let segmentCount = 0;
+  gtJson.annotations.forEach((gt, i) => {
+    const pred = predJson.annotations[i];
+    const gtMap = decodePanopticPng(readFileSync(path.join(dir, 'gt', gt.file_name)), gt.file_name);
+    const predMap = decodePanopticPng(readFileSync(path.join(dir, 'pred', pred.file_name)), pred.file_name);
+    segmentCount += gt.segments_info.length + pred.segments_info.length;
+    const start = performance.now();
+    evaluator.addImage({ ...gtMap, segments: gt.segments_info }, { ...predMap, segments: pred.segments_info });
+    coreMs += performance.now() - start;
+  });
+
+  const reference = runPanopticapi(dir);
+  const rows: (string | number)[][] = [
+    ['ours, end to end (read + decode PNG + evaluate)', imageCount / (endToEndMs / 1000), endToEndMs / imageCount],
+    ['ours, evaluator only (decoded maps)', imageCount / (coreMs / 1000), coreMs / imageCount],
+  ];
+  const notes = [
+    `${imageCount} pairs of ${WIDTH}x${HEIGHT}, ${(segmentCount / imageCount / 2).toFixed(1)} segments per map on average; single thread.`,
+    `ours: PQ ${(100 * ours.pq.All.pq).toFixed(2)}, SQ ${(100 * ours.pq.All.sq).toFixed(2)}, RQ ${(100 * ours.pq.All.rq).toFixed(2)}.`,
+  ];
+  let speedup: number | undefined;
+  if (reference.ok) {
+    const referenceMs = reference.seconds * 1000;
+    rows.push(['panopticapi pq_compute, one core', imageCount / reference.seconds, referenceMs / imageCount]);
+    speedup = referenceMs / endToEndMs;
+    const largestDifference = Math.max(
+      ...(['All', 'Things', 'Stuff'] as const).flatMap((g) => (['pq', 'sq', 'rq'] as const).map((m) => Math.abs(ours.pq[g][m] - reference.result[g][m]))),
+    );
+    notes.push(`end to end we are ${speedup.toFixed(1)}x faster than panopticapi (goal: 5x); largest PQ/SQ/RQ difference ${largestDifference.toExponential(1)}.`);
+  } else {
+    notes.push(`panopticapi not timed: ${reference.why}`);
+  }
+
+  const report: BenchReport = {
+    title: 'panoptic evaluation (PQ/SQ/RQ + mIoU)',
+    columns: ['evaluator', 'images/s', 'ms/image'],
+    rows,
+    figures: {
+      images: imageCount,
+      width: WIDTH,
+      height: HEIGHT,
+      segmentsPerMap: segmentCount / imageCount / 2,
+      oursEndToEndMs: endToEndMs,
+      oursEvaluatorOnlyMs: coreMs,
+      panopticapiMs: reference.ok ? reference.seconds * 1000 : null,
+      speedupEndToEnd: speedup ?? null,
+      node: process.version,
+    },
+    notes,
+  };
+  printReport(report);
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync('bench-results/eval.json', `${JSON.stringify({ name: 'eval', date: new Date().toISOString(), ...report }, null, 2)}\n`);
+  console.log('\nwrote bench-results/eval.json');
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+type ReferenceRun = { ok: true; seconds: number; result: PqReport } | { ok: false; why: string };
+
+function runPanopticapi(dataDir: string): ReferenceRun {
+  const apiDir = process.env.PANOPTICAPI_DIR ?? '/tmp/panopticapi';
+  if (!existsSync(path.join(apiDir, 'panopticapi', 'evaluation.py'))) return { ok: false, why: `no panopticapi/evaluation.py under ${apiDir} (set PANOPTICAPI_DIR)` };
+  // Debian's python3 has numpy and PIL where a pyenv one may not.
+  const python = [process.env.PYTHON, '/usr/bin/python3', 'python3'].find(
+    (candidate) => candidate && spawnSync(candidate, ['-c', 'import numpy, PIL'], { stdio: 'ignore' }).status === 0,
+  );
+  if (!python) return { ok: false, why: 'no python3 with numpy and PIL' };
+  console.log(`timing panopticapi with ${python} ...`);
+  const out = path.join(dataDir, 'panopticapi.json');
+  const runner = path.resolve(import.meta.dirname, '../scripts/golden/panopticapi_eval.py');
+  const args = [runner, apiDir, path.join(dataDir, 'gt.json'), path.join(dataDir, 'gt'), path.join(dataDir, 'pred.json'), path.join(dataDir, 'pred'), out];
+  const child = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (child.status !== 0) return { ok: false, why: `panopticapi failed: ${child.stderr.trim().split('\n').slice(-1)[0]}` };
+  const seconds = Number(child.stdout.trim().split('\n').slice(-1)[0]);
+  return { ok: true, seconds, result: JSON.parse(readFileSync(out, 'utf8')) as PqReport };
+}
+
+function printReport({ title, columns, rows, notes }: BenchReport): void {
+  const cells = [columns, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toFixed(c >= 100 ? 0 : 2) : c)))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((r) => String(r[i]).length)));
+  console.log(`\n${title}`);
+  for (const [i, r] of cells.entries()) {
+    console.log(r.map((c, j) => (j === 0 ? String(c).padEnd(widths[j]) : String(c).padStart(widths[j]))).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+  for (const note of notes ?? []) console.log(`- ${note}`);
+}

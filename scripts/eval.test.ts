@@ -1,0 +1,36 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const golden = path.resolve(import.meta.dirname, '../test/golden/eval/mixed');
+const tsx = path.resolve(import.meta.dirname, '../node_modules/.bin/tsx');
+const script = path.resolve(import.meta.dirname, 'eval.ts');
+
+describe('npm run eval', () => {
+  it('prints the table and writes panopticapi’s JSON layout', async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'eval-')), 'pq.json');
+    const args = ['--gt-json', `${golden}/gt.json`, '--gt-dir', `${golden}/gt`, '--pred-json', `${golden}/pred.json`, '--pred-dir', `${golden}/pred`, '--out', out];
+    const { stdout } = await run(tsx, [script, ...args]);
+    expect(stdout).toMatch(/^All\s+\|\s+48\.3\s+73\.3\s+63\.3\s+6$/m);
+    expect(stdout).toMatch(/^mIoU \d+\.\d over \d+ categories, 4 images$/m);
+    const written = JSON.parse(readFileSync(out, 'utf8'));
+    const expected = JSON.parse(readFileSync(`${golden}/expected.json`, 'utf8'));
+    expect(Object.keys(written).sort()).toEqual(['All', 'Stuff', 'Things', 'per_class']);
+    expect(Object.keys(written.per_class).sort()).toEqual(Object.keys(expected.per_class).sort());
+    expect(written.All.pq).toBeCloseTo(expected.All.pq, 9);
+  });
+
+  it('exits 1 with the file named when a prediction PNG is missing', async () => {
+    const args = ['--gt-json', `${golden}/gt.json`, '--gt-dir', `${golden}/gt`, '--pred-json', `${golden}/pred.json`, '--pred-dir', `${golden}/nowhere`];
+    const failure = await run(tsx, [script, ...args]).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain(`${golden}/nowhere/img_000.png`);
+  });
+});

@@ -1,0 +1,37 @@
+"""Runs COCO panopticapi's pq_compute on one core and writes its result JSON.
+
+Used to make test/golden/eval/*/expected.json and by bench/eval.ts for the speed comparison.
+panopticapi itself is not part of this repository: pass the folder that holds its `panopticapi`
+package (evaluation.py and utils.py), e.g. /tmp/panopticapi.
+
+usage: python3 panopticapi_eval.py PANOPTICAPI_DIR GT_JSON GT_DIR PRED_JSON PRED_DIR OUT_JSON
+Prints the seconds pq_compute took as the last line of stdout.
+"""
+import contextlib
+import json
+import sys
+import time
+
+
+def main():
+    api_dir, gt_json, gt_dir, pred_json, pred_dir, out_json = sys.argv[1:7]
+    sys.path.insert(0, api_dir)
+    from panopticapi import evaluation
+
+    # pq_compute spreads images over a process pool; one core keeps timings comparable with ours.
+    def single_core(matched_annotations_list, gt_folder, pred_folder, categories):
+        return evaluation.pq_compute_single_core(0, matched_annotations_list, gt_folder, pred_folder, categories)
+
+    evaluation.pq_compute_multi_core = single_core
+    with contextlib.redirect_stdout(sys.stderr):
+        start = time.perf_counter()
+        results = evaluation.pq_compute(gt_json, pred_json, gt_dir, pred_dir)
+        seconds = time.perf_counter() - start
+    with open(out_json, 'w') as f:
+        json.dump(results, f, indent=2)
+        f.write('\n')
+    print(seconds)
+
+
+if __name__ == '__main__':
+    main()

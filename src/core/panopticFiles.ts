@@ -1,0 +1,152 @@
+/**
+ * Reading COCO panoptic files for evaluation: the annotation JSON (checked field by field, so a bad
+ * file is reported with its name) and the RGB id PNGs (decoded bit-exactly with fast-png).
+ */
+import { decode as decodePng } from 'fast-png';
+import { DearliError } from './errors';
+import { decodeIdMap, type Category, type PanopticAnnotation, type SegmentInfo } from './panoptic';
+import { PanopticEvaluator, type PanopticEvaluation } from './pq';
+
+export interface PanopticJson {
+  /** Empty when the file has none (prediction files need not repeat them). */
+  categories: Category[];
+  annotations: PanopticAnnotation[];
+}
+
+export interface IdMap {
+  ids: Uint32Array;
+  width: number;
+  height: number;
+}
+
+/** A COCO panoptic JSON and the folder of PNGs it names, behind whatever storage holds them. */
+export interface PanopticFolder {
+  jsonFile: string;
+  jsonText: string;
+  /** The path shown in errors for a PNG named in the JSON. */
+  pngPath(fileName: string): string;
+  readPng(path: string): Promise<Uint8Array> | Uint8Array;
+}
+
+/** Evaluates a whole prediction folder against its ground truth, one image at a time. */
+export async function evaluatePanopticFolders(gt: PanopticFolder, pred: PanopticFolder): Promise<PanopticEvaluation> {
+  const gtJson = parsePanopticJson(gt.jsonText, gt.jsonFile, true);
+  const predJson = parsePanopticJson(pred.jsonText, pred.jsonFile, false);
+  const evaluator = new PanopticEvaluator(gtJson.categories);
+  for (const pair of pairAnnotations(gtJson.annotations, predJson.annotations, gt.jsonFile, pred.jsonFile)) {
+    const gtPng = gt.pngPath(pair.gt.file_name);
+    const predPng = pred.pngPath(pair.pred.file_name);
+    evaluator.addImage(
+      { ...decodePanopticPng(await readPng(gt, gtPng), gtPng), segments: pair.gt.segments_info, pngFile: gtPng, jsonFile: gt.jsonFile },
+      { ...decodePanopticPng(await readPng(pred, predPng), predPng), segments: pair.pred.segments_info, pngFile: predPng, jsonFile: pred.jsonFile },
+    );
+  }
+  return evaluator.summarize();
+}
+
+async function readPng(folder: PanopticFolder, path: string): Promise<Uint8Array> {
+  try {
+    return await folder.readPng(path);
+  } catch (e) {
+    throw new DearliError('eval-missing-png', `cannot be read (${(e as Error).message}); ${folder.jsonFile} names it`, 'Put every PNG that the JSON names into its folder.', path);
+  }
+}
+
+/** Parses and checks a COCO panoptic JSON text; `file` names it in errors. */
+export function parsePanopticJson(text: string, file: string, requireCategories: boolean): PanopticJson {
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch (e) {
+    throw new DearliError('eval-bad-json', `not valid JSON (${(e as Error).message})`, 'Export the annotations again as COCO panoptic JSON.', file);
+  }
+  const bad = (problem: string): DearliError =>
+    new DearliError('eval-bad-json', problem, 'Follow the COCO panoptic format: {annotations:[{image_id, file_name, segments_info:[{id, category_id, iscrowd}]}], categories:[{id, name, isthing}]}.', file);
+  if (!isRecord(root)) throw bad('the top level is not an object');
+
+  const categories: Category[] = [];
+  if (root.categories !== undefined || requireCategories) {
+    if (!Array.isArray(root.categories) || root.categories.length === 0) throw bad('"categories" is missing or empty');
+    root.categories.forEach((c: unknown, i: number) => {
+      if (!isRecord(c) || !Number.isInteger(c.id)) throw bad(`categories[${i}] has no integer "id"`);
+      // panopticapi counts a category as a thing when isthing == 1 (true == 1 in Python too).
+      if (c.isthing !== 0 && c.isthing !== 1 && typeof c.isthing !== 'boolean') throw bad(`categories[${i}] has no "isthing" of 0 or 1`);
+      categories.push({ id: c.id as number, name: typeof c.name === 'string' ? c.name : String(c.id), isthing: c.isthing === 1 || c.isthing === true });
+    });
+  }
+
+  if (!Array.isArray(root.annotations)) throw bad('"annotations" is missing or not a list');
+  const annotations = root.annotations.map((a: unknown, i: number): PanopticAnnotation => {
+    if (!isRecord(a)) throw bad(`annotations[${i}] is not an object`);
+    if (typeof a.image_id !== 'number' && typeof a.image_id !== 'string') throw bad(`annotations[${i}] has no "image_id"`);
+    if (typeof a.file_name !== 'string' || a.file_name === '') throw bad(`annotations[${i}] has no "file_name"`);
+    if (!Array.isArray(a.segments_info)) throw bad(`annotations[${i}] (${a.file_name}) has no "segments_info" list`);
+    const segments = a.segments_info.map((s: unknown, j: number): SegmentInfo => {
+      const where = `annotations[${i}].segments_info[${j}] (${a.file_name})`;
+      if (!isRecord(s) || !Number.isInteger(s.id) || !Number.isInteger(s.category_id)) throw bad(`${where} needs integer "id" and "category_id"`);
+      const segment: SegmentInfo = { id: s.id as number, category_id: s.category_id as number };
+      if (s.iscrowd !== undefined) {
+        if (s.iscrowd !== 0 && s.iscrowd !== 1 && typeof s.iscrowd !== 'boolean') throw bad(`${where} has "iscrowd" other than 0 or 1`);
+        segment.iscrowd = Number(s.iscrowd);
+      }
+      if (typeof s.area === 'number') segment.area = s.area;
+      return segment;
+    });
+    return { image_id: a.image_id, file_name: a.file_name, segments_info: segments };
+  });
+  return { categories, annotations };
+}
+
+/**
+ * Pairs every ground-truth annotation with the prediction of the same image_id (compared as
+ * panopticapi does: 1 and "1" differ). Predictions for other images are ignored.
+ */
+export function pairAnnotations(
+  gt: readonly PanopticAnnotation[],
+  pred: readonly PanopticAnnotation[],
+  gtFile: string,
+  predFile: string,
+): { gt: PanopticAnnotation; pred: PanopticAnnotation }[] {
+  const predByImage = new Map<number | string, PanopticAnnotation>();
+  for (const annotation of pred) predByImage.set(annotation.image_id, annotation);
+  const seen = new Set<number | string>();
+  return gt.map((annotation) => {
+    if (seen.has(annotation.image_id)) {
+      throw new DearliError('eval-duplicate-image', `image_id ${JSON.stringify(annotation.image_id)} is annotated twice`, 'Keep one annotation per image.', gtFile);
+    }
+    seen.add(annotation.image_id);
+    const match = predByImage.get(annotation.image_id);
+    if (!match) {
+      throw new DearliError(
+        'eval-missing-prediction',
+        `no prediction for image_id ${JSON.stringify(annotation.image_id)} (${annotation.file_name}) of ${gtFile}`,
+        'Predict every ground-truth image, with the same image_id.',
+        predFile,
+      );
+    }
+    return { gt: annotation, pred: match };
+  });
+}
+
+/** Decodes a COCO panoptic PNG (8-bit RGB or RGBA; alpha ignored as panopticapi does) to segment ids. */
+export function decodePanopticPng(bytes: Uint8Array, file: string): IdMap {
+  let png;
+  try {
+    png = decodePng(bytes);
+  } catch (e) {
+    throw new DearliError('eval-bad-png', `cannot be decoded as PNG (${(e as Error).message})`, 'Save panoptic maps as RGB PNG files.', file);
+  }
+  if (png.depth !== 8 || (png.channels !== 3 && png.channels !== 4) || png.palette) {
+    throw new DearliError(
+      'eval-bad-png',
+      `is a ${png.depth}-bit PNG with ${png.channels} channel(s)${png.palette ? ' and a palette' : ''}, not an 8-bit RGB id map`,
+      'Save panoptic maps as 8-bit RGB PNG with id = R + 256·G + 256²·B.',
+      file,
+    );
+  }
+  return { ids: decodeIdMap(png.data, png.width, png.height, png.channels), width: png.width, height: png.height };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

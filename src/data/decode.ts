@@ -1,0 +1,267 @@
+/**
+ * Image and mask bytes: cheap header probes (type, size) for PNG, JPEG and WebP, integrity checks,
+ * and bit-exact decoding of panoptic mask PNGs with fast-png (pure JS, so identical in Node,
+ * workers and pages; a canvas would colour-manage and premultiply, changing ids).
+ *
+ * Mask colour types, decided so that every lossless re-encoding of an RGB id PNG gives the same ids:
+ * - RGB and RGBA: id = R + 256·G + 256²·B; alpha is ignored, as panopticapi does.
+ * - Palette: expanded through the palette to RGB (optimisers such as oxipng turn RGB masks with at
+ *   most 256 colours into palette PNGs without changing a colour).
+ * - Greyscale (with or without alpha): read as the RGB colour it denotes (R = G = B = v, so
+ *   id = 65793·v), for the same reason. A grey map that stores id = v therefore fails validation
+ *   with a hint saying so, instead of being guessed at.
+ * - 16-bit: refused (ids are 8-bit RGB by definition). JPEG and WebP masks: refused.
+ */
+import { decode as decodePng, encode as encodePng, type DecodedPng } from 'fast-png';
+import { DearliError } from '../core/errors';
+import { encodeIdMap } from '../core/panoptic';
+import { MAX_IMAGE_SIDE, problems } from './problems';
+import type { ImageType } from './types';
+
+export interface ImageProbe {
+  type: ImageType;
+  width: number;
+  height: number;
+}
+
+const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+
+/** The image type from the first 12 bytes, by content (never by extension). */
+export function sniffImageType(head: Uint8Array): ImageType | null {
+  if (head.length >= 8 && PNG_SIGNATURE.every((b, i) => head[i] === b)) return 'png';
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
+  if (head.length >= 12 && ascii(head, 0, 4) === 'RIFF' && ascii(head, 8, 4) === 'WEBP') return 'webp';
+  return null;
+}
+
+function ascii(bytes: Uint8Array, start: number, length: number): string {
+  return String.fromCharCode(...bytes.subarray(start, start + length));
+}
+
+async function readRange(blob: Blob, start: number, end: number): Promise<Uint8Array> {
+  return new Uint8Array(await blob.slice(start, end).arrayBuffer());
+}
+
+const PROBE_BYTES = 64 * 1024;
+
+/**
+ * Reads the type and pixel size of an image from its first bytes (more only for JPEGs whose
+ * metadata segments push the frame header further). Throws a DearliError naming `file` when the
+ * file is not a supported image or its header is damaged.
+ */
+export async function probeImage(blob: Blob, file: string): Promise<ImageProbe> {
+  const head = await readRange(blob, 0, PROBE_BYTES);
+  const type = sniffImageType(head);
+  if (!type) throw problems.unsupportedImage(file);
+  let probe: ImageProbe;
+  if (type === 'png') probe = probePng(head, file);
+  else if (type === 'webp') probe = probeWebp(head, file);
+  else probe = await probeJpeg(blob, head, file);
+  if (probe.width > MAX_IMAGE_SIDE || probe.height > MAX_IMAGE_SIDE) throw problems.imageTooLarge(file, probe.width, probe.height);
+  if (probe.width === 0 || probe.height === 0) throw problems.corruptImage(file, 'its header gives a size of 0');
+  return probe;
+}
+
+function u32be(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
+function u32le(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+}
+
+function probePng(head: Uint8Array, file: string): ImageProbe {
+  if (head.length < 33 || ascii(head, 12, 4) !== 'IHDR') throw problems.corruptImage(file, 'PNG without an IHDR header');
+  return { type: 'png', width: u32be(head, 16), height: u32be(head, 20) };
+}
+
+function probeWebp(head: Uint8Array, file: string): ImageProbe {
+  if (head.length < 30) throw problems.corruptImage(file, 'WebP shorter than its header');
+  const chunk = ascii(head, 12, 4);
+  if (chunk === 'VP8 ') {
+    if (head[23] !== 0x9d || head[24] !== 0x01 || head[25] !== 0x2a) throw problems.corruptImage(file, 'bad VP8 start code');
+    return { type: 'webp', width: (head[26] | (head[27] << 8)) & 0x3fff, height: (head[28] | (head[29] << 8)) & 0x3fff };
+  }
+  if (chunk === 'VP8L') {
+    if (head[20] !== 0x2f) throw problems.corruptImage(file, 'bad VP8L signature');
+    const bits = u32le(head, 21);
+    return { type: 'webp', width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+  }
+  if (chunk === 'VP8X') {
+    const width = 1 + (head[24] | (head[25] << 8) | (head[26] << 16));
+    const height = 1 + (head[27] | (head[28] << 8) | (head[29] << 16));
+    return { type: 'webp', width, height };
+  }
+  throw problems.corruptImage(file, `unknown WebP chunk ${JSON.stringify(chunk)}`);
+}
+
+/** Walks JPEG marker segments up to the frame header (SOFn), reading further windows as needed. */
+async function probeJpeg(blob: Blob, head: Uint8Array, file: string): Promise<ImageProbe> {
+  let window = head;
+  let windowStart = 0;
+  const byteAt = async (pos: number): Promise<number> => {
+    if (pos >= blob.size) throw problems.corruptImage(file, 'JPEG ends before its frame header');
+    if (pos < windowStart || pos >= windowStart + window.length) {
+      windowStart = pos;
+      window = await readRange(blob, pos, pos + PROBE_BYTES);
+    }
+    return window[pos - windowStart];
+  };
+  let pos = 2;
+  for (;;) {
+    if ((await byteAt(pos)) !== 0xff) throw problems.corruptImage(file, `no JPEG marker at byte ${pos}`);
+    let marker = await byteAt(pos + 1);
+    while (marker === 0xff) marker = await byteAt(++pos + 1); // fill bytes
+    pos += 2;
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue; // no payload
+    if (marker === 0xd9 || marker === 0xda) throw problems.corruptImage(file, 'JPEG without a frame header (SOF)');
+    const length = ((await byteAt(pos)) << 8) | (await byteAt(pos + 1));
+    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isFrame) {
+      const height = ((await byteAt(pos + 3)) << 8) | (await byteAt(pos + 4));
+      const width = ((await byteAt(pos + 5)) << 8) | (await byteAt(pos + 6));
+      return { type: 'jpeg', width, height };
+    }
+    pos += length;
+  }
+}
+
+const JPEG_TAIL_BYTES = 4096;
+
+/**
+ * Checks that an image is complete. PNG: every chunk's CRC checked, then decoded fully. JPEG: the end-of-image
+ * marker must lie in the last 4 KB (entropy-coded data never contains FF D9, so a truncated file
+ * lacks it; a little trailing padding is tolerated). WebP: the RIFF size must fit in the file.
+ */
+export async function checkImageIntegrity(blob: Blob, probe: ImageProbe, file: string): Promise<void> {
+  if (probe.type === 'png') {
+    const png = decodePngStrict(new Uint8Array(await blob.arrayBuffer()), (detail) => problems.corruptImage(file, detail));
+    if (png.width !== probe.width || png.height !== probe.height) throw problems.corruptImage(file, 'IHDR size changed while decoding');
+  } else if (probe.type === 'jpeg') {
+    const tail = await readRange(blob, Math.max(0, blob.size - JPEG_TAIL_BYTES), blob.size);
+    let hasEnd = false;
+    for (let i = tail.length - 2; i >= 0 && !hasEnd; i--) hasEnd = tail[i] === 0xff && tail[i + 1] === 0xd9;
+    if (!hasEnd) throw problems.corruptImage(file, 'JPEG without its end-of-image marker');
+  } else {
+    const riffEnd = 8 + u32le(await readRange(blob, 0, 8), 4);
+    if (riffEnd > blob.size) throw problems.corruptImage(file, `WebP is ${blob.size} bytes but its RIFF header says ${riffEnd}`);
+  }
+}
+
+const CRC_TABLE = (() => {
+  const table = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c;
+  }
+  return table;
+})();
+
+function crc32(bytes: Uint8Array, start: number, end: number): number {
+  let c = -1;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+/**
+ * Walks the PNG chunks checking each CRC and that IEND is reached, so truncation and flipped bits
+ * are caught. (fast-png can check CRCs itself, but its table lookup is about 50 times slower.)
+ */
+function checkPngChunks(bytes: Uint8Array): string | null {
+  let pos = 8;
+  while (pos + 12 <= bytes.length) {
+    const length = u32be(bytes, pos);
+    const end = pos + 8 + length;
+    if (end + 4 > bytes.length) return `chunk ${ascii(bytes, pos + 4, 4)} runs past the end of the file`;
+    if (crc32(bytes, pos + 4, end) !== u32be(bytes, end)) return `CRC mismatch in chunk ${ascii(bytes, pos + 4, 4)}`;
+    if (ascii(bytes, pos + 4, 4) === 'IEND') return null;
+    pos = end + 4;
+  }
+  return 'the file ends before its IEND chunk';
+}
+
+/** Decodes a PNG after checking its chunks, and checks the pixel count (a short IDAT stream decodes silently). */
+function decodePngStrict(bytes: Uint8Array, fail: (detail: string) => DearliError): DecodedPng {
+  const damage = checkPngChunks(bytes);
+  if (damage) throw fail(damage);
+  let png: DecodedPng;
+  try {
+    png = decodePng(bytes);
+  } catch (e) {
+    throw fail(e instanceof Error ? e.message : String(e));
+  }
+  const rowBytes = Math.ceil((png.width * png.channels * png.depth) / 8);
+  const expected = png.depth < 8 ? rowBytes * png.height : png.width * png.height * png.channels;
+  if (png.data.length !== expected) throw fail(`pixel data holds ${png.data.length} values, ${expected} expected`);
+  return png;
+}
+
+export interface DecodedMask {
+  width: number;
+  height: number;
+  /** Segment id of every pixel, row-major. */
+  ids: Uint32Array;
+  /** The PNG was greyscale, so ids are 65793·v (used to word the error if they do not match). */
+  greyscale: boolean;
+}
+
+/** Decodes a panoptic mask PNG into one id per pixel, bit-exactly, or throws a DearliError naming `file`. */
+export function decodeMaskPng(bytes: Uint8Array, file: string): DecodedMask {
+  const type = sniffImageType(bytes.subarray(0, 12));
+  if (type === 'jpeg') throw problems.jpegMask(file);
+  if (type !== 'png') throw problems.notPngMask(file);
+  const png = decodePngStrict(bytes, (detail) => problems.corruptMask(file, detail));
+  if (png.depth === 16) throw problems.sixteenBitMask(file);
+  const { width, height } = png;
+  const n = width * height;
+  if (png.palette) {
+    const paletteIds = png.palette.map(([r, g, b]) => r + 256 * g + 65536 * b);
+    const index = unpackSamples(png.data, width, height, png.depth);
+    const ids = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const id = paletteIds[index[i]];
+      if (id === undefined) throw problems.corruptMask(file, `palette index ${index[i]} beyond the ${paletteIds.length}-colour palette`);
+      ids[i] = id;
+    }
+    return { width, height, ids, greyscale: false };
+  }
+  if (png.channels === 3 || png.channels === 4) {
+    const ids = new Uint32Array(n);
+    const c = png.channels;
+    const d = png.data;
+    for (let i = 0, p = 0; i < n; i++, p += c) ids[i] = d[p] + 256 * d[p + 1] + 65536 * d[p + 2];
+    return { width, height, ids, greyscale: false };
+  }
+  // Greyscale (1 channel) or grey + alpha (2 channels, always 8 bits here).
+  const grey = png.channels === 1 ? unpackSamples(png.data, width, height, png.depth) : png.data;
+  const scale = 255 / ((1 << Math.min(png.depth, 8)) - 1);
+  const ids = new Uint32Array(n);
+  for (let i = 0, p = 0; i < n; i++, p += png.channels) ids[i] = Math.round(grey[p] * scale) * 65793;
+  return { width, height, ids, greyscale: true };
+}
+
+/** One sample per pixel from rows packed at 1, 2 or 4 bits (8-bit data is returned as is). */
+function unpackSamples(data: ArrayLike<number>, width: number, height: number, depth: number): ArrayLike<number> {
+  if (depth === 8) return data;
+  const out = new Uint8Array(width * height);
+  const rowBytes = Math.ceil((width * depth) / 8);
+  const mask = (1 << depth) - 1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const bit = x * depth;
+      out[y * width + x] = (data[y * rowBytes + (bit >> 3)] >> (8 - depth - (bit & 7))) & mask;
+    }
+  }
+  return out;
+}
+
+/** Encodes segment ids as an RGB panoptic PNG (id = R + 256·G + 256²·B). */
+export function encodeIdPng(ids: Uint32Array, width: number, height: number): Uint8Array {
+  return encodePng({ width, height, data: encodeIdMap(ids), channels: 3, depth: 8 });
+}
+
+/** Encodes interleaved RGB pixels as a PNG. */
+export function encodeRgbPng(rgb: Uint8Array, width: number, height: number): Uint8Array {
+  return encodePng({ width, height, data: rgb, channels: 3, depth: 8 });
+}

@@ -1,0 +1,3 @@
+/** The demo world: categories, scene generator, seeded splits and their COCO panoptic files. */
+export * from './world';
+export * from './dataset';

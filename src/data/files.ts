@@ -1,0 +1,148 @@
+/**
+ * The file list an import works on: path normalisation, reading (plain Blobs or lazily inflated
+ * zip entries), .zip expansion with @zip.js/zip.js, and JSON parsing with line/column errors.
+ */
+import { BlobReader, BlobWriter, ZipReader, type FileEntry } from '@zip.js/zip.js';
+import { DearliError } from '../core/errors';
+import { problems } from './problems';
+import type { ImportFile, LazyFile } from './types';
+
+/** Forward slashes, no leading './' or '/', no empty or '.' segments. */
+export function normalizePath(path: string): string {
+  return path
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((s) => s !== '' && s !== '.')
+    .join('/');
+}
+
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+export function dirName(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+export function stem(name: string): string {
+  const base = baseName(name);
+  const dot = base.lastIndexOf('.');
+  return dot <= 0 ? base : base.slice(0, dot);
+}
+
+export function extension(name: string): string {
+  const base = baseName(name);
+  const dot = base.lastIndexOf('.');
+  return dot <= 0 ? '' : base.slice(dot + 1).toLowerCase();
+}
+
+/** Operating-system litter that is skipped silently (Finder metadata, Windows thumbnails). */
+export function isSystemFile(path: string): boolean {
+  const base = baseName(path);
+  return path.split('/').some((s) => s === '__MACOSX') || base.startsWith('.') || base === 'Thumbs.db' || base === 'desktop.ini';
+}
+
+function isLazy(file: Blob | LazyFile): file is LazyFile {
+  return typeof (file as LazyFile).read === 'function';
+}
+
+export function fileSize(file: Blob | LazyFile): number {
+  return file.size;
+}
+
+export async function readBlob(file: Blob | LazyFile): Promise<Blob> {
+  return isLazy(file) ? file.read() : file;
+}
+
+export async function readBytes(file: Blob | LazyFile): Promise<Uint8Array> {
+  return new Uint8Array(await (await readBlob(file)).arrayBuffer());
+}
+
+export async function readText(file: Blob | LazyFile): Promise<string> {
+  return (await readBlob(file)).text();
+}
+
+/** Parses JSON, turning a syntax error into a DearliError with the line and column. */
+export function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const { line, column } = locateJsonError(message, text);
+    const detail = message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+/, '').replace(/^JSON\.parse: /, '').replace(/ at line \d+ column \d+ of the JSON data$/, '');
+    throw problems.jsonSyntax(file, detail, line, column);
+  }
+}
+
+/** Engines report either a character position (V8) or line and column (Firefox); unknown means the end. */
+function locateJsonError(message: string, text: string): { line: number; column: number } {
+  const lineCol = /line (\d+) column (\d+)/.exec(message);
+  if (lineCol) return { line: Number(lineCol[1]), column: Number(lineCol[2]) };
+  const position = /position (\d+)/.exec(message);
+  const offset = position ? Number(position[1]) : text.length;
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+export function isZip(path: string): boolean {
+  return extension(path) === 'zip';
+}
+
+/**
+ * Lists a zip archive as import files without reading it into memory: the archive is read through
+ * BlobReader (slices of the Blob, which for a dropped File stay on disk), and each entry is
+ * inflated only when the import reads it. Paths are prefixed with `root` (the zip's name) when
+ * the archive has files at its top level, so every layout sees one dataset folder.
+ */
+export async function filesFromZip(zip: Blob, zipPath: string): Promise<ImportFile[]> {
+  const reader = new ZipReader(new BlobReader(zip), { useWebWorkers: false });
+  let entries;
+  try {
+    entries = await reader.getEntries();
+  } catch (e) {
+    throw problems.badZip(zipPath, e instanceof Error ? e.message : String(e));
+  }
+  const files = entries.filter((e): e is FileEntry => !e.directory);
+  const encrypted = files.find((e) => e.encrypted);
+  if (encrypted) throw problems.badZip(zipPath, `${encrypted.filename} is encrypted`);
+  const root = stem(zipPath);
+  const paths = files.map((e) => normalizePath(e.filename));
+  const topLevelFiles = paths.some((p) => !p.includes('/'));
+  return files.map((entry, i) => ({
+    path: topLevelFiles ? `${root}/${paths[i]}` : paths[i],
+    file: zipEntryFile(entry, zipPath),
+  }));
+}
+
+function zipEntryFile(entry: FileEntry, zipPath: string): LazyFile {
+  return {
+    size: entry.uncompressedSize,
+    read: async () => {
+      try {
+        return await entry.getData(new BlobWriter(), { useWebWorkers: false });
+      } catch (e) {
+        throw problems.badZip(zipPath, `${entry.filename}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    },
+  };
+}
+
+/** Replaces every .zip in the list by its entries (zips inside zips are not opened). */
+export async function expandZips(files: ImportFile[]): Promise<ImportFile[]> {
+  const out: ImportFile[] = [];
+  for (const f of files) {
+    if (isZip(f.path)) {
+      const blob = await readBlob(f.file);
+      const inner = await filesFromZip(blob, f.path);
+      const prefix = dirName(normalizePath(f.path));
+      for (const entry of inner) out.push({ path: prefix ? `${prefix}/${entry.path}` : entry.path, file: entry.file });
+    } else out.push(f);
+  }
+  return out;
+}
+
+export function isDearliError(e: unknown): e is DearliError {
+  return e instanceof DearliError;
+}

@@ -1,0 +1,374 @@
+/**
+ * OpenCLIP ConvNeXt CLIP against upstream PyTorch outputs (fixtures/openclip-convnext-tiny): runs on
+ * tfjs cpu in Node and on WebGPU in Chromium. Sizes, names and tolerances come from the fixture files.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DearliError } from '../../core/errors';
+import type { LoadedTensor, SafetensorsFile } from '../weights/safetensors';
+import { takeGpuError } from '../backend';
+import { setupTestBackend } from '../../../test/backend';
+import {
+  expectMatchesReference,
+  loadFixtureTensors,
+  openFixtureSafetensors,
+  readFixtureJson,
+  type TolerancePattern,
+} from '../../../test/fixtures';
+import { ClipModel, l2Normalize } from './clip';
+import { clipConfigFromFixture, type ClipConfig, type ClipFixtureConfig } from './config';
+import { eotIndices } from './textTransformer';
+import { clipWeightSpecs, loadClipWeights, safetensorsClipSource, type ClipTensorSource } from './weights';
+import { buildTextClassifier, classLogits, maskPool, zeroShotMaskProbabilities } from './zeroShot';
+
+const DIR = 'openclip-convnext-tiny';
+
+interface FixtureJson extends ClipFixtureConfig {
+  tolerances: { patterns: TolerancePattern[] };
+  texts: string[];
+  state_dict_keys: Record<string, number[]>;
+}
+
+let backendName = '';
+let fixture: FixtureJson;
+let config: ClipConfig;
+let cases: Map<string, LoadedTensor>;
+let weightsFile: SafetensorsFile;
+let model: ClipModel;
+const maxDiffs = new Map<string, number>();
+
+function ref(name: string): LoadedTensor {
+  const t = cases.get(name);
+  if (!t) throw new Error(`fixture tensor "${name}" is missing from cases.safetensors`);
+  return t;
+}
+
+function input(name: string): tf.Tensor4D {
+  const t = ref(name);
+  return tf.tidy(() => tf.transpose(tf.tensor4d(t.data as Float32Array, t.shape as [number, number, number, number]), [0, 2, 3, 1]));
+}
+
+function textIds(): Int32Array[] {
+  const t = ref('text_ids');
+  const [rows, n] = t.shape;
+  return Array.from({ length: rows }, (_, i) => (t.data as Int32Array).slice(i * n, (i + 1) * n));
+}
+
+/** Compares a tfjs result (NHWC where the fixture name ends in _nchw) with its reference; disposes it. */
+async function check(name: string, actual: tf.Tensor): Promise<void> {
+  const expected = ref(name);
+  const laidOut = name.endsWith('_nchw') ? tf.transpose(actual, [0, 3, 1, 2]) : actual;
+  try {
+    expect(laidOut.shape, name).toEqual(expected.shape);
+    const c = expectMatchesReference(name, await laidOut.data(), expected.data, fixture.tolerances.patterns);
+    maxDiffs.set(`${name}`, Math.max(maxDiffs.get(name) ?? 0, c.maxAbsDiff));
+  } finally {
+    tf.dispose([actual, laidOut]);
+  }
+}
+
+/** Every image-tower output the fixtures name, computed for one input batch (names without prefix). */
+function imageOutputs(x: tf.Tensor4D): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  let h = model.trunk.stem(x);
+  out.set('stem_out_nchw', h);
+  config.trunk.dims.forEach((_, s) => {
+    h = model.trunk.stage(s, h);
+    out.set(`stage${s}_out_nchw`, h);
+  });
+  const head = model.imageHead;
+  out.set('dense_features_nchw', model.trunk.forwardDense(x));
+  const pooled = head.pool(h);
+  out.set('pooled_prenorm_avg', pooled);
+  out.set('pooled_normed', head.norm(pooled));
+  const embeds = model.encodeImage(x);
+  out.set('image_embeds', embeds);
+  out.set('image_embeds_normalized', l2Normalize(embeds));
+  const denseNorm = head.norm(h);
+  out.set('dense_head_norm_nchw', denseNorm);
+  out.set('dense_proj_nchw', head.projectNormed(denseNorm));
+  return out;
+}
+
+async function checkImageOutputs(prefix: string, inputName: string): Promise<string[]> {
+  const x = input(inputName);
+  const outputs = imageOutputs(x);
+  x.dispose();
+  const checked: string[] = [];
+  for (const [name, t] of outputs) {
+    if (cases.has(prefix + name)) {
+      await check(prefix + name, t.clone());
+      checked.push(prefix + name);
+    }
+  }
+  tf.dispose([...outputs.values()]);
+  return checked;
+}
+
+/** A source over the fixture weights with names, shapes or tensors changed. */
+function editedSource(edit: { rename?: (n: string) => string | null; extra?: Record<string, LoadedTensor>; reshape?: Record<string, number[]> }): ClipTensorSource {
+  const base = safetensorsClipSource(weightsFile);
+  const originalOf = new Map<string, string>();
+  for (const n of base.names) {
+    const renamed = edit.rename ? edit.rename(n) : n;
+    if (renamed !== null) originalOf.set(renamed, n);
+  }
+  const extra = edit.extra ?? {};
+  return {
+    fileName: 'edited fixture weights',
+    names: [...originalOf.keys(), ...Object.keys(extra)],
+    read: async (name) => {
+      const e = extra[name];
+      if (e) return { shape: e.shape, data: e.data as Float32Array };
+      const t = await base.read(originalOf.get(name) ?? name);
+      return { shape: edit.reshape?.[name] ?? t.shape, data: t.data };
+    },
+  };
+}
+
+beforeAll(async () => {
+  backendName = (await setupTestBackend()).name;
+  fixture = await readFixtureJson<FixtureJson>(`${DIR}/config.json`);
+  config = clipConfigFromFixture(fixture);
+  cases = await loadFixtureTensors(`${DIR}/cases.safetensors`);
+  weightsFile = await openFixtureSafetensors(`${DIR}/weights.safetensors`);
+  model = new ClipModel(config, await loadClipWeights(config, safetensorsClipSource(weightsFile)));
+});
+
+// WebGPU validation errors otherwise only show up as wrong numbers.
+afterEach(() => {
+  expect(takeGpuError()).toBeNull();
+});
+
+afterAll(() => {
+  model?.dispose();
+  const lines = [...maxDiffs].map(([n, d]) => `  ${n.padEnd(34)} ${d.toExponential(2)}`);
+  console.log(`CLIP parity max |diff| on ${backendName}:\n${lines.join('\n')}`);
+});
+
+describe('OpenCLIP ConvNeXt parity', () => {
+  it('maps exactly the fixture state_dict keys and shapes', () => {
+    const specs = clipWeightSpecs(config);
+    expect(Object.fromEntries(specs.map((s) => [s.name, s.shape]))).toEqual(fixture.state_dict_keys);
+    expect(config.text.contextLength).toBe(ref('text_ids').shape[1]);
+  });
+
+  it('image tower: stem, stages, dense map, head, embeddings', async () => {
+    const checked = await checkImageOutputs('', 'image_input');
+    expect(checked).toContain('image_embeds');
+    expect(checked.filter((n) => /^stage\d+_out_nchw$/.test(n))).toHaveLength(config.trunk.dims.length);
+  });
+
+  it('image tower at the extra size', async () => {
+    const checked = await checkImageOutputs('extra_', 'extra_image_input');
+    expect(checked).toEqual(expect.arrayContaining(['extra_dense_features_nchw', 'extra_pooled_prenorm_avg', 'extra_image_embeds']));
+  });
+
+  it('head projection of arbitrary pooled vectors', async () => {
+    const probe = ref('probe_pooled_vectors');
+    const pooled = tf.tensor2d(probe.data as Float32Array, probe.shape as [number, number]);
+    await check('probe_pooled_projected', model.imageHead.project(pooled));
+    pooled.dispose();
+  });
+
+  it('mask pooling: all-ones masks give the global average, a quadrant mask its own average', async () => {
+    const x = input('extra_image_input');
+    const dense = model.trunk.forwardDense(x);
+    const [b, h, w, c] = dense.shape;
+    // Mask logits at stride 4 (as the decoder emits them): mask 0 everywhere positive, mask 1 positive on the top-left quadrant.
+    const mh = x.shape[1] / 4;
+    const mw = x.shape[2] / 4;
+    const logits = new Float32Array(b * 2 * mh * mw);
+    for (let i = 0; i < b; i++)
+      for (let y = 0; y < mh; y++)
+        for (let z = 0; z < mw; z++) {
+          logits[((i * 2 + 0) * mh + y) * mw + z] = 3;
+          logits[((i * 2 + 1) * mh + y) * mw + z] = y < mh / 2 && z < mw / 2 ? 2 : -2;
+        }
+    const masks = tf.tensor4d(logits, [b, 2, mh, mw]);
+    const pooled = maskPool(dense, masks);
+    const [allOnes, quadrant] = tf.split(pooled, 2, 1);
+    await check('extra_pooled_prenorm_avg', tf.reshape(allOnes, [b, c]));
+    await check('extra_image_embeds', tf.tidy(() => tf.reshape(model.imageHead.project(allOnes), [b, -1])));
+
+    // Quadrant reference from the fixture's own dense map (NCHW).
+    const ref5 = ref('extra_dense_features_nchw').data as Float32Array;
+    const expected = new Float32Array(b * c);
+    const qh = h / 2;
+    const qw = w / 2;
+    for (let i = 0; i < b; i++)
+      for (let ch = 0; ch < c; ch++) {
+        let s = 0;
+        for (let y = 0; y < qh; y++) for (let z = 0; z < qw; z++) s += ref5[((i * c + ch) * h + y) * w + z];
+        expected[i * c + ch] = s / (qh * qw + 1e-8);
+      }
+    const got = await quadrant.data();
+    expectMatchesReference('extra_pooled_prenorm_avg', got, expected, fixture.tolerances.patterns);
+    tf.dispose([x, dense, masks, pooled, allOnes, quadrant]);
+  });
+
+  it('mask pooling resizes like F.interpolate(bilinear, align_corners=False) before thresholding', async () => {
+    // Logits on a 5x7 grid pooled onto a 3x4 map: a fractional resize where the source index clamps at 0.
+    const [h, w, mh, mw, c] = [3, 4, 5, 7, 2];
+    const dense = tf.tensor4d(Float32Array.from({ length: h * w * c }, (_, i) => (i % 7) - 3 + i / 10), [1, h, w, c]);
+    const logits = Float32Array.from({ length: mh * mw }, (_, i) => Math.sin(i * 1.7) + 0.1);
+    const masks = tf.tensor4d(logits, [1, 1, mh, mw]);
+    // PyTorch: src = max(0, (dst + 0.5)·in/out − 0.5), neighbours floor(src) and min(floor+1, in−1).
+    const source = (dst: number, inSize: number, outSize: number) => {
+      const s = Math.max(0, ((dst + 0.5) * inSize) / outSize - 0.5);
+      const i0 = Math.floor(s);
+      return { i0, i1: Math.min(i0 + 1, inSize - 1), f: s - i0 };
+    };
+    const denseData = await dense.data();
+    const sums = new Float64Array(c);
+    let area = 0;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const sy = source(y, mh, h);
+        const sx = source(x, mw, w);
+        const at = (r: number, q: number) => logits[r * mw + q];
+        const top = at(sy.i0, sx.i0) * (1 - sx.f) + at(sy.i0, sx.i1) * sx.f;
+        const bottom = at(sy.i1, sx.i0) * (1 - sx.f) + at(sy.i1, sx.i1) * sx.f;
+        if (top * (1 - sy.f) + bottom * sy.f > 0) {
+          area++;
+          for (let ch = 0; ch < c; ch++) sums[ch] += denseData[(y * w + x) * c + ch];
+        }
+      }
+    const pooled = maskPool(dense, masks);
+    expect(area).toBeGreaterThan(0);
+    expect(area).toBeLessThan(h * w);
+    const got = await pooled.data();
+    for (let ch = 0; ch < c; ch++) expect(got[ch]).toBeCloseTo(sums[ch] / (area + 1e-8), 5);
+    tf.dispose([dense, masks, pooled]);
+  });
+
+  it('text tower: embeddings, blocks, ln_final, EOT pooling, projection', async () => {
+    const ids = textIds();
+    expect(Array.from(eotIndices(ids))).toEqual(Array.from(ref('text_eot_index').data));
+    const text = model.text!;
+    const embedded = text.embed(ids);
+    await check('text_embed_plus_pos', embedded.clone());
+    const blocksOut = text.forwardBlocks(embedded);
+    await check('text_transformer_out', blocksOut.clone());
+    const normed = text.finalNorm(blocksOut);
+    await check('text_ln_final_out', normed.clone());
+    await check('text_embeds', text.pool(normed, ids));
+    tf.dispose([embedded, blocksOut, normed]);
+    const embeds = model.encodeText(ids);
+    await check('text_embeds', embeds.clone());
+    await check('text_embeds_normalized', l2Normalize(embeds));
+    embeds.dispose();
+  });
+
+  it('logit scale and logits_per_image', async () => {
+    const scale = ref('logit_scale');
+    expect(model.logitScale).toBe(scale.data[0]);
+    await check('logit_scale_exp', tf.tensor1d([model.logitScaleExp()]));
+    const x = input('image_input');
+    const images = model.encodeImage(x);
+    const texts = model.encodeText(textIds());
+    await check('logits_per_image', model.logitsPerImage(images, texts));
+    tf.dispose([x, images, texts]);
+  });
+
+  it('loads the image tower from timm naming (timm checkpoint_filter_fn) and gives the same image_embeds', async () => {
+    const proj = await weightsFile.read('visual.head.proj.weight');
+    const source = editedSource({
+      rename: (n) => (n.startsWith('visual.trunk.') ? n.slice('visual.trunk.'.length) : n === 'visual.head.proj.weight' ? 'head.fc.weight' : null),
+      extra: { 'head.fc.bias': { dtype: 'F32', shape: [proj.shape[0]], data: new Float32Array(proj.shape[0]) } },
+    });
+    const timmModel = new ClipModel(config, await loadClipWeights(config, source, { naming: 'timm' }));
+    expect(timmModel.text).toBeNull();
+    const x = input('image_input');
+    await check('image_embeds', timmModel.encodeImage(x));
+    x.dispose();
+    timmModel.dispose();
+  });
+
+  it('names the missing, extra or mis-shaped tensor', async () => {
+    const specs = clipWeightSpecs(config);
+    const victim = specs[Math.floor(specs.length / 3)].name;
+    const expectError = async (source: ClipTensorSource, fragment: string) => {
+      const before = tf.memory().numTensors;
+      const err = await loadClipWeights(config, source).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(DearliError);
+      expect((err as DearliError).message).toContain(fragment);
+      expect(tf.memory().numTensors).toBe(before);
+    };
+    await expectError(editedSource({ rename: (n) => (n === victim ? null : n) }), `"${victim}"`);
+    const scale = ref('logit_scale');
+    await expectError(editedSource({ extra: { 'visual.trunk.unexpected.weight': scale } }), '"visual.trunk.unexpected.weight"');
+    const shape = specs.find((s) => s.name === victim)!.shape;
+    await expectError(editedSource({ reshape: { [victim]: [...shape].reverse().concat(1) } }), `"${victim}"`);
+  });
+
+  it('zero-shot classification: synonym max, template mean, softmax over classes', async () => {
+    const texts = fixture.texts;
+    const ids = textIds();
+    const lookup = (batch: string[]) =>
+      batch.map((t) => {
+        const i = texts.indexOf(t);
+        if (i < 0) throw new Error(`no fixture ids for "${t}"`);
+        return ids[i];
+      });
+    // One template "{}" makes each row the text's own normalised embedding (text_embeds_normalized).
+    const classes = [[texts[0]], [texts[1], texts[2]], [texts[3]]];
+    const classifier = buildTextClassifier(model, classes, lookup, { templates: ['{}'], textsPerBatch: 2 });
+    await check('text_embeds_normalized', classifier.embeddings.clone());
+    // Two identical templates average to the same rows.
+    const doubled = buildTextClassifier(model, classes, lookup, { templates: ['{}', '{}'] });
+    const expectedRows = ref('text_embeds_normalized');
+    expectMatchesReference('text_embeds_normalized', await doubled.embeddings.data(), expectedRows.data, fixture.tolerances.patterns);
+    doubled.embeddings.dispose();
+
+    // Class logits = clamp(exp(scale)) · max over synonyms of logits_per_image / exp(scale).
+    const x = input('image_input');
+    const images = model.encodeImage(x);
+    const logits = classLogits(images, classifier, model.logitScale!);
+    const perText = ref('logits_per_image');
+    const [bi, bt] = perText.shape;
+    const s = Math.exp(model.logitScale!);
+    const clamped = Math.min(s, 100);
+    const expected = new Float32Array(bi * classes.length);
+    for (let i = 0; i < bi; i++) {
+      const row = (t: number) => (perText.data[i * bt + t] / s) * clamped;
+      expected.set([row(0), Math.max(row(1), row(2)), row(3)], i * classes.length);
+    }
+    expectMatchesReference('logits_per_image', await logits.data(), expected, fixture.tolerances.patterns);
+
+    // Full branch with all-ones masks = softmax of the image-level class logits.
+    const dense = model.trunk.forwardDense(x);
+    const masks = tf.ones([bi, 1, x.shape[1] / 4, x.shape[2] / 4]) as tf.Tensor4D;
+    const probs = zeroShotMaskProbabilities(model, dense, masks, classifier);
+    const softmaxed = tf.softmax(logits);
+    // Derived quantities take the fixture's tolerance of the tensor they come from.
+    expectMatchesReference('logits_per_image', await probs.data(), await softmaxed.data(), fixture.tolerances.patterns);
+    expect(probs.shape).toEqual([bi, 1, classes.length]);
+    tf.dispose([images, logits, x, dense, masks, probs, softmaxed, classifier.embeddings]);
+  });
+
+  it('leaks no tensors over repeated forward passes', async () => {
+    const x = input('image_input');
+    const ids = textIds();
+    const masks = tf.ones([x.shape[0], 3, x.shape[1] / 4, x.shape[2] / 4]) as tf.Tensor4D;
+    const run = async () => {
+      const img = model.encodeImage(x);
+      const txt = model.encodeText(ids);
+      const logits = model.logitsPerImage(img, txt);
+      const features = model.trunk.forwardFeatures(x);
+      const pooled = maskPool(features.res5, masks);
+      await logits.data();
+      tf.dispose([img, txt, logits, pooled, ...Object.values(features)]);
+    };
+    await run();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      await run();
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    tf.dispose([x, masks]);
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * Zero-shot mask classification with CLIP (DEARLi/FC-CLIP's out-of-vocabulary branch, method-spec §2.4-2.5):
+ * mask-pool the dense res5 map under each binarised mask, apply the CLIP head (LayerNorm, projection),
+ * compare with one L2-normalised text row per synonym, take the max over a class's synonyms, scale by
+ * min(exp(logit_scale), 100) and softmax over the classes. Everything is batched over masks.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { l2Normalize, MAX_LOGIT_SCALE, type ClipModel } from './clip';
+import type { ClipImageHead } from './head';
+
+/** The 14 ViLD prompt templates (DEARLi `VILD_PROMPT`, identical in FC-CLIP). */
+export const VILD_TEMPLATES: readonly string[] = [
+  'a photo of a {}.',
+  'This is a photo of a {}',
+  'There is a {} in the scene',
+  'There is the {} in the scene',
+  'a photo of a {} in the scene',
+  'a photo of a small {}.',
+  'a photo of a medium {}.',
+  'a photo of a large {}.',
+  'This is a photo of a small {}.',
+  'This is a photo of a medium {}.',
+  'This is a photo of a large {}.',
+  'There is a small {} in the scene.',
+  'There is a medium {} in the scene.',
+  'There is a large {} in the scene.',
+];
+
+/** Text → rows of `contextLength` CLIP token ids (src/models/clip/tokenizer.ts, or a lookup of precomputed ids). */
+export type Tokenize = (texts: string[]) => Int32Array[];
+
+/** Text embeddings, one row per synonym, and which rows belong to which class. */
+export interface TextClassifier {
+  /** [S, E], rows L2-normalised. */
+  embeddings: tf.Tensor2D;
+  numClasses: number;
+  /** Row indices [numClasses · maxSynonyms]; short classes repeat their first synonym (a max ignores repeats). */
+  synonymRows: Int32Array;
+  maxSynonyms: number;
+}
+
+/** Binary masks at logit > 0 after resizing are what FC-CLIP/DEARLi pool with. */
+const AREA_EPS = 1e-8;
+
+/**
+ * Mask pooling: dense [B, h, w, C], mask logits [B, N, H, W] → [B, N, C] = Σ F·M / (Σ M + 1e-8), with
+ * M = [resize(logits) > 0] and resize = bilinear, align_corners=False (PyTorch F.interpolate semantics).
+ * Not differentiable with respect to the masks (they are binarised).
+ */
+export function maskPool(dense: tf.Tensor4D, maskLogits: tf.Tensor4D): tf.Tensor3D {
+  const [b, h, w, c] = dense.shape;
+  const n = maskLogits.shape[1];
+  if (maskLogits.shape[0] !== b) throw new RangeError(`maskPool: ${maskLogits.shape[0]} mask batches for ${b} feature maps`);
+  return tf.tidy(() => {
+    const masksNhwc = tf.transpose(maskLogits, [0, 2, 3, 1]);
+    const resized = masksNhwc.shape[1] === h && masksNhwc.shape[2] === w ? masksNhwc : tf.image.resizeBilinear(masksNhwc, [h, w], false, true);
+    // step, not cast(greater): tfjs-webgpu 4.22 casts bool → float32 by aliasing the int buffer, which
+    // later kernels misread (Transpose fails WGSL validation, others see denormals).
+    const binary = tf.reshape(tf.step(resized, 0), [b, h * w, n]);
+    const sums = tf.matMul(binary, tf.reshape(dense, [b, h * w, c]), true, false);
+    const area = tf.expandDims(tf.sum(binary, 1), -1);
+    return tf.div(sums, tf.add(area, AREA_EPS)) as tf.Tensor3D;
+  });
+}
+
+/** CLIP's temperature as the zero-shot branch uses it: min(exp(logit_scale), 100). */
+export function clampedLogitScale(logitScale: number): number {
+  return Math.min(Math.exp(logitScale), MAX_LOGIT_SCALE);
+}
+
+/** Region embeddings [..., E] (not normalised) → class logits [..., K]: scale · max over synonyms of the cosine. */
+export function classLogits<T extends tf.Tensor>(regionEmbeds: T, classifier: TextClassifier, logitScale: number): T {
+  const { embeddings, numClasses, synonymRows, maxSynonyms } = classifier;
+  const lead = regionEmbeds.shape.slice(0, -1);
+  const e = regionEmbeds.shape[regionEmbeds.rank - 1];
+  return tf.tidy(() => {
+    const flat = tf.reshape(l2Normalize(regionEmbeds), [-1, e]);
+    const cosine = tf.matMul(flat, embeddings, false, true);
+    const perSynonym = tf.reshape(tf.gather(cosine, synonymRows, 1), [-1, numClasses, maxSynonyms]);
+    return tf.reshape(tf.mul(tf.max(perSynonym, -1), clampedLogitScale(logitScale)), [...lead, numClasses]) as T;
+  });
+}
+
+/** Mask-pooled (pre-norm) features [B, N, C] → class probabilities [B, N, K]. */
+export function classifyPooled(head: ClipImageHead, pooled: tf.Tensor3D, classifier: TextClassifier, logitScale: number): tf.Tensor3D {
+  return tf.tidy(() => tf.softmax(classLogits(head.project(pooled), classifier, logitScale)));
+}
+
+/** The whole branch: dense res5 [B, h, w, C] + mask logits [B, N, H, W] → class probabilities [B, N, K]. */
+export function zeroShotMaskProbabilities(model: ClipModel, dense: tf.Tensor4D, maskLogits: tf.Tensor4D, classifier: TextClassifier): tf.Tensor3D {
+  if (model.logitScale === null) throw new Error('zero-shot classification needs the CLIP logit_scale');
+  const logitScale = model.logitScale;
+  return tf.tidy(() => classifyPooled(model.imageHead, maskPool(dense, maskLogits), classifier, logitScale));
+}
+
+export interface TextClassifierOptions {
+  templates?: readonly string[];
+  /** Texts per text-tower call (bounds GPU memory). */
+  textsPerBatch?: number;
+}
+
+/**
+ * Class text embeddings: for each synonym, every template filled in → CLIP text tower → L2-normalise
+ * each → mean over templates → L2-normalise. `classes[k]` lists the synonyms of class k.
+ */
+export function buildTextClassifier(
+  model: ClipModel,
+  classes: readonly (readonly string[])[],
+  tokenize: Tokenize,
+  options: TextClassifierOptions = {},
+): TextClassifier {
+  const templates = options.templates ?? VILD_TEMPLATES;
+  const synonyms = classes.flat();
+  if (classes.some((c) => c.length === 0)) throw new RangeError('every class needs at least one synonym');
+  const synonymsPerBatch = Math.max(1, Math.floor((options.textsPerBatch ?? 256) / templates.length));
+  const chunks: tf.Tensor2D[] = [];
+  for (let start = 0; start < synonyms.length; start += synonymsPerBatch) {
+    const batch = synonyms.slice(start, start + synonymsPerBatch);
+    const texts = batch.flatMap((s) => templates.map((t) => t.replaceAll('{}', s)));
+    const ids = tokenize(texts);
+    if (ids.length !== texts.length) throw new RangeError(`tokenize returned ${ids.length} rows for ${texts.length} texts`);
+    chunks.push(
+      tf.tidy(() => {
+        const perTemplate = tf.reshape(l2Normalize(model.encodeText(ids)), [batch.length, templates.length, -1]);
+        return l2Normalize(tf.mean(perTemplate, 1)) as tf.Tensor2D;
+      }),
+    );
+  }
+  const embeddings = chunks.length === 1 ? chunks[0] : tf.tidy(() => tf.concat(chunks, 0));
+  if (chunks.length > 1) tf.dispose(chunks);
+
+  const maxSynonyms = Math.max(...classes.map((c) => c.length));
+  const synonymRows = new Int32Array(classes.length * maxSynonyms);
+  let row = 0;
+  classes.forEach((c, k) => {
+    for (let j = 0; j < maxSynonyms; j++) synonymRows[k * maxSynonyms + j] = row + (j < c.length ? j : 0);
+    row += c.length;
+  });
+  return { embeddings, numClasses: classes.length, synonymRows, maxSynonyms };
+}

@@ -1,0 +1,65 @@
+/**
+ * M2F-Lang's text-space classifier (method-spec §2.4): the class MLP output is L2-normalised and
+ * compared by cosine with fixed CLIP text rows (one per synonym) and a learnable void embedding;
+ * logit = min(exp(logit_scale), 100)·cos; a class's logit is the max over its synonyms.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface TextClassifier {
+  numClasses: number;
+  /** [S, E] L2-normalised synonym rows (fixed). */
+  rows: tf.Tensor2D;
+  /**
+   * int32 [C·maxSynonyms]: for class c, positions c·maxSynonyms… hold its synonym rows; unused
+   * slots point at column S, a constant very negative logit, so they never win the max.
+   */
+  synonymSlots: tf.Tensor1D;
+  maxSynonyms: number;
+}
+
+/** rows: [S, E] CLIP text embeddings (normalised here); synonymClass[s] = the class of row s. */
+export function buildTextClassifier(rows: Float32Array, embedDim: number, synonymClass: ArrayLike<number>, numClasses: number): TextClassifier {
+  const s = synonymClass.length;
+  if (rows.length !== s * embedDim) throw new Error(`text classifier: ${rows.length} values for ${s} synonyms × ${embedDim}`);
+  const perClass: number[][] = Array.from({ length: numClasses }, () => []);
+  for (let i = 0; i < s; i++) {
+    const c = synonymClass[i];
+    if (!(c >= 0 && c < numClasses)) throw new Error(`text classifier: synonym ${i} has class ${c}, outside [0, ${numClasses})`);
+    perClass[c].push(i);
+  }
+  const empty = perClass.findIndex((l) => l.length === 0);
+  if (empty >= 0) throw new Error(`text classifier: class ${empty} has no synonym row`);
+  const maxSynonyms = Math.max(...perClass.map((l) => l.length));
+  const slots = new Int32Array(numClasses * maxSynonyms).fill(s);
+  perClass.forEach((l, c) => slots.set(l, c * maxSynonyms));
+  return tf.tidy(() => {
+    const t = tf.tensor2d(rows, [s, embedDim]);
+    return {
+      numClasses,
+      rows: tf.keep(tf.div(t, tf.norm(t, 'euclidean', 1, true))) as tf.Tensor2D,
+      synonymSlots: tf.keep(tf.tensor1d(slots, 'int32')),
+      maxSynonyms,
+    };
+  });
+}
+
+export function disposeTextClassifier(c: TextClassifier): void {
+  c.rows.dispose();
+  c.synonymSlots.dispose();
+}
+
+const l2Normalize = (x: tf.Tensor): tf.Tensor => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));
+
+/** classEmbed [B, Q, E] → logits [B, Q, C+1] (void last). */
+export function classLogits(classEmbed: tf.Tensor3D, classifier: TextClassifier, logitScale: tf.Tensor, voidEmbedding: tf.Tensor2D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [b, q, e] = classEmbed.shape;
+    const x = tf.reshape(l2Normalize(classEmbed), [b * q, e]);
+    const scale = tf.minimum(tf.exp(logitScale), 100);
+    const synonymCos = tf.matMul(x, classifier.rows, false, true); // [BQ, S]
+    const padded = tf.concat([synonymCos, tf.fill([b * q, 1], -1e4)], 1);
+    const perClass = tf.max(tf.reshape(tf.gather(padded, classifier.synonymSlots, 1), [b * q, classifier.numClasses, classifier.maxSynonyms]), 2);
+    const voidCos = tf.matMul(x, l2Normalize(voidEmbedding), false, true); // [BQ, 1]
+    return tf.reshape(tf.mul(tf.concat([perClass, voidCos], 1), scale), [b, q, classifier.numClasses + 1]) as tf.Tensor3D;
+  });
+}

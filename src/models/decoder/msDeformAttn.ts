@@ -1,0 +1,92 @@
+/**
+ * Multi-scale deformable attention (Deformable DETR / Mask2Former's MSDeformAttn, pure-PyTorch
+ * semantics): every query samples `points` locations per head and level around its reference
+ * point, bilinearly (grid_sample, align_corners=False, zero padding), and sums them with attention
+ * weights softmaxed jointly over levels×points. Sampling is one gather over a table holding every
+ * level of every (batch, head), so gradients reach values (gather→unsortedSegmentSum) and offsets
+ * (bilinear weights).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { linear } from '../ops/nn';
+import { bilinearTaps } from '../ops/sampling';
+
+export interface LevelShape {
+  height: number;
+  width: number;
+}
+
+export interface MsDeformAttnParams {
+  valueProj: [tf.Tensor2D, tf.Tensor];
+  samplingOffsets: [tf.Tensor2D, tf.Tensor];
+  attentionWeights: [tf.Tensor2D, tf.Tensor];
+  outputProj: [tf.Tensor2D, tf.Tensor];
+}
+
+/**
+ * query [B, Nq, D]; reference [Nq, 2] normalised (x, y) shared by the batch; input [B, Nv, D] with
+ * the levels' tokens concatenated row-major in `levels` order → [B, Nq, D].
+ */
+export function msDeformAttn(
+  p: MsDeformAttnParams,
+  heads: number,
+  points: number,
+  query: tf.Tensor3D,
+  reference: tf.Tensor2D,
+  input: tf.Tensor3D,
+  levels: LevelShape[],
+): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [b, nq, d] = query.shape;
+    const nv = input.shape[1];
+    const hd = d / heads;
+    const nl = levels.length;
+    const value = linear(input, p.valueProj[0], p.valueProj[1]);
+    // Table rows: ((batch·heads + head)·Nv + token), headDim channels.
+    const table = tf.reshape(tf.transpose(tf.reshape(value, [b, nv, heads, hd]), [0, 2, 1, 3]), [b * heads * nv, hd]) as tf.Tensor2D;
+    const offsets = tf.reshape(linear(query, p.samplingOffsets[0], p.samplingOffsets[1]), [b, nq, heads, nl * points, 2]);
+    const [offX, offY] = tf.split(offsets, 2, -1).map((t) => tf.reshape(t, [b, nq, heads, nl, points]));
+    const attn = tf.reshape(
+      tf.softmax(tf.reshape(linear(query, p.attentionWeights[0], p.attentionWeights[1]), [b, nq, heads, nl * points])),
+      [b, nq, heads, nl, points],
+    );
+    const [refX, refY] = tf.split(tf.reshape(reference, [1, nq, 1, 1, 2]), 2, -1).map((t) => tf.reshape(t, [1, nq, 1, 1, 1]));
+    // Per level: offsets are in that level's pixels; taps index the level's block of the table.
+    const widths = tf.tensor(levels.map((l) => l.width), [1, 1, 1, nl, 1]);
+    const heights = tf.tensor(levels.map((l) => l.height), [1, 1, 1, nl, 1]);
+    const starts: number[] = [];
+    levels.reduce((s, l) => (starts.push(s), s + l.height * l.width), 0);
+    const rowOffset = tf.add(
+      tf.reshape(tf.range(0, b * heads * nv, nv, 'int32'), [b, 1, heads, 1, 1]),
+      tf.tensor(starts, [1, 1, 1, nl, 1], 'int32'),
+    );
+    const x = tf.add(refX, tf.div(offX, widths));
+    const y = tf.add(refY, tf.div(offY, heights));
+    const taps = bilinearTaps(x, y, heights, widths, rowOffset); // rows in (b, q, head, level, point) order
+    const k = nl * points * 4;
+    // Regroup to (b, head, q) × (level, point, tap) so one batched matMul does the weighted sum.
+    const toHeadMajor = (t: tf.Tensor, last: number) => tf.reshape(tf.transpose(tf.reshape(t, [b, nq, heads, nl * points * last]), [0, 2, 1, 3]), [b * heads * nq, nl * points * last]);
+    const tapWeights = tf.mul(taps.weights, tf.reshape(attn, [-1, 1]));
+    const weights = tf.reshape(toHeadMajor(tapWeights, 4), [b * heads * nq, 1, k]);
+    const indices = tf.reshape(toHeadMajor(taps.indices, 4), [-1]);
+    const sampled = tf.reshape(tf.gather(table, indices), [b * heads * nq, k, hd]);
+    const out = tf.reshape(tf.matMul(weights, sampled), [b, heads, nq, hd]);
+    const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, nq, d]);
+    return linear(merged, p.outputProj[0], p.outputProj[1]) as tf.Tensor3D;
+  });
+}
+
+/** Normalised pixel centres of every token of every level, concatenated: [ΣH·W, 2] as (x, y). */
+export function encoderReferencePoints(levels: LevelShape[]): Float32Array {
+  const n = levels.reduce((a, l) => a + l.height * l.width, 0);
+  const out = new Float32Array(n * 2);
+  let i = 0;
+  for (const { height, width } of levels) {
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        out[i++] = (x + 0.5) / width;
+        out[i++] = (y + 0.5) / height;
+      }
+    }
+  }
+  return out;
+}

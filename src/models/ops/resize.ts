@@ -1,0 +1,59 @@
+/**
+ * Bilinear resize as two matrix products with PyTorch-exact interpolation matrices
+ * (F.interpolate(mode="bilinear", align_corners=False), no antialias): y = R_h · X · R_wᵀ.
+ * tfjs's resizeBilinear has a wrong gradient for halfPixelCenters=true; matMul's is exact.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+const matrixCache = new Map<string, Float32Array>();
+
+/** R [out, in]: row o holds the two taps of output sample o (align_corners=False, clamped at 0). */
+export function interpolationMatrixValues(outSize: number, inSize: number): Float32Array {
+  const key = `${outSize}:${inSize}`;
+  const cached = matrixCache.get(key);
+  if (cached) return cached;
+  const r = new Float32Array(outSize * inSize);
+  const scale = inSize / outSize;
+  for (let o = 0; o < outSize; o++) {
+    const src = Math.max((o + 0.5) * scale - 0.5, 0);
+    const i0 = Math.min(Math.floor(src), inSize - 1);
+    const i1 = Math.min(i0 + 1, inSize - 1);
+    const frac = src - i0;
+    r[o * inSize + i0] += 1 - frac;
+    r[o * inSize + i1] += frac;
+  }
+  matrixCache.set(key, r);
+  return r;
+}
+
+export function interpolationMatrix(outSize: number, inSize: number): tf.Tensor2D {
+  return tf.tensor2d(interpolationMatrixValues(outSize, inSize), [outSize, inSize]);
+}
+
+/** Resizes the last two axes of [..., H, W] (mask logits [B, Q, H, W], planes). */
+export function resizePlanes(x: tf.Tensor, outH: number, outW: number): tf.Tensor {
+  const shape = x.shape;
+  const [h, w] = shape.slice(-2);
+  if (h === outH && w === outW) return tf.clone(x);
+  return tf.tidy(() => {
+    const lead = shape.slice(0, -2);
+    const n = lead.reduce((a, d) => a * d, 1);
+    const alongW = tf.matMul(tf.reshape(x, [n * h, w]), interpolationMatrix(outW, w), false, true); // [n·h, outW]
+    const t = tf.reshape(tf.transpose(tf.reshape(alongW, [n, h, outW]), [0, 2, 1]), [n * outW, h]);
+    const alongH = tf.matMul(t, interpolationMatrix(outH, h), false, true); // [n·outW, outH]
+    return tf.reshape(tf.transpose(tf.reshape(alongH, [n, outW, outH]), [0, 2, 1]), [...lead, outH, outW]);
+  });
+}
+
+/** Resizes the spatial axes of an NHWC map. */
+export function resizeNHWC(x: tf.Tensor4D, outH: number, outW: number): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  if (h === outH && w === outW) return tf.clone(x);
+  return tf.tidy(() => {
+    const rows = tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [h, b * w * c]);
+    const alongH = tf.reshape(tf.matMul(interpolationMatrix(outH, h), rows), [outH, b, w, c]);
+    const cols = tf.reshape(tf.transpose(alongH, [2, 1, 0, 3]), [w, b * outH * c]);
+    const alongW = tf.reshape(tf.matMul(interpolationMatrix(outW, w), cols), [outW, b, outH, c]);
+    return tf.transpose(alongW, [1, 2, 0, 3]) as tf.Tensor4D;
+  });
+}

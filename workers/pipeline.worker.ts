@@ -1,0 +1,18 @@
+/// <reference lib="webworker" />
+/**
+ * The pipeline worker: owns the GPU (tfjs) and the lab's storage. The UI talks to it only through
+ * the typed API in ./api.ts (comlink).
+ */
+import * as Comlink from 'comlink';
+import { initBackend, type BackendInfo } from '../src/models/backend';
+import type { PipelineApi } from './api';
+import { datasetService } from './datasets';
+
+let backend: Promise<BackendInfo> | null = null;
+
+const api: PipelineApi = {
+  init: () => (backend ??= initBackend()),
+  ...datasetService,
+};
+
+Comlink.expose(api);
