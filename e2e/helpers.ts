@@ -41,7 +41,7 @@ export async function dropFiles(page: Page, files: FileSpec[]): Promise<void> {
     }
     const entryOf = (n: Node): unknown =>
       n.file
-        ? { isFile: true, isDirectory: false, name: n.name, file: (ok: (f: File) => void) => ok(n.file!) }
+        ? { isFile: true, isDirectory: false, name: n.name, file: (ok: (f: File) => void) => setTimeout(() => ok(n.file!), 0) }
         : {
             isFile: false,
             isDirectory: true,
@@ -49,9 +49,11 @@ export async function dropFiles(page: Page, files: FileSpec[]): Promise<void> {
             createReader: () => {
               let given = false;
               return {
+                // Asynchronous like Chrome's: the caller reads again from inside its callback.
                 readEntries: (ok: (e: unknown[]) => void) => {
-                  ok(given ? [] : [...n.children!.values()].map(entryOf));
+                  const batch = given ? [] : [...n.children!.values()].map(entryOf);
                   given = true;
+                  setTimeout(() => ok(batch), 0);
                 },
               };
             },

@@ -40,6 +40,7 @@ describe('parsePanopticJson', () => {
   it.each([
     ['not JSON', '{"annotations": ['],
     ['no categories in a ground truth', JSON.stringify({ annotations: [] })],
+    ['a repeated category id', JSON.stringify({ ...GT_JSON, categories: [...GT_JSON.categories, { id: 1, name: 'b', isthing: 0 }] })],
     ['a category without isthing', JSON.stringify({ ...GT_JSON, categories: [{ id: 1, name: 'a' }] })],
     ['no annotations', JSON.stringify({ categories: GT_JSON.categories })],
     ['an annotation without file_name', JSON.stringify({ ...GT_JSON, annotations: [{ image_id: 1, segments_info: [] }] })],

@@ -69,6 +69,7 @@ export function parsePanopticJson(text: string, file: string, requireCategories:
     if (!Array.isArray(root.categories) || root.categories.length === 0) throw bad('"categories" is missing or empty');
     root.categories.forEach((c: unknown, i: number) => {
       if (!isRecord(c) || !Number.isInteger(c.id)) throw bad(`categories[${i}] has no integer "id"`);
+      if (categories.some((known) => known.id === c.id)) throw bad(`category id ${c.id} is listed twice`);
       // panopticapi counts a category as a thing when isthing == 1 (true == 1 in Python too).
       if (c.isthing !== 0 && c.isthing !== 1 && typeof c.isthing !== 'boolean') throw bad(`categories[${i}] has no "isthing" of 0 or 1`);
       categories.push({ id: c.id as number, name: typeof c.name === 'string' ? c.name : String(c.id), isthing: c.isthing === 1 || c.isthing === true });

@@ -110,7 +110,7 @@ export function fromCocoRle(rle: CocoRle): RleCounts {
 }
 
 /** Either form → uncompressed counts, checked to be non-negative and to cover exactly h·w pixels. */
-export function normalizeRle(rle: CocoRle | RleCounts, file?: string): RleCounts {
+export function normalizeRle(rle: { size: [number, number]; counts: string | number[] }, file?: string): RleCounts {
   let counts: number[];
   try {
     counts = typeof rle.counts === 'string' ? decompressCounts(rle.counts) : rle.counts;

@@ -3,7 +3,6 @@
  * zip entries), .zip expansion with @zip.js/zip.js, and JSON parsing with line/column errors.
  */
 import { BlobReader, BlobWriter, ZipReader, type FileEntry } from '@zip.js/zip.js';
-import { DearliError } from '../core/errors';
 import { problems } from './problems';
 import type { ImportFile, LazyFile } from './types';
 
@@ -45,10 +44,6 @@ export function isSystemFile(path: string): boolean {
 
 function isLazy(file: Blob | LazyFile): file is LazyFile {
   return typeof (file as LazyFile).read === 'function';
-}
-
-export function fileSize(file: Blob | LazyFile): number {
-  return file.size;
 }
 
 export async function readBlob(file: Blob | LazyFile): Promise<Blob> {
@@ -141,8 +136,4 @@ export async function expandZips(files: ImportFile[]): Promise<ImportFile[]> {
     } else out.push(f);
   }
   return out;
-}
-
-export function isDearliError(e: unknown): e is DearliError {
-  return e instanceof DearliError;
 }

@@ -6,11 +6,11 @@
  */
 import { DearliError } from '../core/errors';
 import { checkImage } from './validate';
-import { baseName, expandZips, readBlob, readText, parseJson, stem } from './files';
+import { baseName, expandZips, isZip, parseJson, readBlob, readText, stem } from './files';
 import { cocoLayout, isPanopticJson } from './layouts/coco';
 import { findSimpleRoot, simpleLayout } from './layouts/simple';
 import { relativeToRoot, scanFiles, type FileScan, type LayoutResult } from './layouts/scan';
-import { problems } from './problems';
+import { asFileProblem, problems } from './problems';
 import {
   beginDataset,
   discardDataset,
@@ -45,7 +45,7 @@ export async function planImport(files: ImportFile[], options: PlanOptions = {})
   try {
     expanded = await expandZips(files);
   } catch (e) {
-    return emptyPlan(files, [asDearliError(e)]);
+    return emptyPlan(files, [asFileProblem(e, files.find((f) => isZip(f.path))?.path ?? '')]);
   }
   const scan = scanFiles(expanded);
   errors.push(...scan.errors);
@@ -58,7 +58,7 @@ export async function planImport(files: ImportFile[], options: PlanOptions = {})
   if (unused.length && layout.layout !== 'unlabeled') notices.push(problems.unusedImages(unused.length, unused.slice(0, 3)));
   const skipped = [...scan.skipped, ...scan.jsons.filter((f) => !layout.used.has(f.path)).map((f) => f.path)];
   if (skipped.length) notices.push(problems.skippedFiles(skipped.length, skipped.slice(0, 3)));
-  if (scan.images.length === 0) errors.push(problems.emptyImport(files.length === 1 ? files[0].path : 'what was dropped'));
+  if (layout.images.length === 0 && errors.length === 0) errors.push(problems.emptyImport(files.length === 1 ? files[0].path : 'what was dropped'));
 
   const images: PlannedImage[] = [];
   const meter = progressMeter(layout.images.length, options.onProgress);
@@ -115,7 +115,7 @@ async function detectLayout(scan: FileScan, annotationFile: string | undefined):
       const json = parseJson(await readText(f.file), f.path);
       if (isPanopticJson(json)) panoptic.push({ path: f.path, json });
     } catch (e) {
-      errors.push(asDearliError(e));
+      errors.push(asFileProblem(e, f.path));
     }
   }
   if (annotationFile && !scan.byPath.has(annotationFile)) errors.push(problems.missingAnnotationFile(annotationFile));
@@ -132,7 +132,7 @@ async function detectLayout(scan: FileScan, annotationFile: string | undefined):
       const json = parseJson(await readText(scan.byPath.get(path)!.file), path);
       return withErrors(simpleLayout(scan, simpleRoot, json));
     } catch (e) {
-      return withErrors({ ...unlabeledResult(scan), layout: 'simple', images: [], errors: [asDearliError(e)] });
+      return withErrors({ ...unlabeledResult(scan), layout: 'simple', images: [], errors: [asFileProblem(e, path)] });
     }
   }
   return withErrors(unlabeledResult(scan));
@@ -176,11 +176,6 @@ function capProblems(errors: DearliError[]): DearliError[] {
   if (errors.length <= MAX_LISTED_PROBLEMS) return errors;
   const rest = errors.length - MAX_LISTED_PROBLEMS;
   return [...errors.slice(0, MAX_LISTED_PROBLEMS), new DearliError('more-problems', `${rest} more problems are not listed.`, 'Fix the problems above and scan again to see the rest.')];
-}
-
-function asDearliError(e: unknown): DearliError {
-  if (e instanceof DearliError) return e;
-  throw e;
 }
 
 /** What the UI shows of a plan: everything except the files, safe to post across a worker boundary. */

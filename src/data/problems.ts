@@ -124,10 +124,24 @@ export const problems = {
       `the browser's storage quota ran out after ${done} of ${total} images; nothing of this import was kept.`,
       'Free space (delete datasets or runs you no longer need, allow persistent storage, or free disk space), then import again.',
     ),
+  unreadableFile: (file: string, detail: string) =>
+    new DearliError('unreadable-file', `the file could not be read (${detail}).`, 'It may have been moved, deleted or changed since it was dropped; drop the folder again.', file),
   cancelled: () => new DearliError('cancelled', 'the import was cancelled; nothing of it was kept.', ''),
 };
 
 function listIds(ids: number[]): string {
   const shown = ids.slice(0, 8).join(', ');
   return ids.length > 8 ? `${shown} and ${ids.length - 8} more` : shown;
+}
+
+/**
+ * A DearliError for anything that went wrong reading `file`: DearliErrors pass through; a browser
+ * read failure (file moved or deleted after the drop) becomes 'unreadable-file'; anything else is a
+ * bug and is rethrown as is.
+ */
+export function asFileProblem(e: unknown, file: string): DearliError {
+  if (e instanceof DearliError) return e;
+  const name = (e as { name?: unknown } | null)?.name;
+  if (name === 'NotReadableError' || name === 'NotFoundError') return problems.unreadableFile(file, String((e as Error).message ?? name));
+  throw e;
 }

@@ -9,7 +9,7 @@ import { checkImageIntegrity, decodeMaskPng, probeImage } from './decode';
 import { readBlob, readBytes } from './files';
 import { SIMPLE_LABEL_DIVISOR } from './layouts/simple';
 import type { LayoutImage } from './layouts/scan';
-import { problems } from './problems';
+import { asFileProblem, problems } from './problems';
 import type { PlannedImage } from './types';
 
 export interface SegmentMeasure {
@@ -51,7 +51,7 @@ export async function checkImage(image: LayoutImage, categories: Category[]): Pr
     probe = await probeImage(blob, image.path);
     await checkImageIntegrity(blob, probe, image.path);
   } catch (e) {
-    return { errors: [e as DearliError] };
+    return { errors: [asFileProblem(e, image.path)] };
   }
   const planned: PlannedImage = {
     path: image.path,
@@ -70,7 +70,7 @@ export async function checkImage(image: LayoutImage, categories: Category[]): Pr
   try {
     mask = decodeMaskPng(await readBytes(image.mask.file), maskPath);
   } catch (e) {
-    return { errors: [e as DearliError] };
+    return { errors: [asFileProblem(e, maskPath)] };
   }
   if (mask.width !== probe.width || mask.height !== probe.height) {
     errors.push(problems.maskSizeMismatch(maskPath, [mask.width, mask.height], [probe.width, probe.height], image.path));

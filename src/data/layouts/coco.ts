@@ -6,7 +6,7 @@
  */
 import type { DearliError } from '../../core/errors';
 import type { SegmentInfo } from '../../core/panoptic';
-import { baseName, dirName, stem } from '../files';
+import { baseName, stem } from '../files';
 import { problems } from '../problems';
 import { parseCategories, type FileScan, type LayoutImage, type LayoutResult, type ScannedFile } from './scan';
 
@@ -50,9 +50,12 @@ export function cocoLayout(scan: FileScan, jsonPath: string, json: unknown, anno
   if (errors.length) return result;
 
   const categoryIds = new Set(result.categories.map((c) => c.id));
-  const maskFiles = locate(scan, annotations.map((a) => a.file_name), (dir) => (baseName(dir) === stem(jsonPath) ? 2 : /panoptic|mask/i.test(baseName(dir)) ? 1 : 0), () => true);
-  const maskDir = maskFiles.dir;
-  const imageFiles = locate(scan, images.map((i) => i.file_name), () => 0, (path) => dirName(path) !== maskDir);
+  // Images are found first, away from folders that look like mask folders; masks then among the rest
+  // (demo and ADE-style data have PNG images and PNG masks with the same names).
+  const maskLike = (dir: string) => (baseName(dir) === stem(jsonPath) ? 2 : /panoptic|mask/i.test(baseName(dir)) ? 1 : 0);
+  const imageFiles = locate(scan, images.map((i) => i.file_name), (dir) => -maskLike(dir), () => true);
+  const imagePaths = new Set(images.map((i) => imageFiles.find(i.file_name)?.path));
+  const maskFiles = locate(scan, annotations.map((a) => a.file_name), maskLike, (path) => !imagePaths.has(path));
   const annotationByImage = new Map<number | string, CocoAnnotation>();
   for (const a of annotations) annotationByImage.set(a.image_id, a);
 
@@ -134,14 +137,14 @@ function readAnnotations(raw: unknown[], file: string, errors: DearliError[]): C
 }
 
 interface Located {
-  dir: string | undefined;
   find(fileName: string): ScannedFile | undefined;
 }
 
 /**
- * Finds the folder that holds the listed files: each name is matched as a path suffix, the folder
- * with the most matches wins (ties: the higher preference, then the shorter path). Files outside that
- * folder are found too when the name is unambiguous.
+ * Finds the folder that holds the listed files: each name is matched as a path suffix, and the
+ * folder with the highest preference wins, then the one with most matches, then the shorter path.
+ * A listed file outside that folder counts as missing: a same-named file elsewhere is more likely
+ * the wrong file (an image for a mask) than the right one.
  */
 function locate(scan: FileScan, names: string[], preference: (dir: string) => number, allowed: (path: string) => boolean): Located {
   const byBase = new Map<string, ScannedFile[]>();
@@ -158,14 +161,9 @@ function locate(scan: FileScan, names: string[], preference: (dir: string) => nu
       counts.set(dir, (counts.get(dir) ?? 0) + 1);
     }
   }
-  const ranked = [...counts].sort(([da, ca], [db, cb]) => cb - ca || preference(db) - preference(da) || da.length - db.length);
+  const ranked = [...counts].sort(([da, ca], [db, cb]) => preference(db) - preference(da) || cb - ca || da.length - db.length);
   const dir = ranked[0]?.[0];
   return {
-    dir,
-    find(name) {
-      const found = matches(name);
-      const inDir = dir === undefined ? undefined : found.find((f) => f.path === (dir ? `${dir}/${name}` : name));
-      return inDir ?? (found.length === 1 ? found[0] : undefined);
-    },
+    find: (name) => (dir === undefined ? undefined : matches(name).find((f) => f.path === (dir ? `${dir}/${name}` : name))),
   };
 }

@@ -68,14 +68,15 @@ export function gatherBilinear(table: tf.Tensor2D, taps: BilinearTaps): tf.Tenso
 }
 
 /**
- * point_sample for a stack of single-channel planes: planes [N, H, W], points x/y [N, P] in [0, 1]
- * (each plane has its own points) → [N, P].
+ * point_sample for a stack of single-channel planes [N, H, W] at normalised points x, y. With
+ * `planeIndex` (int32, broadcasting against x) each point reads the given plane; without it x and
+ * y are [N, P] and row i reads plane i. Returns the broadcast shape of the points.
  */
-export function samplePlanes(planes: tf.Tensor3D, x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
+export function samplePlanes(planes: tf.Tensor3D, x: tf.Tensor, y: tf.Tensor, planeIndex?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const [n, h, w] = planes.shape;
-    const offsets = tf.reshape(tf.range(0, n * h * w, h * w, 'int32'), [n, 1]);
+    const offsets = planeIndex ? tf.mul(planeIndex, tf.scalar(h * w, 'int32')) : tf.reshape(tf.range(0, n * h * w, h * w, 'int32'), [n, 1]);
     const taps = bilinearTaps(x, y, h, w, offsets);
-    return tf.reshape(gatherBilinear(tf.reshape(planes, [n * h * w, 1]) as tf.Tensor2D, taps), [n, x.shape[1]]) as tf.Tensor2D;
+    return tf.reshape(gatherBilinear(tf.reshape(planes, [n * h * w, 1]) as tf.Tensor2D, taps), taps.shape);
   });
 }

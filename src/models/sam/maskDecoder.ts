@@ -10,12 +10,13 @@ import { SamTwoWayTransformer } from './twoWayTransformer';
 
 type Dense = [tf.Tensor2D, tf.Tensor];
 
-export interface SamDecoderOutput {
+// a type alias (not an interface) so that tf.tidy accepts it as a TensorContainer
+export type SamDecoderOutput = {
   /** [B, M, 4h, 4w] low-res mask logits (M = 3 with multimask output, else 1). */
   lowResLogits: tf.Tensor4D;
   /** [B, M] */
   iouPredictions: tf.Tensor2D;
-}
+};
 
 /** segment-anything `MLP`: Linear layers with ReLU between them (no sigmoid in SAM's heads). */
 function mlp(layers: Dense[], x: tf.Tensor): tf.Tensor {

@@ -109,7 +109,8 @@ interface MovableFileHandle extends FileSystemFileHandle {
   move?(parent: FileSystemDirectoryHandle, name: string): Promise<void>;
 }
 
-const OPFS_FOLDER = 'dearli-weights';
+/** The OPFS folder that holds every cached file (and nothing else). */
+export const OPFS_FOLDER = 'dearli-weights';
 
 /** OPFS names may not hold '/' or be '.'/'..': keys are stored percent-encoded. */
 function opfsBaseName(key: string): string {

@@ -78,7 +78,9 @@ class ProgressMeter {
     const first = this.samples[0];
     const seconds = (now - first.t) / 1000;
     const bytesPerSecond = seconds > 0 ? Math.max(0, receivedBytes - first.bytes) / seconds : 0;
-    const etaSeconds = totalBytes === null || bytesPerSecond <= 0 ? (totalBytes === receivedBytes ? 0 : null) : (totalBytes - receivedBytes) / bytesPerSecond;
+    let etaSeconds: number | null = null;
+    if (totalBytes !== null && receivedBytes >= totalBytes) etaSeconds = 0;
+    else if (totalBytes !== null && bytesPerSecond > 0) etaSeconds = (totalBytes - receivedBytes) / bytesPerSecond;
     this.onProgress({ receivedBytes, totalBytes, megabytesPerSecond: bytesPerSecond / 1e6, etaSeconds, attempt });
   }
 
@@ -103,17 +105,12 @@ export async function downloadToCache(cache: WeightCache, target: DownloadTarget
   const hasher = await createSHA256();
   hasher.init();
   const meter = new ProgressMeter(options.onProgress);
-  let totalBytes: number | null = null;
-  /** ETag or Last-Modified of the first response: a resume must get the same file (If-Range). */
-  let validator: string | null = null;
-  let attempt = 1;
+  const state: AttemptState = { totalBytes: null, validator: null, attempt: 1, options };
   try {
-    for (; ; attempt++) {
+    for (; ; state.attempt++) {
+      const { attempt } = state;
       try {
-        const result = await fetchOnce(fetchFile, target, pending, hasher, meter, { totalBytes, validator, attempt, options });
-        totalBytes = result.totalBytes;
-        validator = result.validator;
-        if (result.complete) break;
+        if (await fetchOnce(fetchFile, target, pending, hasher, meter, state)) break;
         throw new RetryableError('the connection closed before the whole file arrived');
       } catch (e) {
         if (signal?.aborted) throw cancelled(target.name);
@@ -126,7 +123,7 @@ export async function downloadToCache(cache: WeightCache, target: DownloadTarget
         });
       }
     }
-    meter.update(pending.bytesWritten, totalBytes ?? pending.bytesWritten, attempt, true);
+    meter.update(pending.bytesWritten, state.totalBytes ?? pending.bytesWritten, state.attempt, true);
     await pending.commit({
       key: target.key,
       name: target.name,
@@ -144,14 +141,20 @@ export async function downloadToCache(cache: WeightCache, target: DownloadTarget
   return stored;
 }
 
+/** What the requests of one download learn and share. */
 interface AttemptState {
+  /** From Content-Length / Content-Range; null when the server does not say. */
   totalBytes: number | null;
+  /** ETag or Last-Modified of the response: a resume must get the same file (If-Range). */
   validator: string | null;
   attempt: number;
   options: DownloadOptions;
 }
 
-/** One HTTP request: resumes from `pending.bytesWritten` when it can, appends what arrives, reports whether the file is whole. */
+/**
+ * One HTTP request: resumes from `pending.bytesWritten` when it can, appends what arrives, and tells whether the
+ * file is whole. Updates `state` as soon as the headers arrive, so a broken body still leaves what a resume needs.
+ */
 async function fetchOnce(
   fetchFile: typeof fetch,
   target: DownloadTarget,
@@ -159,7 +162,7 @@ async function fetchOnce(
   hasher: IHasher,
   meter: ProgressMeter,
   state: AttemptState,
-): Promise<{ complete: boolean; totalBytes: number | null; validator: string | null }> {
+): Promise<boolean> {
   const resumeFrom = pending.bytesWritten;
   const headers: Record<string, string> = { ...state.options.headers };
   if (resumeFrom > 0) {
@@ -172,11 +175,10 @@ async function fetchOnce(
   } catch (e) {
     throw new RetryableError(`the server could not be reached (${(e as Error).message})`);
   }
-  let totalBytes = state.totalBytes;
   if (response.status === 206 && resumeFrom > 0) {
     const range = parseContentRange(response.headers.get('content-range'));
     if (!range || range.start !== resumeFrom) throw new RetryableError(`the server resumed at the wrong place (${response.headers.get('content-range')})`);
-    totalBytes = range.total ?? totalBytes;
+    state.totalBytes = range.total ?? state.totalBytes;
   } else if (response.ok) {
     if (resumeFrom > 0) {
       // The server ignored Range (or the file changed): start over from byte 0.
@@ -186,7 +188,7 @@ async function fetchOnce(
     }
     const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
     const length = response.headers.get('content-length');
-    totalBytes = !encoded && length !== null ? Number(length) : null;
+    state.totalBytes = !encoded && length !== null ? Number(length) : null;
   } else {
     const problem = `the server answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''} for ${target.url}`;
     if (response.status >= 500 || response.status === 408 || response.status === 429) throw new RetryableError(problem);
@@ -196,7 +198,7 @@ async function fetchOnce(
     throw new DearliError('download-http', problem, fix, target.name);
   }
   const etag = response.headers.get('etag');
-  const validator = etag && !etag.startsWith('W/') ? etag : response.headers.get('last-modified');
+  state.validator = etag && !etag.startsWith('W/') ? etag : response.headers.get('last-modified');
   if (!response.body) throw new RetryableError('the response has no body');
   const reader = response.body.getReader();
   try {
@@ -205,7 +207,7 @@ async function fetchOnce(
       if (done) break;
       hasher.update(value);
       await pending.write(value);
-      meter.update(pending.bytesWritten, totalBytes, state.attempt);
+      meter.update(pending.bytesWritten, state.totalBytes, state.attempt);
     }
   } catch (e) {
     if (state.options.signal?.aborted) throw e;
@@ -213,10 +215,11 @@ async function fetchOnce(
   } finally {
     reader.releaseLock();
   }
+  const { totalBytes } = state;
   if (totalBytes !== null && pending.bytesWritten > totalBytes) {
     throw new DearliError('download-failed', `the server sent ${pending.bytesWritten} bytes for a file of ${totalBytes}`, 'Try again later or download the file yourself and drop it here.', target.name);
   }
-  return { complete: totalBytes === null || pending.bytesWritten === totalBytes, totalBytes, validator };
+  return totalBytes === null || pending.bytesWritten === totalBytes;
 }
 
 /** Copies a Blob the user dropped into the cache (hashed on the way), so it survives a reload. */

@@ -17,14 +17,14 @@ import type { TensorSource } from './tensorSource';
 const ITEM_BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
 /** torch storage classes and dtype names → the safetensors dtype with the same bytes. */
-const STORAGE_DTYPES: Record<string, SafetensorsDtype> = {
+const STORAGE_DTYPES = new Map<string, SafetensorsDtype>(Object.entries({
   FloatStorage: 'F32', HalfStorage: 'F16', BFloat16Storage: 'BF16', DoubleStorage: 'F64',
   LongStorage: 'I64', IntStorage: 'I32', ShortStorage: 'I16', CharStorage: 'I8', ByteStorage: 'U8', BoolStorage: 'BOOL',
-};
-const TORCH_DTYPES: Record<string, SafetensorsDtype> = {
+} as const));
+const TORCH_DTYPES = new Map<string, SafetensorsDtype>(Object.entries({
   float32: 'F32', float: 'F32', float16: 'F16', half: 'F16', bfloat16: 'BF16', float64: 'F64', double: 'F64',
   int64: 'I64', long: 'I64', int32: 'I32', int: 'I32', int16: 'I16', short: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
-};
+} as const));
 
 function fail(file: string, problem: string, fix = 'The file is not a valid PyTorch checkpoint: download it again.'): never {
   throw new DearliError('weights-format', problem, fix, file);
@@ -51,7 +51,7 @@ type PickleValue = unknown;
 function isAllowedGlobal(module: string, name: string): boolean {
   if (module === 'collections' && name === 'OrderedDict') return true;
   if (module === 'torch._utils' && (name === '_rebuild_tensor_v2' || name === '_rebuild_parameter')) return true;
-  return module === 'torch' && (name in STORAGE_DTYPES || name in TORCH_DTYPES);
+  return module === 'torch' && (STORAGE_DTYPES.has(name) || TORCH_DTYPES.has(name));
 }
 
 function resolveGlobal(module: string, name: string, file: string): PickleValue {
@@ -63,7 +63,8 @@ function resolveGlobal(module: string, name: string, file: string): PickleValue 
       file,
     );
   }
-  if (module === 'torch' && name in TORCH_DTYPES) return new DtypeValue(TORCH_DTYPES[name]);
+  const dtype = module === 'torch' ? TORCH_DTYPES.get(name) : undefined;
+  if (dtype) return new DtypeValue(dtype);
   return new AllowedGlobal(module, name);
 }
 
@@ -103,7 +104,7 @@ function callGlobal(fn: PickleValue, args: PickleValue, file: string): PickleVal
 const MARK = Symbol('mark');
 
 /** Evaluates a pickle (protocol 2–5 opcodes that torch state dicts use) without executing any Python. */
-export function unpickleStateDict(bytes: Uint8Array, file: string): PickleValue {
+function unpickleStateDict(bytes: Uint8Array, file: string): PickleValue {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const text = new TextDecoder('utf-8', { fatal: true });
   const stack: PickleValue[] = [];
@@ -221,7 +222,7 @@ export function unpickleStateDict(bytes: Uint8Array, file: string): PickleValue 
         const pid = pop();
         if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) fail(file, `unknown persistent id ${JSON.stringify(pid)}`);
         const type = pid[1];
-        const dtype = type instanceof AllowedGlobal ? STORAGE_DTYPES[type.name] : type instanceof DtypeValue ? type.dtype : undefined;
+        const dtype = type instanceof AllowedGlobal ? STORAGE_DTYPES.get(type.name) : type instanceof DtypeValue ? type.dtype : undefined;
         if (!dtype) fail(file, 'a storage has no known element type');
         stack.push(new StorageRef(dtype, String(pid[2]), asInt(pid[4], 'storage size', file)));
         break;

@@ -1,0 +1,281 @@
+import 'fake-indexeddb/auto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { UserMessage } from '../core/errors';
+import { encodeIdPng } from './decode';
+import { commitImport, planImport, summarizePlan } from './import';
+import { deleteDataset, listDatasets, listImages, openStore, type DearliDB } from './store';
+import {
+  blobOf,
+  cocoFolder,
+  customPng,
+  fakeJpeg,
+  fakeWebp,
+  pngHeaderClaiming,
+  rgbPng,
+  sceneIds,
+  segmentsOf,
+  simpleFolder,
+  zipOf,
+  bytesOf,
+} from './testing/builders';
+import type { ImportFile, ImportPlan } from './types';
+
+let db: DearliDB;
+let existingId: string;
+
+/** Every test starts with one committed dataset that no failed import may touch. */
+beforeEach(async () => {
+  db = await openStore(`import-test-${crypto.randomUUID()}`);
+  const plan = await planImport(cocoFolder([{ name: 'keep1.png' }, { name: 'keep2.png' }], { root: 'existing' }));
+  existingId = (await commitImport(db, plan, { name: 'existing', role: 'labeled' })).id;
+});
+
+afterEach(async () => {
+  await expectExistingIntact();
+  db.close();
+});
+
+async function expectExistingIntact(): Promise<void> {
+  const datasets = await listDatasets(db);
+  expect(datasets.map((d) => d.id)).toContain(existingId);
+  const images = await listImages(db, existingId, 0, 10);
+  expect(images.map((i) => i.fileName)).toEqual(['keep1.png', 'keep2.png']);
+  expect(images.every((i) => i.mask && i.segments?.length === 3)).toBe(true);
+}
+
+function only(messages: UserMessage[], code: string): UserMessage {
+  const found = messages.filter((m) => m.code === code);
+  expect(found, `expected a '${code}' message in ${JSON.stringify(messages, null, 1)}`).toHaveLength(1);
+  return found[0];
+}
+
+/** Plans the files, expects exactly one error of `code`, and checks that committing it writes nothing. */
+async function expectBlocked(files: ImportFile[], code: string, file?: string | RegExp): Promise<UserMessage> {
+  const plan = await planImport(files);
+  const error = only(plan.errors, code);
+  if (typeof file === 'string') expect(error.file).toBe(file);
+  else if (file) expect(error.file).toMatch(file);
+  expect(error.problem.length).toBeGreaterThan(10);
+  const before = await listDatasets(db);
+  await expect(commitImport(db, plan, { name: 'bad', role: 'labeled' })).rejects.toMatchObject({ code });
+  expect(await listDatasets(db)).toEqual(before);
+  return error;
+}
+
+describe('layout detection', () => {
+  it('detects a COCO panoptic folder and measures segments', async () => {
+    const plan = await planImport(cocoFolder([{ name: 'a.png' }, { name: 'b.jpg', image: fakeJpeg(8, 6) }]));
+    expect(plan.errors).toEqual([]);
+    expect(plan).toMatchObject({ layout: 'coco-panoptic', imageCount: 2, labeledCount: 2, suggestedRole: 'labeled', annotationFile: 'mydata/annotations/panoptic_train.json' });
+    expect(plan.categories.map((c) => c.name)).toEqual(['ball', 'sky']);
+    const segments = plan.images[0].mask!.segments;
+    expect(segments).toEqual([
+      { id: 1001, category_id: 1, iscrowd: 0, area: 6, bbox: [1, 1, 3, 2] },
+      { id: 1002, category_id: 1, iscrowd: 0, area: 1, bbox: [7, 5, 1, 1] },
+      { id: 7000, category_id: 7, iscrowd: 0, area: 41, bbox: [0, 0, 8, 6] },
+    ]);
+    expect(plan.images[1]).toMatchObject({ fileName: 'b.jpg', type: 'jpeg', width: 8, height: 6, sourceImageId: 2 });
+  });
+
+  it('detects the simple layout and derives segments from ids (category × 1000 + instance)', async () => {
+    const plan = await planImport(simpleFolder(['x.png', 'sub/y.png']));
+    expect(plan.errors).toEqual([]);
+    expect(plan).toMatchObject({ layout: 'simple', imageCount: 2, labeledCount: 2, suggestedName: 'simple' });
+    expect(plan.images.map((i) => i.fileName)).toEqual(['sub/y.png', 'x.png']);
+    expect(plan.images[0].mask!.segments.map((s) => [s.id, s.category_id, s.area])).toEqual([
+      [1001, 1, 6],
+      [1002, 1, 1],
+      [7000, 7, 41],
+    ]);
+  });
+
+  it('detects a folder of unlabeled images, skipping non-image files with a notice', async () => {
+    const files: ImportFile[] = [
+      { path: 'photos/a.png', file: blobOf(rgbPng(4, 4)) },
+      { path: 'photos/b.jpeg', file: blobOf(fakeJpeg(30, 20)) },
+      { path: 'photos/deep/c.webp', file: blobOf(fakeWebp(10, 10)) },
+      { path: 'photos/notes.txt', file: new Blob(['hello']) },
+      { path: 'photos/.DS_Store', file: new Blob(['x']) },
+    ];
+    const plan = await planImport(files);
+    expect(plan.errors).toEqual([]);
+    expect(plan).toMatchObject({ layout: 'unlabeled', imageCount: 3, labeledCount: 0, suggestedRole: 'unlabeled', suggestedName: 'photos' });
+    expect(plan.images.map((i) => i.fileName)).toEqual(['a.png', 'b.jpeg', 'deep/c.webp']);
+    expect(only(plan.notices, 'skipped-files').problem).toContain('photos/notes.txt');
+  });
+
+  it('reads a .zip the same way as the folder it contains', async () => {
+    const folder = cocoFolder([{ name: 'a.png' }, { name: 'b.png' }]);
+    const zip = await zipOf(await Promise.all(folder.map(async (f) => ({ path: f.path, bytes: await bytesOf(f.file) }))));
+    const fromZip = await planImport([{ path: 'upload.zip', file: zip }]);
+    const fromFolder = await planImport(folder);
+    expect(fromZip.errors).toEqual([]);
+    expect(summarizePlan(fromZip)).toEqual(summarizePlan(fromFolder));
+    expect(fromZip.images.map((i) => i.mask!.segments)).toEqual(fromFolder.images.map((i) => i.mask!.segments));
+    const dataset = await commitImport(db, fromZip, { name: 'zipped', role: 'labeled' });
+    const stored = await listImages(db, dataset.id, 0, 5);
+    expect(new Uint8Array(await stored[1].mask!.arrayBuffer())).toEqual(await bytesOf(folder[3].file));
+  });
+
+  it('names a zip with top-level files after the archive', async () => {
+    const zip = await zipOf([{ path: 'one.png', bytes: rgbPng(3, 3) }], 0);
+    const plan = await planImport([{ path: 'holiday.zip', file: zip }]);
+    expect(plan).toMatchObject({ layout: 'unlabeled', imageCount: 1, suggestedName: 'holiday' });
+  });
+
+  it('asks which annotation file to use when there are several, and uses the chosen one', async () => {
+    const train = cocoFolder([{ name: 'a.png' }]);
+    const val = cocoFolder([{ name: 'v.png' }], { root: 'mydata' }).map((f) => ({ ...f, path: f.path.replace(/train/g, 'val') }));
+    const both = [...train, ...val];
+    const plan = await planImport(both);
+    expect(only(plan.errors, 'several-annotation-files').problem).toContain('panoptic_val.json');
+    expect(plan.annotationFiles).toEqual(['mydata/annotations/panoptic_train.json', 'mydata/annotations/panoptic_val.json']);
+    const chosen = await planImport(both, { annotationFile: 'mydata/annotations/panoptic_val.json' });
+    expect(chosen.errors).toEqual([]);
+    expect(chosen).toMatchObject({ imageCount: 1, suggestedRole: 'validation' });
+    expect(only(chosen.notices, 'unused-images').problem).toMatch(/^2 images/);
+  });
+
+  it('accepts palette masks', async () => {
+    const ids = sceneIds();
+    const palette = [
+      [7000 & 255, (7000 >> 8) & 255, 0],
+      [1001 & 255, (1001 >> 8) & 255, 0],
+      [1002 & 255, (1002 >> 8) & 255, 0],
+    ];
+    const indexes = Uint8Array.from(ids, (id) => (id === 7000 ? 0 : id === 1001 ? 1 : 2));
+    const plan = await planImport(cocoFolder([{ name: 'a.png', mask: customPng(indexes, 8, 6, 1, 8, palette) }]));
+    expect(plan.errors).toEqual([]);
+    expect(plan.images[0].mask!.segments.map((s) => s.area)).toEqual([6, 1, 41]);
+  });
+});
+
+describe('bad input is reported with the file and blocks the import', () => {
+  it('an empty folder', async () => {
+    await expectBlocked([], 'no-images');
+    const plan = await planImport([{ path: 'docs/readme.md', file: new Blob(['#']) }]);
+    only(plan.errors, 'no-images');
+  });
+
+  it('a corrupt or truncated image', async () => {
+    const png = rgbPng(8, 6);
+    await expectBlocked(cocoFolder([{ name: 'a.png', image: png.subarray(0, png.length - 16) }]), 'corrupt-image', 'mydata/train/a.png');
+    await expectBlocked(cocoFolder([{ name: 'a.jpg', image: fakeJpeg(8, 6, { eoi: false }) }]), 'corrupt-image', 'mydata/train/a.jpg');
+  });
+
+  it('an image larger than 8192 px on a side', async () => {
+    const error = await expectBlocked([{ path: 'big/huge.png', file: blobOf(pngHeaderClaiming(9000, 10)) }], 'image-too-large', 'big/huge.png');
+    expect(error.fix).toMatch(/8192/);
+  });
+
+  it('a mask whose size differs from its image', async () => {
+    const error = await expectBlocked(cocoFolder([{ name: 'a.png', mask: encodeIdPng(sceneIds(9, 6), 9, 6) }]), 'mask-size-mismatch', 'mydata/annotations/panoptic_train/a.png');
+    expect(error.problem).toContain('9×6');
+    expect(error.problem).toContain('8×6');
+  });
+
+  it('mask ids missing from segments_info', async () => {
+    const segments = segmentsOf(sceneIds(), 8).filter((s) => s.id !== 1002);
+    const error = await expectBlocked(cocoFolder([{ name: 'a.png', segments }]), 'mask-ids-not-in-segments', 'mydata/annotations/panoptic_train/a.png');
+    expect(error.problem).toContain('1002');
+  });
+
+  it('segments_info ids missing from the mask', async () => {
+    const segments = [...segmentsOf(sceneIds(), 8), { id: 1003, category_id: 1, iscrowd: 0 }];
+    const error = await expectBlocked(cocoFolder([{ name: 'a.png', segments }]), 'segments-not-in-mask', 'mydata/annotations/panoptic_train/a.png');
+    expect(error.problem).toContain('1003');
+  });
+
+  it('a greyscale mask storing id = value gets a hint', async () => {
+    const grey = customPng(Uint8Array.from({ length: 48 }, () => 5), 8, 6, 1, 8);
+    const error = await expectBlocked(cocoFolder([{ name: 'a.png', mask: grey, segments: [{ id: 5, category_id: 7 }] }]), 'mask-ids-not-in-segments');
+    expect(error.fix).toMatch(/greyscale/);
+  });
+
+  it('unknown category ids (COCO and simple layouts)', async () => {
+    const segments = segmentsOf(sceneIds(), 8).map((s) => (s.id === 1002 ? { ...s, category_id: 99 } : s));
+    const error = await expectBlocked(cocoFolder([{ name: 'a.png', segments }]), 'unknown-category', /panoptic_train\.json/);
+    expect(error.problem).toContain('99');
+    const ids = sceneIds();
+    ids[0] = 42001;
+    await expectBlocked(simpleFolder(['a.png'], { masks: { a: encodeIdPng(ids, 8, 6) } }), 'unknown-category', 'simple/panoptic/a.png');
+  });
+
+  it('duplicate image ids, file names and paths', async () => {
+    const json = JSON.stringify({
+      images: [
+        { id: 1, file_name: 'a.png' },
+        { id: 1, file_name: 'b.png' },
+      ],
+      annotations: [],
+      categories: [{ id: 1, name: 'ball', isthing: 1 }],
+    });
+    const error = await expectBlocked(cocoFolder([{ name: 'a.png' }, { name: 'b.png' }], { json }), 'duplicate-image-id', 'mydata/annotations/panoptic_train.json');
+    expect(error.problem).toContain('image id 1');
+    await expectBlocked([...simpleFolder(['a.png']), { path: 'simple/images/a.jpg', file: blobOf(fakeJpeg(8, 6)) }], 'duplicate-file-name', 'simple/images/a.png');
+    const folder = cocoFolder([{ name: 'a.png' }]);
+    await expectBlocked([...folder, folder[0]], 'duplicate-file', 'mydata/train/a.png');
+  });
+
+  it('a JSON syntax error, with line and column', async () => {
+    const json = '{\n  "images": [],\n  "annotations": [] oops\n}';
+    const error = await expectBlocked(cocoFolder([{ name: 'a.png' }], { json }), 'json-syntax', 'mydata/annotations/panoptic_train.json');
+    expect(error.problem).toMatch(/line 3, column 21/);
+    const broken = simpleFolder(['a.png'], { categories: '[{"id": 1,' }).map((f) => (f.path.endsWith('categories.json') ? { ...f, file: new Blob(['[{"id": 1,']) } : f));
+    expect((await expectBlocked(broken, 'json-syntax', 'simple/categories.json')).problem).toMatch(/line 1, column 11/);
+  });
+
+  it('JPEG masks', async () => {
+    const error = await expectBlocked(cocoFolder([{ name: 'a.png', mask: fakeJpeg(8, 6) }]), 'jpeg-mask', 'mydata/annotations/panoptic_train/a.png');
+    expect(error.problem).toMatch(/lossy/);
+  });
+
+  it('16-bit masks', async () => {
+    await expectBlocked(cocoFolder([{ name: 'a.png', mask: customPng(new Uint16Array(48 * 3), 8, 6, 3, 16) }]), 'mask-16-bit', 'mydata/annotations/panoptic_train/a.png');
+  });
+
+  it('a missing image or mask file', async () => {
+    const withoutMask = cocoFolder([{ name: 'a.png' }]).filter((f) => !f.path.includes('panoptic_train/'));
+    expect((await expectBlocked(withoutMask, 'missing-mask', 'mydata/annotations/panoptic_train.json')).problem).toContain('a.png');
+    const withoutImage = cocoFolder([{ name: 'a.png' }, { name: 'b.png' }]).filter((f) => f.path !== 'mydata/train/b.png');
+    expect((await expectBlocked(withoutImage, 'missing-image')).problem).toContain('b.png');
+  });
+
+  it('a labeled role for images without masks', async () => {
+    const files = [{ path: 'photos/a.png', file: blobOf(rgbPng(4, 4)) }];
+    const plan: ImportPlan = await planImport(files, { role: 'validation' });
+    only(plan.errors, 'needs-labels');
+    const unchecked = await planImport(files);
+    await expect(commitImport(db, unchecked, { name: 'x', role: 'labeled' })).rejects.toMatchObject({ code: 'needs-labels' });
+  });
+});
+
+describe('commit', () => {
+  it('stores images, masks and segments; an unlabeled role drops the masks', async () => {
+    const files = cocoFolder([{ name: 'a.png' }, { name: 'b.png' }, { name: 'c.png' }]);
+    const labeled = await commitImport(db, await planImport(files), { name: 'train', role: 'labeled' }, { batchSize: 2 });
+    expect(labeled).toMatchObject({ name: 'train', role: 'labeled', layout: 'coco-panoptic', imageCount: 3, labeledCount: 3, committed: true });
+    const images = await listImages(db, labeled.id, 0, 10);
+    expect(images.map((i) => [i.index, i.fileName, i.blob.type, i.mask?.type, i.segments?.length])).toEqual([
+      [0, 'a.png', 'image/png', 'image/png', 3],
+      [1, 'b.png', 'image/png', 'image/png', 3],
+      [2, 'c.png', 'image/png', 'image/png', 3],
+    ]);
+    expect(images[0].thumbnail).toBeUndefined(); // no OffscreenCanvas in Node
+    const plan = await planImport(files, { role: 'unlabeled' });
+    only(plan.notices, 'masks-ignored');
+    const unlabeled = await commitImport(db, plan, { name: 'u', role: 'unlabeled' });
+    expect(unlabeled).toMatchObject({ labeledCount: 0, categories: [] });
+    expect((await listImages(db, unlabeled.id, 0, 10)).every((i) => !i.mask && !i.segments)).toBe(true);
+    await deleteDataset(db, unlabeled.id);
+  });
+
+  it('reports progress with rate and remaining time', async () => {
+    const events: { done: number; total: number; bytes: number; filesPerSecond: number; etaSeconds: number }[] = [];
+    await commitImport(db, await planImport(cocoFolder([{ name: 'a.png' }, { name: 'b.png' }])), { name: 'p', role: 'labeled' }, { onProgress: (p) => events.push(p), batchSize: 1 });
+    const last = events[events.length - 1];
+    expect(last).toMatchObject({ done: 2, total: 2, etaSeconds: 0 });
+    expect(last.bytes).toBeGreaterThan(0);
+    expect(last.filesPerSecond).toBeGreaterThan(0);
+  });
+});

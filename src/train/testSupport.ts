@@ -1,0 +1,79 @@
+/**
+ * Shared by the training tests: the demo world at 64x64, features from the tiny OpenCLIP ConvNeXt
+ * fixture (frozen, computed once), a random-row text classifier over the demo classes, and PQ of
+ * the decoder's final prediction via the lab's evaluator.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { PanopticEvaluator } from '../core/pq';
+import { Rng } from '../core/rng';
+import { DEMO_CATEGORIES, iterateDemoSplit, type DemoRecord } from '../data/demo';
+import { ClipModel } from '../models/clip/clip';
+import { clipConfigFromFixture, type ClipFixtureConfig } from '../models/clip/config';
+import { loadClipWeights, safetensorsClipSource } from '../models/clip/weights';
+import { buildTextClassifier, type TextClassifier } from '../models/decoder/classHead';
+import type { M2FLang, TrunkFeatures } from '../models/decoder/m2fLang';
+import { resizePlanes } from '../models/ops/resize';
+import { openFixtureSafetensors, readFixtureJson } from '../../test/fixtures';
+import { panopticInference } from './panopticInference';
+
+export const SIZE = 64;
+
+export function demoImages(count: number): DemoRecord[] {
+  return [...iterateDemoSplit({ width: SIZE, height: SIZE, labeled: count, seed: 7 }, 'labeled')];
+}
+
+/** res2..res5 of the images from the tiny CLIP trunk fixture (OpenAI CLIP normalisation). */
+export async function trunkFeatures(images: DemoRecord[]): Promise<TrunkFeatures> {
+  const dir = 'openclip-convnext-tiny';
+  const config = clipConfigFromFixture(await readFixtureJson<ClipFixtureConfig>(`${dir}/config.json`));
+  const file = await openFixtureSafetensors(`${dir}/weights.safetensors`);
+  const clip = new ClipModel(config, await loadClipWeights(config, safetensorsClipSource(file), { towers: 'image' }));
+  const mean = [0.48145466, 0.4578275, 0.40821073];
+  const std = [0.26862954, 0.26130258, 0.27577711];
+  const features = tf.tidy(() => {
+    const rgb = tf.tensor4d(Float32Array.from(images.flatMap((im) => Array.from(im.rgb))), [images.length, SIZE, SIZE, 3]);
+    const x = tf.div(tf.sub(tf.div(rgb, 255), mean), std) as tf.Tensor4D;
+    return clip.trunk.forwardFeatures(x);
+  });
+  clip.dispose();
+  return features;
+}
+
+/** Contiguous class index = position in DEMO_CATEGORIES. */
+export const demoClassOf = (categoryId: number): number => DEMO_CATEGORIES.findIndex((c) => c.id === categoryId);
+
+export function demoClassifier(embedDim: number, seed: number): TextClassifier {
+  const rng = new Rng(seed);
+  const synonymClass = DEMO_CATEGORIES.flatMap((c, i) => (c.synonyms ?? [c.name]).map(() => i));
+  const rows = Float32Array.from({ length: synonymClass.length * embedDim }, () => rng.normal());
+  return buildTextClassifier(rows, embedDim, synonymClass, DEMO_CATEGORIES.length);
+}
+
+/** One readback of the final prediction, then M2F panoptic inference per image at the image size. */
+export async function panopticPredictions(model: M2FLang, features: TrunkFeatures, classifier: TextClassifier): Promise<{ ids: Int32Array; segments: { id: number; category_id: number }[] }[]> {
+  const q = model.config.numQueries;
+  const numClasses = classifier.numClasses;
+  const [cls, masks] = tf.tidy(() => {
+    const preds = model.forward(features, classifier);
+    const last = preds[preds.length - 1];
+    return [last.classLogits, resizePlanes(last.maskLogits, SIZE, SIZE)];
+  });
+  const [c, m] = await Promise.all([cls.data(), masks.data()]);
+  tf.dispose([cls, masks]);
+  const b = cls.shape[0];
+  return Array.from({ length: b }, (_, i) => {
+    const r = panopticInference(c.subarray(i * q * (numClasses + 1), (i + 1) * q * (numClasses + 1)), m.subarray(i * q * SIZE * SIZE, (i + 1) * q * SIZE * SIZE), q, SIZE, SIZE, {
+      numClasses,
+      isThing: (k) => DEMO_CATEGORIES[k].isthing,
+    });
+    return { ids: r.idMap, segments: r.segments.map((s) => ({ id: s.id, category_id: DEMO_CATEGORIES[s.category_id].id })) };
+  });
+}
+
+export function panopticQuality(images: DemoRecord[], predictions: { ids: Int32Array; segments: { id: number; category_id: number }[] }[]): number {
+  const evaluator = new PanopticEvaluator(DEMO_CATEGORIES);
+  images.forEach((im, i) => {
+    evaluator.addImage({ ids: im.ids, width: SIZE, height: SIZE, segments: im.segments }, { ids: Uint32Array.from(predictions[i].ids), width: SIZE, height: SIZE, segments: predictions[i].segments });
+  });
+  return evaluator.summarize().pq.All.pq;
+}
