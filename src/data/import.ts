@@ -97,7 +97,7 @@ export async function planImport(files: ImportFile[], options: PlanOptions = {})
 function applyRole(plan: ImportPlan, role: DatasetRole): void {
   if (role === 'unlabeled') {
     if (plan.labeledCount > 0) {
-      plan.notices.push(new DearliError('masks-ignored', `the ${plan.labeledCount} masks are not imported: the dataset is unlabeled.`, 'Choose the labeled or validation role to keep them.').toJSON());
+      plan.notices.push(problems.masksIgnored(plan.labeledCount).toJSON());
     }
   } else if (plan.layout === 'unlabeled' && plan.imageCount > 0) {
     plan.errors.push(problems.needsLabels(role).toJSON());
@@ -228,6 +228,7 @@ async function writeDataset(db: DearliDB, id: string, plan: ImportPlan, options:
   let done = 0;
   let bytes = 0;
   let began = false;
+  let current = '';
   try {
     await beginDataset(db, {
       id,
@@ -246,6 +247,7 @@ async function writeDataset(db: DearliDB, id: string, plan: ImportPlan, options:
     let batchBytes = 0;
     for (const [index, image] of plan.images.entries()) {
       throwIfAborted(control.signal);
+      current = image.path;
       const record = await imageRecord(id, index, image, keepMasks);
       batch.push(record);
       batchBytes += record.bytes;
@@ -264,7 +266,7 @@ async function writeDataset(db: DearliDB, id: string, plan: ImportPlan, options:
   } catch (e) {
     if (began) await discardDataset(db, id);
     if (isQuotaError(e)) throw problems.storageFull(done, total);
-    throw e;
+    throw asFileProblem(e, current);
   }
 }
 

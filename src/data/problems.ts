@@ -116,6 +116,8 @@ export const problems = {
       `a ${role} dataset needs panoptic masks, but these files have none.`,
       'Import these images as unlabeled, or add masks (COCO panoptic JSON + PNGs, or the simple images/ + panoptic/ + categories.json layout).',
     ),
+  masksIgnored: (count: number) =>
+    new DearliError('masks-ignored', `the ${count} masks are not imported: the dataset is unlabeled.`, 'Choose the labeled or validation role to keep them.'),
   badZip: (file: string, detail: string) =>
     new DearliError('bad-zip', `the zip archive cannot be read (${detail}).`, 'Re-create the archive (unencrypted, standard zip), or drop the unzipped folder instead.', file),
   storageFull: (done: number, total: number) =>
