@@ -64,10 +64,10 @@ function boundaryScene(): ScenePair {
 
 function writeCase(name: string, images: SceneImage[]): void {
   const dir = path.join(root, name);
+  rmSync(dir, { recursive: true, force: true });
   writeCaseJsons(dir, writeScenePngs(dir, images));
 }
 
-rmSync(root, { recursive: true, force: true });
 writeCase('mixed', randomCase(1, 4, 96, 64, 6, (i) => 1000 + i));
 writeCase('crowded', randomCase(3, 6, 80, 60, 14, (i) => i + 1));
 writeCase('string-ids', randomCase(2, 10, 64, 48, 4, (i) => `ADE_val_${String(i + 1).padStart(8, '0')}`));

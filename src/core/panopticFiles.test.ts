@@ -32,6 +32,11 @@ describe('parsePanopticJson', () => {
     expect(parsed.annotations).toEqual([{ image_id: 1, file_name: 'a.png', segments_info: [{ id: 5, category_id: 10, iscrowd: 0, area: 4 }] }]);
   });
 
+  it('leaves the categories of a prediction file unread, since only the ground truth’s count', () => {
+    const json = { categories: [{ id: 'odd' }], annotations: [] };
+    expect(parsePanopticJson(JSON.stringify(json), 'pred.json', false)).toEqual({ categories: [], annotations: [] });
+  });
+
   it('reads iscrowd true as 1, as Python compares it', () => {
     const json = { annotations: [{ image_id: 'x', file_name: 'x.png', segments_info: [{ id: 5, category_id: 1, iscrowd: true }] }] };
     expect(parsePanopticJson(JSON.stringify(json), 'p.json', false).annotations[0].segments_info[0].iscrowd).toBe(1);

@@ -8,7 +8,7 @@ import { decodeIdMap, type Category, type PanopticAnnotation, type SegmentInfo }
 import { PanopticEvaluator, type PanopticEvaluation } from './pq';
 
 export interface PanopticJson {
-  /** Empty when the file has none (prediction files need not repeat them). */
+  /** Empty unless asked for: only the ground truth's categories count, as in panopticapi. */
   categories: Category[];
   annotations: PanopticAnnotation[];
 }
@@ -52,8 +52,8 @@ async function readPng(folder: PanopticFolder, path: string): Promise<Uint8Array
   }
 }
 
-/** Parses and checks a COCO panoptic JSON text; `file` names it in errors. */
-export function parsePanopticJson(text: string, file: string, requireCategories: boolean): PanopticJson {
+/** Parses and checks a COCO panoptic JSON text (its categories too when `withCategories`); `file` names it in errors. */
+export function parsePanopticJson(text: string, file: string, withCategories: boolean): PanopticJson {
   let root: unknown;
   try {
     root = JSON.parse(text);
@@ -65,7 +65,7 @@ export function parsePanopticJson(text: string, file: string, requireCategories:
   if (!isRecord(root)) throw bad('the top level is not an object');
 
   const categories: Category[] = [];
-  if (root.categories !== undefined || requireCategories) {
+  if (withCategories) {
     if (!Array.isArray(root.categories) || root.categories.length === 0) throw bad('"categories" is missing or empty');
     root.categories.forEach((c: unknown, i: number) => {
       if (!isRecord(c) || !Number.isInteger(c.id)) throw bad(`categories[${i}] has no integer "id"`);

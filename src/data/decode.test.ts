@@ -34,7 +34,7 @@ describe('mask PNG decoding', () => {
     expect(decoded.width).toBe(width);
     expect(decoded.height).toBe(height);
     expect(Array.from(decoded.ids)).toEqual(Array.from(ids));
-    expect(decoded.greyscale).toBe(false);
+    expect(decoded.colorType).toBe('rgb');
   });
 
   it('ignores alpha in RGBA masks, as panopticapi does', () => {
@@ -59,7 +59,7 @@ describe('mask PNG decoding', () => {
   it('reads greyscale as the RGB colour it denotes (id = 65793·v)', () => {
     const grey = decodeMaskPng(customPng(Uint8Array.from([0, 1, 200]), 3, 1, 1, 8), 'g.png');
     expect(Array.from(grey.ids)).toEqual([0, 65793, 200 * 65793]);
-    expect(grey.greyscale).toBe(true);
+    expect(grey.colorType).toBe('grey');
   });
 
   it('refuses 16-bit masks with the reason and a fix', () => {

@@ -202,8 +202,11 @@ export interface DecodedMask {
   height: number;
   /** Segment id of every pixel, row-major. */
   ids: Uint32Array;
-  /** The PNG was greyscale, so ids are 65793·v (used to word the error if they do not match). */
-  greyscale: boolean;
+  /**
+   * How the ids were stored: 'rgb' (8-bit RGB or RGBA, the canonical form), 'palette' or 'grey'
+   * (ids 65793·v; used to word the error when they do not match).
+   */
+  colorType: 'rgb' | 'palette' | 'grey';
 }
 
 /** Decodes a panoptic mask PNG into one id per pixel, bit-exactly, or throws a DearliError naming `file`. */
@@ -224,21 +227,21 @@ export function decodeMaskPng(bytes: Uint8Array, file: string): DecodedMask {
       if (id === undefined) throw problems.corruptMask(file, `palette index ${index[i]} beyond the ${paletteIds.length}-colour palette`);
       ids[i] = id;
     }
-    return { width, height, ids, greyscale: false };
+    return { width, height, ids, colorType: 'palette' };
   }
   if (png.channels === 3 || png.channels === 4) {
     const ids = new Uint32Array(n);
     const c = png.channels;
     const d = png.data;
     for (let i = 0, p = 0; i < n; i++, p += c) ids[i] = d[p] + 256 * d[p + 1] + 65536 * d[p + 2];
-    return { width, height, ids, greyscale: false };
+    return { width, height, ids, colorType: 'rgb' };
   }
   // Greyscale (1 channel) or grey + alpha (2 channels, always 8 bits here).
   const grey = png.channels === 1 ? unpackSamples(png.data, width, height, png.depth) : png.data;
   const scale = 255 / ((1 << Math.min(png.depth, 8)) - 1);
   const ids = new Uint32Array(n);
   for (let i = 0, p = 0; i < n; i++, p += png.channels) ids[i] = Math.round(grey[p] * scale) * 65793;
-  return { width, height, ids, greyscale: true };
+  return { width, height, ids, colorType: 'grey' };
 }
 
 /** One sample per pixel from rows packed at 1, 2 or 4 bits (8-bit data is returned as is). */

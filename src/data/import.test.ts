@@ -147,6 +147,10 @@ describe('layout detection', () => {
     const plan = await planImport(cocoFolder([{ name: 'a.png', mask: customPng(indexes, 8, 6, 1, 8, palette) }]));
     expect(plan.errors).toEqual([]);
     expect(plan.images[0].mask!.segments.map((s) => s.area)).toEqual([6, 1, 41]);
+    // Stored re-encoded as RGB, so every later reader needs only the canonical decoder.
+    const dataset = await commitImport(db, plan, { name: 'palette', role: 'labeled' });
+    const [stored] = await listImages(db, dataset.id, 0, 1);
+    expect(new Uint8Array(await stored.mask!.arrayBuffer())).toEqual(encodeIdPng(ids, 8, 6));
   });
 });
 
@@ -239,6 +243,17 @@ describe('bad input is reported with the file and blocks the import', () => {
     expect((await expectBlocked(withoutMask, 'missing-mask', 'mydata/annotations/panoptic_train.json')).problem).toContain('a.png');
     const withoutImage = cocoFolder([{ name: 'a.png' }, { name: 'b.png' }]).filter((f) => f.path !== 'mydata/train/b.png');
     expect((await expectBlocked(withoutImage, 'missing-image')).problem).toContain('b.png');
+  });
+
+  it('a file that can no longer be read, and a damaged zip', async () => {
+    const gone = { size: 10, read: () => Promise.reject(new DOMException('The file was moved.', 'NotReadableError')) };
+    const error = await expectBlocked([{ path: 'photos/a.png', file: blobOf(rgbPng(3, 3)) }, { path: 'photos/b.png', file: gone }], 'unreadable-file', 'photos/b.png');
+    expect(error.fix).toMatch(/drop the folder again/);
+    await expectBlocked([{ path: 'upload.zip', file: new Blob(['not a zip archive, just text']) }], 'bad-zip', 'upload.zip');
+    const zip = new Uint8Array(await (await zipOf([{ path: 'a.png', bytes: rgbPng(30, 30) }])).arrayBuffer());
+    zip[60] ^= 0xff; // inside the compressed data: the entry's CRC no longer matches
+    const error2 = await expectBlocked([{ path: 'upload.zip', file: blobOf(zip) }], 'bad-zip', 'upload.zip');
+    expect(error2.problem).toContain('a.png');
   });
 
   it('a labeled role for images without masks', async () => {

@@ -5,6 +5,7 @@
  * either commits the whole dataset or leaves the store as it was (cancel, error, full quota).
  */
 import { DearliError } from '../core/errors';
+import { decodeMaskPng, encodeIdPng } from './decode';
 import { checkImage } from './validate';
 import { baseName, expandZips, isZip, parseJson, readBlob, readText, stem } from './files';
 import { cocoLayout, isPanopticJson } from './layouts/coco';
@@ -18,6 +19,7 @@ import {
   importLockName,
   markCommitted,
   putImages,
+  storageEstimate,
   type DatasetRecord,
   type DearliDB,
   type ImageRecord,
@@ -213,6 +215,9 @@ export async function commitImport(db: DearliDB, plan: ImportPlan, options: Comm
   }
   if (options.role !== 'unlabeled' && plan.labeledCount === 0) throw problems.needsLabels(options.role);
   throwIfAborted(control.signal);
+  // Refuse up front what clearly cannot fit; the estimate is approximate, so a quota error can still come later.
+  const estimate = await storageEstimate();
+  if (estimate && estimate.quota > 0 && plan.bytes > estimate.quota - estimate.usage) throw problems.notEnoughStorage(plan.bytes, estimate.quota - estimate.usage);
   const id = crypto.randomUUID();
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
   const write = () => writeDataset(db, id, plan, options, control);
@@ -288,13 +293,19 @@ async function imageRecord(datasetId: string, index: number, image: PlannedImage
   if (image.sourceImageId !== undefined) record.sourceImageId = image.sourceImageId;
   if (keepMasks && image.mask) {
     const mask = await readBlob(image.mask.source);
-    record.mask = mask.slice(0, mask.size, 'image/png');
+    // Stored masks are always 8-bit RGB, so every reader (viewer, evaluator) needs one decoder only.
+    record.mask = image.mask.canonical ? mask.slice(0, mask.size, 'image/png') : await reencodeAsRgb(mask, image.mask.path);
     record.segments = image.mask.segments;
-    record.bytes += mask.size;
+    record.bytes += record.mask.size;
   }
   const thumbnail = await makeThumbnail(blob, image.path);
   if (thumbnail) record.thumbnail = thumbnail;
   return record;
+}
+
+async function reencodeAsRgb(mask: Blob, file: string): Promise<Blob> {
+  const { ids, width, height } = decodeMaskPng(new Uint8Array(await mask.arrayBuffer()), file);
+  return new Blob([encodeIdPng(ids, width, height) as Uint8Array<ArrayBuffer>], { type: 'image/png' });
 }
 
 /** A small JPEG of the image where the platform can draw one (page or worker); undefined in Node. */

@@ -61,7 +61,7 @@ export {
   type DearliDB,
   type DatasetRecord,
   type ImageRecord,
-  type RleMask,
+  type StoredMask,
   type SamMaskSource,
   type SamMaskRecord,
   type FeatureRecord,

@@ -128,8 +128,18 @@ export const problems = {
     ),
   unreadableFile: (file: string, detail: string) =>
     new DearliError('unreadable-file', `the file could not be read (${detail}).`, 'It may have been moved, deleted or changed since it was dropped; drop the folder again.', file),
+  notEnoughStorage: (needed: number, free: number) =>
+    new DearliError(
+      'storage-insufficient',
+      `this import needs about ${megabytes(needed)} but the browser grants this site only ${megabytes(Math.max(0, free))} more.`,
+      'Free space (delete datasets or runs you no longer need, allow persistent storage, or free disk space), or import fewer images.',
+    ),
   cancelled: () => new DearliError('cancelled', 'the import was cancelled; nothing of it was kept.', ''),
 };
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+}
 
 function listIds(ids: number[]): string {
   const shown = ids.slice(0, 8).join(', ');

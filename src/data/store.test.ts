@@ -74,7 +74,7 @@ describe('datasets and images', () => {
     await renameDataset(db, a.id, 'renamed');
     expect((await getDataset(db, a.id))?.name).toBe('renamed');
 
-    await putSamMasks(db, { imageId: first.id, datasetId: b.id, source: 'sam', masks: [{ size: [6, 8], counts: [0, 48] }], params: { points: 16 }, createdAt: 1 });
+    await putSamMasks(db, { imageId: first.id, datasetId: b.id, source: 'sam', masks: [{ segmentation: { size: [6, 8], counts: '0`0' }, area: 48 }], params: { points: 16 }, createdAt: 1 });
     await putFeature(db, { key: `clip:${first.id}`, datasetId: b.id, meta: { shape: [1, 2] }, blob: new Blob([new Uint8Array(8)]) });
     await putFeature(db, { key: 'text:prompts', meta: {}, blob: new Blob(['x']) });
     expect(await countSamMasks(db, b.id)).toBe(1);

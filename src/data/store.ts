@@ -9,6 +9,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Category, SegmentInfo } from '../core/panoptic';
+import type { CocoRle } from '../core/rle';
 import type { DatasetRole, ImageType, LayoutKind } from './types';
 
 export const DB_NAME = 'dearli-lab';
@@ -49,10 +50,16 @@ export interface ImageRecord {
   sourceImageId?: number | string;
 }
 
-/** A binary mask in COCO RLE form: column-major run lengths starting with a run of zeros. */
-export interface RleMask {
-  size: [height: number, width: number];
-  counts: string | number[];
+/**
+ * One class-agnostic mask as SA-1B files hold it: compressed COCO RLE plus area and, where known,
+ * box and SAM scores. Both core MaskRecord (SAM, fallback) and imported SA-1B annotations fit.
+ */
+export interface StoredMask {
+  segmentation: CocoRle;
+  area: number;
+  bbox?: [number, number, number, number];
+  predicted_iou?: number | null;
+  stability_score?: number | null;
 }
 
 export type SamMaskSource = 'sam' | 'fallback' | 'imported';
@@ -61,7 +68,7 @@ export interface SamMaskRecord {
   imageId: string;
   datasetId: string;
   source: SamMaskSource;
-  masks: RleMask[];
+  masks: StoredMask[];
   /** What produced the masks (model, points per side, thresholds), so a change invalidates them. */
   params: Record<string, unknown>;
   createdAt: number;

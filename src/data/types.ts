@@ -29,6 +29,8 @@ export interface PlannedMask {
   source: Blob | LazyFile;
   /** Segments present in the mask, with area and bbox measured from its pixels. */
   segments: SegmentInfo[];
+  /** Already 8-bit RGB(A); palette and greyscale masks are stored re-encoded as RGB. */
+  canonical: boolean;
 }
 
 export interface PlannedImage {

@@ -20,16 +20,23 @@ export interface SegmentMeasure {
 /** Area and COCO bbox [x, y, w, h] of every id present in the map (void included). */
 export function measureSegments(ids: Uint32Array, width: number): Map<number, SegmentMeasure> {
   const boxes = new Map<number, { area: number; x0: number; y0: number; x1: number; y1: number }>();
-  for (let i = 0; i < ids.length; i++) {
-    const x = i % width;
-    const y = (i - x) / width;
-    const b = boxes.get(ids[i]);
-    if (!b) boxes.set(ids[i], { area: 1, x0: x, y0: y, x1: x, y1: y });
-    else {
-      b.area++;
-      if (x < b.x0) b.x0 = x;
-      if (x > b.x1) b.x1 = x;
-      if (y > b.y1) b.y1 = y; // rows arrive in order, so y0 is already the least
+  const height = ids.length / width;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    // Runs of one id along a row cost one map lookup.
+    for (let x = 0; x < width; ) {
+      const id = ids[row + x];
+      let end = x + 1;
+      while (end < width && ids[row + end] === id) end++;
+      const b = boxes.get(id);
+      if (!b) boxes.set(id, { area: end - x, x0: x, y0: y, x1: end - 1, y1: y });
+      else {
+        b.area += end - x;
+        if (x < b.x0) b.x0 = x;
+        if (end - 1 > b.x1) b.x1 = end - 1;
+        b.y1 = y; // rows arrive in order, so y0 is already the least
+      }
+      x = end;
     }
   }
   const out = new Map<number, SegmentMeasure>();
@@ -79,10 +86,10 @@ export async function checkImage(image: LayoutImage, categories: Category[]): Pr
   const measured = measureSegments(mask.ids, mask.width);
   measured.delete(VOID_ID);
   const segments = image.mask.declared
-    ? matchDeclared(image.mask.declared, measured, maskPath, mask.greyscale, errors)
+    ? matchDeclared(image.mask.declared, measured, maskPath, mask.colorType === 'grey', errors)
     : deriveSegments(measured, categories, maskPath, errors);
   if (errors.length) return { errors };
-  planned.mask = { path: maskPath, source: image.mask.file, segments };
+  planned.mask = { path: maskPath, source: image.mask.file, segments, canonical: mask.colorType === 'rgb' };
   return { planned, errors };
 }
 

@@ -13,6 +13,7 @@ import { loadClipWeights, safetensorsClipSource } from '../models/clip/weights';
 import { buildTextClassifier, type TextClassifier } from '../models/decoder/classHead';
 import type { M2FLang, TrunkFeatures } from '../models/decoder/m2fLang';
 import { resizePlanes } from '../models/ops/resize';
+import { tidyAll } from '../models/ops/scope';
 import { openFixtureSafetensors, readFixtureJson } from '../../test/fixtures';
 import { panopticInference } from './panopticInference';
 
@@ -30,7 +31,7 @@ export async function trunkFeatures(images: DemoRecord[]): Promise<TrunkFeatures
   const clip = new ClipModel(config, await loadClipWeights(config, safetensorsClipSource(file), { towers: 'image' }));
   const mean = [0.48145466, 0.4578275, 0.40821073];
   const std = [0.26862954, 0.26130258, 0.27577711];
-  const features = tf.tidy(() => {
+  const features = tidyAll(() => {
     const rgb = tf.tensor4d(Float32Array.from(images.flatMap((im) => Array.from(im.rgb))), [images.length, SIZE, SIZE, 3]);
     const x = tf.div(tf.sub(tf.div(rgb, 255), mean), std) as tf.Tensor4D;
     return clip.trunk.forwardFeatures(x);

@@ -4,9 +4,11 @@
  * stem: conv k×k/k + LayerNorm; stage s: (s ≥ 1) LayerNorm + conv 2×2/2, then blocks
  * x + γ·fc2(GELU(fc1(LN(dwconv7×7(x))))). Stage outputs are res2..res5 (strides 4, 8, 16, 32);
  * res5 is also the dense map the zero-shot branch mask-pools (`norm_pre` is Identity).
+ * Inference only (the backbone is frozen): LayerNorm and GELU use the fused kernels of
+ * ops/inferenceKernels.ts, which have no gradients.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gelu, layerNorm, linear } from '../ops/nn';
+import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
 import type { ConvNextConfig } from './config';
 import { collectTensors, type ConvWeights, type LayerNormWeights, type LinearWeights } from './layers';
 
@@ -57,7 +59,7 @@ export class ConvNextTrunk {
     const { conv, norm } = this.weights.stem;
     return tf.tidy(() => {
       const y = tf.fused.conv2d({ x, filter: conv.kernel, strides: this.config.stemPatch, pad: 'valid', bias: conv.bias });
-      return layerNorm(y, norm.weight, norm.bias, this.config.eps) as tf.Tensor4D;
+      return layerNormInference(y, norm.weight, norm.bias, this.config.eps) as tf.Tensor4D;
     });
   }
 
@@ -69,7 +71,7 @@ export class ConvNextTrunk {
       let y = x;
       if (stage.downsample) {
         const { norm, conv } = stage.downsample;
-        const normed = layerNorm(y, norm.weight, norm.bias, eps) as tf.Tensor4D;
+        const normed = layerNormInference(y, norm.weight, norm.bias, eps) as tf.Tensor4D;
         y = tf.fused.conv2d({ x: normed, filter: conv.kernel, strides: 2, pad: 'valid', bias: conv.bias });
       }
       for (const block of stage.blocks) {
@@ -86,9 +88,9 @@ export class ConvNextTrunk {
     const pad = (this.config.kernelSize - 1) / 2;
     return tf.tidy(() => {
       const mixed = tf.fused.depthwiseConv2d({ x, filter: w.dwConv.kernel, strides: 1, pad, bias: w.dwConv.bias });
-      const normed = layerNorm(mixed, w.norm.weight, w.norm.bias, this.config.eps);
-      const hidden = gelu(linear(normed, w.fc1.weight, w.fc1.bias));
-      const out = linear(hidden, w.fc2.weight, w.fc2.bias);
+      const normed = layerNormInference(mixed, w.norm.weight, w.norm.bias, this.config.eps);
+      const hidden = geluInference(linearFused(normed, w.fc1.weight, w.fc1.bias));
+      const out = linearFused(hidden, w.fc2.weight, w.fc2.bias);
       return tf.add(x, tf.mul(out, w.gamma));
     });
   }

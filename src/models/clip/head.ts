@@ -5,7 +5,7 @@
  * pooled vectors.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gelu, layerNorm, linear } from '../ops/nn';
+import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
 import { collectTensors, type LayerNormWeights, type LinearWeights } from './layers';
 
 export type ClipProjectionWeights =
@@ -30,15 +30,15 @@ export class ClipImageHead {
 
   /** The head LayerNorm over the last axis, for pooled vectors or per pixel. */
   norm<T extends tf.Tensor>(x: T): T {
-    return layerNorm(x, this.weights.norm.weight, this.weights.norm.bias, this.eps) as T;
+    return layerNormInference(x, this.weights.norm.weight, this.weights.norm.bias, this.eps) as T;
   }
 
   /** The projection into the joint embedding space over the last axis. */
   projectNormed<T extends tf.Tensor>(x: T): T {
     const p = this.weights.projection;
     return tf.tidy(() => {
-      if (p.kind === 'linear') return linear(x, p.proj.weight, p.proj.bias) as T;
-      return linear(gelu(linear(x, p.fc1.weight, p.fc1.bias)), p.fc2.weight, p.fc2.bias) as T;
+      if (p.kind === 'linear') return linearFused(x, p.proj.weight, p.proj.bias) as T;
+      return linearFused(geluInference(linearFused(x, p.fc1.weight, p.fc1.bias)), p.fc2.weight, p.fc2.bias) as T;
     });
   }
 

@@ -5,9 +5,11 @@
  * The token embedding stays on the CPU as a Float32Array and the ≤ 77 rows per text are gathered in
  * JS: for the real models it is 49408 × width floats (126 MB at width 640), about the whole
  * storage-binding budget of many GPUs, for a lookup that touches a few kB.
+ * Inference only: LayerNorm and GELU use the gradient-free fused kernels of ops/inferenceKernels.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { attention, gelu, layerNorm, linear, mergeHeads, splitHeads } from '../ops/nn';
+import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
+import { attention, mergeHeads, splitHeads } from '../ops/nn';
 import type { ClipTextConfig } from './config';
 import { collectTensors, type LayerNormWeights, type LinearWeights } from './layers';
 
@@ -84,12 +86,12 @@ export class ClipTextTransformer {
   private block(w: TextBlockWeights, x: tf.Tensor3D): tf.Tensor3D {
     const { heads, width, eps } = this.config;
     return tf.tidy(() => {
-      const qkv = linear(layerNorm(x, w.ln1.weight, w.ln1.bias, eps), w.qkv.weight, w.qkv.bias);
+      const qkv = linearFused(layerNormInference(x, w.ln1.weight, w.ln1.bias, eps), w.qkv.weight, w.qkv.bias);
       const [q, k, v] = tf.split(qkv, 3, -1);
       const attended = attention(splitHeads(q, heads), splitHeads(k, heads), splitHeads(v, heads), 1 / Math.sqrt(width / heads), this.causalMask);
-      const afterAttn = tf.add(x, linear(mergeHeads(attended), w.out.weight, w.out.bias));
-      const hidden = gelu(linear(layerNorm(afterAttn, w.ln2.weight, w.ln2.bias, eps), w.fc.weight, w.fc.bias));
-      return tf.add(afterAttn, linear(hidden, w.proj.weight, w.proj.bias)) as tf.Tensor3D;
+      const afterAttn = tf.add(x, linearFused(mergeHeads(attended), w.out.weight, w.out.bias));
+      const hidden = geluInference(linearFused(layerNormInference(afterAttn, w.ln2.weight, w.ln2.bias, eps), w.fc.weight, w.fc.bias));
+      return tf.add(afterAttn, linearFused(hidden, w.proj.weight, w.proj.bias)) as tf.Tensor3D;
     });
   }
 
@@ -99,7 +101,7 @@ export class ClipTextTransformer {
   }
 
   finalNorm(x: tf.Tensor3D): tf.Tensor3D {
-    return layerNorm(x, this.weights.lnFinal.weight, this.weights.lnFinal.bias, this.config.eps) as tf.Tensor3D;
+    return layerNormInference(x, this.weights.lnFinal.weight, this.weights.lnFinal.bias, this.config.eps) as tf.Tensor3D;
   }
 
   /** Rows at the EOT positions of the normalised sequence, projected: [B, embedDim]. */

@@ -4,6 +4,7 @@
  * (+ void) and stride-4 mask logits for the initial queries and after every decoder layer.
  */
 import * as tf from '@tensorflow/tfjs';
+import { tidyAll } from '../ops/scope';
 import type { TextClassifier } from './classHead';
 import type { DecoderConfig } from './config';
 import { ParamStore, decoderParamTable } from './params';
@@ -22,7 +23,7 @@ export class M2FLang {
 
   /** decoderLayers + 1 predictions; the last is the final output, the others feed deep supervision. */
   forward(features: TrunkFeatures, classifier: TextClassifier): DecoderPrediction[] {
-    return tf.tidy(() => {
+    return tidyAll(() => {
       const { multiScale, maskFeatures } = pixelDecoder(this.params, this.config, features);
       return transformerDecoder(this.params, this.config, multiScale, maskFeatures, classifier);
     });

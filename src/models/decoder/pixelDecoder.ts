@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv3x3, groupNorm } from '../ops/layers';
 import { layerNorm, linear } from '../ops/nn';
 import { resizeNHWC } from '../ops/resize';
+import { tidyAll } from '../ops/scope';
 import { NUM_LEVELS, type DecoderConfig } from './config';
 import { encoderReferencePoints, msDeformAttn, type LevelShape } from './msDeformAttn';
 import type { ParamStore } from './params';
@@ -89,5 +90,5 @@ function fpnPixelDecoder(ps: ParamStore, c: DecoderConfig, f: TrunkFeatures): Pi
 }
 
 export function pixelDecoder(ps: ParamStore, config: DecoderConfig, features: TrunkFeatures): PixelDecoderOutput {
-  return tf.tidy(() => (config.pixelDecoder === 'msdeform' ? msDeformPixelDecoder(ps, config, features) : fpnPixelDecoder(ps, config, features)));
+  return tidyAll(() => (config.pixelDecoder === 'msdeform' ? msDeformPixelDecoder(ps, config, features) : fpnPixelDecoder(ps, config, features)));
 }

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { detach } from '../ops/gradients';
 import { attention, layerNorm, linear, mergeHeads, splitHeads } from '../ops/nn';
 import { resizePlanes } from '../ops/resize';
+import { tidyAll } from '../ops/scope';
 import { classLogits, type TextClassifier } from './classHead';
 import { NUM_LEVELS, type DecoderConfig } from './config';
 import type { ParamStore } from './params';
@@ -59,7 +60,7 @@ export function maskedAttentionBias(maskLogits: tf.Tensor4D, height: number, wid
  * Returns decoderLayers + 1 predictions, the last one the final output.
  */
 export function transformerDecoder(ps: ParamStore, c: DecoderConfig, multiScale: tf.Tensor4D[], maskFeatures: tf.Tensor4D, classifier: TextClassifier): DecoderPrediction[] {
-  return tf.tidy(() => {
+  return tidyAll(() => {
     const b = maskFeatures.shape[0];
     const [h4, w4, md] = maskFeatures.shape.slice(1);
     const hd = c.hiddenDim;

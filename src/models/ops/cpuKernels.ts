@@ -12,7 +12,8 @@ interface CpuBackendLike {
 
 function unsortedSegmentSumCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const cpu = backend as CpuBackendLike;
-  const { x, segmentIds } = inputs;
+  const x = inputs.x as tf.TensorInfo;
+  const segmentIds = inputs.segmentIds as tf.TensorInfo;
   const numSegments = (attrs as { numSegments: number }).numSegments;
   const values = cpu.data.get(x.dataId).values;
   const ids = cpu.data.get(segmentIds.dataId).values;

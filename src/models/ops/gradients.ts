@@ -39,7 +39,7 @@ registerZeroGradients();
 export function detach<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => {
     const anchor = tf.scalar(0);
-    const copy = tf.customGrad((a: tf.Tensor) => ({ value: tf.clone(x), gradFunc: () => tf.zerosLike(a) }));
+    const copy = tf.customGrad((a) => ({ value: tf.clone(x), gradFunc: () => tf.zerosLike(a as tf.Tensor) }));
     return copy(anchor) as T;
   });
 }

@@ -47,7 +47,7 @@ describe('SAM automatic mask generation on the tiny fixture model', () => {
     expect(progress.at(-1)).toBe(36);
     expect(records.length).toBeGreaterThan(0);
 
-    for (const r of records) {
+    for (const [index, r] of records.entries()) {
       expect(r.source).toBe('sam');
       expect(r.segmentation.size).toEqual([height, width]);
       const mask = decodeMask(fromCocoRle(r.segmentation));
@@ -57,7 +57,9 @@ describe('SAM automatic mask generation on the tiny fixture model', () => {
       expect(r.stability_score!).toBeGreaterThanOrEqual(options.stabilityScoreThresh);
       expect(r.predicted_iou!).toBeGreaterThan(options.predIouThresh);
 
-      // the same point through the single-prompt path gives the same binary mask (one of its 3 outputs)
+      // the same point through the single-prompt path gives the same binary mask (one of its 3 outputs);
+      // three records suffice, each costs a full decode (seconds on SwiftShader)
+      if (index >= 3) continue;
       const out = predictor.predict({ pointCoords: [r.point_coords[0]], pointLabels: [1], multimaskOutput: true });
       const iou = await out.iouPredictions.data();
       const k = Array.from(iou).findIndex((v) => Math.abs(v - r.predicted_iou!) < 1e-6);

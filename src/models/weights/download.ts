@@ -190,6 +190,7 @@ async function fetchOnce(
     const length = response.headers.get('content-length');
     state.totalBytes = !encoded && length !== null ? Number(length) : null;
   } else {
+    await response.body?.cancel().catch(() => undefined);
     const problem = `the server answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''} for ${target.url}`;
     if (response.status >= 500 || response.status === 408 || response.status === 429) throw new RetryableError(problem);
     const fix = response.status === 401 || response.status === 403
@@ -211,6 +212,8 @@ async function fetchOnce(
     }
   } catch (e) {
     if (state.options.signal?.aborted) throw e;
+    // Broken after the last byte: the file is whole (asking for the empty rest would only earn an HTTP 416).
+    if (state.totalBytes !== null && pending.bytesWritten === state.totalBytes) return true;
     throw new RetryableError(`the connection broke after ${pending.bytesWritten} bytes (${(e as Error).message})`);
   } finally {
     reader.releaseLock();

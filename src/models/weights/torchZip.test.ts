@@ -124,6 +124,7 @@ describe('TorchZipFile', () => {
   it.each([
     ['GLOBAL os.system', new PickleWriter().raw(0x80, 0x02).global('os', 'system').str('echo pwned').raw(0x85, 0x52).done(), /"os\.system"/],
     ['STACK_GLOBAL builtins.eval', new PickleWriter().raw(0x80, 0x04).str('builtins').str('eval').raw(0x93).str('1+1').raw(0x85, 0x52).done(), /"builtins\.eval"/],
+    ['torch.constructor (an Object.prototype name)', new PickleWriter().raw(0x80, 0x02).global('torch', 'constructor').done(), /"torch\.constructor"/],
     ['torch._utils._rebuild_device_tensor_from_numpy', new PickleWriter().raw(0x80, 0x02).global('torch._utils', '_rebuild_device_tensor_from_numpy').done(), /_rebuild_device_tensor_from_numpy/],
   ])('refuses a pickle that asks for %s, by name, without running it', async (_what, pickle, pattern) => {
     const zip = await torchZip({ ...stateDictFiles(), 'archive/data.pkl': pickle });

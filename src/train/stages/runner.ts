@@ -41,7 +41,7 @@ export async function run<S>(
   report: (progress: StageProgress) => void,
   options: RunOptions = {},
 ): Promise<{ outcome: RunOutcome; state: S }> {
-  let state = (await store.load()) ?? (await stage.init());
+  let state: S = (await store.load()) ?? (await stage.init());
   const save = async () => {
     await stage.beforeSave?.(state);
     await store.save(state);

@@ -1,0 +1,147 @@
+/**
+ * Inference-only fused kernels for frozen networks (the CLIP towers). On WebGPU, LayerNorm and exact
+ * GELU are one dispatch each instead of the 9 and 5 elementwise passes of their nn.ts compositions:
+ * ConvNeXt is dominated by such passes over its 4C-wide MLP activations, and per-dispatch overhead
+ * (large on SwiftShader) multiplies with its 36 blocks. Other backends use the nn.ts compositions.
+ *
+ * No gradients: the custom WebGPU programs are not registered kernels, so tf.grad cannot see through
+ * them. Use nn.ts for anything that trains.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { gelu, layerNorm } from './nn';
+
+/** The parts of tfjs-webgpu's (unexported) WebGPUProgram interface these programs fill in. */
+interface WebGpuProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  size?: boolean;
+  uniforms?: string;
+  getUserCode(): string;
+}
+
+type ProgramUniform = { type: 'float32' | 'int32'; data: number[] }[];
+
+interface WebGpuBackendLike {
+  runWebGPUProgram(program: WebGpuProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: ProgramUniform): tf.TensorInfo;
+}
+
+const WORKGROUP = 64;
+
+function run(program: WebGpuProgram, inputs: tf.Tensor[], uniforms?: ProgramUniform): tf.Tensor {
+  const backend = tf.backend() as unknown as WebGpuBackendLike;
+  const info = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+function onWebGpu(): boolean {
+  return tf.getBackend() === 'webgpu';
+}
+
+/** One thread per row: mean, biased variance, then the affine, over the last axis. */
+class RowLayerNormProgram implements WebGpuProgram {
+  variableNames = ['X', 'W', 'B'];
+  outputShape: number[];
+  shaderKey = 'dearli_row_layer_norm';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  uniforms = 'eps : f32, rows : i32, channels : i32,';
+
+  constructor(shape: number[], rows: number) {
+    this.outputShape = shape;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(rows / WORKGROUP), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(row : i32) {
+        if (row >= uniforms.rows) {
+          return;
+        }
+        let channels = uniforms.channels;
+        let base = row * channels;
+        var sum = 0.0;
+        for (var i = 0; i < channels; i++) {
+          sum += X[base + i];
+        }
+        let mean = sum / f32(channels);
+        var squares = 0.0;
+        for (var i = 0; i < channels; i++) {
+          let d = X[base + i] - mean;
+          squares += d * d;
+        }
+        let scale = 1.0 / sqrt(squares / f32(channels) + uniforms.eps);
+        for (var i = 0; i < channels; i++) {
+          setOutputAtIndex(base + i, (X[base + i] - mean) * scale * W[i] + B[i]);
+        }
+      }
+    `;
+  }
+}
+
+/** Exact GELU x·Φ(x); erf by Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), the polynomial tfjs's Erf uses. */
+class GeluProgram implements WebGpuProgram {
+  variableNames = ['A'];
+  outputShape: number[];
+  shaderKey = 'dearli_gelu_erf';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  size = true;
+
+  constructor(shape: number[]) {
+    this.outputShape = shape;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(shape.reduce((a, d) => a * d, 1) / WORKGROUP), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn erfApprox(v : f32) -> f32 {
+        let z = abs(v);
+        let t = 1.0 / (1.0 + 0.3275911 * z);
+        let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
+        return sign(v) * (1.0 - poly * exp(-z * z));
+      }
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let v = A[index];
+          setOutputAtIndex(index, 0.5 * v * (1.0 + erfApprox(v * 0.7071067811865476)));
+        }
+      }
+    `;
+  }
+}
+
+/** LayerNorm over the last axis (biased variance), as nn.ts layerNorm; one dispatch on WebGPU. */
+export function layerNormInference<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): T {
+  if (!onWebGpu()) return layerNorm(x, weight, bias, eps) as T;
+  const channels = x.shape[x.rank - 1];
+  const rows = x.size / channels;
+  return run(new RowLayerNormProgram(x.shape, rows), [x, weight, bias], [
+    { type: 'float32', data: [eps] },
+    { type: 'int32', data: [rows] },
+    { type: 'int32', data: [channels] },
+  ]) as T;
+}
+
+/** Exact (erf) GELU, as nn.ts gelu; one dispatch on WebGPU. */
+export function geluInference<T extends tf.Tensor>(x: T): T {
+  if (!onWebGpu()) return gelu(x) as T;
+  return run(new GeluProgram(x.shape), [x]) as T;
+}
+
+/** y = x·W + b over the last axis (W [in, out]) as one fused matmul with the bias. */
+export function linearFused<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor1D): T {
+  return tf.tidy(() => {
+    const inDim = x.shape[x.rank - 1];
+    const flat = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
+    const y = tf.fused.matMul({ a: flat, b: weight, bias });
+    return tf.reshape(y, [...x.shape.slice(0, -1), weight.shape[1]]) as T;
+  });
+}
