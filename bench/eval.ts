@@ -17,6 +17,39 @@ const WIDTH = 640;
 const HEIGHT = 480;
 const THINGS_PER_IMAGE = 40;
 
+/** Wall and CPU time in ms; CPU time is the fairer figure on a shared machine. */
+interface Elapsed {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** Adds up the time between start() and stop() calls. */
+class Clock implements Elapsed {
+  wallMs = 0;
+  cpuMs = 0;
+  private wallStart = 0;
+  private cpuStart = process.cpuUsage();
+
+  start(): void {
+    this.wallStart = performance.now();
+    this.cpuStart = process.cpuUsage();
+  }
+
+  stop(): void {
+    this.wallMs += performance.now() - this.wallStart;
+    const cpu = process.cpuUsage(this.cpuStart);
+    this.cpuMs += (cpu.user + cpu.system) / 1000;
+  }
+
+  elapsed(): Elapsed {
+    return { wallMs: this.wallMs, cpuMs: this.cpuMs };
+  }
+}
+
+function minus(a: Elapsed, b: Elapsed): Elapsed {
+  return { wallMs: a.wallMs - b.wallMs, cpuMs: a.cpuMs - b.cpuMs };
+}
+
 const { values } = parseArgs({ options: { images: { type: 'string', default: '500' } } });
 const imageCount = Number(values.images);
 const dir = mkdtempSync(path.join(tmpdir(), 'dearli-bench-eval-'));
@@ -42,73 +75,78 @@ try {
   const predFolder = () => nodeFolder(path.join(dir, 'pred.json'), path.join(dir, 'pred'));
 
   // End to end, as `npm run eval` does it: JSON, PNG reading and decoding, evaluation.
-  const endToEndStart = performance.now();
+  const endToEnd = new Clock();
+  endToEnd.start();
   const ours = await evaluatePanopticFolders(gtFolder(), predFolder());
-  const endToEndMs = performance.now() - endToEndStart;
+  endToEnd.stop();
 
   // The same work split in two: PNG reading and decoding, then the evaluator alone on decoded maps
   // (which is what the training worker calls per validation image).
   const gtJson = parsePanopticJson(gtFolder().jsonText, 'gt.json', true);
   const predJson = parsePanopticJson(predFolder().jsonText, 'pred.json', false);
   const evaluator = new PanopticEvaluator(gtJson.categories);
-  let pngMs = 0;
-  let evaluatorMs = 0;
+  const pngReading = new Clock();
+  const evaluation = new Clock();
   let segmentCount = 0;
   gtJson.annotations.forEach((gt, i) => {
     const pred = predJson.annotations[i];
-    const pngStart = performance.now();
+    pngReading.start();
     const gtMap = decodePanopticPng(readFileSync(path.join(dir, 'gt', gt.file_name)), gt.file_name);
     const predMap = decodePanopticPng(readFileSync(path.join(dir, 'pred', pred.file_name)), pred.file_name);
-    const evaluatorStart = performance.now();
+    pngReading.stop();
+    evaluation.start();
     evaluator.addImage({ ...gtMap, segments: gt.segments_info }, { ...predMap, segments: pred.segments_info });
-    evaluatorMs += performance.now() - evaluatorStart;
-    pngMs += evaluatorStart - pngStart;
+    evaluation.stop();
     segmentCount += gt.segments_info.length + pred.segments_info.length;
   });
 
   const reference = runPanopticapi(dir);
-  const row = (name: string, ms: number): (string | number)[] => [name, imageCount / (ms / 1000), ms / imageCount];
-  const rows = [row('ours, end to end (npm run eval)', endToEndMs)];
-  if (reference.ok) rows.push(row('panopticapi pq_compute, one core', reference.totalMs));
-  rows.push(row('ours, evaluation of decoded maps', evaluatorMs));
-  if (reference.ok) rows.push(row('panopticapi minus its PNG reading', reference.totalMs - reference.pngMs));
-  rows.push(row('ours, PNG reading (fast-png)', pngMs));
-  if (reference.ok) rows.push(row('panopticapi PNG reading (PIL + numpy)', reference.pngMs));
+  const row = (name: string, time: Elapsed): (string | number)[] => [name, imageCount / (time.cpuMs / 1000), time.cpuMs / imageCount, time.wallMs / imageCount];
+  const rows = [row('ours, end to end (npm run eval)', endToEnd)];
+  if (reference.ok) rows.push(row('panopticapi pq_compute, one core', reference.total));
+  rows.push(row('ours, evaluation of decoded maps', evaluation));
+  if (reference.ok) rows.push(row('panopticapi minus its PNG reading', minus(reference.total, reference.pngReading)));
+  rows.push(row('ours, PNG reading (fast-png)', pngReading));
+  if (reference.ok) rows.push(row('panopticapi PNG reading (PIL + numpy)', reference.pngReading));
 
   const notes = [
     `${imageCount} pairs of ${WIDTH}x${HEIGHT}, ${(segmentCount / imageCount / 2).toFixed(1)} segments per map on average; single thread.`,
+    'images/s from CPU time, which a busy machine inflates less than wall time.',
     `ours: PQ ${(100 * ours.pq.All.pq).toFixed(2)}, SQ ${(100 * ours.pq.All.sq).toFixed(2)}, RQ ${(100 * ours.pq.All.rq).toFixed(2)}.`,
   ];
   if (loadavg()[0] > cpus().length) {
     notes.push(`the machine was busy (load ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs): absolute times are inflated, compare ratios.`);
   }
-  if (reference.ok) {
+  const speedup = reference.ok
+    ? { endToEnd: reference.total.cpuMs / endToEnd.cpuMs, withoutPngReading: minus(reference.total, reference.pngReading).cpuMs / evaluation.cpuMs }
+    : null;
+  if (reference.ok && speedup) {
     const largestDifference = Math.max(
       ...(['All', 'Things', 'Stuff'] as const).flatMap((g) => (['pq', 'sq', 'rq'] as const).map((m) => Math.abs(ours.pq[g][m] - reference.result[g][m]))),
     );
     notes.push(
-      `panopticapi time / ours: ${(reference.totalMs / endToEndMs).toFixed(1)}x end to end, ` +
-        `${((reference.totalMs - reference.pngMs) / evaluatorMs).toFixed(1)}x without PNG reading (goal: 5x); ` +
+      `panopticapi CPU time / ours: ${speedup.endToEnd.toFixed(1)}x end to end, ${speedup.withoutPngReading.toFixed(1)}x without PNG reading (goal: 5x); ` +
         `largest PQ/SQ/RQ difference ${largestDifference.toExponential(1)}.`,
     );
-  } else {
+  } else if (!reference.ok) {
     notes.push(`panopticapi not timed: ${reference.why}`);
   }
 
   const report: BenchReport = {
     title: 'panoptic evaluation (PQ/SQ/RQ + mIoU)',
-    columns: ['evaluator', 'images/s', 'ms/image'],
+    columns: ['evaluator', 'images/s', 'CPU ms/image', 'wall ms/image'],
     rows,
     figures: {
       images: imageCount,
       width: WIDTH,
       height: HEIGHT,
       segmentsPerMap: segmentCount / imageCount / 2,
-      oursEndToEndMs: endToEndMs,
-      oursPngReadingMs: pngMs,
-      oursEvaluatorMs: evaluatorMs,
-      panopticapiMs: reference.ok ? reference.totalMs : null,
-      panopticapiPngReadingMs: reference.ok ? reference.pngMs : null,
+      oursEndToEnd: endToEnd.elapsed(),
+      oursPngReading: pngReading.elapsed(),
+      oursEvaluation: evaluation.elapsed(),
+      panopticapi: reference.ok ? reference.total : null,
+      panopticapiPngReading: reference.ok ? reference.pngReading : null,
+      speedup,
       node: process.version,
       cpu: cpus()[0]?.model,
       cpuCount: cpus().length,
@@ -124,7 +162,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-type ReferenceRun = { ok: true; totalMs: number; pngMs: number; result: PqReport } | { ok: false; why: string };
+type ReferenceRun = { ok: true; total: Elapsed; pngReading: Elapsed; result: PqReport } | { ok: false; why: string };
 
 function runPanopticapi(dataDir: string): ReferenceRun {
   const apiDir = process.env.PANOPTICAPI_DIR ?? '/tmp/panopticapi';
@@ -140,8 +178,13 @@ function runPanopticapi(dataDir: string): ReferenceRun {
   const args = [runner, apiDir, path.join(dataDir, 'gt.json'), path.join(dataDir, 'gt'), path.join(dataDir, 'pred.json'), path.join(dataDir, 'pred'), out];
   const child = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (child.status !== 0) return { ok: false, why: `panopticapi failed: ${child.stderr.trim().split('\n').slice(-1)[0]}` };
-  const [totalSeconds, pngSeconds] = child.stdout.trim().split('\n').slice(-1)[0].split(' ').map(Number);
-  return { ok: true, totalMs: totalSeconds * 1000, pngMs: pngSeconds * 1000, result: JSON.parse(readFileSync(out, 'utf8')) as PqReport };
+  const [totalWall, totalCpu, pngWall, pngCpu] = child.stdout.trim().split('\n').slice(-1)[0].split(' ').map((seconds) => Number(seconds) * 1000);
+  return {
+    ok: true,
+    total: { wallMs: totalWall, cpuMs: totalCpu },
+    pngReading: { wallMs: pngWall, cpuMs: pngCpu },
+    result: JSON.parse(readFileSync(out, 'utf8')) as PqReport,
+  };
 }
 
 function printReport({ title, columns, rows, notes }: BenchReport): void {

@@ -84,8 +84,11 @@ export interface StorageInfo {
   quota: number;
 }
 
-export interface PipelineApi {
+export interface CoreApi {
   init(): Promise<BackendInfo>;
+}
+
+export interface DatasetApi {
   planImport(files: DroppedFile[]): Promise<ImportPreview>;
   commitImport(planId: string, options: { name: string; role: DatasetRole }, onProgress: (p: ImportProgress) => void): Promise<DatasetSummary>;
   cancelImport(): Promise<void>;
@@ -98,3 +101,9 @@ export interface PipelineApi {
   getImageDetail(imageId: string): Promise<ImageDetail>;
   storageInfo(): Promise<StorageInfo>;
 }
+
+/**
+ * Everything the worker offers. Each concern declares its part in its own file next to its
+ * implementation (workers/<concern>.ts) and is added here.
+ */
+export interface PipelineApi extends CoreApi, DatasetApi {}

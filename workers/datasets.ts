@@ -2,31 +2,18 @@
  * The dataset half of the pipeline API: import, list, inspect, rename, delete. Runs in the worker
  * so that parsing masks and writing IndexedDB never block the page.
  */
-import { DearliError, toUserMessage } from '../src/core/errors';
+import { DearliError } from '../src/core/errors';
 import type { Category } from '../src/core/panoptic';
 import { decodeMaskPng } from '../src/data/decode';
 import { importDemoDatasets } from '../src/data/demo';
 import { commitImport, planImport, summarizePlan } from '../src/data/import';
 import * as store from '../src/data/store';
 import type { ImportPlan } from '../src/data/types';
-import type { DatasetSummary, ImageDetail, ImageSummary, PipelineApi, SegmentView } from './api';
-
-let dbPromise: Promise<store.DearliDB> | null = null;
-const db = () => (dbPromise ??= store.openStore());
+import { db, userFacing } from './shared';
+import type { DatasetApi, DatasetSummary, ImageDetail, ImageSummary, SegmentView } from './api';
 
 const plans = new Map<string, ImportPlan>();
 let importAbort: AbortController | null = null;
-
-/** comlink passes only an Error's message: carry the user-facing fields in it as JSON. */
-function userFacing<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
-  return async (...args: A) => {
-    try {
-      return await fn(...args);
-    } catch (e) {
-      throw new Error(JSON.stringify(toUserMessage(e)));
-    }
-  };
-}
 
 function summary(d: store.DatasetRecord): DatasetSummary {
   return {
@@ -51,7 +38,7 @@ function segmentColor(id: number, cat: Category | undefined): [number, number, n
   return [clamp(base[0] + jitter(0)), clamp(base[1] + jitter(1)), clamp(base[2] + jitter(2))];
 }
 
-async function importPlan(plan: ImportPlan, name: string, role: store.DatasetRecord['role'], onProgress: Parameters<PipelineApi['commitImport']>[2]) {
+async function importPlan(plan: ImportPlan, name: string, role: store.DatasetRecord['role'], onProgress: Parameters<DatasetApi['commitImport']>[2]) {
   importAbort = new AbortController();
   try {
     return await commitImport(await db(), plan, { name, role }, { signal: importAbort.signal, onProgress });
@@ -59,8 +46,6 @@ async function importPlan(plan: ImportPlan, name: string, role: store.DatasetRec
     importAbort = null;
   }
 }
-
-type DatasetApi = Omit<PipelineApi, 'init'>;
 
 export const datasetService: DatasetApi = {
   planImport: userFacing(async (files) => {

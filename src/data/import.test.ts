@@ -136,6 +136,18 @@ describe('layout detection', () => {
     expect(only(chosen.notices, 'unused-images').problem).toMatch(/^2 images/);
   });
 
+  it('explains that a COCO instances file is not panoptic', async () => {
+    const instances = JSON.stringify({ images: [{ id: 1, file_name: 'a.jpg' }], annotations: [{ image_id: 1, segmentation: [[0, 0, 1, 1, 1, 0]], category_id: 1 }], categories: [] });
+    const plan = await planImport([
+      { path: 'coco/annotations/instances_train.json', file: new Blob([instances]) },
+      { path: 'coco/train/a.jpg', file: blobOf(fakeJpeg(8, 6)) },
+    ]);
+    expect(plan.layout).toBe('unlabeled');
+    const notice = only(plan.notices, 'coco-instances-json');
+    expect(notice.file).toBe('coco/annotations/instances_train.json');
+    expect(notice.fix).toMatch(/detection2panoptic/);
+  });
+
   it('accepts palette masks', async () => {
     const ids = sceneIds();
     const palette = [

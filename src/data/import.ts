@@ -8,7 +8,7 @@ import { DearliError } from '../core/errors';
 import { decodeMaskPng, encodeIdPng } from './decode';
 import { checkImage } from './validate';
 import { baseName, expandZips, isZip, parseJson, readBlob, readText, stem } from './files';
-import { cocoLayout, isPanopticJson } from './layouts/coco';
+import { cocoLayout, isInstancesJson, isPanopticJson } from './layouts/coco';
 import { findSimpleRoot, simpleLayout } from './layouts/simple';
 import { relativeToRoot, scanFiles, type FileScan, type LayoutResult } from './layouts/scan';
 import { asFileProblem, problems } from './problems';
@@ -108,6 +108,7 @@ function applyRole(plan: ImportPlan, role: DatasetRole): void {
 
 async function detectLayout(scan: FileScan, annotationFile: string | undefined): Promise<LayoutResult> {
   const errors: DearliError[] = [];
+  const notices: DearliError[] = [];
   const otherJsons = scan.jsons.filter((f) => baseName(f.path) !== 'categories.json');
   const candidates = otherJsons.length <= MAX_JSON_CANDIDATES ? otherJsons : otherJsons.filter((f) => /panoptic/i.test(baseName(f.path)));
   const panoptic: { path: string; json: unknown }[] = [];
@@ -116,13 +117,14 @@ async function detectLayout(scan: FileScan, annotationFile: string | undefined):
     try {
       const json = parseJson(await readText(f.file), f.path);
       if (isPanopticJson(json)) panoptic.push({ path: f.path, json });
+      else if (isInstancesJson(json)) notices.push(problems.instancesJson(f.path));
     } catch (e) {
       errors.push(asFileProblem(e, f.path));
     }
   }
   if (annotationFile && !scan.byPath.has(annotationFile)) errors.push(problems.missingAnnotationFile(annotationFile));
   const annotationFiles = candidates.filter((f) => panoptic.some((p) => p.path === f.path)).map((f) => f.path);
-  const withErrors = (result: LayoutResult): LayoutResult => ({ ...result, errors: [...errors, ...result.errors] });
+  const withErrors = (result: LayoutResult): LayoutResult => ({ ...result, errors: [...errors, ...result.errors], notices: [...notices, ...result.notices] });
   if (panoptic.length > 1) {
     return withErrors({ ...unlabeledResult(scan), layout: 'coco-panoptic', images: [], annotationFiles, errors: [problems.severalAnnotationFiles(annotationFiles)] });
   }

@@ -100,6 +100,13 @@ export const problems = {
     new DearliError('skipped-files', `${count} files are not images and were skipped (${examples.join(', ')}${count > examples.length ? ', …' : ''}).`, ''),
   imagesWithoutMask: (count: number, masksDir: string) =>
     new DearliError('images-without-mask', `${count} images have no mask in ${masksDir} and were left out.`, 'Add their masks (same name, .png), or import them as an unlabeled dataset.'),
+  instancesJson: (file: string) =>
+    new DearliError(
+      'coco-instances-json',
+      'this is a COCO instances (detection) file, not a panoptic one; it was not used.',
+      "Convert it with panopticapi's converters/detection2panoptic_coco_format.py (which writes the panoptic JSON and PNGs), then drop the result.",
+      file,
+    ),
   missingAnnotationFile: (file: string) =>
     new DearliError('missing-annotation-file', 'the chosen annotation file is not among the dropped files.', 'Pick one of the annotation files found, or drop it again.', file),
   severalAnnotationFiles: (files: string[]) =>

@@ -140,6 +140,24 @@ describe('imports commit whole or not at all', () => {
   });
 });
 
+describe('storage space', () => {
+  it('refuses up front an import larger than the space the browser grants, writing nothing', async () => {
+    await importSmall(1, 'existing');
+    const before = await snapshot();
+    const plan = await planImport(cocoFolder([{ name: 'a.png' }, { name: 'b.png' }]));
+    vi.stubGlobal('navigator', { storage: { estimate: async () => ({ usage: 9_900, quota: 10_000 }) } });
+    try {
+      expect(await storageEstimate()).toEqual({ usage: 9_900, quota: 10_000 });
+      const error = await commitImport(db, plan, { name: 'big', role: 'labeled' }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'storage-insufficient' });
+      expect((error as Error).message).toMatch(/only 0\.0 MB more/);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
 describe('stores used by later stages', () => {
   it('keeps runs, checkpoints and models', async () => {
     await putRun(db, { id: 'r1', updatedAt: 1, state: { step: 3, rng: [1, 2, 3, 4] } });

@@ -30,8 +30,14 @@ async function readAll(prefix: string, vars: Map<string, tf.Variable>, out: Reco
 export async function saveCheckpoint(trainer: Trainer, extra?: Record<string, unknown>): Promise<Uint8Array> {
   const tensors: Record<string, TensorToWrite> = {};
   await readAll('param', trainer.model.variables, tensors);
-  await readAll('adam_m', trainer.optimizer.firstMoment, tensors);
-  await readAll('adam_v', trainer.optimizer.secondMoment, tensors);
+  const opt = trainer.optimizer;
+  const [m, v] = (await Promise.all([opt.firstMoment.data(), opt.secondMoment.data()])) as Float32Array[];
+  for (const name of opt.names) {
+    const [offset, size] = opt.slot(name);
+    const shape = trainer.model.variables.get(name)!.shape;
+    tensors[`adam_m/${name}`] = { dtype: 'F32', shape, data: m.slice(offset, offset + size) };
+    tensors[`adam_v/${name}`] = { dtype: 'F32', shape, data: v.slice(offset, offset + size) };
+  }
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
     config: trainer.model.config,
@@ -70,8 +76,17 @@ export async function restoreCheckpoint(trainer: Trainer, bytes: Uint8Array | Bl
   if (JSON.stringify(meta.config) !== want) throw new Error(`checkpoint was trained with decoder config ${JSON.stringify(meta.config)}, this model is ${want}`);
   await assignAll(file, 'param', trainer.model.variables);
   if (!options.weightsOnly) {
-    await assignAll(file, 'adam_m', trainer.optimizer.firstMoment);
-    await assignAll(file, 'adam_v', trainer.optimizer.secondMoment);
+    const opt = trainer.optimizer;
+    for (const [prefix, flat] of [['adam_m', opt.firstMoment], ['adam_v', opt.secondMoment]] as const) {
+      const values = new Float32Array(flat.size);
+      for (const name of opt.names) {
+        const t = await file.read(`${prefix}/${name}`);
+        const [offset, size] = opt.slot(name);
+        if (t.data.length !== size) throw new Error(`checkpoint tensor ${prefix}/${name} has ${t.data.length} values, the model needs ${size}`);
+        values.set(t.data as Float32Array, offset);
+      }
+      tf.tidy(() => flat.assign(tf.tensor1d(values)));
+    }
     trainer.iteration = meta.iteration;
     trainer.optimizer.step = meta.optimizerStep;
     trainer.rng = new Rng(meta.rngState);

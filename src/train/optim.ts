@@ -32,29 +32,50 @@ export function polyLearningRate(cfg: OptimizerConfig, iteration: number): numbe
   return cfg.learningRate * Math.pow(Math.max(0, 1 - iteration / cfg.maxIterations), cfg.polyPower);
 }
 
+/**
+ * AdamW over all parameters at once: gradients and parameters are concatenated into one flat
+ * vector, so a step is ~20 kernels instead of ~12 per parameter; the moments live flat too.
+ */
 export class AdamW {
   readonly config: OptimizerConfig;
   /** Completed optimizer steps (torch's per-parameter `step`, shared). */
   step = 0;
-  readonly firstMoment = new Map<string, tf.Variable>();
-  readonly secondMoment = new Map<string, tf.Variable>();
+  /** Flat first and second moments, parameters in `names` order. */
+  readonly firstMoment: tf.Variable;
+  readonly secondMoment: tf.Variable;
+  readonly names: string[];
   private readonly params: Map<string, tf.Variable>;
-  private readonly decay: Map<string, boolean>;
+  /** 1 where weight decay applies (not norms, embeddings, queries), flat. */
+  private readonly decayMask: tf.Tensor1D;
+  private readonly sizes: number[];
 
-  /** decay(name) tells whether weight decay applies (not to norms, embeddings, queries). */
   constructor(params: Map<string, tf.Variable>, decay: (name: string) => boolean, config: OptimizerConfig) {
     this.config = config;
     this.params = params;
-    this.decay = new Map([...params.keys()].map((n) => [n, decay(n)]));
-    for (const [name, p] of params) {
-      this.firstMoment.set(name, tf.variable(tf.zerosLike(p), false));
-      this.secondMoment.set(name, tf.variable(tf.zerosLike(p), false));
-    }
+    this.names = [...params.keys()];
+    this.sizes = this.names.map((n) => params.get(n)!.size);
+    const total = this.sizes.reduce((a, n) => a + n, 0);
+    const mask = new Float32Array(total);
+    let o = 0;
+    this.names.forEach((n, i) => {
+      if (decay(n)) mask.fill(1, o, o + this.sizes[i]);
+      o += this.sizes[i];
+    });
+    this.decayMask = tf.tensor1d(mask);
+    this.firstMoment = tf.variable(tf.zeros([total]), false);
+    this.secondMoment = tf.variable(tf.zeros([total]), false);
+  }
+
+  /** Moments of one parameter, for checkpoints: [offset, size] into the flat vectors. */
+  slot(name: string): [number, number] {
+    const i = this.names.indexOf(name);
+    if (i < 0) throw new Error(`no parameter "${name}" in the optimizer`);
+    return [this.sizes.slice(0, i).reduce((a, n) => a + n, 0), this.sizes[i]];
   }
 
   /**
-   * One step for gradients by parameter name (a parameter without one gets a zero gradient:
-   * its moments decay and weight decay still applies, as with torch's zero-weighted loss terms).
+   * One step for gradients by parameter name (a parameter without one gets a zero gradient: its
+   * moments decay and weight decay still applies, as with torch's zero-weighted loss terms).
    * Clips by the global norm first. Returns the pre-clip global norm (a tensor to read later).
    */
   apply(grads: Map<string, tf.Tensor>, iteration: number): tf.Scalar {
@@ -64,28 +85,27 @@ export class AdamW {
     const bc1 = 1 - Math.pow(c.beta1, this.step);
     const bc2 = 1 - Math.pow(c.beta2, this.step);
     return tf.tidy(() => {
-      const present = [...grads.values()];
-      const norm = tf.sqrt(present.length ? tf.addN(present.map((g) => tf.sum(tf.square(g)))) : tf.scalar(0)) as tf.Scalar;
+      const g = tf.concat(this.names.map((n, i) => tf.reshape(grads.get(n) ?? tf.zeros([this.sizes[i]]), [-1])));
+      const norm = tf.sqrt(tf.sum(tf.square(g))) as tf.Scalar;
       // torch clip_grad_norm_: scale by min(1, max_norm / (norm + 1e-6)).
-      const clipScale = tf.minimum(tf.div(c.clipNorm, tf.add(norm, 1e-6)), 1);
-      for (const [name, p] of this.params) {
-        const raw = grads.get(name);
-        const g = raw ? tf.mul(raw, clipScale) : tf.zerosLike(p);
-        const m = this.firstMoment.get(name)!;
-        const v = this.secondMoment.get(name)!;
-        const mNew = tf.add(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1));
-        const vNew = tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(g), 1 - c.beta2));
-        m.assign(mNew);
-        v.assign(vNew);
-        const decayed = this.decay.get(name) && c.weightDecay > 0 ? tf.mul(p, 1 - lr * c.weightDecay) : p;
-        const denom = tf.add(tf.div(tf.sqrt(vNew), Math.sqrt(bc2)), c.eps);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(mNew, denom), lr / bc1)));
-      }
+      const clipped = tf.mul(g, tf.minimum(tf.div(c.clipNorm, tf.add(norm, 1e-6)), 1));
+      const m = tf.add(tf.mul(this.firstMoment, c.beta1), tf.mul(clipped, 1 - c.beta1));
+      const v = tf.add(tf.mul(this.secondMoment, c.beta2), tf.mul(tf.square(clipped), 1 - c.beta2));
+      this.firstMoment.assign(m);
+      this.secondMoment.assign(v);
+      const p = tf.concat(this.names.map((n) => tf.reshape(this.params.get(n)!, [-1])));
+      const decayed = tf.mul(p, tf.sub(1, tf.mul(this.decayMask, lr * c.weightDecay)));
+      const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), c.eps);
+      const updated = tf.sub(decayed, tf.mul(tf.div(m, denom), lr / bc1));
+      tf.split(updated, this.sizes).forEach((t, i) => {
+        const variable = this.params.get(this.names[i])!;
+        variable.assign(tf.reshape(t, variable.shape));
+      });
       return norm;
     });
   }
 
   dispose(): void {
-    for (const v of [...this.firstMoment.values(), ...this.secondMoment.values()]) v.dispose();
+    tf.dispose([this.firstMoment, this.secondMoment, this.decayMask]);
   }
 }

@@ -1,18 +1,21 @@
-import { useEffect } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { BackendBadge } from './components/BackendBadge';
-import { DatasetList } from './components/DatasetList';
+import { DatasetsPanel } from './components/DatasetsPanel';
 import { ImageViewer } from './components/ImageViewer';
-import { ImportPanel } from './components/ImportPanel';
 import { StoragePanel } from './components/StoragePanel';
-import { ThumbnailGrid } from './components/ThumbnailGrid';
-import { ProgressBar } from './components/ProgressBar';
 import { useBackendStore } from './stores/backendStore';
 import { useDatasetsStore } from './stores/datasetsStore';
 
+/** The lab's pages, in pipeline order. Each concern adds its panel here. */
+const TABS: { id: string; label: string; render: () => ReactNode }[] = [{ id: 'data', label: 'Data', render: () => <DatasetsPanel /> }];
+
+const TAB_KEY = 'dearli.tab';
+
 export function App() {
   const initBackend = useBackendStore((s) => s.init);
-  const { datasets, selectedId, viewerImageId, openImage, loadDemoIfEmpty, phase, progress, preview } = useDatasetsStore();
-  const selected = datasets.find((d) => d.id === selectedId) ?? null;
+  const { viewerImageId, openImage, loadDemoIfEmpty } = useDatasetsStore();
+  const [tab, setTab] = useState(() => localStorage.getItem(TAB_KEY) ?? 'data');
+  const current = TABS.find((t) => t.id === tab) ?? TABS[0];
 
   useEffect(() => {
     void initBackend();
@@ -23,27 +26,28 @@ export function App() {
     <div className="app">
       <header>
         <h1>DEARLi Lab</h1>
+        <nav className="tabs" role="tablist">
+          {TABS.map((t) => (
+            <button
+              key={t.id}
+              type="button"
+              role="tab"
+              aria-selected={t.id === current.id}
+              data-testid={`tab-${t.id}`}
+              className={t.id === current.id ? 'active' : ''}
+              onClick={() => {
+                setTab(t.id);
+                localStorage.setItem(TAB_KEY, t.id);
+              }}
+            >
+              {t.label}
+            </button>
+          ))}
+        </nav>
         <BackendBadge />
         <StoragePanel />
       </header>
-      <main>
-        <section className="panel">
-          <h2>Datasets</h2>
-          {phase === 'importing' && progress?.stage && !preview && (
-            <ProgressBar done={progress.done} total={progress.total} label={progress.stage} rate={progress.filesPerSecond} etaSeconds={progress.etaSeconds} />
-          )}
-          <ImportPanel />
-          <DatasetList />
-        </section>
-        {selected && (
-          <section className="panel" data-testid="dataset-view">
-            <h2>
-              {selected.name} <small>{selected.imageCount} images</small>
-            </h2>
-            <ThumbnailGrid datasetId={selected.id} count={selected.imageCount} />
-          </section>
-        )}
-      </main>
+      <main>{current.render()}</main>
       {viewerImageId && <ImageViewer imageId={viewerImageId} onClose={() => openImage(null)} />}
     </div>
   );

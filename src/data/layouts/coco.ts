@@ -2,7 +2,8 @@
  * COCO panoptic layout: a panoptic JSON (images, annotations with segments_info, categories), a
  * folder of panoptic PNGs and a folder of images, found by file name wherever they were dropped.
  * By COCO convention the PNG folder is named after the JSON (panoptic_train2017.json →
- * panoptic_train2017/); otherwise the folder holding most of the listed PNGs is used.
+ * panoptic_train2017/); failing that, a folder named like 'panoptic' or 'mask' is taken, then the
+ * folder holding most of the listed PNGs.
  */
 import type { DearliError } from '../../core/errors';
 import type { SegmentInfo } from '../../core/panoptic';
@@ -29,6 +30,13 @@ export function isPanopticJson(json: unknown): boolean {
   return first === undefined || Array.isArray(first?.segments_info);
 }
 
+/** Whether parsed JSON is a COCO instances (detection) file: annotations with polygons or RLE, no segments_info. */
+export function isInstancesJson(json: unknown): boolean {
+  const o = json as { annotations?: unknown } | null;
+  const first = Array.isArray(o?.annotations) ? (o.annotations[0] as Record<string, unknown> | undefined) : undefined;
+  return first !== undefined && 'segmentation' in first && !('segments_info' in first);
+}
+
 export function cocoLayout(scan: FileScan, jsonPath: string, json: unknown, annotationFiles: string[]): LayoutResult {
   const errors: DearliError[] = [];
   const notices: DearliError[] = [];
@@ -50,8 +58,8 @@ export function cocoLayout(scan: FileScan, jsonPath: string, json: unknown, anno
   if (errors.length) return result;
 
   const categoryIds = new Set(result.categories.map((c) => c.id));
-  // Images are found first, away from folders that look like mask folders; masks then among the rest
-  // (demo and ADE-style data have PNG images and PNG masks with the same names).
+  // Images are found first, away from folders that look like mask folders, then masks among the
+  // other files: PNG images and PNG masks may share names (the demo's do).
   const maskLike = (dir: string) => (baseName(dir) === stem(jsonPath) ? 2 : /panoptic|mask/i.test(baseName(dir)) ? 1 : 0);
   const imageFiles = locate(scan, images.map((i) => i.file_name), (dir) => -maskLike(dir), () => true);
   const imagePaths = new Set(images.map((i) => imageFiles.find(i.file_name)?.path));

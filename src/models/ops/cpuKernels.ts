@@ -1,7 +1,10 @@
 /**
- * A linear-time UnsortedSegmentSum for tfjs's cpu backend. The stock kernel builds one mask per
- * segment (O(segments · N)); as the gradient of every gather (sampling, deformable attention) it
- * took 60 of 63 s of a tiny-decoder training step in Node. Only the cpu backend is touched.
+ * Faster kernels for tfjs's cpu backend (Node tests, and the browser's last-resort fallback):
+ * - UnsortedSegmentSum: the stock kernel builds one mask per segment (O(segments · N)); as the
+ *   gradient of every gather it took 60 of 63 s of a tiny-decoder training step.
+ * - Slice / SplitV: the stock kernels copy non-contiguous slices element by element through
+ *   TensorBuffer index arithmetic (~7 µs per element here); these copy contiguous inner runs.
+ * Only the cpu backend is touched.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -30,5 +33,70 @@ function unsortedSegmentSumCpu({ inputs, backend, attrs }: { inputs: tf.NamedTen
   return cpu.makeTensorInfo([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype, out);
 }
 
-if (tf.getKernel('UnsortedSegmentSum', 'cpu')) tf.unregisterKernel('UnsortedSegmentSum', 'cpu');
-tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'cpu', kernelFunc: unsortedSegmentSumCpu as unknown as tf.KernelFunc });
+/** Copies the box [begin, begin+size) of a row-major array of `shape`. */
+function sliceValues(values: ArrayLike<number> & { subarray?: unknown }, shape: number[], begin: number[], size: number[], out: Float32Array | Int32Array): void {
+  const rank = shape.length;
+  const strides = new Array<number>(rank);
+  strides[rank - 1] = 1;
+  for (let d = rank - 2; d >= 0; d--) strides[d] = strides[d + 1] * shape[d + 1];
+  const inner = size[rank - 1];
+  const outer = size.slice(0, -1).reduce((a, n) => a * n, 1);
+  const src = values as Float32Array;
+  const idx = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  for (let o = 0; o < outer; o++) {
+    let start = begin[rank - 1];
+    for (let d = 0; d < rank - 1; d++) start += (begin[d] + idx[d]) * strides[d];
+    out.set(src.subarray(start, start + inner), o * inner);
+    for (let d = rank - 2; d >= 0; d--) {
+      if (++idx[d] < size[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+function sliceCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const cpu = backend as CpuBackendLike;
+  const x = inputs.x as tf.TensorInfo;
+  const a = attrs as { begin: number | number[]; size: number | number[] };
+  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, a.begin, a.size);
+  return sliceInfo(cpu, x, begin, size);
+}
+
+function sliceInfo(cpu: CpuBackendLike, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+  const n = size.reduce((p, d) => p * d, 1);
+  const out = x.dtype === 'int32' || x.dtype === 'bool' ? new Int32Array(n) : new Float32Array(n);
+  if (n > 0) sliceValues(cpu.data.get(x.dataId).values as Float32Array, x.shape, begin, size, out);
+  return cpu.makeTensorInfo(size, x.dtype, out);
+}
+
+function splitVCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const cpu = backend as CpuBackendLike;
+  const x = inputs.x as tf.TensorInfo;
+  const a = attrs as { numOrSizeSplits: number | number[]; axis: number };
+  const axis = tf.util.parseAxisParam(a.axis, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, a.numOrSizeSplits, axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  const size = x.shape.slice();
+  return sizes.map((s) => {
+    size[axis] = s;
+    const info = sliceInfo(cpu, x, begin, size);
+    begin[axis] += s;
+    return info;
+  });
+}
+
+// Bool tensors are stored as Uint8Array on cpu; keep the stock kernels for them.
+function unlessBool(fast: (args: never) => tf.TensorInfo | tf.TensorInfo[], stock: tf.KernelFunc): tf.KernelFunc {
+  return ((args: { inputs: tf.NamedTensorInfoMap }) => ((args.inputs.x as tf.TensorInfo | undefined)?.dtype === 'bool' ? stock(args as never) : fast(args as never))) as unknown as tf.KernelFunc;
+}
+
+function replaceCpuKernel(kernelName: string, kernelFunc: (stock: tf.KernelFunc) => tf.KernelFunc): void {
+  const existing = tf.getKernel(kernelName, 'cpu');
+  if (!existing) return;
+  tf.unregisterKernel(kernelName, 'cpu');
+  tf.registerKernel({ ...existing, kernelFunc: kernelFunc(existing.kernelFunc) });
+}
+
+replaceCpuKernel('UnsortedSegmentSum', () => unsortedSegmentSumCpu as unknown as tf.KernelFunc);
+replaceCpuKernel('Slice', (stock) => unlessBool(sliceCpu as never, stock));
+replaceCpuKernel('SplitV', (stock) => unlessBool(splitVCpu as never, stock));

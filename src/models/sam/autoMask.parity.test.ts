@@ -37,14 +37,14 @@ afterAll(() => model.dispose());
 
 describe('SAM automatic mask generation on the tiny fixture model', () => {
   it('returns records that match the predictor, pass the thresholds and survive NMS', async () => {
-    const options = { pointsPerSide: 6, pointsPerBatch: 8, predIouThresh: -10, stabilityScoreThresh: 0.5, boxNmsThresh: 0.7 };
+    const options = { pointsPerSide: 4, pointsPerBatch: 8, predIouThresh: -10, stabilityScoreThresh: 0.5, boxNmsThresh: 0.7 };
     const predictor = new SamPredictor(model);
     predictor.setImage(rgba, width, height, 4);
     const before = tf.memory().numTensors;
     const progress: number[] = [];
     const records = await generateSamMasks(predictor, options, undefined, (p) => progress.push(p.pointsDone));
     expect(tf.memory().numTensors).toBe(before);
-    expect(progress.at(-1)).toBe(36);
+    expect(progress).toEqual([8, 16]);
     expect(records.length).toBeGreaterThan(0);
 
     for (const [index, r] of records.entries()) {
@@ -58,8 +58,8 @@ describe('SAM automatic mask generation on the tiny fixture model', () => {
       expect(r.predicted_iou!).toBeGreaterThan(options.predIouThresh);
 
       // the same point through the single-prompt path gives the same binary mask (one of its 3 outputs);
-      // three records suffice, each costs a full decode (seconds on SwiftShader)
-      if (index >= 3) continue;
+      // two records suffice, each costs a full decode (seconds on SwiftShader)
+      if (index >= 2) continue;
       const out = predictor.predict({ pointCoords: [r.point_coords[0]], pointLabels: [1], multimaskOutput: true });
       const iou = await out.iouPredictions.data();
       const k = Array.from(iou).findIndex((v) => Math.abs(v - r.predicted_iou!) < 1e-6);

@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 import type { DatasetRole, DatasetSummary, DroppedFile, ImportPreview, ImportProgress, StorageInfo, UserMessage } from '../../../workers/api';
+import { asMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
 const DEMO_FLAG = 'dearli.demoLoaded';
@@ -28,18 +29,6 @@ interface DatasetsState {
   rename: (id: string, name: string) => Promise<void>;
   remove: (id: string) => Promise<void>;
   askPersistence: () => Promise<void>;
-}
-
-function asMessage(e: unknown): UserMessage {
-  const err = e as { message?: string };
-  // comlink rethrows worker errors as plain Errors; the worker serialises DearliErrors into the message as JSON.
-  try {
-    const parsed = JSON.parse(err.message ?? '') as UserMessage;
-    if (parsed && typeof parsed.problem === 'string') return parsed;
-  } catch {
-    /* not a serialised user message */
-  }
-  return { code: 'error', problem: err.message ?? String(e), fix: '' };
 }
 
 export const useDatasetsStore = create<DatasetsState>((set, get) => ({

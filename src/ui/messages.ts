@@ -1,0 +1,13 @@
+import type { UserMessage } from '../../workers/api';
+
+/** Reads the user-facing message out of an error thrown by the worker (see workers/shared.ts userFacing). */
+export function asMessage(e: unknown): UserMessage {
+  const message = (e as { message?: string })?.message ?? String(e);
+  try {
+    const parsed = JSON.parse(message) as UserMessage;
+    if (parsed && typeof parsed.problem === 'string') return parsed;
+  } catch {
+    // not a serialised user message: show the plain text
+  }
+  return { code: 'error', problem: message, fix: '' };
+}
