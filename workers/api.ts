@@ -4,6 +4,9 @@
  */
 import type { BackendInfo } from '../src/models/backend';
 import type { UserMessage } from '../src/core/errors';
+import type { TrainingApi } from './trainingApi';
+import type { MasksApi } from './masksApi';
+import type { ModelsApi } from './modelsApi';
 
 export type { BackendInfo, UserMessage };
 
@@ -106,4 +109,4 @@ export interface DatasetApi {
  * Everything the worker offers. Each concern declares its part in its own file next to its
  * implementation (workers/<concern>.ts) and is added here.
  */
-export interface PipelineApi extends CoreApi, DatasetApi {}
+export interface PipelineApi extends CoreApi, DatasetApi, ModelsApi, MasksApi, TrainingApi {}

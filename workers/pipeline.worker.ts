@@ -7,12 +7,18 @@ import * as Comlink from 'comlink';
 import { initBackend, type BackendInfo } from '../src/models/backend';
 import type { PipelineApi } from './api';
 import { datasetService } from './datasets';
+import { trainingService } from './training';
+import { masksService } from './masks';
+import { modelsService } from './models';
 
 let backend: Promise<BackendInfo> | null = null;
 
 const api: PipelineApi = {
   init: () => (backend ??= initBackend()),
   ...datasetService,
+  ...trainingService,
+  ...modelsService,
+  ...masksService,
 };
 
 Comlink.expose(api);

@@ -1,8 +1,8 @@
 /**
  * Reading COCO panoptic files for evaluation: the annotation JSON (checked field by field, so a bad
- * file is reported with its name) and the RGB id PNGs (decoded bit-exactly with fast-png).
+ * file is reported with its name) and the RGB id PNGs (decoded bit-exactly, by default with fast-png).
  */
-import { decode as decodePng } from 'fast-png';
+import { decode as decodeWithFastPng } from 'fast-png';
 import { DearliError } from './errors';
 import { decodeIdMap, type Category, type PanopticAnnotation, type SegmentInfo } from './panoptic';
 import { PanopticEvaluator, type PanopticEvaluation } from './pq';
@@ -28,8 +28,15 @@ export interface PanopticFolder {
   readPng(path: string): Promise<Uint8Array> | Uint8Array;
 }
 
-/** Evaluates a whole prediction folder against its ground truth, one image at a time. */
-export async function evaluatePanopticFolders(gt: PanopticFolder, pred: PanopticFolder): Promise<PanopticEvaluation> {
+/**
+ * Evaluates a whole prediction folder against its ground truth, one image at a time. `decodePng`
+ * defaults to fast-png, which runs in the browser too; Node callers pass a faster one.
+ */
+export async function evaluatePanopticFolders(
+  gt: PanopticFolder,
+  pred: PanopticFolder,
+  decodePng: PanopticPngDecoder = decodePanopticPng,
+): Promise<PanopticEvaluation> {
   const gtJson = parsePanopticJson(gt.jsonText, gt.jsonFile, true);
   const predJson = parsePanopticJson(pred.jsonText, pred.jsonFile, false);
   const evaluator = new PanopticEvaluator(gtJson.categories);
@@ -37,8 +44,8 @@ export async function evaluatePanopticFolders(gt: PanopticFolder, pred: Panoptic
     const gtPng = gt.pngPath(pair.gt.file_name);
     const predPng = pred.pngPath(pair.pred.file_name);
     evaluator.addImage(
-      { ...decodePanopticPng(await readPng(gt, gtPng), gtPng), segments: pair.gt.segments_info, pngFile: gtPng, jsonFile: gt.jsonFile },
-      { ...decodePanopticPng(await readPng(pred, predPng), predPng), segments: pair.pred.segments_info, pngFile: predPng, jsonFile: pred.jsonFile },
+      { ...decodePng(await readPng(gt, gtPng), gtPng), segments: pair.gt.segments_info, pngFile: gtPng, jsonFile: gt.jsonFile },
+      { ...decodePng(await readPng(pred, predPng), predPng), segments: pair.pred.segments_info, pngFile: predPng, jsonFile: pred.jsonFile },
     );
   }
   return evaluator.summarize();
@@ -129,23 +136,36 @@ export function pairAnnotations(
   });
 }
 
+/** Turns a panoptic PNG's bytes into segment ids; `file` names it in errors. */
+export type PanopticPngDecoder = (bytes: Uint8Array, file: string) => IdMap;
+
 /** Decodes a COCO panoptic PNG (8-bit RGB or RGBA; alpha ignored as panopticapi does) to segment ids. */
 export function decodePanopticPng(bytes: Uint8Array, file: string): IdMap {
   let png;
   try {
-    png = decodePng(bytes);
+    png = decodeWithFastPng(bytes);
   } catch (e) {
-    throw new DearliError('eval-bad-png', `cannot be decoded as PNG (${(e as Error).message})`, 'Save panoptic maps as RGB PNG files.', file);
+    throw undecodablePngError((e as Error).message, file);
   }
   if (png.depth !== 8 || (png.channels !== 3 && png.channels !== 4) || png.palette) {
-    throw new DearliError(
-      'eval-bad-png',
-      `is a ${png.depth}-bit PNG with ${png.channels} channel(s)${png.palette ? ' and a palette' : ''}, not an 8-bit RGB id map`,
-      'Save panoptic maps as 8-bit RGB PNG with id = R + 256·G + 256²·B.',
-      file,
-    );
+    throw unsupportedPngError(png.depth, png.channels, Boolean(png.palette), file);
   }
   return { ids: decodeIdMap(png.data, png.width, png.height, png.channels), width: png.width, height: png.height };
+}
+
+/** The error for bytes that are no readable PNG, shared by every panoptic PNG decoder. */
+export function undecodablePngError(reason: string, file: string): DearliError {
+  return new DearliError('eval-bad-png', `cannot be decoded as PNG (${reason})`, 'Save panoptic maps as RGB PNG files.', file);
+}
+
+/** The error for a PNG that is not an 8-bit RGB(A) id map, shared by every panoptic PNG decoder. */
+export function unsupportedPngError(depth: number, channels: number, hasPalette: boolean, file: string): DearliError {
+  return new DearliError(
+    'eval-bad-png',
+    `is a ${depth}-bit PNG with ${channels} channel(s)${hasPalette ? ' and a palette' : ''}, not an 8-bit RGB id map`,
+    'Save panoptic maps as 8-bit RGB PNG with id = R + 256·G + 256²·B.',
+    file,
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -136,6 +136,15 @@ describe('layout detection', () => {
     expect(only(chosen.notices, 'unused-images').problem).toMatch(/^2 images/);
   });
 
+  it('finds COCO images spread over several folders (Cityscapes keeps one per city)', async () => {
+    const files = cocoFolder([{ name: 'aachen_1.png' }, { name: 'bremen_1.png' }, { name: 'bremen_2.png' }]).map((f) =>
+      f.path.startsWith('mydata/train/') ? { ...f, path: f.path.replace('train/', `leftImg8bit/train/${f.path.includes('aachen') ? 'aachen' : 'bremen'}/`) } : f,
+    );
+    const plan = await planImport(files);
+    expect(plan.errors).toEqual([]);
+    expect(plan.images.map((i) => i.path)).toEqual(['mydata/leftImg8bit/train/aachen/aachen_1.png', 'mydata/leftImg8bit/train/bremen/bremen_1.png', 'mydata/leftImg8bit/train/bremen/bremen_2.png']);
+  });
+
   it('explains that a COCO instances file is not panoptic', async () => {
     const instances = JSON.stringify({ images: [{ id: 1, file_name: 'a.jpg' }], annotations: [{ image_id: 1, segmentation: [[0, 0, 1, 1, 1, 0]], category_id: 1 }], categories: [] });
     const plan = await planImport([

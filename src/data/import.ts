@@ -220,11 +220,16 @@ export async function commitImport(db: DearliDB, plan: ImportPlan, options: Comm
   // Refuse up front what clearly cannot fit; the estimate is approximate, so a quota error can still come later.
   const estimate = await storageEstimate();
   if (estimate && estimate.quota > 0 && plan.bytes > estimate.quota - estimate.usage) throw problems.notEnoughStorage(plan.bytes, estimate.quota - estimate.usage);
-  const id = crypto.randomUUID();
+  const id = newDatasetId();
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
   const write = () => writeDataset(db, id, plan, options, control);
   // The lock tells other tabs' start-up sweep that this uncommitted dataset is still being written.
   return locks ? locks.request(importLockName(id), write) : write();
+}
+
+/** 128 random bits in hex; crypto.randomUUID would need a secure context (the lab may be served over plain http on a LAN). */
+function newDatasetId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 async function writeDataset(db: DearliDB, id: string, plan: ImportPlan, options: CommitOptions, control: CommitControl): Promise<DatasetRecord> {

@@ -16,11 +16,11 @@ beforeAll(async () => {
 const config = decoderPreset('tiny', { numQueries: 4, decoderLayers: 1, cropSize: 32, trainPoints: 16 });
 const classifier = () => buildTextClassifier(Float32Array.from({ length: 2 * config.embedDim }, (_, i) => Math.cos(i)), config.embedDim, [0, 1], 2);
 
-/** A deterministic batch per iteration (the RNG decides which of two masks comes first). */
+/** A deterministic batch per iteration (the RNG decides the class order). Seeds start at 1: tfjs treats seed 0 as 'no seed'. */
 function source(iteration: number, rng: { next(): number }) {
   const swap = rng.next() < 0.5;
   const features = Object.fromEntries(
-    (['res2', 'res3', 'res4', 'res5'] as const).map((k, i) => [k, tf.randomNormal([1, 8 >> i, 8 >> i, config.trunkChannels[i]], 0, 1, 'float32', iteration * 10 + i) as tf.Tensor4D]),
+    (['res2', 'res3', 'res4', 'res5'] as const).map((k, i) => [k, tf.randomNormal([1, 8 >> i, 8 >> i, config.trunkChannels[i]], 0, 1, 'float32', iteration * 10 + i + 1) as tf.Tensor4D]),
   ) as never;
   const mask = new Uint8Array(2 * 32 * 32).map((_, i) => ((i % 32 < 16) !== i >= 1024 ? 1 : 0));
   return Promise.resolve({ features, targets: uploadTargets([{ width: 32, height: 32, masks: mask, classes: Int32Array.from(swap ? [1, 0] : [0, 1]) }], 2) });

@@ -62,8 +62,8 @@ export class AdamW {
       o += this.sizes[i];
     });
     this.decayMask = tf.tensor1d(mask);
-    this.firstMoment = tf.variable(tf.zeros([total]), false);
-    this.secondMoment = tf.variable(tf.zeros([total]), false);
+    this.firstMoment = tf.tidy(() => tf.variable(tf.zeros([total]), false));
+    this.secondMoment = tf.tidy(() => tf.variable(tf.zeros([total]), false));
   }
 
   /** Moments of one parameter, for checkpoints: [offset, size] into the flat vectors. */

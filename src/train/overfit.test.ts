@@ -5,10 +5,14 @@ import { decoderPreset } from '../models/decoder/config';
 import { M2FLang, type TrunkFeatures } from '../models/decoder/m2fLang';
 import { criterionConfig } from './losses';
 import { DEFAULT_OPTIMIZER } from './optim';
-import { panopticToHostTargets, uploadTargets } from './targets';
-import { demoClassifier, demoClassOf, demoImages, panopticPredictions, panopticQuality, trunkFeatures } from './testSupport';
+import { buildTextClassifier } from '../models/decoder/classHead';
+import { resizePlanes } from '../models/ops/resize';
+import { dewaHostTargets, panopticToHostTargets, uploadTargets } from './targets';
+import { demoClassifier, demoClassOf, demoImages, panopticPredictions, panopticQuality, SIZE, trunkFeatures } from './testSupport';
+import { createTrainer } from './stages/decoderTraining';
 import { Trainer } from './trainStep';
 
+// Sized for tfjs cpu in Node; override with DEARLI_OVERFIT_ITERS.
 const ITERATIONS = Number(process.env.DEARLI_OVERFIT_ITERS ?? 150);
 
 let features: TrunkFeatures;
@@ -42,6 +46,59 @@ describe('overfit on 4 demo images (tiny preset, 64x64, tfjs cpu)', () => {
     const pq = panopticQuality(images, await panopticPredictions(model, features, classifier));
     console.log(`supervised: ${ITERATIONS} iterations, final loss ${last?.total.toFixed(3)}, PQ ${(100 * pq).toFixed(1)}`);
     expect(pq).toBeGreaterThanOrEqual(0.9);
+    trainer.dispose();
+    model.dispose();
+    targets.masks.dispose();
+  });
+
+  it('DeWa (class-agnostic, overlapping masks) reaches high mask recall', async () => {
+    const config = decoderPreset('tiny');
+    const model = new M2FLang(config, 12);
+    const classifier = buildTextClassifier(Float32Array.from({ length: 3 * config.embedDim }, (_, i) => Math.sin(i + 1)), config.embedDim, [0, 0, 0], 1);
+    // SAM-like targets: every segment, plus the union of each image's first two (an overlapping mask).
+    const n = SIZE * SIZE;
+    const host = images.map((im) => {
+      const segs = panopticToHostTargets(im, demoClassOf).masks;
+      const count = segs.length / n;
+      const masks = new Uint8Array((count + 1) * n);
+      masks.set(segs);
+      for (let p = 0; p < n; p++) masks[count * n + p] = segs[p] | segs[n + p];
+      return dewaHostTargets(SIZE, SIZE, masks);
+    });
+    const targets = uploadTargets(host, config.numQueries);
+    const trainer = createTrainer('dewa', model, classifier, ITERATIONS, 6, { learningRate: 1e-3 });
+    for (let i = 0; i < ITERATIONS; i++) await trainer.step(features, targets);
+    // Recall: a target counts as found when some query's mask (σ > 0.5 at image size) has IoU ≥ 0.5 with it.
+    const masks = tf.tidy(() => {
+      const preds = model.forward(features, classifier);
+      return tf.greater(resizePlanes(preds[preds.length - 1].maskLogits, SIZE, SIZE), 0);
+    });
+    const m = await masks.data();
+    masks.dispose();
+    const q = config.numQueries;
+    let found = 0;
+    let total = 0;
+    host.forEach((h, b) => {
+      const count = h.classes.length;
+      for (let t = 0; t < count; t++) {
+        total++;
+        let best = 0;
+        for (let k = 0; k < q; k++) {
+          let inter = 0;
+          let union = 0;
+          for (let p = 0; p < n; p++) {
+            const a = m[(b * q + k) * n + p];
+            const g = h.masks[t * n + p];
+            inter += a & g;
+            union += a | g;
+          }
+          best = Math.max(best, union ? inter / union : 0);
+        }
+        if (best >= 0.5) found++;
+      }
+    });
+    console.log(`DeWa: ${ITERATIONS} iterations, mask recall@0.5 ${found}/${total}`);
+    expect(found / total).toBeGreaterThanOrEqual(0.8);
     trainer.dispose();
     model.dispose();
     targets.masks.dispose();

@@ -2,12 +2,20 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { BackendBadge } from './components/BackendBadge';
 import { DatasetsPanel } from './components/DatasetsPanel';
 import { ImageViewer } from './components/ImageViewer';
+import { MasksPanel } from './components/masks/MasksPanel';
+import { ModelsPanel } from './components/models/ModelsPanel';
 import { StoragePanel } from './components/StoragePanel';
+import { TrainPanel } from './components/train/TrainPanel';
 import { useBackendStore } from './stores/backendStore';
 import { useDatasetsStore } from './stores/datasetsStore';
 
 /** The lab's pages, in pipeline order. Each concern adds its panel here. */
-const TABS: { id: string; label: string; render: () => ReactNode }[] = [{ id: 'data', label: 'Data', render: () => <DatasetsPanel /> }];
+const TABS: { id: string; label: string; render: () => ReactNode }[] = [
+  { id: 'data', label: 'Data', render: () => <DatasetsPanel /> },
+  { id: 'models', label: 'Models', render: () => <ModelsPanel /> },
+  { id: 'masks', label: 'Masks', render: () => <MasksPanel /> },
+  { id: 'train', label: 'Train', render: () => <TrainPanel /> },
+];
 
 const TAB_KEY = 'dearli.tab';
 

@@ -5,13 +5,14 @@
  *
  * Default counts (8 labeled, 48 unlabeled, 16 validation at 256×256) are a first-run size: the
  * semi-supervised setting in miniature (few labels, six times more unlabeled images), generated
- * and imported in a few seconds, about 10 MB of PNGs.
+ * and imported in a few seconds, about 8 MB of PNGs.
  */
 import { Rng } from '../../core/rng';
 import type { Category, SegmentInfo } from '../../core/panoptic';
 import { encodeIdPng, encodeRgbPng } from '../decode';
 import { commitImport, planImport } from '../import';
 import { deleteDataset, type DatasetRecord, type DearliDB } from '../store';
+import { problems } from '../problems';
 import type { DatasetRole, ImportFile, ImportProgress } from '../types';
 import { DEMO_CATEGORIES, generateDemoImage, type DemoImage } from './world';
 
@@ -111,7 +112,7 @@ export function* demoSplitEntries(split: DemoSplit, records: Iterable<DemoRecord
  * The demo as import files (Blobs) ready for planImport: one split's folder when `split` is given,
  * else all three splits in one folder (then planImport needs `annotationFile` to pick a split).
  */
-export function demoAsCocoFiles(dataset: DemoDataset, split?: DemoSplit | DemoSplitData): ImportFile[] {
+export function demoAsCocoFiles(dataset: DemoDataset, split?: DemoSplit | DemoSplitData): { path: string; file: Blob }[] {
   const role = typeof split === 'string' ? split : split?.role;
   const chosen = dataset.splits.filter((s) => role === undefined || s.role === role);
   return chosen.flatMap((s) => [...demoSplitEntries(s.role, s.images)].map(({ path, bytes }) => ({ path, file: new Blob([bytes as Uint8Array<ArrayBuffer>]) })));
@@ -121,8 +122,8 @@ export type DemoImportProgress = ImportProgress & { stage: string };
 
 /**
  * Generates the demo world and imports its three splits as datasets named by demoDatasetName,
- * through planImport/commitImport like user data. All three are imported or none (cancel, full
- * storage); a problem in a plan would be a bug in the generator.
+ * through planImport/commitImport like user data (splits with a count of 0 are left out). All are
+ * imported or none (cancel, full storage); a problem in a plan would be a bug in the generator.
  */
 export async function importDemoDatasets(
   db: DearliDB,
@@ -130,13 +131,14 @@ export async function importDemoDatasets(
   control: { signal?: AbortSignal; onProgress?: (p: DemoImportProgress) => void } = {},
 ): Promise<DatasetRecord[]> {
   const report = (stage: string) => (p: ImportProgress) => control.onProgress?.({ ...p, stage });
-  report('generating')({ done: 0, total: 1, bytes: 0, filesPerSecond: 0, etaSeconds: 0 });
-  const demo = generateDemoDataset(options);
+  const o = { ...DEMO_DEFAULTS, ...options };
   const datasets: DatasetRecord[] = [];
   try {
-    for (const split of demo.splits) {
-      const plan = await planImport(demoAsCocoFiles(demo, split), { role: split.role, signal: control.signal, onProgress: report(`checking ${split.role}`) });
-      datasets.push(await commitImport(db, plan, { name: split.name, role: split.role }, { signal: control.signal, onProgress: report(`importing ${split.role}`) }));
+    for (const role of DEMO_SPLITS) {
+      if (o[role] === 0) continue; // an empty dataset cannot be imported, and need not be
+      const files = demoSplitFiles(o, role, report(`generating ${role}`), control.signal);
+      const plan = await planImport(files, { role, signal: control.signal, onProgress: report(`checking ${role}`) });
+      datasets.push(await commitImport(db, plan, { name: demoDatasetName(role), role }, { signal: control.signal, onProgress: report(`importing ${role}`) }));
     }
   } catch (e) {
     // All three or none: a half-imported demo would look like a complete one.
@@ -144,4 +146,24 @@ export async function importDemoDatasets(
     throw e;
   }
   return datasets;
+}
+
+/** One split's files, generated image by image with progress (a few seconds at the default size). */
+function demoSplitFiles(options: Required<DemoOptions>, role: DemoSplit, onProgress: (p: ImportProgress) => void, signal: AbortSignal | undefined): ImportFile[] {
+  const total = options[role];
+  const start = performance.now();
+  let done = 0;
+  let bytes = 0;
+  const files: ImportFile[] = [];
+  for (const { path, bytes: data } of demoSplitEntries(role, iterateDemoSplit(options, role))) {
+    if (signal?.aborted) throw problems.cancelled();
+    files.push({ path, file: new Blob([data as Uint8Array<ArrayBuffer>]) });
+    bytes += data.length;
+    if (path.startsWith(`${DEMO_ROOT}/${role}/`)) {
+      done++;
+      const seconds = Math.max((performance.now() - start) / 1000, 1e-3);
+      onProgress({ done, total, bytes, filesPerSecond: done / seconds, etaSeconds: ((total - done) * seconds) / done });
+    }
+  }
+  return files;
 }

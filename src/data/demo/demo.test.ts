@@ -85,6 +85,8 @@ describe('demo world', () => {
     const generated = [...iterateDemoSplit(SMALL, 'labeled')][0];
     expect(decodeMaskPng(new Uint8Array(await stored.mask!.arrayBuffer()), 'm').ids).toEqual(generated.ids);
     expect(await listDatasets(db)).toHaveLength(3);
+    const withoutUnlabeled = await importDemoDatasets(db, { ...SMALL, unlabeled: 0 });
+    expect(withoutUnlabeled.map((d) => d.role)).toEqual(['labeled', 'validation']);
     db.close();
   });
 

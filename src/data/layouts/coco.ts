@@ -151,8 +151,9 @@ interface Located {
 /**
  * Finds the folder that holds the listed files: each name is matched as a path suffix, and the
  * folder with the highest preference wins, then the one with most matches, then the shorter path.
- * A listed file outside that folder counts as missing: a same-named file elsewhere is more likely
- * the wrong file (an image for a mask) than the right one.
+ * A file outside that folder is accepted when it is the only match in folders of the same
+ * preference (Cityscapes keeps images in one folder per city), never from a less preferred folder:
+ * a same-named file there is more likely the wrong file (a mask for an image) than the right one.
  */
 function locate(scan: FileScan, names: string[], preference: (dir: string) => number, allowed: (path: string) => boolean): Located {
   const byBase = new Map<string, ScannedFile[]>();
@@ -161,17 +162,23 @@ function locate(scan: FileScan, names: string[], preference: (dir: string) => nu
     const base = baseName(f.path);
     byBase.set(base, [...(byBase.get(base) ?? []), f]);
   }
+  const dirOf = (f: ScannedFile, name: string) => (f.path === name ? '' : f.path.slice(0, f.path.length - name.length - 1));
   const matches = (name: string) => (byBase.get(baseName(name)) ?? []).filter((f) => f.path === name || f.path.endsWith(`/${name}`));
   const counts = new Map<string, number>();
   for (const name of names) {
-    for (const f of matches(name)) {
-      const dir = f.path === name ? '' : f.path.slice(0, f.path.length - name.length - 1);
-      counts.set(dir, (counts.get(dir) ?? 0) + 1);
-    }
+    for (const f of matches(name)) counts.set(dirOf(f, name), (counts.get(dirOf(f, name)) ?? 0) + 1);
   }
   const ranked = [...counts].sort(([da, ca], [db, cb]) => preference(db) - preference(da) || cb - ca || da.length - db.length);
-  const dir = ranked[0]?.[0];
+  if (ranked.length === 0) return { find: () => undefined };
+  const best = ranked[0][0];
+  const bestPreference = preference(best);
   return {
-    find: (name) => (dir === undefined ? undefined : matches(name).find((f) => f.path === (dir ? `${dir}/${name}` : name))),
+    find(name) {
+      const found = matches(name);
+      const inBest = found.find((f) => dirOf(f, name) === best);
+      if (inBest) return inBest;
+      const alike = found.filter((f) => preference(dirOf(f, name)) === bestPreference);
+      return alike.length === 1 ? alike[0] : undefined;
+    },
   };
 }

@@ -15,7 +15,7 @@ import {
   readFixtureJson,
   type TolerancePattern,
 } from '../../../test/fixtures';
-import { ClipModel, l2Normalize } from './clip';
+import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD, ClipModel, l2Normalize, normalizeClipImage } from './clip';
 import { clipConfigFromFixture, type ClipConfig, type ClipFixtureConfig } from './config';
 import { eotIndices } from './textTransformer';
 import { clipWeightSpecs, loadClipWeights, safetensorsClipSource, type ClipTensorSource } from './weights';
@@ -54,10 +54,10 @@ function textIds(): Int32Array[] {
   return Array.from({ length: rows }, (_, i) => (t.data as Int32Array).slice(i * n, (i + 1) * n));
 }
 
-/** Compares a tfjs result (NHWC where the fixture name ends in _nchw) with its reference; disposes it. */
-async function check(name: string, actual: tf.Tensor): Promise<void> {
+/** Compares a tfjs result (NHWC where the fixture is NCHW) with its reference; disposes it. */
+async function check(name: string, actual: tf.Tensor, fixtureIsNchw = name.endsWith('_nchw')): Promise<void> {
   const expected = ref(name);
-  const laidOut = name.endsWith('_nchw') ? tf.transpose(actual, [0, 3, 1, 2]) : actual;
+  const laidOut = fixtureIsNchw ? tf.transpose(actual, [0, 3, 1, 2]) : actual;
   try {
     expect(laidOut.shape, name).toEqual(expected.shape);
     const c = expectMatchesReference(name, await laidOut.data(), expected.data, fixture.tolerances.patterns);
@@ -162,6 +162,18 @@ describe('OpenCLIP ConvNeXt parity', () => {
   it('image tower at the extra size', async () => {
     const checked = await checkImageOutputs('extra_', 'extra_image_input');
     expect(checked).toEqual(expect.arrayContaining(['extra_dense_features_nchw', 'extra_pooled_prenorm_avg', 'extra_image_embeds']));
+  });
+
+  it('normalises [0, 1] RGB with the fixture mean/std', async () => {
+    const mean = ref('image_mean');
+    const std = ref('image_std');
+    expectMatchesReference('image_mean', CLIP_IMAGE_MEAN, mean.data, fixture.tolerances.patterns);
+    expectMatchesReference('image_std', CLIP_IMAGE_STD, std.data, fixture.tolerances.patterns);
+    const raw = input('image_raw01');
+    const normalized = normalizeClipImage(raw);
+    // image_input is NCHW without the suffix.
+    await check('image_input', normalized, true);
+    raw.dispose();
   });
 
   it('head projection of arbitrary pooled vectors', async () => {
@@ -285,24 +297,37 @@ describe('OpenCLIP ConvNeXt parity', () => {
     timmModel.dispose();
   });
 
-  it('names the missing, extra or mis-shaped tensor', async () => {
-    const specs = clipWeightSpecs(config);
-    const victim = specs[Math.floor(specs.length / 3)].name;
-    const expectError = async (source: ClipTensorSource, fragment: string) => {
+  describe('weight errors name the tensor', () => {
+    const victim = () => {
+      const specs = clipWeightSpecs(config);
+      return specs[Math.floor(specs.length / 3)];
+    };
+    const expectError = async (source: ClipTensorSource, name: string) => {
       const before = tf.memory().numTensors;
       const err = await loadClipWeights(config, source).then(
         () => null,
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(DearliError);
-      expect((err as DearliError).message).toContain(fragment);
+      expect((err as DearliError).message).toContain(`"${name}"`);
+      // Tensors uploaded before the failure are released.
       expect(tf.memory().numTensors).toBe(before);
     };
-    await expectError(editedSource({ rename: (n) => (n === victim ? null : n) }), `"${victim}"`);
-    const scale = ref('logit_scale');
-    await expectError(editedSource({ extra: { 'visual.trunk.unexpected.weight': scale } }), '"visual.trunk.unexpected.weight"');
-    const shape = specs.find((s) => s.name === victim)!.shape;
-    await expectError(editedSource({ reshape: { [victim]: [...shape].reverse().concat(1) } }), `"${victim}"`);
+
+    it('missing', async () => {
+      const { name } = victim();
+      await expectError(editedSource({ rename: (n) => (n === name ? null : n) }), name);
+    });
+
+    it('extra', async () => {
+      const name = 'visual.trunk.unexpected.weight';
+      await expectError(editedSource({ extra: { [name]: ref('logit_scale') } }), name);
+    });
+
+    it('mis-shaped', async () => {
+      const { name, shape } = victim();
+      await expectError(editedSource({ reshape: { [name]: [...shape, 1] } }), name);
+    });
   });
 
   it('zero-shot classification: synonym max, template mean, softmax over classes', async () => {

@@ -12,6 +12,11 @@ import { ClipTextTransformer, type ClipTextWeights } from './textTransformer';
 export const CLIP_IMAGE_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 export const CLIP_IMAGE_STD = [0.26862954, 0.26130258, 0.27577711] as const;
 
+/** [B, H, W, 3] RGB in [0, 1] → the model input, (x − mean) / std per channel. */
+export function normalizeClipImage(rgb01: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.div(tf.sub(rgb01, tf.tensor1d([...CLIP_IMAGE_MEAN])), tf.tensor1d([...CLIP_IMAGE_STD])));
+}
+
 /** CLIP clamps its temperature: logits use min(exp(logit_scale), 100). */
 export const MAX_LOGIT_SCALE = 100;
 

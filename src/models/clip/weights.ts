@@ -46,7 +46,7 @@ type Layout = 'conv' | 'depthwise' | 'linear' | 'asIs' | 'host' | 'scalar';
 /** How `createRandom*` fills it (roughly the fixtures' re-randomisation, so activations stay finite). */
 type Init = 'fanIn' | 'bias' | 'normWeight' | 'normBias' | 'layerScale' | 'embedding' | 'logitScale' | 'zeros';
 
-interface WeightSpec {
+export interface ClipWeightSpec {
   name: string;
   /** PyTorch shape. */
   shape: number[];
@@ -55,7 +55,7 @@ interface WeightSpec {
   tower: 'image' | 'text';
 }
 
-type Take = (spec: WeightSpec) => unknown;
+type Take = (spec: ClipWeightSpec) => unknown;
 
 /**
  * The mapping itself. Called twice per load: first with a recorder to list what the checkpoint must
@@ -148,8 +148,8 @@ function mapClipWeights(config: ClipConfig, naming: ClipWeightNaming, towers: 'a
 }
 
 /** The tensors a checkpoint of this config must hold, in mapping order. */
-export function clipWeightSpecs(config: ClipConfig, naming: ClipWeightNaming = 'open_clip', towers: 'all' | 'image' = 'all'): WeightSpec[] {
-  const specs: WeightSpec[] = [];
+export function clipWeightSpecs(config: ClipConfig, naming: ClipWeightNaming = 'open_clip', towers: 'all' | 'image' = 'all'): ClipWeightSpec[] {
+  const specs: ClipWeightSpec[] = [];
   mapClipWeights(config, naming, towers, (spec) => specs.push(spec));
   return specs;
 }
@@ -159,7 +159,7 @@ function weightsError(source: ClipTensorSource, problem: string, fix: string): n
 }
 
 /** PyTorch layout → tfjs layout, on the CPU (one pass over the data, nothing transposed on the GPU). */
-function toTfjsLayout(spec: WeightSpec, data: Float32Array): { shape: number[]; data: Float32Array } {
+function toTfjsLayout(spec: ClipWeightSpec, data: Float32Array): { shape: number[]; data: Float32Array } {
   const s = spec.shape;
   switch (spec.layout) {
     case 'conv': {
@@ -262,7 +262,7 @@ export function safetensorsClipSource(file: SafetensorsFile): ClipTensorSource {
   };
 }
 
-function randomData(spec: WeightSpec, rng: Rng): Float32Array {
+function randomData(spec: ClipWeightSpec, rng: Rng): Float32Array {
   const n = spec.shape.reduce((a, d) => a * d, 1);
   const out = new Float32Array(n);
   // fan_in of a PyTorch weight = every dimension but the first (out channels / out features).

@@ -174,7 +174,8 @@ export class ParamStore {
     this.table = table;
     const rng = new Rng(seed);
     for (const [name, spec] of table) {
-      this.vars.set(name, tf.variable(tf.tensor(initialValues(spec, rng), spec.shape), true));
+      // tidy frees the initial tensor; the variable keeps its own copy of the data.
+      this.vars.set(name, tf.tidy(() => tf.variable(tf.tensor(initialValues(spec, rng), spec.shape), true)));
     }
   }
 

@@ -79,7 +79,7 @@ function splitVCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; 
   const size = x.shape.slice();
   return sizes.map((s) => {
     size[axis] = s;
-    const info = sliceInfo(cpu, x, begin, size);
+    const info = sliceInfo(cpu, x, begin.slice(), size.slice());
     begin[axis] += s;
     return info;
   });

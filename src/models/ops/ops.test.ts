@@ -48,6 +48,21 @@ describe('zero gradients for comparisons and detach', () => {
   });
 });
 
+describe('cpu kernel replacements', () => {
+  it('slice, split and unsortedSegmentSum give the reference values', () => {
+    const x = tf.range(0, 2 * 3 * 4 * 5).reshape([2, 3, 4, 5]);
+    const v = x.arraySync() as number[][][][];
+    const s = tf.slice(x, [1, 1, 0, 2], [1, 2, 3, 2]).arraySync() as number[][][][];
+    expect(s).toEqual([v[1].slice(1, 3).map((r) => r.slice(0, 3).map((c) => c.slice(2, 4)))]);
+    const [a, b] = tf.split(x, [2, 3], 3).map((t) => t.arraySync() as number[][][][]);
+    expect(a).toEqual(v.map((p) => p.map((r) => r.map((c) => c.slice(0, 2)))));
+    expect(b).toEqual(v.map((p) => p.map((r) => r.map((c) => c.slice(2)))));
+    const seg = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([2, 0, 2], 'int32'), 3);
+    expect(seg.arraySync()).toEqual([[3, 4], [0, 0], [6, 8]]);
+    expect(tf.slice(tf.tensor1d([true, false, true], 'bool'), [1], [2]).arraySync()).toEqual([0, 1]);
+  });
+});
+
 describe('PyTorch-exact bilinear resize', () => {
   it('matches F.interpolate(align_corners=False) taps', () => {
     // torch: interpolate([1, 2], size=4) = [1, 1.25, 1.75, 2]; [a,b,c,d] → size 2 = [(a+b)/2, (c+d)/2].

@@ -20,7 +20,7 @@ export interface AutoMaskOptions {
   stabilityScoreThresh: number;
   stabilityScoreOffset: number;
   boxNmsThresh: number;
-  /** Largest number of original-size logit pixels upsampled at once (4 bytes each). */
+  /** Largest number of upsampled logit pixels (padded or original size) held at once, 4 bytes each. */
   maxUpsampledPixels: number;
 }
 
@@ -130,7 +130,9 @@ export async function generateSamMasks(
     pointsPx[2 * i] = grid[2 * i] * width;
     pointsPx[2 * i + 1] = grid[2 * i + 1] * height;
   }
-  const chunkSize = Math.max(1, Math.floor(opts.maxUpsampledPixels / (height * width)));
+  // masks pass through img_size² (before the crop) and the original size: bound the larger one
+  const pixelsPerMask = Math.max(height * width, predictor.imgSize * predictor.imgSize);
+  const chunkSize = Math.max(1, Math.floor(opts.maxUpsampledPixels / pixelsPerMask));
   const candidates: Candidate[] = [];
 
   for (let start = 0; start < total; start += opts.pointsPerBatch) {

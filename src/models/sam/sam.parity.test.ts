@@ -174,7 +174,7 @@ for (const weightFile of PIPELINE_FILES) {
         const { sparse, dense } = model.promptEncoder.forward(prompts);
         check(weightFile, `${p}__sparse_embeddings`, await sparse.data());
         check(weightFile, `${p}__dense_embeddings_nchw`, await nchwOf(dense));
-        tf.dispose([sparse, dense, prompts.pointCoords, prompts.pointLabels, prompts.boxes, prompts.masks].filter((t): t is tf.Tensor => t !== undefined));
+        tf.dispose([sparse, dense, ...Object.values(prompts).filter((t) => t !== undefined)]);
 
         for (const mm of [1, 0]) {
           const prefix = `${p}__mm${mm}__`;

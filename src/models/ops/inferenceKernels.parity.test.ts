@@ -1,0 +1,62 @@
+/** The fused inference kernels against the nn.ts compositions they replace (cpu in Node, WebGPU in Chromium). */
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../core/rng';
+import { takeGpuError } from '../backend';
+import { setupTestBackend } from '../../../test/backend';
+import { geluInference, layerNormInference, linearFused } from './inferenceKernels';
+import { gelu, layerNorm, linear } from './nn';
+
+function randomTensor(shape: number[], rng: Rng, scale: number): tf.Tensor {
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => scale * rng.normal()), shape);
+}
+
+async function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))));
+  const value = (await d.data())[0];
+  tf.dispose([a, b, d]);
+  return value;
+}
+
+beforeAll(async () => {
+  await setupTestBackend();
+});
+
+afterEach(() => {
+  expect(takeGpuError()).toBeNull();
+});
+
+describe('inference kernels', () => {
+  const rng = new Rng(7);
+
+  // Rows not a multiple of the workgroup, odd channel counts, an offset mean.
+  it.each([
+    [[2, 5, 7, 13]],
+    [[3, 130]],
+    [[1, 4, 4, 512]],
+  ])('layerNormInference matches layerNorm on %j', async (shape) => {
+    const c = shape[shape.length - 1];
+    const x = tf.tidy(() => tf.add(randomTensor(shape, rng, 3), 5));
+    const w = randomTensor([c], rng, 1) as tf.Tensor1D;
+    const b = randomTensor([c], rng, 1) as tf.Tensor1D;
+    const fused = layerNormInference(x, w, b, 1e-6);
+    expect(fused.shape).toEqual(shape);
+    expect(await maxAbsDiff(fused, layerNorm(x, w, b, 1e-6))).toBeLessThan(1e-4);
+    tf.dispose([x, w, b]);
+  });
+
+  it('geluInference matches gelu, including 0 and large |x|', async () => {
+    const x = tf.concat([randomTensor([1000], rng, 4), tf.tensor1d([0, -12, 12, -0.5, 1e-3])]);
+    expect(await maxAbsDiff(geluInference(x), gelu(x))).toBeLessThan(1e-5);
+    x.dispose();
+  });
+
+  it('linearFused matches linear', async () => {
+    const x = randomTensor([2, 3, 17], rng, 1);
+    const w = randomTensor([17, 9], rng, 0.3) as tf.Tensor2D;
+    const b = randomTensor([9], rng, 0.1) as tf.Tensor1D;
+    expect(await maxAbsDiff(linearFused(x, w, b), linear(x, w, b))).toBeLessThan(1e-5);
+    expect(await maxAbsDiff(linearFused(x, w), linear(x, w))).toBeLessThan(1e-5);
+    tf.dispose([x, w, b]);
+  });
+});

@@ -1,0 +1,154 @@
+import { useEffect, useState } from 'react';
+import type { TrainingConfig, TrainingKind } from '../../../../workers/trainingApi';
+import { formatBytes } from '../../format';
+import { useDatasetsStore } from '../../stores/datasetsStore';
+import { useTrainingStore } from '../../stores/trainingStore';
+
+/** Chooses what to train on and how long; shows the preset's size before anything starts. */
+export function TrainForm({ disabled }: { disabled: boolean }) {
+  const datasets = useDatasetsStore((s) => s.datasets);
+  const { backbone, presets, loadPresets, start, busy } = useTrainingStore();
+  const [kind, setKind] = useState<TrainingKind>('supervised');
+  const [preset, setPreset] = useState('');
+  const [batchSize, setBatchSize] = useState(2);
+  const [iterations, setIterations] = useState(200);
+  const [cropSize, setCropSize] = useState(0);
+  const [evalEvery, setEvalEvery] = useState(20);
+  const [validationImages, setValidationImages] = useState(16);
+  const [learningRate, setLearningRate] = useState(1e-4);
+  const labeled = datasets.filter((d) => d.role === 'labeled');
+  const validation = datasets.filter((d) => d.role === 'validation');
+  const [trainIds, setTrainIds] = useState<string[]>([]);
+  const [validationId, setValidationId] = useState<string>('');
+
+  useEffect(() => {
+    void loadPresets(batchSize);
+  }, [loadPresets, batchSize]);
+  useEffect(() => {
+    if (!preset && presets[0]) {
+      setPreset(presets[0].name);
+      setCropSize(presets[0].cropSize);
+    }
+  }, [presets, preset]);
+  useEffect(() => {
+    const pool = kind === 'supervised' ? labeled : datasets;
+    if (trainIds.length === 0 && pool[0]) setTrainIds([pool[0].id]);
+    if (!validationId && validation[0]) setValidationId(validation[0].id);
+  }, [kind, labeled, datasets, validation, trainIds.length, validationId]);
+
+  const chosen = presets.find((p) => p.name === preset);
+  const pool = kind === 'supervised' ? labeled : datasets;
+  const config: TrainingConfig = {
+    kind,
+    preset,
+    cropSize,
+    trainDatasetIds: trainIds,
+    validationDatasetId: kind === 'supervised' && validationId ? validationId : null,
+    iterations,
+    batchSize,
+    evalEvery,
+    validationImages,
+    learningRate,
+    seed: 1,
+  };
+
+  return (
+    <form
+      className="train-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void start(config);
+      }}
+    >
+      <p className="muted" data-testid="train-backbone">
+        Backbone: {backbone ?? '…'}
+      </p>
+      <div className="row">
+        <label>
+          Stage{' '}
+          <select data-testid="train-kind" value={kind} onChange={(e) => { setKind(e.target.value as TrainingKind); setTrainIds([]); }} disabled={disabled}>
+            <option value="supervised">supervised (labeled images)</option>
+            <option value="dewa">DeWa warm-up (class-agnostic masks)</option>
+          </select>
+        </label>
+        <label>
+          Train on{' '}
+          <select
+            data-testid="train-dataset"
+            multiple={kind === 'dewa'}
+            value={kind === 'dewa' ? trainIds : (trainIds[0] ?? '')}
+            onChange={(e) => setTrainIds(Array.from(e.target.selectedOptions, (o) => o.value))}
+            disabled={disabled}
+          >
+            {pool.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name} ({d.imageCount})
+              </option>
+            ))}
+          </select>
+        </label>
+        {kind === 'supervised' && (
+          <label>
+            Validate on{' '}
+            <select data-testid="train-validation" value={validationId} onChange={(e) => setValidationId(e.target.value)} disabled={disabled}>
+              <option value="">none</option>
+              {validation.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name} ({d.imageCount})
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+      </div>
+      <div className="row">
+        <label>
+          Preset{' '}
+          <select
+            data-testid="train-preset"
+            value={preset}
+            onChange={(e) => {
+              setPreset(e.target.value);
+              setCropSize(presets.find((p) => p.name === e.target.value)?.cropSize ?? cropSize);
+            }}
+            disabled={disabled}
+          >
+            {presets.map((p) => (
+              <option key={p.name} value={p.name}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        {chosen && (
+          <span className="muted" data-testid="train-preset-size">
+            {(chosen.parameterCount / 1e6).toFixed(2)} M parameters · ~{formatBytes(chosen.estimatedMemoryBytes)} GPU memory at batch {batchSize}
+          </span>
+        )}
+      </div>
+      <div className="row">
+        <label>
+          Crop <input type="number" min={32} step={32} value={cropSize} onChange={(e) => setCropSize(Number(e.target.value))} disabled={disabled} style={{ width: 70 }} />
+        </label>
+        <label>
+          Batch <input data-testid="train-batch" type="number" min={1} max={16} value={batchSize} onChange={(e) => setBatchSize(Number(e.target.value))} disabled={disabled} style={{ width: 50 }} />
+        </label>
+        <label>
+          Iterations <input data-testid="train-iterations" type="number" min={1} value={iterations} onChange={(e) => setIterations(Number(e.target.value))} disabled={disabled} style={{ width: 80 }} />
+        </label>
+        <label>
+          Validate every <input data-testid="train-eval-every" type="number" min={0} value={evalEvery} onChange={(e) => setEvalEvery(Number(e.target.value))} disabled={disabled} style={{ width: 60 }} />
+        </label>
+        <label>
+          on <input data-testid="train-eval-images" type="number" min={1} value={validationImages} onChange={(e) => setValidationImages(Number(e.target.value))} disabled={disabled} style={{ width: 50 }} /> images
+        </label>
+        <label>
+          Learning rate <input type="number" step="any" value={learningRate} onChange={(e) => setLearningRate(Number(e.target.value))} disabled={disabled} style={{ width: 90 }} />
+        </label>
+        <button type="submit" data-testid="train-start" disabled={disabled || busy || !preset || trainIds.length === 0}>
+          Start
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,132 @@
+import { useEffect, useMemo } from 'react';
+import type { RunView } from '../../../../workers/trainingApi';
+import { formatPercent } from '../../format';
+import { useTrainingStore } from '../../stores/trainingStore';
+import { LineChart } from '../LineChart';
+import { Messages } from '../Messages';
+import { ProgressBar } from '../ProgressBar';
+import { PredictionGrid } from './PredictionGrid';
+import { TrainForm } from './TrainForm';
+
+function RunStatus({ run }: { run: RunView }) {
+  const { pause, resume, busy } = useTrainingStore();
+  const last = run.losses.at(-1);
+  const rate = last?.iterationsPerSecond ?? 0;
+  const eta = rate > 0 ? (run.totalIterations - run.iteration) / rate : undefined;
+  return (
+    <div className="row" data-testid="run-status" data-status={run.status} data-iteration={run.iteration}>
+      <span className={`badge ${run.status === 'failed' ? 'badge-error' : run.status === 'running' ? 'badge-ok' : ''}`} data-testid="run-state">
+        {run.status}
+      </span>
+      <span data-testid="train-iteration">iteration {run.iteration}</span>
+      <ProgressBar done={run.iteration} total={run.totalIterations} rate={rate} rateUnit="it/s" etaSeconds={run.status === 'running' ? eta : undefined} />
+      {run.status === 'running' ? (
+        <button type="button" data-testid="train-pause" disabled={busy} onClick={() => void pause()}>
+          Pause
+        </button>
+      ) : run.status === 'paused' || run.status === 'failed' ? (
+        <button type="button" data-testid="train-resume" disabled={busy} onClick={() => void resume()}>
+          Resume
+        </button>
+      ) : null}
+      <span className="muted">
+        {run.config.kind} · {run.config.preset} · {(run.parameterCount / 1e6).toFixed(2)} M params · {run.backbone}
+      </span>
+    </div>
+  );
+}
+
+function Curves({ run }: { run: RunView }) {
+  const loss = useMemo(() => {
+    const x = run.losses.map((l) => l.iteration);
+    return {
+      x,
+      series: [
+        { label: 'total', color: '#e6ebf4', values: run.losses.map((l) => l.total) },
+        { label: 'class', color: '#f5a524', values: run.losses.map((l) => l.classLoss) },
+        { label: 'mask (BCE)', color: '#4f8cff', values: run.losses.map((l) => l.maskLoss) },
+        { label: 'dice', color: '#30a46c', values: run.losses.map((l) => l.diceLoss) },
+      ],
+      lr: [{ label: 'learning rate', color: '#b07cff', values: run.losses.map((l) => l.learningRate) }],
+    };
+  }, [run.losses]);
+  const quality = useMemo(
+    () => ({
+      x: run.evals.map((e) => e.iteration),
+      series: [
+        { label: 'PQ', color: '#e6ebf4', values: run.evals.map((e) => 100 * e.pq) },
+        { label: 'SQ', color: '#4f8cff', values: run.evals.map((e) => 100 * e.sq) },
+        { label: 'RQ', color: '#30a46c', values: run.evals.map((e) => 100 * e.rq) },
+        { label: 'mIoU', color: '#f5a524', values: run.evals.map((e) => 100 * e.miou) },
+      ],
+    }),
+    [run.evals],
+  );
+  const lastEval = run.evals.at(-1);
+  return (
+    <div className="curves">
+      <LineChart title="Losses" x={loss.x} series={loss.series} testId="loss-chart" />
+      <LineChart title="Learning rate" x={loss.x} series={loss.lr} height={120} />
+      {run.config.kind === 'supervised' && <LineChart title="Validation (%)" x={quality.x} series={quality.series} testId="pq-chart" />}
+      {lastEval && (
+        <table className="data" data-testid="last-eval">
+          <thead>
+            <tr>
+              <th>iteration {lastEval.iteration}</th>
+              <th>PQ</th>
+              <th>SQ</th>
+              <th>RQ</th>
+              <th>PQ things</th>
+              <th>PQ stuff</th>
+              <th>mIoU</th>
+            </tr>
+          </thead>
+          <tbody>
+            <tr>
+              <td>{lastEval.images} images</td>
+              {[lastEval.pq, lastEval.sq, lastEval.rq, lastEval.pqThings, lastEval.pqStuff, lastEval.miou].map((v, i) => (
+                <td key={i}>{formatPercent(v)}</td>
+              ))}
+            </tr>
+          </tbody>
+        </table>
+      )}
+      {run.timings && (
+        <p className="muted" data-testid="train-timings">
+          per iteration: data + backbone {run.timings.dataMs.toFixed(0)} ms · decoder forward + readback {run.timings.forwardAndReadbackMs.toFixed(0)} ms · matching{' '}
+          {run.timings.matchingMs.toFixed(1)} ms · loss + backward + AdamW {run.timings.lossAndUpdateMs.toFixed(0)} ms
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function TrainPanel() {
+  const { run, message, connect } = useTrainingStore();
+  useEffect(() => {
+    void connect();
+  }, [connect]);
+  const running = run?.status === 'running';
+  return (
+    <>
+      <section className="panel">
+        <h2>Train the decoder</h2>
+        <TrainForm disabled={running} />
+        {message && <Messages items={[message]} testId="train-messages" />}
+        {run && <RunStatus run={run} />}
+      </section>
+      {run && (
+        <section className="panel">
+          <h2>Curves</h2>
+          <Curves run={run} />
+        </section>
+      )}
+      {run?.config.kind === 'supervised' && (
+        <section className="panel">
+          <h2>Validation predictions</h2>
+          <PredictionGrid />
+        </section>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,161 @@
+import { create } from 'zustand';
+import type { UserMessage } from '../../../workers/api';
+import type {
+  CachedFileSummary,
+  ClassNames,
+  ClipLoadRequest,
+  FeatureStageSummary,
+  ModelCard,
+  ModelDownloadProgress,
+  SavedModel,
+  StageProgress,
+  TextEmbeddingSummary,
+  ZeroShotReport,
+} from '../../../workers/modelsApi';
+import { asMessage } from '../messages';
+import { callback, pipeline } from '../pipeline';
+
+const DATASET_KEY = 'dearli.models.dataset';
+
+type StagePhase = 'idle' | 'features' | 'evaluating';
+
+interface ModelsState {
+  clipCard: ModelCard | null;
+  loading: boolean;
+  download: ModelDownloadProgress | null;
+  saved: SavedModel[];
+  cachedFiles: CachedFileSummary[];
+  messages: UserMessage[];
+  datasetId: string | null;
+  classNames: ClassNames[];
+  embeddings: TextEmbeddingSummary | null;
+  stage: StagePhase;
+  stageProgress: StageProgress | null;
+  features: FeatureStageSummary | null;
+  report: ZeroShotReport | null;
+  refresh: () => Promise<void>;
+  loadClip: (request: ClipLoadRequest) => Promise<void>;
+  /** Loads a saved model (CLIP or SAM) from the cache; returns its card, or null on failure. */
+  loadSaved: (id: string) => Promise<ModelCard | null>;
+  cancelLoad: () => Promise<void>;
+  unloadClip: () => Promise<void>;
+  freeSaved: (id: string) => Promise<void>;
+  freeFile: (key: string) => Promise<void>;
+  selectDataset: (id: string) => Promise<void>;
+  saveClassNames: (classes: ClassNames[]) => Promise<void>;
+  runFeatures: () => Promise<void>;
+  evaluate: () => Promise<void>;
+  cancelStage: () => Promise<void>;
+  showMessage: (m: UserMessage) => void;
+}
+
+export const useModelsStore = create<ModelsState>((set, get) => {
+  /** Runs a worker call, turning its failure into a message. */
+  async function attempt<T>(fn: () => Promise<T>): Promise<T | null> {
+    try {
+      return await fn();
+    } catch (e) {
+      set({ messages: [asMessage(e)] });
+      return null;
+    }
+  }
+
+  return {
+    clipCard: null,
+    loading: false,
+    download: null,
+    saved: [],
+    cachedFiles: [],
+    messages: [],
+    datasetId: localStorage.getItem(DATASET_KEY),
+    classNames: [],
+    embeddings: null,
+    stage: 'idle',
+    stageProgress: null,
+    features: null,
+    report: null,
+
+    refresh: async () => {
+      await attempt(async () => {
+        const [clipCard, saved, cachedFiles] = await Promise.all([pipeline().currentClip(), pipeline().listSavedModels(), pipeline().listCachedFiles()]);
+        set({ clipCard, saved, cachedFiles });
+      });
+    },
+
+    loadClip: async (request) => {
+      set({ loading: true, download: null, messages: [] });
+      const card = await attempt(() => pipeline().loadClip(request, callback((p: ModelDownloadProgress) => set({ download: p }))));
+      set({ loading: false, download: null, ...(card ? { clipCard: card } : {}) });
+      await get().refresh();
+      if (card && get().datasetId) await get().selectDataset(get().datasetId!);
+    },
+
+    loadSaved: async (id) => {
+      set({ loading: true, download: null, messages: [] });
+      const card = await attempt(() => pipeline().loadSavedModel(id, callback((p: ModelDownloadProgress) => set({ download: p }))));
+      set({ loading: false, download: null });
+      await get().refresh();
+      return card;
+    },
+
+    cancelLoad: async () => {
+      await pipeline().cancelModelLoad();
+    },
+
+    unloadClip: async () => {
+      await pipeline().unloadClip();
+      set({ embeddings: null });
+      await get().refresh();
+    },
+
+    freeSaved: async (id) => {
+      await attempt(() => pipeline().freeSavedModel(id));
+      await get().refresh();
+    },
+
+    freeFile: async (key) => {
+      await attempt(() => pipeline().freeCachedFile(key));
+      await get().refresh();
+    },
+
+    selectDataset: async (id) => {
+      localStorage.setItem(DATASET_KEY, id);
+      set({ datasetId: id, classNames: [], embeddings: null, features: null, report: null });
+      await attempt(async () => {
+        const [classNames, report] = await Promise.all([pipeline().getClassNames(id), pipeline().lastZeroShotReport(id)]);
+        set({ classNames, report });
+      });
+    },
+
+    saveClassNames: async (classes) => {
+      const id = get().datasetId;
+      if (!id) return;
+      set({ messages: [] });
+      const result = await attempt(async () => ({ embeddings: await pipeline().setClassNames(id, classes), classNames: await pipeline().getClassNames(id) }));
+      if (result) set(result);
+    },
+
+    runFeatures: async () => {
+      const id = get().datasetId;
+      if (!id) return;
+      set({ stage: 'features', stageProgress: null, messages: [], features: null });
+      const features = await attempt(() => pipeline().runFeatureStage(id, callback((p: StageProgress) => set({ stageProgress: p }))));
+      set({ stage: 'idle', stageProgress: null, features });
+    },
+
+    evaluate: async () => {
+      const id = get().datasetId;
+      if (!id) return;
+      set({ stage: 'evaluating', stageProgress: null, messages: [] });
+      const report = await attempt(() => pipeline().evaluateZeroShot(id, callback((p: StageProgress) => set({ stageProgress: p }))));
+      set({ stage: 'idle', stageProgress: null, ...(report ? { report } : {}) });
+      if (report) set({ embeddings: await pipeline().textEmbeddings(id) });
+    },
+
+    cancelStage: async () => {
+      await pipeline().cancelStage();
+    },
+
+    showMessage: (m) => set({ messages: [m] }),
+  };
+});

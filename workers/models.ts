@@ -1,0 +1,477 @@
+/**
+ * The models service: CLIP in the worker (weights, config and tokenizer from the hub, a URL or a
+ * drop, all through the weight cache), class names → text embeddings, the feature stage and the
+ * zero-shot evaluation with ground-truth masks. SAM loading lives in ./masks.ts; saved models of
+ * both kinds are listed and freed here.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { DearliError } from '../src/core/errors';
+import type { Category } from '../src/core/panoptic';
+import { PanopticEvaluator, type PanopticImage } from '../src/core/pq';
+import { decodeMaskPng } from '../src/data/decode';
+import * as store from '../src/data/store';
+import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD, ClipModel } from '../src/models/clip/clip';
+import { CLIP_PRESETS, clipConfigFromFixture, clipConfigFromOpenClip, type ClipConfig, type ClipFixtureConfig, type OpenClipModelConfig } from '../src/models/clip/config';
+import { ClipTokenizer } from '../src/models/clip/tokenizer';
+import { loadClipWeights, type ClipTensorSource, type ClipWeightNaming } from '../src/models/clip/weights';
+import { buildTextClassifier, VILD_TEMPLATES, zeroShotMaskProbabilities, type TextClassifier } from '../src/models/clip/zeroShot';
+import { listHubFiles } from '../src/models/weights/hub';
+import { openTensorSource, type TensorSource } from '../src/models/weights/tensorSource';
+import { loadSamFromSaved, unloadSamIf } from './masks';
+import {
+  beginModelLoad,
+  cachedModelFiles,
+  cancelModelLoad,
+  configFileSource,
+  decodeImageRgba,
+  fetchModelFile,
+  fileRecord,
+  freeSavedModel,
+  listSavedModels,
+  modelCard,
+  parameterCount,
+  readJson,
+  saveModel,
+  savedModelMeta,
+  siblingSource,
+  StageMeter,
+  weightCache,
+  type ModelFile,
+  type ProgressSink,
+  type SavedModelMeta,
+} from './modelFiles';
+import type { ClassNames, FeatureStageSummary, FileSource, ModelCard, ModelsApi, TextEmbeddingSummary, ZeroShotClassRow, ZeroShotReport } from './modelsApi';
+import { db, userFacing } from './shared';
+
+/** The CLIP text files a hub repo may hold, in the order tried. */
+const HUB_TOKENIZER_FILES: readonly (readonly string[])[] = [['vocab.json', 'merges.txt'], ['tokenizer.json'], ['bpe_simple_vocab_16e6.txt.gz']];
+
+/**
+ * Dense res5 maps are cached per image at this input side (or the model's own, if larger): the
+ * images are stretched to a square so that every map has the same grid and masks of any image size
+ * pool onto it the same way.
+ */
+const MIN_FEATURE_SIDE = 320;
+
+/** Segments × pixels of mask logits uploaded at once in the zero-shot evaluation (4 bytes each). */
+const MAX_MASK_PIXELS_PER_BATCH = 8 * 1024 * 1024;
+/**
+ * Segments per batch, padded with empty masks: one tensor shape per image size, so WebGPU compiles
+ * the pooling shaders once instead of once per segment count.
+ */
+const MAX_SEGMENTS_PER_BATCH = 32;
+
+interface LoadedClip {
+  model: ClipModel;
+  tokenizer: ClipTokenizer | null;
+  card: ModelCard;
+}
+
+let clip: LoadedClip | null = null;
+/** Text classifier per dataset, valid while the names and the model stay the same. */
+const classifiers = new Map<string, { key: string; classifier: TextClassifier }>();
+let stageAbort: AbortController | null = null;
+
+function setClip(next: LoadedClip | null): void {
+  clip?.model.dispose();
+  for (const { classifier } of classifiers.values()) classifier.embeddings.dispose();
+  classifiers.clear();
+  clip = next;
+}
+
+function requireClip(needText: boolean): LoadedClip {
+  if (!clip) throw new DearliError('clip-not-loaded', 'no CLIP model is loaded', 'Load CLIP weights on the Models tab first.');
+  if (needText && (!clip.model.text || !clip.tokenizer || clip.model.logitScale === null)) {
+    throw new DearliError('clip-no-text', 'the loaded CLIP has no text tower or no tokenizer', 'Load a full open_clip checkpoint together with the CLIP tokenizer vocabulary.');
+  }
+  return clip;
+}
+
+// --- Config and tokenizer files -----------------------------------------------------------------
+
+/** open_clip_config.json ({model_cfg}), a bare open_clip model config, or the fixtures' config.json. */
+function clipConfigFromJson(json: unknown, file: string, fallbackName: string): ClipConfig {
+  const obj = (json ?? {}) as Record<string, unknown>;
+  if ('open_clip_model_config' in obj) return clipConfigFromFixture(obj as unknown as ClipFixtureConfig, file);
+  if ('model_cfg' in obj) return clipConfigFromOpenClip(obj.model_cfg as OpenClipModelConfig, fallbackName, file);
+  if ('vision_cfg' in obj) return clipConfigFromOpenClip(obj as unknown as OpenClipModelConfig, fallbackName, file);
+  throw new DearliError('clip-config', 'the file is not an open_clip config (no model_cfg, vision_cfg or open_clip_model_config)', 'Give open_clip_config.json from the model repository, or choose a preset.', file);
+}
+
+function presetConfig(name: string): ClipConfig {
+  const preset = CLIP_PRESETS[name];
+  if (!preset) throw new DearliError('clip-config', `"${name}" is not a CLIP preset (known: ${Object.keys(CLIP_PRESETS).join(', ')})`, 'Choose one of the listed presets.');
+  return preset;
+}
+
+async function tokenizerSources(source: FileSource, signal: AbortSignal): Promise<FileSource[]> {
+  if (source.kind === 'hub' && !source.file) {
+    const files = await listHubFiles(source.repo, { signal });
+    const set = HUB_TOKENIZER_FILES.find((names) => names.every((n) => files.includes(n)));
+    if (!set) {
+      throw new DearliError('tokenizer-missing', 'the repository has no CLIP tokenizer files (vocab.json + merges.txt, tokenizer.json or bpe_simple_vocab_16e6.txt.gz)', 'Name a CLIP repository such as laion/CLIP-ViT-B-32-laion2B-s34B-b79K.', source.repo);
+    }
+    return set.map((file) => ({ kind: 'hub', repo: source.repo, file, revision: source.revision }));
+  }
+  const name = source.kind === 'file' ? source.file.name : source.kind === 'url' ? new URL(source.url).pathname : (source.file ?? '');
+  // vocab.json alone is half a tokenizer: its merges sit next to it.
+  return name.endsWith('vocab.json') && source.kind !== 'file' ? [source, siblingSource(source, 'merges.txt')] : [source];
+}
+
+async function buildTokenizer(files: ModelFile[]): Promise<ClipTokenizer> {
+  const byName = (suffix: string) => files.find((f) => f.name.endsWith(suffix));
+  const vocab = byName('vocab.json');
+  const merges = byName('merges.txt');
+  if (vocab && merges) return ClipTokenizer.fromHfFiles({ vocabJson: await vocab.blob.text(), mergesTxt: await merges.blob.text() });
+  const json = byName('.json');
+  if (json) return ClipTokenizer.fromHfFiles({ tokenizerJson: await json.blob.text() });
+  const bpe = files[0];
+  return ClipTokenizer.fromBpeGz(new Uint8Array(await bpe.blob.arrayBuffer()), bpe.name);
+}
+
+// --- Building the model -----------------------------------------------------------------------------
+
+function clipNaming(source: TensorSource): ClipWeightNaming {
+  return source.has('visual.trunk.stem.0.weight') || !source.has('stem.0.weight') ? 'open_clip' : 'timm';
+}
+
+function clipTensorSource(source: TensorSource): ClipTensorSource {
+  return {
+    fileName: source.fileName,
+    names: source.names,
+    read: async (name) => {
+      const t = await source.read(name);
+      if (!(t.data instanceof Float32Array)) {
+        throw new DearliError('weights-format', `tensor "${name}" is ${t.dtype}, CLIP weights must be floating point`, 'Export the checkpoint with float weights.', source.fileName);
+      }
+      return { shape: t.shape, data: t.data };
+    },
+  };
+}
+
+async function buildClip(config: ClipConfig, weights: ModelFile, tokenizerFiles: ModelFile[], onProgress: ProgressSink, signal: AbortSignal): Promise<LoadedClip> {
+  onProgress({ stage: 'loading', fileName: weights.name, receivedBytes: weights.blob.size, totalBytes: weights.blob.size, megabytesPerSecond: 0, etaSeconds: 0 });
+  const source = await openTensorSource(weights.blob, weights.name);
+  const naming = clipNaming(source);
+  const tokenizer = tokenizerFiles.length > 0 ? await buildTokenizer(tokenizerFiles) : null;
+  if (tokenizer && tokenizer.vocabSize > config.text.vocabSize) {
+    throw new DearliError('tokenizer-mismatch', `the tokenizer has ${tokenizer.vocabSize} tokens, the text tower only ${config.text.vocabSize}`, 'Use the CLIP vocabulary that belongs to these weights.', tokenizerFiles[0].name);
+  }
+  const towers = naming === 'open_clip' && tokenizer ? 'all' : 'image';
+  await tf.ready();
+  signal.throwIfAborted();
+  const model = new ClipModel(config, await loadClipWeights(config, clipTensorSource(source), { naming, towers }));
+  const details = [`${naming} naming`, towers === 'all' ? 'image + text towers' : 'image tower only', `embedding ${config.embedDim}`];
+  if (tokenizer) details.push(`tokenizer ${tokenizer.vocabSize} tokens (${tokenizerFiles.map((f) => f.name).join(' + ')})`);
+  return { model, tokenizer, card: modelCard('clip', config.name, weights, parameterCount(source), details) };
+}
+
+function activate(next: LoadedClip, signal: AbortSignal): ModelCard {
+  if (signal.aborted) {
+    next.model.dispose();
+    signal.throwIfAborted();
+  }
+  setClip(next);
+  return next.card;
+}
+
+async function loadClip(request: Parameters<ModelsApi['loadClip']>[0], onProgress: ProgressSink): Promise<ModelCard> {
+  const signal = beginModelLoad();
+  const weights = await fetchModelFile(request.weights, 'weights', signal, onProgress);
+  const configSource = await configFileSource(request.config, request.weights, 'open_clip_config.json', signal);
+  const configFile = configSource ? await fetchModelFile(configSource, 'config', signal, onProgress) : null;
+  const tokenizerFiles: ModelFile[] = [];
+  for (const s of request.tokenizer ? await tokenizerSources(request.tokenizer, signal) : []) tokenizerFiles.push(await fetchModelFile(s, 'tokenizer', signal, onProgress));
+  const fallbackName = request.weights.kind === 'hub' ? request.weights.repo.split('/').pop()! : weights.name;
+  const config = configFile ? clipConfigFromJson(await readJson(configFile), configFile.name, fallbackName) : presetConfig((request.config as { preset: string }).preset);
+  const loaded = await buildClip(config, weights, tokenizerFiles, onProgress, signal);
+  await saveModel({
+    kind: 'clip',
+    card: loaded.card,
+    files: [weights, ...(configFile ? [configFile] : []), ...tokenizerFiles].map(fileRecord),
+    preset: configFile ? undefined : config.name,
+  });
+  return activate(loaded, signal);
+}
+
+async function loadSavedClip(meta: SavedModelMeta, onProgress: ProgressSink): Promise<ModelCard> {
+  const signal = beginModelLoad();
+  const files = await cachedModelFiles(meta);
+  const weights = files.find((f) => f.role === 'weights')!;
+  const configFile = files.find((f) => f.role === 'config');
+  const config = configFile ? clipConfigFromJson(await readJson(configFile), configFile.name, meta.card.name) : presetConfig(meta.preset ?? meta.card.name);
+  return activate(await buildClip(config, weights, files.filter((f) => f.role === 'tokenizer'), onProgress, signal), signal);
+}
+
+// --- Class names and text embeddings ----------------------------------------------------------------
+
+const classNamesKey = (datasetId: string) => `classes:${datasetId}`;
+const reportKey = (datasetId: string) => `zeroshot:${datasetId}`;
+
+async function requireDataset(datasetId: string): Promise<store.DatasetRecord> {
+  const dataset = await store.getDataset(await db(), datasetId);
+  if (!dataset) throw new DearliError('not-found', `dataset ${datasetId} is not stored`, 'It may have been deleted; pick another dataset.');
+  return dataset;
+}
+
+function namesOf(c: Category): string[] {
+  return [...new Set([c.name, ...(c.synonyms ?? [])].map((s) => s.trim()).filter((s) => s !== ''))];
+}
+
+async function getClassNames(datasetId: string): Promise<ClassNames[]> {
+  const dataset = await requireDataset(datasetId);
+  const edited = await store.getModel(await db(), classNamesKey(datasetId));
+  const names = new Map(((edited?.meta.classes as ClassNames[] | undefined) ?? []).map((c) => [c.id, c.names]));
+  return dataset.categories.map((c) => ({ id: c.id, isthing: c.isthing, names: names.get(c.id) ?? namesOf(c) }));
+}
+
+async function textClassifier(datasetId: string): Promise<{ classifier: TextClassifier; classes: ClassNames[] }> {
+  const { model, tokenizer, card } = requireClip(true);
+  const classes = await getClassNames(datasetId);
+  const key = `${card.sha256}:${JSON.stringify(classes.map((c) => c.names))}`;
+  const hit = classifiers.get(datasetId);
+  if (hit?.key === key) return { classifier: hit.classifier, classes };
+  hit?.classifier.embeddings.dispose();
+  classifiers.delete(datasetId);
+  const contextLength = model.config.text.contextLength;
+  const classifier = buildTextClassifier(model, classes.map((c) => c.names), (texts) => tokenizer!.tokenize(texts, contextLength));
+  classifiers.set(datasetId, { key, classifier });
+  return { classifier, classes };
+}
+
+function embeddingSummary(classifier: TextClassifier): TextEmbeddingSummary {
+  return { classes: classifier.numClasses, rows: classifier.embeddings.shape[0], dims: classifier.embeddings.shape[1], templates: VILD_TEMPLATES.length };
+}
+
+// --- Features --------------------------------------------------------------------------------------
+
+function featureSide(config: ClipConfig): number {
+  return Math.ceil(Math.max(MIN_FEATURE_SIDE, config.imageSize) / 32) * 32;
+}
+
+const featureKey = (card: ModelCard, side: number, imageId: string) => `clip-res5:${card.sha256.slice(0, 16)}:${side}:${imageId}`;
+
+interface DenseMap {
+  data: Float32Array;
+  shape: [number, number, number];
+}
+
+async function computeDense(model: ClipModel, image: store.ImageRecord, side: number): Promise<DenseMap> {
+  const { rgba } = await decodeImageRgba(image.blob, image.fileName, { width: side, height: side });
+  const input = new Float32Array(side * side * 3);
+  for (let p = 0; p < side * side; p++) {
+    for (let ch = 0; ch < 3; ch++) input[3 * p + ch] = (rgba[4 * p + ch] / 255 - CLIP_IMAGE_MEAN[ch]) / CLIP_IMAGE_STD[ch];
+  }
+  const x = tf.tensor4d(input, [1, side, side, 3]);
+  const dense = model.trunk.forwardDense(x);
+  x.dispose();
+  const data = (await dense.data()) as Float32Array;
+  const [, h, w, c] = dense.shape;
+  dense.dispose();
+  return { data, shape: [h, w, c] };
+}
+
+/** The cached res5 map of an image, computed and stored when missing. */
+async function denseFor(image: store.ImageRecord, loaded: LoadedClip): Promise<{ dense: DenseMap; reused: boolean }> {
+  const side = featureSide(loaded.model.config);
+  const key = featureKey(loaded.card, side, image.id);
+  const d = await db();
+  const hit = await store.getFeature(d, key);
+  if (hit) return { dense: { data: new Float32Array(await hit.blob.arrayBuffer()), shape: hit.meta.shape as [number, number, number] }, reused: true };
+  const dense = await computeDense(loaded.model, image, side);
+  await store.putFeature(d, { key, datasetId: image.datasetId, meta: { shape: dense.shape, side, model: loaded.card.sha256 }, blob: new Blob([dense.data as BlobPart]) });
+  return { dense, reused: false };
+}
+
+async function* datasetImages(datasetId: string, count: number): AsyncGenerator<store.ImageRecord> {
+  const page = 16;
+  for (let offset = 0; offset < count; offset += page) {
+    for (const image of await store.listImages(await db(), datasetId, offset, page)) yield image;
+  }
+}
+
+function beginStage(): AbortSignal {
+  stageAbort?.abort();
+  stageAbort = new AbortController();
+  return stageAbort.signal;
+}
+
+function stageCancelled(): DearliError {
+  return new DearliError('stage-cancelled', 'the stage was cancelled', 'Run it again: finished images are kept and not recomputed.');
+}
+
+async function runFeatureStage(datasetId: string, onProgress: Parameters<ModelsApi['runFeatureStage']>[1]): Promise<FeatureStageSummary> {
+  const loaded = requireClip(false);
+  const dataset = await requireDataset(datasetId);
+  const signal = beginStage();
+  const meter = new StageMeter(dataset.imageCount, 'CLIP features');
+  let computed = 0;
+  let reused = 0;
+  let shape: [number, number, number] = [0, 0, 0];
+  onProgress(meter.progress(0));
+  for await (const image of datasetImages(datasetId, dataset.imageCount)) {
+    if (signal.aborted) throw stageCancelled();
+    const r = await denseFor(image, loaded);
+    shape = r.dense.shape;
+    if (r.reused) reused++;
+    else computed++;
+    onProgress(meter.progress(computed + reused, computed));
+  }
+  return { computed, reused, side: featureSide(loaded.model.config), grid: [shape[0], shape[1]], channels: shape[2] };
+}
+
+// --- Zero-shot with ground-truth masks ----------------------------------------------------------------
+
+/** Predicted category of every non-crowd GT segment, by mask pooling on the dense map. */
+async function classifySegments(loaded: LoadedClip, classifier: TextClassifier, dense: DenseMap, ids: Uint32Array, width: number, segmentIds: number[]): Promise<Int32Array> {
+  const [h, w, c] = dense.shape;
+  const denseTensor = tf.tensor4d(dense.data, [1, h, w, c]);
+  const predicted = new Int32Array(segmentIds.length);
+  const pixels = ids.length;
+  const perBatch = Math.max(1, Math.min(MAX_SEGMENTS_PER_BATCH, Math.floor(MAX_MASK_PIXELS_PER_BATCH / pixels)));
+  try {
+    for (let start = 0; start < segmentIds.length; start += perBatch) {
+      const batch = segmentIds.slice(start, start + perBatch);
+      // ±1 logits: after bilinear resizing to the feature grid, "> 0" keeps cells at least half covered.
+      const logits = new Float32Array(perBatch * pixels).fill(-1);
+      batch.forEach((id, n) => {
+        const offset = n * pixels;
+        for (let p = 0; p < pixels; p++) if (ids[p] === id) logits[offset + p] = 1;
+      });
+      const masks = tf.tensor4d(logits, [1, perBatch, pixels / width, width]);
+      const probabilities = zeroShotMaskProbabilities(loaded.model, denseTensor, masks, classifier);
+      const best = tf.argMax(probabilities, -1);
+      predicted.set(((await best.data()) as Int32Array).subarray(0, batch.length), start);
+      tf.dispose([masks, probabilities, best]);
+    }
+  } finally {
+    denseTensor.dispose();
+  }
+  return predicted;
+}
+
+async function evaluateZeroShot(datasetId: string, onProgress: Parameters<ModelsApi['evaluateZeroShot']>[1]): Promise<ZeroShotReport> {
+  const loaded = requireClip(true);
+  const dataset = await requireDataset(datasetId);
+  if (dataset.labeledCount === 0) {
+    throw new DearliError('no-ground-truth', `"${dataset.name}" has no panoptic masks`, 'Pick a labeled or validation dataset.');
+  }
+  const t0 = performance.now();
+  const { classifier, classes } = await textClassifier(datasetId);
+  console.log('DBG text', performance.now() - t0);
+  const signal = beginStage();
+  const evaluator = new PanopticEvaluator(dataset.categories);
+  const classIndex = new Map(dataset.categories.map((cat, k) => [cat.id, k]));
+  const gtSegments = new Float64Array(classes.length);
+  const correct = new Float64Array(classes.length);
+  const meter = new StageMeter(dataset.imageCount, 'zero-shot evaluation');
+  let done = 0;
+  let segments = 0;
+  onProgress(meter.progress(0));
+  for await (const image of datasetImages(datasetId, dataset.imageCount)) {
+    if (signal.aborted) throw stageCancelled();
+    done++;
+    if (!image.mask || !image.segments) continue;
+    const { ids } = decodeMaskPng(new Uint8Array(await image.mask.arrayBuffer()), image.fileName);
+    const scored = image.segments.filter((s) => s.iscrowd !== 1);
+    const t1 = performance.now();
+    const { dense } = await denseFor(image, loaded);
+    console.log('DBG dense', performance.now() - t1);
+    const t2 = performance.now();
+    const predicted = await classifySegments(loaded, classifier, dense, ids, image.width, scored.map((s) => s.id));
+    console.log('DBG classify', scored.length, performance.now() - t2);
+    scored.forEach((s, n) => {
+      const k = classIndex.get(s.category_id)!;
+      gtSegments[k]++;
+      if (predicted[n] === k) correct[k]++;
+    });
+    // The prediction: the GT segments relabelled; crowd regions are left VOID.
+    const kept = new Set(scored.map((s) => s.id));
+    const predIds = ids.map((id) => (kept.has(id) ? id : 0));
+    const gt: PanopticImage = { ids, width: image.width, height: image.height, segments: image.segments, pngFile: image.fileName };
+    const pred: PanopticImage = {
+      ids: predIds,
+      width: image.width,
+      height: image.height,
+      segments: scored.map((s, n) => ({ id: s.id, category_id: dataset.categories[predicted[n]].id, iscrowd: 0 })),
+      pngFile: `zero-shot prediction for ${image.fileName}`,
+    };
+    evaluator.addImage(gt, pred);
+    segments += scored.length;
+    onProgress(meter.progress(done));
+  }
+  const { pq, miou, images } = evaluator.summarize();
+  const percent = (s: { pq: number; sq: number; rq: number; n: number }) => ({ pq: 100 * s.pq, sq: 100 * s.sq, rq: 100 * s.rq, n: s.n });
+  const perClass: ZeroShotClassRow[] = dataset.categories.map((cat, k) => {
+    const s = pq.per_class[cat.id];
+    return { id: cat.id, name: classes[k].names[0] ?? cat.name, isthing: cat.isthing, pq: 100 * s.pq, sq: 100 * s.sq, rq: 100 * s.rq, gtSegments: gtSegments[k], correctSegments: correct[k] };
+  });
+  const report: ZeroShotReport = {
+    datasetId,
+    datasetName: dataset.name,
+    modelName: loaded.card.name,
+    modelSha256: loaded.card.sha256,
+    images,
+    segments,
+    evaluator: 'PanopticEvaluator (src/core/pq.ts, panopticapi rules)',
+    all: percent(pq.All),
+    things: percent(pq.Things),
+    stuff: percent(pq.Stuff),
+    miou: 100 * miou.miou,
+    perClass,
+    createdAt: Date.now(),
+  };
+  await store.putModel(await db(), { id: reportKey(datasetId), updatedAt: report.createdAt, meta: { report } });
+  return report;
+}
+
+export const modelsService: ModelsApi = {
+  loadClip: userFacing(loadClip),
+  cancelModelLoad: async () => cancelModelLoad(),
+  currentClip: async () => clip?.card ?? null,
+  unloadClip: async () => setClip(null),
+  listSavedModels: userFacing(listSavedModels),
+
+  loadSavedModel: userFacing(async (id, onProgress) => {
+    const meta = await savedModelMeta(id);
+    return meta.kind === 'sam' ? loadSamFromSaved(meta, onProgress) : loadSavedClip(meta, onProgress);
+  }),
+
+  freeSavedModel: userFacing(async (id) => {
+    const meta = await freeSavedModel(id);
+    if (!meta) return;
+    if (meta.kind === 'clip' && clip?.card.sha256 === meta.card.sha256) setClip(null);
+    if (meta.kind === 'sam') unloadSamIf(meta.card.sha256);
+  }),
+
+  listCachedFiles: userFacing(async () => (await weightCache().list()).sort((a, b) => b.date.localeCompare(a.date))),
+
+  freeCachedFile: userFacing(async (key) => {
+    await weightCache().delete(key);
+  }),
+
+  getClassNames: userFacing(getClassNames),
+
+  setClassNames: userFacing(async (datasetId, classes) => {
+    const cleaned = classes.map((c) => ({ ...c, names: [...new Set(c.names.map((n) => n.trim()).filter((n) => n !== ''))] }));
+    const empty = cleaned.find((c) => c.names.length === 0);
+    if (empty) throw new DearliError('class-names', `class ${empty.id} has no name`, 'Give every class at least one name.');
+    await store.putModel(await db(), { id: classNamesKey(datasetId), updatedAt: Date.now(), meta: { classes: cleaned } });
+    if (!clip?.model.text || !clip.tokenizer) return null;
+    return embeddingSummary((await textClassifier(datasetId)).classifier);
+  }),
+
+  textEmbeddings: userFacing(async (datasetId) => embeddingSummary((await textClassifier(datasetId)).classifier)),
+  runFeatureStage: userFacing(runFeatureStage),
+
+  cancelStage: async () => {
+    stageAbort?.abort();
+  },
+
+  evaluateZeroShot: userFacing(evaluateZeroShot),
+
+  lastZeroShotReport: userFacing(async (datasetId) => {
+    const record = await store.getModel(await db(), reportKey(datasetId));
+    return (record?.meta.report as ZeroShotReport | undefined) ?? null;
+  }),
+};

@@ -1,0 +1,88 @@
+/**
+ * Validation of the decoder during training: each validation image is resized (longest side to
+ * the crop, padded), predicted, its mask logits cropped back and resized to the image size, then
+ * M2F panoptic inference and the lab's evaluator (src/core/pq.ts). One readback per image.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Category } from '../src/core/panoptic';
+import { PanopticEvaluator } from '../src/core/pq';
+import type * as store from '../src/data/store';
+import type { TextClassifier } from '../src/models/decoder/classHead';
+import type { M2FLang, TrunkFeatures } from '../src/models/decoder/m2fLang';
+import { resizePlanes } from '../src/models/ops/resize';
+import { tidyAll } from '../src/models/ops/scope';
+import { augmentImage } from '../src/train/augment';
+import { panopticInference, type PanopticResult } from '../src/train/panopticInference';
+import { normalizeForClip, type Backbone } from './backbone';
+import { imageTensor, panopticLabel, type SampleRef } from './trainingData';
+import type { EvalPoint } from './trainingApi';
+
+export interface ImagePrediction {
+  ref: SampleRef;
+  result: PanopticResult;
+}
+
+/** Predicts one image at its own size. */
+export async function predictImage(
+  db: store.DearliDB,
+  backbone: Backbone,
+  model: M2FLang,
+  classifier: TextClassifier,
+  categories: readonly Category[],
+  ref: SampleRef,
+): Promise<PanopticResult> {
+  const crop = model.config.cropSize;
+  const scale = crop / Math.max(ref.width, ref.height);
+  const rh = Math.max(1, Math.round(ref.height * scale));
+  const rw = Math.max(1, Math.round(ref.width * scale));
+  const image = await imageTensor(db, ref.imageId);
+  const [cls, masks] = tf.tidy(() => {
+    const input = augmentImage(image, { height: rh, width: rw, cropY: 0, cropX: 0, flip: false, colour: null }, crop);
+    const features: TrunkFeatures = tidyAll(() => backbone.trunk.forwardFeatures(normalizeForClip(tf.expandDims(input, 0) as tf.Tensor4D)));
+    const preds = model.forward(features, classifier);
+    const last = preds[preds.length - 1];
+    const padded = resizePlanes(last.maskLogits, crop, crop);
+    const valid = tf.slice(padded, [0, 0, 0, 0], [1, -1, rh, rw]);
+    return [last.classLogits, resizePlanes(valid, ref.height, ref.width)];
+  });
+  const [c, m] = await Promise.all([cls.data(), masks.data()]);
+  tf.dispose([cls, masks]);
+  return panopticInference(c, m, model.config.numQueries, ref.height, ref.width, {
+    numClasses: categories.length,
+    isThing: (k) => categories[k].isthing,
+  });
+}
+
+/** PQ/SQ/RQ and mIoU of the model on the validation images, plus their predictions for the viewer. */
+export async function evaluateDecoder(
+  db: store.DearliDB,
+  backbone: Backbone,
+  model: M2FLang,
+  classifier: TextClassifier,
+  categories: readonly Category[],
+  refs: SampleRef[],
+  iteration: number,
+): Promise<{ point: EvalPoint; predictions: ImagePrediction[] }> {
+  const evaluator = new PanopticEvaluator(categories);
+  const predictions: ImagePrediction[] = [];
+  for (const ref of refs) {
+    const result = await predictImage(db, backbone, model, classifier, categories, ref);
+    const gt = await panopticLabel(db, ref.imageId);
+    evaluator.addImage(
+      { ids: gt.ids, width: ref.width, height: ref.height, segments: gt.segments, pngFile: ref.fileName },
+      {
+        ids: Uint32Array.from(result.idMap),
+        width: ref.width,
+        height: ref.height,
+        segments: result.segments.map((s) => ({ id: s.id, category_id: categories[s.category_id].id })),
+        pngFile: `prediction for ${ref.fileName}`,
+      },
+    );
+    predictions.push({ ref, result });
+  }
+  const { pq, miou, images } = evaluator.summarize();
+  return {
+    point: { iteration, pq: pq.All.pq, sq: pq.All.sq, rq: pq.All.rq, pqThings: pq.Things.pq, pqStuff: pq.Stuff.pq, miou: miou.miou, images },
+    predictions,
+  };
+}

@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { clipConfigFromFixture } from '/work/main/src/models/clip/config';
+import { ClipModel } from '/work/main/src/models/clip/clip';
+import { loadClipWeights, safetensorsClipSource } from '/work/main/src/models/clip/weights';
+import { SafetensorsFile } from '/work/main/src/models/weights/safetensors';
+import { ClipTokenizer } from '/work/main/src/models/clip/tokenizer';
+import { buildTextClassifier } from '/work/main/src/models/clip/zeroShot';
+const D = '/work/shared/fixtures/reference/';
+(async () => {
+  await tf.setBackend('cpu');
+  const config = clipConfigFromFixture(JSON.parse(readFileSync(D + 'openclip-convnext-tiny/config.json', 'utf8')));
+  const f = await SafetensorsFile.open(new Blob([readFileSync(D + 'openclip-convnext-tiny/weights.safetensors')]), 'w');
+  let t = performance.now();
+  const model = new ClipModel(config, await loadClipWeights(config, safetensorsClipSource(f)));
+  console.log('load', performance.now() - t);
+  const tok = await ClipTokenizer.fromBpeGz(readFileSync(D + 'clip-tokenizer/bpe_simple_vocab_16e6.txt.gz'));
+  const classes = Array.from({ length: 16 }, (_, i) => [`class ${i}`, `big class ${i}`]);
+  t = performance.now();
+  const c = buildTextClassifier(model, classes, (x) => tok.tokenize(x, 77));
+  await c.embeddings.data();
+  console.log('text', performance.now() - t);
+  t = performance.now();
+  const d = model.trunk.forwardDense(tf.zeros([1, 320, 320, 3]));
+  await d.data();
+  console.log('dense', performance.now() - t, d.shape);
+})();
