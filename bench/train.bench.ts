@@ -5,7 +5,8 @@
  * not depend on them), random images and targets.
  *
  * Query string (npm run bench:train -- 'presets=laptop,paper&batches=2,8&iters=5&crop=640'):
- *   presets  decoder presets (src/models/decoder/config.ts), default tiny,laptop-small
+ *   presets  decoder presets (src/models/decoder/config.ts), default tiny (SwiftShader-sized;
+ *            on a real GPU pass e.g. presets=laptop-small,laptop,paper)
  *   batches  default 2,8
  *   iters    timed iterations after one warm-up, default 2
  *   crop     override every preset's crop; default: preset crop, except laptop-small/laptop/paper
@@ -33,7 +34,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export const runBenchmark: BrowserBenchmark = async (log) => {
   const info = await initBackend();
   const q = new URLSearchParams(location.search);
-  const presets = (q.get('presets') ?? 'tiny,laptop-small').split(',');
+  const presets = (q.get('presets') ?? 'tiny').split(',');
   const batches = (q.get('batches') ?? '2,8').split(',').map(Number);
   const iters = Number(q.get('iters') ?? 2);
   const cropOverride = q.get('crop') ? Number(q.get('crop')) : null;

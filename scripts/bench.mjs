@@ -16,7 +16,8 @@ if (!executablePath) {
   process.exit(1);
 }
 
-const server = await createServer({ logLevel: 'warn', server: { port: 0, host: '127.0.0.1' } });
+// No HMR: an edited source file must not reload the page in the middle of a run.
+const server = await createServer({ logLevel: 'warn', server: { port: 0, host: '127.0.0.1', hmr: false } });
 await server.listen();
 const url = server.resolvedUrls.local[0];
 const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });

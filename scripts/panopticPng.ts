@@ -14,6 +14,7 @@ const IHDR = 0x49484452;
 const IDAT = 0x49444154;
 const IEND = 0x49454e44;
 const COLOR_TYPE_RGB = 2;
+const COLOR_TYPE_PALETTE = 3;
 const COLOR_TYPE_RGBA = 6;
 const CHANNELS_OF_COLOR_TYPE: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
@@ -64,7 +65,7 @@ export function decodePanopticPngWithZlib(bytes: Uint8Array, file: string): IdMa
       colorType = bytes[data + 9];
       const channels = CHANNELS_OF_COLOR_TYPE[colorType];
       if (channels === undefined) throw bad(`unknown color type ${colorType}`);
-      if (depth !== 8 || (colorType !== COLOR_TYPE_RGB && colorType !== COLOR_TYPE_RGBA)) throw unsupportedPngError(depth, channels, colorType === 3, file);
+      if (depth !== 8 || (colorType !== COLOR_TYPE_RGB && colorType !== COLOR_TYPE_RGBA)) throw unsupportedPngError(depth, channels, colorType === COLOR_TYPE_PALETTE, file);
       if (bytes[data + 10] !== 0) throw bad(`unknown compression method ${bytes[data + 10]}`);
       if (bytes[data + 11] !== 0) throw bad(`unknown filter method ${bytes[data + 11]}`);
       if (bytes[data + 12] > 1) throw bad(`unknown interlace method ${bytes[data + 12]}`);

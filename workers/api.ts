@@ -8,9 +8,9 @@ import type { TrainingApi } from './trainingApi';
 import type { MasksApi } from './masksApi';
 import type { ModelsApi } from './modelsApi';
 
-export type { BackendInfo, UserMessage };
+import type { DatasetRole, ImportProgress } from '../src/data/types';
 
-export type DatasetRole = 'labeled' | 'unlabeled' | 'validation';
+export type { BackendInfo, UserMessage, DatasetRole, ImportProgress };
 
 /** A file the user dropped or picked, with its path relative to what was dropped ("folder/sub/a.png"). */
 export interface DroppedFile {
@@ -28,14 +28,6 @@ export interface ImportPreview {
   errors: UserMessage[];
   suggestedName: string;
   suggestedRole: DatasetRole;
-}
-
-export interface ImportProgress {
-  done: number;
-  total: number;
-  bytes: number;
-  filesPerSecond: number;
-  etaSeconds: number;
 }
 
 export interface DatasetSummary {

@@ -40,7 +40,7 @@ import {
   type ProgressSink,
   type SavedModelMeta,
 } from './modelFiles';
-import type { ClassNames, FeatureStageSummary, FileSource, ModelCard, ModelsApi, TextEmbeddingSummary, ZeroShotClassRow, ZeroShotReport } from './modelsApi';
+import type { ClassNames, FeatureStageSummary, FileSource, ModelCard, ModelsApi, StageProgress, TextEmbeddingSummary, ZeroShotClassRow, ZeroShotReport } from './modelsApi';
 import { db, userFacing } from './shared';
 
 /** The CLIP text files a hub repo may hold, in the order tried. */
@@ -225,16 +225,64 @@ async function getClassNames(datasetId: string): Promise<ClassNames[]> {
   return dataset.categories.map((c) => ({ id: c.id, isthing: c.isthing, names: names.get(c.id) ?? namesOf(c) }));
 }
 
-async function textClassifier(datasetId: string): Promise<{ classifier: TextClassifier; classes: ClassNames[] }> {
-  const { model, tokenizer, card } = requireClip(true);
+/** Synonyms encoded per text-tower call: small enough to report progress, large enough to batch. */
+const SYNONYMS_PER_CALL = 4;
+
+const textKey = (card: ModelCard, synonym: string) => `clip-text:${card.sha256.slice(0, 16)}:${synonym}`;
+
+/**
+ * One embedding per synonym (14 templates, mean, normalised), persisted in the features store: editing
+ * one class's names encodes only the new names, and a reload encodes nothing.
+ */
+async function synonymEmbeddings(loaded: LoadedClip, synonyms: string[], onProgress?: (p: StageProgress) => void): Promise<Map<string, Float32Array>> {
+  const d = await db();
+  const out = new Map<string, Float32Array>();
+  for (const s of synonyms) {
+    const hit = await store.getFeature(d, textKey(loaded.card, s));
+    if (hit) out.set(s, new Float32Array(await hit.blob.arrayBuffer()));
+  }
+  const missing = [...new Set(synonyms)].filter((s) => !out.has(s));
+  const meter = new StageMeter(missing.length, 'text embeddings (synonyms)');
+  const contextLength = loaded.model.config.text.contextLength;
+  for (let start = 0; start < missing.length; start += SYNONYMS_PER_CALL) {
+    onProgress?.(meter.progress(start));
+    const batch = missing.slice(start, start + SYNONYMS_PER_CALL);
+    const classifier = buildTextClassifier(loaded.model, batch.map((s) => [s]), (texts) => loaded.tokenizer!.tokenize(texts, contextLength));
+    const rows = (await classifier.embeddings.data()) as Float32Array;
+    classifier.embeddings.dispose();
+    const dims = rows.length / batch.length;
+    for (const [i, s] of batch.entries()) {
+      const row = rows.slice(i * dims, (i + 1) * dims);
+      out.set(s, row);
+      await store.putFeature(d, { key: textKey(loaded.card, s), meta: { synonym: s, model: loaded.card.sha256 }, blob: new Blob([row]) });
+    }
+  }
+  return out;
+}
+
+/** The classifier of a dataset's classes: rows in class order, synonym rows padded as zeroShot.ts expects. */
+async function textClassifier(datasetId: string, onProgress?: (p: StageProgress) => void): Promise<{ classifier: TextClassifier; classes: ClassNames[] }> {
+  const loaded = requireClip(true);
   const classes = await getClassNames(datasetId);
-  const key = `${card.sha256}:${JSON.stringify(classes.map((c) => c.names))}`;
+  const key = `${loaded.card.sha256}:${JSON.stringify(classes.map((c) => c.names))}`;
   const hit = classifiers.get(datasetId);
   if (hit?.key === key) return { classifier: hit.classifier, classes };
   hit?.classifier.embeddings.dispose();
   classifiers.delete(datasetId);
-  const contextLength = model.config.text.contextLength;
-  const classifier = buildTextClassifier(model, classes.map((c) => c.names), (texts) => tokenizer!.tokenize(texts, contextLength));
+  const synonyms = classes.flatMap((c) => c.names);
+  const bySynonym = await synonymEmbeddings(loaded, synonyms, onProgress);
+  const dims = bySynonym.get(synonyms[0])!.length;
+  const table = new Float32Array(synonyms.length * dims);
+  synonyms.forEach((s, i) => table.set(bySynonym.get(s)!, i * dims));
+  const maxSynonyms = Math.max(...classes.map((c) => c.names.length));
+  const synonymRows = new Int32Array(classes.length * maxSynonyms);
+  let row = 0;
+  classes.forEach((c, k) => {
+    // A short class repeats its first row: the max over synonyms ignores repeats.
+    for (let j = 0; j < maxSynonyms; j++) synonymRows[k * maxSynonyms + j] = row + (j < c.names.length ? j : 0);
+    row += c.names.length;
+  });
+  const classifier: TextClassifier = { embeddings: tf.tensor2d(table, [synonyms.length, dims]), numClasses: classes.length, synonymRows, maxSynonyms };
   classifiers.set(datasetId, { key, classifier });
   return { classifier, classes };
 }
@@ -356,9 +404,9 @@ async function evaluateZeroShot(datasetId: string, onProgress: Parameters<Models
   if (dataset.labeledCount === 0) {
     throw new DearliError('no-ground-truth', `"${dataset.name}" has no panoptic masks`, 'Pick a labeled or validation dataset.');
   }
-  const t0 = performance.now();
-  const { classifier, classes } = await textClassifier(datasetId);
-  console.log('DBG text', performance.now() - t0);
+  const tT = performance.now();
+  const { classifier, classes } = await textClassifier(datasetId, onProgress);
+  (globalThis as unknown as { DBG: string[] }).DBG = [`text ${Math.round(performance.now() - tT)}`];
   const signal = beginStage();
   const evaluator = new PanopticEvaluator(dataset.categories);
   const classIndex = new Map(dataset.categories.map((cat, k) => [cat.id, k]));
@@ -374,12 +422,12 @@ async function evaluateZeroShot(datasetId: string, onProgress: Parameters<Models
     if (!image.mask || !image.segments) continue;
     const { ids } = decodeMaskPng(new Uint8Array(await image.mask.arrayBuffer()), image.fileName);
     const scored = image.segments.filter((s) => s.iscrowd !== 1);
-    const t1 = performance.now();
+    const tA = performance.now();
     const { dense } = await denseFor(image, loaded);
-    console.log('DBG dense', performance.now() - t1);
-    const t2 = performance.now();
+    const tB = performance.now();
     const predicted = await classifySegments(loaded, classifier, dense, ids, image.width, scored.map((s) => s.id));
-    console.log('DBG classify', scored.length, performance.now() - t2);
+    (globalThis as unknown as { DBG: string[] }).DBG ??= [];
+    (globalThis as unknown as { DBG: string[] }).DBG.push(`dense ${Math.round(tB - tA)} cls ${Math.round(performance.now() - tB)}`);
     scored.forEach((s, n) => {
       const k = classIndex.get(s.category_id)!;
       gtSegments[k]++;
@@ -398,7 +446,7 @@ async function evaluateZeroShot(datasetId: string, onProgress: Parameters<Models
     };
     evaluator.addImage(gt, pred);
     segments += scored.length;
-    onProgress(meter.progress(done));
+    onProgress({ ...meter.progress(done), label: (globalThis as unknown as { DBG: string[] }).DBG.join('; ') });
   }
   const { pq, miou, images } = evaluator.summarize();
   const percent = (s: { pq: number; sq: number; rq: number; n: number }) => ({ pq: 100 * s.pq, sq: 100 * s.sq, rq: 100 * s.rq, n: s.n });

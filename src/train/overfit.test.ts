@@ -13,7 +13,7 @@ import { createTrainer } from './stages/decoderTraining';
 import { Trainer } from './trainStep';
 
 // Sized for tfjs cpu in Node; override with DEARLI_OVERFIT_ITERS.
-const ITERATIONS = Number(process.env.DEARLI_OVERFIT_ITERS ?? 150);
+const ITERATIONS = Number(process.env.DEARLI_OVERFIT_ITERS ?? 100);
 
 let features: TrunkFeatures;
 const images = demoImages(4);

@@ -92,7 +92,8 @@ export class Trainer {
     const t2 = performance.now();
 
     const vars = [...this.model.variables.values()];
-    const names = new Map(vars.map((v, k) => [v.name, [...this.model.variables.keys()][k]]));
+    const ourNames = [...this.model.variables.keys()];
+    const names = new Map(vars.map((v, k) => [v.name, ourNames[k]]));
     const values = tf.tidy(() => {
       let parts: tf.Scalar[] = [];
       const { grads } = tf.variableGrads(() => {

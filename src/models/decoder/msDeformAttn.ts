@@ -55,19 +55,16 @@ export function msDeformAttn(
     const heights = tf.tensor(levels.map((l) => l.height), [1, 1, 1, nl, 1]);
     const starts: number[] = [];
     levels.reduce((s, l) => (starts.push(s), s + l.height * l.width), 0);
-    const rowOffset = tf.add(
-      tf.reshape(tf.range(0, b * heads * nv, nv, 'int32'), [b, 1, heads, 1, 1]),
-      tf.tensor(starts, [1, 1, 1, nl, 1], 'int32'),
-    );
-    const x = tf.add(refX, tf.div(offX, widths));
-    const y = tf.add(refY, tf.div(offY, heights));
-    const taps = bilinearTaps(x, y, heights, widths, rowOffset); // rows in (b, q, head, level, point) order
+    // Head-major (b, head, q, level, point) before the taps: one batched matMul per (b, head, q)
+    // then sums levels×points×taps. (Float transposes only: tfjs-webgpu's transpose mis-types int32.)
+    const headMajor = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [b, nq, heads, nl * points]), [0, 2, 1, 3]), [b, heads, nq, nl, points]);
+    const x = headMajor(tf.add(refX, tf.div(offX, widths)));
+    const y = headMajor(tf.add(refY, tf.div(offY, heights)));
+    const rowOffset = tf.add(tf.reshape(tf.range(0, b * heads * nv, nv, 'int32'), [b, heads, 1, 1, 1]), tf.tensor(starts, [1, 1, 1, nl, 1], 'int32'));
+    const taps = bilinearTaps(x, y, heights, widths, rowOffset);
     const k = nl * points * 4;
-    // Regroup to (b, head, q) × (level, point, tap) so one batched matMul does the weighted sum.
-    const toHeadMajor = (t: tf.Tensor, last: number) => tf.reshape(tf.transpose(tf.reshape(t, [b, nq, heads, nl * points * last]), [0, 2, 1, 3]), [b * heads * nq, nl * points * last]);
-    const tapWeights = tf.mul(taps.weights, tf.reshape(attn, [-1, 1]));
-    const weights = tf.reshape(toHeadMajor(tapWeights, 4), [b * heads * nq, 1, k]);
-    const indices = tf.reshape(toHeadMajor(taps.indices, 4), [-1]);
+    const weights = tf.reshape(tf.mul(taps.weights, tf.reshape(headMajor(attn), [-1, 1])), [b * heads * nq, 1, k]);
+    const indices = tf.reshape(taps.indices, [-1]);
     const sampled = tf.reshape(tf.gather(table, indices), [b * heads * nq, k, hd]);
     const out = tf.reshape(tf.matMul(weights, sampled), [b, heads, nq, hd]);
     const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, nq, d]);
