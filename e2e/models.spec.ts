@@ -75,9 +75,11 @@ test('load tiny CLIP from a URL, see its card, evaluate zero-shot with GT masks,
 
   // Zero-shot with ground-truth masks on the demo validation set.
   await page.getByTestId('zs-dataset').selectOption({ label: 'Demo · validation (validation)' });
+  const t0 = Date.now();
   await page.getByTestId('run-zeroshot').click();
   const table = page.getByTestId('zeroshot-table');
   await expect(table).toBeVisible({ timeout: 450_000 });
+  console.log('DBG eval s', (Date.now() - t0) / 1000);
   const classCount = await page.getByTestId('class-names-input').count();
   expect(classCount).toBeGreaterThan(0);
   await expect(table.getByTestId('zeroshot-row')).toHaveCount(classCount);

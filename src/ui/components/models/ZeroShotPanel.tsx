@@ -10,13 +10,14 @@ const pct = (x: number) => x.toFixed(1);
 export function ZeroShotPanel() {
   const datasets = useDatasetsStore((s) => s.datasets);
   const { datasetId, clipCard, stage, stageProgress, features, report, selectDataset, runFeatures, evaluate, cancelStage } = useModelsStore();
-  const labeled = datasets.filter((d) => d.role !== 'unlabeled');
   const current = datasets.find((d) => d.id === datasetId) ?? null;
+  // The remembered dataset, else the first validation set (the paper's Fig. 3 evaluates there).
+  const target = current ?? datasets.find((d) => d.role === 'validation') ?? datasets.find((d) => d.role === 'labeled') ?? datasets[0] ?? null;
+  const targetId = target?.id ?? null;
 
   useEffect(() => {
-    // Default to the first validation set (the paper's Fig. 3 evaluates there).
-    if (!current && datasets.length > 0) void selectDataset((labeled.find((d) => d.role === 'validation') ?? labeled[0] ?? datasets[0]).id);
-  }, [current, datasets, labeled, selectDataset]);
+    if (targetId) void selectDataset(targetId);
+  }, [targetId, selectDataset]);
 
   return (
     <section className="panel" data-testid="zeroshot-panel">
