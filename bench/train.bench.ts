@@ -86,7 +86,8 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
         timings.total.push(t2 - t0);
         log(`  iter ${it}: ${(t2 - t0).toFixed(0)} ms`);
       }
-      const mem = tf.memory() as tf.MemoryInfo & { numBytesInGPUAllocated?: number; numBytesInGPU?: number };
+      // WebGPU reports its buffer pool as numBytesAllocatedInGPU (buffers are pooled, never freed).
+      const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number; numBytesInGPU?: number };
       const estimate = estimateTrainingMemory(config, batch);
       const row = [
         label,
@@ -97,7 +98,7 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
         median(timings.matching),
         median(timings.lossUpdate),
         median(timings.total),
-        (mem.numBytesInGPUAllocated ?? mem.numBytes) / 2 ** 20,
+        (mem.numBytesAllocatedInGPU ?? mem.numBytes) / 2 ** 20,
         estimate.totalBytes / 2 ** 20,
       ];
       rows.push(row);
@@ -116,7 +117,7 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     figures: { backend: info, runs: figures },
     notes: [
       'REDUCED = crop lowered from the preset so the default run fits SwiftShader; pass crop= to override.',
-      'GPU pool MB = tf.memory().numBytesInGPUAllocated after the run (tfjs never frees pooled buffers, so ≈ peak); est. MB = src/models/decoder/budget.ts.',
+      'GPU pool MB = tf.memory().numBytesAllocatedInGPU after the run (tfjs never frees pooled buffers, so ≈ peak; CPU bytes on other backends); est. MB = src/models/decoder/budget.ts.',
       'The decoder forward runs twice per iteration (matching costs, then under the gradient tape); its first pass is in "dec fwd" and the second in "loss+bwd+AdamW".',
     ],
   };

@@ -10,6 +10,7 @@ import type { ConvNextConfig } from '../src/models/clip/config';
 import type { ConvNextTrunk } from '../src/models/clip/convnext';
 import { createRandomConvNextTrunk } from '../src/models/clip/weights';
 import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD } from '../src/models/clip/clip';
+import { backendReady } from './shared';
 
 export interface ClassRows {
   /** One L2-normalisable row per synonym, [synonyms × embedDim]. */
@@ -42,6 +43,7 @@ export function setClipBackbone(backbone: Backbone | null): void {
 }
 
 export async function activeBackbone(): Promise<Backbone> {
+  await backendReady();
   if (clipBackbone) return clipBackbone;
   randomBackbone ??= createRandomConvNextTrunk(RANDOM_TRUNK, 1).then((trunk) => ({
     name: 'random ConvNeXt (no CLIP weights loaded)',

@@ -4,7 +4,6 @@
  * Results are stored per image in the samMasks store with the generator and settings that made
  * them, so a reload or a resumed run skips finished images and a change of generator redoes them.
  */
-import * as tf from '@tensorflow/tfjs';
 import { DearliError, toUserMessage, type UserMessage } from '../src/core/errors';
 import { DEFAULT_FELZENSZWALB_OPTIONS } from '../src/core/felzenszwalb';
 import { Rng } from '../src/core/rng';
@@ -33,7 +32,7 @@ import {
   type SavedModelMeta,
 } from './modelFiles';
 import type { ModelCard } from './modelsApi';
-import { db, userFacing } from './shared';
+import { db, userFacing, backendReady } from './shared';
 
 const SAM_PRESETS: readonly SamPresetName[] = ['sam-vit-b', 'sam-vit-l', 'sam-vit-h', 'slimsam-77'];
 
@@ -76,7 +75,7 @@ async function buildSam(config: SamConfig, weights: ModelFile, onProgress: Progr
     entry: (name) => ({ shape: source.shape(name) }),
     read: (name) => source.read(name),
   };
-  await tf.ready();
+  await backendReady();
   signal.throwIfAborted();
   const model = await SamModel.load(samSource, config);
   if (signal.aborted) {

@@ -41,7 +41,8 @@ import {
   type SavedModelMeta,
 } from './modelFiles';
 import type { ClassNames, FeatureStageSummary, FileSource, ModelCard, ModelsApi, StageProgress, TextEmbeddingSummary, ZeroShotClassRow, ZeroShotReport } from './modelsApi';
-import { db, userFacing } from './shared';
+import { db, userFacing, backendReady } from './shared';
+import { seededClassRows, setClipBackbone, type Backbone } from './backbone';
 
 /** The CLIP text files a hub repo may hold, in the order tried. */
 const HUB_TOKENIZER_FILES: readonly (readonly string[])[] = [['vocab.json', 'merges.txt'], ['tokenizer.json'], ['bpe_simple_vocab_16e6.txt.gz']];
@@ -77,6 +78,31 @@ function setClip(next: LoadedClip | null): void {
   for (const { classifier } of classifiers.values()) classifier.embeddings.dispose();
   classifiers.clear();
   clip = next;
+  setClipBackbone(next && clipBackbone(next));
+}
+
+/** Decoder presets by trunk size: the fixture-sized towers get the tiny decoder. */
+const presetsForTrunk = (dims: readonly number[]) => (dims[3] <= 256 ? ['tiny'] : ['laptop-small', 'laptop-fpn', 'laptop', 'paper']);
+
+/** The loaded CLIP as the training backbone: its image trunk, and its text embeddings as class rows. */
+function clipBackbone(loaded: LoadedClip): Backbone {
+  const config = loaded.model.config;
+  const hasText = !!(loaded.model.text && loaded.tokenizer);
+  return {
+    name: `CLIP ${loaded.card.name}${hasText ? '' : ' (image tower only: random class rows)'}`,
+    trunk: loaded.model.trunk,
+    channels: config.trunk.dims as [number, number, number, number],
+    embedDim: config.embedDim,
+    presets: presetsForTrunk(config.trunk.dims),
+    classRows: async (categories) => {
+      if (!hasText) return seededClassRows(categories, config.embedDim);
+      const names = categories.map(namesOf);
+      const bySynonym = await synonymEmbeddings(loaded, names.flat());
+      const rows = new Float32Array(names.flat().length * config.embedDim);
+      names.flat().forEach((s, i) => rows.set(bySynonym.get(s)!, i * config.embedDim));
+      return { rows, synonymClass: names.flatMap((n, k) => n.map(() => k)) };
+    },
+  };
 }
 
 function requireClip(needText: boolean): LoadedClip {
@@ -158,7 +184,7 @@ async function buildClip(config: ClipConfig, weights: ModelFile, tokenizerFiles:
     throw new DearliError('tokenizer-mismatch', `the tokenizer has ${tokenizer.vocabSize} tokens, the text tower only ${config.text.vocabSize}`, 'Use the CLIP vocabulary that belongs to these weights.', tokenizerFiles[0].name);
   }
   const towers = naming === 'open_clip' && tokenizer ? 'all' : 'image';
-  await tf.ready();
+  await backendReady();
   signal.throwIfAborted();
   const model = new ClipModel(config, await loadClipWeights(config, clipTensorSource(source), { naming, towers }));
   const details = [`${naming} naming`, towers === 'all' ? 'image + text towers' : 'image tower only', `embedding ${config.embedDim}`];
@@ -404,9 +430,7 @@ async function evaluateZeroShot(datasetId: string, onProgress: Parameters<Models
   if (dataset.labeledCount === 0) {
     throw new DearliError('no-ground-truth', `"${dataset.name}" has no panoptic masks`, 'Pick a labeled or validation dataset.');
   }
-  const tT = performance.now();
   const { classifier, classes } = await textClassifier(datasetId, onProgress);
-  (globalThis as unknown as { DBG: string[] }).DBG = [`text ${Math.round(performance.now() - tT)}`];
   const signal = beginStage();
   const evaluator = new PanopticEvaluator(dataset.categories);
   const classIndex = new Map(dataset.categories.map((cat, k) => [cat.id, k]));
@@ -422,12 +446,8 @@ async function evaluateZeroShot(datasetId: string, onProgress: Parameters<Models
     if (!image.mask || !image.segments) continue;
     const { ids } = decodeMaskPng(new Uint8Array(await image.mask.arrayBuffer()), image.fileName);
     const scored = image.segments.filter((s) => s.iscrowd !== 1);
-    const tA = performance.now();
     const { dense } = await denseFor(image, loaded);
-    const tB = performance.now();
     const predicted = await classifySegments(loaded, classifier, dense, ids, image.width, scored.map((s) => s.id));
-    (globalThis as unknown as { DBG: string[] }).DBG ??= [];
-    (globalThis as unknown as { DBG: string[] }).DBG.push(`dense ${Math.round(tB - tA)} cls ${Math.round(performance.now() - tB)}`);
     scored.forEach((s, n) => {
       const k = classIndex.get(s.category_id)!;
       gtSegments[k]++;
@@ -446,7 +466,7 @@ async function evaluateZeroShot(datasetId: string, onProgress: Parameters<Models
     };
     evaluator.addImage(gt, pred);
     segments += scored.length;
-    onProgress({ ...meter.progress(done), label: (globalThis as unknown as { DBG: string[] }).DBG.join('; ') });
+    onProgress(meter.progress(done));
   }
   const { pq, miou, images } = evaluator.summarize();
   const percent = (s: { pq: number; sq: number; rq: number; n: number }) => ({ pq: 100 * s.pq, sq: 100 * s.sq, rq: 100 * s.rq, n: s.n });

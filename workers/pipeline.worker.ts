@@ -4,17 +4,15 @@
  * the typed API in ./api.ts (comlink).
  */
 import * as Comlink from 'comlink';
-import { initBackend, type BackendInfo } from '../src/models/backend';
 import type { PipelineApi } from './api';
 import { datasetService } from './datasets';
+import { backendReady } from './shared';
 import { trainingService } from './training';
 import { masksService } from './masks';
 import { modelsService } from './models';
 
-let backend: Promise<BackendInfo> | null = null;
-
 const api: PipelineApi = {
-  init: () => (backend ??= initBackend()),
+  init: backendReady,
   ...datasetService,
   ...trainingService,
   ...modelsService,

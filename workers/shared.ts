@@ -1,6 +1,17 @@
 /** What every worker service shares: the one store handle and the error convention. */
 import { toUserMessage } from '../src/core/errors';
 import * as store from '../src/data/store';
+import { initBackend, type BackendInfo } from '../src/models/backend';
+
+let backend: Promise<BackendInfo> | null = null;
+
+/**
+ * The tfjs backend, initialised once (WebGPU first). Every service awaits it before touching
+ * tfjs: after a reload the UI may call a service before it has asked for init().
+ */
+export function backendReady(): Promise<BackendInfo> {
+  return (backend ??= initBackend());
+}
 
 let dbPromise: Promise<store.DearliDB> | null = null;
 

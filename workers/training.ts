@@ -114,6 +114,19 @@ async function execute(runId: string, signal: AbortSignal): Promise<void> {
     const stage = decoderTrainingStage(config.kind, trainer, config.iterations, (_it, rng) => trainingBatch(d, backbone, plan, rng));
     const optimizer = { ...DEFAULT_OPTIMIZER, maxIterations: config.iterations, learningRate: config.learningRate };
     let rate = 0;
+    /** Losses arrive one step late (and at saves); a point is plotted at the iteration count after its step. */
+    const addLossPoint = (l: LossReport) => {
+      if (l.iteration + 1 <= (view.losses.at(-1)?.iteration ?? 0)) return;
+      view.losses.push({
+        iteration: l.iteration + 1,
+        total: l.total,
+        classLoss: l.classLoss,
+        maskLoss: l.maskLoss,
+        diceLoss: l.diceLoss,
+        learningRate: polyLearningRate(optimizer, l.iteration),
+        iterationsPerSecond: rate,
+      });
+    };
 
     const evaluate = async (iteration: number) => {
       if (valRefs.length === 0) return;
@@ -129,17 +142,7 @@ async function execute(runId: string, signal: AbortSignal): Promise<void> {
         view.timings = { ...timings, dataMs };
       }
       view.iteration = state.iteration;
-      if (loss && loss.iteration >= (view.losses.at(-1)?.iteration ?? -1) + 1) {
-        view.losses.push({
-          iteration: loss.iteration + 1,
-          total: loss.total,
-          classLoss: loss.classLoss,
-          maskLoss: loss.maskLoss,
-          diceLoss: loss.diceLoss,
-          learningRate: polyLearningRate(optimizer, loss.iteration),
-          iterationsPerSecond: rate,
-        });
-      }
+      if (loss) addLossPoint(loss);
       const atEnd = state.iteration >= config.iterations;
       if (atEnd || (config.evalEvery > 0 && state.iteration % config.evalEvery === 0)) await evaluate(state.iteration);
       notify(view);
@@ -150,10 +153,7 @@ async function execute(runId: string, signal: AbortSignal): Promise<void> {
         persisted.stage && { ...persisted.stage, checkpoint: persisted.stage.checkpoint ? new Uint8Array(await persisted.stage.checkpoint.arrayBuffer()) : null },
       save: async (state) => {
         persisted.stage = { ...state, checkpoint: state.checkpoint ? new Blob([state.checkpoint as Uint8Array<ArrayBuffer>]) : null };
-        if (state.lastLoss && (view.losses.at(-1)?.iteration ?? 0) < state.lastLoss.iteration + 1) {
-          const l = state.lastLoss;
-          view.losses.push({ iteration: l.iteration + 1, total: l.total, classLoss: l.classLoss, maskLoss: l.maskLoss, diceLoss: l.diceLoss, learningRate: polyLearningRate(optimizer, l.iteration), iterationsPerSecond: rate });
-        }
+        if (state.lastLoss) addLossPoint(state.lastLoss);
         view.iteration = state.iteration;
         await saveRun(runId, persisted);
       },

@@ -12,8 +12,12 @@ import { demoClassifier, demoClassOf, demoImages, panopticPredictions, panopticQ
 import { createTrainer } from './stages/decoderTraining';
 import { Trainer } from './trainStep';
 
-// Sized for tfjs cpu in Node; override with DEARLI_OVERFIT_ITERS.
-const ITERATIONS = Number(process.env.DEARLI_OVERFIT_ITERS ?? 100);
+// Iterations (DEARLI_OVERFIT_ITERS overrides both). DeWa reached recall 22/23 in 100; supervised
+// reached PQ 52.9 in 100 (poly schedule over 100), so it gets more. At ~13 s/iteration on this
+// loaded 2-core machine these runs take far longer than the 3 minutes aimed for.
+const SUPERVISED_ITERATIONS = Number(process.env.DEARLI_OVERFIT_ITERS ?? 300);
+const DEWA_ITERATIONS = Number(process.env.DEARLI_OVERFIT_ITERS ?? 100);
+const LONG = 4 * 3_600_000;
 
 let features: TrunkFeatures;
 const images = demoImages(4);
@@ -34,22 +38,22 @@ describe('overfit on 4 demo images (tiny preset, 64x64, tfjs cpu)', () => {
     console.log('targets per image', targets.classes.map((c) => c.length));
     const trainer = new Trainer(model, classifier, {
       criterion: criterionConfig(classifier.numClasses, config),
-      optimizer: { ...DEFAULT_OPTIMIZER, learningRate: 1e-3, maxIterations: ITERATIONS },
+      optimizer: { ...DEFAULT_OPTIMIZER, learningRate: 1e-3, maxIterations: SUPERVISED_ITERATIONS },
       seed: 5,
     });
     const t0 = performance.now();
-    for (let i = 0; i < ITERATIONS; i++) {
+    for (let i = 0; i < SUPERVISED_ITERATIONS; i++) {
       const r = await trainer.step(features, targets);
       if (r.previous && i % 25 === 0) console.log(`iter ${r.previous.iteration} loss ${r.previous.total.toFixed(3)} (${((performance.now() - t0) / (i + 1)).toFixed(0)} ms/it)`);
     }
     const last = await trainer.flushLosses();
     const pq = panopticQuality(images, await panopticPredictions(model, features, classifier));
-    console.log(`supervised: ${ITERATIONS} iterations, final loss ${last?.total.toFixed(3)}, PQ ${(100 * pq).toFixed(1)}`);
+    console.log(`supervised: ${SUPERVISED_ITERATIONS} iterations, final loss ${last?.total.toFixed(3)}, PQ ${(100 * pq).toFixed(1)}`);
     expect(pq).toBeGreaterThanOrEqual(0.9);
     trainer.dispose();
     model.dispose();
     targets.masks.dispose();
-  });
+  }, LONG);
 
   it('DeWa (class-agnostic, overlapping masks) reaches high mask recall', async () => {
     const config = decoderPreset('tiny');
@@ -66,8 +70,8 @@ describe('overfit on 4 demo images (tiny preset, 64x64, tfjs cpu)', () => {
       return dewaHostTargets(SIZE, SIZE, masks);
     });
     const targets = uploadTargets(host, config.numQueries);
-    const trainer = createTrainer('dewa', model, classifier, ITERATIONS, 6, { learningRate: 1e-3 });
-    for (let i = 0; i < ITERATIONS; i++) await trainer.step(features, targets);
+    const trainer = createTrainer('dewa', model, classifier, DEWA_ITERATIONS, 6, { learningRate: 1e-3 });
+    for (let i = 0; i < DEWA_ITERATIONS; i++) await trainer.step(features, targets);
     // Recall: a target counts as found when some query's mask (σ > 0.5 at image size) has IoU ≥ 0.5 with it.
     const masks = tf.tidy(() => {
       const preds = model.forward(features, classifier);
@@ -97,10 +101,10 @@ describe('overfit on 4 demo images (tiny preset, 64x64, tfjs cpu)', () => {
         if (best >= 0.5) found++;
       }
     });
-    console.log(`DeWa: ${ITERATIONS} iterations, mask recall@0.5 ${found}/${total}`);
+    console.log(`DeWa: ${DEWA_ITERATIONS} iterations, mask recall@0.5 ${found}/${total}`);
     expect(found / total).toBeGreaterThanOrEqual(0.8);
     trainer.dispose();
     model.dispose();
     targets.masks.dispose();
-  });
+  }, LONG);
 });

@@ -79,7 +79,7 @@ export const useMasksStore = create<MasksState>((set, get) => {
     loadSam: async (request) => {
       set({ loading: true, download: null, messages: [] });
       await attempt(() => pipeline().loadSam(request, callback((p: ModelDownloadProgress) => set({ download: p }))));
-      set({ loading: false, download: null, generator: await pipeline().maskGenerator() });
+      set({ loading: false, download: null, generator: await attempt<MaskGeneratorInfo>(() => pipeline().maskGenerator()) });
     },
 
     unloadSam: async () => {

@@ -149,7 +149,7 @@ export const useModelsStore = create<ModelsState>((set, get) => {
       set({ stage: 'evaluating', stageProgress: null, messages: [] });
       const report = await attempt(() => pipeline().evaluateZeroShot(id, callback((p: StageProgress) => set({ stageProgress: p }))));
       set({ stage: 'idle', stageProgress: null, ...(report ? { report } : {}) });
-      if (report) set({ embeddings: await pipeline().textEmbeddings(id) });
+      if (report) set({ embeddings: await attempt(() => pipeline().textEmbeddings(id)) });
     },
 
     cancelStage: async () => {

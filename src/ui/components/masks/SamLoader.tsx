@@ -8,6 +8,7 @@ import { configSourceDraft, fileSourceDraft, toConfigSource, toFileSource, type 
 
 /** SlimSAM (pruned ViT-B, 38.9 MB) by default; facebook/sam-vit-base is the quality option. */
 const DEFAULT_SAM_REPO = 'Zigeng/SlimSAM-uniform-77';
+const SAM_REPOS = [DEFAULT_SAM_REPO, 'facebook/sam-vit-base', 'facebook/sam-vit-large', 'facebook/sam-vit-huge'] as const;
 const SAM_PRESETS = ['slimsam-77', 'sam-vit-b', 'sam-vit-l', 'sam-vit-h'] as const;
 
 export function SamLoader() {
@@ -40,7 +41,7 @@ export function SamLoader() {
           </span>
         )}
       </h2>
-      <FileSourceFields draft={weights} onChange={(d) => d && setWeights(d)} testId="sam-source" label="SAM weights from" />
+      <FileSourceFields draft={weights} onChange={(d) => d && setWeights(d)} testId="sam-source" label="SAM weights from" suggestedRepos={SAM_REPOS} />
       <ConfigSourceFields draft={config} onChange={setConfig} presets={SAM_PRESETS} nextToWeightsLabel="config.json next to the weights" testId="sam-config" />
       <div className="row">
         <button type="button" data-testid="sam-load" disabled={loading} onClick={() => void submit()}>

@@ -31,7 +31,7 @@ export function ClipLoader() {
       <h2>
         CLIP <small>OpenCLIP ConvNeXt image and text towers</small>
       </h2>
-      <FileSourceFields draft={weights} onChange={(d) => d && setWeights(d)} testId="clip-source" label="Weights from" />
+      <FileSourceFields draft={weights} onChange={(d) => d && setWeights(d)} testId="clip-source" label="Weights from" suggestedRepos={[DEFAULT_CLIP_REPO, 'laion/CLIP-convnext_base_w-laion2B-s13B-b82K-augreg', 'laion/CLIP-convnext_large_d_320.laion2B-s29B-b131K-ft-soup']} />
       <ConfigSourceFields draft={config} onChange={setConfig} presets={CLIP_PRESETS} nextToWeightsLabel="open_clip_config.json next to the weights" testId="clip-config" />
       <FileSourceFields
         draft={tokenizer}
@@ -42,6 +42,7 @@ export function ClipLoader() {
         testId="clip-tokenizer"
         label="Tokenizer vocabulary from"
         allowNone={{ keep: tokenizerKept }}
+        suggestedRepos={[DEFAULT_TOKENIZER_REPO]}
       />
       <div className="row">
         <button type="button" data-testid="clip-load" disabled={loading} onClick={submit}>

@@ -3,11 +3,13 @@ import type { ConfigSourceDraft, ConfigSourceKind, FileSourceDraft, FileSourceKi
 const FILE_KIND_LABEL: Record<FileSourceKind, string> = { hub: 'Hugging Face hub', url: 'URL', file: 'file on this computer' };
 
 /** Where one file comes from: a hub repo, a URL or a picked file. `testId` prefixes every control. */
-export function FileSourceFields({ draft, onChange, testId, label, allowNone }: {
+export function FileSourceFields({ draft, onChange, testId, label, allowNone, suggestedRepos = [] }: {
   draft: FileSourceDraft | null;
   onChange: (d: FileSourceDraft | null) => void;
   testId: string;
   label: string;
+  /** Hub repositories offered in the repo field (the user may type any other). */
+  suggestedRepos?: readonly string[];
   /** Offers "none" (e.g. no tokenizer: image tower only); `draft` null means none. */
   allowNone?: { keep: FileSourceDraft };
 }) {
@@ -31,7 +33,14 @@ export function FileSourceFields({ draft, onChange, testId, label, allowNone }: 
         </select>
       </label>
       {draft?.kind === 'hub' && (
-        <input data-testid={`${testId}-repo`} size={60} value={draft.repo} placeholder="owner/name" onChange={(e) => onChange({ ...draft, repo: e.target.value })} />
+        <>
+          <input data-testid={`${testId}-repo`} size={60} list={`${testId}-repos`} value={draft.repo} placeholder="owner/name" onChange={(e) => onChange({ ...draft, repo: e.target.value })} />
+          <datalist id={`${testId}-repos`}>
+            {suggestedRepos.map((r) => (
+              <option key={r} value={r} />
+            ))}
+          </datalist>
+        </>
       )}
       {draft?.kind === 'url' && (
         <input data-testid={`${testId}-url`} size={60} value={draft.url} placeholder="https://…" onChange={(e) => onChange({ ...draft, url: e.target.value })} />

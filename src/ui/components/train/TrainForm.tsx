@@ -7,7 +7,7 @@ import { useTrainingStore } from '../../stores/trainingStore';
 /** Chooses what to train on and how long; shows the preset's size before anything starts. */
 export function TrainForm({ disabled }: { disabled: boolean }) {
   const datasets = useDatasetsStore((s) => s.datasets);
-  const { backbone, presets, loadPresets, start, busy } = useTrainingStore();
+  const { backbone, presets, loadPresets, start, busy, run } = useTrainingStore();
   const [kind, setKind] = useState<TrainingKind>('supervised');
   const [preset, setPreset] = useState('');
   const [batchSize, setBatchSize] = useState(2);
@@ -21,6 +21,22 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
   const [trainIds, setTrainIds] = useState<string[]>([]);
   const [validationId, setValidationId] = useState<string>('');
 
+  // The form shows the settings of the latest run (after a reload too) until the user edits them.
+  const runId = run?.id;
+  useEffect(() => {
+    const c = useTrainingStore.getState().run?.config;
+    if (!c) return;
+    setKind(c.kind);
+    setPreset(c.preset);
+    setCropSize(c.cropSize);
+    setBatchSize(c.batchSize);
+    setIterations(c.iterations);
+    setEvalEvery(c.evalEvery);
+    setValidationImages(c.validationImages);
+    setLearningRate(c.learningRate);
+    setTrainIds(c.trainDatasetIds);
+    setValidationId(c.validationDatasetId ?? '');
+  }, [runId]);
   useEffect(() => {
     void loadPresets(batchSize);
   }, [loadPresets, batchSize]);

@@ -66,7 +66,7 @@ function Curves({ run }: { run: RunView }) {
   return (
     <div className="curves">
       <LineChart title="Losses" x={loss.x} series={loss.series} testId="loss-chart" />
-      <LineChart title="Learning rate" x={loss.x} series={loss.lr} height={120} />
+      <LineChart title="Learning rate" x={loss.x} series={loss.lr} height={120} formatY={(v) => v.toExponential(1)} />
       {run.config.kind === 'supervised' && <LineChart title="Validation (%)" x={quality.x} series={quality.series} testId="pq-chart" />}
       {lastEval && (
         <table className="data" data-testid="last-eval">
