@@ -4,6 +4,7 @@
  * "zero-shot with ground-truth masks" evaluation. Everything crossing is structured-cloneable.
  */
 import type { UserMessage } from '../src/core/errors';
+import type { CachedFileInfo } from '../src/models/weights/cache';
 
 /** Where one file (weights, config or tokenizer vocabulary) comes from. */
 export type FileSource =
@@ -47,14 +48,8 @@ export interface SavedModel {
   savedAt: number;
 }
 
-export interface CachedFileSummary {
-  key: string;
-  name: string;
-  sourceUrl: string;
-  size: number;
-  sha256: string;
-  date: string;
-}
+/** A file in the browser's weight cache, as the cache lists it. */
+export type CachedFileSummary = CachedFileInfo;
 
 export interface ModelDownloadProgress {
   /** Which file: "weights", "config", "tokenizer", or "loading" while tensors are read. */
