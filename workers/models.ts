@@ -10,63 +10,33 @@ import type { Category } from '../src/core/panoptic';
 import { PanopticEvaluator, type PanopticImage } from '../src/core/pq';
 import { decodeMaskPng } from '../src/data/decode';
 import * as store from '../src/data/store';
-import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD, ClipModel } from '../src/models/clip/clip';
-import { CLIP_PRESETS, clipConfigFromFixture, clipConfigFromOpenClip, type ClipConfig, type ClipFixtureConfig, type OpenClipModelConfig } from '../src/models/clip/config';
-import { ClipTokenizer } from '../src/models/clip/tokenizer';
-import { loadClipWeights, type ClipTensorSource, type ClipWeightNaming } from '../src/models/clip/weights';
-import { buildTextClassifier, VILD_TEMPLATES, zeroShotMaskProbabilities, type TextClassifier } from '../src/models/clip/zeroShot';
-import { listHubFiles } from '../src/models/weights/hub';
-import { openTensorSource, type TensorSource } from '../src/models/weights/tensorSource';
+import { buildTextClassifier, VILD_TEMPLATES, type TextClassifier } from '../src/models/clip/zeroShot';
 import { loadSamFromSaved, unloadSamIf } from './masks';
 import {
   beginModelLoad,
   cachedModelFiles,
   cancelModelLoad,
   configFileSource,
-  decodeImageRgba,
   fetchModelFile,
   fileRecord,
   freeSavedModel,
   listSavedModels,
-  modelCard,
-  parameterCount,
   readJson,
   saveModel,
   savedModelMeta,
-  siblingSource,
   StageMeter,
   weightCache,
   type ModelFile,
   type ProgressSink,
   type SavedModelMeta,
 } from './modelFiles';
-import type { ClassNames, FeatureStageSummary, FileSource, ModelCard, ModelsApi, StageProgress, TextEmbeddingSummary, ZeroShotClassRow, ZeroShotReport } from './modelsApi';
-import { db, userFacing, backendReady } from './shared';
+import type { ClassNames, FeatureStageSummary, ModelCard, ModelsApi, StageProgress, TextEmbeddingSummary, ZeroShotClassRow, ZeroShotReport } from './modelsApi';
+import { db, userFacing } from './shared';
 import { seededClassRows, setClipBackbone, type Backbone } from './backbone';
+import { buildClip, clipConfigFromJson, presetConfig, tokenizerSources, type LoadedClip } from './clipLoading';
+import { classifySegments, computeDense, featureKey, featureSide, type DenseMap } from './clipFeatures';
 
-/** The CLIP text files a hub repo may hold, in the order tried. */
-const HUB_TOKENIZER_FILES: readonly (readonly string[])[] = [['vocab.json', 'merges.txt'], ['tokenizer.json'], ['bpe_simple_vocab_16e6.txt.gz']];
 
-/**
- * Dense res5 maps are cached per image at this input side (or the model's own, if larger): the
- * images are stretched to a square so that every map has the same grid and masks of any image size
- * pool onto it the same way.
- */
-const MIN_FEATURE_SIDE = 320;
-
-/** Segments × pixels of mask logits uploaded at once in the zero-shot evaluation (4 bytes each). */
-const MAX_MASK_PIXELS_PER_BATCH = 8 * 1024 * 1024;
-/**
- * Segments per batch, padded with empty masks: one tensor shape per image size, so WebGPU compiles
- * the pooling shaders once instead of once per segment count.
- */
-const MAX_SEGMENTS_PER_BATCH = 32;
-
-interface LoadedClip {
-  model: ClipModel;
-  tokenizer: ClipTokenizer | null;
-  card: ModelCard;
-}
 
 let clip: LoadedClip | null = null;
 /** Text classifier per dataset, valid while the names and the model stay the same. */
@@ -111,85 +81,6 @@ function requireClip(needText: boolean): LoadedClip {
     throw new DearliError('clip-no-text', 'the loaded CLIP has no text tower or no tokenizer', 'Load a full open_clip checkpoint together with the CLIP tokenizer vocabulary.');
   }
   return clip;
-}
-
-// --- Config and tokenizer files -----------------------------------------------------------------
-
-/** open_clip_config.json ({model_cfg}), a bare open_clip model config, or the fixtures' config.json. */
-function clipConfigFromJson(json: unknown, file: string, fallbackName: string): ClipConfig {
-  const obj = (json ?? {}) as Record<string, unknown>;
-  if ('open_clip_model_config' in obj) return clipConfigFromFixture(obj as unknown as ClipFixtureConfig, file);
-  if ('model_cfg' in obj) return clipConfigFromOpenClip(obj.model_cfg as OpenClipModelConfig, fallbackName, file);
-  if ('vision_cfg' in obj) return clipConfigFromOpenClip(obj as unknown as OpenClipModelConfig, fallbackName, file);
-  throw new DearliError('clip-config', 'the file is not an open_clip config (no model_cfg, vision_cfg or open_clip_model_config)', 'Give open_clip_config.json from the model repository, or choose a preset.', file);
-}
-
-function presetConfig(name: string): ClipConfig {
-  const preset = CLIP_PRESETS[name];
-  if (!preset) throw new DearliError('clip-config', `"${name}" is not a CLIP preset (known: ${Object.keys(CLIP_PRESETS).join(', ')})`, 'Choose one of the listed presets.');
-  return preset;
-}
-
-async function tokenizerSources(source: FileSource, signal: AbortSignal): Promise<FileSource[]> {
-  if (source.kind === 'hub' && !source.file) {
-    const files = await listHubFiles(source.repo, { signal });
-    const set = HUB_TOKENIZER_FILES.find((names) => names.every((n) => files.includes(n)));
-    if (!set) {
-      throw new DearliError('tokenizer-missing', 'the repository has no CLIP tokenizer files (vocab.json + merges.txt, tokenizer.json or bpe_simple_vocab_16e6.txt.gz)', 'Name a CLIP repository such as laion/CLIP-ViT-B-32-laion2B-s34B-b79K.', source.repo);
-    }
-    return set.map((file) => ({ kind: 'hub', repo: source.repo, file, revision: source.revision }));
-  }
-  const name = source.kind === 'file' ? source.file.name : source.kind === 'url' ? new URL(source.url).pathname : (source.file ?? '');
-  // vocab.json alone is half a tokenizer: its merges sit next to it.
-  return name.endsWith('vocab.json') && source.kind !== 'file' ? [source, siblingSource(source, 'merges.txt')] : [source];
-}
-
-async function buildTokenizer(files: ModelFile[]): Promise<ClipTokenizer> {
-  const byName = (suffix: string) => files.find((f) => f.name.endsWith(suffix));
-  const vocab = byName('vocab.json');
-  const merges = byName('merges.txt');
-  if (vocab && merges) return ClipTokenizer.fromHfFiles({ vocabJson: await vocab.blob.text(), mergesTxt: await merges.blob.text() });
-  const json = byName('.json');
-  if (json) return ClipTokenizer.fromHfFiles({ tokenizerJson: await json.blob.text() });
-  const bpe = files[0];
-  return ClipTokenizer.fromBpeGz(new Uint8Array(await bpe.blob.arrayBuffer()), bpe.name);
-}
-
-// --- Building the model -----------------------------------------------------------------------------
-
-function clipNaming(source: TensorSource): ClipWeightNaming {
-  return source.has('visual.trunk.stem.0.weight') || !source.has('stem.0.weight') ? 'open_clip' : 'timm';
-}
-
-function clipTensorSource(source: TensorSource): ClipTensorSource {
-  return {
-    fileName: source.fileName,
-    names: source.names,
-    read: async (name) => {
-      const t = await source.read(name);
-      if (!(t.data instanceof Float32Array)) {
-        throw new DearliError('weights-format', `tensor "${name}" is ${t.dtype}, CLIP weights must be floating point`, 'Export the checkpoint with float weights.', source.fileName);
-      }
-      return { shape: t.shape, data: t.data };
-    },
-  };
-}
-
-async function buildClip(config: ClipConfig, weights: ModelFile, tokenizerFiles: ModelFile[], onProgress: ProgressSink, signal: AbortSignal): Promise<LoadedClip> {
-  onProgress({ stage: 'loading', fileName: weights.name, receivedBytes: weights.blob.size, totalBytes: weights.blob.size, megabytesPerSecond: 0, etaSeconds: 0 });
-  const source = await openTensorSource(weights.blob, weights.name);
-  const naming = clipNaming(source);
-  const tokenizer = tokenizerFiles.length > 0 ? await buildTokenizer(tokenizerFiles) : null;
-  if (tokenizer && tokenizer.vocabSize > config.text.vocabSize) {
-    throw new DearliError('tokenizer-mismatch', `the tokenizer has ${tokenizer.vocabSize} tokens, the text tower only ${config.text.vocabSize}`, 'Use the CLIP vocabulary that belongs to these weights.', tokenizerFiles[0].name);
-  }
-  const towers = naming === 'open_clip' && tokenizer ? 'all' : 'image';
-  await backendReady();
-  signal.throwIfAborted();
-  const model = new ClipModel(config, await loadClipWeights(config, clipTensorSource(source), { naming, towers }));
-  const details = [`${naming} naming`, towers === 'all' ? 'image + text towers' : 'image tower only', `embedding ${config.embedDim}`];
-  if (tokenizer) details.push(`tokenizer ${tokenizer.vocabSize} tokens (${tokenizerFiles.map((f) => f.name).join(' + ')})`);
-  return { model, tokenizer, card: modelCard('clip', config.name, weights, parameterCount(source), details) };
 }
 
 function activate(next: LoadedClip, signal: AbortSignal): ModelCard {
@@ -319,32 +210,6 @@ function embeddingSummary(classifier: TextClassifier): TextEmbeddingSummary {
 
 // --- Features --------------------------------------------------------------------------------------
 
-function featureSide(config: ClipConfig): number {
-  return Math.ceil(Math.max(MIN_FEATURE_SIDE, config.imageSize) / 32) * 32;
-}
-
-const featureKey = (card: ModelCard, side: number, imageId: string) => `clip-res5:${card.sha256.slice(0, 16)}:${side}:${imageId}`;
-
-interface DenseMap {
-  data: Float32Array;
-  shape: [number, number, number];
-}
-
-async function computeDense(model: ClipModel, image: store.ImageRecord, side: number): Promise<DenseMap> {
-  const { rgba } = await decodeImageRgba(image.blob, image.fileName, { width: side, height: side });
-  const input = new Float32Array(side * side * 3);
-  for (let p = 0; p < side * side; p++) {
-    for (let ch = 0; ch < 3; ch++) input[3 * p + ch] = (rgba[4 * p + ch] / 255 - CLIP_IMAGE_MEAN[ch]) / CLIP_IMAGE_STD[ch];
-  }
-  const x = tf.tensor4d(input, [1, side, side, 3]);
-  const dense = model.trunk.forwardDense(x);
-  x.dispose();
-  const data = (await dense.data()) as Float32Array;
-  const [, h, w, c] = dense.shape;
-  dense.dispose();
-  return { data, shape: [h, w, c] };
-}
-
 /** The cached res5 map of an image, computed and stored when missing. */
 async function denseFor(image: store.ImageRecord, loaded: LoadedClip): Promise<{ dense: DenseMap; reused: boolean }> {
   const side = featureSide(loaded.model.config);
@@ -395,34 +260,6 @@ async function runFeatureStage(datasetId: string, onProgress: Parameters<ModelsA
 }
 
 // --- Zero-shot with ground-truth masks ----------------------------------------------------------------
-
-/** Predicted category of every non-crowd GT segment, by mask pooling on the dense map. */
-async function classifySegments(loaded: LoadedClip, classifier: TextClassifier, dense: DenseMap, ids: Uint32Array, width: number, segmentIds: number[]): Promise<Int32Array> {
-  const [h, w, c] = dense.shape;
-  const denseTensor = tf.tensor4d(dense.data, [1, h, w, c]);
-  const predicted = new Int32Array(segmentIds.length);
-  const pixels = ids.length;
-  const perBatch = Math.max(1, Math.min(MAX_SEGMENTS_PER_BATCH, Math.floor(MAX_MASK_PIXELS_PER_BATCH / pixels)));
-  try {
-    for (let start = 0; start < segmentIds.length; start += perBatch) {
-      const batch = segmentIds.slice(start, start + perBatch);
-      // ±1 logits: after bilinear resizing to the feature grid, "> 0" keeps cells at least half covered.
-      const logits = new Float32Array(perBatch * pixels).fill(-1);
-      batch.forEach((id, n) => {
-        const offset = n * pixels;
-        for (let p = 0; p < pixels; p++) if (ids[p] === id) logits[offset + p] = 1;
-      });
-      const masks = tf.tensor4d(logits, [1, perBatch, pixels / width, width]);
-      const probabilities = zeroShotMaskProbabilities(loaded.model, denseTensor, masks, classifier);
-      const best = tf.argMax(probabilities, -1);
-      predicted.set(((await best.data()) as Int32Array).subarray(0, batch.length), start);
-      tf.dispose([masks, probabilities, best]);
-    }
-  } finally {
-    denseTensor.dispose();
-  }
-  return predicted;
-}
 
 async function evaluateZeroShot(datasetId: string, onProgress: Parameters<ModelsApi['evaluateZeroShot']>[1]): Promise<ZeroShotReport> {
   const loaded = requireClip(true);

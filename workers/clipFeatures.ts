@@ -1,0 +1,82 @@
+/**
+ * The CLIP feature side of the models service: dense res5 maps at a fixed input side (what the
+ * feature stage caches) and zero-shot classification of ground-truth segments by mask pooling.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type * as store from '../src/data/store';
+import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD, type ClipModel } from '../src/models/clip/clip';
+import type { ClipConfig } from '../src/models/clip/config';
+import { zeroShotMaskProbabilities, type TextClassifier } from '../src/models/clip/zeroShot';
+import type { LoadedClip } from './clipLoading';
+import { decodeImageRgba } from './modelFiles';
+import type { ModelCard } from './modelsApi';
+
+/**
+ * Dense res5 maps are cached per image at this input side (or the model's own, if larger): the
+ * images are stretched to a square so that every map has the same grid and masks of any image size
+ * pool onto it the same way.
+ */
+const MIN_FEATURE_SIDE = 320;
+
+/** Segments × pixels of mask logits uploaded at once in the zero-shot evaluation (4 bytes each). */
+const MAX_MASK_PIXELS_PER_BATCH = 8 * 1024 * 1024;
+/**
+ * Segments per batch, padded with empty masks: one tensor shape per image size, so WebGPU compiles
+ * the pooling shaders once instead of once per segment count.
+ */
+const MAX_SEGMENTS_PER_BATCH = 32;
+
+export function featureSide(config: ClipConfig): number {
+  return Math.ceil(Math.max(MIN_FEATURE_SIDE, config.imageSize) / 32) * 32;
+}
+
+export const featureKey = (card: ModelCard, side: number, imageId: string) => `clip-res5:${card.sha256.slice(0, 16)}:${side}:${imageId}`;
+
+export interface DenseMap {
+  data: Float32Array;
+  shape: [number, number, number];
+}
+
+export async function computeDense(model: ClipModel, image: store.ImageRecord, side: number): Promise<DenseMap> {
+  const { rgba } = await decodeImageRgba(image.blob, image.fileName, { width: side, height: side });
+  const input = new Float32Array(side * side * 3);
+  for (let p = 0; p < side * side; p++) {
+    for (let ch = 0; ch < 3; ch++) input[3 * p + ch] = (rgba[4 * p + ch] / 255 - CLIP_IMAGE_MEAN[ch]) / CLIP_IMAGE_STD[ch];
+  }
+  const x = tf.tensor4d(input, [1, side, side, 3]);
+  const dense = model.trunk.forwardDense(x);
+  x.dispose();
+  const data = (await dense.data()) as Float32Array;
+  const [, h, w, c] = dense.shape;
+  dense.dispose();
+  return { data, shape: [h, w, c] };
+}
+
+/** Predicted category of every non-crowd GT segment, by mask pooling on the dense map. */
+export async function classifySegments(loaded: LoadedClip, classifier: TextClassifier, dense: DenseMap, ids: Uint32Array, width: number, segmentIds: number[]): Promise<Int32Array> {
+  const [h, w, c] = dense.shape;
+  const denseTensor = tf.tensor4d(dense.data, [1, h, w, c]);
+  const predicted = new Int32Array(segmentIds.length);
+  const pixels = ids.length;
+  const perBatch = Math.max(1, Math.min(MAX_SEGMENTS_PER_BATCH, Math.floor(MAX_MASK_PIXELS_PER_BATCH / pixels)));
+  try {
+    for (let start = 0; start < segmentIds.length; start += perBatch) {
+      const batch = segmentIds.slice(start, start + perBatch);
+      // ±1 logits: after bilinear resizing to the feature grid, "> 0" keeps cells at least half covered.
+      const logits = new Float32Array(perBatch * pixels).fill(-1);
+      batch.forEach((id, n) => {
+        const offset = n * pixels;
+        for (let p = 0; p < pixels; p++) if (ids[p] === id) logits[offset + p] = 1;
+      });
+      const masks = tf.tensor4d(logits, [1, perBatch, pixels / width, width]);
+      const probabilities = zeroShotMaskProbabilities(loaded.model, denseTensor, masks, classifier);
+      const best = tf.argMax(probabilities, -1);
+      predicted.set(((await best.data()) as Int32Array).subarray(0, batch.length), start);
+      tf.dispose([masks, probabilities, best]);
+    }
+  } finally {
+    denseTensor.dispose();
+  }
+  return predicted;
+}
+
