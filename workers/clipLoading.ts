@@ -6,7 +6,7 @@ import { DearliError } from '../src/core/errors';
 import { ClipModel } from '../src/models/clip/clip';
 import { CLIP_PRESETS, clipConfigFromFixture, clipConfigFromOpenClip, type ClipConfig, type ClipFixtureConfig, type OpenClipModelConfig } from '../src/models/clip/config';
 import { ClipTokenizer } from '../src/models/clip/tokenizer';
-import { loadClipWeights, type ClipTensorSource, type ClipWeightNaming } from '../src/models/clip/weights';
+import { clipTensorSource, loadClipWeights, type ClipWeightNaming } from '../src/models/clip/weights';
 import { listHubFiles } from '../src/models/weights/hub';
 import { openTensorSource, type TensorSource } from '../src/models/weights/tensorSource';
 import { modelCard, parameterCount, siblingSource, type ModelFile, type ProgressSink } from './modelFiles';
@@ -70,19 +70,6 @@ function clipNaming(source: TensorSource): ClipWeightNaming {
   return source.has('visual.trunk.stem.0.weight') || !source.has('stem.0.weight') ? 'open_clip' : 'timm';
 }
 
-function clipTensorSource(source: TensorSource): ClipTensorSource {
-  return {
-    fileName: source.fileName,
-    names: source.names,
-    read: async (name) => {
-      const t = await source.read(name);
-      if (!(t.data instanceof Float32Array)) {
-        throw new DearliError('weights-format', `tensor "${name}" is ${t.dtype}, CLIP weights must be floating point`, 'Export the checkpoint with float weights.', source.fileName);
-      }
-      return { shape: t.shape, data: t.data };
-    },
-  };
-}
 
 export async function buildClip(config: ClipConfig, weights: ModelFile, tokenizerFiles: ModelFile[], onProgress: ProgressSink, signal: AbortSignal): Promise<LoadedClip> {
   onProgress({ stage: 'loading', fileName: weights.name, receivedBytes: weights.blob.size, totalBytes: weights.blob.size, megabytesPerSecond: 0, etaSeconds: 0 });

@@ -11,3 +11,13 @@ export function asMessage(e: unknown): UserMessage {
   }
   return { code: 'error', problem: message, fix: '' };
 }
+
+/** Runs a worker call; a failure becomes a user message passed to `show`, and the result null. */
+export async function attemptWithMessage<T>(fn: () => Promise<T>, show: (m: UserMessage) => void): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (e) {
+    show(asMessage(e));
+    return null;
+  }
+}

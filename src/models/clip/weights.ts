@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DearliError } from '../../core/errors';
 import { Rng } from '../../core/rng';
 import type { SafetensorsFile } from '../weights/safetensors';
+import { safetensorsSource, type TensorSource } from '../weights/tensorSource';
 import { ClipModel, type ClipWeights } from './clip';
 import type { ClipConfig, ConvNextConfig } from './config';
 import { ConvNextTrunk, type ConvNextTrunkWeights } from './convnext';
@@ -247,19 +248,24 @@ function listNames(names: string[]): string {
   return names.length > 8 ? `${shown} and ${names.length - 8} more` : shown;
 }
 
-/** A ClipTensorSource over a safetensors file (float tensors only). */
-export function safetensorsClipSource(file: SafetensorsFile): ClipTensorSource {
+/** A ClipTensorSource over any weight file (safetensors or torch zip; float tensors only). */
+export function clipTensorSource(source: TensorSource): ClipTensorSource {
   return {
-    fileName: file.fileName,
-    names: file.names,
+    fileName: source.fileName,
+    names: source.names,
     read: async (name) => {
-      const t = await file.read(name);
+      const t = await source.read(name);
       if (!(t.data instanceof Float32Array)) {
-        throw new DearliError('weights-format', `tensor "${name}" is ${t.dtype}, CLIP weights must be floating point`, 'Export the checkpoint with float weights.', file.fileName);
+        throw new DearliError('weights-format', `tensor "${name}" is ${t.dtype}, CLIP weights must be floating point`, 'Export the checkpoint with float weights.', source.fileName);
       }
       return { shape: t.shape, data: t.data };
     },
   };
+}
+
+/** A ClipTensorSource over a safetensors file. */
+export function safetensorsClipSource(file: SafetensorsFile): ClipTensorSource {
+  return clipTensorSource(safetensorsSource(file));
 }
 
 function randomData(spec: ClipWeightSpec, rng: Rng): Float32Array {

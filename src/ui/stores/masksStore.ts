@@ -2,7 +2,7 @@ import { create } from 'zustand';
 import type { DroppedFile, UserMessage } from '../../../workers/api';
 import type { DatasetMaskStats, MaskGeneratorInfo, MaskStageProgress, MaskStageSettings, MaskStageSummary, MaskView, SamLoadRequest, Sa1bImportResult } from '../../../workers/masksApi';
 import type { ModelDownloadProgress } from '../../../workers/modelsApi';
-import { asMessage } from '../messages';
+import { attemptWithMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
 const SELECTION_KEY = 'dearli.masks.datasets';
@@ -46,14 +46,8 @@ interface MasksState {
 }
 
 export const useMasksStore = create<MasksState>((set, get) => {
-  async function attempt<T>(fn: () => Promise<T>): Promise<T | null> {
-    try {
-      return await fn();
-    } catch (e) {
-      set({ messages: [asMessage(e)] });
-      return null;
-    }
-  }
+  /** Runs a worker call, turning its failure into a message. */
+  const attempt = <T,>(fn: () => Promise<T>) => attemptWithMessage(fn, (m) => set({ messages: [m] }));
 
   return {
     generator: null,

@@ -12,7 +12,7 @@ import type {
   TextEmbeddingSummary,
   ZeroShotReport,
 } from '../../../workers/modelsApi';
-import { asMessage } from '../messages';
+import { attemptWithMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
 const DATASET_KEY = 'dearli.models.dataset';
@@ -51,14 +51,7 @@ interface ModelsState {
 
 export const useModelsStore = create<ModelsState>((set, get) => {
   /** Runs a worker call, turning its failure into a message. */
-  async function attempt<T>(fn: () => Promise<T>): Promise<T | null> {
-    try {
-      return await fn();
-    } catch (e) {
-      set({ messages: [asMessage(e)] });
-      return null;
-    }
-  }
+  const attempt = <T,>(fn: () => Promise<T>) => attemptWithMessage(fn, (m) => set({ messages: [m] }));
 
   return {
     clipCard: null,
