@@ -11,6 +11,7 @@ import { decodeMask, fromCocoRle } from '../src/core/rle';
 import { parseSa1bJson } from '../src/data/sa1b';
 import * as store from '../src/data/store';
 import { samConfigFromFixture, samConfigFromHfConfig, samPreset, type SamConfig, type SamPresetName } from '../src/models/sam/config';
+import { autoPointsPerBatch, decoderBytesPerPrompt, maxPointsPerBatch, type AutoMaskOptions, type GpuBufferLimits } from '../src/models/sam/autoMask';
 import { SamModel } from '../src/models/sam/sam';
 import { generateMasksForImage, type MaskGenerator } from '../src/models/sam/samStage';
 import type { SamTensorSource } from '../src/models/sam/weights';
@@ -114,22 +115,67 @@ export async function loadSamFromSaved(meta: SavedModelMeta, onProgress: Progres
 
 // --- The stage ------------------------------------------------------------------------------------
 
-/** What made a mask record: a change of any of these means the image is masked again. */
+/** The settings that decide the masks, in a fixed key order (stored params are compared as JSON). */
+function maskDecidingOptions(s: MaskStageSettings): Partial<AutoMaskOptions> {
+  return {
+    pointsPerSide: s.pointsPerSide,
+    predIouThresh: s.predIouThresh,
+    stabilityScoreThresh: s.stabilityScoreThresh,
+    boxNmsThresh: s.boxNmsThresh,
+    cropNLayers: s.cropNLayers,
+    cropOverlapRatio: s.cropOverlapRatio,
+    cropNmsThresh: s.cropNmsThresh,
+    cropNPointsDownscaleFactor: s.cropNPointsDownscaleFactor,
+    minMaskRegionArea: s.minMaskRegionArea,
+  };
+}
+
+/**
+ * What made a mask record: a change of any of these means the image is masked again. Points per
+ * batch is left out: it changes how prompts are grouped on the GPU, not the masks.
+ */
 function generatorParams(settings: MaskStageSettings): Record<string, unknown> {
   if (!sam) return { generator: 'felzenszwalb', ...DEFAULT_FELZENSZWALB_OPTIONS };
-  return { generator: 'sam', model: sam.card.sha256, ...settings };
+  return { generator: 'sam', model: sam.card.sha256, ...maskDecidingOptions(settings) };
 }
 
 function sameParams(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+const MAX_CROP_LAYERS = 4;
+const MAX_POINTS_PER_BATCH = 1024;
+
 function checkSettings(s: MaskStageSettings): void {
   const bad = (field: string, range: string) => new DearliError('mask-settings', `${field} must be ${range}`, 'Correct the value and run again.');
-  if (!Number.isInteger(s.pointsPerSide) || s.pointsPerSide < 1 || s.pointsPerSide > 64) throw bad('points per side', 'a whole number from 1 to 64');
-  for (const [field, v] of [['the predicted IoU threshold', s.predIouThresh], ['the stability score threshold', s.stabilityScoreThresh], ['the box NMS threshold', s.boxNmsThresh]] as const) {
+  const whole = (v: number, min: number, max: number) => Number.isInteger(v) && v >= min && v <= max;
+  if (!whole(s.pointsPerSide, 1, 64)) throw bad('points per side', 'a whole number from 1 to 64');
+  for (const [field, v] of [['the predicted IoU threshold', s.predIouThresh], ['the stability score threshold', s.stabilityScoreThresh], ['the box NMS threshold', s.boxNmsThresh], ['the crop NMS threshold', s.cropNmsThresh]] as const) {
     if (!(v >= 0 && v <= 1)) throw bad(field, 'between 0 and 1');
   }
+  if (s.pointsPerBatch !== 'auto' && !whole(s.pointsPerBatch, 1, MAX_POINTS_PER_BATCH)) throw bad('points per batch', `"auto" or a whole number from 1 to ${MAX_POINTS_PER_BATCH}`);
+  if (!whole(s.cropNLayers, 0, MAX_CROP_LAYERS)) throw bad('crop layers', `a whole number from 0 to ${MAX_CROP_LAYERS}`);
+  if (!(s.cropOverlapRatio >= 0 && s.cropOverlapRatio < 1)) throw bad('the crop overlap', 'at least 0 and below 1');
+  if (!whole(s.cropNPointsDownscaleFactor, 1, 64)) throw bad('the points downscale factor', 'a whole number from 1 to 64');
+  if (Math.trunc(s.pointsPerSide / s.cropNPointsDownscaleFactor ** s.cropNLayers) < 1) {
+    throw bad('points per side', `at least ${s.cropNPointsDownscaleFactor ** s.cropNLayers} with ${s.cropNLayers} crop layers downscaled by ${s.cropNPointsDownscaleFactor}, so that the last layer keeps a point`);
+  }
+  if (!(Number.isInteger(s.minMaskRegionArea) && s.minMaskRegionArea >= 0)) throw bad('the minimum region area', 'a whole number of pixels, 0 or more');
+}
+
+/** The points per batch to run SAM with: 'auto' from the GPU's buffer limits, a number checked against them. */
+function resolvePointsPerBatch(setting: MaskStageSettings['pointsPerBatch'], model: SamModel, limits: GpuBufferLimits | undefined): number {
+  if (setting === 'auto') return autoPointsPerBatch(limits, model.config);
+  const fit = limits ? maxPointsPerBatch(limits, model.config) : Infinity;
+  if (setting > fit) {
+    const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
+    throw new DearliError(
+      'mask-settings',
+      `${setting} points per batch need ${mib(setting * decoderBytesPerPrompt(model.config))} buffers, but this GPU binds at most ${mib(Math.min(limits!.maxStorageBufferBindingSize, limits!.maxBufferSize))}`,
+      `Use at most ${fit} points per batch, or "auto".`,
+    );
+  }
+  return setting;
 }
 
 async function runMaskStage(datasetIds: string[], settings: MaskStageSettings, onProgress: Parameters<MasksApi['runMaskStage']>[2]): Promise<MaskStageSummary> {
@@ -137,12 +183,13 @@ async function runMaskStage(datasetIds: string[], settings: MaskStageSettings, o
   const d = await db();
   const datasets = (await Promise.all(datasetIds.map((id) => store.getDataset(d, id)))).filter((x): x is store.DatasetRecord => !!x);
   if (datasets.length === 0) throw new DearliError('no-datasets', 'no dataset is selected', 'Tick the datasets to mask.');
+  const pointsPerBatch = sam ? resolvePointsPerBatch(settings.pointsPerBatch, sam.model, (await backendReady()).limits) : null;
   stageAbort?.abort();
   const abort = new AbortController();
   stageAbort = abort;
   const generator: MaskGenerator = sam ? { kind: 'sam', model: sam.model } : { kind: 'fallback' };
   const params = generatorParams(settings);
-  const autoMask = { pointsPerSide: settings.pointsPerSide, predIouThresh: settings.predIouThresh, stabilityScoreThresh: settings.stabilityScoreThresh, boxNmsThresh: settings.boxNmsThresh };
+  const autoMask: Partial<AutoMaskOptions> = { ...maskDecidingOptions(settings), ...(pointsPerBatch !== null && { pointsPerBatch }) };
   const total = datasets.reduce((n, ds) => n + ds.imageCount, 0);
   const start = performance.now();
   let computed = 0;
@@ -151,7 +198,7 @@ async function runMaskStage(datasetIds: string[], settings: MaskStageSettings, o
     const seconds = (performance.now() - start) / 1000;
     const imagesPerSecond = seconds > 0 ? computed / seconds : 0;
     const done = computed + skipped;
-    onProgress({ done, total, imagesPerSecond, etaSeconds: imagesPerSecond > 0 ? (total - done) / imagesPerSecond : 0, current, generator: generator.kind });
+    onProgress({ done, total, imagesPerSecond, etaSeconds: imagesPerSecond > 0 ? (total - done) / imagesPerSecond : 0, current, generator: generator.kind, pointsPerBatch });
   };
   report('');
   for (const dataset of datasets) {

@@ -15,12 +15,24 @@ export interface SamLoadRequest {
 /** What generates masks now: SAM (with its card) or the Felzenszwalb fallback. */
 export type MaskGeneratorInfo = { kind: 'sam'; card: ModelCard } | { kind: 'fallback'; description: string };
 
-/** The user-tunable part of automatic mask generation (segment-anything defaults otherwise). */
+/** The user-tunable part of automatic mask generation (segment-anything's SamAutomaticMaskGenerator options). */
 export interface MaskStageSettings {
   pointsPerSide: number;
+  /** Prompts per decoder batch; 'auto' = as many as the GPU's buffer limits allow, at most upstream's 64. */
+  pointsPerBatch: number | 'auto';
   predIouThresh: number;
   stabilityScoreThresh: number;
   boxNmsThresh: number;
+  /** Crop layers beyond the whole image (layer i: (2^i)² crops, each encoded on its own). */
+  cropNLayers: number;
+  /** Crop overlap as a fraction of the image's short side. */
+  cropOverlapRatio: number;
+  /** NMS IoU threshold between masks of different crops. */
+  cropNmsThresh: number;
+  /** Layer i prompts pointsPerSide / factor^i points per side. */
+  cropNPointsDownscaleFactor: number;
+  /** Holes and islands smaller than this many pixels are removed (0 = off). */
+  minMaskRegionArea: number;
 }
 
 export interface MaskStageProgress {
@@ -31,6 +43,8 @@ export interface MaskStageProgress {
   /** Current image's file name. */
   current: string;
   generator: 'sam' | 'fallback';
+  /** The points per batch SAM runs with ('auto' resolved); null for the fallback. */
+  pointsPerBatch: number | null;
 }
 
 export interface MaskStageSummary {

@@ -73,9 +73,18 @@ export interface SamPredictionTensors {
   lowResLogits: tf.Tensor3D;
 }
 
+/** An RGB or RGBA image, 0..255, row-major. */
+export interface SamImage {
+  pixels: ArrayLike<number>;
+  width: number;
+  height: number;
+  channels: 3 | 4;
+}
+
 export class SamPredictor {
   readonly model: SamModel;
   private embedding: tf.Tensor4D | null = null;
+  private source: SamImage | null = null;
   /** [H, W] of the original image and of the resized (unpadded) model input. */
   originalSize: [number, number] = [0, 0];
   inputSize: [number, number] = [0, 0];
@@ -95,6 +104,7 @@ export class SamPredictor {
     }
     const [newH, newW] = resizedShape(height, width, this.imgSize);
     this.setResizedImage(resizeRgbBilinear(pixels, width, height, channels, newW, newH), newW, newH, height, width);
+    this.source = { pixels, width, height, channels };
   }
 
   /** As setImage for an image already resized by ResizeLongestSide (packed RGB, newH×newW). */
@@ -105,6 +115,14 @@ export class SamPredictor {
     input.dispose();
     this.originalSize = [originalHeight, originalWidth];
     this.inputSize = [resizedHeight, resizedWidth];
+  }
+
+  /**
+   * The pixels given to setImage (a reference, not a copy), for callers that crop and re-encode parts
+   * of the image (automatic mask generation with crop layers); null after setResizedImage.
+   */
+  get sourceImage(): SamImage | null {
+    return this.source;
   }
 
   get imageEmbedding(): tf.Tensor4D {
@@ -151,5 +169,6 @@ export class SamPredictor {
   resetImage(): void {
     this.embedding?.dispose();
     this.embedding = null;
+    this.source = null;
   }
 }

@@ -20,7 +20,7 @@ export interface MaskStageOptions {
 
 /**
  * Masks for one RGBA image (row-major, width×height×4). The SAM image embedding lives on the GPU
- * only for the duration of the call.
+ * only for the duration of the call (with crop layers, plus one crop's embedding at a time).
  */
 export async function generateMasksForImage(
   generator: MaskGenerator,

@@ -8,8 +8,19 @@ import { callback, pipeline } from '../pipeline';
 const SELECTION_KEY = 'dearli.masks.datasets';
 const SETTINGS_KEY = 'dearli.masks.settings';
 
-/** segment-anything's automatic mask generator defaults, as DEARLi uses them. */
-export const DEFAULT_MASK_SETTINGS: MaskStageSettings = { pointsPerSide: 32, predIouThresh: 0.88, stabilityScoreThresh: 0.95, boxNmsThresh: 0.7 };
+/** segment-anything's automatic mask generator defaults, as DEARLi uses them (no crops, no region clean-up). */
+export const DEFAULT_MASK_SETTINGS: MaskStageSettings = {
+  pointsPerSide: 32,
+  pointsPerBatch: 'auto',
+  predIouThresh: 0.88,
+  stabilityScoreThresh: 0.95,
+  boxNmsThresh: 0.7,
+  cropNLayers: 0,
+  cropOverlapRatio: 512 / 1500,
+  cropNmsThresh: 0.7,
+  cropNPointsDownscaleFactor: 1,
+  minMaskRegionArea: 0,
+};
 
 function stored<T>(key: string, fallback: T): T {
   try {
@@ -54,7 +65,8 @@ export const useMasksStore = create<MasksState>((set, get) => {
     loading: false,
     download: null,
     selected: stored<string[]>(SELECTION_KEY, []),
-    settings: stored(SETTINGS_KEY, DEFAULT_MASK_SETTINGS),
+    // settings saved before a field existed take its default
+    settings: { ...DEFAULT_MASK_SETTINGS, ...stored<Partial<MaskStageSettings>>(SETTINGS_KEY, {}) },
     running: false,
     progress: null,
     summary: null,

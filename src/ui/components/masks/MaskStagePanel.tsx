@@ -3,12 +3,51 @@ import { useDatasetsStore } from '../../stores/datasetsStore';
 import { DEFAULT_MASK_SETTINGS, useMasksStore } from '../../stores/masksStore';
 import { ProgressBar } from '../ProgressBar';
 
-const FIELDS: { key: keyof MaskStageSettings; label: string; step: number; testId: string }[] = [
+/** Upstream's points_per_batch, offered when "auto" is unticked. */
+const DEFAULT_FIXED_BATCH = 64;
+
+type NumericSetting = Exclude<keyof MaskStageSettings, 'pointsPerBatch'>;
+
+interface Field {
+  key: NumericSetting;
+  label: string;
+  step: number;
+  testId: string;
+}
+
+const FIELDS: Field[] = [
   { key: 'pointsPerSide', label: 'points per side', step: 1, testId: 'mask-points' },
   { key: 'predIouThresh', label: 'predicted IoU ≥', step: 0.01, testId: 'mask-iou' },
   { key: 'stabilityScoreThresh', label: 'stability ≥', step: 0.01, testId: 'mask-stability' },
   { key: 'boxNmsThresh', label: 'box NMS IoU', step: 0.05, testId: 'mask-nms' },
 ];
+
+/** Crops (each encoded on its own: layer i costs (2^i)² more encoder passes) and small-region clean-up. */
+const CROP_FIELDS: Field[] = [
+  { key: 'cropNLayers', label: 'crop layers', step: 1, testId: 'mask-crop-layers' },
+  { key: 'cropOverlapRatio', label: 'crop overlap', step: 0.01, testId: 'mask-crop-overlap' },
+  { key: 'cropNmsThresh', label: 'crop NMS IoU', step: 0.05, testId: 'mask-crop-nms' },
+  { key: 'cropNPointsDownscaleFactor', label: 'points ÷ per layer', step: 1, testId: 'mask-crop-downscale' },
+  { key: 'minMaskRegionArea', label: 'min region area (px)', step: 1, testId: 'mask-min-area' },
+];
+
+function NumberField({ field, settings, disabled, onChange }: { field: Field; settings: MaskStageSettings; disabled: boolean; onChange: (s: MaskStageSettings) => void }) {
+  return (
+    <label>
+      {field.label}{' '}
+      <input
+        type="number"
+        data-testid={field.testId}
+        step={field.step}
+        min={0}
+        style={{ width: 70 }}
+        disabled={disabled}
+        value={settings[field.key]}
+        onChange={(e) => onChange({ ...settings, [field.key]: Number(e.target.value) })}
+      />
+    </label>
+  );
+}
 
 /** Which datasets to mask, the generator settings, run / pause, and what is stored per dataset. */
 export function MaskStagePanel() {
@@ -38,19 +77,38 @@ export function MaskStagePanel() {
       </ul>
       <div className="row">
         {FIELDS.map((f) => (
-          <label key={f.key}>
-            {f.label}{' '}
+          <NumberField key={f.key} field={f} settings={settings} disabled={running} onChange={setSettings} />
+        ))}
+        <span title="Prompts per decoder batch; auto = as many as the GPU's buffer limits allow, at most 64">
+          points per batch{' '}
+          <label>
+            <input
+              type="checkbox"
+              data-testid="mask-batch-auto"
+              disabled={running}
+              checked={settings.pointsPerBatch === 'auto'}
+              onChange={(e) => setSettings({ ...settings, pointsPerBatch: e.target.checked ? 'auto' : DEFAULT_FIXED_BATCH })}
+            />{' '}
+            auto
+          </label>{' '}
+          {settings.pointsPerBatch !== 'auto' && (
             <input
               type="number"
-              data-testid={f.testId}
-              step={f.step}
-              min={0}
+              data-testid="mask-batch"
+              aria-label="points per batch"
+              step={8}
+              min={1}
               style={{ width: 70 }}
               disabled={running}
-              value={settings[f.key]}
-              onChange={(e) => setSettings({ ...settings, [f.key]: Number(e.target.value) })}
+              value={settings.pointsPerBatch}
+              onChange={(e) => setSettings({ ...settings, pointsPerBatch: Number(e.target.value) })}
             />
-          </label>
+          )}
+        </span>
+      </div>
+      <div className="row">
+        {CROP_FIELDS.map((f) => (
+          <NumberField key={f.key} field={f} settings={settings} disabled={running} onChange={setSettings} />
         ))}
         <button type="button" disabled={running} onClick={() => setSettings(DEFAULT_MASK_SETTINGS)}>
           SAM defaults
@@ -74,7 +132,7 @@ export function MaskStagePanel() {
           rate={progress?.imagesPerSecond}
           rateUnit="images/s"
           etaSeconds={progress?.etaSeconds}
-          label={`${progress?.generator === 'sam' ? 'SAM' : 'fallback'}${progress?.current ? ` · ${progress.current}` : ''}`}
+          label={`${progress?.generator === 'sam' ? `SAM (${progress.pointsPerBatch} points per batch)` : 'fallback'}${progress?.current ? ` · ${progress.current}` : ''}`}
         />
       )}
       {summary && (
