@@ -5,7 +5,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src/core/rng';
-import type { Category } from '../src/core/panoptic';
 import type { ConvNextConfig } from '../src/models/clip/config';
 import type { ConvNextTrunk } from '../src/models/clip/convnext';
 import { createRandomConvNextTrunk } from '../src/models/clip/weights';
@@ -27,7 +26,8 @@ export interface Backbone {
   embedDim: number;
   /** Decoder presets that suit this backbone's size. */
   presets: string[];
-  classRows(categories: readonly Category[]): Promise<ClassRows>;
+  /** `classNames[k]`: class k's names, the class name first, then its synonyms; one row per name. */
+  classRows(classNames: readonly (readonly string[])[]): Promise<ClassRows>;
 }
 
 /** The offline stand-in: the size of the tiny OpenCLIP fixture's trunk. */
@@ -51,15 +51,15 @@ export async function activeBackbone(): Promise<Backbone> {
     channels: RANDOM_TRUNK.dims as [number, number, number, number],
     embedDim: RANDOM_EMBED_DIM,
     presets: ['tiny'],
-    classRows: async (categories) => seededClassRows(categories, RANDOM_EMBED_DIM),
+    classRows: async (classNames) => seededClassRows(classNames, RANDOM_EMBED_DIM),
   }));
   return randomBackbone;
 }
 
-/** Seeded Gaussian rows, one per synonym: distinct directions stand in for text embeddings. */
-export function seededClassRows(categories: readonly Category[], embedDim: number): ClassRows {
+/** Seeded Gaussian rows, one per name: distinct directions stand in for text embeddings. */
+export function seededClassRows(classNames: readonly (readonly string[])[], embedDim: number): ClassRows {
   const rng = new Rng(12345);
-  const synonymClass = categories.flatMap((c, i) => (c.synonyms?.length ? c.synonyms : [c.name]).map(() => i));
+  const synonymClass = classNames.flatMap((names, k) => names.map(() => k));
   return { rows: Float32Array.from({ length: synonymClass.length * embedDim }, () => rng.normal()), synonymClass };
 }
 

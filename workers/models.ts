@@ -4,13 +4,13 @@
  * zero-shot evaluation with ground-truth masks. SAM loading lives in ./masks.ts; saved models of
  * both kinds are listed and freed here.
  */
-import * as tf from '@tensorflow/tfjs';
 import { DearliError } from '../src/core/errors';
 import type { Category } from '../src/core/panoptic';
 import { PanopticEvaluator, type PanopticImage } from '../src/core/pq';
 import { decodeMaskPng } from '../src/data/decode';
 import * as store from '../src/data/store';
-import { buildTextClassifier, VILD_TEMPLATES, type TextClassifier } from '../src/models/clip/zeroShot';
+import { encodeSynonyms, VILD_TEMPLATES } from '../src/models/clip/zeroShot';
+import { buildTextClassifier, disposeTextClassifier, type TextClassifier } from '../src/models/decoder/classHead';
 import { loadSamFromSaved, unloadSamIf } from './masks';
 import {
   beginModelLoad,
@@ -32,7 +32,7 @@ import {
 } from './modelFiles';
 import type { ClassNames, FeatureStageSummary, ModelCard, ModelsApi, StageProgress, TextEmbeddingSummary, ZeroShotClassRow, ZeroShotReport } from './modelsApi';
 import { db, userFacing } from './shared';
-import { seededClassRows, setClipBackbone, type Backbone } from './backbone';
+import { seededClassRows, setClipBackbone, type Backbone, type ClassRows } from './backbone';
 import { buildClip, clipConfigFromJson, presetConfig, tokenizerSources, type LoadedClip } from './clipLoading';
 import { classifySegments, computeDense, featureKey, featureSide, type DenseMap } from './clipFeatures';
 
@@ -45,7 +45,7 @@ let stageAbort: AbortController | null = null;
 
 function setClip(next: LoadedClip | null): void {
   clip?.model.dispose();
-  for (const { classifier } of classifiers.values()) classifier.embeddings.dispose();
+  for (const { classifier } of classifiers.values()) disposeTextClassifier(classifier);
   classifiers.clear();
   clip = next;
   setClipBackbone(next && clipBackbone(next));
@@ -64,14 +64,7 @@ function clipBackbone(loaded: LoadedClip): Backbone {
     channels: config.trunk.dims as [number, number, number, number],
     embedDim: config.embedDim,
     presets: presetsForTrunk(config.trunk.dims),
-    classRows: async (categories) => {
-      if (!hasText) return seededClassRows(categories, config.embedDim);
-      const names = categories.map(namesOf);
-      const bySynonym = await synonymEmbeddings(loaded, names.flat());
-      const rows = new Float32Array(names.flat().length * config.embedDim);
-      names.flat().forEach((s, i) => rows.set(bySynonym.get(s)!, i * config.embedDim));
-      return { rows, synonymClass: names.flatMap((n, k) => n.map(() => k)) };
-    },
+    classRows: async (classNames) => (hasText ? textRows(loaded, classNames) : seededClassRows(classNames, config.embedDim)),
   };
 }
 
@@ -131,15 +124,22 @@ async function requireDataset(datasetId: string): Promise<store.DatasetRecord> {
   return dataset;
 }
 
-function namesOf(c: Category): string[] {
+/** A category's own names: its name, then its synonyms. */
+export function namesOf(c: Category): string[] {
   return [...new Set([c.name, ...(c.synonyms ?? [])].map((s) => s.trim()).filter((s) => s !== ''))];
 }
 
-async function getClassNames(datasetId: string): Promise<ClassNames[]> {
-  const dataset = await requireDataset(datasetId);
+/** Per category of a dataset, the names the user gave it on the Models tab (class name first), else its own. */
+export async function editedClassNames(datasetId: string, categories: readonly Category[]): Promise<string[][]> {
   const edited = await store.getModel(await db(), classNamesKey(datasetId));
   const names = new Map(((edited?.meta.classes as ClassNames[] | undefined) ?? []).map((c) => [c.id, c.names]));
-  return dataset.categories.map((c) => ({ id: c.id, isthing: c.isthing, names: names.get(c.id) ?? namesOf(c) }));
+  return categories.map((c) => names.get(c.id) ?? namesOf(c));
+}
+
+async function getClassNames(datasetId: string): Promise<ClassNames[]> {
+  const { categories } = await requireDataset(datasetId);
+  const names = await editedClassNames(datasetId, categories);
+  return categories.map((c, k) => ({ id: c.id, isthing: c.isthing, names: names[k] }));
 }
 
 /** Synonyms encoded per text-tower call: small enough to report progress, large enough to batch. */
@@ -164,9 +164,9 @@ async function synonymEmbeddings(loaded: LoadedClip, synonyms: string[], onProgr
   for (let start = 0; start < missing.length; start += SYNONYMS_PER_CALL) {
     onProgress?.(meter.progress(start));
     const batch = missing.slice(start, start + SYNONYMS_PER_CALL);
-    const classifier = buildTextClassifier(loaded.model, batch.map((s) => [s]), (texts) => loaded.tokenizer!.tokenize(texts, contextLength));
-    const rows = (await classifier.embeddings.data()) as Float32Array;
-    classifier.embeddings.dispose();
+    const encoded = encodeSynonyms(loaded.model, batch, (texts) => loaded.tokenizer!.tokenize(texts, contextLength));
+    const rows = (await encoded.data()) as Float32Array;
+    encoded.dispose();
     const dims = rows.length / batch.length;
     for (const [i, s] of batch.entries()) {
       const row = rows.slice(i * dims, (i + 1) * dims);
@@ -177,35 +177,33 @@ async function synonymEmbeddings(loaded: LoadedClip, synonyms: string[], onProgr
   return out;
 }
 
-/** The classifier of a dataset's classes: rows in class order, synonym rows padded as zeroShot.ts expects. */
+/** One text row per name of every class, in class order, and the class of each row. */
+async function textRows(loaded: LoadedClip, classNames: readonly (readonly string[])[], onProgress?: (p: StageProgress) => void): Promise<ClassRows> {
+  const synonyms = classNames.flat();
+  const bySynonym = await synonymEmbeddings(loaded, synonyms, onProgress);
+  const dims = loaded.model.config.embedDim;
+  const rows = new Float32Array(synonyms.length * dims);
+  synonyms.forEach((s, i) => rows.set(bySynonym.get(s)!, i * dims));
+  return { rows, synonymClass: classNames.flatMap((names, k) => names.map(() => k)) };
+}
+
+/** The classifier of a dataset's classes under the user's names, kept while the names and the model stay the same. */
 async function textClassifier(datasetId: string, onProgress?: (p: StageProgress) => void): Promise<{ classifier: TextClassifier; classes: ClassNames[] }> {
   const loaded = requireClip(true);
   const classes = await getClassNames(datasetId);
   const key = `${loaded.card.sha256}:${JSON.stringify(classes.map((c) => c.names))}`;
   const hit = classifiers.get(datasetId);
   if (hit?.key === key) return { classifier: hit.classifier, classes };
-  hit?.classifier.embeddings.dispose();
+  if (hit) disposeTextClassifier(hit.classifier);
   classifiers.delete(datasetId);
-  const synonyms = classes.flatMap((c) => c.names);
-  const bySynonym = await synonymEmbeddings(loaded, synonyms, onProgress);
-  const dims = bySynonym.get(synonyms[0])!.length;
-  const table = new Float32Array(synonyms.length * dims);
-  synonyms.forEach((s, i) => table.set(bySynonym.get(s)!, i * dims));
-  const maxSynonyms = Math.max(...classes.map((c) => c.names.length));
-  const synonymRows = new Int32Array(classes.length * maxSynonyms);
-  let row = 0;
-  classes.forEach((c, k) => {
-    // A short class repeats its first row: the max over synonyms ignores repeats.
-    for (let j = 0; j < maxSynonyms; j++) synonymRows[k * maxSynonyms + j] = row + (j < c.names.length ? j : 0);
-    row += c.names.length;
-  });
-  const classifier: TextClassifier = { embeddings: tf.tensor2d(table, [synonyms.length, dims]), numClasses: classes.length, synonymRows, maxSynonyms };
+  const { rows, synonymClass } = await textRows(loaded, classes.map((c) => c.names), onProgress);
+  const classifier = buildTextClassifier(rows, loaded.model.config.embedDim, synonymClass, classes.length);
   classifiers.set(datasetId, { key, classifier });
   return { classifier, classes };
 }
 
 function embeddingSummary(classifier: TextClassifier): TextEmbeddingSummary {
-  return { classes: classifier.numClasses, rows: classifier.embeddings.shape[0], dims: classifier.embeddings.shape[1], templates: VILD_TEMPLATES.length };
+  return { classes: classifier.numClasses, rows: classifier.rows.shape[0], dims: classifier.rows.shape[1], templates: VILD_TEMPLATES.length };
 }
 
 // --- Features --------------------------------------------------------------------------------------

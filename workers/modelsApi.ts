@@ -141,7 +141,10 @@ export interface ModelsApi {
   listCachedFiles(): Promise<CachedFileSummary[]>;
   freeCachedFile(key: string): Promise<void>;
 
-  /** Class names with synonyms for a dataset: the user's edits, else the dataset's categories. */
+  /**
+   * Class names with synonyms for a dataset: the user's edits, else the dataset's categories. Zero-shot
+   * evaluation and new supervised training runs use them (a run keeps the names it started with).
+   */
   getClassNames(datasetId: string): Promise<ClassNames[]>;
   /** Stores edited names and, when CLIP is loaded, recomputes the text embeddings. */
   setClassNames(datasetId: string, classes: ClassNames[]): Promise<TextEmbeddingSummary | null>;

@@ -17,6 +17,7 @@ import { run, type Stage, type StateStore } from '../src/train/stages/runner';
 import { DEWA_CLASS_SYNONYMS } from '../src/train/targets';
 import type { LossReport } from '../src/train/trainStep';
 import { activeBackbone, type Backbone } from './backbone';
+import { editedClassNames, namesOf } from './models';
 import { db, userFacing } from './shared';
 import { classIndex, sampleRefs, trainingBatch, type SampleRef } from './trainingData';
 import { evaluateDecoder, type ImagePrediction } from './trainingEval';
@@ -32,7 +33,7 @@ const SAVE_EVERY = 10;
 
 const watchers = new Set<(view: RunView) => void>();
 let active: { runId: string; abort: AbortController; done: Promise<void> } | null = null;
-let lastPredictions: { predictions: ImagePrediction[]; categories: Category[] } | null = null;
+let lastPredictions: { predictions: ImagePrediction[]; categories: Category[]; classNames: string[][] } | null = null;
 
 function notify(view: RunView): void {
   for (const w of watchers) w(structuredClone(view));
@@ -43,6 +44,14 @@ function runCategories(config: TrainingConfig, dataset: store.DatasetRecord | un
   if (config.kind === 'dewa') return [{ id: 1, name: DEWA_CLASS_SYNONYMS[0], synonyms: [...DEWA_CLASS_SYNONYMS], isthing: true }];
   if (!dataset) throw new DearliError('train-missing-dataset', 'the training dataset is no longer stored', 'Choose another dataset.');
   return dataset.categories;
+}
+
+/**
+ * The names a new run's text classifier is built from: for supervised runs the user's class names and
+ * synonyms (Models tab), for DeWa its one class-agnostic class.
+ */
+async function runClassNames(config: TrainingConfig, categories: readonly Category[]): Promise<string[][]> {
+  return config.kind === 'dewa' ? categories.map(namesOf) : editedClassNames(config.trainDatasetIds[0], categories);
 }
 
 function decoderConfig(config: TrainingConfig, backbone: Backbone): DecoderConfig {
@@ -68,7 +77,17 @@ async function saveRun(runId: string, persisted: PersistedRun): Promise<void> {
 async function loadRun(runId: string): Promise<PersistedRun> {
   const rec = await store.getRun<PersistedRun>(await db(), runId);
   if (!rec) throw new DearliError('train-missing-run', `run ${runId} is not stored`, 'Start a new run.');
+  await withClassNames(rec.state.view);
   return rec.state;
+}
+
+/** Runs saved before runs recorded their class names trained on their categories' own names. */
+async function withClassNames(view: RunView): Promise<RunView> {
+  if (view.classNames) return view;
+  const dataset = await store.getDataset(await db(), view.config.trainDatasetIds[0]);
+  // A supervised run whose dataset is gone cannot resume, so it lists no names.
+  view.classNames = view.config.kind === 'supervised' && !dataset ? [] : runCategories(view.config, dataset).map(namesOf);
+  return view;
 }
 
 type StepTimings = { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number };
@@ -101,7 +120,8 @@ async function execute(runId: string, signal: AbortSignal): Promise<void> {
   const categories = runCategories(config, await store.getDataset(d, config.trainDatasetIds[0]));
   const valDataset = config.validationDatasetId ? await store.getDataset(d, config.validationDatasetId) : undefined;
   const decoder = decoderConfig(config, backbone);
-  const classes = await backbone.classRows(categories);
+  // The names the run started with, not today's edits: a resume must not change the classifier.
+  const classes = await backbone.classRows(view.classNames);
   const classifier = buildTextClassifier(classes.rows, backbone.embedDim, classes.synonymClass, categories.length);
   const model = new M2FLang(decoder, config.seed);
   const trainer = createTrainer(config.kind, model, classifier, config.iterations, config.seed, { learningRate: config.learningRate });
@@ -132,7 +152,7 @@ async function execute(runId: string, signal: AbortSignal): Promise<void> {
       if (valRefs.length === 0) return;
       const { point, predictions } = await evaluateDecoder(d, backbone, model, classifier, categories, valRefs, iteration);
       view.evals.push(point);
-      lastPredictions = { predictions, categories };
+      lastPredictions = { predictions, categories, classNames: view.classNames };
     };
 
     const withEval = timed(stage, async (state, ms, loss, timings) => {
@@ -222,7 +242,7 @@ export const trainingService: TrainingApi = {
     const d = await db();
     const backbone = await activeBackbone();
     const decoder = decoderConfig(config, backbone);
-    runCategories(config, await store.getDataset(d, config.trainDatasetIds[0]));
+    const categories = runCategories(config, await store.getDataset(d, config.trainDatasetIds[0]));
     const runId = `${RUN_PREFIX}${crypto.randomUUID()}`;
     const view: RunView = {
       id: runId,
@@ -231,6 +251,7 @@ export const trainingService: TrainingApi = {
       iteration: 0,
       totalIterations: config.iterations,
       backbone: backbone.name,
+      classNames: await runClassNames(config, categories),
       parameterCount: parameterCount(decoder),
       losses: [],
       evals: [],
@@ -261,7 +282,7 @@ export const trainingService: TrainingApi = {
     const runs = (await store.listRuns(await db())).filter((r) => r.id.startsWith(RUN_PREFIX));
     const latest = runs.sort((a, b) => b.updatedAt - a.updatedAt)[0];
     if (!latest) return null;
-    const view = (latest.state as PersistedRun).view;
+    const view = await withClassNames((latest.state as PersistedRun).view);
     // A run that was running when the page went away resumes from its last save.
     if (view.status === 'running' && active?.runId !== view.id) view.status = 'paused';
     return view;
@@ -274,7 +295,7 @@ export const trainingService: TrainingApi = {
   validationPredictions: userFacing(async (limit) => {
     if (!lastPredictions) return [];
     const d = await db();
-    const { predictions, categories } = lastPredictions;
+    const { predictions, categories, classNames } = lastPredictions;
     const views: PredictionView[] = [];
     for (const { ref, result } of predictions.slice(0, limit)) {
       const rec = await store.getImage(d, ref.imageId);
@@ -302,7 +323,7 @@ export const trainingService: TrainingApi = {
         image: rec.blob,
         groundTruth: gt,
         prediction,
-        segments: result.segments.map((s) => ({ id: s.id, name: categories[s.category_id].name, isthing: s.isthing })),
+        segments: result.segments.map((s) => ({ id: s.id, name: classNames[s.category_id][0], isthing: s.isthing })),
       });
     }
     return views;

@@ -53,6 +53,11 @@ export interface RunView {
   iteration: number;
   totalIterations: number;
   backbone: string;
+  /**
+   * The names the run's text classifier was built from, per class in category order (class name
+   * first, then synonyms): the user's names when the run started, kept on resume.
+   */
+  classNames: string[][];
   parameterCount: number;
   losses: LossPoint[];
   evals: EvalPoint[];

@@ -1,8 +1,9 @@
 /**
- * Reading COCO panoptic files for evaluation: the annotation JSON (checked field by field, so a bad
- * file is reported with its name) and the RGB id PNGs (decoded bit-exactly, by default with fast-png).
+ * Reading COCO panoptic files: the annotation JSON (checked field by field, so a bad file is reported
+ * with its name) and the RGB id PNGs (decoded bit-exactly, by default with fast-png). `idMapOfPng` is
+ * the one pixels → ids decoder; dataset import (src/data/decode.ts) uses it too.
  */
-import { decode as decodeWithFastPng } from 'fast-png';
+import { decode as decodeWithFastPng, type DecodedPng } from 'fast-png';
 import { DearliError } from './errors';
 import { decodeIdMap, type Category, type PanopticAnnotation, type SegmentInfo } from './panoptic';
 import { PanopticEvaluator, type PanopticEvaluation } from './pq';
@@ -139,7 +140,10 @@ export function pairAnnotations(
 /** Turns a panoptic PNG's bytes into segment ids; `file` names it in errors. */
 export type PanopticPngDecoder = (bytes: Uint8Array, file: string) => IdMap;
 
-/** Decodes a COCO panoptic PNG (8-bit RGB or RGBA; alpha ignored as panopticapi does) to segment ids. */
+/**
+ * Decodes a COCO panoptic PNG for evaluation to segment ids: only 8-bit RGB or RGBA (alpha ignored),
+ * the maps panopticapi reads.
+ */
 export function decodePanopticPng(bytes: Uint8Array, file: string): IdMap {
   let png;
   try {
@@ -150,7 +154,65 @@ export function decodePanopticPng(bytes: Uint8Array, file: string): IdMap {
   if (png.depth !== 8 || (png.channels !== 3 && png.channels !== 4) || png.palette) {
     throw unsupportedPngError(png.depth, png.channels, Boolean(png.palette), file);
   }
-  return { ids: decodeIdMap(png.data, png.width, png.height, png.channels), width: png.width, height: png.height };
+  const { ids, width, height } = idMapOfPng(png, (detail) => undecodablePngError(detail, file));
+  return { ids, width, height };
+}
+
+export interface DecodedIdPng extends IdMap {
+  /**
+   * How the ids were stored: 'rgb' (8-bit RGB or RGBA, the canonical form), 'palette' or 'grey'
+   * (ids 65793·v; used to word the error when they do not match).
+   */
+  colorType: 'rgb' | 'palette' | 'grey';
+}
+
+/**
+ * A decoded PNG's pixels → one id per pixel, id = R + 256·G + 256²·B, for every 8-bit-or-less colour
+ * type, chosen so that every lossless re-encoding of an RGB id PNG gives the same ids:
+ * - RGB and RGBA: alpha is ignored, as panopticapi does.
+ * - Palette: expanded through the palette to RGB (optimisers such as oxipng turn RGB masks with at
+ *   most 256 colours into palette PNGs without changing a colour).
+ * - Greyscale (with or without alpha): read as the RGB colour it denotes (R = G = B = v, so
+ *   id = 65793·v), for the same reason.
+ * Callers refuse the colour types they do not accept (16-bit always) before calling; `fail(detail)`
+ * makes the error for a palette index beyond the palette.
+ */
+export function idMapOfPng(png: DecodedPng, fail: (detail: string) => Error): DecodedIdPng {
+  const { width, height } = png;
+  const n = width * height;
+  if (png.palette) {
+    const paletteIds = png.palette.map(([r, g, b]) => r + 256 * g + 65536 * b);
+    const index = unpackSamples(png.data, width, height, png.depth);
+    const ids = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const id = paletteIds[index[i]];
+      if (id === undefined) throw fail(`palette index ${index[i]} beyond the ${paletteIds.length}-colour palette`);
+      ids[i] = id;
+    }
+    return { width, height, ids, colorType: 'palette' };
+  }
+  if (png.channels === 3 || png.channels === 4) return { width, height, ids: decodeIdMap(png.data, width, height, png.channels), colorType: 'rgb' };
+  // Greyscale (1 channel) or grey + alpha (2 channels, always 8 bits here).
+  const grey = png.channels === 1 ? unpackSamples(png.data, width, height, png.depth) : png.data;
+  const scale = 255 / ((1 << Math.min(png.depth, 8)) - 1);
+  const ids = new Uint32Array(n);
+  for (let i = 0, p = 0; i < n; i++, p += png.channels) ids[i] = Math.round(grey[p] * scale) * 65793;
+  return { width, height, ids, colorType: 'grey' };
+}
+
+/** One sample per pixel from rows packed at 1, 2 or 4 bits (8-bit data is returned as is). */
+function unpackSamples(data: ArrayLike<number>, width: number, height: number, depth: number): ArrayLike<number> {
+  if (depth === 8) return data;
+  const out = new Uint8Array(width * height);
+  const rowBytes = Math.ceil((width * depth) / 8);
+  const mask = (1 << depth) - 1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const bit = x * depth;
+      out[y * width + x] = (data[y * rowBytes + (bit >> 3)] >> (8 - depth - (bit & 7))) & mask;
+    }
+  }
+  return out;
 }
 
 /** The error for bytes that are no readable PNG, shared by every panoptic PNG decoder. */

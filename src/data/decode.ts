@@ -3,18 +3,15 @@
  * and bit-exact decoding of panoptic mask PNGs with fast-png (pure JS, so identical in Node,
  * workers and pages; a canvas would colour-manage and premultiply, changing ids).
  *
- * Mask colour types, decided so that every lossless re-encoding of an RGB id PNG gives the same ids:
- * - RGB and RGBA: id = R + 256·G + 256²·B; alpha is ignored, as panopticapi does.
- * - Palette: expanded through the palette to RGB (optimisers such as oxipng turn RGB masks with at
- *   most 256 colours into palette PNGs without changing a colour).
- * - Greyscale (with or without alpha): read as the RGB colour it denotes (R = G = B = v, so
- *   id = 65793·v), for the same reason. A grey map that stores id = v therefore fails validation
- *   with a hint saying so, instead of being guessed at.
- * - 16-bit: refused (ids are 8-bit RGB by definition). JPEG and WebP masks: refused.
+ * Mask colour types: RGB(A), palette and greyscale are read as `idMapOfPng` (src/core/panopticFiles.ts)
+ * says; a grey map that stores id = v therefore fails validation with a hint saying so, instead of
+ * being guessed at. 16-bit masks are refused (ids are 8-bit RGB by definition), and so are JPEG and
+ * WebP masks.
  */
 import { decode as decodePng, encode as encodePng, type DecodedPng } from 'fast-png';
 import { DearliError } from '../core/errors';
 import { encodeIdMap } from '../core/panoptic';
+import { idMapOfPng, type DecodedIdPng } from '../core/panopticFiles';
 import { MAX_IMAGE_SIDE, problems } from './problems';
 import type { ImageType } from './types';
 
@@ -197,66 +194,14 @@ function decodePngStrict(bytes: Uint8Array, fail: (detail: string) => DearliErro
   return png;
 }
 
-export interface DecodedMask {
-  width: number;
-  height: number;
-  /** Segment id of every pixel, row-major. */
-  ids: Uint32Array;
-  /**
-   * How the ids were stored: 'rgb' (8-bit RGB or RGBA, the canonical form), 'palette' or 'grey'
-   * (ids 65793·v; used to word the error when they do not match).
-   */
-  colorType: 'rgb' | 'palette' | 'grey';
-}
-
 /** Decodes a panoptic mask PNG into one id per pixel, bit-exactly, or throws a DearliError naming `file`. */
-export function decodeMaskPng(bytes: Uint8Array, file: string): DecodedMask {
+export function decodeMaskPng(bytes: Uint8Array, file: string): DecodedIdPng {
   const type = sniffImageType(bytes.subarray(0, 12));
   if (type === 'jpeg') throw problems.jpegMask(file);
   if (type !== 'png') throw problems.notPngMask(file);
   const png = decodePngStrict(bytes, (detail) => problems.corruptMask(file, detail));
   if (png.depth === 16) throw problems.sixteenBitMask(file);
-  const { width, height } = png;
-  const n = width * height;
-  if (png.palette) {
-    const paletteIds = png.palette.map(([r, g, b]) => r + 256 * g + 65536 * b);
-    const index = unpackSamples(png.data, width, height, png.depth);
-    const ids = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      const id = paletteIds[index[i]];
-      if (id === undefined) throw problems.corruptMask(file, `palette index ${index[i]} beyond the ${paletteIds.length}-colour palette`);
-      ids[i] = id;
-    }
-    return { width, height, ids, colorType: 'palette' };
-  }
-  if (png.channels === 3 || png.channels === 4) {
-    const ids = new Uint32Array(n);
-    const c = png.channels;
-    const d = png.data;
-    for (let i = 0, p = 0; i < n; i++, p += c) ids[i] = d[p] + 256 * d[p + 1] + 65536 * d[p + 2];
-    return { width, height, ids, colorType: 'rgb' };
-  }
-  // Greyscale (1 channel) or grey + alpha (2 channels, always 8 bits here).
-  const grey = png.channels === 1 ? unpackSamples(png.data, width, height, png.depth) : png.data;
-  const scale = 255 / ((1 << Math.min(png.depth, 8)) - 1);
-  const ids = new Uint32Array(n);
-  for (let i = 0, p = 0; i < n; i++, p += png.channels) ids[i] = Math.round(grey[p] * scale) * 65793;
-  return { width, height, ids, colorType: 'grey' };
-}
-
-/** One sample per pixel from rows packed at 1, 2 or 4 bits (8-bit data is returned as is). */
-function unpackSamples(data: ArrayLike<number>, width: number, height: number, depth: number): ArrayLike<number> {
-  if (depth === 8) return data;
-  const out = new Uint8Array(width * height);
-  const rowBytes = Math.ceil((width * depth) / 8);
-  const mask = (1 << depth) - 1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const bit = x * depth;
-      out[y * width + x] = (data[y * rowBytes + (bit >> 3)] >> (8 - depth - (bit & 7))) & mask;
-    }
-  }
-  return out;
+  return idMapOfPng(png, (detail) => problems.corruptMask(file, detail));
 }
 
 /** Encodes segment ids as an RGB panoptic PNG (id = R + 256·G + 256²·B). */

@@ -71,7 +71,7 @@ export {
   type StorageEstimate,
 } from './store';
 
-export { decodeMaskPng, encodeIdPng, encodeRgbPng, probeImage, checkImageIntegrity, sniffImageType, type DecodedMask, type ImageProbe } from './decode';
+export { decodeMaskPng, encodeIdPng, encodeRgbPng, probeImage, checkImageIntegrity, sniffImageType, type ImageProbe } from './decode';
 export { measureSegments, type SegmentMeasure } from './validate';
 export { MAX_IMAGE_SIDE } from './problems';
 export { SIMPLE_LABEL_DIVISOR } from './layouts/simple';

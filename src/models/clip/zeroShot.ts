@@ -2,9 +2,11 @@
  * Zero-shot mask classification with CLIP (DEARLi/FC-CLIP's out-of-vocabulary branch, method-spec §2.4-2.5):
  * mask-pool the dense res5 map under each binarised mask, apply the CLIP head (LayerNorm, projection),
  * compare with one L2-normalised text row per synonym, take the max over a class's synonyms, scale by
- * min(exp(logit_scale), 100) and softmax over the classes. Everything is batched over masks.
+ * min(exp(logit_scale), 100) and softmax over the classes. Everything is batched over masks. The text
+ * rows come from `encodeSynonyms`; the classifier over them is the decoder's (../decoder/classHead.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { synonymMaxCosine, type TextClassifier } from '../decoder/classHead';
 import { l2Normalize, MAX_LOGIT_SCALE, type ClipModel } from './clip';
 import type { ClipImageHead } from './head';
 
@@ -28,16 +30,6 @@ export const VILD_TEMPLATES: readonly string[] = [
 
 /** Text → rows of `contextLength` CLIP token ids (src/models/clip/tokenizer.ts, or a lookup of precomputed ids). */
 export type Tokenize = (texts: string[]) => Int32Array[];
-
-/** Text embeddings, one row per synonym, and which rows belong to which class. */
-export interface TextClassifier {
-  /** [S, E], rows L2-normalised. */
-  embeddings: tf.Tensor2D;
-  numClasses: number;
-  /** Row indices [numClasses · maxSynonyms]; short classes repeat their first synonym (a max ignores repeats). */
-  synonymRows: Int32Array;
-  maxSynonyms: number;
-}
 
 /** Binary masks at logit > 0 after resizing are what FC-CLIP/DEARLi pool with. */
 const AREA_EPS = 1e-8;
@@ -70,14 +62,11 @@ export function clampedLogitScale(logitScale: number): number {
 
 /** Region embeddings [..., E] (not normalised) → class logits [..., K]: scale · max over synonyms of the cosine. */
 export function classLogits<T extends tf.Tensor>(regionEmbeds: T, classifier: TextClassifier, logitScale: number): T {
-  const { embeddings, numClasses, synonymRows, maxSynonyms } = classifier;
   const lead = regionEmbeds.shape.slice(0, -1);
   const e = regionEmbeds.shape[regionEmbeds.rank - 1];
   return tf.tidy(() => {
-    const flat = tf.reshape(l2Normalize(regionEmbeds), [-1, e]);
-    const cosine = tf.matMul(flat, embeddings, false, true);
-    const perSynonym = tf.reshape(tf.gather(cosine, synonymRows, 1), [-1, numClasses, maxSynonyms]);
-    return tf.reshape(tf.mul(tf.max(perSynonym, -1), clampedLogitScale(logitScale)), [...lead, numClasses]) as T;
+    const flat = tf.reshape(l2Normalize(regionEmbeds), [-1, e]) as tf.Tensor2D;
+    return tf.reshape(tf.mul(synonymMaxCosine(flat, classifier), clampedLogitScale(logitScale)), [...lead, classifier.numClasses]) as T;
   });
 }
 
@@ -93,25 +82,19 @@ export function zeroShotMaskProbabilities(model: ClipModel, dense: tf.Tensor4D, 
   return tf.tidy(() => classifyPooled(model.imageHead, maskPool(dense, maskLogits), classifier, logitScale));
 }
 
-export interface TextClassifierOptions {
+export interface SynonymEncodingOptions {
   templates?: readonly string[];
   /** Texts per text-tower call (bounds GPU memory). */
   textsPerBatch?: number;
 }
 
 /**
- * Class text embeddings: for each synonym, every template filled in → CLIP text tower → L2-normalise
- * each → mean over templates → L2-normalise. `classes[k]` lists the synonyms of class k.
+ * One text row per synonym [S, E]: every template filled in → CLIP text tower → L2-normalise each →
+ * mean over templates → L2-normalise. `buildTextClassifier` (../decoder/classHead.ts) groups the rows
+ * into classes.
  */
-export function buildTextClassifier(
-  model: ClipModel,
-  classes: readonly (readonly string[])[],
-  tokenize: Tokenize,
-  options: TextClassifierOptions = {},
-): TextClassifier {
+export function encodeSynonyms(model: ClipModel, synonyms: readonly string[], tokenize: Tokenize, options: SynonymEncodingOptions = {}): tf.Tensor2D {
   const templates = options.templates ?? VILD_TEMPLATES;
-  const synonyms = classes.flat();
-  if (classes.some((c) => c.length === 0)) throw new RangeError('every class needs at least one synonym');
   const synonymsPerBatch = Math.max(1, Math.floor((options.textsPerBatch ?? 256) / templates.length));
   const chunks: tf.Tensor2D[] = [];
   for (let start = 0; start < synonyms.length; start += synonymsPerBatch) {
@@ -126,15 +109,8 @@ export function buildTextClassifier(
       }),
     );
   }
-  const embeddings = chunks.length === 1 ? chunks[0] : tf.tidy(() => tf.concat(chunks, 0));
-  if (chunks.length > 1) tf.dispose(chunks);
-
-  const maxSynonyms = Math.max(...classes.map((c) => c.length));
-  const synonymRows = new Int32Array(classes.length * maxSynonyms);
-  let row = 0;
-  classes.forEach((c, k) => {
-    for (let j = 0; j < maxSynonyms; j++) synonymRows[k * maxSynonyms + j] = row + (j < c.length ? j : 0);
-    row += c.length;
-  });
-  return { embeddings, numClasses: classes.length, synonymRows, maxSynonyms };
+  if (chunks.length === 1) return chunks[0];
+  const rows = tf.concat(chunks, 0);
+  tf.dispose(chunks);
+  return rows;
 }

@@ -1,10 +1,12 @@
 /**
- * M2F-Lang's text-space classifier (method-spec §2.4): the class MLP output is L2-normalised and
- * compared by cosine with fixed CLIP text rows (one per synonym) and a learnable void embedding;
- * logit = min(exp(logit_scale), 100)·cos; a class's logit is the max over its synonyms.
+ * Text-space classification (method-spec §2.4): embeddings are L2-normalised and compared by cosine
+ * with fixed CLIP text rows (one per synonym); a class's score is the max over its synonyms. The one
+ * text classifier of the lab: M2F-Lang's class head (below, with a learnable void embedding and
+ * logit = min(exp(logit_scale), 100)·cos) and CLIP's zero-shot branch (../clip/zeroShot.ts) share it.
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** Fixed synonym rows and which rows belong to which class. */
 export interface TextClassifier {
   numClasses: number;
   /** [S, E] L2-normalised synonym rows (fixed). */
@@ -50,15 +52,23 @@ export function disposeTextClassifier(c: TextClassifier): void {
 
 const l2Normalize = (x: tf.Tensor): tf.Tensor => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));
 
+/** L2-normalised embeddings [N, E] → [N, C]: per class, the max over its synonyms of the cosine. */
+export function synonymMaxCosine(normalized: tf.Tensor2D, classifier: TextClassifier): tf.Tensor2D {
+  return tf.tidy(() => {
+    const n = normalized.shape[0];
+    const synonymCos = tf.matMul(normalized, classifier.rows, false, true); // [N, S]
+    const padded = tf.concat([synonymCos, tf.fill([n, 1], -1e4)], 1);
+    return tf.max(tf.reshape(tf.gather(padded, classifier.synonymSlots, 1), [n, classifier.numClasses, classifier.maxSynonyms]), 2) as tf.Tensor2D;
+  });
+}
+
 /** classEmbed [B, Q, E] → logits [B, Q, C+1] (void last). */
 export function classLogits(classEmbed: tf.Tensor3D, classifier: TextClassifier, logitScale: tf.Tensor, voidEmbedding: tf.Tensor2D): tf.Tensor3D {
   return tf.tidy(() => {
     const [b, q, e] = classEmbed.shape;
-    const x = tf.reshape(l2Normalize(classEmbed), [b * q, e]);
+    const x = tf.reshape(l2Normalize(classEmbed), [b * q, e]) as tf.Tensor2D;
     const scale = tf.minimum(tf.exp(logitScale), 100);
-    const synonymCos = tf.matMul(x, classifier.rows, false, true); // [BQ, S]
-    const padded = tf.concat([synonymCos, tf.fill([b * q, 1], -1e4)], 1);
-    const perClass = tf.max(tf.reshape(tf.gather(padded, classifier.synonymSlots, 1), [b * q, classifier.numClasses, classifier.maxSynonyms]), 2);
+    const perClass = synonymMaxCosine(x, classifier);
     const voidCos = tf.matMul(x, l2Normalize(voidEmbedding), false, true); // [BQ, 1]
     return tf.reshape(tf.mul(tf.concat([perClass, voidCos], 1), scale), [b, q, classifier.numClasses + 1]) as tf.Tensor3D;
   });

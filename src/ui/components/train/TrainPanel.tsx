@@ -36,6 +36,16 @@ function RunStatus({ run }: { run: RunView }) {
   );
 }
 
+/** The names the run's classifier was built from (kept on resume, whatever the Models tab says now). */
+function RunClasses({ classNames }: { classNames: string[][] }) {
+  if (classNames.length === 0) return null;
+  return (
+    <p className="muted" data-testid="train-classes">
+      classes: {classNames.map(([name, ...synonyms]) => (synonyms.length > 0 ? `${name} (${synonyms.join(', ')})` : name)).join(' · ')}
+    </p>
+  );
+}
+
 function Curves({ run }: { run: RunView }) {
   const loss = useMemo(() => {
     const x = run.losses.map((l) => l.iteration);
@@ -114,6 +124,7 @@ export function TrainPanel() {
         <TrainForm disabled={running} />
         {message && <Messages items={[message]} testId="train-messages" />}
         {run && <RunStatus run={run} />}
+        {run && <RunClasses classNames={run.classNames} />}
       </section>
       {run && (
         <section className="panel">
