@@ -1,6 +1,6 @@
 /**
- * Shared by the training tests: the demo world at 64x64, features from the tiny OpenCLIP ConvNeXt
- * fixture (frozen, computed once), a random-row text classifier over the demo classes, and PQ of
+ * Shared by the training tests: square demo images, features from the tiny OpenCLIP ConvNeXt
+ * fixture (frozen, computed once per image set), a random-row text classifier over the demo classes, and PQ of
  * the decoder's final prediction via the lab's evaluator.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -17,15 +17,13 @@ import { tidyAll } from '../models/ops/scope';
 import { openFixtureSafetensors, readFixtureJson } from '../../test/fixtures';
 import { panopticInference } from './panopticInference';
 
-export const SIZE = 64;
-
 /**
- * Seed 22: its smallest segment has 44 px. Most seeds put a 20–30 px coin or star in one of four
- * 64x64 images, under two stride-4 cells of the tiny preset's 16x16 mask grid; with seed 7 (a 24 px
- * star, a 28 px ring) supervised PQ plateaued near 70 after 110 iterations.
+ * Seed 22: at 64x64 its smallest segment has 44 px. Most seeds put a 20–30 px coin or star in one
+ * of four 64x64 images, under two stride-4 cells of the tiny preset's 16x16 mask grid; with seed 7
+ * (a 24 px star, a 28 px ring) supervised PQ plateaued near 70 after 110 iterations.
  */
-export function demoImages(count: number): DemoRecord[] {
-  return [...iterateDemoSplit({ width: SIZE, height: SIZE, labeled: count, seed: 22 }, 'labeled')];
+export function demoImages(count: number, size: number): DemoRecord[] {
+  return [...iterateDemoSplit({ width: size, height: size, labeled: count, seed: 22 }, 'labeled')];
 }
 
 /** res2..res5 of the images from the tiny CLIP trunk fixture (OpenAI CLIP normalisation). */
@@ -37,7 +35,7 @@ export async function trunkFeatures(images: DemoRecord[]): Promise<TrunkFeatures
   const mean = [0.48145466, 0.4578275, 0.40821073];
   const std = [0.26862954, 0.26130258, 0.27577711];
   const features = tidyAll(() => {
-    const rgb = tf.tensor4d(Float32Array.from(images.flatMap((im) => Array.from(im.rgb))), [images.length, SIZE, SIZE, 3]);
+    const rgb = tf.tensor4d(Float32Array.from(images.flatMap((im) => Array.from(im.rgb))), [images.length, images[0].height, images[0].width, 3]);
     const x = tf.div(tf.sub(tf.div(rgb, 255), mean), std) as tf.Tensor4D;
     return clip.trunk.forwardFeatures(x);
   });
@@ -56,19 +54,19 @@ export function demoClassifier(embedDim: number, seed: number): TextClassifier {
 }
 
 /** One readback of the final prediction, then M2F panoptic inference per image at the image size. */
-export async function panopticPredictions(model: M2FLang, features: TrunkFeatures, classifier: TextClassifier): Promise<{ ids: Int32Array; segments: { id: number; category_id: number }[] }[]> {
+export async function panopticPredictions(model: M2FLang, features: TrunkFeatures, classifier: TextClassifier, size: number): Promise<{ ids: Int32Array; segments: { id: number; category_id: number }[] }[]> {
   const q = model.config.numQueries;
   const numClasses = classifier.numClasses;
   const [cls, masks] = tf.tidy(() => {
     const preds = model.forward(features, classifier);
     const last = preds[preds.length - 1];
-    return [last.classLogits, resizePlanes(last.maskLogits, SIZE, SIZE)];
+    return [last.classLogits, resizePlanes(last.maskLogits, size, size)];
   });
   const [c, m] = await Promise.all([cls.data(), masks.data()]);
   tf.dispose([cls, masks]);
   const b = cls.shape[0];
   return Array.from({ length: b }, (_, i) => {
-    const r = panopticInference(c.subarray(i * q * (numClasses + 1), (i + 1) * q * (numClasses + 1)), m.subarray(i * q * SIZE * SIZE, (i + 1) * q * SIZE * SIZE), q, SIZE, SIZE, {
+    const r = panopticInference(c.subarray(i * q * (numClasses + 1), (i + 1) * q * (numClasses + 1)), m.subarray(i * q * size * size, (i + 1) * q * size * size), q, size, size, {
       numClasses,
       isThing: (k) => DEMO_CATEGORIES[k].isthing,
     });
@@ -76,10 +74,11 @@ export async function panopticPredictions(model: M2FLang, features: TrunkFeature
   });
 }
 
-export function panopticQuality(images: DemoRecord[], predictions: { ids: Int32Array; segments: { id: number; category_id: number }[] }[]): number {
+/** PQ, SQ and RQ over all classes (fractions). */
+export function panopticQuality(images: DemoRecord[], predictions: { ids: Int32Array; segments: { id: number; category_id: number }[] }[]): { pq: number; sq: number; rq: number } {
   const evaluator = new PanopticEvaluator(DEMO_CATEGORIES);
   images.forEach((im, i) => {
-    evaluator.addImage({ ids: im.ids, width: SIZE, height: SIZE, segments: im.segments }, { ids: Uint32Array.from(predictions[i].ids), width: SIZE, height: SIZE, segments: predictions[i].segments });
+    evaluator.addImage(im, { ids: Uint32Array.from(predictions[i].ids), width: im.width, height: im.height, segments: predictions[i].segments });
   });
-  return evaluator.summarize().pq.All.pq;
+  return evaluator.summarize().pq.All;
 }

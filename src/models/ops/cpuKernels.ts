@@ -4,6 +4,12 @@
  *   gradient of every gather it took 60 of 63 s of a tiny-decoder training step.
  * - Slice / SplitV: the stock kernels copy non-contiguous slices element by element through
  *   TensorBuffer index arithmetic (~7 µs per element here); these copy contiguous inner runs.
+ * - BatchMatMul: the stock kernel reads B with a stride in its innermost loop; this one copies both
+ *   operands to row-major [batch, M, K] · [batch, K, N] and runs contiguous row updates (ikj order,
+ *   float64 row accumulators), or dot products over a transposed B when N is small.
+ * - GatherV2 (batchDims 0): copies whole inner rows instead of single elements.
+ * - Add / Sub / Multiply / RealDiv with broadcasting: the stock kernels allocate index arrays for
+ *   every output element; these walk collapsed strides and run contiguous rows in tight loops.
  * Only the cpu backend is touched.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -85,6 +91,184 @@ function splitVCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; 
   });
 }
 
+type Row = (out: Float32Array, o: number, a: Float32Array, ia: number, sa: number, b: Float32Array, ib: number, sb: number, n: number) => void;
+
+const ROWS: Record<string, Row> = {
+  Add: (out, o, a, ia, sa, b, ib, sb, n) => {
+    for (let j = 0; j < n; j++) out[o + j] = a[ia + j * sa] + b[ib + j * sb];
+  },
+  Sub: (out, o, a, ia, sa, b, ib, sb, n) => {
+    for (let j = 0; j < n; j++) out[o + j] = a[ia + j * sa] - b[ib + j * sb];
+  },
+  Multiply: (out, o, a, ia, sa, b, ib, sb, n) => {
+    for (let j = 0; j < n; j++) out[o + j] = a[ia + j * sa] * b[ib + j * sb];
+  },
+  RealDiv: (out, o, a, ia, sa, b, ib, sb, n) => {
+    for (let j = 0; j < n; j++) out[o + j] = a[ia + j * sa] / b[ib + j * sb];
+  },
+};
+
+/**
+ * Element strides of `shape` read as the broadcast `outShape` (0 along broadcast axes), with
+ * adjacent axes merged wherever both operands stay contiguous across them.
+ */
+export function broadcastPlan(aShape: number[], bShape: number[], outShape: number[]): { dims: number[]; sa: number[]; sb: number[] } {
+  const r = outShape.length;
+  const strides = (shape: number[]) => {
+    const padded = [...new Array<number>(r - shape.length).fill(1), ...shape];
+    const out = new Array<number>(r);
+    let s = 1;
+    for (let d = r - 1; d >= 0; d--) {
+      out[d] = padded[d] === 1 && outShape[d] !== 1 ? 0 : s;
+      s *= padded[d];
+    }
+    return out;
+  };
+  const a = strides(aShape);
+  const b = strides(bShape);
+  const dims: number[] = [];
+  const sa: number[] = [];
+  const sb: number[] = [];
+  for (let d = 0; d < r; d++) {
+    if (outShape[d] === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && sa[last] === a[d] * outShape[d] && sb[last] === b[d] * outShape[d]) {
+      dims[last] *= outShape[d];
+      sa[last] = a[d];
+      sb[last] = b[d];
+    } else {
+      dims.push(outShape[d]);
+      sa.push(a[d]);
+      sb.push(b[d]);
+    }
+  }
+  if (dims.length === 0) return { dims: [1], sa: [0], sb: [0] };
+  return { dims, sa, sb };
+}
+
+function broadcastBinaryCpu(row: Row, stock: tf.KernelFunc): tf.KernelFunc {
+  return ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
+    const a = args.inputs.a as tf.TensorInfo;
+    const b = args.inputs.b as tf.TensorInfo;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || tf.util.arraysEqual(a.shape, b.shape)) return stock(args as never);
+    const cpu = args.backend as CpuBackendLike;
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const out = new Float32Array(tf.util.sizeFromShape(outShape));
+    const av = cpu.data.get(a.dataId).values as Float32Array;
+    const bv = cpu.data.get(b.dataId).values as Float32Array;
+    const { dims, sa, sb } = broadcastPlan(a.shape, b.shape, outShape);
+    const inner = dims.length - 1;
+    const n = dims[inner];
+    const rows = out.length / n;
+    const idx = new Array<number>(inner).fill(0);
+    let ia = 0;
+    let ib = 0;
+    for (let o = 0; o < rows; o++) {
+      row(out, o * n, av, ia, sa[inner], bv, ib, sb[inner], n);
+      for (let d = inner - 1; d >= 0; d--) {
+        ia += sa[d];
+        ib += sb[d];
+        if (++idx[d] < dims[d]) break;
+        ia -= sa[d] * dims[d];
+        ib -= sb[d] * dims[d];
+        idx[d] = 0;
+      }
+    }
+    return cpu.makeTensorInfo(outShape, 'float32', out);
+  }) as unknown as tf.KernelFunc;
+}
+
+function gatherCpu(stock: tf.KernelFunc): tf.KernelFunc {
+  return ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: { axis: number; batchDims: number } }) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const indices = args.inputs.indices as tf.TensorInfo;
+    if (args.attrs.batchDims !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32')) return stock(args as never);
+    const cpu = args.backend as CpuBackendLike;
+    const axis = tf.util.parseAxisParam(args.attrs.axis, x.shape)[0];
+    const ids = cpu.data.get(indices.dataId).values;
+    const size = x.shape[axis];
+    for (let i = 0; i < ids.length; i++) if (!(ids[i] >= 0 && ids[i] < size)) return stock(args as never); // stock kernel reports it
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, axis));
+    const inner = tf.util.sizeFromShape(x.shape.slice(axis + 1));
+    const values = cpu.data.get(x.dataId).values as Float32Array | Int32Array;
+    const out = x.dtype === 'int32' ? new Int32Array(outer * ids.length * inner) : new Float32Array(outer * ids.length * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < ids.length; i++) {
+        const src = (o * size + ids[i]) * inner;
+        out.set(values.subarray(src, src + inner), (o * ids.length + i) * inner);
+      }
+    }
+    return cpu.makeTensorInfo([...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)], x.dtype, out);
+  }) as unknown as tf.KernelFunc;
+}
+
+/** Row-major copy of the last two axes of [batch, rows, cols] stored as [batch, cols, rows] (or as is). */
+function rowMajor(values: Float32Array, batch: number, rows: number, cols: number, transposed: boolean): Float32Array {
+  if (!transposed) return values;
+  const out = new Float32Array(batch * rows * cols);
+  for (let b = 0; b < batch; b++) {
+    const base = b * rows * cols;
+    for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[base + r * cols + c] = values[base + c * rows + r];
+  }
+  return out;
+}
+
+function batchMatMulCpu(stock: tf.KernelFunc): tf.KernelFunc {
+  return ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: { transposeA: boolean; transposeB: boolean } }) => {
+    const a = args.inputs.a as tf.TensorInfo;
+    const b = args.inputs.b as tf.TensorInfo;
+    const { transposeA, transposeB } = args.attrs;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return stock(args as never);
+    const cpu = args.backend as CpuBackendLike;
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    if ((transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) !== k) return stock(args as never);
+    const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+    const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+    const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    const batch = Math.max(batchA, batchB);
+    const av = rowMajor(cpu.data.get(a.dataId).values as Float32Array, batchA, m, k, transposeA);
+    const out = new Float32Array(batch * m * n);
+    const acc = new Float64Array(n);
+    if (n >= 16) {
+      const bv = rowMajor(cpu.data.get(b.dataId).values as Float32Array, batchB, k, n, transposeB);
+      for (let bi = 0; bi < batch; bi++) {
+        const aBase = (bi % batchA) * m * k;
+        const bBase = (bi % batchB) * k * n;
+        for (let i = 0; i < m; i++) {
+          acc.fill(0);
+          for (let p = 0; p < k; p++) {
+            const aip = av[aBase + i * k + p];
+            const row = bBase + p * n;
+            for (let j = 0; j < n; j++) acc[j] += aip * bv[row + j];
+          }
+          out.set(acc, (bi * m + i) * n);
+        }
+      }
+    } else {
+      // B as [batch, N, K]: one contiguous dot product per output element.
+      const bt = rowMajor(cpu.data.get(b.dataId).values as Float32Array, batchB, n, k, !transposeB);
+      for (let bi = 0; bi < batch; bi++) {
+        const aBase = (bi % batchA) * m * k;
+        const bBase = (bi % batchB) * n * k;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let sum = 0;
+            const ai = aBase + i * k;
+            const bj = bBase + j * k;
+            for (let p = 0; p < k; p++) sum += av[ai + p] * bt[bj + p];
+            out[(bi * m + i) * n + j] = sum;
+          }
+        }
+      }
+    }
+    return cpu.makeTensorInfo([...outer, m, n], 'float32', out);
+  }) as unknown as tf.KernelFunc;
+}
+
 // Bool tensors are stored as Uint8Array on cpu; keep the stock kernels for them.
 function unlessBool(fast: (args: never) => tf.TensorInfo | tf.TensorInfo[], stock: tf.KernelFunc): tf.KernelFunc {
   return ((args: { inputs: tf.NamedTensorInfoMap }) => ((args.inputs.x as tf.TensorInfo | undefined)?.dtype === 'bool' ? stock(args as never) : fast(args as never))) as unknown as tf.KernelFunc;
@@ -100,3 +284,6 @@ function replaceCpuKernel(kernelName: string, kernelFunc: (stock: tf.KernelFunc)
 replaceCpuKernel('UnsortedSegmentSum', () => unsortedSegmentSumCpu as unknown as tf.KernelFunc);
 replaceCpuKernel('Slice', (stock) => unlessBool(sliceCpu as never, stock));
 replaceCpuKernel('SplitV', (stock) => unlessBool(splitVCpu as never, stock));
+replaceCpuKernel('BatchMatMul', batchMatMulCpu);
+replaceCpuKernel('GatherV2', gatherCpu);
+for (const [name, row] of Object.entries(ROWS)) replaceCpuKernel(name, (stock) => broadcastBinaryCpu(row, stock));

@@ -61,6 +61,78 @@ describe('cpu kernel replacements', () => {
     expect(seg.arraySync()).toEqual([[3, 4], [0, 0], [6, 8]]);
     expect(tf.slice(tf.tensor1d([true, false, true], 'bool'), [1], [2]).arraySync()).toEqual([0, 1]);
   });
+
+  it('gather copies rows along any axis and still rejects out-of-range indices', () => {
+    const x = tf.range(0, 2 * 3 * 4).reshape([2, 3, 4]);
+    const v = x.arraySync() as number[][][];
+    expect(tf.gather(x, tf.tensor1d([2, 0, 2], 'int32'), 1).arraySync()).toEqual(v.map((p) => [p[2], p[0], p[2]]));
+    expect(tf.gather(x, tf.tensor2d([[1], [0]], [2, 1], 'int32'), 0).arraySync()).toEqual([[v[1]], [v[0]]]);
+    expect(tf.gather(x.cast('int32'), tf.tensor1d([3, 1], 'int32'), 2).arraySync()).toEqual(v.map((p) => p.map((r) => [r[3], r[1]])));
+    expect(() => tf.gather(x, tf.tensor1d([3], 'int32'), 1)).toThrow();
+  });
+
+  it('batched matMul matches a reference for every transpose, batch broadcast and width', () => {
+    const cases: [number[], number[]][] = [
+      [[5, 7], [7, 20]],
+      [[3, 5, 7], [7, 3]],
+      [[2, 3, 5, 7], [1, 7, 17]],
+      [[1, 5, 7], [4, 7, 2]],
+    ];
+    cases.forEach(([sa, sb], c) => {
+      for (const transposeA of [false, true]) {
+        for (const transposeB of [false, true]) {
+          const flip = (shape: number[], t: boolean) => (t ? [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]] : shape);
+          const a = randomTensor(flip(sa, transposeA), 10 * c + 1);
+          const b = randomTensor(flip(sb, transposeB), 10 * c + 2);
+          const got = tf.matMul(a, b, transposeA, transposeB);
+          const a3 = (transposeA ? tf.transpose(a, [...sa.keys()].map((d) => (d < sa.length - 2 ? d : 2 * sa.length - 3 - d))) : a).reshape([-1, sa[sa.length - 2], sa[sa.length - 1]]);
+          const b3 = (transposeB ? tf.transpose(b, [...sb.keys()].map((d) => (d < sb.length - 2 ? d : 2 * sb.length - 3 - d))) : b).reshape([-1, sb[sb.length - 2], sb[sb.length - 1]]);
+          const [av, bv] = [a3.arraySync() as number[][][], b3.arraySync() as number[][][]];
+          const batch = Math.max(av.length, bv.length);
+          const want = Array.from({ length: batch }, (_, i) => av[i % av.length].map((row) => bv[i % bv.length][0].map((_, j) => row.reduce((s, x, p) => s + x * bv[i % bv.length][p][j], 0))));
+          expect(got.shape.slice(-2)).toEqual([sa[sa.length - 2], sb[sb.length - 1]]);
+          const flat = got.dataSync();
+          want.flat(2).forEach((w, i) => expect(flat[i]).toBeCloseTo(w, 4));
+        }
+      }
+    });
+  });
+
+  it('broadcasting add, sub, mul and div match an element-by-element reference', () => {
+    const pairs: [number[], number[]][] = [
+      [[4, 1024 / 64, 8, 4], [4, 1, 8, 1]],
+      [[19, 1, 1], [19, 4, 1]],
+      [[3, 1, 5], [1, 4, 1]],
+      [[2, 3, 4], [4]],
+      [[1], [2, 3]],
+      [[2, 1, 3, 1], [1, 5, 1, 2]],
+    ];
+    const ops: [(a: tf.Tensor, b: tf.Tensor) => tf.Tensor, (x: number, y: number) => number][] = [
+      [tf.add, (x, y) => x + y],
+      [tf.sub, (x, y) => x - y],
+      [tf.mul, (x, y) => x * y],
+      [tf.div, (x, y) => x / y],
+    ];
+    pairs.forEach(([sa, sb], k) => {
+      const a = randomTensor(sa, 2 * k + 1);
+      const b = tf.add(randomTensor(sb, 2 * k + 2), 3);
+      const outShape = tf.backend_util.assertAndGetBroadcastShape(sa, sb);
+      const [av, bv] = [a.dataSync(), b.dataSync()];
+      const index = (shape: number[], loc: number[]) => {
+        const offset = loc.length - shape.length;
+        return shape.reduce((i, n, d) => i * n + (n === 1 ? 0 : loc[offset + d]), 0);
+      };
+      for (const [op, ref] of ops) {
+        const out = op(a, b);
+        expect(out.shape).toEqual(outShape);
+        const got = out.dataSync();
+        for (let i = 0; i < got.length; i++) {
+          const loc = outShape.map((_, d) => Math.floor(i / outShape.slice(d + 1).reduce((p, n) => p * n, 1)) % outShape[d]);
+          expect(got[i]).toBeCloseTo(ref(av[index(sa, loc)], bv[index(sb, loc)]), 5);
+        }
+      }
+    });
+  });
 });
 
 describe('PyTorch-exact bilinear resize', () => {
