@@ -1,18 +1,32 @@
 /**
- * CLIP image tower (ConvNeXt trunk + head, random weights) forward time and GPU memory per input size.
- * Query string (`npm run bench:clip -- 'sizes=224,320&repeats=3'`):
- *   model    preset name (default convnext_base_w_320)
- *   sizes    comma-separated square input sides, multiples of 32 (default 224,320,640 on a GPU,
- *            64 on SwiftShader, whose matmuls run at ~50 MFLOP/s on a loaded 2-core machine: one
- *            224 px ConvNeXt-B forward, 31 GFLOP, takes about ten minutes there)
- *   batch    images per forward (default 1)
- *   warmup   untimed forwards per size (default 1; the first one compiles the shaders)
- *   repeats  timed forwards per size (default 1)
+ * CLIP image tower (ConvNeXt trunk + head, random weights) forward time and GPU memory per input size,
+ * and the same shapes on onnxruntime-web (WebGPU EP) over the onnx-bench graphs, in the same page.
+ * Query string (`npm run bench:clip -- 'sizes=224,320,640&ort=1'`):
+ *   model      preset name (default convnext_base_w_320)
+ *   sizes      comma-separated square input sides, multiples of 32 (default 224,320,640 on a GPU,
+ *              64 on SwiftShader, whose kernels run at ~0.1-0.4 GFLOP/s on a 2-core machine: one
+ *              320 px ConvNeXt-B forward, 63 GFLOP, takes minutes there; ask for the real sizes explicitly)
+ *   batch      images per forward (default 1; the ORT graphs are batch 1 and run only with batch=1)
+ *   warmup     untimed forwards per size and path, ours and ORT (default 1; the first one compiles the shaders)
+ *   repeats    timed forwards per size and path (default 1); the table shows the median, the JSON every time
+ *   ort        1 = also run onnxruntime-web on the onnx-bench graphs (default 0). Graphs exist for
+ *              320 (trunk `dense_320`, tower `embed_320`) and 640 (trunk `dense_640`); other sizes: ours only
+ *   trunk      1 = also time our trunk alone (`trunk.forwardDense`, res5) to compare with the dense graphs
+ *              (default: 1 with ort=1)
+ *   trunkWarmup  warm-up runs of our trunk path (default 0 when the tower path had a warm-up: it runs the
+ *              same kernels on the same input right after it, so its shaders are compiled already)
+ *   ours       0 = skip our forwards (ORT rows only; default 1)
+ *   ortWarmup, ortRepeats   override warmup/repeats for ORT
+ *   ortForce   1 = run an ORT graph even when its largest tensor exceeds the device's buffer limits
+ *   out        SUFFIX: scripts/bench.mjs writes bench-results/clip.SUFFIX.json instead of clip.json
+ * Timed: ours = forward + readback of the output (`data()`); ORT = session.run + readback (`getData()`),
+ * weights uploaded once as GPU buffers (bench/ort.ts). Ratio = ORT ms / ours ms (> 1: ours is faster).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/models/backend';
 import { CLIP_PRESETS, type ClipConfig } from '../src/models/clip/config';
 import { createRandomClipModel } from '../src/models/clip/weights';
+import { adapterLimits, formatLimits, gpuMemoryMiB, installGpuMemoryTracker, ratio, resetGpuPeak, runOrtGraph, timeRuns, type OrtGraphResult, type Timing } from './ort';
 import type { BrowserBenchmark } from './types';
 
 /** tf.memory() on WebGPU adds the bytes held by tensors and the bytes in the buffer pool (never freed). */
@@ -23,8 +37,14 @@ interface GpuMemory {
 
 const MB = 1024 * 1024;
 
-/** Multiply-accumulates of one image-tower forward (convs and matmuls; 31.33 G for ConvNeXt-B at 320 px, as onnx-bench counts). */
-function imageTowerMacs(config: ClipConfig, size: number): number {
+/** The onnx-bench graphs of the ConvNeXt-B (convnext_base_w) image tower, by input side. */
+const ORT_GRAPHS: Record<number, { trunk?: string; tower?: string }> = {
+  320: { trunk: 'clip_convnext_base_w_dense_320', tower: 'clip_convnext_base_w_embed_320' },
+  640: { trunk: 'clip_convnext_base_w_dense_640' },
+};
+
+/** Multiply-accumulates of the trunk (convs and matmuls; 31.33 G for ConvNeXt-B at 320 px, as onnx-bench counts). */
+function trunkMacs(config: ClipConfig, size: number): number {
   const { dims, depths, stemPatch, kernelSize, mlpRatio } = config.trunk;
   let macs = (size / stemPatch) ** 2 * 3 * stemPatch ** 2 * dims[0];
   dims.forEach((c, s) => {
@@ -32,8 +52,13 @@ function imageTowerMacs(config: ClipConfig, size: number): number {
     if (s > 0) macs += pixels * 4 * dims[s - 1] * c;
     macs += depths[s] * pixels * (kernelSize ** 2 * c + 2 * mlpRatio * c * c);
   });
-  const features = dims[dims.length - 1];
-  return macs + (config.projection.kind === 'linear' ? features * config.embedDim : features * 2 * config.embedDim + 2 * config.embedDim ** 2);
+  return macs;
+}
+
+/** Trunk + head. */
+function imageTowerMacs(config: ClipConfig, size: number): number {
+  const features = config.trunk.dims[config.trunk.dims.length - 1];
+  return trunkMacs(config, size) + (config.projection.kind === 'linear' ? features * config.embedDim : features * 2 * config.embedDim + 2 * config.embedDim ** 2);
 }
 
 function param(name: string, fallback: string): string {
@@ -41,6 +66,7 @@ function param(name: string, fallback: string): string {
 }
 
 export const runBenchmark: BrowserBenchmark = async (log) => {
+  installGpuMemoryTracker();
   const presetName = param('model', 'convnext_base_w_320');
   const config = CLIP_PRESETS[presetName];
   if (!config) throw new Error(`unknown model ${presetName} (known: ${Object.keys(CLIP_PRESETS).join(', ')})`);
@@ -50,49 +76,113 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const batch = Number(param('batch', '1'));
   const warmup = Number(param('warmup', '1'));
   const repeats = Number(param('repeats', '1'));
+  const ort = param('ort', '0') === '1';
+  const withTrunk = param('trunk', ort ? '1' : '0') === '1';
+  const withOurs = param('ours', '1') !== '0';
+  const trunkWarmupParam = new URLSearchParams(location.search).get('trunkWarmup');
+  const trunkWarmup = trunkWarmupParam === null ? undefined : Number(trunkWarmupParam);
+  const ortWarmup = Number(param('ortWarmup', String(warmup)));
+  const ortRepeats = Number(param('ortRepeats', String(repeats)));
+  const ortForce = param('ortForce', '0') === '1';
+  // the onnx-bench graphs are the convnext_base_w tower (convnext_base trunk, 640-d projection)
+  const ortShapeOk = config.trunk.dims.join() === '128,256,512,1024' && config.trunk.depths.join() === '3,3,27,3' && config.embedDim === 640;
+
+  const adapter = await adapterLimits();
   log(`backend ${info.name}${info.adapter ? ` (${info.adapter.vendor} ${info.adapter.architecture} ${info.adapter.description})` : ''}`);
+  log(`adapter limits: ${formatLimits(adapter as never)}; tfjs device: ${formatLimits(info.limits)}`);
+  log(`warm-up ${warmup}, repeats ${repeats}${ort ? `; ORT warm-up ${ortWarmup}, repeats ${ortRepeats}` : ''}`);
+  const tfDevice = (tf.backend() as unknown as { device?: GPUDevice }).device;
   const tLoad = performance.now();
-  const model = await createRandomClipModel(config, 1, 'image');
+  const model = withOurs ? await createRandomClipModel(config, 1, 'image') : null;
   const loadMs = performance.now() - tLoad;
   const weightBytes = tf.memory().numBytes;
-  log(`${presetName} image tower: ${(weightBytes / MB).toFixed(1)} MB of weights, random init + upload ${loadMs.toFixed(0)} ms`);
+  if (model) log(`${presetName} image tower: ${(weightBytes / MB).toFixed(1)} MB of weights, random init + upload ${loadMs.toFixed(0)} ms`);
 
   const rows: (string | number)[][] = [];
   const perSize: Record<string, unknown>[] = [];
   for (const size of sizes) {
-    const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', size) as tf.Tensor4D;
-    const forward = async () => {
-      const t0 = performance.now();
-      const embeds = model.encodeImage(x);
-      await embeds.data();
-      embeds.dispose();
-      return performance.now() - t0;
+    const gmacsTower = imageTowerMacs(config, size) / 1e9;
+    const gmacsTrunk = trunkMacs(config, size) / 1e9;
+    let tower: Timing | undefined;
+    let trunk: Timing | undefined;
+    let mem: (tf.MemoryInfo & GpuMemory) | undefined;
+    let tfPeakMiB: number | undefined;
+    if (model) {
+      const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', size) as tf.Tensor4D;
+      if (tfDevice) resetGpuPeak(tfDevice);
+      const timedForward = (what: string, f: () => tf.Tensor) => async () => {
+        const t0 = performance.now();
+        const y = f();
+        await y.data();
+        y.dispose();
+        const ms = performance.now() - t0;
+        log(`ours ${size} px ${what}: ${ms.toFixed(0)} ms`);
+        return ms;
+      };
+      tower = await timeRuns(warmup, repeats, timedForward('tower', () => model.encodeImage(x)));
+      // the trunk runs the tower's kernels on the same input: the tower's warm-up already compiled them
+      if (withTrunk) trunk = await timeRuns(trunkWarmup ?? (warmup > 0 ? 0 : warmup), repeats, timedForward('trunk', () => model.trunk.forwardDense(x)));
+      x.dispose();
+      mem = tf.memory() as tf.MemoryInfo & GpuMemory;
+      if (tfDevice) tfPeakMiB = gpuMemoryMiB(tfDevice).peakMiB;
+    }
+    const inUseMB = mem ? (mem.numBytesInGPU ?? mem.numBytes) / MB : undefined;
+    const poolMB = mem ? (mem.numBytesAllocatedInGPU ?? Number.NaN) / MB : undefined;
+
+    const ortResults: { trunk?: OrtGraphResult; tower?: OrtGraphResult } = {};
+    const ortReason = (which: 'trunk' | 'tower'): string => {
+      if (!ort) return 'ort=0';
+      if (!ortShapeOk) return `no graph for ${presetName}`;
+      if (batch !== 1) return 'graphs are batch 1';
+      if (!ORT_GRAPHS[size]?.[which]) return `no ${which} graph at ${size}`;
+      return '';
     };
-    const warmupMs: number[] = [];
-    for (let i = 0; i < warmup; i++) warmupMs.push(await forward());
-    const timesMs: number[] = [];
-    for (let i = 0; i < repeats; i++) timesMs.push(await forward());
-    x.dispose();
-    const best = Math.min(...timesMs);
-    const mem = tf.memory() as tf.MemoryInfo & GpuMemory;
-    const inUseMB = (mem.numBytesInGPU ?? mem.numBytes) / MB;
-    const poolMB = (mem.numBytesAllocatedInGPU ?? Number.NaN) / MB;
-    log(`${size} px: best ${best.toFixed(0)} ms per batch of ${batch} (warm-up ${warmupMs.map((t) => t.toFixed(0)).join(', ')} ms)`);
-    const gmacs = imageTowerMacs(config, size) / 1e9;
-    rows.push([size, batch, best / batch, (1000 * batch) / best, (2 * gmacs * batch) / (best / 1000), inUseMB, poolMB]);
-    perSize.push({ size, batch, gmacsPerImage: gmacs, warmupMs, timesMs, memory: mem });
+    for (const which of ['trunk', 'tower'] as const) {
+      if (ortReason(which)) continue;
+      ortResults[which] = await runOrtGraph(ORT_GRAPHS[size][which]!, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce });
+    }
+
+    const row = (path: string, ours: Timing | undefined, gmacs: number, ortRes: OrtGraphResult | undefined, reason: string, oursLabel = '') => {
+      const oursMs = ours ? ours.medianMs / batch : undefined;
+      const ortMs = ortRes?.timing && !ortRes.skipped ? ortRes.timing.medianMs : undefined;
+      rows.push([
+        size,
+        path + oursLabel,
+        oursMs ?? '',
+        oursMs ? 1000 / oursMs : '',
+        oursMs ? (2 * gmacs) / (oursMs / 1000) : '',
+        ortMs ?? (ortRes?.skipped ?? reason),
+        ortMs ? 1000 / ortMs : '',
+        ratio(ortMs, oursMs),
+        poolMB ?? '',
+        ortRes?.gpuPeakMiB ?? '',
+      ]);
+    };
+    row('tower', tower, gmacsTower, ortResults.tower, ortReason('tower'));
+    if (trunk) row('trunk', trunk, gmacsTrunk, ortResults.trunk, ortReason('trunk'));
+    else if (ortResults.trunk) row('trunk', tower, gmacsTower, ortResults.trunk, '', ' (ORT) vs our tower');
+    perSize.push({
+      size,
+      batch,
+      gmacsPerImage: { tower: gmacsTower, trunk: gmacsTrunk },
+      ours: model ? { tower, trunk, memory: mem, gpuInUseMiB: inUseMB, gpuPoolMiB: poolMB, tfDevicePeakMiB: tfPeakMiB } : null,
+      ort: ortResults,
+    });
   }
-  model.dispose();
+  model?.dispose();
 
   return {
-    title: `CLIP ${presetName} image tower forward (random weights, ${info.name})`,
-    columns: ['size px', 'batch', 'ms/image', 'images/s', 'GFLOP/s', 'GPU MB in use', 'GPU MB pool'],
+    title: `CLIP ${presetName} image tower forward (random weights, ${info.name}${software ? ' on SwiftShader' : ''}): ours (tfjs) vs onnxruntime-web`,
+    columns: ['size px', 'path', 'ours ms/img', 'ours img/s', 'ours GFLOP/s', 'ORT ms/img', 'ORT img/s', 'ORT/ours', 'ours GPU MiB', 'ORT GPU MiB'],
     rows,
-    figures: { backend: info, model: presetName, config, weightBytes, loadMs, warmup, repeats, perSize },
+    figures: { backend: info, adapterLimits: adapter, model: presetName, config, weightBytes, loadMs, warmup, repeats, trunkWarmup: trunkWarmup ?? (warmup > 0 ? 0 : warmup), ortWarmup, ortRepeats, perSize },
     notes: [
-      'ms/image = best timed forward / batch, including the readback of the embeddings',
-      'GFLOP/s = 2 x conv/matmul MACs (no elementwise ops) / best time',
-      'GPU MB pool = tfjs-webgpu buffer pool after the size ran (buffers are reused, never freed): about the peak so far',
+      `median of ${repeats} timed run(s) after ${warmup} warm-up run(s)${withTrunk ? ` (our trunk path: ${trunkWarmup ?? (warmup > 0 ? 0 : warmup)} warm-up, after the tower)` : ''}${ort ? `; ORT: ${ortRepeats} after ${ortWarmup} per graph` : ''}; times include the readback of the output`,
+      'tower = trunk + global pool + LayerNorm + projection (ours encodeImage, ORT embed graph); trunk = res5 / last_hidden_state (ours trunk.forwardDense, ORT dense graph)',
+      'ORT/ours = ORT ms / ours ms: above 1 ours is faster',
+      'GFLOP/s = 2 x conv/matmul MACs (no elementwise ops) / time',
+      'ours GPU MiB = tfjs-webgpu buffer pool after the size ran (buffers are reused, never freed): about the peak so far, weights included',
+      'ORT GPU MiB = peak bytes of live GPU buffers on ORT\'s device during the timed runs (weights + activations + ORT\'s buffer cache)',
     ],
   };
 };
