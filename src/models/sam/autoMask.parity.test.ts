@@ -11,7 +11,8 @@ import { loadFixtureTensors, openFixtureSafetensors, readFixtureJson } from '../
 import { rleArea, fromCocoRle, decodeMask } from '../../core/rle';
 import { maskToBox, type MaskRecord } from '../../core/maskRecord';
 import { removeSmallRegions, connectedComponents8 } from '../../core/smallRegions';
-import { boxIou, generateCropBoxes, generateSamMasks, isBoxNearCropEdge } from './autoMask';
+import { generateSamMasks } from './autoMask';
+import { boxIou, generateCropBoxes, isBoxNearCropEdge } from './cropBoxes';
 import { samConfigFromFixture } from './config';
 import { SamModel, SamPredictor } from './sam';
 import { generateMasksForImage } from './samStage';

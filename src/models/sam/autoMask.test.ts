@@ -3,21 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setupTestBackend } from '../../../test/backend';
 import { maskRecordFromBinary, maskToBox } from '../../core/maskRecord';
 import { decodeMask, fromCocoRle } from '../../core/rle';
-import {
-  autoPointsPerBatch,
-  boxIou,
-  boxNms,
-  buildPointGrid,
-  decoderBytesPerPrompt,
-  generateCropBoxes,
-  isBoxNearCropEdge,
-  layerPointsPerSide,
-  maxPointsPerBatch,
-  nmsAcrossCrops,
-  postprocessSmallRegions,
-  stabilityScore,
-  stabilityScores,
-} from './autoMask';
+import { autoPointsPerBatch, buildPointGrid, decoderBytesPerPrompt, maxPointsPerBatch, postprocessSmallRegions, stabilityScore, stabilityScores } from './autoMask';
+import { boxIou, boxNms, generateCropBoxes, isBoxNearCropEdge, layerPointsPerSide, nmsAcrossCrops } from './cropBoxes';
 import { samPreset } from './config';
 
 beforeAll(async () => {
