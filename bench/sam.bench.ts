@@ -122,13 +122,10 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     if (parts.has('encoder') && withOurs) {
       embedding = predictor.imageEmbedding;
     } else {
-      // no encoder part: give the predictor a random embedding as if setImage had run (a bench-only
-      // shortcut into its private field; resetImage disposes it), so the decoder and AMG skip an encode
+      // no encoder part: the decoder and AMG run on a random embedding, as if setImage had run
       const [h, w] = config.promptEncoder.imageEmbeddingSize;
       embedding = tf.randomNormal([1, h, w, config.promptEncoder.embedDim], 0, 1, 'float32', 3) as tf.Tensor4D;
-      (predictor as unknown as { embedding: tf.Tensor4D | null }).embedding = embedding;
-      predictor.originalSize = [height, width];
-      predictor.inputSize = [height, width];
+      predictor.setImageEmbedding(embedding, [height, width], [height, width]);
       log(`${name}: no encoder part, the decoder and AMG run on a random ${h}x${w} embedding`);
     }
 

@@ -1,5 +1,5 @@
 /**
- * Inference-only fused kernels for frozen networks (the CLIP towers). On WebGPU, LayerNorm and exact
+ * Inference-only fused kernels for frozen networks (the CLIP towers, SAM). On WebGPU, LayerNorm and exact
  * GELU are one dispatch each instead of the 9 and 5 elementwise passes of their nn.ts compositions:
  * ConvNeXt is dominated by such passes over its 4C-wide MLP activations, and per-dispatch overhead
  * (large on SwiftShader) multiplies with its 36 blocks. Other backends use the nn.ts compositions.
@@ -116,6 +116,63 @@ class GeluProgram implements WebGpuProgram {
       }
     `;
   }
+}
+
+/**
+ * Softmax over a short last axis, one thread per row. tfjs-webgpu's Softmax gives every row a
+ * 64-thread workgroup, which wastes almost all of it on SAM's 7-token rows (2M rows per decoder layer).
+ */
+class RowSoftmaxProgram implements WebGpuProgram {
+  variableNames = ['X'];
+  outputShape: number[];
+  shaderKey = 'dearli_row_softmax';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  uniforms = 'rows : i32, cols : i32,';
+
+  constructor(shape: number[], rows: number) {
+    this.outputShape = shape;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(rows / WORKGROUP), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(row : i32) {
+        if (row >= uniforms.rows) {
+          return;
+        }
+        let cols = uniforms.cols;
+        let base = row * cols;
+        var rowMax = X[base];
+        for (var i = 1; i < cols; i++) {
+          rowMax = max(rowMax, X[base + i]);
+        }
+        var sum = 0.0;
+        for (var i = 0; i < cols; i++) {
+          sum += exp(X[base + i] - rowMax);
+        }
+        for (var i = 0; i < cols; i++) {
+          setOutputAtIndex(base + i, exp(X[base + i] - rowMax) / sum);
+        }
+      }
+    `;
+  }
+}
+
+/** Rows up to this length get one thread each; longer rows keep tfjs's workgroup-per-row softmax. */
+export const SHORT_SOFTMAX_ROW = 32;
+
+/** Softmax over the last axis, as tf.softmax; one thread per row on WebGPU when rows are short. */
+export function softmaxInference<T extends tf.Tensor>(x: T): T {
+  const cols = x.shape[x.rank - 1];
+  if (!onWebGpu() || cols > SHORT_SOFTMAX_ROW) return tf.softmax(x) as T;
+  const rows = x.size / cols;
+  return run(new RowSoftmaxProgram(x.shape, rows), [x], [
+    { type: 'int32', data: [rows] },
+    { type: 'int32', data: [cols] },
+  ]) as T;
 }
 
 /** LayerNorm over the last axis (biased variance), as nn.ts layerNorm; one dispatch on WebGPU. */

@@ -5,7 +5,7 @@
  * output [1, S/16, S/16, outChans].
  */
 import * as tf from '@tensorflow/tfjs';
-import { gelu, layerNorm, linear } from '../ops/nn';
+import { geluInference, layerNormInference, linearFused, softmaxInference } from '../ops/inferenceKernels';
 import type { SamImageEncoderConfig } from './config';
 import type { SamBlockDims } from './weights';
 
@@ -16,16 +16,16 @@ export const MAX_ATTENTION_LOGITS = 8 * 1024 * 1024;
 const NECK_LAYER_NORM_EPS = 1e-6;
 
 interface BlockParams {
-  norm1: [tf.Tensor, tf.Tensor];
+  norm1: [tf.Tensor1D, tf.Tensor1D];
   qkvWeight: tf.Tensor2D;
-  qkvBias?: tf.Tensor;
+  qkvBias?: tf.Tensor1D;
   projWeight: tf.Tensor2D;
-  projBias: tf.Tensor;
-  norm2: [tf.Tensor, tf.Tensor];
+  projBias: tf.Tensor1D;
+  norm2: [tf.Tensor1D, tf.Tensor1D];
   lin1Weight: tf.Tensor2D;
-  lin1Bias: tf.Tensor;
+  lin1Bias: tf.Tensor1D;
   lin2Weight: tf.Tensor2D;
-  lin2Bias: tf.Tensor;
+  lin2Bias: tf.Tensor1D;
   heads: number;
   /** 0 for global attention. */
   windowSize: number;
@@ -92,7 +92,7 @@ function gridAttention(x: tf.Tensor4D, p: BlockParams, maxLogits: number): tf.Te
   const scale = headDim ** -0.5;
   // q, k, v: [B·heads, N, headDim]
   const [q, k, v] = tf.tidy(() => {
-    const qkv = linear(x.reshape([batch, n, x.shape[3]]), p.qkvWeight, p.qkvBias).reshape([batch, n, 3, p.heads, headDim]);
+    const qkv = linearFused(x.reshape([batch, n, x.shape[3]]), p.qkvWeight, p.qkvBias).reshape([batch, n, 3, p.heads, headDim]);
     return tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4]).reshape([3, groups, n, headDim]));
   });
   const perGroup = n * n;
@@ -120,7 +120,7 @@ function gridAttention(x: tf.Tensor4D, p: BlockParams, maxLogits: number): tf.Te
               .reshape([w, g, r, w]).transpose([1, 2, 0, 3]).reshape([g, r * w, 1, w]);
             logits = tf.add(tf.add(logits.reshape([g, r * w, h, w]), relH), relW).reshape([g, r * w, n]);
           }
-          return tf.matMul(tf.softmax(logits), vBlock);
+          return tf.matMul(softmaxInference(logits), vBlock);
         }),
       );
     }
@@ -132,7 +132,7 @@ function gridAttention(x: tf.Tensor4D, p: BlockParams, maxLogits: number): tf.Te
     const out = chunks.length === 1 ? chunks[0] : tf.concat(chunks, 0);
     const merged = tf.transpose(out.reshape([batch, p.heads, h, w, headDim]), [0, 2, 3, 1, 4]).reshape([batch, h, w, attnDim]);
     tf.dispose(chunks);
-    return linear(merged, p.projWeight, p.projBias) as tf.Tensor4D;
+    return linearFused(merged, p.projWeight, p.projBias) as tf.Tensor4D;
   });
 }
 
@@ -161,7 +161,7 @@ export class SamImageEncoder {
   private readonly patchBias: tf.Tensor;
   private readonly posEmbed?: tf.Tensor;
   private readonly blocks: BlockParams[];
-  private readonly neck: { conv1: tf.Tensor4D; ln1: [tf.Tensor, tf.Tensor]; conv2: tf.Tensor4D; ln2: [tf.Tensor, tf.Tensor] };
+  private readonly neck: { conv1: tf.Tensor4D; ln1: [tf.Tensor1D, tf.Tensor1D]; conv2: tf.Tensor4D; ln2: [tf.Tensor1D, tf.Tensor1D] };
   /** Tensors this encoder created itself (gathered rel-pos tables); the weights belong to the caller. */
   private readonly owned: tf.Tensor[] = [];
   maxAttentionLogits = MAX_ATTENTION_LOGITS;
@@ -175,19 +175,20 @@ export class SamImageEncoder {
     const grid = config.imgSize / config.patchSize;
     this.blocks = blockDims.map((_, i) => {
       const b = (name: string) => get(`blocks.${i}.${name}`);
+      const vector = (name: string) => b(name) as tf.Tensor1D;
       const windowSize = config.globalAttnIndexes.includes(i) ? 0 : config.windowSize;
       const size = windowSize > 0 ? windowSize : grid;
       const params: BlockParams = {
-        norm1: [b('norm1.weight'), b('norm1.bias')],
+        norm1: [vector('norm1.weight'), vector('norm1.bias')],
         qkvWeight: b('attn.qkv.weight') as tf.Tensor2D,
-        qkvBias: config.qkvBias ? b('attn.qkv.bias') : undefined,
+        qkvBias: config.qkvBias ? vector('attn.qkv.bias') : undefined,
         projWeight: b('attn.proj.weight') as tf.Tensor2D,
-        projBias: b('attn.proj.bias'),
-        norm2: [b('norm2.weight'), b('norm2.bias')],
+        projBias: vector('attn.proj.bias'),
+        norm2: [vector('norm2.weight'), vector('norm2.bias')],
         lin1Weight: b('mlp.lin1.weight') as tf.Tensor2D,
-        lin1Bias: b('mlp.lin1.bias'),
+        lin1Bias: vector('mlp.lin1.bias'),
         lin2Weight: b('mlp.lin2.weight') as tf.Tensor2D,
-        lin2Bias: b('mlp.lin2.bias'),
+        lin2Bias: vector('mlp.lin2.bias'),
         heads: config.numHeads,
         windowSize,
       };
@@ -200,15 +201,15 @@ export class SamImageEncoder {
     });
     this.neck = {
       conv1: get('neck.0.weight') as tf.Tensor4D,
-      ln1: [get('neck.1.weight'), get('neck.1.bias')],
+      ln1: [get('neck.1.weight') as tf.Tensor1D, get('neck.1.bias') as tf.Tensor1D],
       conv2: get('neck.2.weight') as tf.Tensor4D,
-      ln2: [get('neck.3.weight'), get('neck.3.bias')],
+      ln2: [get('neck.3.weight') as tf.Tensor1D, get('neck.3.bias') as tf.Tensor1D],
     };
   }
 
   private block(x: tf.Tensor4D, p: BlockParams): tf.Tensor4D {
     const [, h, w] = x.shape;
-    const normed = layerNorm(x, p.norm1[0], p.norm1[1], this.config.layerNormEps) as tf.Tensor4D;
+    const normed = layerNormInference(x, p.norm1[0], p.norm1[1], this.config.layerNormEps);
     let attended: tf.Tensor4D;
     if (p.windowSize > 0) {
       const windows = tf.tidy(() => windowPartition(normed, p.windowSize));
@@ -221,9 +222,9 @@ export class SamImageEncoder {
     normed.dispose();
     return tf.tidy(() => {
       const y = tf.add(x, attended);
-      const hidden = gelu(linear(layerNorm(y, p.norm2[0], p.norm2[1], this.config.layerNormEps), p.lin1Weight, p.lin1Bias));
+      const hidden = geluInference(linearFused(layerNormInference(y, p.norm2[0], p.norm2[1], this.config.layerNormEps), p.lin1Weight, p.lin1Bias));
       attended.dispose();
-      return tf.add(y, linear(hidden, p.lin2Weight, p.lin2Bias)) as tf.Tensor4D;
+      return tf.add(y, linearFused(hidden, p.lin2Weight, p.lin2Bias)) as tf.Tensor4D;
     });
   }
 
@@ -251,8 +252,8 @@ export class SamImageEncoder {
     }
     const embeddings = tf.tidy(() => {
       const n = this.neck;
-      const y = layerNorm(tf.conv2d(x, n.conv1, 1, 'valid'), n.ln1[0], n.ln1[1], NECK_LAYER_NORM_EPS) as tf.Tensor4D;
-      return layerNorm(tf.conv2d(y, n.conv2, 1, 'same'), n.ln2[0], n.ln2[1], NECK_LAYER_NORM_EPS) as tf.Tensor4D;
+      const y = layerNormInference(tf.conv2d(x, n.conv1, 1, 'valid'), n.ln1[0], n.ln1[1], NECK_LAYER_NORM_EPS);
+      return layerNormInference(tf.conv2d(y, n.conv2, 1, 'same'), n.ln2[0], n.ln2[1], NECK_LAYER_NORM_EPS);
     });
     if (!keep) x.dispose();
     return { kept, embeddings };

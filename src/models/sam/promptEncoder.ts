@@ -4,7 +4,7 @@
  * embedding (dense embeddings, channels-last).
  */
 import * as tf from '@tensorflow/tfjs';
-import { gelu, layerNorm } from '../ops/nn';
+import { geluInference, layerNormInference } from '../ops/inferenceKernels';
 import { sinCosOfTurns } from '../ops/trig';
 import type { SamPromptEncoderConfig } from './config';
 
@@ -26,8 +26,8 @@ export class SamPromptEncoder {
   private readonly notAPoint: tf.Tensor;
   private readonly noMask: tf.Tensor;
   private readonly maskDown: {
-    conv1: [tf.Tensor4D, tf.Tensor]; ln1: [tf.Tensor, tf.Tensor];
-    conv2: [tf.Tensor4D, tf.Tensor]; ln2: [tf.Tensor, tf.Tensor];
+    conv1: [tf.Tensor4D, tf.Tensor]; ln1: [tf.Tensor1D, tf.Tensor1D];
+    conv2: [tf.Tensor4D, tf.Tensor]; ln2: [tf.Tensor1D, tf.Tensor1D];
     conv3: [tf.Tensor4D, tf.Tensor];
   };
 
@@ -39,7 +39,7 @@ export class SamPromptEncoder {
     this.notAPoint = get('not_a_point_embed.weight');
     this.noMask = get('no_mask_embed.weight');
     const conv = (i: number): [tf.Tensor4D, tf.Tensor] => [get(`mask_downscaling.${i}.weight`) as tf.Tensor4D, get(`mask_downscaling.${i}.bias`)];
-    const ln = (i: number): [tf.Tensor, tf.Tensor] => [get(`mask_downscaling.${i}.weight`), get(`mask_downscaling.${i}.bias`)];
+    const ln = (i: number): [tf.Tensor1D, tf.Tensor1D] => [get(`mask_downscaling.${i}.weight`) as tf.Tensor1D, get(`mask_downscaling.${i}.bias`) as tf.Tensor1D];
     this.maskDown = { conv1: conv(0), ln1: ln(1), conv2: conv(3), ln2: ln(4), conv3: conv(6) };
   }
 
@@ -112,14 +112,17 @@ export class SamPromptEncoder {
       const eps = this.config.layerNormEps;
       let x: tf.Tensor4D = masks.expandDims(-1) as tf.Tensor4D;
       x = tf.add(tf.conv2d(x, m.conv1[0], 2, 'valid'), m.conv1[1]) as tf.Tensor4D;
-      x = gelu(layerNorm(x, m.ln1[0], m.ln1[1], eps)) as tf.Tensor4D;
+      x = geluInference(layerNormInference(x, m.ln1[0], m.ln1[1], eps));
       x = tf.add(tf.conv2d(x, m.conv2[0], 2, 'valid'), m.conv2[1]) as tf.Tensor4D;
-      x = gelu(layerNorm(x, m.ln2[0], m.ln2[1], eps)) as tf.Tensor4D;
+      x = geluInference(layerNormInference(x, m.ln2[0], m.ln2[1], eps));
       return tf.add(tf.conv2d(x, m.conv3[0], 1, 'valid'), m.conv3[1]) as tf.Tensor4D;
     });
   }
 
-  /** Sparse [B, T, C] and dense [B, h, w, C] embeddings. */
+  /**
+   * Sparse [B, T, C] and dense embeddings: [B, h, w, C] from mask prompts, else the no-mask embedding
+   * once, [1, h, w, C]: it is the same for every prompt, so the decoder shares its first image projections.
+   */
   forward(prompts: SamPrompts): { sparse: tf.Tensor3D; dense: tf.Tensor4D } {
     return tf.tidy(() => {
       const batch = prompts.pointCoords?.shape[0] ?? prompts.boxes?.shape[0] ?? prompts.masks?.shape[0] ?? 1;
@@ -131,7 +134,7 @@ export class SamPromptEncoder {
       const [h, w] = this.config.imageEmbeddingSize;
       const dense = prompts.masks
         ? this.embedMasks(prompts.masks)
-        : tf.tile(this.noMask.reshape([1, 1, 1, C]), [batch, h, w, 1]);
+        : tf.tile(this.noMask.reshape([1, 1, 1, C]), [1, h, w, 1]);
       return { sparse: sparse as tf.Tensor3D, dense: dense as tf.Tensor4D };
     });
   }

@@ -199,5 +199,21 @@ for (const weightFile of PIPELINE_FILES) {
       }
       expect(tf.memory().numTensors).toBe(start);
     });
+
+    it('answers prompts alike from an embedding handed over with setImageEmbedding, and refuses a wrong shape', async () => {
+      const start = tf.memory().numTensors;
+      const other = new SamPredictor(model);
+      other.setImageEmbedding(predictor.imageEmbedding.clone(), predictor.originalSize, predictor.inputSize);
+      const [height, width] = predictor.originalSize;
+      const prompt = { pointCoords: [[width / 2, height / 3]] as [number, number][], pointLabels: [1], multimaskOutput: true };
+      const [a, b] = [predictor.predict(prompt), other.predict(prompt)];
+      expect(await b.lowResLogits.data()).toEqual(await a.lowResLogits.data());
+      expect(await b.masks.data()).toEqual(await a.masks.data());
+      const wrong = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+      expect(() => other.setImageEmbedding(wrong, [8, 8], [8, 8])).toThrow(/1×2×2×3.*needs/);
+      tf.dispose([wrong, a.masks, a.iouPredictions, a.lowResLogits, b.masks, b.iouPredictions, b.lowResLogits]);
+      other.resetImage();
+      expect(tf.memory().numTensors).toBe(start);
+    });
   });
 }

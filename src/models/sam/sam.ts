@@ -118,6 +118,22 @@ export class SamPredictor {
   }
 
   /**
+   * Uses an image embedding [1, h, w, C] computed elsewhere (kept from an earlier encode, or random for
+   * timing the decoder alone) for an image of the given original and resized [H, W]; the predictor
+   * owns it from then on.
+   */
+  setImageEmbedding(embedding: tf.Tensor4D, originalSize: [number, number], inputSize: [number, number]): void {
+    const expected = [1, ...this.model.config.promptEncoder.imageEmbeddingSize, this.model.config.promptEncoder.embedDim];
+    if (embedding.shape.some((d, i) => d !== expected[i])) {
+      throw new DearliError('sam-embedding', `the embedding is ${embedding.shape.join('×')}, this model needs ${expected.join('×')}`, 'Pass an embedding made by this model\'s image encoder.');
+    }
+    this.resetImage();
+    this.embedding = embedding;
+    this.originalSize = originalSize;
+    this.inputSize = inputSize;
+  }
+
+  /**
    * The pixels given to setImage (a reference, not a copy), for callers that crop and re-encode parts
    * of the image (automatic mask generation with crop layers); null after setResizedImage.
    */
