@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
+import './ops/webgpuKernels';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 

@@ -9,53 +9,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gelu, layerNorm } from './nn';
-
-/** The parts of tfjs-webgpu's (unexported) WebGPUProgram interface these programs fill in. */
-interface WebGpuProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  size?: boolean;
-  uniforms?: string;
-  getUserCode(): string;
-}
-
-type ProgramUniform = { type: 'float32' | 'int32'; data: number[] }[];
-
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: WebGpuProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: ProgramUniform): tf.TensorInfo;
-}
-
-const WORKGROUP = 64;
-
-function run(program: WebGpuProgram, inputs: tf.Tensor[], uniforms?: ProgramUniform): tf.Tensor {
-  const backend = tf.backend() as unknown as WebGpuBackendLike;
-  const info = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
-  return tf.engine().makeTensorFromTensorInfo(info);
-}
+import { RowProgram, runProgram, WORKGROUP, type WebGpuProgram } from './webgpuProgram';
 
 function onWebGpu(): boolean {
   return tf.getBackend() === 'webgpu';
 }
 
-/** One thread per row: mean, biased variance, then the affine, over the last axis. */
-class RowLayerNormProgram implements WebGpuProgram {
+/** Mean, biased variance, then the affine, over the last axis. */
+class RowLayerNormProgram extends RowProgram {
   variableNames = ['X', 'W', 'B'];
-  outputShape: number[];
   shaderKey = 'dearli_row_layer_norm';
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
   uniforms = 'eps : f32, rows : i32, channels : i32,';
-
-  constructor(shape: number[], rows: number) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(rows / WORKGROUP), 1, 1];
-  }
 
   getUserCode(): string {
     return `
@@ -118,69 +82,12 @@ class GeluProgram implements WebGpuProgram {
   }
 }
 
-/**
- * Softmax over a short last axis, one thread per row. tfjs-webgpu's Softmax gives every row a
- * 64-thread workgroup, which wastes almost all of it on SAM's 7-token rows (2M rows per decoder layer).
- */
-class RowSoftmaxProgram implements WebGpuProgram {
-  variableNames = ['X'];
-  outputShape: number[];
-  shaderKey = 'dearli_row_softmax';
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  uniforms = 'rows : i32, cols : i32,';
-
-  constructor(shape: number[], rows: number) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(rows / WORKGROUP), 1, 1];
-  }
-
-  getUserCode(): string {
-    return `
-      fn main(row : i32) {
-        if (row >= uniforms.rows) {
-          return;
-        }
-        let cols = uniforms.cols;
-        let base = row * cols;
-        var rowMax = X[base];
-        for (var i = 1; i < cols; i++) {
-          rowMax = max(rowMax, X[base + i]);
-        }
-        var sum = 0.0;
-        for (var i = 0; i < cols; i++) {
-          sum += exp(X[base + i] - rowMax);
-        }
-        for (var i = 0; i < cols; i++) {
-          setOutputAtIndex(base + i, exp(X[base + i] - rowMax) / sum);
-        }
-      }
-    `;
-  }
-}
-
-/** Rows up to this length get one thread each; longer rows keep tfjs's workgroup-per-row softmax. */
-export const SHORT_SOFTMAX_ROW = 32;
-
-/** Softmax over the last axis, as tf.softmax; one thread per row on WebGPU when rows are short. */
-export function softmaxInference<T extends tf.Tensor>(x: T): T {
-  const cols = x.shape[x.rank - 1];
-  if (!onWebGpu() || cols > SHORT_SOFTMAX_ROW) return tf.softmax(x) as T;
-  const rows = x.size / cols;
-  return run(new RowSoftmaxProgram(x.shape, rows), [x], [
-    { type: 'int32', data: [rows] },
-    { type: 'int32', data: [cols] },
-  ]) as T;
-}
-
 /** LayerNorm over the last axis (biased variance), as nn.ts layerNorm; one dispatch on WebGPU. */
 export function layerNormInference<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): T {
   if (!onWebGpu()) return layerNorm(x, weight, bias, eps) as T;
   const channels = x.shape[x.rank - 1];
   const rows = x.size / channels;
-  return run(new RowLayerNormProgram(x.shape, rows), [x, weight, bias], [
+  return runProgram(new RowLayerNormProgram(x.shape, rows), [x, weight, bias], [
     { type: 'float32', data: [eps] },
     { type: 'int32', data: [rows] },
     { type: 'int32', data: [channels] },
@@ -190,7 +97,7 @@ export function layerNormInference<T extends tf.Tensor>(x: T, weight: tf.Tensor1
 /** Exact (erf) GELU, as nn.ts gelu; one dispatch on WebGPU. */
 export function geluInference<T extends tf.Tensor>(x: T): T {
   if (!onWebGpu()) return gelu(x) as T;
-  return run(new GeluProgram(x.shape), [x]) as T;
+  return runProgram(new GeluProgram(x.shape), [x]) as T;
 }
 
 /** y = x·W + b over the last axis (W [in, out]) as one fused matmul with the bias. */

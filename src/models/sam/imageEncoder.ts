@@ -5,7 +5,7 @@
  * output [1, S/16, S/16, outChans].
  */
 import * as tf from '@tensorflow/tfjs';
-import { geluInference, layerNormInference, linearFused, softmaxInference } from '../ops/inferenceKernels';
+import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
 import type { SamImageEncoderConfig } from './config';
 import type { SamBlockDims } from './weights';
 
@@ -120,7 +120,7 @@ function gridAttention(x: tf.Tensor4D, p: BlockParams, maxLogits: number): tf.Te
               .reshape([w, g, r, w]).transpose([1, 2, 0, 3]).reshape([g, r * w, 1, w]);
             logits = tf.add(tf.add(logits.reshape([g, r * w, h, w]), relH), relW).reshape([g, r * w, n]);
           }
-          return tf.matMul(softmaxInference(logits), vBlock);
+          return tf.matMul(tf.softmax(logits), vBlock);
         }),
       );
     }

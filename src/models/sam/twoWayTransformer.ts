@@ -3,7 +3,7 @@
  * to the image, the image attends back to the tokens; a final token→image attention.
  */
 import * as tf from '@tensorflow/tfjs';
-import { layerNormInference, linearFused, softmaxInference } from '../ops/inferenceKernels';
+import { layerNormInference, linearFused } from '../ops/inferenceKernels';
 import { mergeHeads, splitHeads } from '../ops/nn';
 import type { SamMaskDecoderConfig } from './config';
 
@@ -40,7 +40,7 @@ function multiHeadAttention(p: AttentionParams, q: tf.Tensor3D, k: tf.Tensor3D, 
     const kh = project(k, p.k);
     const vh = project(v, p.v);
     const logits = tf.matMul(tf.mul(qh, qh.shape[3] ** -0.5), kh, false, true);
-    const out = mergeHeads(tf.matMul(softmaxInference(logits), vh) as tf.Tensor4D);
+    const out = mergeHeads(tf.matMul(tf.softmax(logits), vh) as tf.Tensor4D);
     return linearFused(out, p.out[0], p.out[1]);
   });
 }

@@ -1,0 +1,54 @@
+/**
+ * The plumbing for the lab's own WebGPU programs: the parts of tfjs-webgpu's (unexported)
+ * WebGPUProgram interface they fill in, a base for one-thread-per-row programs, and running one.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface WebGpuProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  size?: boolean;
+  uniforms?: string;
+  getUserCode(): string;
+}
+
+export type ProgramUniform = { type: 'float32' | 'int32'; data: number[] }[];
+
+export interface WebGpuBackendLike {
+  runWebGPUProgram(program: WebGpuProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: ProgramUniform): tf.TensorInfo;
+}
+
+export const WORKGROUP = 64;
+
+/**
+ * One thread per row (of the last axis, or per output of a reduction): its WGSL `main(row)` gets the
+ * row index and must check it against its row count (the dispatch is rounded up to whole workgroups).
+ */
+export abstract class RowProgram implements WebGpuProgram {
+  abstract variableNames: string[];
+  abstract shaderKey: string;
+  abstract uniforms: string;
+  outputShape: number[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+
+  constructor(outputShape: number[], rows: number) {
+    this.outputShape = outputShape;
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(rows / WORKGROUP), 1, 1];
+  }
+
+  abstract getUserCode(): string;
+}
+
+/** Runs a program on the active (WebGPU) backend and wraps its output as a tensor. */
+export function runProgram(program: WebGpuProgram, inputs: tf.Tensor[], uniforms?: ProgramUniform): tf.Tensor {
+  const backend = tf.backend() as unknown as WebGpuBackendLike;
+  const info = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
