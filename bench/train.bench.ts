@@ -18,16 +18,16 @@ import { initBackend } from '../src/models/backend';
 import { CONVNEXT_BASE_W_320, type ConvNextConfig } from '../src/models/clip/config';
 import { createRandomConvNextTrunk } from '../src/models/clip/weights';
 import { estimateTrainingMemory } from '../src/models/decoder/budget';
-import { buildTextClassifier, disposeTextClassifier } from '../src/models/decoder/classHead';
+import { disposeTextClassifier } from '../src/models/decoder/classHead';
 import { decoderPreset } from '../src/models/decoder/config';
 import { M2FLang } from '../src/models/decoder/m2fLang';
 import { parameterCount } from '../src/models/decoder/params';
 import { createTrainer } from '../src/train/stages/decoderTraining';
-import { uploadTargets } from '../src/train/targets';
+import { randomClassifier, randomTrainingBatch } from './trainingInputs';
 import type { BrowserBenchmark } from './types';
 
 const REDUCED_CROP = 128;
-const TINY_TRUNK: ConvNextConfig = { depths: [1, 1, 2, 1], dims: [16, 32, 48, 64], stemPatch: 4, kernelSize: 7, mlpRatio: 4, eps: 1e-6 };
+export const TINY_TRUNK: ConvNextConfig = { depths: [1, 1, 2, 1], dims: [16, 32, 48, 64], stemPatch: 4, kernelSize: 7, mlpRatio: 4, eps: 1e-6 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -52,20 +52,9 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
       const label = `${name}${crop !== base.cropSize ? ` (REDUCED crop ${crop})` : ''}`;
       log(`${label} batch ${batch}: building`);
       const model = new M2FLang(config, 1);
-      const classes = 150;
-      const synonyms = Array.from({ length: 400 }, (_, i) => i % classes);
-      const classifier = buildTextClassifier(Float32Array.from({ length: synonyms.length * config.embedDim }, (_, i) => Math.sin(i * 0.37)), config.embedDim, synonyms, classes);
+      const classifier = randomClassifier(config);
       const trainer = createTrainer('supervised', model, classifier, 1000, 1);
-      const images = tf.randomUniform([batch, crop, crop, 3], -2, 2, 'float32', 3) as tf.Tensor4D;
-      // 20 square-ish targets per image at a quarter of the crop resolution.
-      const ts = crop / 4;
-      const perImage = Array.from({ length: batch }, (_, b) => {
-        const count = 20;
-        const masks = new Uint8Array(count * ts * ts);
-        for (let k = 0; k < count; k++) for (let y = 0; y < ts; y++) for (let x = 0; x < ts; x++) masks[k * ts * ts + y * ts + x] = Math.floor(y / (ts / 4)) * 5 + Math.floor(x / (ts / 5)) === k ? 1 : 0;
-        return { width: ts, height: ts, masks, classes: Int32Array.from({ length: count }, (_, k) => (k * 7 + b) % classes) };
-      });
-      const targets = uploadTargets(perImage, Math.min(config.numQueries, 50));
+      const { images, targets } = randomTrainingBatch(config, batch, crop);
       const timings = { backbone: [] as number[], forwardReadback: [] as number[], matching: [] as number[], lossUpdate: [] as number[], total: [] as number[] };
       for (let it = 0; it <= iters; it++) {
         const t0 = performance.now();
