@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { layerNormInference, linearFused } from '../ops/inferenceKernels';
-import { mergeHeads, splitHeads } from '../ops/nn';
+import { attention, mergeHeads, splitHeads } from '../ops/nn';
 import type { SamMaskDecoderConfig } from './config';
 
 type Dense = [tf.Tensor2D, tf.Tensor1D];
@@ -39,8 +39,7 @@ function multiHeadAttention(p: AttentionParams, q: tf.Tensor3D, k: tf.Tensor3D, 
     const qh = project(q, p.q);
     const kh = project(k, p.k);
     const vh = project(v, p.v);
-    const logits = tf.matMul(tf.mul(qh, qh.shape[3] ** -0.5), kh, false, true);
-    const out = mergeHeads(tf.matMul(tf.softmax(logits), vh) as tf.Tensor4D);
+    const out = mergeHeads(attention(qh, kh, vh, qh.shape[3] ** -0.5));
     return linearFused(out, p.out[0], p.out[1]);
   });
 }
