@@ -13,6 +13,7 @@
  * Only the cpu backend is touched.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceKernel } from './kernelRegistry';
 
 interface CpuBackendLike {
   data: { get(id: unknown): { values: ArrayLike<number> } };
@@ -274,16 +275,9 @@ function unlessBool(fast: (args: never) => tf.TensorInfo | tf.TensorInfo[], stoc
   return ((args: { inputs: tf.NamedTensorInfoMap }) => ((args.inputs.x as tf.TensorInfo | undefined)?.dtype === 'bool' ? stock(args as never) : fast(args as never))) as unknown as tf.KernelFunc;
 }
 
-function replaceCpuKernel(kernelName: string, kernelFunc: (stock: tf.KernelFunc) => tf.KernelFunc): void {
-  const existing = tf.getKernel(kernelName, 'cpu');
-  if (!existing) return;
-  tf.unregisterKernel(kernelName, 'cpu');
-  tf.registerKernel({ ...existing, kernelFunc: kernelFunc(existing.kernelFunc) });
-}
-
-replaceCpuKernel('UnsortedSegmentSum', () => unsortedSegmentSumCpu as unknown as tf.KernelFunc);
-replaceCpuKernel('Slice', (stock) => unlessBool(sliceCpu as never, stock));
-replaceCpuKernel('SplitV', (stock) => unlessBool(splitVCpu as never, stock));
-replaceCpuKernel('BatchMatMul', batchMatMulCpu);
-replaceCpuKernel('GatherV2', gatherCpu);
-for (const [name, row] of Object.entries(ROWS)) replaceCpuKernel(name, (stock) => broadcastBinaryCpu(row, stock));
+replaceKernel('UnsortedSegmentSum', 'cpu', () => unsortedSegmentSumCpu as unknown as tf.KernelFunc);
+replaceKernel('Slice', 'cpu', (stock) => unlessBool(sliceCpu as never, stock));
+replaceKernel('SplitV', 'cpu', (stock) => unlessBool(splitVCpu as never, stock));
+replaceKernel('BatchMatMul', 'cpu', batchMatMulCpu);
+replaceKernel('GatherV2', 'cpu', gatherCpu);
+for (const [name, row] of Object.entries(ROWS)) replaceKernel(name, 'cpu', (stock) => broadcastBinaryCpu(row, stock));

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
+import { replaceKernel } from './kernelRegistry';
 import { RowProgram, type ProgramUniform, type WebGpuBackendLike } from './webgpuProgram';
 
 /** Reductions over at most this many values run one thread per output. */
@@ -120,14 +121,7 @@ function shortSoftmax(stock: tf.KernelFunc): tf.KernelFunc {
   }) as unknown as tf.KernelFunc;
 }
 
-function replaceWebGpuKernel(kernelName: string, kernelFunc: (stock: tf.KernelFunc) => tf.KernelFunc): void {
-  const existing = tf.getKernel(kernelName, 'webgpu');
-  if (!existing) return;
-  tf.unregisterKernel(kernelName, 'webgpu');
-  tf.registerKernel({ ...existing, kernelFunc: kernelFunc(existing.kernelFunc) });
-}
-
-replaceWebGpuKernel('Sum', (stock) => shortReduction('sum', 'axis', stock));
-replaceWebGpuKernel('Mean', (stock) => shortReduction('mean', 'axis', stock));
-replaceWebGpuKernel('Max', (stock) => shortReduction('max', 'reductionIndices', stock));
-replaceWebGpuKernel('Softmax', shortSoftmax);
+replaceKernel('Sum', 'webgpu', (stock) => shortReduction('sum', 'axis', stock));
+replaceKernel('Mean', 'webgpu', (stock) => shortReduction('mean', 'axis', stock));
+replaceKernel('Max', 'webgpu', (stock) => shortReduction('max', 'reductionIndices', stock));
+replaceKernel('Softmax', 'webgpu', shortSoftmax);
