@@ -5,13 +5,12 @@ import { playwright } from '@vitest/browser-playwright';
 import { CHROMIUM_ARGS, findChromium } from './scripts/chromium.mjs';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
-// Parity fixtures: $DEARLI_FIXTURES when set, else ../shared/fixtures/reference (never copied into the repo).
-const fixtures = path.resolve(process.env.DEARLI_FIXTURES ?? path.join(root, '../shared/fixtures/reference'));
-const shared = path.resolve(root, '../shared');
+// Parity fixtures: $DEARLI_FIXTURES when set, else the copy the repository carries (test/fixtures/reference).
+const fixtures = path.resolve(process.env.DEARLI_FIXTURES ?? path.join(root, 'test/fixtures/reference'));
 
 export default defineConfig({
   define: { __DEARLI_FIXTURES__: JSON.stringify(fixtures) },
-  server: { fs: { allow: [root, fixtures, shared] } },
+  server: { fs: { allow: [root, fixtures] } },
   test: {
     projects: [
       {

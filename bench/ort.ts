@@ -1,6 +1,6 @@
 /**
  * onnxruntime-web (WebGPU EP) side of the CLIP and SAM benchmarks: runs the weight-free ONNX graphs
- * of `$DEARLI_ONNX_BENCH` (default ../shared/fixtures/onnx-bench; scripts/bench.mjs serves them at
+ * of `$DEARLI_ONNX_BENCH` (default test/fixtures/onnx-bench; scripts/bench.mjs serves them at
  * /onnx-bench/) with random weights uploaded once into GPU buffers on ORT's own GPUDevice, as the
  * onnx-bench README prescribes. Bench-only: nothing under src/ imports this.
  *

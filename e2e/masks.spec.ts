@@ -6,7 +6,7 @@ import { encodeMask, rleArea, toCocoRle } from '../src/core/rle';
 import { openLab } from './helpers';
 
 /** The reference fixtures, read from where they live (never copied into the repo). */
-const FIXTURES = process.env.DEARLI_FIXTURES ?? path.resolve(process.cwd(), '../shared/fixtures/reference');
+const FIXTURES = process.env.DEARLI_FIXTURES ?? path.resolve(process.cwd(), 'test/fixtures/reference');
 const SERVED: Record<string, string> = {
   '/sam-tiny/sam_hf.safetensors': path.join(FIXTURES, 'sam-tiny', 'sam_hf.safetensors'),
   '/sam-tiny/config.json': path.join(FIXTURES, 'sam-tiny', 'config.json'),

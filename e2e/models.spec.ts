@@ -5,7 +5,7 @@ import { expect, test, type Page, type Route } from '@playwright/test';
 import { openLab } from './helpers';
 
 /** The reference fixtures, read from where they live (never copied into the repo). */
-const FIXTURES = process.env.DEARLI_FIXTURES ?? path.resolve(process.cwd(), '../shared/fixtures/reference');
+const FIXTURES = process.env.DEARLI_FIXTURES ?? path.resolve(process.cwd(), 'test/fixtures/reference');
 const CLIP_DIR = path.join(FIXTURES, 'openclip-convnext-tiny');
 const TOKENIZER_DIR = path.join(FIXTURES, 'clip-tokenizer');
 

@@ -1,7 +1,7 @@
 // `npm run bench:NAME`: serves bench/ with Vite, runs bench/NAME.bench.ts in Chromium on WebGPU,
 // prints the table and writes bench-results/NAME.json (NAME.SUFFIX.json with `out=SUFFIX` in the query).
 // Set DEARLI_REAL_GPU=1 on a machine with a GPU; BENCH_TIMEOUT_S (default 1800) bounds one run.
-// The onnx-bench graphs ($DEARLI_ONNX_BENCH, default ../shared/fixtures/onnx-bench) are served at /onnx-bench/
+// The onnx-bench graphs ($DEARLI_ONNX_BENCH, default test/fixtures/onnx-bench) are served at /onnx-bench/
 // for the onnxruntime-web rows (bench/ort.ts).
 import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -29,7 +29,7 @@ if (outSuffix !== null && !/^[\w.-]+$/.test(outSuffix)) {
   process.exit(2);
 }
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const onnxBenchDir = resolve(repoRoot, process.env.DEARLI_ONNX_BENCH ?? '../shared/fixtures/onnx-bench');
+const onnxBenchDir = resolve(repoRoot, process.env.DEARLI_ONNX_BENCH ?? 'test/fixtures/onnx-bench');
 
 /** GET /onnx-bench/NAME.(onnx|json) → the file in onnxBenchDir (flat names only). */
 const onnxBenchPlugin = {

@@ -1,6 +1,6 @@
 /**
  * Reference fixtures for parity tests, in Node (fs) and in Chromium (served by Vite under /@fs).
- * Location: $DEARLI_FIXTURES when set, else ../shared/fixtures/reference (see vitest.config.ts).
+ * Location: $DEARLI_FIXTURES when set, else test/fixtures/reference, the copy this repository carries (see vitest.config.ts).
  * Tolerances come from the fixture files themselves, never from the tests.
  */
 import { SafetensorsFile, type LoadedTensor, type TensorData } from '../src/models/weights/safetensors';
