@@ -8,16 +8,28 @@ import { SafetensorsFile, type LoadedTensor, type TensorData } from '../src/mode
 export const FIXTURES_DIR: string = __DEARLI_FIXTURES__;
 export const IN_BROWSER = typeof window !== 'undefined';
 
+/** A missing input fails the test with the path and the variable that sets it; nothing is skipped. */
+export function missingFixtureMessage(abs: string, why: string): string {
+  return (
+    `fixture ${abs} could not be read (${why}). The parity tests read ${FIXTURES_DIR}: set DEARLI_FIXTURES to a fixture ` +
+    `set of the reference format, or unset it to use the copy in test/fixtures/reference.`
+  );
+}
+
 export async function readFixtureBytes(rel: string): Promise<Uint8Array> {
   const abs = `${FIXTURES_DIR}/${rel}`;
   if (IN_BROWSER) {
     const res = await fetch(`/@fs${abs}`);
-    if (!res.ok) throw new Error(`fixture ${abs}: HTTP ${res.status}`);
+    if (!res.ok) throw new Error(missingFixtureMessage(abs, `HTTP ${res.status}`));
     return new Uint8Array(await res.arrayBuffer());
   }
   const fsName = 'node:fs/promises';
   const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs/promises');
-  return new Uint8Array(await fs.readFile(abs));
+  try {
+    return new Uint8Array(await fs.readFile(abs));
+  } catch (e) {
+    throw new Error(missingFixtureMessage(abs, (e as NodeJS.ErrnoException).code ?? String(e)));
+  }
 }
 
 export async function readFixtureText(rel: string): Promise<string> {
