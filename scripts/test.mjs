@@ -1,6 +1,6 @@
 // `npm test`: every test, on a fresh machine, without manual steps.
 // 1. makes sure Debian's Chromium is there (installs it with apt-get when running as root),
-// 2. type-checks, 3. runs the Vitest projects (Node, then Chromium on WebGPU), 4. runs the Playwright e2e suite.
+// 2. type-checks and lints (code, layers, format, unused exports), 3. runs the Vitest projects (Node, then Chromium on WebGPU), 4. runs the Playwright e2e suite.
 import { spawnSync } from 'node:child_process';
 import { findChromium } from './chromium.mjs';
 
@@ -41,6 +41,8 @@ console.log(`Using Chromium at ${chromium}`);
 const env = { ...process.env, CHROMIUM_PATH: chromium };
 const steps = [
   ['npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']],
+  // lint, the layer table (an upward import fails here), formatting and unused exports
+  ['npm', ['run', '-s', 'lint']],
   ['npx', ['vitest', 'run', '--project', 'node']],
   ['npx', ['vitest', 'run', '--project', 'chromium']],
   ['npx', ['playwright', 'test']],

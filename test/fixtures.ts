@@ -28,7 +28,7 @@ export async function readFixtureBytes(rel: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await fs.readFile(abs));
   } catch (e) {
-    throw new Error(missingFixtureMessage(abs, (e as NodeJS.ErrnoException).code ?? String(e)));
+    throw new Error(missingFixtureMessage(abs, (e as NodeJS.ErrnoException).code ?? String(e)), { cause: e });
   }
 }
 

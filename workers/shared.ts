@@ -25,7 +25,7 @@ export function userFacing<A extends unknown[], R>(fn: (...args: A) => Promise<R
     try {
       return await fn(...args);
     } catch (e) {
-      throw new Error(JSON.stringify(toUserMessage(e)));
+      throw new Error(JSON.stringify(toUserMessage(e)), { cause: e });
     }
   };
 }

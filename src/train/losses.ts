@@ -52,7 +52,7 @@ const r2Cache = new Map<number, Float32Array>();
 export function r2Points(n: number): Float32Array {
   const hit = r2Cache.get(n);
   if (hit) return hit;
-  const g = 1.32471795724474602596; // plastic number
+  const g = 1.324717957244746; // plastic number (nearest double)
   const a1 = 1 / g;
   const a2 = 1 / (g * g);
   const out = new Float32Array(2 * n);
