@@ -8,7 +8,8 @@ import { importDecoderWeights } from '../models/decoder/bundleWeights';
 import { decoderPreset } from '../models/decoder/config';
 import { decoderParamTable, ParamStore } from '../models/decoder/params';
 import { SafetensorsFile, writeSafetensors } from '../models/weights/safetensors';
-import { buildModelBundle, type ModelBundle } from './modelBundle';
+import { sha256 } from 'hash-wasm';
+import { buildModelBundle, readModelBundle, type BundleSource, type ModelBundle } from './modelBundle';
 
 const config = decoderPreset('tiny');
 const scratch = mkdtempSync(path.join(tmpdir(), 'dearli-bundle-'));
@@ -72,5 +73,34 @@ describe('model bundle', () => {
     );
     const extra = await open(writeSafetensors({ 'backbone.clip_model.logit_scale': { dtype: 'F32', shape: [], data: new Float32Array(1) } }));
     await expect(importDecoderWeights(config, extra)).rejects.toThrow(/not part of a "tiny" decoder/);
+  });
+});
+
+describe('reading a bundle', () => {
+  const source = (over: Partial<BundleSource> = {}): BundleSource => ({
+    cardText: JSON.stringify(bundle.card),
+    cardFrom: 'https://hub/alice/m/resolve/main/model.json',
+    weights: new Blob([bundle.weights as BlobPart]),
+    weightsFrom: 'model.safetensors',
+    labVersion: '0.1.0',
+    ...over,
+  });
+
+  it('gives the exported weights back after verifying card and weights', async () => {
+    const text = JSON.stringify(bundle.card);
+    const { card, parameters: back } = await readModelBundle(source({ expectedCardSha256: await sha256(text) }));
+    expect(card).toEqual(bundle.card);
+    for (const [name, v] of parameters) expect(back.get(name), name).toEqual(v);
+  });
+
+  it('refuses a tampered weight file, a wrong card sha256, a newer lab and an unknown preset', async () => {
+    const tampered = bundle.weights.slice();
+    tampered[tampered.length - 5] ^= 0x40;
+    await expect(readModelBundle(source({ weights: new Blob([tampered as BlobPart]) }))).rejects.toThrow(/do not have the sha256 the card records/);
+    await expect(readModelBundle(source({ weights: new Blob([bundle.weights.slice(0, 100) as BlobPart]) }))).rejects.toThrow(/the card says/);
+    await expect(readModelBundle(source({ expectedCardSha256: 'f'.repeat(64) }))).rejects.toThrow(/sha256 the link carries/);
+    await expect(readModelBundle(source({ cardText: JSON.stringify({ ...bundle.card, labVersion: '0.3.0' }) }))).rejects.toThrow(/newer than this lab/);
+    await expect(readModelBundle(source({ cardText: JSON.stringify({ ...bundle.card, preset: 'huge' }) }))).rejects.toThrow(/preset "huge" is not one this lab knows/);
+    await expect(readModelBundle(source({ cardText: '<!doctype html><title>Sign in</title>' }))).rejects.toThrow(/not JSON/);
   });
 });

@@ -2,9 +2,11 @@
  * A shared model: `model.safetensors` (decoder weights in upstream naming), `model.json` (the card:
  * everything needed to rebuild and judge the model) and `README.md` (a Hugging Face model card).
  */
-import { sha256 } from 'hash-wasm';
-import type { DecoderConfig } from '../models/decoder/config';
-import { bundleTensorList, exportDecoderWeights, type BundleTensor } from '../models/decoder/bundleWeights';
+import { createSHA256, sha256 } from 'hash-wasm';
+import { DearliError } from '../core/errors';
+import { bundleTensorList, exportDecoderWeights, importDecoderWeights, type BundleTensor } from '../models/decoder/bundleWeights';
+import { DECODER_PRESETS, type DecoderConfig } from '../models/decoder/config';
+import { SafetensorsFile } from '../models/weights/safetensors';
 
 export const MODEL_CARD_FORMAT = 'dearli-model/1';
 
@@ -110,4 +112,72 @@ ${card.classes.map((c) => `${c.name}${c.synonyms.length ? ` (${c.synonyms.join('
 - \`model.json\`: the card DEARLi Lab reads (decoder config, classes, CLIP model, stages, scores,
   sha256 ${card.weights.sha256} of the weights).
 `;
+}
+
+/** A card larger than this is no card (a real one is a few kB). */
+export const MAX_CARD_BYTES = 1 << 20;
+
+export interface BundleSource {
+  /** model.json as uploaded or dropped, and where it came from (a URL or a file name) for messages. */
+  cardText: string;
+  cardFrom: string;
+  weights: Blob;
+  weightsFrom: string;
+  /** From the share link: the card must have exactly this sha256. */
+  expectedCardSha256?: string;
+  /** This lab's version: a card from a newer lab is refused. */
+  labVersion: string;
+}
+
+/** sha256 of a Blob, read in slices so a large file is never one buffer. */
+async function blobSha256(blob: Blob): Promise<string> {
+  const hasher = await createSHA256();
+  const slice = 8 << 20;
+  for (let at = 0; at < blob.size; at += slice) hasher.update(new Uint8Array(await blob.slice(at, at + slice).arrayBuffer()));
+  return hasher.digest('hex');
+}
+
+function versionParts(v: string): number[] {
+  return v.split(/[.+-]/, 3).map((x) => Number.parseInt(x, 10) || 0);
+}
+
+function isNewer(card: string, lab: string): boolean {
+  const [a, b] = [versionParts(card), versionParts(lab)];
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return false;
+}
+
+/** Verifies a bundle (card sha256, lab version, preset, weights size and sha256, every tensor) and reads its weights. */
+export async function readModelBundle(source: BundleSource): Promise<{ card: ModelCard; parameters: Map<string, Float32Array> }> {
+  const { cardFrom, weightsFrom } = source;
+  if (source.cardText.length > MAX_CARD_BYTES) {
+    throw new DearliError('bundle-card', `model.json is ${source.cardText.length} bytes (a card is at most ${MAX_CARD_BYTES})`, 'Check that the link points at a DEARLi Lab model.json.', cardFrom);
+  }
+  if (source.expectedCardSha256 && (await sha256(source.cardText)) !== source.expectedCardSha256) {
+    throw new DearliError('bundle-sha256', 'model.json does not have the sha256 the link carries: it was changed after the link was made', 'Ask for a new link, or open the model from its files.', cardFrom);
+  }
+  let card: ModelCard;
+  try {
+    card = JSON.parse(source.cardText) as ModelCard;
+  } catch (e) {
+    throw new DearliError('bundle-card', `model.json is not JSON (${(e as Error).message})`, 'Check that the link points at a DEARLi Lab model.json, not a web page.', cardFrom);
+  }
+  if (card?.format !== MODEL_CARD_FORMAT) {
+    throw new DearliError('bundle-card', `this is not a DEARLi Lab model card (format ${JSON.stringify(card?.format)})`, `Open a model.json with format "${MODEL_CARD_FORMAT}".`, cardFrom);
+  }
+  if (typeof card.labVersion !== 'string' || isNewer(card.labVersion, source.labVersion)) {
+    throw new DearliError('bundle-version', `the model was made by DEARLi Lab ${card.labVersion}, newer than this lab (${source.labVersion})`, 'Open it in an up-to-date lab.', cardFrom);
+  }
+  if (!(card.preset in DECODER_PRESETS) || card.decoder?.preset !== card.preset) {
+    throw new DearliError('bundle-preset', `the decoder preset "${card.preset}" is not one this lab knows (${Object.keys(DECODER_PRESETS).join(', ')})`, 'Open it in the lab version that made it.', cardFrom);
+  }
+  const expected = card.weights;
+  if (source.weights.size !== expected?.size) {
+    throw new DearliError('bundle-weights-sha256', `the weights are ${source.weights.size} bytes, the card says ${expected?.size}`, 'The download was cut or the file is another one: fetch it again.', weightsFrom);
+  }
+  if ((await blobSha256(source.weights)) !== expected.sha256) {
+    throw new DearliError('bundle-weights-sha256', 'the weights do not have the sha256 the card records: the file was changed', 'Fetch the original model.safetensors, or ask its author for a new link.', weightsFrom);
+  }
+  const file = await SafetensorsFile.open(source.weights, weightsFrom);
+  return { card, parameters: await importDecoderWeights(card.decoder, file) };
 }
