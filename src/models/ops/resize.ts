@@ -32,15 +32,22 @@ export function interpolationMatrix(outSize: number, inSize: number): tf.Tensor2
 
 /** Resizes the last two axes of [..., H, W] (mask logits [B, Q, H, W], planes). */
 export function resizePlanes(x: tf.Tensor, outH: number, outW: number): tf.Tensor {
+  const [h, w] = x.shape.slice(-2);
+  if (h === outH && w === outW) return tf.clone(x);
+  return tf.tidy(() => applyPlaneMatrices(x, interpolationMatrix(outH, h), interpolationMatrix(outW, w)));
+}
+
+/** y = R_h · X · R_wᵀ over the last two axes of [..., H, W], with R_h [outH, H] and R_w [outW, W]. */
+export function applyPlaneMatrices(x: tf.Tensor, rowMatrix: tf.Tensor2D, columnMatrix: tf.Tensor2D): tf.Tensor {
   const shape = x.shape;
   const [h, w] = shape.slice(-2);
-  if (h === outH && w === outW) return tf.clone(x);
+  const [outH, outW] = [rowMatrix.shape[0], columnMatrix.shape[0]];
   return tf.tidy(() => {
     const lead = shape.slice(0, -2);
     const n = lead.reduce((a, d) => a * d, 1);
-    const alongW = tf.matMul(tf.reshape(x, [n * h, w]), interpolationMatrix(outW, w), false, true); // [n·h, outW]
+    const alongW = tf.matMul(tf.reshape(x, [n * h, w]), columnMatrix, false, true); // [n·h, outW]
     const t = tf.reshape(tf.transpose(tf.reshape(alongW, [n, h, outW]), [0, 2, 1]), [n * outW, h]);
-    const alongH = tf.matMul(t, interpolationMatrix(outH, h), false, true); // [n·outW, outH]
+    const alongH = tf.matMul(t, rowMatrix, false, true); // [n·outW, outH]
     return tf.reshape(tf.transpose(tf.reshape(alongH, [n, outW, outH]), [0, 2, 1]), [...lead, outH, outW]);
   });
 }
