@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CLIP_IMAGE_MEAN } from '../models/clip/clip';
-import { applyPlaneMatrices, interpolationMatrixValues, resizeNHWC } from '../models/ops/resize';
+import { applyPlaneMatrices, interpolationTaps, resizeNHWC } from '../models/ops/resize';
 
 export interface TestResizeOptions {
   /** Shortest edge after the resize (ADE 640, COCO 512: the training crop). */
@@ -80,17 +80,16 @@ export function maskLogitsToImage(maskLogits: tf.Tensor, plan: TestResizePlan): 
   });
 }
 
-/** [out, grid]: bilinear grid → padded, keep the first `resized` samples, bilinear resized → out. */
+/** [out, grid]: bilinear grid → padded, keep the first `resized` samples, bilinear resized → out (≤ 4 taps a row). */
 function cropBackMatrix(out: number, resized: number, padded: number, grid: number): Float32Array {
-  const up = interpolationMatrixValues(padded, grid);
-  const down = interpolationMatrixValues(out, resized);
-  const m = new Float64Array(out * grid);
+  const up = interpolationTaps(padded, grid);
+  const down = interpolationTaps(out, resized);
+  const m = new Float32Array(out * grid);
   for (let o = 0; o < out; o++) {
-    for (let r = 0; r < resized; r++) {
-      const a = down[o * resized + r];
-      if (a === 0) continue;
-      for (let g = 0; g < grid; g++) m[o * grid + g] += a * up[r * grid + g];
+    for (const [r, a] of [[down.first[o], 1 - down.frac[o]], [down.second[o], down.frac[o]]]) {
+      m[o * grid + up.first[r]] += a * (1 - up.frac[r]);
+      m[o * grid + up.second[r]] += a * up.frac[r];
     }
   }
-  return Float32Array.from(m);
+  return m;
 }
