@@ -3,7 +3,8 @@
  * ResizeShortestEdge to the test size with the long side capped, padding to a multiple of 32
  * (Mask2Former's size divisibility, bottom and right), and the prediction cropped back to the
  * resized image and resized to the original size (Mask2Former's sem_seg_postprocess).
- * Bilinear without antialias, as in training augmentation (src/train/augment.ts).
+ * Bilinear without antialias, as in training augmentation (src/train/augment.ts); upstream's PIL
+ * resize antialiases when it downscales (harmless for images near the test size).
  */
 import * as tf from '@tensorflow/tfjs';
 import { CLIP_IMAGE_MEAN } from '../models/clip/clip';
