@@ -5,7 +5,11 @@ export interface Category {
   name: string;
   isthing: boolean;
   color?: [number, number, number];
-  /** Extra names for the text classifier ("person, child, man"); `name` is always the first synonym. */
+  /**
+   * Every name the text classifier prompts this class with, e.g. ["person", "child", "man"]; each is
+   * split on commas as upstream does. Without synonyms the class is prompted with its name, split on
+   * commas ("road, route" → road, route).
+   */
   synonyms?: string[];
 }
 

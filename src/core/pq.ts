@@ -1,9 +1,12 @@
 /**
  * Panoptic quality (PQ/SQ/RQ) and mIoU, computed exactly as COCO panopticapi's evaluation.py does,
  * as a streaming accumulator: the eval CLI and the training worker feed it one image at a time.
+ * The mIoU here is read off panoptic maps (all the eval CLI has), so pixels a prediction leaves void
+ * are misses; a model's mIoU as the paper reports it comes from semantic inference (semanticIoU.ts).
  */
 import { DearliError } from './errors';
 import { VOID_ID, type Category, type SegmentInfo } from './panoptic';
+import { miouReport, type MiouReport } from './semanticIoU';
 
 /** One panoptic map with its segment list, as read from a COCO panoptic PNG + JSON annotation. */
 export interface PanopticImage {
@@ -36,14 +39,6 @@ export interface PqReport {
   Stuff: PqAverage;
   /** Keyed by category id; every category, with zeros for those that never occurred. */
   per_class: Record<string, PqScores>;
-}
-
-export interface MiouReport {
-  miou: number;
-  /** Categories present in the ground truth: the ones averaged. */
-  n: number;
-  /** Keyed by category id; null for categories absent from the ground truth. */
-  per_class: Record<string, number | null>;
 }
 
 export interface PanopticEvaluation {
@@ -197,25 +192,9 @@ export class PanopticEvaluator {
       }
     });
 
-    const miouPerClass: Record<string, number | null> = {};
-    let iouTotal = 0;
-    let present = 0;
-    this.categories.forEach((category, c) => {
-      const gtPixels = this.semanticGt[c];
-      if (gtPixels === 0) {
-        miouPerClass[category.id] = null;
-        return;
-      }
-      const intersection = this.semanticIntersection[c];
-      const iou = intersection / (gtPixels + this.semanticPred[c] - intersection);
-      miouPerClass[category.id] = iou;
-      iouTotal += iou;
-      present++;
-    });
-
     return {
       pq: { All: mean(groups.All), Things: mean(groups.Things), Stuff: mean(groups.Stuff), per_class: perClass },
-      miou: { miou: present === 0 ? 0 : iouTotal / present, n: present, per_class: miouPerClass },
+      miou: miouReport(this.categories, this.semanticGt, this.semanticPred, this.semanticIntersection),
       images: this.imageCount,
       gtAreaMismatches: this.gtAreaMismatchCount,
     };

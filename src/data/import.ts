@@ -12,6 +12,7 @@ import { cocoLayout, isInstancesJson, isPanopticJson } from './layouts/coco';
 import { findSimpleRoot, simpleLayout } from './layouts/simple';
 import { relativeToRoot, scanFiles, type FileScan, type LayoutResult } from './layouts/scan';
 import { asFileProblem, problems } from './problems';
+import { promptNames, withCuratedSynonyms } from './vocabulary';
 import {
   beginDataset,
   discardDataset,
@@ -54,6 +55,8 @@ export async function planImport(files: ImportFile[], options: PlanOptions = {})
   const layout = await detectLayout(scan, options.annotationFile);
   errors.push(...layout.errors);
   notices.push(...layout.notices);
+  const { categories, vocabulary } = withCuratedSynonyms(layout.categories);
+  if (vocabulary) notices.push(problems.curatedVocabulary(vocabulary.name, categories.length, categories.reduce((n, c) => n + promptNames(c).length, 0)));
 
   const planned = new Set(layout.images.map((i) => i.path));
   const unused = scan.images.filter((f) => !planned.has(f.path) && !layout.used.has(f.path)).map((f) => f.path);
@@ -67,7 +70,7 @@ export async function planImport(files: ImportFile[], options: PlanOptions = {})
   let bytes = 0;
   for (const [i, image] of layout.images.entries()) {
     throwIfAborted(options.signal);
-    const checked = await checkImage(image, layout.categories);
+    const checked = await checkImage(image, categories);
     errors.push(...checked.errors);
     if (checked.planned) images.push(checked.planned);
     bytes += image.file.size + (image.mask?.file.size ?? 0);
@@ -84,7 +87,7 @@ export async function planImport(files: ImportFile[], options: PlanOptions = {})
     imageCount: images.length,
     labeledCount: images.filter((i) => i.mask).length,
     bytes: images.reduce((sum, i) => sum + i.bytes + (i.mask?.source.size ?? 0), 0),
-    categories: layout.categories,
+    categories,
     annotationFile: layout.annotationFile,
     annotationFiles: layout.annotationFiles,
     notices: notices.map((n) => n.toJSON()),

@@ -96,6 +96,12 @@ export const problems = {
     new DearliError('unannotated-images', `${count} images listed in "images" have no annotation; they were left out.`, 'Import them as an unlabeled dataset if you want them.', file),
   unusedImages: (count: number, examples: string[]) =>
     new DearliError('unused-images', `${count} images are not part of the detected layout and were left out (${examples.join(', ')}${count > examples.length ? ', …' : ''}).`, 'Drop them separately (for example as an unlabeled dataset) if you want them.'),
+  curatedVocabulary: (vocabulary: string, classes: number, names: number) =>
+    new DearliError(
+      'curated-vocabulary',
+      `the category names are those of ${vocabulary}: its ${classes} classes get DEARLi's curated synonym lists (${names} names), as the paper's runs use.`,
+      'Edit the names on the Models tab if you want others.',
+    ),
   skippedFiles: (count: number, examples: string[]) =>
     new DearliError('skipped-files', `${count} files are not images and were skipped (${examples.join(', ')}${count > examples.length ? ', …' : ''}).`, ''),
   imagesWithoutMask: (count: number, masksDir: string) =>

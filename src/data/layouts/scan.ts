@@ -6,6 +6,7 @@ import type { Category, SegmentInfo } from '../../core/panoptic';
 import type { DearliError } from '../../core/errors';
 import { extension, isSystemFile, normalizePath } from '../files';
 import { problems } from '../problems';
+import { splitClassNames } from '../vocabulary';
 import type { ImportFile, LayoutKind, LazyFile } from '../types';
 
 export interface ScannedFile {
@@ -103,7 +104,8 @@ export function parseCategories(raw: unknown, file: string): Category[] {
     if (Array.isArray(color) && color.length === 3 && color.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) {
       category.color = [color[0], color[1], color[2]];
     }
-    if (Array.isArray(synonyms) && synonyms.every((s) => typeof s === 'string')) category.synonyms = synonyms;
+    // A categories.json lists synonyms besides the name; the stored list holds them all, the name first.
+    if (Array.isArray(synonyms) && synonyms.every((s) => typeof s === 'string')) category.synonyms = splitClassNames([name, ...synonyms]);
     return category;
   });
 }

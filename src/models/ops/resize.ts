@@ -7,20 +7,38 @@ import * as tf from '@tensorflow/tfjs';
 
 const matrixCache = new Map<string, Float32Array>();
 
-/** R [out, in]: row o holds the two taps of output sample o (align_corners=False, clamped at 0). */
+/** Output sample o reads inputs first[o] and first[o] + 1 (clamped) with weights 1 − frac[o] and frac[o]. */
+export interface InterpolationTaps {
+  first: Int32Array;
+  second: Int32Array;
+  frac: Float64Array;
+}
+
+/** The two taps of every output sample (align_corners=False, source clamped at 0). */
+export function interpolationTaps(outSize: number, inSize: number): InterpolationTaps {
+  const first = new Int32Array(outSize);
+  const second = new Int32Array(outSize);
+  const frac = new Float64Array(outSize);
+  const scale = inSize / outSize;
+  for (let o = 0; o < outSize; o++) {
+    const src = Math.max((o + 0.5) * scale - 0.5, 0);
+    first[o] = Math.min(Math.floor(src), inSize - 1);
+    second[o] = Math.min(first[o] + 1, inSize - 1);
+    frac[o] = src - first[o];
+  }
+  return { first, second, frac };
+}
+
+/** R [out, in]: row o holds the two taps of output sample o. */
 export function interpolationMatrixValues(outSize: number, inSize: number): Float32Array {
   const key = `${outSize}:${inSize}`;
   const cached = matrixCache.get(key);
   if (cached) return cached;
   const r = new Float32Array(outSize * inSize);
-  const scale = inSize / outSize;
+  const { first, second, frac } = interpolationTaps(outSize, inSize);
   for (let o = 0; o < outSize; o++) {
-    const src = Math.max((o + 0.5) * scale - 0.5, 0);
-    const i0 = Math.min(Math.floor(src), inSize - 1);
-    const i1 = Math.min(i0 + 1, inSize - 1);
-    const frac = src - i0;
-    r[o * inSize + i0] += 1 - frac;
-    r[o * inSize + i1] += frac;
+    r[o * inSize + first[o]] += 1 - frac[o];
+    r[o * inSize + second[o]] += frac[o];
   }
   matrixCache.set(key, r);
   return r;
@@ -32,15 +50,22 @@ export function interpolationMatrix(outSize: number, inSize: number): tf.Tensor2
 
 /** Resizes the last two axes of [..., H, W] (mask logits [B, Q, H, W], planes). */
 export function resizePlanes(x: tf.Tensor, outH: number, outW: number): tf.Tensor {
+  const [h, w] = x.shape.slice(-2);
+  if (h === outH && w === outW) return tf.clone(x);
+  return tf.tidy(() => applyPlaneMatrices(x, interpolationMatrix(outH, h), interpolationMatrix(outW, w)));
+}
+
+/** y = R_h · X · R_wᵀ over the last two axes of [..., H, W], with R_h [outH, H] and R_w [outW, W]. */
+export function applyPlaneMatrices(x: tf.Tensor, rowMatrix: tf.Tensor2D, columnMatrix: tf.Tensor2D): tf.Tensor {
   const shape = x.shape;
   const [h, w] = shape.slice(-2);
-  if (h === outH && w === outW) return tf.clone(x);
+  const [outH, outW] = [rowMatrix.shape[0], columnMatrix.shape[0]];
   return tf.tidy(() => {
     const lead = shape.slice(0, -2);
     const n = lead.reduce((a, d) => a * d, 1);
-    const alongW = tf.matMul(tf.reshape(x, [n * h, w]), interpolationMatrix(outW, w), false, true); // [n·h, outW]
+    const alongW = tf.matMul(tf.reshape(x, [n * h, w]), columnMatrix, false, true); // [n·h, outW]
     const t = tf.reshape(tf.transpose(tf.reshape(alongW, [n, h, outW]), [0, 2, 1]), [n * outW, h]);
-    const alongH = tf.matMul(t, interpolationMatrix(outH, h), false, true); // [n·outW, outH]
+    const alongH = tf.matMul(t, rowMatrix, false, true); // [n·outW, outH]
     return tf.reshape(tf.transpose(tf.reshape(alongH, [n, outW, outH]), [0, 2, 1]), [...lead, outH, outW]);
   });
 }
