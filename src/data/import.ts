@@ -51,13 +51,15 @@ export async function planImport(files: ImportFile[], options: PlanOptions = {})
   const found = await readAnnotationJsons(drop, options.annotationFile);
   const layouts = await detectLayouts(drop, found);
   const layout =
-    layouts.length === 1
-      ? layouts[0]
-      : { ...refusedLayout(), layout: 'coco-panoptic' as const, annotationFiles: found.annotationFiles, errors: layouts.length ? [problems.severalAnnotationFiles(found.annotationFiles)] : [] };
+    layouts.length === 0
+      ? refusedLayout()
+      : layouts.length === 1
+        ? layouts[0]
+        : { ...refusedLayout(), layout: 'coco-panoptic' as const, annotationFiles: found.annotationFiles, errors: [problems.severalAnnotationFiles(found.annotationFiles)] };
   const plan = await checkLayout(drop, files, layout, jsonSplitName(layout), progressTicker(layout.images.length, options.onProgress), options.signal);
   const messages = dropMessages(drop, files, found, [layout]);
-  const unused = leftoverImages(drop, [layout], found).map((f) => f.path);
-  if (unused.length && layout.layout !== 'unlabeled') messages.notices.push(problems.unusedImages(unused.length, unused.slice(0, 3)).toJSON());
+  const unused = leftoverImages(drop, [layout]).map((f) => f.path);
+  if (unused.length && layout.layout !== 'unlabeled' && found.errors.length === 0) messages.notices.push(problems.unusedImages(unused.length, unused.slice(0, 3)).toJSON());
   plan.errors = capProblems([...messages.errors, ...plan.errors]);
   plan.notices = [...messages.notices, ...plan.notices];
   if (options.role) applyRole(plan, options.role);
@@ -75,7 +77,7 @@ export async function planImports(files: ImportFile[], options: Pick<PlanOptions
   if (drop instanceof DearliError) return { splits: [], errors: [drop.toJSON()], notices: [] };
   const found = await readAnnotationJsons(drop, undefined);
   const layouts = await detectLayouts(drop, found);
-  const leftover = leftoverImages(drop, layouts, found);
+  const leftover = leftoverImages(drop, layouts);
   const named = layouts.map((layout) => ({ layout, name: jsonSplitName(layout) }));
   if (leftover.length && layouts.some((l) => l.layout !== 'unlabeled')) named.push({ layout: unlabeledResult(drop, leftover), name: commonFolder(drop, leftover) });
   const tick = progressTicker(
@@ -166,10 +168,14 @@ async function detectLayouts(scan: FileScan, found: AnnotationJsons): Promise<La
   }
 }
 
-/** Images of the files that no layout uses, leaving out anything in a COCO mask folder (named after its JSON). */
-function leftoverImages(scan: FileScan, layouts: LayoutResult[], found: AnnotationJsons): ScannedFile[] {
+/**
+ * Images of the files that no layout uses, leaving out anything in a folder named like a JSON
+ * beside it: by COCO convention that folder holds the JSON's masks, even when the JSON is not the
+ * one imported or could not be used.
+ */
+function leftoverImages(scan: FileScan, layouts: LayoutResult[]): ScannedFile[] {
   const taken = new Set(layouts.flatMap((l) => [...l.images.map((i) => i.path), ...l.used]));
-  const maskFolders = found.annotationFiles.map((p) => (dirName(p) ? `${dirName(p)}/${stem(p)}/` : `${stem(p)}/`));
+  const maskFolders = scan.jsons.map((f) => (dirName(f.path) ? `${dirName(f.path)}/${stem(f.path)}/` : `${stem(f.path)}/`));
   return scan.images.filter((f) => !taken.has(f.path) && !maskFolders.some((folder) => f.path.startsWith(folder)));
 }
 
