@@ -146,6 +146,7 @@ test('the folder that demo:generate writes, dropped whole, imports as its splits
   await splits.getByTestId('import-name').nth(0).fill('World train');
   await splits.getByTestId('import-name').nth(1).fill('World val');
   await splits.getByTestId('import-name').nth(2).fill('World photos');
+  await page.screenshot({ path: 'test-results/import-splits.png' });
   await page.getByTestId('import-commit').click();
 
   await expect(datasetRow(page, 'World train').getByTestId('dataset-count')).toHaveText('3 images');

@@ -100,31 +100,46 @@ export function ImportPanel() {
       {preview && (
         <div className="preview" data-testid="import-preview">
           <h3>{preview.splits.length > 1 ? `Found ${preview.splits.length} splits, each imported as its own dataset` : preview.splits.length === 1 ? `Found: ${preview.splits[0].layout}` : 'Found nothing to import'}</h3>
-          {preview.splits.map((split, i) => (
-            <div className="row split" data-testid="import-split" key={i}>
-              <span>
-                {split.layout}
-                {split.annotationFile && <code> {split.annotationFile.slice(split.annotationFile.lastIndexOf('/') + 1)}</code>}:{' '}
-                <span data-testid="preview-images">{split.imageCount}</span> {split.imageCount === 1 ? 'image' : 'images'}, {split.labeledCount} with panoptic masks,{' '}
-                {countOf(split.categories.length, 'category', 'categories')}
-                {split.categories.length > 0 && ` (${countOf(split.categories.filter((c) => c.isthing).length, 'thing', 'things')}, ${split.categories.filter((c) => !c.isthing).length} stuff)`}
-              </span>
-              <label>
-                Name <input data-testid="import-name" value={choices[i]?.name ?? ''} onChange={(e) => change(i, { name: e.target.value })} disabled={busy} />
-              </label>
-              <label>
-                Use as{' '}
-                <select data-testid="import-role" value={choices[i]?.role ?? split.suggestedRole} onChange={(e) => change(i, { role: e.target.value as SplitChoice['role'] })} disabled={busy}>
-                  {(Object.keys(ROLE_LABEL) as DatasetRole[]).map((r) => (
-                    <option key={r} value={r} disabled={r !== 'unlabeled' && split.labeledCount === 0}>
-                      {ROLE_LABEL[r]}
-                    </option>
-                  ))}
-                  <option value="skip">leave out</option>
-                </select>
-              </label>
-            </div>
-          ))}
+          {preview.splits.length > 0 && (
+            <table className="splits">
+              <thead>
+                <tr>
+                  <th>split</th>
+                  <th>contents</th>
+                  <th>name</th>
+                  <th>use as</th>
+                </tr>
+              </thead>
+              <tbody>
+                {preview.splits.map((split, i) => (
+                  <tr data-testid="import-split" key={i}>
+                    <td>
+                      {split.layout}
+                      {split.annotationFile && <code> {split.annotationFile.slice(split.annotationFile.lastIndexOf('/') + 1)}</code>}
+                    </td>
+                    <td>
+                      <span data-testid="preview-images">{split.imageCount}</span> {split.imageCount === 1 ? 'image' : 'images'}
+                      {split.layout !== 'unlabeled' && `, ${split.labeledCount} with panoptic masks, ${countOf(split.categories.length, 'category', 'categories')}`}
+                      {split.categories.length > 0 && ` (${countOf(split.categories.filter((c) => c.isthing).length, 'thing', 'things')}, ${split.categories.filter((c) => !c.isthing).length} stuff)`}
+                    </td>
+                    <td>
+                      <input aria-label="Name" data-testid="import-name" value={choices[i]?.name ?? ''} onChange={(e) => change(i, { name: e.target.value })} disabled={busy} />
+                    </td>
+                    <td>
+                      <select aria-label="Use as" data-testid="import-role" value={choices[i]?.role ?? split.suggestedRole} onChange={(e) => change(i, { role: e.target.value as SplitChoice['role'] })} disabled={busy}>
+                        {(Object.keys(ROLE_LABEL) as DatasetRole[]).map((r) => (
+                          <option key={r} value={r} disabled={r !== 'unlabeled' && split.labeledCount === 0}>
+                            {ROLE_LABEL[r]}
+                          </option>
+                        ))}
+                        <option value="skip">leave out</option>
+                      </select>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
           <div className="row">
             <button
               type="button"
