@@ -393,6 +393,14 @@ describe('a drop with several splits', () => {
     expect(await listDatasets(db)).toEqual(before);
   });
 
+  it('offers no left-over images while a split has problems: they may be its masks', async () => {
+    const broken = simpleFolder(['a.png', 'b.png']).map((f) => (f.path.endsWith('categories.json') ? { ...f, file: new Blob(['[{"id": 1,']) } : f));
+    const set = await planImports([...broken, { path: 'simple/extra/c.png', file: blobOf(rgbPng(4, 4)) }]);
+    expect(set.splits.map((s) => [s.layout, s.imageCount, s.errors.map((e) => e.code)])).toEqual([['simple', 0, ['json-syntax']]]);
+    const plan = await planImport(broken);
+    expect(plan.notices.filter((n) => n.code === 'unused-images')).toEqual([]);
+  });
+
   it('a split with problems blocks the import unless it is left out', async () => {
     const set = await planImports([...cocoFolder([{ name: 'a.png' }]), ...cocoFolder([{ name: 'v.png' }], { split: 'val', categories: null })]);
     expect(set.splits.map((s) => s.errors.map((e) => e.code))).toEqual([[], ['missing-categories']]);

@@ -59,7 +59,7 @@ export async function planImport(files: ImportFile[], options: PlanOptions = {})
   const plan = await checkLayout(drop, files, layout, jsonSplitName(layout), progressTicker(layout.images.length, options.onProgress), options.signal);
   const messages = dropMessages(drop, files, found, [layout]);
   const unused = leftoverImages(drop, [layout]).map((f) => f.path);
-  if (unused.length && layout.layout !== 'unlabeled' && found.errors.length === 0) messages.notices.push(problems.unusedImages(unused.length, unused.slice(0, 3)).toJSON());
+  if (unused.length && layout.layout !== 'unlabeled') messages.notices.push(problems.unusedImages(unused.length, unused.slice(0, 3)).toJSON());
   plan.errors = capProblems([...messages.errors, ...plan.errors]);
   plan.notices = [...messages.notices, ...plan.notices];
   if (options.role) applyRole(plan, options.role);
@@ -171,9 +171,10 @@ async function detectLayouts(scan: FileScan, found: AnnotationJsons): Promise<La
 /**
  * Images of the files that no layout uses, leaving out anything in a folder named like a JSON
  * beside it: by COCO convention that folder holds the JSON's masks, even when the JSON is not the
- * one imported or could not be used.
+ * one imported. None while a layout has problems: the files it could not place may be its masks.
  */
 function leftoverImages(scan: FileScan, layouts: LayoutResult[]): ScannedFile[] {
+  if (layouts.some((l) => l.errors.length)) return [];
   const taken = new Set(layouts.flatMap((l) => [...l.images.map((i) => i.path), ...l.used]));
   const maskFolders = scan.jsons.map((f) => (dirName(f.path) ? `${dirName(f.path)}/${stem(f.path)}/` : `${stem(f.path)}/`));
   return scan.images.filter((f) => !taken.has(f.path) && !maskFolders.some((folder) => f.path.startsWith(folder)));
