@@ -1,4 +1,5 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -101,7 +102,9 @@ test('a broken folder is reported file by file and the stored dataset stays inta
   const messages = page.getByTestId('import-messages');
   await expect(messages).toContainText(json.annotations[0].file_name);
   await expect(messages).toContainText('999');
-  await expect(messages).toContainText('notes.txt');
+  // A skipped file is a notice, not an error.
+  await expect(page.getByTestId('import-notices')).toContainText('notes.txt');
+  await expect(messages).not.toContainText('notes.txt');
   await expect(page.getByTestId('import-commit')).toBeDisabled();
   await page.screenshot({ path: 'test-results/broken-import.png' });
   await expect(datasetRow(page, 'Good').getByTestId('dataset-count')).toHaveText('2 images');
@@ -110,4 +113,72 @@ test('a broken folder is reported file by file and the stored dataset stays inta
   await expect(datasetRow(page, 'Good').getByTestId('dataset-count')).toHaveText('2 images');
   await datasetRow(page, 'Good').getByTestId('dataset-open').click();
   await expect(page.getByTestId('thumbnail')).toHaveCount(2);
+});
+
+/** Every file under `dir` as a spec whose path starts with the folder's own name, as a drop of the folder gives. */
+function folderSpecs(dir: string): FileSpec[] {
+  const base = path.dirname(dir);
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as { name: string; parentPath: string; isFile(): boolean }[])
+    .filter((e) => e.isFile())
+    .map((e) => {
+      const full = path.join(e.parentPath, e.name);
+      return { path: path.relative(base, full).split(path.sep).join('/'), bytes: new Uint8Array(readFileSync(full)) };
+    });
+}
+
+test('the folder that demo:generate writes, dropped whole, imports as its splits', async ({ page }) => {
+  await skipDemo(page);
+  await openLab(page);
+  const out = path.join(mkdtempSync(path.join(tmpdir(), 'dearli-e2e-')), 'demo-world');
+  execFileSync('npx', ['tsx', 'scripts/generate-demo.ts', '--out', out, '--size', '32', '--labeled', '3', '--unlabeled', '4', '--validation', '2'], { stdio: 'pipe' });
+  await dropFiles(page, folderSpecs(out));
+
+  const splits = page.getByTestId('import-split');
+  await expect(splits).toHaveCount(3);
+  await expect(page.getByTestId('import-preview')).toContainText('Found 3 splits');
+  await expect(splits.getByTestId('preview-images')).toHaveText(['3', '2', '4']);
+  await expect(splits.getByTestId('import-role').nth(0)).toHaveValue('labeled');
+  await expect(splits.getByTestId('import-role').nth(1)).toHaveValue('validation');
+  await expect(splits.getByTestId('import-role').nth(2)).toHaveValue('unlabeled');
+  // No mask PNG is counted as an image left out.
+  await expect(page.getByTestId('import-notices')).toHaveCount(0);
+  await expect(page.getByTestId('import-messages')).toHaveCount(0);
+  await splits.getByTestId('import-name').nth(0).fill('World train');
+  await splits.getByTestId('import-name').nth(1).fill('World val');
+  await splits.getByTestId('import-name').nth(2).fill('World photos');
+  await page.screenshot({ path: 'test-results/import-splits.png' });
+  await page.getByTestId('import-commit').click();
+
+  await expect(datasetRow(page, 'World train').getByTestId('dataset-count')).toHaveText('3 images');
+  await expect(datasetRow(page, 'World val').getByTestId('dataset-count')).toHaveText('2 images');
+  await expect(datasetRow(page, 'World photos').getByTestId('dataset-count')).toHaveText('4 images');
+  await expect(datasetRow(page, 'World val')).toContainText('validation');
+  await expect(datasetRow(page, 'World photos')).toContainText('unlabeled');
+  await page.reload();
+  await expect(datasetRow(page, 'World photos').getByTestId('dataset-count')).toHaveText('4 images');
+});
+
+test('a COCO folder whose panoptic JSON has no categories is refused as COCO; an empty folder is named', async ({ page }) => {
+  await skipDemo(page);
+  await openLab(page);
+  const files = await cocoFolder('no-categories', 9, 2);
+  const jsonIdx = files.findIndex((f) => f.path.endsWith('.json'));
+  const json = JSON.parse(new TextDecoder().decode(files[jsonIdx].bytes));
+  delete json.categories;
+  files[jsonIdx] = { ...files[jsonIdx], bytes: new TextEncoder().encode(JSON.stringify(json)) };
+  await dropFiles(page, files);
+
+  await expect(page.getByTestId('import-preview')).toContainText('coco-panoptic');
+  const messages = page.getByTestId('import-messages');
+  await expect(messages.locator('li')).toHaveCount(1);
+  await expect(messages).toContainText(files[jsonIdx].path);
+  await expect(messages).toContainText('no "categories" list');
+  await expect(page.getByTestId('import-commit')).toBeDisabled();
+  await expect(page.getByTestId('import-blocked')).toHaveText(/fix the 1 problem below/);
+
+  await dropFiles(page, [{ path: 'nothing-here/', bytes: new Uint8Array() }]);
+  await expect(page.getByTestId('import-preview')).toHaveCount(0);
+  await expect(page.getByTestId('import-messages')).toContainText('nothing-here/');
+  await expect(page.getByTestId('import-messages')).toContainText('this folder holds no files');
+  await expect(page.getByTestId('no-datasets')).toBeVisible();
 });

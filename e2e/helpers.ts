@@ -2,7 +2,7 @@
 import { expect, type Page } from '@playwright/test';
 
 export interface FileSpec {
-  /** Path relative to the dropped folder's parent, e.g. "mydata/images/a.png". */
+  /** Path relative to the dropped folder's parent, e.g. "mydata/images/a.png"; "empty/" is an empty folder. */
   path: string;
   bytes: Uint8Array;
   type?: string;
@@ -35,8 +35,9 @@ export async function dropFiles(page: Page, files: FileSpec[]): Promise<void> {
         if (!dir.children!.has(part)) dir.children!.set(part, { name: part, children: new Map() });
         dir = dir.children!.get(part)!;
       }
-      const bin = Uint8Array.from(atob(s.data), (c) => c.charCodeAt(0));
       const name = parts[parts.length - 1];
+      if (!name) continue; // a path ending in '/' is a folder, possibly empty
+      const bin = Uint8Array.from(atob(s.data), (c) => c.charCodeAt(0));
       dir.children!.set(name, { name, file: new File([bin], name, { type: s.type }) });
     }
     const entryOf = (n: Node): unknown =>

@@ -18,9 +18,11 @@ export interface DroppedFile {
   file: File;
 }
 
-export interface ImportPreview {
-  planId: string;
+/** One dataset a drop would make: a split of it (a COCO folder with train and val JSONs has two). */
+export interface ImportSplitPreview {
   layout: string;
+  /** The panoptic JSON of this split (COCO layout). */
+  annotationFile?: string;
   imageCount: number;
   labeledCount: number;
   categories: { id: number; name: string; isthing: boolean }[];
@@ -29,6 +31,17 @@ export interface ImportPreview {
   suggestedName: string;
   suggestedRole: DatasetRole;
 }
+
+export interface ImportPreview {
+  planId: string;
+  splits: ImportSplitPreview[];
+  /** Problems of the drop as a whole (unreadable zip or JSON, files given twice, skipped files). */
+  notices: UserMessage[];
+  errors: UserMessage[];
+}
+
+/** What to do with one split of a preview: import it under a name and role, or leave it out (null). */
+export type ImportChoice = { name: string; role: DatasetRole } | null;
 
 export interface DatasetSummary {
   id: string;
@@ -85,7 +98,8 @@ export interface CoreApi {
 
 export interface DatasetApi {
   planImport(files: DroppedFile[]): Promise<ImportPreview>;
-  commitImport(planId: string, options: { name: string; role: DatasetRole }, onProgress: (p: ImportProgress) => void): Promise<DatasetSummary>;
+  /** Imports the chosen splits of a preview (one choice per split), all or none. */
+  commitImport(planId: string, choices: ImportChoice[], onProgress: (p: ImportProgress) => void): Promise<DatasetSummary[]>;
   cancelImport(): Promise<void>;
   /** On first run, generates the demo world and imports it like user data; null when datasets exist already. */
   ensureDemoDatasets(onProgress: (p: ImportProgress & { stage: string }) => void): Promise<DatasetSummary[] | null>;

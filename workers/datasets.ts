@@ -6,13 +6,13 @@ import { DearliError } from '../src/core/errors';
 import type { Category } from '../src/core/panoptic';
 import { decodeMaskPng } from '../src/data/decode';
 import { importDemoDatasets } from '../src/data/demo';
-import { commitImport, planImport, summarizePlan } from '../src/data/import';
+import { commitImports, planImports, summarizePlan } from '../src/data/import';
 import * as store from '../src/data/store';
-import type { ImportPlan } from '../src/data/types';
+import type { ImportPlanSet } from '../src/data/types';
 import { db, userFacing } from './shared';
-import type { DatasetApi, DatasetSummary, ImageDetail, ImageSummary, SegmentView } from './api';
+import type { DatasetApi, DatasetSummary, ImageDetail, ImageSummary, ImportChoice, SegmentView } from './api';
 
-const plans = new Map<string, ImportPlan>();
+const plans = new Map<string, ImportPlanSet>();
 let importAbort: AbortController | null = null;
 
 function summary(d: store.DatasetRecord): DatasetSummary {
@@ -38,10 +38,10 @@ function segmentColor(id: number, cat: Category | undefined): [number, number, n
   return [clamp(base[0] + jitter(0)), clamp(base[1] + jitter(1)), clamp(base[2] + jitter(2))];
 }
 
-async function importPlan(plan: ImportPlan, name: string, role: store.DatasetRecord['role'], onProgress: Parameters<DatasetApi['commitImport']>[2]) {
+async function importPlans(set: ImportPlanSet, choices: ImportChoice[], onProgress: Parameters<DatasetApi['commitImport']>[2]) {
   importAbort = new AbortController();
   try {
-    return await commitImport(await db(), plan, { name, role }, { signal: importAbort.signal, onProgress });
+    return await commitImports(await db(), set, choices, { signal: importAbort.signal, onProgress });
   } finally {
     importAbort = null;
   }
@@ -49,30 +49,37 @@ async function importPlan(plan: ImportPlan, name: string, role: store.DatasetRec
 
 export const datasetService: DatasetApi = {
   planImport: userFacing(async (files) => {
-    const plan = await planImport(files);
+    const set = await planImports(files);
     const planId = crypto.randomUUID();
     plans.clear();
-    plans.set(planId, plan);
-    const s = summarizePlan(plan);
+    plans.set(planId, set);
     return {
       planId,
-      layout: s.layout,
-      imageCount: s.imageCount,
-      labeledCount: s.labeledCount,
-      categories: s.categories.map((c) => ({ id: c.id, name: c.name, isthing: c.isthing })),
-      notices: s.notices,
-      errors: s.errors,
-      suggestedName: s.suggestedName,
-      suggestedRole: s.suggestedRole,
+      splits: set.splits.map((plan) => {
+        const s = summarizePlan(plan);
+        return {
+          layout: s.layout,
+          annotationFile: s.annotationFile,
+          imageCount: s.imageCount,
+          labeledCount: s.labeledCount,
+          categories: s.categories.map((c) => ({ id: c.id, name: c.name, isthing: c.isthing })),
+          notices: s.notices,
+          errors: s.errors,
+          suggestedName: s.suggestedName,
+          suggestedRole: s.suggestedRole,
+        };
+      }),
+      notices: set.notices,
+      errors: set.errors,
     };
   }),
 
-  commitImport: userFacing(async (planId, { name, role }, onProgress) => {
-    const plan = plans.get(planId);
-    if (!plan) throw new DearliError('plan-expired', 'this import preview is no longer available', 'Drop the folder again.');
-    const record = await importPlan(plan, name, role, onProgress);
+  commitImport: userFacing(async (planId, choices, onProgress) => {
+    const set = plans.get(planId);
+    if (!set) throw new DearliError('plan-expired', 'this import preview is no longer available', 'Drop the folder again.');
+    const records = await importPlans(set, choices, onProgress);
     plans.delete(planId);
-    return summary(record);
+    return records.map(summary);
   }),
 
   cancelImport: async () => {

@@ -38,3 +38,8 @@ export function toUserMessage(err: unknown): UserMessage {
   }
   return { code: 'internal', problem: String(e?.message ?? err), fix: 'This is a bug in DEARLi Lab; please report it with the steps that led here.' };
 }
+
+/** A count with its noun in the right number: countOf(1, 'file') is '1 file', countOf(2, 'file') '2 files'. */
+export function countOf(count: number, singular: string, plural = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : plural}`;
+}

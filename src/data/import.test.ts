@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserMessage } from '../core/errors';
 import { encodeIdPng } from './decode';
-import { commitImport, planImport, summarizePlan } from './import';
+import { commitImport, commitImports, planImport, planImports, summarizePlan } from './import';
 import { deleteDataset, listDatasets, listImages, openStore, type DearliDB } from './store';
 import {
   blobOf,
@@ -18,6 +18,7 @@ import {
   zipOf,
   bytesOf,
 } from './testing/builders';
+import { DEMO_ROOT, demoAsCocoFiles, generateDemoDataset } from './demo';
 import type { ImportFile, ImportPlan } from './types';
 
 let db: DearliDB;
@@ -133,7 +134,8 @@ describe('layout detection', () => {
     const chosen = await planImport(both, { annotationFile: 'mydata/annotations/panoptic_val.json' });
     expect(chosen.errors).toEqual([]);
     expect(chosen).toMatchObject({ imageCount: 1, suggestedRole: 'validation' });
-    expect(only(chosen.notices, 'unused-images').problem).toMatch(/^2 images/);
+    // Only the train image is left out: the train masks are not images.
+    expect(only(chosen.notices, 'unused-images').problem).toMatch(/^1 image is not part .* \(mydata\/train\/a\.png\)/);
   });
 
   it('finds COCO images spread over several folders (Cityscapes keeps one per city)', async () => {
@@ -176,10 +178,14 @@ describe('layout detection', () => {
 });
 
 describe('bad input is reported with the file and blocks the import', () => {
-  it('an empty folder', async () => {
+  it('a folder without images is named as the folder, and says what it holds', async () => {
+    const error = await expectBlocked([{ path: 'empty/EXPECT.txt', file: new Blob(['nothing here']) }], 'no-images', 'empty/');
+    expect(error.problem).toBe('this folder holds no PNG, JPEG or WebP images (only 1 other file).');
+    const two = only((await planImport([{ path: 'docs/a.md', file: new Blob(['#']) }, { path: 'docs/b.md', file: new Blob(['#']) }])).errors, 'no-images');
+    expect(two.problem).toContain('only 2 other files');
+    const file = only((await planImport([{ path: 'readme.md', file: new Blob(['#']) }])).errors, 'no-images');
+    expect(file).toMatchObject({ file: 'readme.md', problem: 'this file is not a PNG, JPEG or WebP image, nor a .zip of a dataset.' });
     await expectBlocked([], 'no-images');
-    const plan = await planImport([{ path: 'docs/readme.md', file: new Blob(['#']) }]);
-    only(plan.errors, 'no-images');
   });
 
   it('a corrupt or truncated image', async () => {
@@ -283,6 +289,137 @@ describe('bad input is reported with the file and blocks the import', () => {
     only(plan.errors, 'needs-labels');
     const unchecked = await planImport(files);
     await expect(commitImport(db, unchecked, { name: 'x', role: 'labeled' })).rejects.toMatchObject({ code: 'needs-labels' });
+  });
+});
+
+describe('import messages', () => {
+  it('a COCO panoptic JSON without categories is a refused COCO import, and its masks are not photos', async () => {
+    const files = cocoFolder([{ name: 'a.png' }, { name: 'b.png' }], { categories: null });
+    const error = await expectBlocked(files, 'missing-categories', 'mydata/annotations/panoptic_train.json');
+    expect(error.fix).toMatch(/"categories"/);
+    const plan = await planImport(files);
+    expect(plan.layout).toBe('coco-panoptic');
+    expect(plan.notices.map((n) => n.code)).toEqual([]);
+    const set = await planImports(files);
+    expect(set.splits.map((s) => [s.layout, s.imageCount])).toEqual([['coco-panoptic', 0]]);
+    expect(set.splits[0].errors.map((e) => e.code)).toEqual(['missing-categories']);
+    await expect(commitImports(db, set, [{ name: 'x', role: 'labeled' }])).rejects.toMatchObject({ code: 'missing-categories' });
+  });
+
+  it('a duplicate segment id is reported as such, with a fix for the id', async () => {
+    const segments = [...segmentsOf(sceneIds(), 8), { id: 1002, category_id: 1, iscrowd: 0 }];
+    const error = await expectBlocked(cocoFolder([{ name: 'a.png', segments }]), 'duplicate-segment-id', 'mydata/annotations/panoptic_train.json');
+    expect(error.problem).toBe('segment id 1002 appears more than once in the segments_info of a.png.');
+    expect(error.fix).toMatch(/repeated entry for id 1002/);
+  });
+
+  it('a JSON syntax error offers no layout and no image count beside it', async () => {
+    const files = cocoFolder([{ name: 'a.png' }, { name: 'b.png' }], { json: '{"images": [' });
+    const plan = await planImport(files);
+    expect(plan.errors.map((e) => e.code)).toEqual(['json-syntax']);
+    expect(plan).toMatchObject({ imageCount: 0, labeledCount: 0 });
+    expect(plan.notices).toEqual([]);
+    const set = await planImports(files);
+    expect(set.splits).toEqual([]);
+    expect(set.errors.map((e) => [e.code, e.file])).toEqual([['json-syntax', 'mydata/annotations/panoptic_train.json']]);
+    expect(set.notices).toEqual([]);
+  });
+
+  it('leftover images and skipped files are notices, not errors, with counts in the right number', async () => {
+    const files = [...cocoFolder([{ name: 'a.png' }]), { path: 'mydata/stray.png', file: blobOf(rgbPng(4, 4)) }, { path: 'mydata/notes.txt', file: new Blob(['x']) }];
+    const plan = await planImport(files);
+    expect(plan.errors).toEqual([]);
+    expect(only(plan.notices, 'unused-images').problem).toBe('1 image is not part of the detected layout and was left out (mydata/stray.png).');
+    expect(only(plan.notices, 'skipped-files').problem).toBe('1 file is not an image or annotation JSON and was skipped (mydata/notes.txt).');
+    const many = await planImport([...files, { path: 'mydata/more.txt', file: new Blob(['y']) }]);
+    expect(only(many.notices, 'skipped-files').problem).toMatch(/^2 files are not/);
+  });
+});
+
+describe('a drop with several splits', () => {
+  const demo = generateDemoDataset({ seed: 3, width: 24, height: 20, labeled: 2, unlabeled: 3, validation: 1 });
+
+  it('plans the demo folder (train, val and unlabeled images) as one dataset per split, masks never as photos', async () => {
+    const set = await planImports(demoAsCocoFiles(demo));
+    expect(set.errors).toEqual([]);
+    expect(set.notices).toEqual([]);
+    expect(
+      set.splits.map((s) => ({ layout: s.layout, name: s.suggestedName, role: s.suggestedRole, images: s.imageCount, labeled: s.labeledCount, errors: s.errors.length, notices: s.notices.length })),
+    ).toEqual([
+      { layout: 'coco-panoptic', name: `${DEMO_ROOT} (panoptic_labeled)`, role: 'labeled', images: 2, labeled: 2, errors: 0, notices: 0 },
+      { layout: 'coco-panoptic', name: `${DEMO_ROOT} (panoptic_validation)`, role: 'validation', images: 1, labeled: 1, errors: 0, notices: 0 },
+      { layout: 'unlabeled', name: `${DEMO_ROOT} (unlabeled)`, role: 'unlabeled', images: 3, labeled: 0, errors: 0, notices: 0 },
+    ]);
+    expect(set.splits[2].images.map((i) => i.fileName)).toEqual(['unlabeled/demo_unlabeled_00000.png', 'unlabeled/demo_unlabeled_00001.png', 'unlabeled/demo_unlabeled_00002.png']);
+    // The single-dataset planner still refuses the folder, and counts no mask as a left-out image.
+    const single = await planImport(demoAsCocoFiles(demo), { annotationFile: `${DEMO_ROOT}/annotations/panoptic_validation.json` });
+    expect(only(single.notices, 'unused-images').problem).toMatch(/^5 images are not part/);
+  });
+
+  it('imports each split as its own dataset with the chosen names and roles, or leaves it out', async () => {
+    const set = await planImports(demoAsCocoFiles(demo));
+    const records = await commitImports(db, set, [
+      { name: 'train', role: 'labeled' },
+      { name: 'val as train', role: 'labeled' },
+      { name: 'photos', role: 'unlabeled' },
+    ]);
+    expect(records.map((r) => [r.name, r.role, r.layout, r.imageCount, r.labeledCount])).toEqual([
+      ['train', 'labeled', 'coco-panoptic', 2, 2],
+      ['val as train', 'labeled', 'coco-panoptic', 1, 1],
+      ['photos', 'unlabeled', 'unlabeled', 3, 0],
+    ]);
+    const photos = await listImages(db, records[2].id, 0, 10);
+    expect(photos.every((i) => !i.mask && i.fileName.startsWith('unlabeled/'))).toBe(true);
+    const skipped = await commitImports(db, await planImports(demoAsCocoFiles(demo)), [null, { name: 'val', role: 'validation' }, null]);
+    expect(skipped.map((r) => [r.name, r.role, r.imageCount])).toEqual([['val', 'validation', 1]]);
+    await expect(commitImports(db, set, [null, null, null])).rejects.toMatchObject({ code: 'no-split-chosen' });
+    for (const r of [...records, ...skipped]) await deleteDataset(db, r.id);
+  });
+
+  it('writes all chosen splits or none: a split that fails part-way takes the committed ones with it', async () => {
+    let reads = 0;
+    const flaky = rgbPng(8, 6, 5);
+    // Readable while planning, gone by the time the second split is written.
+    const vanishing = { size: flaky.length, read: async () => (++reads > 1 ? Promise.reject(new DOMException('The file was moved.', 'NotReadableError')) : blobOf(flaky)) };
+    const val = cocoFolder([{ name: 'v.png' }], { split: 'val' }).map((f) => (f.path === 'mydata/val/v.png' ? { ...f, file: vanishing } : f));
+    const set = await planImports([...cocoFolder([{ name: 'a.png' }, { name: 'b.png' }]), ...val]);
+    expect(set.splits.map((s) => [s.annotationFile, s.suggestedRole, s.errors.length])).toEqual([
+      ['mydata/annotations/panoptic_train.json', 'labeled', 0],
+      ['mydata/annotations/panoptic_val.json', 'validation', 0],
+    ]);
+    const before = await listDatasets(db);
+    const choices = set.splits.map((s) => ({ name: s.suggestedName, role: s.suggestedRole }));
+    await expect(commitImports(db, set, choices)).rejects.toMatchObject({ code: 'unreadable-file', file: 'mydata/val/v.png' });
+    expect(await listDatasets(db)).toEqual(before);
+  });
+
+  it('offers no left-over images while a split has problems: they may be its masks', async () => {
+    const broken = simpleFolder(['a.png', 'b.png']).map((f) => (f.path.endsWith('categories.json') ? { ...f, file: new Blob(['[{"id": 1,']) } : f));
+    const set = await planImports([...broken, { path: 'simple/extra/c.png', file: blobOf(rgbPng(4, 4)) }]);
+    expect(set.splits.map((s) => [s.layout, s.imageCount, s.errors.map((e) => e.code)])).toEqual([['simple', 0, ['json-syntax']]]);
+    const plan = await planImport(broken);
+    expect(plan.notices.filter((n) => n.code === 'unused-images')).toEqual([]);
+  });
+
+  it('a split with problems blocks the import unless it is left out', async () => {
+    const set = await planImports([...cocoFolder([{ name: 'a.png' }]), ...cocoFolder([{ name: 'v.png' }], { split: 'val', categories: null })]);
+    expect(set.splits.map((s) => s.errors.map((e) => e.code))).toEqual([[], ['missing-categories']]);
+    const before = await listDatasets(db);
+    await expect(commitImports(db, set, [{ name: 't', role: 'labeled' }, { name: 'v', role: 'validation' }])).rejects.toMatchObject({ code: 'missing-categories' });
+    expect(await listDatasets(db)).toEqual(before);
+    const [train] = await commitImports(db, set, [{ name: 't', role: 'labeled' }, null]);
+    expect(train).toMatchObject({ name: 't', imageCount: 1, labeledCount: 1 });
+    await deleteDataset(db, train.id);
+  });
+
+  it('reports progress over all chosen splits', async () => {
+    const set = await planImports(demoAsCocoFiles(demo));
+    const events: { done: number; total: number }[] = [];
+    const records = await commitImports(db, set, set.splits.map((s) => ({ name: s.suggestedName, role: s.suggestedRole })), { batchSize: 1, onProgress: (p) => events.push(p) });
+    expect(events.every((e) => e.total === 6)).toBe(true);
+    expect(events[events.length - 1].done).toBe(6);
+    expect(events.map((e) => e.done)).toEqual([...events.map((e) => e.done)].sort((a, b) => a - b));
+    for (const r of records) await deleteDataset(db, r.id);
   });
 });
 

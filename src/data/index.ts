@@ -8,6 +8,9 @@
  *   const plan = await planImport(files, { onProgress }); // files: { path, file }[], .zip allowed
  *   post(summarizePlan(plan));                            // show layout, counts, notices, errors
  *   const dataset = await commitImport(db, plan, { name, role }, { signal, onProgress });
+ *   // or, one dataset per split of a drop (COCO train + val):
+ *   const set = await planImports(files, { onProgress });
+ *   const datasets = await commitImports(db, set, set.splits.map((s) => ({ name: s.suggestedName, role: s.suggestedRole })));
  */
 export type {
   DatasetRole,
@@ -16,13 +19,14 @@ export type {
   ImportFile,
   LazyFile,
   ImportPlan,
+  ImportPlanSet,
   ImportPlanSummary,
   ImportProgress,
   PlannedImage,
   PlannedMask,
 } from './types';
 
-export { planImport, commitImport, summarizePlan, type PlanOptions, type CommitOptions, type CommitControl } from './import';
+export { planImport, planImports, commitImport, commitImports, summarizePlan, type PlanOptions, type CommitOptions, type CommitControl } from './import';
 export { filesFromZip } from './files';
 
 export {

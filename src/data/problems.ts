@@ -2,7 +2,7 @@
  * Every user-facing problem the data layer reports, in one place so that wording and codes stay
  * consistent. Each names the file, says what is wrong and what to do about it.
  */
-import { DearliError } from '../core/errors';
+import { DearliError, countOf } from '../core/errors';
 
 export const MAX_IMAGE_SIDE = 8192;
 
@@ -77,6 +77,20 @@ export const problems = {
     ),
   duplicateImageId: (file: string, what: string, value: string | number) =>
     new DearliError('duplicate-image-id', `${what} ${JSON.stringify(value)} appears more than once.`, 'Give every image a unique id and file name.', file),
+  duplicateSegmentId: (file: string, id: number, maskName: string) =>
+    new DearliError(
+      'duplicate-segment-id',
+      `segment id ${id} appears more than once in the segments_info of ${maskName}.`,
+      `Each segment of a mask needs its own id (its colour in the PNG, id = R + 256·G + 256²·B): remove the repeated entry for id ${id}, or give the second segment a new id and repaint its pixels in ${maskName} with that colour.`,
+      file,
+    ),
+  missingCategories: (file: string) =>
+    new DearliError(
+      'missing-categories',
+      'this COCO panoptic annotation file has no "categories" list, so its segments cannot be given classes; nothing of this split was imported.',
+      'Add "categories": [{"id": 1, "name": "person", "isthing": 1}, ...] to the JSON (COCO ships them in panoptic_coco_categories.json), then drop the folder again.',
+      file,
+    ),
   jsonSyntax: (file: string, detail: string, line: number, column: number) =>
     new DearliError('json-syntax', `JSON syntax error at line ${line}, column ${column}: ${detail}.`, 'Fix the JSON at that position (a validator such as jsonlint shows it).', file),
   badAnnotationJson: (file: string, detail: string) =>
@@ -93,9 +107,18 @@ export const problems = {
   missingMask: (file: string, maskName: string) =>
     new DearliError('missing-mask', `the mask ${maskName} is not in what was dropped.`, 'Drop the panoptic PNG folder together with the JSON.', file),
   unannotatedImages: (file: string, count: number) =>
-    new DearliError('unannotated-images', `${count} images listed in "images" have no annotation; they were left out.`, 'Import them as an unlabeled dataset if you want them.', file),
+    new DearliError(
+      'unannotated-images',
+      `${count === 1 ? '1 image listed in "images" has' : `${count} images listed in "images" have`} no annotation; ${count === 1 ? 'it was' : 'they were'} left out.`,
+      'Import them as an unlabeled dataset if you want them.',
+      file,
+    ),
   unusedImages: (count: number, examples: string[]) =>
-    new DearliError('unused-images', `${count} images are not part of the detected layout and were left out (${examples.join(', ')}${count > examples.length ? ', …' : ''}).`, 'Drop them separately (for example as an unlabeled dataset) if you want them.'),
+    new DearliError(
+      'unused-images',
+      `${count === 1 ? '1 image is' : `${count} images are`} not part of the detected layout and ${count === 1 ? 'was' : 'were'} left out (${listExamples(count, examples)}).`,
+      'Drop them separately (for example as an unlabeled dataset) if you want them.',
+    ),
   curatedVocabulary: (vocabulary: string, classes: number, names: number) =>
     new DearliError(
       'curated-vocabulary',
@@ -103,9 +126,17 @@ export const problems = {
       'Edit the names on the Models tab if you want others.',
     ),
   skippedFiles: (count: number, examples: string[]) =>
-    new DearliError('skipped-files', `${count} files are not images and were skipped (${examples.join(', ')}${count > examples.length ? ', …' : ''}).`, ''),
+    new DearliError(
+      'skipped-files',
+      `${count === 1 ? '1 file is' : `${count} files are`} not an image or annotation JSON and ${count === 1 ? 'was' : 'were'} skipped (${listExamples(count, examples)}).`,
+      'Nothing to do unless one of them should have been imported.',
+    ),
   imagesWithoutMask: (count: number, masksDir: string) =>
-    new DearliError('images-without-mask', `${count} images have no mask in ${masksDir} and were left out.`, 'Add their masks (same name, .png), or import them as an unlabeled dataset.'),
+    new DearliError(
+      'images-without-mask',
+      `${count === 1 ? '1 image has' : `${count} images have`} no mask in ${masksDir} and ${count === 1 ? 'was' : 'were'} left out.`,
+      'Add their masks (same name, .png), or import them as an unlabeled dataset.',
+    ),
   instancesJson: (file: string) =>
     new DearliError(
       'coco-instances-json',
@@ -118,11 +149,25 @@ export const problems = {
   severalAnnotationFiles: (files: string[]) =>
     new DearliError(
       'several-annotation-files',
-      `found ${files.length} panoptic annotation files (${files.join(', ')}); one import makes one dataset.`,
-      'Choose one of them (annotationFile), or drop one split at a time.',
+      `found ${files.length} panoptic annotation files (${files.join(', ')}); a single-dataset import takes one.`,
+      'Pass one of them as annotationFile, or plan the drop with planImports to get one dataset per split.',
     ),
-  emptyImport: (what: string) =>
-    new DearliError('no-images', `no images were found in ${what}.`, 'Drop a folder (or .zip) that contains PNG, JPEG or WebP images.'),
+  emptyFolder: (folder: string, fileCount: number) =>
+    new DearliError(
+      'no-images',
+      fileCount === 0 ? 'this folder holds no files.' : `this folder holds no PNG, JPEG or WebP images (only ${countOf(fileCount, 'other file')}).`,
+      'Drop the dataset folder itself (or a .zip of it): the folder that holds the images, or the COCO annotations/ and image folders.',
+      `${folder}/`,
+    ),
+  noImages: (file: string | undefined) =>
+    new DearliError(
+      'no-images',
+      file ? 'this file is not a PNG, JPEG or WebP image, nor a .zip of a dataset.' : 'none of the dropped files is a PNG, JPEG or WebP image.',
+      'Drop the dataset folder itself (or a .zip of it): the folder that holds the images, or the COCO annotations/ and image folders.',
+      file,
+    ),
+  noSplitChosen: () =>
+    new DearliError('no-split-chosen', 'every split of this drop is set to be left out, so there is nothing to import.', 'Choose a role (labeled train, unlabeled train or validation) for at least one split.'),
   needsLabels: (role: string) =>
     new DearliError(
       'needs-labels',
@@ -130,7 +175,7 @@ export const problems = {
       'Import these images as unlabeled, or add masks (COCO panoptic JSON + PNGs, or the simple images/ + panoptic/ + categories.json layout).',
     ),
   masksIgnored: (count: number) =>
-    new DearliError('masks-ignored', `the ${count} masks are not imported: the dataset is unlabeled.`, 'Choose the labeled or validation role to keep them.'),
+    new DearliError('masks-ignored', `${count === 1 ? 'the mask is' : `the ${count} masks are`} not imported: the dataset is unlabeled.`, 'Choose the labeled or validation role to keep them.'),
   badZip: (file: string, detail: string) =>
     new DearliError('bad-zip', `the zip archive cannot be read (${detail}).`, 'Re-create the archive (unencrypted, standard zip), or drop the unzipped folder instead.', file),
   storageFull: (done: number, total: number) =>
@@ -152,6 +197,10 @@ export const problems = {
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+}
+
+function listExamples(count: number, examples: string[]): string {
+  return `${examples.join(', ')}${count > examples.length ? ', …' : ''}`;
 }
 
 function listIds(ids: number[]): string {

@@ -68,6 +68,17 @@ export interface ImportPlan {
   images: PlannedImage[];
 }
 
+/**
+ * What one drop would import: a dataset per split found (a COCO folder with train and val JSONs
+ * has two). `errors` and `notices` concern the drop as a whole (an unreadable zip or JSON, files
+ * given twice, skipped files); each split also has its own.
+ */
+export interface ImportPlanSet {
+  splits: ImportPlan[];
+  notices: UserMessage[];
+  errors: UserMessage[];
+}
+
 /** The part of a plan the UI shows: everything but the files. */
 export type ImportPlanSummary = Omit<ImportPlan, 'images'>;
 

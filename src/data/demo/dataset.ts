@@ -110,7 +110,8 @@ export function* demoSplitEntries(split: DemoSplit, records: Iterable<DemoRecord
 
 /**
  * The demo as import files (Blobs) ready for planImport: one split's folder when `split` is given,
- * else all three splits in one folder (then planImport needs `annotationFile` to pick a split).
+ * else all three splits in one folder (planImports makes one dataset per split; planImport needs
+ * `annotationFile` to pick one).
  */
 export function demoAsCocoFiles(dataset: DemoDataset, split?: DemoSplit | DemoSplitData): { path: string; file: Blob }[] {
   const role = typeof split === 'string' ? split : split?.role;

@@ -22,12 +22,16 @@ interface CocoAnnotation {
   segments_info: SegmentInfo[];
 }
 
-/** Whether parsed JSON looks like a panoptic annotation file (as opposed to any other JSON). */
+/**
+ * Whether parsed JSON is meant as a panoptic annotation file: annotations with segments_info (or
+ * none yet, beside images or categories). Categories are not required here: a panoptic file that
+ * lacks them is a COCO import to refuse with that reason, not a folder of unlabeled images.
+ */
 export function isPanopticJson(json: unknown): boolean {
   const o = json as Record<string, unknown> | null;
-  if (typeof o !== 'object' || o === null || !Array.isArray(o.annotations) || !Array.isArray(o.categories)) return false;
+  if (typeof o !== 'object' || o === null || !Array.isArray(o.annotations)) return false;
   const first = o.annotations[0] as Record<string, unknown> | undefined;
-  return first === undefined || Array.isArray(first?.segments_info);
+  return first === undefined ? Array.isArray(o.images) || Array.isArray(o.categories) : Array.isArray(first?.segments_info);
 }
 
 /** Whether parsed JSON is a COCO instances (detection) file: annotations with polygons or RLE, no segments_info. */
@@ -42,12 +46,16 @@ export function cocoLayout(scan: FileScan, jsonPath: string, json: unknown, anno
   const notices: DearliError[] = [];
   const used = new Set<string>([jsonPath]);
   const result: LayoutResult = { layout: 'coco-panoptic', categories: [], images: [], annotationFile: jsonPath, annotationFiles, notices, errors, used };
-  const o = json as { images?: unknown; annotations: unknown[]; categories: unknown };
+  const o = json as { images?: unknown; annotations: unknown[]; categories?: unknown };
+  // Without usable categories the split is refused, but its images and masks are still located
+  // so that they are not mistaken for photos left over by the layout.
+  let categoriesOk = false;
   try {
+    if (o.categories === undefined) throw problems.missingCategories(jsonPath);
     result.categories = parseCategories(o.categories, jsonPath);
+    categoriesOk = true;
   } catch (e) {
     errors.push(e as DearliError);
-    return result;
   }
   if (!Array.isArray(o.images)) {
     errors.push(problems.badAnnotationJson(jsonPath, '"images" is missing or not an array'));
@@ -55,7 +63,7 @@ export function cocoLayout(scan: FileScan, jsonPath: string, json: unknown, anno
   }
   const images = readImages(o.images, jsonPath, errors);
   const annotations = readAnnotations(o.annotations, jsonPath, errors);
-  if (errors.length) return result;
+  const plannable = errors.length === 0;
 
   const categoryIds = new Set(result.categories.map((c) => c.id));
   // Images are found first, away from folders that look like mask folders, then masks among the
@@ -79,9 +87,10 @@ export function cocoLayout(scan: FileScan, jsonPath: string, json: unknown, anno
     if (!imageFile) errors.push(problems.missingImage(jsonPath, image.file_name));
     if (!maskFile) errors.push(problems.missingMask(jsonPath, annotation.file_name));
     const unknown = [...new Set(annotation.segments_info.map((s) => s.category_id).filter((id) => !categoryIds.has(id)))];
-    if (unknown.length) errors.push(problems.unknownCategory(`${jsonPath} (annotation of ${image.file_name})`, unknown));
-    if (!imageFile || !maskFile) continue;
-    used.add(maskFile.path);
+    if (categoriesOk && unknown.length) errors.push(problems.unknownCategory(`${jsonPath} (annotation of ${image.file_name})`, unknown));
+    if (maskFile) used.add(maskFile.path);
+    if (imageFile) used.add(imageFile.path);
+    if (!imageFile || !maskFile || !plannable) continue;
     const planned: LayoutImage = {
       path: imageFile.path,
       file: imageFile.file,
@@ -135,7 +144,7 @@ function readAnnotations(raw: unknown[], file: string, errors: DearliError[]): C
         errors.push(problems.badAnnotationJson(file, `a segment of ${file_name} needs a positive integer id and a category_id`));
         continue;
       }
-      if (segmentIds.has(id)) errors.push(problems.badAnnotationJson(file, `segment id ${id} appears twice in the segments_info of ${file_name}`));
+      if (segmentIds.has(id)) errors.push(problems.duplicateSegmentId(file, id, file_name));
       segmentIds.add(id);
       segments.push({ id, category_id, iscrowd: iscrowd === 1 ? 1 : 0 });
     }

@@ -89,9 +89,13 @@ export interface CocoImageSpec {
   mask?: Uint8Array;
 }
 
-/** A COCO panoptic folder: root/annotations/panoptic_train.json, root/annotations/panoptic_train/*.png, root/train/*.jpg|png. */
-export function cocoFolder(specs: CocoImageSpec[], options: { root?: string; categories?: Category[]; json?: string } = {}): ImportFile[] {
+/**
+ * A COCO panoptic folder: root/annotations/panoptic_{split}.json, root/annotations/panoptic_{split}/*.png,
+ * root/{split}/*.jpg|png (split 'train' unless given). `categories: null` leaves the JSON without categories.
+ */
+export function cocoFolder(specs: CocoImageSpec[], options: { root?: string; split?: string; categories?: Category[] | null; json?: string } = {}): ImportFile[] {
   const root = options.root ?? 'mydata';
+  const split = options.split ?? 'train';
   const files: ImportFile[] = [];
   const images = [];
   const annotations = [];
@@ -100,14 +104,14 @@ export function cocoFolder(specs: CocoImageSpec[], options: { root?: string; cat
     const height = spec.height ?? 6;
     const ids = spec.ids ?? sceneIds(width, height);
     const stem = spec.name.replace(/\.[^.]+$/, '');
-    files.push({ path: `${root}/train/${spec.name}`, file: blobOf(spec.image ?? rgbPng(width, height, i)) });
-    files.push({ path: `${root}/annotations/panoptic_train/${stem}.png`, file: blobOf(spec.mask ?? encodeIdPng(ids, width, height)) });
+    files.push({ path: `${root}/${split}/${spec.name}`, file: blobOf(spec.image ?? rgbPng(width, height, i)) });
+    files.push({ path: `${root}/annotations/panoptic_${split}/${stem}.png`, file: blobOf(spec.mask ?? encodeIdPng(ids, width, height)) });
     images.push({ id: i + 1, file_name: spec.name, width, height });
     annotations.push({ image_id: i + 1, file_name: `${stem}.png`, segments_info: spec.segments ?? segmentsOf(ids, width) });
   }
-  const categories = (options.categories ?? TEST_CATEGORIES).map((c) => ({ ...c, isthing: c.isthing ? 1 : 0 }));
+  const categories = options.categories === null ? undefined : (options.categories ?? TEST_CATEGORIES).map((c) => ({ ...c, isthing: c.isthing ? 1 : 0 }));
   const json = options.json ?? JSON.stringify({ images, annotations, categories }, null, 1);
-  files.push({ path: `${root}/annotations/panoptic_train.json`, file: new Blob([json]) });
+  files.push({ path: `${root}/annotations/panoptic_${split}.json`, file: new Blob([json]) });
   return files;
 }
 

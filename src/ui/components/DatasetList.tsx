@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { DatasetSummary } from '../../../workers/api';
 import { formatBytes } from '../format';
 import { useDatasetsStore } from '../stores/datasetsStore';
+import { countOf } from '../../core/errors';
 
 const ROLE: Record<DatasetSummary['role'], string> = { labeled: 'labeled', unlabeled: 'unlabeled', validation: 'validation' };
 
@@ -28,8 +29,8 @@ function DatasetRow({ ds, selected }: { ds: DatasetSummary; selected: boolean })
         </button>
       )}
       <span className={`role role-${ds.role}`}>{ROLE[ds.role]}</span>
-      <span data-testid="dataset-count">{ds.imageCount} images</span>
-      <span>{ds.categoryCount} classes</span>
+      <span data-testid="dataset-count">{countOf(ds.imageCount, 'image')}</span>
+      <span>{countOf(ds.categoryCount, 'class', 'classes')}</span>
       <span>{formatBytes(ds.bytes)}</span>
       <span className="actions">
         <button type="button" data-testid="dataset-rename" onClick={() => setEditing(true)}>
@@ -39,7 +40,7 @@ function DatasetRow({ ds, selected }: { ds: DatasetSummary; selected: boolean })
           type="button"
           data-testid="dataset-delete"
           onClick={() => {
-            if (confirm(`Delete dataset "${ds.name}" and its ${ds.imageCount} images from this browser?`)) void remove(ds.id);
+            if (confirm(`Delete dataset "${ds.name}" and its ${countOf(ds.imageCount, 'image')} from this browser?`)) void remove(ds.id);
           }}
         >
           Delete

@@ -3,6 +3,7 @@ import { ImportPanel } from './ImportPanel';
 import { ProgressBar } from './ProgressBar';
 import { ThumbnailGrid } from './ThumbnailGrid';
 import { useDatasetsStore } from '../stores/datasetsStore';
+import { countOf } from '../../core/errors';
 
 export function DatasetsPanel() {
   const { datasets, selectedId, phase, progress, preview } = useDatasetsStore();
@@ -20,7 +21,7 @@ export function DatasetsPanel() {
       {selected && (
         <section className="panel" data-testid="dataset-view">
           <h2>
-            {selected.name} <small>{selected.imageCount} images</small>
+            {selected.name} <small>{countOf(selected.imageCount, 'image')}</small>
           </h2>
           <ThumbnailGrid datasetId={selected.id} count={selected.imageCount} />
         </section>

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
-import type { DatasetRole } from '../../../workers/api';
+import { countOf } from '../../core/errors';
+import type { DatasetRole, ImportPreview } from '../../../workers/api';
 import { filesFromDataTransfer, filesFromInput } from '../dropFiles';
 import { useDatasetsStore } from '../stores/datasetsStore';
 import { Messages } from './Messages';
@@ -7,27 +8,43 @@ import { ProgressBar } from './ProgressBar';
 
 const ROLE_LABEL: Record<DatasetRole, string> = { labeled: 'labeled train', unlabeled: 'unlabeled train', validation: 'validation' };
 
+/** A split's name and role as edited in the preview; 'skip' leaves it out of the import. */
+interface SplitChoice {
+  name: string;
+  role: DatasetRole | 'skip';
+}
+
+/** Whether the import can go ahead: no problem in the drop or in a split that is imported, and a name for each. */
+function blockedBy(preview: ImportPreview, choices: SplitChoice[]): string | null {
+  const included = preview.splits.filter((_, i) => choices[i] && choices[i].role !== 'skip');
+  const problems = preview.errors.length + included.reduce((sum, s) => sum + s.errors.length, 0);
+  if (problems > 0) return `Not importable: fix the ${countOf(problems, 'problem')} below${preview.splits.length > 1 ? ' (or leave out the splits that have them)' : ''} and drop the folder again; nothing was stored.`;
+  if (preview.splits.length === 0) return 'Nothing to import.';
+  if (included.length === 0) return 'Every split is left out: choose a role for at least one.';
+  if (choices.some((c) => c.role !== 'skip' && !c.name.trim())) return 'Give every imported split a name.';
+  return null;
+}
+
 /** Drop folders or a .zip, or pick a folder; see what was found; choose name and role; import. */
 export function ImportPanel() {
-  const { phase, preview, progress, messages, scan, commit, cancel, dismissPreview } = useDatasetsStore();
+  const { phase, preview, progress, messages, notices, scan, commit, cancel, dismissPreview } = useDatasetsStore();
   const [dragging, setDragging] = useState(false);
-  const [name, setName] = useState('');
-  const [role, setRole] = useState<DatasetRole>('labeled');
+  const [choices, setChoices] = useState<SplitChoice[]>([]);
   const folderInput = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
-    if (preview) {
-      setName(preview.suggestedName);
-      setRole(preview.suggestedRole);
-    }
+    if (preview) setChoices(preview.splits.map((s) => ({ name: s.suggestedName, role: s.suggestedRole })));
   }, [preview]);
 
   const onDrop = async (e: DragEvent) => {
     e.preventDefault();
     setDragging(false);
-    const files = await filesFromDataTransfer(e.dataTransfer);
-    if (files.length) await scan(files);
+    // Names are read before the first await: the browser empties the drop's item list after it.
+    const dropped = Array.from(e.dataTransfer.items ?? [], (item) => item.webkitGetAsEntry?.()?.name ?? item.getAsFile()?.name ?? '').filter(Boolean);
+    await scan(await filesFromDataTransfer(e.dataTransfer), dropped);
   };
+  const change = (index: number, part: Partial<SplitChoice>) => setChoices((all) => all.map((c, i) => (i === index ? { ...c, ...part } : c)));
+  const blocked = preview && blockedBy(preview, choices);
 
   const busy = phase === 'scanning' || phase === 'importing';
   return (
@@ -60,7 +77,7 @@ export function ImportPanel() {
             onChange={(e) => {
               const files = filesFromInput(e.target.files);
               e.target.value = '';
-              if (files.length) void scan(files);
+              void scan(files);
             }}
           />
           <label className="button">
@@ -82,35 +99,65 @@ export function ImportPanel() {
       {phase === 'scanning' && <p data-testid="scanning">Reading the files…</p>}
       {preview && (
         <div className="preview" data-testid="import-preview">
-          <h3>Found: {preview.layout}</h3>
-          <p>
-            <span data-testid="preview-images">{preview.imageCount}</span> images, {preview.labeledCount} with panoptic masks,{' '}
-            {preview.categories.length} categories
-            {preview.categories.length > 0 &&
-              ` (${preview.categories.filter((c) => c.isthing).length} things, ${preview.categories.filter((c) => !c.isthing).length} stuff)`}
-          </p>
-          <div className="row">
-            <label>
-              Name <input data-testid="import-name" value={name} onChange={(e) => setName(e.target.value)} disabled={busy} />
-            </label>
-            <label>
-              Use as{' '}
-              <select data-testid="import-role" value={role} onChange={(e) => setRole(e.target.value as DatasetRole)} disabled={busy}>
-                {(Object.keys(ROLE_LABEL) as DatasetRole[]).map((r) => (
-                  <option key={r} value={r} disabled={r !== 'unlabeled' && preview.labeledCount === 0}>
-                    {ROLE_LABEL[r]}
-                  </option>
+          <h3>{preview.splits.length > 1 ? `Found ${preview.splits.length} splits, each imported as its own dataset` : preview.splits.length === 1 ? `Found: ${preview.splits[0].layout}` : 'Found nothing to import'}</h3>
+          {preview.splits.length > 0 && (
+            <table className="splits">
+              <thead>
+                <tr>
+                  <th>split</th>
+                  <th>contents</th>
+                  <th>name</th>
+                  <th>use as</th>
+                </tr>
+              </thead>
+              <tbody>
+                {preview.splits.map((split, i) => (
+                  <tr data-testid="import-split" key={i}>
+                    <td>
+                      {split.layout}
+                      {split.annotationFile && <code> {split.annotationFile.slice(split.annotationFile.lastIndexOf('/') + 1)}</code>}
+                    </td>
+                    <td>
+                      <span data-testid="preview-images">{split.imageCount}</span> {split.imageCount === 1 ? 'image' : 'images'}
+                      {split.layout !== 'unlabeled' && `, ${split.labeledCount} with panoptic masks, ${countOf(split.categories.length, 'category', 'categories')}`}
+                      {split.categories.length > 0 && ` (${countOf(split.categories.filter((c) => c.isthing).length, 'thing', 'things')}, ${split.categories.filter((c) => !c.isthing).length} stuff)`}
+                    </td>
+                    <td>
+                      <input aria-label="Name" data-testid="import-name" value={choices[i]?.name ?? ''} onChange={(e) => change(i, { name: e.target.value })} disabled={busy} />
+                    </td>
+                    <td>
+                      <select aria-label="Use as" data-testid="import-role" value={choices[i]?.role ?? split.suggestedRole} onChange={(e) => change(i, { role: e.target.value as SplitChoice['role'] })} disabled={busy}>
+                        {(Object.keys(ROLE_LABEL) as DatasetRole[]).map((r) => (
+                          <option key={r} value={r} disabled={r !== 'unlabeled' && split.labeledCount === 0}>
+                            {ROLE_LABEL[r]}
+                          </option>
+                        ))}
+                        <option value="skip">leave out</option>
+                      </select>
+                    </td>
+                  </tr>
                 ))}
-              </select>
-            </label>
-            <button type="button" data-testid="import-commit" disabled={busy || preview.errors.length > 0 || !name.trim()} onClick={() => void commit(name.trim(), role)}>
+              </tbody>
+            </table>
+          )}
+          <div className="row">
+            <button
+              type="button"
+              data-testid="import-commit"
+              disabled={busy || !!blocked}
+              onClick={() => void commit(choices.map((c) => (c.role === 'skip' ? null : { name: c.name.trim(), role: c.role })))}
+            >
               Import
             </button>
             <button type="button" disabled={busy} onClick={dismissPreview}>
               Discard
             </button>
           </div>
-          {preview.errors.length > 0 && <p className="error">Fix the problems below and drop the folder again; nothing was stored.</p>}
+          {blocked && (
+            <p className={messages.length ? 'error' : 'hint'} data-testid="import-blocked">
+              {blocked}
+            </p>
+          )}
         </div>
       )}
       {phase === 'importing' && progress && (
@@ -121,7 +168,8 @@ export function ImportPanel() {
           </button>
         </div>
       )}
-      <Messages items={messages} testId="import-messages" />
+      <Messages items={messages} testId="import-messages" kind="error" />
+      <Messages items={notices} testId="import-notices" kind="notice" />
     </section>
   );
 }

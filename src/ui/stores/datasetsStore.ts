@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { DatasetRole, DatasetSummary, DroppedFile, ImportPreview, ImportProgress, StorageInfo, UserMessage } from '../../../workers/api';
+import type { DatasetSummary, DroppedFile, ImportChoice, ImportPreview, ImportProgress, StorageInfo, UserMessage } from '../../../workers/api';
 import { asMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
@@ -17,11 +17,16 @@ interface DatasetsState {
   phase: ImportPhase;
   preview: ImportPreview | null;
   progress: (ImportProgress & { stage?: string }) | null;
+  /** Problems that block an import (or ended one). */
   messages: UserMessage[];
+  /** What an import leaves out or changes, without blocking it. */
+  notices: UserMessage[];
   refresh: () => Promise<void>;
   loadDemoIfEmpty: () => Promise<void>;
-  scan: (files: DroppedFile[]) => Promise<void>;
-  commit: (name: string, role: DatasetRole) => Promise<void>;
+  /** Plans an import of the dropped files; `dropped` names what was dropped, for when it holds no files. */
+  scan: (files: DroppedFile[], dropped?: string[]) => Promise<void>;
+  /** Imports the previewed splits, one choice per split. */
+  commit: (choices: ImportChoice[]) => Promise<void>;
   cancel: () => Promise<void>;
   dismissPreview: () => void;
   select: (id: string | null) => void;
@@ -42,6 +47,7 @@ export const useDatasetsStore = create<DatasetsState>((set, get) => ({
   preview: null,
   progress: null,
   messages: [],
+  notices: [],
 
   refresh: async () => {
     const [datasets, storage] = await Promise.all([pipeline().listDatasets(), pipeline().storageInfo()]);
@@ -65,23 +71,33 @@ export const useDatasetsStore = create<DatasetsState>((set, get) => ({
     }
   },
 
-  scan: async (files) => {
-    set({ phase: 'scanning', preview: null, messages: [] });
+  scan: async (files, dropped = []) => {
+    if (files.length === 0) {
+      set({ phase: 'idle', preview: null, messages: [emptyDropMessage(dropped)], notices: [] });
+      return;
+    }
+    set({ phase: 'scanning', preview: null, messages: [], notices: [] });
     try {
       const preview = await pipeline().planImport(files);
-      set({ phase: 'preview', preview, messages: [...preview.errors, ...preview.notices] });
+      set({
+        phase: 'preview',
+        preview,
+        messages: [...preview.errors, ...preview.splits.flatMap((s) => s.errors)],
+        notices: [...preview.notices, ...preview.splits.flatMap((s) => s.notices)],
+      });
     } catch (e) {
       set({ phase: 'idle', messages: [asMessage(e)] });
     }
   },
 
-  commit: async (name, role) => {
+  commit: async (choices) => {
     const preview = get().preview;
     if (!preview) return;
-    set({ phase: 'importing', progress: { done: 0, total: preview.imageCount, bytes: 0, filesPerSecond: 0, etaSeconds: 0 } });
+    const total = preview.splits.reduce((sum, s, i) => sum + (choices[i] ? s.imageCount : 0), 0);
+    set({ phase: 'importing', progress: { done: 0, total, bytes: 0, filesPerSecond: 0, etaSeconds: 0 } });
     try {
-      const ds = await pipeline().commitImport(preview.planId, { name, role }, callback((p) => set({ progress: p })));
-      set({ preview: null, messages: [], selectedId: ds.id });
+      const datasets = await pipeline().commitImport(preview.planId, choices, callback((p) => set({ progress: p })));
+      set({ preview: null, messages: [], notices: [], selectedId: datasets[0]?.id ?? get().selectedId });
     } catch (e) {
       set({ messages: [asMessage(e)] });
     } finally {
@@ -94,7 +110,7 @@ export const useDatasetsStore = create<DatasetsState>((set, get) => ({
     await pipeline().cancelImport();
   },
 
-  dismissPreview: () => set({ phase: 'idle', preview: null, messages: [] }),
+  dismissPreview: () => set({ phase: 'idle', preview: null, messages: [], notices: [] }),
   select: (id) => set({ selectedId: id, viewerImageId: null }),
   openImage: (id) => set({ viewerImageId: id }),
 
@@ -113,3 +129,13 @@ export const useDatasetsStore = create<DatasetsState>((set, get) => ({
     set({ persisted });
   },
 }));
+
+/** A drop that yields no files at all (an empty folder) gets a message too, naming what was dropped. */
+function emptyDropMessage(dropped: string[]): UserMessage {
+  return {
+    code: 'no-files',
+    file: dropped.length ? dropped.map((name) => `${name}/`).join(', ') : undefined,
+    problem: dropped.length === 1 ? 'this folder holds no files.' : dropped.length ? 'these folders hold no files.' : 'the chosen folder holds no files.',
+    fix: 'Drop or choose the dataset folder itself: the folder that holds the images, or the COCO annotations/ and image folders.',
+  };
+}
