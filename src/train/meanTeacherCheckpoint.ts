@@ -6,7 +6,7 @@
 import { DearliError } from '../core/errors';
 import { Rng, type RngState } from '../core/rng';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../models/weights/safetensors';
-import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { AlphaChange, MeanTeacherTrainer } from './meanTeacherTrainer';
 
 export const TEACHER_FORMAT = 'dearli-mean-teacher/1';
@@ -57,8 +57,9 @@ export async function restoreMeanTeacher(trainer: MeanTeacherTrainer, checkpoint
     if (!file.names.includes(name)) corrupt(`the teacher lacks parameter "${name}"`);
     values.set(name, (await file.read(name)).data as Float32Array);
   }
-  const studentMeta = await restoreCheckpoint(trainer.student, checkpoint.student);
-  const extra = parseExtra(studentMeta.extra);
+  // Everything is checked before anything is assigned.
+  const extra = parseExtra((await readCheckpointMeta(await SafetensorsFile.open(new Blob([checkpoint.student as BlobPart]), 'student.safetensors'))).extra);
+  await restoreCheckpoint(trainer.student, checkpoint.student);
   trainer.teacher.model.params.assign(values);
   trainer.rng = new Rng(extra.rngState);
   trainer.alphaHistory = extra.alphaHistory;

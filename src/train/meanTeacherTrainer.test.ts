@@ -5,6 +5,8 @@ import type { ClipModel } from '../models/clip/clip';
 import { buildTextClassifier, disposeTextClassifier, type TextClassifier } from '../models/decoder/classHead';
 import { decoderPreset } from '../models/decoder/config';
 import { M2FLang } from '../models/decoder/m2fLang';
+import { DearliError } from '../core/errors';
+import { saveCheckpoint } from './checkpoint';
 import { criterionConfig } from './losses';
 import { restoreMeanTeacher, saveMeanTeacher } from './meanTeacherCheckpoint';
 import { meanTeacherOptions, MeanTeacherTrainer, type MeanTeacherOptions, type UnlabeledItem } from './meanTeacherTrainer';
@@ -52,10 +54,8 @@ function batch(i: number, items: number) {
   const mask = new Uint8Array(2 * 32 * 32).map((_, p) => ((p % 32 < 16) !== p >= 1024 ? 1 : 0));
   const targets = uploadTargets([{ width: 32, height: 32, masks: mask, classes: Int32Array.from([0, 1]) }], 2);
   const image = (h: number, w: number, phase: number) => tf.tensor3d(Float32Array.from({ length: h * w * 3 }, (_, p) => 127.5 + 127.5 * Math.sin(0.05 * p + phase)), [h, w, 3]);
-  const unlabeled: UnlabeledItem[] = [
-    { image: image(40, 48, i), partner: image(36, 30, i + 0.5) },
-    { image: image(24, 40, i + 0.25), partner: image(48, 48, i + 0.75) },
-  ].slice(0, items);
+  const unlabeled: UnlabeledItem[] = [{ image: image(40, 48, i), partner: image(36, 30, i + 0.5) }];
+  if (items === 2) unlabeled.push({ image: image(24, 40, i + 0.25), partner: image(48, 48, i + 0.75) });
   return { labeled: { features, targets }, unlabeled };
 }
 
@@ -128,4 +128,17 @@ describe('Mean Teacher trainer', () => {
     disposeTrainer(a);
     disposeTrainer(c);
   }, 600_000);
+
+  it('refuses a malformed Mean Teacher checkpoint with a DearliError before assigning anything', async () => {
+    const t = newTrainer(1, 5, 4);
+    const good = await saveMeanTeacher(t);
+    const badStudent = await saveCheckpoint(t.student, { stage: 'mean-teacher', meanTeacher: { rngState: [1, 2, 3], alphaHistory: [] } });
+    const other = newTrainer(2, 6, 4);
+    const before = await weights(other.student.model);
+    await expect(restoreMeanTeacher(other, { ...good, student: badStudent })).rejects.toThrow(DearliError);
+    await expect(restoreMeanTeacher(other, { ...good, teacher: good.student })).rejects.toThrow(/not a DEARLi teacher/);
+    expect(await weights(other.student.model)).toEqual(before);
+    disposeTrainer(t);
+    disposeTrainer(other);
+  });
 });

@@ -35,7 +35,11 @@ export interface MeanTeacherOptions {
   /** Upstream 0.0 and 0.8. */
   objectMaskThreshold: number;
   overlapThreshold: number;
-  /** Pseudo-label masks uploaded per image (static shapes); a label with more keeps the first ones. */
+  /**
+   * Pseudo-label masks uploaded per image (static shapes). A label has at most numQueries segments,
+   * a CutMixed one at most 2·numQueries, so the default 2·numQueries keeps every one (upstream keeps
+   * all); a smaller value is a deviation that keeps the first ones and saves GPU memory.
+   */
   maxPseudoTargets: number;
   seed: number;
 }
@@ -50,7 +54,7 @@ export function meanTeacherOptions(cropSize: number, numQueries: number, isThing
     isThing,
     objectMaskThreshold: 0.0,
     overlapThreshold: 0.8,
-    maxPseudoTargets: numQueries,
+    maxPseudoTargets: 2 * numQueries,
     seed: 1,
     ...overrides,
   };
