@@ -46,10 +46,18 @@ function parseExtra(extra: Record<string, unknown> | undefined): MeanTeacherExtr
   return { rngState: state as RngState, alphaHistory: history.map((c) => ({ iteration: c.iteration, alpha: c.alpha })) };
 }
 
+function parseTeacherMeta(raw: string | undefined): { format?: string; config?: unknown } | null {
+  try {
+    return JSON.parse(raw ?? 'null') as { format?: string; config?: unknown } | null;
+  } catch {
+    return corrupt("the teacher file's metadata is not JSON");
+  }
+}
+
 /** Loads a checkpoint into a trainer built with the same decoder config. */
 export async function restoreMeanTeacher(trainer: MeanTeacherTrainer, checkpoint: MeanTeacherCheckpoint): Promise<void> {
   const file = await SafetensorsFile.open(new Blob([checkpoint.teacher as BlobPart]), 'teacher.safetensors');
-  const meta = JSON.parse(file.metadata.dearli ?? 'null') as { format?: string; config?: unknown } | null;
+  const meta = parseTeacherMeta(file.metadata.dearli);
   if (meta?.format !== TEACHER_FORMAT) corrupt('the teacher file is not a DEARLi teacher');
   if (JSON.stringify(meta!.config) !== JSON.stringify(trainer.teacher.model.config)) corrupt(`the teacher was trained with decoder config ${JSON.stringify(meta!.config)}`);
   const values = new Map<string, Float32Array>();
