@@ -86,13 +86,35 @@ function nearestMatrixValues(outSize: number, inSize: number): Float32Array {
   return m;
 }
 
-/** Valid (non-padding) region of the crop, [crop, crop, 1]. */
-function validMask(d: AugmentDraw, crop: number): tf.Tensor3D {
-  const rows = Math.min(crop, d.height - d.cropY);
-  const cols = Math.min(crop, d.width - d.cropX);
+/** The unpadded rectangle of a crop: rows [0, height), columns [x0, x0 + width) (a flip moves the padding to the left). */
+export interface ValidRegion {
+  x0: number;
+  width: number;
+  height: number;
+}
+
+export function validRegion(d: AugmentDraw, crop: number): ValidRegion {
+  const height = Math.max(0, Math.min(crop, d.height - d.cropY));
+  const width = Math.max(0, Math.min(crop, d.width - d.cropX));
+  return { x0: d.flip ? crop - width : 0, width, height };
+}
+
+/** 1 inside the region, 0 on the padding: [crop, crop, 1]. */
+export function regionMask(r: ValidRegion, crop: number): tf.Tensor3D {
   const v = new Float32Array(crop * crop);
-  for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) v[y * crop + (d.flip ? crop - 1 - x : x)] = 1;
+  for (let y = 0; y < r.height; y++) v.fill(1, y * crop + r.x0, y * crop + r.x0 + r.width);
   return tf.tensor3d(v, [crop, crop, 1]);
+}
+
+/** image [H, W, 3] → [outH, outW, 3] = R_h · X · R_wᵀ per channel (rh [outH, H], rw [outW, W]). */
+export function applySeparable(image: tf.Tensor3D, rh: tf.Tensor2D, rw: tf.Tensor2D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [h, w] = image.shape;
+    const outH = rh.shape[0];
+    const outW = rw.shape[0];
+    const alongH = tf.reshape(tf.matMul(rh, tf.reshape(image, [h, w * 3])), [outH, w, 3]);
+    return tf.transpose(tf.reshape(tf.matMul(rw, tf.reshape(tf.transpose(alongH, [1, 0, 2]), [w, outH * 3])), [outW, outH, 3]), [1, 0, 2]) as tf.Tensor3D;
+  });
 }
 
 /** image [H, W, 3] RGB 0–255 → [crop, crop, 3]. */
@@ -101,10 +123,9 @@ export function augmentImage(image: tf.Tensor3D, d: AugmentDraw, crop: number): 
     const [h, w] = image.shape;
     const rh = tf.tensor2d(cropMatrix(d.height, h, d.cropY, crop, false, false), [crop, h]);
     const rw = tf.tensor2d(cropMatrix(d.width, w, d.cropX, crop, d.flip, false), [crop, w]);
-    const alongH = tf.reshape(tf.matMul(rh, tf.reshape(image, [h, w * 3])), [crop, w, 3]);
-    const alongW = tf.transpose(tf.reshape(tf.matMul(rw, tf.reshape(tf.transpose(alongH, [1, 0, 2]), [w, crop * 3])), [crop, crop, 3]), [1, 0, 2]);
-    const coloured = d.colour ? colourJitter(alongW as tf.Tensor3D, d.colour) : alongW;
-    const valid = validMask(d, crop);
+    const resized = applySeparable(image, rh, rw);
+    const coloured = d.colour ? colourJitter(resized, d.colour) : resized;
+    const valid = regionMask(validRegion(d, crop), crop);
     return tf.add(tf.mul(coloured, valid), tf.mul(tf.sub(1, valid), 128)) as tf.Tensor3D;
   });
 }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PanopticEvaluator } from '../core/pq';
 import { Rng } from '../core/rng';
 import { DEMO_CATEGORIES, iterateDemoSplit, type DemoRecord } from '../data/demo';
-import { ClipModel } from '../models/clip/clip';
+import { ClipModel, normalizeClipImage } from '../models/clip/clip';
 import { clipConfigFromFixture, type ClipFixtureConfig } from '../models/clip/config';
 import { loadClipWeights, safetensorsClipSource } from '../models/clip/weights';
 import { buildTextClassifier, type TextClassifier } from '../models/decoder/classHead';
@@ -26,19 +26,25 @@ export function demoImages(count: number, size: number): DemoRecord[] {
   return [...iterateDemoSplit({ width: size, height: size, labeled: count, seed: 22 }, 'labeled')];
 }
 
-/** res2..res5 of the images from the tiny CLIP trunk fixture (OpenAI CLIP normalisation). */
-export async function trunkFeatures(images: DemoRecord[]): Promise<TrunkFeatures> {
+/** The tiny OpenCLIP ConvNeXt fixture's image tower (trunk channels 16/32/48/64, embedding 32). */
+export async function tinyClip(): Promise<ClipModel> {
   const dir = 'openclip-convnext-tiny';
   const config = clipConfigFromFixture(await readFixtureJson<ClipFixtureConfig>(`${dir}/config.json`));
   const file = await openFixtureSafetensors(`${dir}/weights.safetensors`);
-  const clip = new ClipModel(config, await loadClipWeights(config, safetensorsClipSource(file), { towers: 'image' }));
-  const mean = [0.48145466, 0.4578275, 0.40821073];
-  const std = [0.26862954, 0.26130258, 0.27577711];
-  const features = tidyAll(() => {
-    const rgb = tf.tensor4d(Float32Array.from(images.flatMap((im) => Array.from(im.rgb))), [images.length, images[0].height, images[0].width, 3]);
-    const x = tf.div(tf.sub(tf.div(rgb, 255), mean), std) as tf.Tensor4D;
-    return clip.trunk.forwardFeatures(x);
-  });
+  return new ClipModel(config, await loadClipWeights(config, safetensorsClipSource(file), { towers: 'image' }));
+}
+
+/** The frozen trunk on RGB 0–255 images (OpenAI CLIP normalisation). */
+export function clipTrunk(clip: ClipModel): (rgb: tf.Tensor4D) => TrunkFeatures {
+  return (rgb) => tidyAll(() => clip.trunk.forwardFeatures(normalizeClipImage(tf.div(rgb, 255) as tf.Tensor4D)));
+}
+
+/** res2..res5 of the images from the tiny CLIP trunk fixture. */
+export async function trunkFeatures(images: DemoRecord[]): Promise<TrunkFeatures> {
+  const clip = await tinyClip();
+  const rgb = tf.tensor4d(Float32Array.from(images.flatMap((im) => Array.from(im.rgb))), [images.length, images[0].height, images[0].width, 3]);
+  const features = clipTrunk(clip)(rgb);
+  rgb.dispose();
   clip.dispose();
   return features;
 }

@@ -24,6 +24,22 @@ export interface LossReport {
   diceLoss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
+  /** Per loss term (labeled, then pseudo-labeled) when a step had several; the fields above are their sums. */
+  terms?: TermLosses[];
+}
+
+export interface TermLosses {
+  total: number;
+  classLoss: number;
+  maskLoss: number;
+  diceLoss: number;
+}
+
+/** One loss term of a step: a forward on its features, matched against its own targets. */
+export interface LossTerm {
+  features: TrunkFeatures;
+  targets: TargetBatch;
+  criterion: CriterionConfig;
 }
 
 export interface StepReport {
@@ -64,31 +80,45 @@ export class Trainer {
   }
 
   async step(features: TrunkFeatures, targets: TargetBatch): Promise<StepReport> {
+    return this.stepTerms([{ features, targets, criterion: this.criterion }]);
+  }
+
+  /**
+   * One iteration over several loss terms (Mean Teacher: labeled + pseudo-labeled, fidelity-review
+   * §9.2 step 6): each term has its own forward, its own Hungarian matching per layer and its own
+   * num_masks; their sum is differentiated in one tape and applied in one AdamW step (one clip).
+   */
+  async stepTerms(terms: LossTerm[]): Promise<StepReport> {
     const t0 = performance.now();
     const layers = this.model.config.decoderLayers + 1;
-    const b = targets.classes.length;
     const q = this.model.config.numQueries;
-    const t = targets.maxTargets;
-    const shifts = randomShifts(this.rng, layers * b);
-    const costs = tf.tidy(() => matchingCosts(this.model.forward(features, this.classifier), targets, this.criterion, shifts));
+    const shifts = terms.map((term) => randomShifts(this.rng, layers * term.targets.classes.length));
+    const costs = terms.map((term, k) => tf.tidy(() => tf.reshape(matchingCosts(this.model.forward(term.features, this.classifier), term.targets, term.criterion, shifts[k]), [-1])));
     const previous = this.pending;
-    const packed = tf.tidy(() => (previous ? tf.concat([tf.reshape(costs, [-1]), previous.values]) : tf.reshape(costs, [-1])));
-    costs.dispose();
+    const packed = tf.tidy(() => tf.concat(previous ? [...costs, previous.values] : costs));
+    tf.dispose(costs);
     const data = await packed.data();
     packed.dispose();
     previous?.values.dispose();
     this.pending = null;
     const t1 = performance.now();
 
-    const matches: LayerMatches[][] = [];
-    for (let l = 0; l < layers; l++) {
-      const perImage: LayerMatches[] = [];
-      for (let i = 0; i < b; i++) {
-        const offset = (i * layers + l) * q * t;
-        perImage.push(hungarianMatch(data.subarray(offset, offset + q * t), q, targets.classes[i].length, t));
+    let base = 0;
+    const matches = terms.map(({ targets }) => {
+      const b = targets.classes.length;
+      const t = targets.maxTargets;
+      const perLayer: LayerMatches[][] = [];
+      for (let l = 0; l < layers; l++) {
+        const perImage: LayerMatches[] = [];
+        for (let i = 0; i < b; i++) {
+          const offset = base + (i * layers + l) * q * t;
+          perImage.push(hungarianMatch(data.subarray(offset, offset + q * t), q, targets.classes[i].length, t));
+        }
+        perLayer.push(perImage);
       }
-      matches.push(perImage);
-    }
+      base += b * layers * q * t;
+      return perLayer;
+    });
     const t2 = performance.now();
 
     const vars = [...this.model.variables.values()];
@@ -97,15 +127,19 @@ export class Trainer {
     const values = tf.tidy(() => {
       let parts: tf.Scalar[] = [];
       const { grads } = tf.variableGrads(() => {
-        const loss = setCriterionLoss(this.model.forward(features, this.classifier), targets, matches, this.criterion, this.rng);
-        parts = [loss.classLoss, loss.maskLoss, loss.diceLoss].map((s) => tf.keep(s));
-        return loss.total;
+        const losses = terms.map((term, k) => setCriterionLoss(this.model.forward(term.features, this.classifier), term.targets, matches[k], term.criterion, this.rng));
+        parts = losses.flatMap((loss) => [loss.classLoss, loss.maskLoss, loss.diceLoss].map((s) => tf.keep(s)));
+        return tf.addN(losses.map((loss) => loss.total)) as tf.Scalar;
       }, vars);
       const byName = new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g]));
       const norm = this.optimizer.apply(byName, this.iteration);
-      const [c, m, d] = parts;
-      const total = tf.addN([tf.mul(c, this.criterion.classWeight), tf.mul(m, this.criterion.maskWeight), tf.mul(d, this.criterion.diceWeight)]);
-      const stacked = tf.stack([total, c, m, d, norm]) as tf.Tensor1D;
+      const perTerm = terms.map(({ criterion: cr }, k) => {
+        const [c, m, d] = parts.slice(3 * k, 3 * k + 3);
+        return [tf.addN([tf.mul(c, cr.classWeight), tf.mul(m, cr.maskWeight), tf.mul(d, cr.diceWeight)]), c, m, d];
+      });
+      // [total, class, mask, dice, norm] summed over terms, then [total, class, mask, dice] per term when there are several.
+      const sums = [0, 1, 2, 3].map((j) => tf.addN(perTerm.map((p) => p[j])));
+      const stacked = tf.stack([...sums, norm, ...(terms.length > 1 ? perTerm.flat() : [])]) as tf.Tensor1D;
       tf.dispose(parts); // kept out of the tape's scope above
       return stacked;
     });
@@ -113,7 +147,7 @@ export class Trainer {
     this.iteration += 1;
     return {
       iteration: this.iteration,
-      previous: previous ? lossReport(previous.iteration, data.subarray(data.length - 5)) : null,
+      previous: previous ? lossReport(previous.iteration, data.subarray(data.length - previous.values.size)) : null,
       timings: { forwardAndReadbackMs: t1 - t0, matchingMs: t2 - t1, lossAndUpdateMs: performance.now() - t2 },
     };
   }
@@ -136,5 +170,10 @@ export class Trainer {
 }
 
 function lossReport(iteration: number, v: ArrayLike<number>): LossReport {
-  return { iteration, total: v[0], classLoss: v[1], maskLoss: v[2], diceLoss: v[3], gradNorm: v[4] };
+  const report: LossReport = { iteration, total: v[0], classLoss: v[1], maskLoss: v[2], diceLoss: v[3], gradNorm: v[4] };
+  if (v.length > 5) {
+    report.terms = [];
+    for (let k = 5; k + 4 <= v.length; k += 4) report.terms.push({ total: v[k], classLoss: v[k + 1], maskLoss: v[k + 2], diceLoss: v[k + 3] });
+  }
+  return report;
 }
