@@ -1,7 +1,7 @@
 import { create } from 'zustand';
 import type { DroppedFile, UserMessage } from '../../../workers/api';
-import type { DatasetMaskStats, MaskGeneratorInfo, MaskStageProgress, MaskStageSettings, MaskStageSummary, MaskView, SamLoadRequest, Sa1bImportResult } from '../../../workers/masksApi';
-import type { ModelDownloadProgress } from '../../../workers/modelsApi';
+import type { DatasetMaskStats, MaskGeneratorInfo, MaskStageProgress, MaskStageSettings, MaskStageSummary, MaskView, SamLoadRequest, Sa1bImportResult } from '../../../workers/api';
+import type { ModelDownloadProgress } from '../../../workers/api';
 import { attemptWithMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 

@@ -4,18 +4,18 @@
  * the decoder's final prediction via the lab's evaluator.
  */
 import * as tf from '@tensorflow/tfjs';
-import { PanopticEvaluator } from '../core/pq';
-import { Rng } from '../core/rng';
-import { DEMO_CATEGORIES, iterateDemoSplit, type DemoRecord } from '../data/demo';
-import { ClipModel } from '../models/clip/clip';
-import { clipConfigFromFixture, type ClipFixtureConfig } from '../models/clip/config';
-import { loadClipWeights, safetensorsClipSource } from '../models/clip/weights';
-import { buildTextClassifier, type TextClassifier } from '../models/decoder/classHead';
-import type { M2FLang, TrunkFeatures } from '../models/decoder/m2fLang';
-import { resizePlanes } from '../models/ops/resize';
-import { tidyAll } from '../models/ops/scope';
-import { openFixtureSafetensors, readFixtureJson } from '../../test/fixtures';
-import { panopticInference } from './panopticInference';
+import { PanopticEvaluator } from '../src/core/pq';
+import { Rng } from '../src/core/rng';
+import { DEMO_CATEGORIES, iterateDemoSplit, type DemoRecord } from '../src/data/demo';
+import { ClipModel } from '../src/models/clip/clip';
+import { clipConfigFromFixture, type ClipFixtureConfig } from '../src/models/clip/config';
+import { loadClipWeights, safetensorsClipSource } from '../src/models/clip/weights';
+import { buildTextClassifier, type TextClassifier } from '../src/models/decoder/classHead';
+import type { M2FLang, TrunkFeatures } from '../src/models/decoder/m2fLang';
+import { resizePlanes } from '../src/models/ops/resize';
+import { tidyAll } from '../src/models/ops/scope';
+import { openFixtureSafetensors, readFixtureJson } from './fixtures';
+import { panopticInference } from '../src/train/panopticInference';
 
 /**
  * Seed 22: at 64x64 its smallest segment has 44 px. Most seeds put a 20–30 px coin or star in one

@@ -2,8 +2,8 @@
  * The masks half of the pipeline API: SAM weights (or the classical fallback), the class-agnostic
  * mask stage over datasets with pause/resume, import of SA-1B style mask files, and a viewer.
  */
-import type { UserMessage } from '../src/core/errors';
-import type { DroppedFile } from './api';
+import type { UserMessage } from '../core/errors';
+import type { DroppedFile } from './datasetsApi';
 import type { ConfigSource, FileSource, ModelCard, ModelDownloadProgress } from './modelsApi';
 
 export interface SamLoadRequest {
