@@ -20,7 +20,7 @@ import { clipConfigFromFixture, type ClipConfig, type ClipFixtureConfig } from '
 import { eotIndices } from './textTransformer';
 import { clipWeightSpecs, loadClipWeights, safetensorsClipSource, type ClipTensorSource } from './weights';
 import { buildTextClassifier, disposeTextClassifier } from '../decoder/classHead';
-import { classLogits, encodeSynonyms, maskPool, zeroShotMaskProbabilities } from './zeroShot';
+import { encodeSynonyms, maskPool, zeroShotLogits, zeroShotMaskProbabilities } from './zeroShot';
 
 const DIR = 'openclip-convnext-tiny';
 
@@ -319,7 +319,7 @@ describe('OpenCLIP ConvNeXt parity', () => {
     // Class logits = clamp(exp(scale)) · max over synonyms of logits_per_image / exp(scale).
     const x = input('image_input');
     const images = model.encodeImage(x);
-    const logits = classLogits(images, classifier, model.logitScale!);
+    const logits = zeroShotLogits(images, classifier, model.logitScale!);
     const perText = ref('logits_per_image');
     const [bi, bt] = perText.shape;
     const s = Math.exp(model.logitScale!);
