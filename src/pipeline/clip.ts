@@ -127,12 +127,9 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
   }
 
   async function loadSaved(meta: SavedModelMeta, onProgress: ProgressSink): Promise<ModelCard> {
-    const signal = files.beginLoad();
-    const saved = await files.cachedModelFiles(meta);
-    const weights = saved.find((f) => f.role === 'weights')!;
-    const configFile = saved.find((f) => f.role === 'config');
+    const { signal, weights, config: configFile, others } = await files.openSaved(meta);
     const config = configFile ? clipConfigFromJson(await readJson(configFile), configFile.name, meta.card.name) : presetConfig(meta.preset ?? meta.card.name);
-    return activate(await buildClip(config, weights, saved.filter((f) => f.role === 'tokenizer'), onProgress, signal), signal);
+    return activate(await buildClip(config, weights, others, onProgress, signal), signal);
   }
 
   // --- Class names and text embeddings ----------------------------------------------------------------

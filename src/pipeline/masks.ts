@@ -178,10 +178,7 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
 
   /** Loads a saved SAM from the weight cache alone. */
   async function loadSaved(meta: SavedModelMeta, onProgress: ProgressSink): Promise<ModelCard> {
-    const signal = files.beginLoad();
-    const saved = await files.cachedModelFiles(meta);
-    const weights = saved.find((f) => f.role === 'weights')!;
-    const configFile = saved.find((f) => f.role === 'config');
+    const { signal, weights, config: configFile } = await files.openSaved(meta);
     const config = configFile ? samConfigFromJson(await readJson(configFile), configFile.name, meta.card.name) : presetConfig(meta.preset ?? meta.card.name);
     const loaded = await buildSam(config, weights, onProgress, signal);
     use(loaded);

@@ -35,6 +35,20 @@ export interface MaskStageSettings {
   minMaskRegionArea: number;
 }
 
+/** segment-anything's automatic mask generator defaults, as DEARLi uses them (no crops, no region clean-up). */
+export const DEFAULT_MASK_SETTINGS: MaskStageSettings = {
+  pointsPerSide: 32,
+  pointsPerBatch: 'auto',
+  predIouThresh: 0.88,
+  stabilityScoreThresh: 0.95,
+  boxNmsThresh: 0.7,
+  cropNLayers: 0,
+  cropOverlapRatio: 512 / 1500,
+  cropNmsThresh: 0.7,
+  cropNPointsDownscaleFactor: 1,
+  minMaskRegionArea: 0,
+};
+
 export interface MaskStageProgress {
   done: number;
   total: number;

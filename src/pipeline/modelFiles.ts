@@ -153,8 +153,16 @@ export class ModelFiles {
     return meta;
   }
 
+  /** A saved model's weights, config (absent with a preset) and other files, from the cache only, under a new load signal. */
+  async openSaved(meta: SavedModelMeta): Promise<{ signal: AbortSignal; weights: ModelFile; config: ModelFile | undefined; others: ModelFile[] }> {
+    const signal = this.beginLoad();
+    const saved = await this.cachedModelFiles(meta);
+    const weights = saved.find((f) => f.role === 'weights')!;
+    return { signal, weights, config: saved.find((f) => f.role === 'config'), others: saved.filter((f) => f.role !== 'weights' && f.role !== 'config') };
+  }
+
   /** A saved model's files from the cache only: loading a saved model never touches the network. */
-  async cachedModelFiles(meta: SavedModelMeta): Promise<ModelFile[]> {
+  private async cachedModelFiles(meta: SavedModelMeta): Promise<ModelFile[]> {
     return Promise.all(
       meta.files.map(async (f) => {
         const hit = await this.cache.get(f.key);

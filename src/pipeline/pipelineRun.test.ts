@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as store from '../data/store';
 import { demoDatabase, openNodeSession } from '../../test/pipelineSession';
+import { DEFAULT_MASK_SETTINGS } from './masksApi';
 import type { PipelineRunConfig, PipelineRunState } from './pipelineRun';
 import type { LabSession } from './session';
 import type { RunView } from './trainingApi';
@@ -28,7 +29,7 @@ const training = { preset: 'tiny', cropSize: 32, iterations: 2, batchSize: 1, ev
 function config(ids: Record<string, string>): PipelineRunConfig {
   return {
     datasetIds: [ids.labeled, ids.unlabeled],
-    maskSettings: { pointsPerSide: 8, pointsPerBatch: 'auto', predIouThresh: 0.88, stabilityScoreThresh: 0.95, boxNmsThresh: 0.7, cropNLayers: 0, cropOverlapRatio: 0.34, cropNmsThresh: 0.7, cropNPointsDownscaleFactor: 1, minMaskRegionArea: 0 },
+    maskSettings: { ...DEFAULT_MASK_SETTINGS, pointsPerSide: 8 },
     dewa: training,
     supervised: { ...training, trainDatasetIds: [ids.labeled], validationDatasetId: ids.validation },
   };

@@ -11,7 +11,7 @@ import { loadClipWeights, safetensorsClipSource } from '../models/clip/weights';
 import { openFixtureSafetensors, readFixtureJson } from '../../test/fixtures';
 import { demoDatabase, nodePngDecoder, openNodeSession } from '../../test/pipelineSession';
 import type { ImageDecoder } from './images';
-import type { MaskStageSettings } from './masksApi';
+import { DEFAULT_MASK_SETTINGS, type MaskStageSettings } from './masksApi';
 import type { LabSession } from './session';
 import type { RunView, TrainingConfig } from './trainingApi';
 
@@ -31,18 +31,8 @@ async function session(name: string, decode?: ImageDecoder): Promise<LabSession>
 
 const SIZE = { width: 32, height: 32 };
 
-const MASK_SETTINGS: MaskStageSettings = {
-  pointsPerSide: 8,
-  pointsPerBatch: 'auto',
-  predIouThresh: 0.88,
-  stabilityScoreThresh: 0.95,
-  boxNmsThresh: 0.7,
-  cropNLayers: 0,
-  cropOverlapRatio: 512 / 1500,
-  cropNmsThresh: 0.7,
-  cropNPointsDownscaleFactor: 1,
-  minMaskRegionArea: 0,
-};
+/** Fewer points than the default 32 per side: the fallback generator ignores them, but they are validated. */
+const MASK_SETTINGS: MaskStageSettings = { ...DEFAULT_MASK_SETTINGS, pointsPerSide: 8 };
 
 async function storedMasks(s: LabSession, datasetId: string): Promise<unknown[]> {
   const out = [];
