@@ -1,5 +1,5 @@
 /**
- * Shared by the training tests: square demo images, features from the tiny OpenCLIP ConvNeXt
+ * Shared by the training tests (a test helper, so it lives under test/): square demo images, features from the tiny OpenCLIP ConvNeXt
  * fixture (frozen, computed once per image set), a random-row text classifier over the demo classes, and PQ of
  * the decoder's final prediction via the lab's evaluator.
  */
@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PanopticEvaluator } from '../src/core/pq';
 import { Rng } from '../src/core/rng';
 import { DEMO_CATEGORIES, iterateDemoSplit, type DemoRecord } from '../src/data/demo';
-import { ClipModel } from '../src/models/clip/clip';
+import { ClipModel, normalizeClipImage } from '../src/models/clip/clip';
 import { clipConfigFromFixture, type ClipFixtureConfig } from '../src/models/clip/config';
 import { loadClipWeights, safetensorsClipSource } from '../src/models/clip/weights';
 import { buildTextClassifier, type TextClassifier } from '../src/models/decoder/classHead';
@@ -32,11 +32,9 @@ export async function trunkFeatures(images: DemoRecord[]): Promise<TrunkFeatures
   const config = clipConfigFromFixture(await readFixtureJson<ClipFixtureConfig>(`${dir}/config.json`));
   const file = await openFixtureSafetensors(`${dir}/weights.safetensors`);
   const clip = new ClipModel(config, await loadClipWeights(config, safetensorsClipSource(file), { towers: 'image' }));
-  const mean = [0.48145466, 0.4578275, 0.40821073];
-  const std = [0.26862954, 0.26130258, 0.27577711];
   const features = tidyAll(() => {
     const rgb = tf.tensor4d(Float32Array.from(images.flatMap((im) => Array.from(im.rgb))), [images.length, images[0].height, images[0].width, 3]);
-    const x = tf.div(tf.sub(tf.div(rgb, 255), mean), std) as tf.Tensor4D;
+    const x = normalizeClipImage(tf.div(rgb, 255) as tf.Tensor4D);
     return clip.trunk.forwardFeatures(x);
   });
   clip.dispose();
