@@ -20,7 +20,7 @@ export const nodePngDecoder: ImageDecoder = async (blob, _fileName, size) => {
   for (let p = 0; p < width * height; p++) for (let ch = 0; ch < 3; ch++) rgb[3 * p + ch] = png.data[p * channels + Math.min(ch, channels - 1)];
   const out = size ?? { width, height };
   const resized = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(rgb, [height, width, 3]), [out.height, out.width]).round().clipByValue(0, 255));
-  const values = resized.dataSync();
+  const values = await resized.data();
   resized.dispose();
   const rgba = new Uint8ClampedArray(out.width * out.height * 4);
   for (let p = 0; p < out.width * out.height; p++) {

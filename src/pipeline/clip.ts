@@ -4,6 +4,7 @@
  * evaluation with ground-truth masks, and the backbone training runs on. SAM loading lives in
  * ./masks.ts; the session lists and frees saved models of both kinds.
  */
+import * as tf from '@tensorflow/tfjs';
 import { DearliError } from '../core/errors';
 import type { Category } from '../core/panoptic';
 import { PanopticEvaluator, type PanopticImage } from '../core/pq';
@@ -317,8 +318,16 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
     return report;
   }
 
+  /** Frees CLIP, its classifiers and the offline backbone (end of a session). */
+  async function dispose(): Promise<void> {
+    use(null);
+    if (offline) tf.dispose((await offline).trunk.weights as unknown as tf.TensorContainer);
+    offline = null;
+  }
+
   return {
     use,
+    dispose,
     backbone,
     loadSaved,
     editedClassNames,

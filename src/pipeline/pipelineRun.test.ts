@@ -11,12 +11,13 @@ import type { LabSession } from './session';
 import type { RunView } from './trainingApi';
 
 const sessions: LabSession[] = [];
-afterEach(() => {
+async function closeSessions(): Promise<void> {
   for (const s of sessions.splice(0)) {
-    s.dispose();
+    await s.dispose();
     s.platform.db.close();
   }
-});
+}
+afterEach(closeSessions);
 
 async function session(name: string): Promise<LabSession> {
   const s = await openNodeSession(name);

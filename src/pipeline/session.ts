@@ -80,8 +80,8 @@ export class LabSession {
   }
 
   /** Frees the models and cached tensors (tests; a worker lives as long as its page). */
-  dispose(): void {
-    this.clip.use(null);
+  async dispose(): Promise<void> {
+    await this.clip.dispose();
     this.masks.use(null);
     this.samples.dispose();
   }

@@ -3,6 +3,7 @@
  * mid-way, the session recreated on the same storage, and resumed; the results must be equal (all
  * of these stages are deterministic, so bit for bit).
  */
+import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as store from '../data/store';
 import { ClipModel } from '../models/clip/clip';
@@ -16,12 +17,13 @@ import type { LabSession } from './session';
 import type { RunView, TrainingConfig } from './trainingApi';
 
 const sessions: LabSession[] = [];
-afterEach(() => {
+async function closeSessions(): Promise<void> {
   for (const s of sessions.splice(0)) {
-    s.dispose();
+    await s.dispose();
     s.platform.db.close();
   }
-});
+}
+afterEach(closeSessions);
 
 async function session(name: string, decode?: ImageDecoder): Promise<LabSession> {
   const s = await openNodeSession(name, decode);
@@ -148,6 +150,7 @@ async function checkpointOf(s: LabSession, runId: string): Promise<number[]> {
 describe.each(['dewa', 'supervised'] as const)('%s training stage', (kind) => {
   it('paused, reloaded and resumed, it ends with the same weights and losses as an uninterrupted run', async () => {
     const options = { ...SIZE, labeled: 2, unlabeled: 0, validation: 0, seed: 6 };
+    const tensorsBefore = tf.memory().numTensors;
     const prepare = async () => {
       const db = await demoDatabase(options);
       const s = await session(db.name);
@@ -169,5 +172,7 @@ describe.each(['dewa', 'supervised'] as const)('%s training stage', (kind) => {
     const curve = (v: RunView) => v.losses.map(({ iterationsPerSecond: _, ...rest }) => rest);
     expect(curve(resumed)).toEqual(curve(expected));
     expect(await checkpointOf(reloaded, split.runId)).toEqual(await checkpointOf(whole.s, whole.runId));
+    await closeSessions();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
 });
