@@ -51,3 +51,21 @@ export async function demoDatabase(options: DemoOptions): Promise<{ name: string
   db.close();
   return { name, ids: Object.fromEntries(datasets.map((d) => [d.role, d.id])) };
 }
+
+/** Sessions a test opens, closed together (their models freed, their databases closed) by `closeAll`. */
+export function sessionPool(): { open: (name: string, decode?: ImageDecoder) => Promise<LabSession>; closeAll: () => Promise<void> } {
+  const sessions: LabSession[] = [];
+  return {
+    open: async (name, decode) => {
+      const s = await openNodeSession(name, decode);
+      sessions.push(s);
+      return s;
+    },
+    closeAll: async () => {
+      for (const s of sessions.splice(0)) {
+        await s.dispose();
+        s.platform.db.close();
+      }
+    },
+  };
+}

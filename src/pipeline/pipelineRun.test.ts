@@ -4,26 +4,15 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as store from '../data/store';
-import { demoDatabase, openNodeSession } from '../../test/pipelineSession';
+import { demoDatabase, sessionPool } from '../../test/pipelineSession';
 import { DEFAULT_MASK_SETTINGS } from './masksApi';
 import type { PipelineRunConfig, PipelineRunState } from './pipelineRun';
 import type { LabSession } from './session';
 import type { RunView } from './trainingApi';
 
-const sessions: LabSession[] = [];
-async function closeSessions(): Promise<void> {
-  for (const s of sessions.splice(0)) {
-    await s.dispose();
-    s.platform.db.close();
-  }
-}
-afterEach(closeSessions);
-
-async function session(name: string): Promise<LabSession> {
-  const s = await openNodeSession(name);
-  sessions.push(s);
-  return s;
-}
+const pool = sessionPool();
+const session = pool.open;
+afterEach(pool.closeAll);
 
 const training = { preset: 'tiny', cropSize: 32, iterations: 2, batchSize: 1, evalEvery: 0, validationImages: 1, learningRate: 1e-4, seed: 8 };
 

@@ -10,26 +10,15 @@ import { ClipModel } from '../models/clip/clip';
 import { clipConfigFromFixture, type ClipFixtureConfig } from '../models/clip/config';
 import { loadClipWeights, safetensorsClipSource } from '../models/clip/weights';
 import { openFixtureSafetensors, readFixtureJson } from '../../test/fixtures';
-import { demoDatabase, nodePngDecoder, openNodeSession } from '../../test/pipelineSession';
-import type { ImageDecoder } from './images';
+import { demoDatabase, nodePngDecoder, sessionPool } from '../../test/pipelineSession';
 import { DEFAULT_MASK_SETTINGS, type MaskStageSettings } from './masksApi';
 import type { LabSession } from './session';
 import type { RunView, TrainingConfig } from './trainingApi';
 
-const sessions: LabSession[] = [];
-async function closeSessions(): Promise<void> {
-  for (const s of sessions.splice(0)) {
-    await s.dispose();
-    s.platform.db.close();
-  }
-}
+const pool = sessionPool();
+const session = pool.open;
+const closeSessions = pool.closeAll;
 afterEach(closeSessions);
-
-async function session(name: string, decode?: ImageDecoder): Promise<LabSession> {
-  const s = await openNodeSession(name, decode);
-  sessions.push(s);
-  return s;
-}
 
 const SIZE = { width: 32, height: 32 };
 
