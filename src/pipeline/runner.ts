@@ -73,15 +73,3 @@ export async function run<S>(
   await save();
   return { outcome: 'finished', state };
 }
-
-/** A store that keeps the state in memory (tests, and stages whose results persist elsewhere). */
-export function memoryStore<S>(initial: S | null = null): StateStore<S> & { state: S | null } {
-  const store = {
-    state: initial,
-    load: async () => (store.state === null ? null : structuredClone(store.state)),
-    save: async (s: S) => {
-      store.state = structuredClone(s);
-    },
-  };
-  return store;
-}
