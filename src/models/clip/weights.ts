@@ -19,6 +19,7 @@ import { ConvNextTrunk, type ConvNextTrunkWeights } from './convnext';
 import type { ClipImageHeadWeights } from './head';
 import { collectTensors, type ConvWeights, type LayerNormWeights, type LinearWeights } from './layers';
 import type { ClipTextWeights } from './textTransformer';
+import { torchToTfjs } from '../weights/layout';
 
 /** One tensor as read from any checkpoint reader, float32, PyTorch layout. */
 export interface HostTensor {
@@ -159,36 +160,6 @@ function weightsError(source: ClipTensorSource, problem: string, fix: string): n
   throw new DearliError('weights-mismatch', problem, fix, source.fileName);
 }
 
-/** PyTorch layout → tfjs layout, on the CPU (one pass over the data, nothing transposed on the GPU). */
-function toTfjsLayout(spec: ClipWeightSpec, data: Float32Array): { shape: number[]; data: Float32Array } {
-  const s = spec.shape;
-  switch (spec.layout) {
-    case 'conv': {
-      const [o, i, kh, kw] = s;
-      const out = new Float32Array(data.length);
-      for (let a = 0; a < o; a++)
-        for (let b = 0; b < i; b++)
-          for (let y = 0; y < kh; y++)
-            for (let x = 0; x < kw; x++) out[((y * kw + x) * i + b) * o + a] = data[((a * i + b) * kh + y) * kw + x];
-      return { shape: [kh, kw, i, o], data: out };
-    }
-    case 'depthwise': {
-      const [c, , kh, kw] = s;
-      const out = new Float32Array(data.length);
-      for (let a = 0; a < c; a++) for (let p = 0; p < kh * kw; p++) out[p * c + a] = data[a * kh * kw + p];
-      return { shape: [kh, kw, c, 1], data: out };
-    }
-    case 'linear': {
-      const [o, i] = s;
-      const out = new Float32Array(data.length);
-      for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[b * o + a] = data[a * i + b];
-      return { shape: [i, o], data: out };
-    }
-    default:
-      return { shape: s, data };
-  }
-}
-
 /**
  * Loads CLIP weights from any source. Missing and unexpected tensors are reported (all of them, by
  * name) before anything is read; a tensor whose shape differs is reported by name when read.
@@ -232,7 +203,7 @@ export async function loadClipWeights(config: ClipConfig, source: ClipTensorSour
       if (spec.layout === 'scalar') loaded.set(spec.name, t.data[0]);
       else if (spec.layout === 'host') loaded.set(spec.name, t.data);
       else {
-        const converted = toTfjsLayout(spec, t.data);
+        const converted = torchToTfjs(spec.layout === 'asIs' ? 'keep' : spec.layout, spec.shape, t.data);
         loaded.set(spec.name, tf.tensor(converted.data, converted.shape, 'float32'));
       }
     }

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DearliError } from '../../core/errors';
 import type { LoadedTensor } from '../weights/safetensors';
 import type { SamConfig } from './config';
+import { torchToTfjs, type TorchLayout } from '../weights/layout';
 
 export type SamKeyNaming = 'segment-anything' | 'transformers';
 
@@ -183,11 +184,11 @@ function isLinearWeight(name: string): boolean {
   return name.endsWith('.weight') && !/(point_embeddings\.\d|not_a_point_embed|no_mask_embed|iou_token|mask_tokens)\.weight$/.test(name);
 }
 
-/** Converts one torch-layout tensor (canonical name) to the layout the tfjs model uses. */
-export function toTfjsLayout(name: string, t: tf.Tensor): tf.Tensor {
-  if (t.rank === 4 && name.endsWith('.weight')) return tf.transpose(t, [2, 3, 1, 0]);
-  if (t.rank === 2 && isLinearWeight(name)) return tf.transpose(t);
-  return t.clone();
+/** The layout of one torch tensor (canonical name): convolution and Linear weights move, the rest stays. */
+function torchLayout(name: string, shape: readonly number[]): TorchLayout {
+  if (shape.length === 4 && name.endsWith('.weight')) return 'conv';
+  if (shape.length === 2 && isLinearWeight(name)) return 'linear';
+  return 'keep';
 }
 
 export interface SamWeights {
@@ -266,8 +267,8 @@ export async function loadSamWeights(source: SamTensorSource, config: SamConfig)
       if (!(loaded.data instanceof Float32Array)) {
         throw new DearliError('weights-format', `tensor "${n}" has dtype ${loaded.dtype}, expected a float type`, 'Export the checkpoint with float weights.', file);
       }
-      const converted = tf.tidy(() => toTfjsLayout(canonical, tf.tensor(loaded.data as Float32Array, loaded.shape, 'float32')));
-      tensors.set(canonical, converted);
+      const converted = torchToTfjs(torchLayout(canonical, loaded.shape), loaded.shape, loaded.data);
+      tensors.set(canonical, tf.tensor(converted.data, converted.shape, 'float32'));
     }
   } catch (err) {
     for (const t of tensors.values()) t.dispose();
