@@ -13,7 +13,6 @@ import { samConfigFromFixture, samConfigFromHfConfig, samPreset, type SamConfig,
 import { autoPointsPerBatch, decoderBytesPerPrompt, maxPointsPerBatch, type AutoMaskOptions, type GpuBufferLimits } from '../models/sam/autoMask';
 import { SamModel } from '../models/sam/sam';
 import { generateMasksForImage, type MaskGenerator } from '../models/sam/samStage';
-import type { SamTensorSource } from '../models/sam/weights';
 import { openTensorSource } from '../models/weights/tensorSource';
 import type { DatasetMaskStats, MaskGeneratorInfo, MaskInfo, MasksApi, MaskStageProgress, MaskStageSettings, MaskStageSummary, MaskView, SamLoadRequest } from './masksApi';
 import { configFileSource, fileRecord, modelCard, parameterCount, readJson, type ModelFile, type ModelFiles, type ProgressSink, type SavedModelMeta } from './modelFiles';
@@ -53,14 +52,8 @@ interface LoadedSam {
 async function buildSam(config: SamConfig, weights: ModelFile, onProgress: ProgressSink, signal: AbortSignal): Promise<LoadedSam> {
   onProgress({ stage: 'loading', fileName: weights.name, receivedBytes: weights.blob.size, totalBytes: weights.blob.size, megabytesPerSecond: 0, etaSeconds: 0 });
   const source = await openTensorSource(weights.blob, weights.name);
-  const samSource: SamTensorSource = {
-    fileName: source.fileName,
-    names: source.names,
-    entry: (name) => ({ shape: source.shape(name) }),
-    read: (name) => source.read(name),
-  };
   signal.throwIfAborted();
-  const model = await SamModel.load(samSource, config);
+  const model = await SamModel.load(source, config);
   if (signal.aborted) {
     model.dispose();
     signal.throwIfAborted();
