@@ -9,7 +9,8 @@ import { Rng } from '../src/core/rng';
 import { DEMO_CATEGORIES, iterateDemoSplit, type DemoRecord } from '../src/data/demo';
 import { ClipModel, normalizeClipImage } from '../src/models/clip/clip';
 import { clipConfigFromFixture, type ClipFixtureConfig } from '../src/models/clip/config';
-import { loadClipWeights, safetensorsClipSource } from '../src/models/clip/weights';
+import { loadClipWeights } from '../src/models/clip/weights';
+import { safetensorsSource } from '../src/models/weights/tensorSource';
 import { buildTextClassifier, type TextClassifier } from '../src/models/decoder/classHead';
 import type { M2FLang, TrunkFeatures } from '../src/models/decoder/m2fLang';
 import { resizePlanes } from '../src/models/ops/resize';
@@ -31,7 +32,7 @@ export async function trunkFeatures(images: DemoRecord[]): Promise<TrunkFeatures
   const dir = 'openclip-convnext-tiny';
   const config = clipConfigFromFixture(await readFixtureJson<ClipFixtureConfig>(`${dir}/config.json`));
   const file = await openFixtureSafetensors(`${dir}/weights.safetensors`);
-  const clip = new ClipModel(config, await loadClipWeights(config, safetensorsClipSource(file), { towers: 'image' }));
+  const clip = new ClipModel(config, await loadClipWeights(config, safetensorsSource(file), { towers: 'image' }));
   const features = tidyAll(() => {
     const rgb = tf.tensor4d(Float32Array.from(images.flatMap((im) => Array.from(im.rgb))), [images.length, images[0].height, images[0].width, 3]);
     const x = normalizeClipImage(tf.div(rgb, 255) as tf.Tensor4D);

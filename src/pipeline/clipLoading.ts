@@ -6,7 +6,7 @@ import { DearliError } from '../core/errors';
 import { ClipModel } from '../models/clip/clip';
 import { CLIP_PRESETS, clipConfigFromFixture, clipConfigFromOpenClip, type ClipConfig, type ClipFixtureConfig, type OpenClipModelConfig } from '../models/clip/config';
 import { ClipTokenizer } from '../models/clip/tokenizer';
-import { clipTensorSource, loadClipWeights, type ClipWeightNaming } from '../models/clip/weights';
+import { loadClipWeights, type ClipWeightNaming } from '../models/clip/weights';
 import { listHubFiles } from '../models/weights/hub';
 import { openTensorSource, type TensorSource } from '../models/weights/tensorSource';
 import { modelCard, parameterCount, siblingSource, type ModelFile, type ProgressSink } from './modelFiles';
@@ -79,7 +79,7 @@ export async function buildClip(config: ClipConfig, weights: ModelFile, tokenize
   }
   const towers = naming === 'open_clip' && tokenizer ? 'all' : 'image';
   signal.throwIfAborted();
-  const model = new ClipModel(config, await loadClipWeights(config, clipTensorSource(source), { naming, towers }));
+  const model = new ClipModel(config, await loadClipWeights(config, source, { naming, towers }));
   const details = [`${naming} naming`, towers === 'all' ? 'image + text towers' : 'image tower only', `embedding ${config.embedDim}`];
   if (tokenizer) details.push(`tokenizer ${tokenizer.vocabSize} tokens (${tokenizerFiles.map((f) => f.name).join(' + ')})`);
   return { model, tokenizer, card: modelCard('clip', config.name, weights, parameterCount(source), details) };

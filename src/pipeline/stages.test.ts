@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as store from '../data/store';
 import { ClipModel } from '../models/clip/clip';
 import { clipConfigFromFixture, type ClipFixtureConfig } from '../models/clip/config';
-import { loadClipWeights, safetensorsClipSource } from '../models/clip/weights';
+import { loadClipWeights } from '../models/clip/weights';
+import { safetensorsSource } from '../models/weights/tensorSource';
 import { openFixtureSafetensors, readFixtureJson } from '../../test/fixtures';
 import { demoDatabase, nodePngDecoder, sessionPool } from '../../test/pipelineSession';
 import { DEFAULT_MASK_SETTINGS, type MaskStageSettings } from './masksApi';
@@ -70,7 +71,7 @@ describe('class-agnostic mask stage (fallback generator)', () => {
 async function useFixtureClip(s: LabSession): Promise<void> {
   const dir = 'openclip-convnext-tiny';
   const config = clipConfigFromFixture(await readFixtureJson<ClipFixtureConfig>(`${dir}/config.json`));
-  const model = new ClipModel(config, await loadClipWeights(config, safetensorsClipSource(await openFixtureSafetensors(`${dir}/weights.safetensors`)), { towers: 'image' }));
+  const model = new ClipModel(config, await loadClipWeights(config, safetensorsSource(await openFixtureSafetensors(`${dir}/weights.safetensors`)), { towers: 'image' }));
   const card = { kind: 'clip' as const, name: config.name, fileName: 'weights.safetensors', parameters: 0, bytes: 0, source: 'fixture', sha256: 'f1x7ure0'.repeat(8), details: [] };
   s.clip.use({ model, tokenizer: null, card });
 }
