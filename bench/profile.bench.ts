@@ -20,7 +20,7 @@ import { M2FLang } from '../src/models/decoder/m2fLang';
 import { samPreset, withImageSize, type SamPresetName } from '../src/models/sam/config';
 import { SamModel, SamPredictor } from '../src/models/sam/sam';
 import { randomSamTensorSource } from '../src/models/sam/weights';
-import { createTrainer } from '../src/train/stages/decoderTraining';
+import { createTrainer } from '../src/train/createTrainer';
 import { TINY_TRUNK } from './train.bench';
 import { randomClassifier, randomTrainingBatch } from './trainingInputs';
 import type { BrowserBenchmark } from './types';

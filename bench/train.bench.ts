@@ -22,7 +22,7 @@ import { disposeTextClassifier } from '../src/models/decoder/classHead';
 import { decoderPreset } from '../src/models/decoder/config';
 import { M2FLang } from '../src/models/decoder/m2fLang';
 import { parameterCount } from '../src/models/decoder/params';
-import { createTrainer } from '../src/train/stages/decoderTraining';
+import { createTrainer } from '../src/train/createTrainer';
 import { randomClassifier, randomTrainingBatch } from './trainingInputs';
 import type { BrowserBenchmark } from './types';
 

@@ -1,4 +1,5 @@
 import 'fake-indexeddb/auto';
+import { openDB } from 'idb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { commitImport, planImport } from './import';
 import {
@@ -6,21 +7,18 @@ import {
   countImages,
   countSamMasks,
   deleteDataset,
-  getCheckpoint,
   getDataset,
   getFeature,
   getImage,
   getModel,
   getRun,
   getSamMasks,
-  listCheckpoints,
   listDatasets,
   listFeatureKeys,
   listImages,
   listModels,
   listRuns,
   openStore,
-  putCheckpoint,
   putFeature,
   putImages,
   putModel,
@@ -159,19 +157,35 @@ describe('storage space', () => {
 });
 
 describe('stores used by later stages', () => {
-  it('keeps runs, checkpoints and models', async () => {
+  it('keeps runs and models', async () => {
     await putRun(db, { id: 'r1', updatedAt: 1, state: { step: 3, rng: [1, 2, 3, 4] } });
     expect((await getRun<{ step: number }>(db, 'r1'))?.state.step).toBe(3);
     expect(await listRuns(db)).toHaveLength(1);
-    await putCheckpoint(db, { id: 'c1', runId: 'r1', createdAt: 1, meta: { step: 1 }, blob: new Blob(['a']) });
-    await putCheckpoint(db, { id: 'c2', runId: 'r1', createdAt: 2, meta: { step: 2 }, blob: new Blob(['b']) });
-    await putCheckpoint(db, { id: 'c3', runId: 'r2', createdAt: 3, meta: {}, blob: new Blob(['c']) });
-    expect((await listCheckpoints(db, 'r1')).map((c) => c.id)).toEqual(['c2', 'c1']);
-    expect(await (await getCheckpoint(db, 'c1'))!.blob.text()).toBe('a');
     await putModel(db, { id: 'clip-convnext-b', updatedAt: 1, meta: { bytes: 10 } });
     expect((await getModel(db, 'clip-convnext-b'))?.meta.bytes).toBe(10);
     expect(await listModels(db)).toHaveLength(1);
     expect(await getFeature(db, 'none')).toBeUndefined();
+  });
+
+  it('upgrades a version-1 database: its data stays, the unused checkpoints store goes', async () => {
+    const name = `dearli-v1-${Math.random()}`;
+    const v1 = await openDB(name, 1, {
+      upgrade(database) {
+        database.createObjectStore('datasets', { keyPath: 'id' });
+        database.createObjectStore('images', { keyPath: 'id' }).createIndex('byDataset', ['datasetId', 'index']);
+        database.createObjectStore('samMasks', { keyPath: 'imageId' }).createIndex('byDataset', 'datasetId');
+        database.createObjectStore('features', { keyPath: 'key' }).createIndex('byDataset', 'datasetId');
+        database.createObjectStore('runs', { keyPath: 'id' });
+        database.createObjectStore('checkpoints', { keyPath: 'id' }).createIndex('byRun', 'runId');
+        database.createObjectStore('models', { keyPath: 'id' });
+      },
+    });
+    await v1.put('runs', { id: 'r1', updatedAt: 1, state: { step: 2 } });
+    v1.close();
+    const upgraded = await openStore(name);
+    expect([...upgraded.objectStoreNames]).not.toContain('checkpoints');
+    expect((await getRun<{ step: number }>(upgraded, 'r1'))?.state.step).toBe(2);
+    upgraded.close();
   });
 
   it('reports no storage estimate and no persistence where the Storage API is absent (Node)', async () => {

@@ -13,7 +13,8 @@ import type { CocoRle } from '../core/rle';
 import type { DatasetRole, ImageType, LayoutKind } from './types';
 
 export const DB_NAME = 'dearli-lab';
-const DB_VERSION = 1;
+/** 2: the unused `checkpoints` store is gone (training checkpoints live in their run's state). */
+const DB_VERSION = 2;
 
 export interface DatasetRecord {
   id: string;
@@ -88,14 +89,6 @@ export interface RunRecord<State = unknown> {
   state: State;
 }
 
-export interface CheckpointRecord {
-  id: string;
-  runId?: string;
-  createdAt: number;
-  meta: Record<string, unknown>;
-  blob: Blob;
-}
-
 export interface ModelRecord {
   id: string;
   updatedAt: number;
@@ -108,7 +101,6 @@ export interface DearliSchema extends DBSchema {
   samMasks: { key: string; value: SamMaskRecord; indexes: { byDataset: string } };
   features: { key: string; value: FeatureRecord; indexes: { byDataset: string } };
   runs: { key: string; value: RunRecord };
-  checkpoints: { key: string; value: CheckpointRecord; indexes: { byRun: string } };
   models: { key: string; value: ModelRecord };
 }
 
@@ -117,14 +109,17 @@ export type DearliDB = IDBPDatabase<DearliSchema>;
 /** Opens (creating or upgrading) the database and sweeps imports that crashed before committing. */
 export async function openStore(name: string = DB_NAME): Promise<DearliDB> {
   const db = await openDB<DearliSchema>(name, DB_VERSION, {
-    upgrade(database) {
-      database.createObjectStore('datasets', { keyPath: 'id' });
-      database.createObjectStore('images', { keyPath: 'id' }).createIndex('byDataset', ['datasetId', 'index']);
-      database.createObjectStore('samMasks', { keyPath: 'imageId' }).createIndex('byDataset', 'datasetId');
-      database.createObjectStore('features', { keyPath: 'key' }).createIndex('byDataset', 'datasetId');
-      database.createObjectStore('runs', { keyPath: 'id' });
-      database.createObjectStore('checkpoints', { keyPath: 'id' }).createIndex('byRun', 'runId');
-      database.createObjectStore('models', { keyPath: 'id' });
+    upgrade(database, oldVersion) {
+      if (oldVersion < 1) {
+        database.createObjectStore('datasets', { keyPath: 'id' });
+        database.createObjectStore('images', { keyPath: 'id' }).createIndex('byDataset', ['datasetId', 'index']);
+        database.createObjectStore('samMasks', { keyPath: 'imageId' }).createIndex('byDataset', 'datasetId');
+        database.createObjectStore('features', { keyPath: 'key' }).createIndex('byDataset', 'datasetId');
+        database.createObjectStore('runs', { keyPath: 'id' });
+        database.createObjectStore('models', { keyPath: 'id' });
+      }
+      // Version 1 also had a `checkpoints` store that nothing wrote.
+      if ((database.objectStoreNames as DOMStringList).contains('checkpoints')) database.deleteObjectStore('checkpoints' as never);
     },
   });
   await sweepUncommitted(db);
@@ -299,24 +294,6 @@ export async function listRuns(db: DearliDB): Promise<RunRecord[]> {
 
 export async function deleteRun(db: DearliDB, id: string): Promise<void> {
   await db.delete('runs', id);
-}
-
-export async function putCheckpoint(db: DearliDB, record: CheckpointRecord): Promise<void> {
-  await db.put('checkpoints', record);
-}
-
-export async function getCheckpoint(db: DearliDB, id: string): Promise<CheckpointRecord | undefined> {
-  return db.get('checkpoints', id);
-}
-
-/** Checkpoints of one run (or all), newest first. */
-export async function listCheckpoints(db: DearliDB, runId?: string): Promise<CheckpointRecord[]> {
-  const all = runId === undefined ? await db.getAll('checkpoints') : await db.getAllFromIndex('checkpoints', 'byRun', runId);
-  return all.sort((a, b) => b.createdAt - a.createdAt);
-}
-
-export async function deleteCheckpoint(db: DearliDB, id: string): Promise<void> {
-  await db.delete('checkpoints', id);
 }
 
 export async function putModel(db: DearliDB, record: ModelRecord): Promise<void> {

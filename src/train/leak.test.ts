@@ -5,7 +5,7 @@ import { buildTextClassifier, disposeTextClassifier } from '../models/decoder/cl
 import { decoderPreset } from '../models/decoder/config';
 import { M2FLang } from '../models/decoder/m2fLang';
 import { uploadTargets } from './targets';
-import { createTrainer } from './stages/decoderTraining';
+import { createTrainer } from './createTrainer';
 
 beforeAll(async () => {
   await setupTestBackend();

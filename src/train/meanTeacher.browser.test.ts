@@ -10,7 +10,7 @@ import { meanTeacherOptions, MeanTeacherTrainer } from './meanTeacherTrainer';
 import { DEFAULT_OPTIMIZER } from './optim';
 import { adjustHue, strongAugmentImage } from './strongAugment';
 import { uploadTargets } from './targets';
-import { clipTrunk, tinyClip } from './testSupport';
+import { clipTrunk, tinyClip } from '../../test/trainingSupport';
 import { Trainer } from './trainStep';
 
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import { restoreMeanTeacher, saveMeanTeacher } from './meanTeacherCheckpoint';
 import { meanTeacherOptions, MeanTeacherTrainer, type MeanTeacherOptions, type UnlabeledItem } from './meanTeacherTrainer';
 import { DEFAULT_OPTIMIZER } from './optim';
 import { uploadTargets } from './targets';
-import { clipTrunk, tinyClip } from './testSupport';
+import { clipTrunk, tinyClip } from '../../test/trainingSupport';
 import { Trainer } from './trainStep';
 
 // The smallest decoder that runs every path, on the tiny CLIP fixture (embedding 32) at 32x32 crops.

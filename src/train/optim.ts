@@ -40,6 +40,8 @@ export class AdamW {
   readonly config: OptimizerConfig;
   /** Completed optimizer steps (torch's per-parameter `step`, shared). */
   step = 0;
+  /** The learning rate the last `apply` used (what the UI plots: never re-derived elsewhere). */
+  appliedLearningRate = NaN;
   /** Flat first and second moments, parameters in `names` order. */
   readonly firstMoment: tf.Variable;
   readonly secondMoment: tf.Variable;
@@ -82,6 +84,7 @@ export class AdamW {
     const c = this.config;
     this.step += 1;
     const lr = polyLearningRate(c, iteration);
+    this.appliedLearningRate = lr;
     const bc1 = 1 - Math.pow(c.beta1, this.step);
     const bc2 = 1 - Math.pow(c.beta2, this.step);
     return tf.tidy(() => {

@@ -8,8 +8,8 @@ import { DEFAULT_OPTIMIZER } from './optim';
 import { buildTextClassifier } from '../models/decoder/classHead';
 import { resizePlanes } from '../models/ops/resize';
 import { dewaHostTargets, panopticToHostTargets, uploadTargets } from './targets';
-import { demoClassifier, demoClassOf, demoImages, panopticPredictions, panopticQuality, trunkFeatures } from './testSupport';
-import { createTrainer } from './stages/decoderTraining';
+import { demoClassifier, demoClassOf, demoImages, panopticPredictions, panopticQuality, trunkFeatures } from '../../test/trainingSupport';
+import { createTrainer } from './createTrainer';
 import { Trainer } from './trainStep';
 
 // Budgets sized for CI on 2 CPU cores (tfjs cpu). Each test stops as soon as it reaches its target,

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ClipImageHead } from '../models/clip/head';
-import { classLogits as clipClassLogits, maskPool } from '../models/clip/zeroShot';
+import { maskPool, zeroShotLogits } from '../models/clip/zeroShot';
 import type { TextClassifier } from '../models/decoder/classHead';
 import type { M2FLang, TrunkFeatures } from '../models/decoder/m2fLang';
 import { interpolationMatrixValues } from '../models/ops/resize';
@@ -147,7 +147,7 @@ export async function teacherOutputs(teacher: M2FLang, features: TrunkFeatures, 
     const preds = teacher.forward(features, classifier);
     const last = preds[preds.length - 1];
     const pooled = maskPool(features.res5, last.maskLogits);
-    const clipLogits = clipClassLogits(clip.head.project(pooled), classifier, clip.logitScale);
+    const clipLogits = zeroShotLogits(clip.head.project(pooled), classifier, clip.logitScale);
     const flat = tf.concat([tf.reshape(last.classLogits, [-1]), tf.reshape(clipLogits, [-1]), tf.reshape(last.maskLogits, [-1])]);
     return [flat, last.maskLogits.shape] as const;
   });

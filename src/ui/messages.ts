@@ -1,6 +1,6 @@
 import type { UserMessage } from '../../workers/api';
 
-/** Reads the user-facing message out of an error thrown by the worker (see workers/shared.ts userFacing). */
+/** Reads the user-facing message out of an error thrown by the worker (see workers/pipeline.worker.ts). */
 export function asMessage(e: unknown): UserMessage {
   const message = (e as { message?: string })?.message ?? String(e);
   try {

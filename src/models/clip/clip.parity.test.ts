@@ -18,9 +18,10 @@ import {
 import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD, ClipModel, l2Normalize, normalizeClipImage } from './clip';
 import { clipConfigFromFixture, type ClipConfig, type ClipFixtureConfig } from './config';
 import { eotIndices } from './textTransformer';
-import { clipWeightSpecs, loadClipWeights, safetensorsClipSource, type ClipTensorSource } from './weights';
+import { safetensorsSource, type TensorSource } from '../weights/tensorSource';
+import { clipWeightSpecs, loadClipWeights } from './weights';
 import { buildTextClassifier, disposeTextClassifier } from '../decoder/classHead';
-import { classLogits, encodeSynonyms, maskPool, zeroShotMaskProbabilities } from './zeroShot';
+import { encodeSynonyms, maskPool, zeroShotLogits, zeroShotMaskProbabilities } from './zeroShot';
 
 const DIR = 'openclip-convnext-tiny';
 
@@ -107,8 +108,8 @@ async function checkImageOutputs(prefix: string, inputName: string): Promise<str
 }
 
 /** A source over the fixture weights with names, shapes or tensors changed. */
-function editedSource(edit: { rename?: (n: string) => string | null; extra?: Record<string, LoadedTensor>; reshape?: Record<string, number[]> }): ClipTensorSource {
-  const base = safetensorsClipSource(weightsFile);
+function editedSource(edit: { rename?: (n: string) => string | null; extra?: Record<string, LoadedTensor>; reshape?: Record<string, number[]> }): TensorSource {
+  const base = safetensorsSource(weightsFile);
   const originalOf = new Map<string, string>();
   for (const n of base.names) {
     const renamed = edit.rename ? edit.rename(n) : n;
@@ -118,11 +119,13 @@ function editedSource(edit: { rename?: (n: string) => string | null; extra?: Rec
   return {
     fileName: 'edited fixture weights',
     names: [...originalOf.keys(), ...Object.keys(extra)],
+    has: (name) => originalOf.has(name) || name in extra,
+    shape: (name) => extra[name]?.shape ?? edit.reshape?.[name] ?? base.shape(originalOf.get(name) ?? name),
     read: async (name) => {
       const e = extra[name];
-      if (e) return { shape: e.shape, data: e.data as Float32Array };
+      if (e) return e;
       const t = await base.read(originalOf.get(name) ?? name);
-      return { shape: edit.reshape?.[name] ?? t.shape, data: t.data };
+      return { ...t, shape: edit.reshape?.[name] ?? t.shape };
     },
   };
 }
@@ -133,7 +136,7 @@ beforeAll(async () => {
   config = clipConfigFromFixture(fixture);
   cases = await loadFixtureTensors(`${DIR}/cases.safetensors`);
   weightsFile = await openFixtureSafetensors(`${DIR}/weights.safetensors`);
-  model = new ClipModel(config, await loadClipWeights(config, safetensorsClipSource(weightsFile)));
+  model = new ClipModel(config, await loadClipWeights(config, safetensorsSource(weightsFile)));
 });
 
 // WebGPU validation errors otherwise only show up as wrong numbers.
@@ -268,7 +271,7 @@ describe('OpenCLIP ConvNeXt parity', () => {
       const specs = clipWeightSpecs(config);
       return specs[Math.floor(specs.length / 3)];
     };
-    const expectError = async (source: ClipTensorSource, name: string) => {
+    const expectError = async (source: TensorSource, name: string) => {
       const before = tf.memory().numTensors;
       const err = await loadClipWeights(config, source).then(
         () => null,
@@ -319,7 +322,7 @@ describe('OpenCLIP ConvNeXt parity', () => {
     // Class logits = clamp(exp(scale)) · max over synonyms of logits_per_image / exp(scale).
     const x = input('image_input');
     const images = model.encodeImage(x);
-    const logits = classLogits(images, classifier, model.logitScale!);
+    const logits = zeroShotLogits(images, classifier, model.logitScale!);
     const perText = ref('logits_per_image');
     const [bi, bt] = perText.shape;
     const s = Math.exp(model.logitScale!);

@@ -11,29 +11,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { DearliError } from '../../core/errors';
 import { Rng } from '../../core/rng';
-import type { SafetensorsFile } from '../weights/safetensors';
-import { safetensorsSource, type TensorSource } from '../weights/tensorSource';
+import type { TensorSource } from '../weights/tensorSource';
 import { ClipModel, type ClipWeights } from './clip';
 import type { ClipConfig, ConvNextConfig } from './config';
 import { ConvNextTrunk, type ConvNextTrunkWeights } from './convnext';
 import type { ClipImageHeadWeights } from './head';
 import { collectTensors, type ConvWeights, type LayerNormWeights, type LinearWeights } from './layers';
 import type { ClipTextWeights } from './textTransformer';
+import { torchToTfjs } from '../weights/layout';
 
 /** One tensor as read from any checkpoint reader, float32, PyTorch layout. */
-export interface HostTensor {
-  shape: readonly number[];
-  data: Float32Array;
-}
-
-/** Any checkpoint: the names it holds and a reader (safetensors, torch zip, a cache, random data…). */
-export interface ClipTensorSource {
-  /** Shown in error messages. */
-  fileName: string;
-  names: readonly string[];
-  read: (name: string) => Promise<HostTensor>;
-}
-
 export type ClipWeightNaming = 'open_clip' | 'timm';
 
 export interface LoadClipOptions {
@@ -155,45 +142,15 @@ export function clipWeightSpecs(config: ClipConfig, naming: ClipWeightNaming = '
   return specs;
 }
 
-function weightsError(source: ClipTensorSource, problem: string, fix: string): never {
+function weightsError(source: TensorSource, problem: string, fix: string): never {
   throw new DearliError('weights-mismatch', problem, fix, source.fileName);
-}
-
-/** PyTorch layout → tfjs layout, on the CPU (one pass over the data, nothing transposed on the GPU). */
-function toTfjsLayout(spec: ClipWeightSpec, data: Float32Array): { shape: number[]; data: Float32Array } {
-  const s = spec.shape;
-  switch (spec.layout) {
-    case 'conv': {
-      const [o, i, kh, kw] = s;
-      const out = new Float32Array(data.length);
-      for (let a = 0; a < o; a++)
-        for (let b = 0; b < i; b++)
-          for (let y = 0; y < kh; y++)
-            for (let x = 0; x < kw; x++) out[((y * kw + x) * i + b) * o + a] = data[((a * i + b) * kh + y) * kw + x];
-      return { shape: [kh, kw, i, o], data: out };
-    }
-    case 'depthwise': {
-      const [c, , kh, kw] = s;
-      const out = new Float32Array(data.length);
-      for (let a = 0; a < c; a++) for (let p = 0; p < kh * kw; p++) out[p * c + a] = data[a * kh * kw + p];
-      return { shape: [kh, kw, c, 1], data: out };
-    }
-    case 'linear': {
-      const [o, i] = s;
-      const out = new Float32Array(data.length);
-      for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[b * o + a] = data[a * i + b];
-      return { shape: [i, o], data: out };
-    }
-    default:
-      return { shape: s, data };
-  }
 }
 
 /**
  * Loads CLIP weights from any source. Missing and unexpected tensors are reported (all of them, by
  * name) before anything is read; a tensor whose shape differs is reported by name when read.
  */
-export async function loadClipWeights(config: ClipConfig, source: ClipTensorSource, options: LoadClipOptions = {}): Promise<ClipWeights> {
+export async function loadClipWeights(config: ClipConfig, source: TensorSource, options: LoadClipOptions = {}): Promise<ClipWeights> {
   const naming = options.naming ?? 'open_clip';
   const towers = naming === 'timm' ? 'image' : (options.towers ?? 'all');
   const wanted = clipWeightSpecs(config, naming, towers);
@@ -221,6 +178,9 @@ export async function loadClipWeights(config: ClipConfig, source: ClipTensorSour
   try {
     for (const spec of wanted) {
       const t = await source.read(spec.name);
+      if (!(t.data instanceof Float32Array)) {
+        throw new DearliError('weights-format', `tensor "${spec.name}" is ${t.dtype}, CLIP weights must be floating point`, 'Export the checkpoint with float weights.', source.fileName);
+      }
       const sameShape = t.shape.length === spec.shape.length && t.shape.every((d, i) => d === spec.shape[i]);
       if (!sameShape) {
         weightsError(
@@ -232,7 +192,7 @@ export async function loadClipWeights(config: ClipConfig, source: ClipTensorSour
       if (spec.layout === 'scalar') loaded.set(spec.name, t.data[0]);
       else if (spec.layout === 'host') loaded.set(spec.name, t.data);
       else {
-        const converted = toTfjsLayout(spec, t.data);
+        const converted = torchToTfjs(spec.layout === 'asIs' ? 'keep' : spec.layout, spec.shape, t.data);
         loaded.set(spec.name, tf.tensor(converted.data, converted.shape, 'float32'));
       }
     }
@@ -246,26 +206,6 @@ export async function loadClipWeights(config: ClipConfig, source: ClipTensorSour
 function listNames(names: string[]): string {
   const shown = names.slice(0, 8).map((n) => `"${n}"`).join(', ');
   return names.length > 8 ? `${shown} and ${names.length - 8} more` : shown;
-}
-
-/** A ClipTensorSource over any weight file (safetensors or torch zip; float tensors only). */
-export function clipTensorSource(source: TensorSource): ClipTensorSource {
-  return {
-    fileName: source.fileName,
-    names: source.names,
-    read: async (name) => {
-      const t = await source.read(name);
-      if (!(t.data instanceof Float32Array)) {
-        throw new DearliError('weights-format', `tensor "${name}" is ${t.dtype}, CLIP weights must be floating point`, 'Export the checkpoint with float weights.', source.fileName);
-      }
-      return { shape: t.shape, data: t.data };
-    },
-  };
-}
-
-/** A ClipTensorSource over a safetensors file. */
-export function safetensorsClipSource(file: SafetensorsFile): ClipTensorSource {
-  return clipTensorSource(safetensorsSource(file));
 }
 
 function randomData(spec: ClipWeightSpec, rng: Rng): Float32Array {
@@ -288,17 +228,19 @@ function randomData(spec: ClipWeightSpec, rng: Rng): Float32Array {
 }
 
 /** Seeded random weights in open_clip naming, as a source: tests and benchmarks go through the real loader. */
-export function randomClipSource(config: ClipConfig, seed: number, towers: 'all' | 'image' = 'all'): ClipTensorSource {
+export function randomClipSource(config: ClipConfig, seed: number, towers: 'all' | 'image' = 'all'): TensorSource {
   const specs = new Map(clipWeightSpecs(config, 'open_clip', towers).map((s) => [s.name, s]));
   const rng = new Rng(seed);
   return {
     fileName: `random weights (seed ${seed})`,
     names: [...specs.keys()],
+    has: (name) => specs.has(name),
+    shape: (name) => specs.get(name)?.shape ?? [],
     // Deterministic as long as tensors are read in mapping order, which loadClipWeights does.
     read: async (name) => {
       const spec = specs.get(name);
       if (!spec) throw new RangeError(`no random tensor "${name}"`);
-      return { shape: spec.shape, data: randomData(spec, rng) };
+      return { dtype: 'F32', shape: spec.shape, data: randomData(spec, rng) };
     },
   };
 }

@@ -61,7 +61,7 @@ export function clampedLogitScale(logitScale: number): number {
 }
 
 /** Region embeddings [..., E] (not normalised) → class logits [..., K]: scale · max over synonyms of the cosine. */
-export function classLogits<T extends tf.Tensor>(regionEmbeds: T, classifier: TextClassifier, logitScale: number): T {
+export function zeroShotLogits<T extends tf.Tensor>(regionEmbeds: T, classifier: TextClassifier, logitScale: number): T {
   const lead = regionEmbeds.shape.slice(0, -1);
   const e = regionEmbeds.shape[regionEmbeds.rank - 1];
   return tf.tidy(() => {
@@ -72,7 +72,7 @@ export function classLogits<T extends tf.Tensor>(regionEmbeds: T, classifier: Te
 
 /** Mask-pooled (pre-norm) features [B, N, C] → class probabilities [B, N, K]. */
 export function classifyPooled(head: ClipImageHead, pooled: tf.Tensor3D, classifier: TextClassifier, logitScale: number): tf.Tensor3D {
-  return tf.tidy(() => tf.softmax(classLogits(head.project(pooled), classifier, logitScale)));
+  return tf.tidy(() => tf.softmax(zeroShotLogits(head.project(pooled), classifier, logitScale)));
 }
 
 /** The whole branch: dense res5 [B, h, w, C] + mask logits [B, N, H, W] → class probabilities [B, N, K]. */

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTestBackend } from '../../../test/backend';
 import { loadFixtureTensors, openFixtureSafetensors, readFixtureJson } from '../../../test/fixtures';
+import { safetensorsSource } from '../weights/tensorSource';
 import { rleArea, fromCocoRle, decodeMask } from '../../core/rle';
 import { maskToBox, type MaskRecord } from '../../core/maskRecord';
 import { removeSmallRegions, connectedComponents8 } from '../../core/smallRegions';
@@ -26,7 +27,7 @@ let height: number;
 beforeAll(async () => {
   await setupTestBackend();
   const config = samConfigFromFixture(await readFixtureJson(`${DIR}/config.json`));
-  model = await SamModel.load(await openFixtureSafetensors(`${DIR}/sam_original.safetensors`), config);
+  model = await SamModel.load(safetensorsSource(await openFixtureSafetensors(`${DIR}/sam_original.safetensors`)), config);
   const image = (await loadFixtureTensors(`${DIR}/cases.safetensors`)).get('image_original_uint8_hwc')!;
   [height, width] = image.shape;
   rgba = new Uint8Array(width * height * 4);

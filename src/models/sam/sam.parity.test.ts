@@ -16,6 +16,7 @@ import {
   type TolerancePattern,
 } from '../../../test/fixtures';
 import type { LoadedTensor } from '../weights/safetensors';
+import { safetensorsSource } from '../weights/tensorSource';
 import { samConfigFromFixture, type SamConfig } from './config';
 import { normalizeAndPad, resizedShape, resizeRgbBilinear } from './preprocess';
 import { SamModel, SamPredictor } from './sam';
@@ -94,7 +95,7 @@ describe('SAM preprocessing', () => {
 
 describe('SAM key namings', () => {
   it('loads both fixture files to identical tfjs tensors', async () => {
-    const [original, hf] = await Promise.all(WEIGHT_FILES.map(async (f) => SamModel.load(await openFixtureSafetensors(`${DIR}/${f}`), config)));
+    const [original, hf] = await Promise.all(WEIGHT_FILES.map(async (f) => SamModel.load(safetensorsSource(await openFixtureSafetensors(`${DIR}/${f}`)), config)));
     expect(original.weights.naming).toBe('segment-anything');
     expect(hf.weights.naming).toBe('transformers');
     expect([...hf.weights.tensors.keys()].sort()).toEqual([...original.weights.tensors.keys()].sort());
@@ -114,7 +115,7 @@ for (const weightFile of PIPELINE_FILES) {
     let predictor: SamPredictor;
 
     beforeAll(async () => {
-      model = await SamModel.load(await openFixtureSafetensors(`${DIR}/${weightFile}`), config);
+      model = await SamModel.load(safetensorsSource(await openFixtureSafetensors(`${DIR}/${weightFile}`)), config);
       predictor = new SamPredictor(model);
       const resized = fixture('image_resized_uint8_hwc');
       const original = fixture('image_original_uint8_hwc');

@@ -11,7 +11,8 @@ import { SamMaskDecoder, type SamDecoderOutput } from './maskDecoder';
 import { postprocessMasks } from './postprocess';
 import { applyCoords, normalizeAndPad, resizedShape, resizeRgbBilinear } from './preprocess';
 import { SamPromptEncoder, type SamPrompts } from './promptEncoder';
-import { disposeSamWeights, loadSamWeights, type SamTensorSource, type SamWeights } from './weights';
+import type { TensorSource } from '../weights/tensorSource';
+import { disposeSamWeights, loadSamWeights, type SamWeights } from './weights';
 
 export class SamModel {
   readonly config: SamConfig;
@@ -32,7 +33,7 @@ export class SamModel {
   }
 
   /** Loads a checkpoint in either key naming (see weights.ts). */
-  static async load(source: SamTensorSource, config: SamConfig): Promise<SamModel> {
+  static async load(source: TensorSource, config: SamConfig): Promise<SamModel> {
     return new SamModel(config, await loadSamWeights(source, config));
   }
 

@@ -4,11 +4,12 @@ import { setupTestBackend } from '../../../test/backend';
 import { loadFixtureTensors, openFixtureSafetensors, readFixtureJson } from '../../../test/fixtures';
 import { DearliError } from '../../core/errors';
 import type { LoadedTensor } from '../weights/safetensors';
+import { safetensorsSource, type TensorSource } from '../weights/tensorSource';
 import { samConfigFromFixture, samConfigFromHfConfig, samPreset, type SamConfig } from './config';
 import { linearResizeMatrix, relativePositionTable } from './imageEncoder';
 import { normalizeAndPad } from './preprocess';
 import { SamModel } from './sam';
-import { hfToOriginalKey, loadSamWeights, originalToHfKey, samParameterShapes, type SamTensorSource } from './weights';
+import { hfToOriginalKey, loadSamWeights, originalToHfKey, samParameterShapes, } from './weights';
 
 const DIR = 'sam-tiny';
 let fixtureJson: { hf_key_mapping_original_to_hf: Record<string, string>; original_state_dict_keys: Record<string, number[]> };
@@ -21,8 +22,8 @@ beforeAll(async () => {
 });
 
 /** An in-memory source built from a map, for editing checkpoints in tests. */
-function memorySource(tensors: Map<string, LoadedTensor>, fileName = 'edited.safetensors'): SamTensorSource {
-  return { fileName, names: [...tensors.keys()], entry: (n) => ({ shape: tensors.get(n)!.shape }), read: async (n) => tensors.get(n)! };
+function memorySource(tensors: Map<string, LoadedTensor>, fileName = 'edited.safetensors'): TensorSource {
+  return { fileName, names: [...tensors.keys()], has: (n) => tensors.has(n), shape: (n) => tensors.get(n)!.shape, read: async (n) => tensors.get(n)! };
 }
 
 describe('SAM key mapping', () => {
@@ -121,7 +122,7 @@ describe('SAM image encoder internals', () => {
   });
 
   it('gives the same embeddings when attention is computed in small chunks', async () => {
-    const model = await SamModel.load(await openFixtureSafetensors(`${DIR}/sam_original.safetensors`), config);
+    const model = await SamModel.load(safetensorsSource(await openFixtureSafetensors(`${DIR}/sam_original.safetensors`)), config);
     const cases = await loadFixtureTensors(`${DIR}/cases.safetensors`);
     const resized = cases.get('image_resized_uint8_hwc')!;
     const input = normalizeAndPad(resized.data as Uint8Array, resized.shape[1], resized.shape[0], config);

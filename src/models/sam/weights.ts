@@ -9,17 +9,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { DearliError } from '../../core/errors';
 import type { LoadedTensor } from '../weights/safetensors';
+import type { TensorSource } from '../weights/tensorSource';
 import type { SamConfig } from './config';
+import { torchToTfjs, type TorchLayout } from '../weights/layout';
 
 export type SamKeyNaming = 'segment-anything' | 'transformers';
 
 /** Anything that lists tensors and reads them one at a time (a SafetensorsFile, a random-weight source). */
-export interface SamTensorSource {
-  readonly fileName: string;
-  readonly names: string[];
-  entry(name: string): { shape: number[] };
-  read(name: string): Promise<LoadedTensor>;
-}
 
 /**
  * [segment-anything fragment, transformers fragment], most specific first so that the generic
@@ -183,11 +179,11 @@ function isLinearWeight(name: string): boolean {
   return name.endsWith('.weight') && !/(point_embeddings\.\d|not_a_point_embed|no_mask_embed|iou_token|mask_tokens)\.weight$/.test(name);
 }
 
-/** Converts one torch-layout tensor (canonical name) to the layout the tfjs model uses. */
-export function toTfjsLayout(name: string, t: tf.Tensor): tf.Tensor {
-  if (t.rank === 4 && name.endsWith('.weight')) return tf.transpose(t, [2, 3, 1, 0]);
-  if (t.rank === 2 && isLinearWeight(name)) return tf.transpose(t);
-  return t.clone();
+/** The layout of one torch tensor (canonical name): convolution and Linear weights move, the rest stays. */
+function torchLayout(name: string, shape: readonly number[]): TorchLayout {
+  if (shape.length === 4 && name.endsWith('.weight')) return 'conv';
+  if (shape.length === 2 && isLinearWeight(name)) return 'linear';
+  return 'keep';
 }
 
 export interface SamWeights {
@@ -222,7 +218,7 @@ function blockDimsOf(config: SamConfig, fileShapes: Map<string, number[]>): SamB
  * Checks every tensor of `source` against the config (both key namings accepted), then uploads
  * them in tfjs layout, one at a time (a ViT-H checkpoint never sits in memory twice).
  */
-export async function loadSamWeights(source: SamTensorSource, config: SamConfig): Promise<SamWeights> {
+export async function loadSamWeights(source: TensorSource, config: SamConfig): Promise<SamWeights> {
   const file = source.fileName;
   const naming = detectSamKeyNaming(source.names, file);
   const toCanonical = naming === 'transformers' ? (n: string) => hfToOriginalKey(n, config) : (n: string) => n;
@@ -234,7 +230,7 @@ export async function loadSamWeights(source: SamTensorSource, config: SamConfig)
     const canonical = toCanonical(n);
     if (fileNameOf.has(canonical)) continue;
     fileNameOf.set(canonical, n);
-    fileShapes.set(canonical, source.entry(n).shape);
+    fileShapes.set(canonical, source.shape(n));
   }
   const blockDims = blockDimsOf(config, fileShapes);
   const expected = samParameterShapes(config, blockDims);
@@ -266,8 +262,8 @@ export async function loadSamWeights(source: SamTensorSource, config: SamConfig)
       if (!(loaded.data instanceof Float32Array)) {
         throw new DearliError('weights-format', `tensor "${n}" has dtype ${loaded.dtype}, expected a float type`, 'Export the checkpoint with float weights.', file);
       }
-      const converted = tf.tidy(() => toTfjsLayout(canonical, tf.tensor(loaded.data as Float32Array, loaded.shape, 'float32')));
-      tensors.set(canonical, converted);
+      const converted = torchToTfjs(torchLayout(canonical, loaded.shape), loaded.shape, loaded.data);
+      tensors.set(canonical, tf.tensor(converted.data, converted.shape, 'float32'));
     }
   } catch (err) {
     for (const t of tensors.values()) t.dispose();
@@ -292,7 +288,7 @@ function checkShape(name: string, got: readonly number[], want: readonly number[
  * Random weights with the right shapes (for benchmarks and tests without a checkpoint): N(0, 1/fan_in)
  * for weights, small biases, LayerNorm weights near 1. Named as segment-anything names them.
  */
-export function randomSamTensorSource(config: SamConfig, seed = 1): SamTensorSource {
+export function randomSamTensorSource(config: SamConfig, seed = 1): TensorSource {
   const e = config.imageEncoder;
   const grid = e.imgSize / e.patchSize;
   const blockDims = Array.from({ length: e.depth }, () => ({ attnDim: e.embedDim, mlpDim: e.mlpDim }));
@@ -310,7 +306,8 @@ export function randomSamTensorSource(config: SamConfig, seed = 1): SamTensorSou
   return {
     fileName: `random ${config.name} weights`,
     names: [...shapes.keys()],
-    entry: (name: string) => ({ shape: shapes.get(name)! }),
+    has: (name: string) => shapes.has(name),
+    shape: (name: string) => shapes.get(name)!,
     async read(name: string): Promise<LoadedTensor> {
       const shape = shapes.get(name)!;
       const size = shape.reduce((a, b) => a * b, 1);

@@ -1,26 +1,14 @@
 import { create } from 'zustand';
 import type { DroppedFile, UserMessage } from '../../../workers/api';
-import type { DatasetMaskStats, MaskGeneratorInfo, MaskStageProgress, MaskStageSettings, MaskStageSummary, MaskView, SamLoadRequest, Sa1bImportResult } from '../../../workers/masksApi';
-import type { ModelDownloadProgress } from '../../../workers/modelsApi';
+import type { DatasetMaskStats, MaskGeneratorInfo, MaskStageProgress, MaskStageSettings, MaskStageSummary, MaskView, SamLoadRequest, Sa1bImportResult } from '../../../workers/api';
+import { DEFAULT_MASK_SETTINGS, type ModelDownloadProgress } from '../../../workers/api';
 import { attemptWithMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
 const SELECTION_KEY = 'dearli.masks.datasets';
 const SETTINGS_KEY = 'dearli.masks.settings';
 
-/** segment-anything's automatic mask generator defaults, as DEARLi uses them (no crops, no region clean-up). */
-export const DEFAULT_MASK_SETTINGS: MaskStageSettings = {
-  pointsPerSide: 32,
-  pointsPerBatch: 'auto',
-  predIouThresh: 0.88,
-  stabilityScoreThresh: 0.95,
-  boxNmsThresh: 0.7,
-  cropNLayers: 0,
-  cropOverlapRatio: 512 / 1500,
-  cropNmsThresh: 0.7,
-  cropNPointsDownscaleFactor: 1,
-  minMaskRegionArea: 0,
-};
+export { DEFAULT_MASK_SETTINGS };
 
 function stored<T>(key: string, fallback: T): T {
   try {

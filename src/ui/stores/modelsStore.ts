@@ -11,7 +11,7 @@ import type {
   StageProgress,
   TextEmbeddingSummary,
   ZeroShotReport,
-} from '../../../workers/modelsApi';
+} from '../../../workers/api';
 import { attemptWithMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 

@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { UserMessage } from '../../../workers/api';
-import type { PredictionView, PresetView, RunView, TrainingConfig } from '../../../workers/trainingApi';
+import type { PredictionView, PresetView, RunView, TrainingConfig } from '../../../workers/api';
 import { asMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 

@@ -1,4 +1,4 @@
-import type { MaskStageSettings } from '../../../../workers/masksApi';
+import type { MaskStageSettings } from '../../../../workers/api';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { DEFAULT_MASK_SETTINGS, useMasksStore } from '../../stores/masksStore';
 import { ProgressBar } from '../ProgressBar';

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { ClassNames } from '../../../../workers/modelsApi';
+import type { ClassNames } from '../../../../workers/api';
 import { useModelsStore } from '../../stores/modelsStore';
 
 /** One text field per class: "name, synonym, synonym"; saving recomputes the text embeddings. */

@@ -1,4 +1,4 @@
-import type { ModelDownloadProgress } from '../../../../workers/modelsApi';
+import type { ModelDownloadProgress } from '../../../../workers/api';
 import { formatBytes, formatDuration } from '../../format';
 
 /** Bytes of the file being fetched, speed and time left; a cancel button while it runs. */

@@ -1,4 +1,4 @@
-import type { ModelCard } from '../../../../workers/modelsApi';
+import type { ModelCard } from '../../../../workers/api';
 import { formatBytes } from '../../format';
 
 export function formatParameters(n: number): string {

@@ -2,7 +2,7 @@
  * What the model forms edit (drafts with every field kept while the user switches kinds) and how a
  * draft becomes the worker's FileSource / ConfigSource. Pure, so it is tested in Node.
  */
-import type { ConfigSource, FileSource } from '../../../../workers/modelsApi';
+import type { ConfigSource, FileSource } from '../../../../workers/api';
 
 export type FileSourceKind = 'hub' | 'url' | 'file';
 

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { PredictionView } from '../../../../workers/trainingApi';
+import type { PredictionView } from '../../../../workers/api';
 import { useTrainingStore } from '../../stores/trainingStore';
 
 function Overlay({ rgba, width, height, image, label }: { rgba: Uint8ClampedArray | null; width: number; height: number; image: string; label: string }) {

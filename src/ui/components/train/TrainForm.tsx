@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { TrainingConfig, TrainingKind } from '../../../../workers/trainingApi';
+import type { TrainingConfig, TrainingKind } from '../../../../workers/api';
 import { formatBytes } from '../../format';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { useTrainingStore } from '../../stores/trainingStore';

@@ -1,5 +1,5 @@
 import { useEffect, useMemo } from 'react';
-import type { RunView } from '../../../../workers/trainingApi';
+import type { RunView } from '../../../../workers/api';
 import { formatPercent } from '../../format';
 import { useTrainingStore } from '../../stores/trainingStore';
 import { LineChart } from '../LineChart';

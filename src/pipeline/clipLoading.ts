@@ -2,16 +2,15 @@
  * Loading a CLIP model in the worker: its config (preset, open_clip_config.json or a fixture-style
  * config.json), its tokenizer files, its weights in either naming, and the model card.
  */
-import { DearliError } from '../src/core/errors';
-import { ClipModel } from '../src/models/clip/clip';
-import { CLIP_PRESETS, clipConfigFromFixture, clipConfigFromOpenClip, type ClipConfig, type ClipFixtureConfig, type OpenClipModelConfig } from '../src/models/clip/config';
-import { ClipTokenizer } from '../src/models/clip/tokenizer';
-import { clipTensorSource, loadClipWeights, type ClipWeightNaming } from '../src/models/clip/weights';
-import { listHubFiles } from '../src/models/weights/hub';
-import { openTensorSource, type TensorSource } from '../src/models/weights/tensorSource';
+import { DearliError } from '../core/errors';
+import { ClipModel } from '../models/clip/clip';
+import { CLIP_PRESETS, clipConfigFromFixture, clipConfigFromOpenClip, type ClipConfig, type ClipFixtureConfig, type OpenClipModelConfig } from '../models/clip/config';
+import { ClipTokenizer } from '../models/clip/tokenizer';
+import { loadClipWeights, type ClipWeightNaming } from '../models/clip/weights';
+import { listHubFiles } from '../models/weights/hub';
+import { openTensorSource, type TensorSource } from '../models/weights/tensorSource';
 import { modelCard, parameterCount, siblingSource, type ModelFile, type ProgressSink } from './modelFiles';
 import type { FileSource, ModelCard } from './modelsApi';
-import { backendReady } from './shared';
 
 /** The CLIP text files a hub repo may hold, in the order tried. */
 const HUB_TOKENIZER_FILES: readonly (readonly string[])[] = [['vocab.json', 'merges.txt'], ['tokenizer.json'], ['bpe_simple_vocab_16e6.txt.gz']];
@@ -70,7 +69,6 @@ function clipNaming(source: TensorSource): ClipWeightNaming {
   return source.has('visual.trunk.stem.0.weight') || !source.has('stem.0.weight') ? 'open_clip' : 'timm';
 }
 
-
 export async function buildClip(config: ClipConfig, weights: ModelFile, tokenizerFiles: ModelFile[], onProgress: ProgressSink, signal: AbortSignal): Promise<LoadedClip> {
   onProgress({ stage: 'loading', fileName: weights.name, receivedBytes: weights.blob.size, totalBytes: weights.blob.size, megabytesPerSecond: 0, etaSeconds: 0 });
   const source = await openTensorSource(weights.blob, weights.name);
@@ -80,9 +78,8 @@ export async function buildClip(config: ClipConfig, weights: ModelFile, tokenize
     throw new DearliError('tokenizer-mismatch', `the tokenizer has ${tokenizer.vocabSize} tokens, the text tower only ${config.text.vocabSize}`, 'Use the CLIP vocabulary that belongs to these weights.', tokenizerFiles[0].name);
   }
   const towers = naming === 'open_clip' && tokenizer ? 'all' : 'image';
-  await backendReady();
   signal.throwIfAborted();
-  const model = new ClipModel(config, await loadClipWeights(config, clipTensorSource(source), { naming, towers }));
+  const model = new ClipModel(config, await loadClipWeights(config, source, { naming, towers }));
   const details = [`${naming} naming`, towers === 'all' ? 'image + text towers' : 'image tower only', `embedding ${config.embedDim}`];
   if (tokenizer) details.push(`tokenizer ${tokenizer.vocabSize} tokens (${tokenizerFiles.map((f) => f.name).join(' + ')})`);
   return { model, tokenizer, card: modelCard('clip', config.name, weights, parameterCount(source), details) };

@@ -4,17 +4,16 @@
  * M2F panoptic inference and the lab's evaluator (src/core/pq.ts). One readback per image.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Category } from '../src/core/panoptic';
-import { PanopticEvaluator } from '../src/core/pq';
-import type * as store from '../src/data/store';
-import type { TextClassifier } from '../src/models/decoder/classHead';
-import type { M2FLang, TrunkFeatures } from '../src/models/decoder/m2fLang';
-import { resizePlanes } from '../src/models/ops/resize';
-import { tidyAll } from '../src/models/ops/scope';
-import { augmentImage } from '../src/train/augment';
-import { panopticInference, type PanopticResult } from '../src/train/panopticInference';
+import type { Category } from '../core/panoptic';
+import { PanopticEvaluator } from '../core/pq';
+import type { TextClassifier } from '../models/decoder/classHead';
+import type { M2FLang, TrunkFeatures } from '../models/decoder/m2fLang';
+import { resizePlanes } from '../models/ops/resize';
+import { tidyAll } from '../models/ops/scope';
+import { augmentImage } from '../train/augment';
+import { panopticInference, type PanopticResult } from '../train/panopticInference';
 import { normalizeForClip, type Backbone } from './backbone';
-import { imageTensor, panopticLabel, type SampleRef } from './trainingData';
+import type { SampleRef, TrainingSamples } from './trainingData';
 import type { EvalPoint } from './trainingApi';
 
 export interface ImagePrediction {
@@ -24,7 +23,7 @@ export interface ImagePrediction {
 
 /** Predicts one image at its own size. */
 export async function predictImage(
-  db: store.DearliDB,
+  samples: TrainingSamples,
   backbone: Backbone,
   model: M2FLang,
   classifier: TextClassifier,
@@ -35,7 +34,7 @@ export async function predictImage(
   const scale = crop / Math.max(ref.width, ref.height);
   const rh = Math.max(1, Math.round(ref.height * scale));
   const rw = Math.max(1, Math.round(ref.width * scale));
-  const image = await imageTensor(db, ref.imageId);
+  const image = await samples.imageTensor(ref.imageId);
   const [cls, masks] = tf.tidy(() => {
     const input = augmentImage(image, { height: rh, width: rw, cropY: 0, cropX: 0, flip: false, colour: null }, crop);
     const features: TrunkFeatures = tidyAll(() => backbone.trunk.forwardFeatures(normalizeForClip(tf.expandDims(input, 0) as tf.Tensor4D)));
@@ -55,7 +54,7 @@ export async function predictImage(
 
 /** PQ/SQ/RQ and mIoU of the model on the validation images, plus their predictions for the viewer. */
 export async function evaluateDecoder(
-  db: store.DearliDB,
+  samples: TrainingSamples,
   backbone: Backbone,
   model: M2FLang,
   classifier: TextClassifier,
@@ -66,8 +65,8 @@ export async function evaluateDecoder(
   const evaluator = new PanopticEvaluator(categories);
   const predictions: ImagePrediction[] = [];
   for (const ref of refs) {
-    const result = await predictImage(db, backbone, model, classifier, categories, ref);
-    const gt = await panopticLabel(db, ref.imageId);
+    const result = await predictImage(samples, backbone, model, classifier, categories, ref);
+    const gt = await samples.panopticLabel(ref.imageId);
     evaluator.addImage(
       { ids: gt.ids, width: ref.width, height: ref.height, segments: gt.segments, pngFile: ref.fileName },
       {

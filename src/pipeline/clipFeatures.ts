@@ -3,13 +3,14 @@
  * feature stage caches) and zero-shot classification of ground-truth segments by mask pooling.
  */
 import * as tf from '@tensorflow/tfjs';
-import type * as store from '../src/data/store';
-import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD, type ClipModel } from '../src/models/clip/clip';
-import type { ClipConfig } from '../src/models/clip/config';
-import { zeroShotMaskProbabilities } from '../src/models/clip/zeroShot';
-import type { TextClassifier } from '../src/models/decoder/classHead';
+import type * as store from '../data/store';
+import type { ClipModel } from '../models/clip/clip';
+import type { ClipConfig } from '../models/clip/config';
+import { zeroShotMaskProbabilities } from '../models/clip/zeroShot';
+import type { TextClassifier } from '../models/decoder/classHead';
 import type { LoadedClip } from './clipLoading';
-import { decodeImageRgba } from './modelFiles';
+import { normalizeForClip } from './backbone';
+import type { ImageDecoder } from './images';
 import type { ModelCard } from './modelsApi';
 
 /**
@@ -38,13 +39,11 @@ export interface DenseMap {
   shape: [number, number, number];
 }
 
-export async function computeDense(model: ClipModel, image: store.ImageRecord, side: number): Promise<DenseMap> {
-  const { rgba } = await decodeImageRgba(image.blob, image.fileName, { width: side, height: side });
-  const input = new Float32Array(side * side * 3);
-  for (let p = 0; p < side * side; p++) {
-    for (let ch = 0; ch < 3; ch++) input[3 * p + ch] = (rgba[4 * p + ch] / 255 - CLIP_IMAGE_MEAN[ch]) / CLIP_IMAGE_STD[ch];
-  }
-  const x = tf.tensor4d(input, [1, side, side, 3]);
+export async function computeDense(model: ClipModel, decode: ImageDecoder, image: store.ImageRecord, side: number): Promise<DenseMap> {
+  const { rgba } = await decode(image.blob, image.fileName, { width: side, height: side });
+  const rgb = new Float32Array(side * side * 3);
+  for (let p = 0; p < side * side; p++) for (let ch = 0; ch < 3; ch++) rgb[3 * p + ch] = rgba[4 * p + ch];
+  const x = tf.tidy(() => normalizeForClip(tf.tensor4d(rgb, [1, side, side, 3])));
   const dense = model.trunk.forwardDense(x);
   x.dispose();
   const data = (await dense.data()) as Float32Array;

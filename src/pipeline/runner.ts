@@ -1,8 +1,9 @@
 /**
- * A resumable training stage: `run` loads the persisted state (or starts one), steps until done or
- * until `signal` aborts, and persists through an injected store. Pausing finishes the current
- * step first, so a stored state is always between two steps. Persistence itself (IndexedDB/OPFS)
- * belongs to the caller (the worker).
+ * The one runner every pipeline stage runs on (CLIP features, class-agnostic masks, DeWa, supervised
+ * training, Mean Teacher): `run` loads the persisted state (or starts one), steps until done or until
+ * `signal` aborts, and persists through an injected store. A pause between steps saves the state
+ * after the last step; a pause that interrupts a step (a SAM image half done) saves the state before
+ * it, so at most that one step is redone. Persistence itself (IndexedDB) belongs to the caller.
  */
 
 export interface StateStore<S> {
@@ -11,17 +12,18 @@ export interface StateStore<S> {
 }
 
 export interface StageProgress {
-  iteration: number;
-  totalIterations: number;
-  /** What the stage wants to show (losses, timings…). */
+  /** Steps done (images, iterations) and the stage's total. */
+  done: number;
+  total: number;
+  /** What the stage wants to show (losses, timings, the current image…). */
   details?: Record<string, unknown>;
 }
 
 export interface Stage<S> {
   /** A fresh state when the store has none. */
   init(): Promise<S>;
-  /** One iteration; returns the new state (may be the same object, mutated). */
-  step(state: S): Promise<{ state: S; progress: StageProgress }>;
+  /** One step; returns the new state. It may stop early by throwing once `signal` has aborted. */
+  step(state: S, signal: AbortSignal): Promise<{ state: S; progress: StageProgress }>;
   isDone(state: S): boolean;
   /** Called before every save (e.g. flushes tensors into serialisable form). */
   beforeSave?(state: S): Promise<void>;
@@ -52,7 +54,14 @@ export async function run<S>(
       await save();
       return { outcome: 'paused', state };
     }
-    const r = await stage.step(state);
+    let r: { state: S; progress: StageProgress };
+    try {
+      r = await stage.step(state, signal);
+    } catch (e) {
+      if (!signal.aborted) throw e;
+      await save();
+      return { outcome: 'paused', state };
+    }
     state = r.state;
     report(r.progress);
     sinceSave++;

@@ -1,21 +1,22 @@
 /**
- * Shared by the training tests: square demo images, features from the tiny OpenCLIP ConvNeXt
+ * Shared by the training tests (a test helper, so it lives under test/): square demo images, features from the tiny OpenCLIP ConvNeXt
  * fixture (frozen, computed once per image set), a random-row text classifier over the demo classes, and PQ of
  * the decoder's final prediction via the lab's evaluator.
  */
 import * as tf from '@tensorflow/tfjs';
-import { PanopticEvaluator } from '../core/pq';
-import { Rng } from '../core/rng';
-import { DEMO_CATEGORIES, iterateDemoSplit, type DemoRecord } from '../data/demo';
-import { ClipModel, normalizeClipImage } from '../models/clip/clip';
-import { clipConfigFromFixture, type ClipFixtureConfig } from '../models/clip/config';
-import { loadClipWeights, safetensorsClipSource } from '../models/clip/weights';
-import { buildTextClassifier, type TextClassifier } from '../models/decoder/classHead';
-import type { M2FLang, TrunkFeatures } from '../models/decoder/m2fLang';
-import { resizePlanes } from '../models/ops/resize';
-import { tidyAll } from '../models/ops/scope';
-import { openFixtureSafetensors, readFixtureJson } from '../../test/fixtures';
-import { panopticInference } from './panopticInference';
+import { PanopticEvaluator } from '../src/core/pq';
+import { Rng } from '../src/core/rng';
+import { DEMO_CATEGORIES, iterateDemoSplit, type DemoRecord } from '../src/data/demo';
+import { ClipModel, normalizeClipImage } from '../src/models/clip/clip';
+import { clipConfigFromFixture, type ClipFixtureConfig } from '../src/models/clip/config';
+import { loadClipWeights } from '../src/models/clip/weights';
+import { safetensorsSource } from '../src/models/weights/tensorSource';
+import { buildTextClassifier, type TextClassifier } from '../src/models/decoder/classHead';
+import type { M2FLang, TrunkFeatures } from '../src/models/decoder/m2fLang';
+import { resizePlanes } from '../src/models/ops/resize';
+import { tidyAll } from '../src/models/ops/scope';
+import { openFixtureSafetensors, readFixtureJson } from './fixtures';
+import { panopticInference } from '../src/train/panopticInference';
 
 /**
  * Seed 22: at 64x64 its smallest segment has 44 px. Most seeds put a 20–30 px coin or star in one
@@ -31,7 +32,7 @@ export async function tinyClip(): Promise<ClipModel> {
   const dir = 'openclip-convnext-tiny';
   const config = clipConfigFromFixture(await readFixtureJson<ClipFixtureConfig>(`${dir}/config.json`));
   const file = await openFixtureSafetensors(`${dir}/weights.safetensors`);
-  return new ClipModel(config, await loadClipWeights(config, safetensorsClipSource(file), { towers: 'image' }));
+  return new ClipModel(config, await loadClipWeights(config, safetensorsSource(file), { towers: 'image' }));
 }
 
 /** The frozen trunk on RGB 0–255 images (OpenAI CLIP normalisation). */

@@ -4,12 +4,11 @@
  * random ConvNeXt and seeded random class rows, so the pipeline runs offline. The UI names which.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../src/core/rng';
-import type { ConvNextConfig } from '../src/models/clip/config';
-import type { ConvNextTrunk } from '../src/models/clip/convnext';
-import { createRandomConvNextTrunk } from '../src/models/clip/weights';
-import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD } from '../src/models/clip/clip';
-import { backendReady } from './shared';
+import { Rng } from '../core/rng';
+import { normalizeClipImage } from '../models/clip/clip';
+import type { ConvNextConfig } from '../models/clip/config';
+import type { ConvNextTrunk } from '../models/clip/convnext';
+import { createRandomConvNextTrunk } from '../models/clip/weights';
 
 export interface ClassRows {
   /** One L2-normalisable row per synonym, [synonyms × embedDim]. */
@@ -34,26 +33,16 @@ export interface Backbone {
 const RANDOM_TRUNK: ConvNextConfig = { depths: [1, 1, 2, 1], dims: [16, 32, 48, 64], stemPatch: 4, kernelSize: 7, mlpRatio: 4, eps: 1e-6 };
 const RANDOM_EMBED_DIM = 16;
 
-let clipBackbone: Backbone | null = null;
-let randomBackbone: Promise<Backbone> | null = null;
-
-/** Called by the models service when CLIP weights are loaded (null when they are freed). */
-export function setClipBackbone(backbone: Backbone | null): void {
-  clipBackbone = backbone;
-}
-
-export async function activeBackbone(): Promise<Backbone> {
-  await backendReady();
-  if (clipBackbone) return clipBackbone;
-  randomBackbone ??= createRandomConvNextTrunk(RANDOM_TRUNK, 1).then((trunk) => ({
+export async function randomBackbone(): Promise<Backbone> {
+  const trunk = await createRandomConvNextTrunk(RANDOM_TRUNK, 1);
+  return {
     name: 'random ConvNeXt (no CLIP weights loaded)',
     trunk,
     channels: RANDOM_TRUNK.dims as [number, number, number, number],
     embedDim: RANDOM_EMBED_DIM,
     presets: ['tiny'],
     classRows: async (classNames) => seededClassRows(classNames, RANDOM_EMBED_DIM),
-  }));
-  return randomBackbone;
+  };
 }
 
 /** Seeded Gaussian rows, one per name: distinct directions stand in for text embeddings. */
@@ -63,7 +52,7 @@ export function seededClassRows(classNames: readonly (readonly string[])[], embe
   return { rows: Float32Array.from({ length: synonymClass.length * embedDim }, () => rng.normal()), synonymClass };
 }
 
-/** RGB 0–255 [B, H, W, 3] → the CLIP-normalised trunk input. */
+/** RGB 0–255 [B, H, W, 3] → the CLIP-normalised trunk input (the parity-tested normalisation). */
 export function normalizeForClip(rgb: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.div(tf.sub(tf.div(rgb, 255), [...CLIP_IMAGE_MEAN]), [...CLIP_IMAGE_STD]) as tf.Tensor4D);
+  return tf.tidy(() => normalizeClipImage(tf.div(rgb, 255) as tf.Tensor4D));
 }

@@ -2,8 +2,8 @@
  * The masks half of the pipeline API: SAM weights (or the classical fallback), the class-agnostic
  * mask stage over datasets with pause/resume, import of SA-1B style mask files, and a viewer.
  */
-import type { UserMessage } from '../src/core/errors';
-import type { DroppedFile } from './api';
+import type { UserMessage } from '../core/errors';
+import type { DroppedFile } from './datasetsApi';
 import type { ConfigSource, FileSource, ModelCard, ModelDownloadProgress } from './modelsApi';
 
 export interface SamLoadRequest {
@@ -34,6 +34,20 @@ export interface MaskStageSettings {
   /** Holes and islands smaller than this many pixels are removed (0 = off). */
   minMaskRegionArea: number;
 }
+
+/** segment-anything's automatic mask generator defaults, as DEARLi uses them (no crops, no region clean-up). */
+export const DEFAULT_MASK_SETTINGS: MaskStageSettings = {
+  pointsPerSide: 32,
+  pointsPerBatch: 'auto',
+  predIouThresh: 0.88,
+  stabilityScoreThresh: 0.95,
+  boxNmsThresh: 0.7,
+  cropNLayers: 0,
+  cropOverlapRatio: 512 / 1500,
+  cropNmsThresh: 0.7,
+  cropNPointsDownscaleFactor: 1,
+  minMaskRegionArea: 0,
+};
 
 export interface MaskStageProgress {
   done: number;

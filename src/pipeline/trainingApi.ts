@@ -1,5 +1,5 @@
 /** The training part of the pipeline API: decoder stages (supervised, DeWa) with live curves. */
-import type { UserMessage } from '../src/core/errors';
+import type { UserMessage } from '../core/errors';
 
 export type TrainingKind = 'supervised' | 'dewa';
 

@@ -3,8 +3,8 @@
  * tokenizer, the weight cache, class names → text embeddings, the CLIP feature stage and the
  * "zero-shot with ground-truth masks" evaluation. Everything crossing is structured-cloneable.
  */
-import type { UserMessage } from '../src/core/errors';
-import type { CachedFileInfo } from '../src/models/weights/cache';
+import type { UserMessage } from '../core/errors';
+import type { CachedFileInfo } from '../models/weights/cache';
 
 /** Where one file (weights, config or tokenizer vocabulary) comes from. */
 export type FileSource =

@@ -1,0 +1,71 @@
+/**
+ * Lab sessions in Node for the pipeline tests: IndexedDB from fake-indexeddb (one database per
+ * test), an in-memory weight cache, tfjs cpu, and PNG decoding with fast-png (the demo world's images
+ * are PNGs; resizing is bilinear in tfjs, where the browser's canvas would resample).
+ */
+import 'fake-indexeddb/auto';
+import * as tf from '@tensorflow/tfjs';
+import { decode as decodePng } from 'fast-png';
+import { importDemoDatasets, type DemoOptions } from '../src/data/demo';
+import * as store from '../src/data/store';
+import { MemoryWeightCache } from '../src/models/weights/cache';
+import type { ImageDecoder } from '../src/pipeline/images';
+import { LabSession } from '../src/pipeline/session';
+import { setupTestBackend } from './backend';
+
+export const nodePngDecoder: ImageDecoder = async (blob, _fileName, size) => {
+  const png = decodePng(new Uint8Array(await blob.arrayBuffer()));
+  const { width, height, channels } = png;
+  const rgb = new Float32Array(width * height * 3);
+  for (let p = 0; p < width * height; p++) for (let ch = 0; ch < 3; ch++) rgb[3 * p + ch] = png.data[p * channels + Math.min(ch, channels - 1)];
+  const out = size ?? { width, height };
+  const resized = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(rgb, [height, width, 3]), [out.height, out.width]).round().clipByValue(0, 255));
+  const values = await resized.data();
+  resized.dispose();
+  const rgba = new Uint8ClampedArray(out.width * out.height * 4);
+  for (let p = 0; p < out.width * out.height; p++) {
+    rgba.set([values[3 * p], values[3 * p + 1], values[3 * p + 2], 255], 4 * p);
+  }
+  return { rgba, width: out.width, height: out.height };
+};
+
+let databases = 0;
+
+/** A fresh database name: each test works on its own storage. */
+export function freshDatabaseName(): string {
+  return `dearli-pipeline-test-${++databases}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** A session on the database `name` (opened again for a "reloaded" session). */
+export async function openNodeSession(name: string, decode: ImageDecoder = nodePngDecoder): Promise<LabSession> {
+  const backend = await setupTestBackend();
+  const db = await store.openStore(name);
+  return new LabSession({ backend, db, weightCache: new MemoryWeightCache(), decode });
+}
+
+/** A new database holding the demo world at a tiny size; returns its name and the dataset ids by split. */
+export async function demoDatabase(options: DemoOptions): Promise<{ name: string; ids: Record<string, string> }> {
+  const name = freshDatabaseName();
+  const db = await store.openStore(name);
+  const datasets = await importDemoDatasets(db, options);
+  db.close();
+  return { name, ids: Object.fromEntries(datasets.map((d) => [d.role, d.id])) };
+}
+
+/** Sessions a test opens, closed together (their models freed, their databases closed) by `closeAll`. */
+export function sessionPool(): { open: (name: string, decode?: ImageDecoder) => Promise<LabSession>; closeAll: () => Promise<void> } {
+  const sessions: LabSession[] = [];
+  return {
+    open: async (name, decode) => {
+      const s = await openNodeSession(name, decode);
+      sessions.push(s);
+      return s;
+    },
+    closeAll: async () => {
+      for (const s of sessions.splice(0)) {
+        await s.dispose();
+        s.platform.db.close();
+      }
+    },
+  };
+}
