@@ -1,7 +1,8 @@
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, findChromium } from './scripts/chromium.mjs';
 
-const PORT = 4317;
+// E2E_PORT lets two checkouts on one machine run e2e side by side.
+const PORT = Number(process.env.E2E_PORT ?? 4317);
 
 export default defineConfig({
   testDir: 'e2e',
@@ -19,6 +20,7 @@ export default defineConfig({
     command: `npx vite build --logLevel warn && npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: `http://127.0.0.1:${PORT}`,
     timeout: 300_000,
-    reuseExistingServer: !process.env.CI,
+    // Never reuse a server already on the port: it may be another checkout's build.
+    reuseExistingServer: false,
   },
 });
