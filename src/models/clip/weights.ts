@@ -189,6 +189,61 @@ function toTfjsLayout(spec: ClipWeightSpec, data: Float32Array): { shape: number
   }
 }
 
+/** tfjs layout → PyTorch layout: the inverse of toTfjsLayout, for writing checkpoints. */
+function toTorchLayout(spec: ClipWeightSpec, data: Float32Array): Float32Array {
+  const s = spec.shape;
+  switch (spec.layout) {
+    case 'conv': {
+      const [o, i, kh, kw] = s;
+      const out = new Float32Array(data.length);
+      for (let a = 0; a < o; a++)
+        for (let b = 0; b < i; b++)
+          for (let y = 0; y < kh; y++)
+            for (let x = 0; x < kw; x++) out[((a * i + b) * kh + y) * kw + x] = data[((y * kw + x) * i + b) * o + a];
+      return out;
+    }
+    case 'depthwise': {
+      const [c, , kh, kw] = s;
+      const out = new Float32Array(data.length);
+      for (let a = 0; a < c; a++) for (let p = 0; p < kh * kw; p++) out[a * kh * kw + p] = data[p * c + a];
+      return out;
+    }
+    case 'linear': {
+      const [o, i] = s;
+      const out = new Float32Array(data.length);
+      for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[a * i + b] = data[b * o + a];
+      return out;
+    }
+    default:
+      return data;
+  }
+}
+
+/**
+ * The inverse of loadClipWeights: every tensor of `weights` under its open_clip name, in PyTorch
+ * layout and mapping order (what a checkpoint writer needs). Reads tensors with dataSync: for
+ * export, not for loops.
+ */
+export function clipStateDict(config: ClipConfig, weights: ClipWeights): Map<string, HostTensor> {
+  const towers = weights.text ? 'all' : 'image';
+  // The mapping run with specs as leaves has the shape of `weights`: walking both pairs names with values.
+  const specTree = mapClipWeights(config, 'open_clip', towers, (spec) => spec);
+  const out = new Map<string, HostTensor>();
+  const walk = (specs: unknown, values: unknown): void => {
+    if (specs === null || typeof specs !== 'object') return;
+    const spec = specs as ClipWeightSpec;
+    if (typeof spec.name === 'string' && Array.isArray(spec.shape)) {
+      const data =
+        typeof values === 'number' ? Float32Array.of(values) : values instanceof Float32Array ? values : ((values as tf.Tensor).dataSync() as Float32Array);
+      out.set(spec.name, { shape: spec.shape, data: toTorchLayout(spec, data) });
+      return;
+    }
+    for (const key of Object.keys(specs as object)) walk((specs as Record<string, unknown>)[key], (values as Record<string, unknown>)[key]);
+  };
+  walk(specTree, weights);
+  return out;
+}
+
 /**
  * Loads CLIP weights from any source. Missing and unexpected tensors are reported (all of them, by
  * name) before anything is read; a tensor whose shape differs is reported by name when read.
