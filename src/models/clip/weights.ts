@@ -221,7 +221,7 @@ function toTorchLayout(spec: ClipWeightSpec, data: Float32Array): Float32Array {
 
 /**
  * The inverse of loadClipWeights: every tensor of `weights` under its open_clip name, in PyTorch
- * layout and mapping order (what a checkpoint writer needs). Reads tensors with dataSync: for
+ * layout (what a checkpoint writer needs). Reads tensors with dataSync: for
  * export, not for loops.
  */
 export function clipStateDict(config: ClipConfig, weights: ClipWeights): Map<string, HostTensor> {
