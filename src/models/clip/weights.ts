@@ -18,7 +18,7 @@ import { ConvNextTrunk, type ConvNextTrunkWeights } from './convnext';
 import type { ClipImageHeadWeights } from './head';
 import { collectTensors, type ConvWeights, type LayerNormWeights, type LinearWeights } from './layers';
 import type { ClipTextWeights } from './textTransformer';
-import { torchToTfjs } from '../weights/layout';
+import { tfjsToTorch, torchToTfjs } from '../weights/layout';
 
 /** One tensor as read from any checkpoint reader, float32, PyTorch layout. */
 export type ClipWeightNaming = 'open_clip' | 'timm';
@@ -144,6 +144,37 @@ export function clipWeightSpecs(config: ClipConfig, naming: ClipWeightNaming = '
 
 function weightsError(source: TensorSource, problem: string, fix: string): never {
   throw new DearliError('weights-mismatch', problem, fix, source.fileName);
+}
+
+/** A loaded value back in PyTorch layout (host and scalar values are stored as they are). */
+function torchLayout(spec: ClipWeightSpec, data: Float32Array): Float32Array {
+  if (spec.layout === 'host' || spec.layout === 'scalar') return data;
+  return tfjsToTorch(spec.layout === 'asIs' ? 'keep' : spec.layout, spec.shape, data);
+}
+
+/**
+ * The inverse of loadClipWeights: every tensor of `weights` under its open_clip name, in PyTorch
+ * layout (what a checkpoint writer needs). Reads tensors with dataSync: for
+ * export, not for loops.
+ */
+export function clipStateDict(config: ClipConfig, weights: ClipWeights): Map<string, { shape: readonly number[]; data: Float32Array }> {
+  const towers = weights.text ? 'all' : 'image';
+  // The mapping run with specs as leaves has the shape of `weights`: walking both pairs names with values.
+  const specTree = mapClipWeights(config, 'open_clip', towers, (spec) => spec);
+  const out = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  const walk = (specs: unknown, values: unknown): void => {
+    if (specs === null || typeof specs !== 'object') return;
+    const spec = specs as ClipWeightSpec;
+    if (typeof spec.name === 'string' && Array.isArray(spec.shape)) {
+      const data =
+        typeof values === 'number' ? Float32Array.of(values) : values instanceof Float32Array ? values : ((values as tf.Tensor).dataSync() as Float32Array);
+      out.set(spec.name, { shape: spec.shape, data: torchLayout(spec, data) });
+      return;
+    }
+    for (const key of Object.keys(specs as object)) walk((specs as Record<string, unknown>)[key], (values as Record<string, unknown>)[key]);
+  };
+  walk(specTree, weights);
+  return out;
 }
 
 /**

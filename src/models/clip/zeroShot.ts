@@ -114,3 +114,39 @@ export function encodeSynonyms(model: ClipModel, synonyms: readonly string[], to
   tf.dispose(chunks);
   return rows;
 }
+
+/** Segments × pixels of mask logits uploaded at once by classifyGtSegments (4 bytes each). */
+const MAX_MASK_PIXELS_PER_BATCH = 8 * 1024 * 1024;
+
+/**
+ * Zero-shot class of ground-truth segments (the Models tab's GT-mask evaluation): each segment of
+ * the id map `ids` (width × height) becomes ±1 mask logits, so that after bilinear resizing to the
+ * feature grid "> 0" keeps the cells it at least half covers; then zeroShotMaskProbabilities and
+ * argmax. `dense` is the image's res5 map [1, h, w, C]. Batches are padded to one size so that WebGPU
+ * compiles the pooling shaders once per image size.
+ */
+export async function classifyGtSegments(
+  model: ClipModel,
+  classifier: TextClassifier,
+  dense: tf.Tensor4D,
+  ids: Uint32Array,
+  width: number,
+  segmentIds: readonly number[],
+  maxSegmentsPerBatch = 32,
+): Promise<Int32Array> {
+  const pixels = ids.length;
+  const perBatch = Math.max(1, Math.min(maxSegmentsPerBatch, Math.floor(MAX_MASK_PIXELS_PER_BATCH / pixels)));
+  const predicted = new Int32Array(segmentIds.length);
+  for (let start = 0; start < segmentIds.length; start += perBatch) {
+    const batch = segmentIds.slice(start, start + perBatch);
+    const logits = new Float32Array(perBatch * pixels).fill(-1);
+    batch.forEach((id, n) => {
+      const offset = n * pixels;
+      for (let p = 0; p < pixels; p++) if (ids[p] === id) logits[offset + p] = 1;
+    });
+    const best = tf.tidy(() => tf.argMax(zeroShotMaskProbabilities(model, dense, tf.tensor4d(logits, [1, perBatch, pixels / width, width]), classifier), -1));
+    predicted.set(((await best.data()) as Int32Array).subarray(0, batch.length), start);
+    best.dispose();
+  }
+  return predicted;
+}

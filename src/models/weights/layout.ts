@@ -38,3 +38,32 @@ export function torchToTfjs(layout: TorchLayout, shape: readonly number[], data:
       return { shape: [...shape], data };
   }
 }
+
+/** tfjs layout → PyTorch layout (the inverse of torchToTfjs, for writing checkpoints); `shape` is the torch shape. */
+export function tfjsToTorch(layout: TorchLayout, shape: readonly number[], data: Float32Array): Float32Array {
+  switch (layout) {
+    case 'conv': {
+      const [o, i, kh, kw] = shape;
+      const out = new Float32Array(data.length);
+      for (let a = 0; a < o; a++)
+        for (let b = 0; b < i; b++)
+          for (let y = 0; y < kh; y++)
+            for (let x = 0; x < kw; x++) out[((a * i + b) * kh + y) * kw + x] = data[((y * kw + x) * i + b) * o + a];
+      return out;
+    }
+    case 'depthwise': {
+      const [c, , kh, kw] = shape;
+      const out = new Float32Array(data.length);
+      for (let a = 0; a < c; a++) for (let p = 0; p < kh * kw; p++) out[a * kh * kw + p] = data[p * c + a];
+      return out;
+    }
+    case 'linear': {
+      const [o, i] = shape;
+      const out = new Float32Array(data.length);
+      for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[a * i + b] = data[b * o + a];
+      return out;
+    }
+    case 'keep':
+      return data.slice();
+  }
+}

@@ -179,9 +179,21 @@ function halfToFloat32(src: Uint16Array): Float32Array {
 }
 
 export interface TensorToWrite {
-  dtype: 'F32' | 'I32' | 'U8';
+  dtype: 'F32' | 'I32' | 'U8' | 'BF16';
   shape: number[];
-  data: Float32Array | Int32Array | Uint8Array;
+  /** BF16: the raw 16-bit words (float32ToBf16). */
+  data: Float32Array | Int32Array | Uint8Array | Uint16Array;
+}
+
+/** float32 → bfloat16 words, rounded to nearest even (as torch's .to(torch.bfloat16)); NaN stays NaN. */
+export function float32ToBf16(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const b = bits[i];
+    out[i] = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  }
+  return out;
 }
 
 /** Writes tensors (4-byte types first so every tensor stays aligned) with optional string metadata. */
