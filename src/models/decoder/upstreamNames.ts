@@ -17,6 +17,7 @@
  */
 import type { DecoderConfig } from './config';
 import type { ParamTable } from './params';
+import { tfjsToTorch, torchToTfjs, type TorchLayout } from '../weights/layout';
 
 /**
  * How one lab tensor sits in its upstream tensor. 'linear': lab [in, out] ↔ torch [out, in];
@@ -136,35 +137,21 @@ export function upstreamTensors(config: DecoderConfig, table: ParamTable): Upstr
   return out;
 }
 
+/** The layout-module conversion of one lab tensor, and the torch shape it goes by (2-D for a 1×1 conv). */
+function conversion(labShape: number[], layout: UpstreamLayout): { kind: TorchLayout; torch: number[] } {
+  const torch = torchShape(labShape, layout);
+  if (layout === 'conv1x1') return { kind: 'linear', torch: torch.slice(0, 2) };
+  return { kind: layout === 'asIs' ? 'keep' : layout, torch };
+}
+
 /** Lab layout → torch layout, on the host. */
 export function toTorchLayout(data: Float32Array, labShape: number[], layout: UpstreamLayout): Float32Array {
-  if (layout === 'asIs') return data.slice();
-  if (layout === 'linear' || layout === 'conv1x1') return transpose2d(data, labShape[0], labShape[1]);
-  // HWIO → OIHW
-  const [kh, kw, cin, cout] = labShape;
-  const out = new Float32Array(data.length);
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < cin; i++)
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = data[((y * kw + x) * cin + i) * cout + o];
-  return out;
+  const { kind, torch } = conversion(labShape, layout);
+  return tfjsToTorch(kind, torch, data);
 }
 
 /** Torch layout → lab layout, on the host (the inverse of toTorchLayout). */
 export function fromTorchLayout(data: Float32Array, labShape: number[], layout: UpstreamLayout): Float32Array {
-  if (layout === 'asIs') return data.slice();
-  if (layout === 'linear' || layout === 'conv1x1') return transpose2d(data, labShape[1], labShape[0]);
-  const [kh, kw, cin, cout] = labShape;
-  const out = new Float32Array(data.length);
-  for (let o = 0; o < cout; o++)
-    for (let i = 0; i < cin; i++)
-      for (let y = 0; y < kh; y++)
-        for (let x = 0; x < kw; x++) out[((y * kw + x) * cin + i) * cout + o] = data[((o * cin + i) * kh + y) * kw + x];
-  return out;
-}
-
-function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
+  const { kind, torch } = conversion(labShape, layout);
+  return torchToTfjs(kind, torch, data.slice()).data;
 }
