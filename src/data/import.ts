@@ -7,7 +7,7 @@
 import { DearliError } from '../core/errors';
 import { decodeMaskPng, encodeIdPng } from './decode';
 import { checkImage } from './validate';
-import { baseName, expandZips, isZip, parseJson, readBlob, readText, stem } from './files';
+import { baseName, expandZips, isZip, readBlob, readJson, stem } from './files';
 import { cocoLayout, isInstancesJson, isPanopticJson } from './layouts/coco';
 import { findSimpleRoot, simpleLayout } from './layouts/simple';
 import { relativeToRoot, scanFiles, type FileScan, type LayoutResult } from './layouts/scan';
@@ -115,7 +115,7 @@ async function detectLayout(scan: FileScan, annotationFile: string | undefined):
   for (const f of candidates) {
     if (annotationFile && f.path !== annotationFile) continue;
     try {
-      const json = parseJson(await readText(f.file), f.path);
+      const json = await readJson(f.file, f.path);
       if (isPanopticJson(json)) panoptic.push({ path: f.path, json });
       else if (isInstancesJson(json)) notices.push(problems.instancesJson(f.path));
     } catch (e) {
@@ -133,7 +133,7 @@ async function detectLayout(scan: FileScan, annotationFile: string | undefined):
   if (simpleRoot !== undefined) {
     const path = simpleRoot ? `${simpleRoot}/categories.json` : 'categories.json';
     try {
-      const json = parseJson(await readText(scan.byPath.get(path)!.file), path);
+      const json = await readJson(scan.byPath.get(path)!.file, path);
       return withErrors(simpleLayout(scan, simpleRoot, json));
     } catch (e) {
       return withErrors({ ...unlabeledResult(scan), layout: 'simple', images: [], errors: [asFileProblem(e, path)] });
