@@ -112,8 +112,10 @@ export interface RawZipEntry {
   data: Uint8Array;
   /** 0 stored, 8 deflate (default), anything else is written as given with the data as is. */
   method?: number;
-  /** Overrides the sizes the directory declares (forged sizes). */
+  /** Overrides the inflated size the headers declare (forged sizes). */
   declaredSize?: number;
+  /** Overrides the compressed size the headers declare. */
+  declaredCompressedSize?: number;
   flags?: number;
 }
 
@@ -127,6 +129,7 @@ export function rawZip(entries: RawZipEntry[]): Uint8Array {
     const method = e.method ?? 8;
     const body = method === 8 ? new Uint8Array(deflateRawSync(e.data)) : e.data;
     const size = e.declaredSize ?? e.data.length;
+    const stored = e.declaredCompressedSize ?? body.length;
     const flags = e.flags ?? 0x0800;
     const crc = crc32(e.data);
     const local = new Uint8Array(30 + name.length);
@@ -136,7 +139,7 @@ export function rawZip(entries: RawZipEntry[]): Uint8Array {
     lv.setUint16(6, flags, true);
     lv.setUint16(8, method, true);
     lv.setUint32(14, crc, true);
-    lv.setUint32(18, body.length, true);
+    lv.setUint32(18, stored, true);
     lv.setUint32(22, size, true);
     lv.setUint16(26, name.length, true);
     local.set(name, 30);
@@ -148,7 +151,7 @@ export function rawZip(entries: RawZipEntry[]): Uint8Array {
     cv.setUint16(8, flags, true);
     cv.setUint16(10, method, true);
     cv.setUint32(16, crc, true);
-    cv.setUint32(20, body.length, true);
+    cv.setUint32(20, stored, true);
     cv.setUint32(24, size, true);
     cv.setUint16(28, name.length, true);
     cv.setUint32(42, offset, true);

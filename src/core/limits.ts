@@ -10,10 +10,10 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 export const LIMITS = {
-  /** Safetensors JSON header. Real headers are a few hundred kB; parsing 16 MiB takes ~0.1 s. */
-  safetensorsHeaderBytes: 16 * MiB,
-  /** Tensors in one weight file. */
-  tensorCount: 100_000,
+  /** Safetensors JSON header. Real headers are a few hundred kB (CLIP ConvNeXt-XXL: ~1,000 tensors). */
+  safetensorsHeaderBytes: 4 * MiB,
+  /** Tensors in one weight file; also bounds the JSON objects a header may hold before it is parsed. */
+  tensorCount: 20_000,
   /** Dimensions of one tensor. */
   tensorRank: 16,
   /** Bytes of one tensor read into memory (the largest CLIP/SAM tensors are under 200 MB). */

@@ -31,6 +31,8 @@ export interface ClipTensorSource {
   /** Shown in error messages. */
   fileName: string;
   names: readonly string[];
+  /** The stored shape without reading the data, so a wrong shape is refused before any allocation. */
+  shape?: (name: string) => number[];
   read: (name: string) => Promise<HostTensor>;
 }
 
@@ -191,7 +193,7 @@ function toTfjsLayout(spec: ClipWeightSpec, data: Float32Array): { shape: number
 
 /**
  * Loads CLIP weights from any source. Missing and unexpected tensors are reported (all of them, by
- * name) before anything is read; a tensor whose shape differs is reported by name when read.
+ * name) before anything is read, and so is a tensor whose stored shape differs (by name).
  */
 export async function loadClipWeights(config: ClipConfig, source: ClipTensorSource, options: LoadClipOptions = {}): Promise<ClipWeights> {
   const naming = options.naming ?? 'open_clip';
@@ -219,16 +221,15 @@ export async function loadClipWeights(config: ClipConfig, source: ClipTensorSour
 
   const loaded = new Map<string, tf.Tensor | Float32Array | number>();
   try {
+    const checkShape = (name: string, shape: readonly number[], want: readonly number[]) => {
+      if (shape.length !== want.length || !shape.every((d, i) => d === want[i])) {
+        weightsError(source, `tensor "${name}" has shape [${shape.join(', ')}], ${config.name} needs [${want.join(', ')}]`, 'The checkpoint is for another configuration: choose the matching model.');
+      }
+    };
+    for (const spec of wanted) if (source.shape) checkShape(spec.name, source.shape(spec.name), spec.shape);
     for (const spec of wanted) {
       const t = await source.read(spec.name);
-      const sameShape = t.shape.length === spec.shape.length && t.shape.every((d, i) => d === spec.shape[i]);
-      if (!sameShape) {
-        weightsError(
-          source,
-          `tensor "${spec.name}" has shape [${t.shape.join(', ')}], ${config.name} needs [${spec.shape.join(', ')}]`,
-          'The checkpoint is for another configuration: choose the matching model.',
-        );
-      }
+      checkShape(spec.name, t.shape, spec.shape);
       if (spec.layout === 'scalar') loaded.set(spec.name, t.data[0]);
       else if (spec.layout === 'host') loaded.set(spec.name, t.data);
       else {
@@ -253,6 +254,7 @@ export function clipTensorSource(source: TensorSource): ClipTensorSource {
   return {
     fileName: source.fileName,
     names: source.names,
+    shape: (name) => source.shape(name),
     read: async (name) => {
       const t = await source.read(name);
       if (!(t.data instanceof Float32Array)) {

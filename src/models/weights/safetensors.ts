@@ -54,27 +54,45 @@ export function tensorByteSize(dtype: SafetensorsDtype, shape: unknown, name: st
 }
 
 /**
- * The raw keys of the top-level object of valid JSON text, in order, duplicates kept (JSON.parse
- * keeps only the last of two equal keys, and safetensors forbids duplicates).
+ * One pass over header text before it is parsed: the keys of the top-level object in order, with
+ * duplicates kept (JSON.parse keeps only the last of two equal keys; safetensors forbids them), and
+ * the number of objects and arrays, which bounds what JSON.parse will build. Strings are skipped
+ * whole, so the text need not be valid JSON yet (JSON.parse judges that afterwards).
  */
-function topLevelKeys(text: string): string[] {
+function scanHeader(text: string): { keys: string[]; containers: number } {
   const keys: string[] = [];
+  let containers = 0;
   let depth = 0;
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       const start = i;
-      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
-      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(start, i + 1)) as string);
+      let escaped = false;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) {
+        if (text.charCodeAt(i) === 0x5c) {
+          escaped = true;
+          i++;
+        }
+      }
+      if (depth === 1 && expectKey) keys.push(escaped ? decodeKey(text.slice(start, i + 1)) : text.slice(start + 1, i));
       expectKey = false;
     } else if (c === 0x7b || c === 0x5b) {
+      containers++;
       depth++;
-      expectKey = depth === 1;
+      expectKey = depth === 1 && c === 0x7b;
     } else if (c === 0x7d || c === 0x5d) depth--;
     else if (c === 0x2c) expectKey = depth === 1;
   }
-  return keys;
+  return { keys, containers };
+}
+
+function decodeKey(quoted: string): string {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return quoted;
+  }
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -110,6 +128,11 @@ export class SafetensorsFile {
       fail(fileName, 'the header is not valid UTF-8');
     }
     if (!headerText.startsWith('{')) fail(fileName, 'the header does not start with "{"');
+    const { keys, containers } = scanHeader(headerText);
+    // A tensor entry is one object and two arrays: anything far beyond that is not a tensor index.
+    if (keys.length > LIMITS.tensorCount + 1 || containers > 3 * LIMITS.tensorCount + 2) {
+      throw limitError('weights-limit', `the header lists ${keys.length} entries in ${containers} JSON objects and arrays`, 'tensorCount', fileName);
+    }
     let header: Record<string, unknown>;
     try {
       header = JSON.parse(headerText) as Record<string, unknown>;
@@ -117,8 +140,6 @@ export class SafetensorsFile {
       fail(fileName, `the header is not valid JSON (${(e as Error).message})`);
     }
     if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(fileName, 'the header is not a JSON object');
-    const keys = topLevelKeys(headerText);
-    if (keys.length > LIMITS.tensorCount + 1) throw limitError('weights-limit', `the header lists ${keys.length} entries`, 'tensorCount', fileName);
     const seen = new Set<string>();
     for (const key of keys) {
       if (seen.has(key)) fail(fileName, `the header names "${key}" twice`);

@@ -124,11 +124,18 @@ function unpickleStateDict(bytes: Uint8Array, file: string): PickleValue {
   const u32 = () => (need(4), (pos += 4), view.getUint32(pos - 4, true));
   const i32 = () => (need(4), (pos += 4), view.getInt32(pos - 4, true));
   const u64 = () => (need(8), (pos += 8), Number(view.getBigUint64(pos - 8, true)));
-  const str = (n: number) => (need(n), (pos += n), text.decode(bytes.subarray(pos - n, pos)));
+  const utf8 = (from: number, to: number) => {
+    try {
+      return text.decode(bytes.subarray(from, to));
+    } catch {
+      fail(file, `the pickle has a string that is not valid UTF-8 at byte ${from}`);
+    }
+  };
+  const str = (n: number) => (need(n), (pos += n), utf8(pos - n, pos));
   const line = () => {
     const end = bytes.indexOf(0x0a, pos);
     if (end < 0) fail(file, 'the pickle ends in the middle of a GLOBAL');
-    const s = text.decode(bytes.subarray(pos, end));
+    const s = utf8(pos, end);
     pos = end + 1;
     return s;
   };
@@ -313,10 +320,13 @@ export class TorchZipFile implements TensorSource {
   private readonly blob: Blob;
   private readonly tensors: Map<string, TorchTensorEntry>;
   private readonly storageEntries: Map<string, Entry>;
+  /** Where each entry's bytes must end at the latest: the next local header (or the directory). */
+  private readonly boundaries: Map<Entry, number>;
   private readonly storageBlobs = new Map<string, Promise<Blob>>();
 
-  private constructor(blob: Blob, fileName: string, tensors: Map<string, TorchTensorEntry>, storageEntries: Map<string, Entry>) {
+  private constructor(blob: Blob, fileName: string, tensors: Map<string, TorchTensorEntry>, storageEntries: Map<string, Entry>, boundaries: Map<Entry, number>) {
     this.blob = blob;
+    this.boundaries = boundaries;
     this.fileName = fileName;
     this.tensors = tensors;
     this.storageEntries = storageEntries;
@@ -338,17 +348,19 @@ export class TorchZipFile implements TensorSource {
         fail(fileName, `"${e.filename}" uses zip compression method ${e.compressionMethod}; the lab reads stored and deflated entries only`, 'Use the checkpoint as torch.save wrote it (entries stored), not re-compressed.');
       }
     }
+    const byOffset = [...entries].sort((a, b) => a.offset - b.offset);
+    const boundaries = new Map<Entry, number>(byOffset.map((e, i) => [e, byOffset[i + 1]?.offset ?? blob.size - 22]));
     const pkls = entries.filter((e) => !e.directory && /^[^/]+\/data\.pkl$/.test(e.filename));
     if (pkls.length > 1) fail(fileName, `the archive has ${pkls.length} data.pkl files, so which one is meant is ambiguous`);
     const pkl = pkls[0];
     if (!pkl) fail(fileName, 'the archive has no data.pkl in a top folder, so it is not a torch.save checkpoint');
     const dir = pkl.filename.slice(0, -'data.pkl'.length);
     const byteorder = entries.find((e) => e.filename === `${dir}byteorder`);
-    if (byteorder && !byteorder.directory && (await (await readEntryBlob(blob, byteorder, fileName, 16)).text()).trim() === 'big') {
+    if (byteorder && !byteorder.directory && (await (await readEntryBlob(blob, byteorder, fileName, boundaries.get(byteorder)!, 16)).text()).trim() === 'big') {
       fail(fileName, 'the checkpoint was saved on a big-endian machine', 'Re-save it on a little-endian machine or convert it to safetensors.');
     }
     if (pkl.uncompressedSize > LIMITS.pickleBytes) throw limitError('weights-limit', `data.pkl has ${pkl.uncompressedSize} bytes`, 'pickleBytes', fileName);
-    const pickle = new Uint8Array(await (await readEntryBlob(blob, pkl, fileName, LIMITS.pickleBytes)).arrayBuffer());
+    const pickle = new Uint8Array(await (await readEntryBlob(blob, pkl, fileName, boundaries.get(pkl)!, LIMITS.pickleBytes)).arrayBuffer());
     const tensors = collectTensors(unpickleStateDict(pickle, fileName), fileName);
     if (tensors.size === 0) fail(fileName, 'the checkpoint holds no tensors in a dict', 'Use a checkpoint saved with torch.save(model.state_dict()).');
     const storageEntries = new Map<string, Entry>();
@@ -370,7 +382,7 @@ export class TorchZipFile implements TensorSource {
       if (last >= t.storage.numel) fail(fileName, `tensor "${t.name}" reaches element ${last} of a storage with ${t.storage.numel}`);
       if (count * ITEM_BYTES[t.dtype] > LIMITS.tensorBytes) throw limitError('weights-limit', `tensor "${t.name}" has ${count * ITEM_BYTES[t.dtype]} bytes`, 'tensorBytes', fileName);
     }
-    return new TorchZipFile(blob, fileName, tensors, storageEntries);
+    return new TorchZipFile(blob, fileName, tensors, storageEntries, boundaries);
   }
 
   get names(): string[] {
@@ -420,7 +432,8 @@ export class TorchZipFile implements TensorSource {
   private storageBlob(key: string): Promise<Blob> {
     let blob = this.storageBlobs.get(key);
     if (!blob) {
-      blob = readEntryBlob(this.blob, this.storageEntries.get(key)!, this.fileName);
+      const entry = this.storageEntries.get(key)!;
+      blob = readEntryBlob(this.blob, entry, this.fileName, this.boundaries.get(entry)!);
       this.storageBlobs.set(key, blob);
     }
     return blob;
@@ -433,7 +446,7 @@ const LOCAL_HEADER_SIGNATURE = 0x04034b50;
  * An entry's bytes as a Blob: a slice of the archive when stored (torch's case), else inflated within
  * `cap` and the ratio cap. Either way the bytes must be exactly the size the directory declares.
  */
-async function readEntryBlob(archive: Blob, entry: Entry, file: string, cap: number = LIMITS.zipEntryBytes): Promise<Blob> {
+async function readEntryBlob(archive: Blob, entry: Entry, file: string, boundary: number, cap: number = LIMITS.zipEntryBytes): Promise<Blob> {
   if (entry.directory) fail(file, `"${entry.filename}" is a folder`);
   if (entry.compressionMethod === 0) {
     if (entry.compressedSize !== entry.uncompressedSize) fail(file, `"${entry.filename}" is stored uncompressed but declares ${entry.compressedSize} stored and ${entry.uncompressedSize} actual bytes`, 'The file is damaged or altered: download it again.');
@@ -442,6 +455,7 @@ async function readEntryBlob(archive: Blob, entry: Entry, file: string, cap: num
     if (header.byteLength < 30 || header.getUint32(0, true) !== LOCAL_HEADER_SIGNATURE) fail(file, `the local header of "${entry.filename}" is damaged`);
     const start = entry.offset + 30 + header.getUint16(26, true) + header.getUint16(28, true);
     if (start + entry.compressedSize > archive.size) fail(file, `"${entry.filename}" runs past the end of the archive`, 'The file is truncated: download it again.');
+    if (start + entry.compressedSize > boundary) fail(file, `"${entry.filename}" declares ${entry.compressedSize} bytes, which run into the next entry (a forged size)`, 'The file is damaged or altered: download it again.');
     return archive.slice(start, start + entry.compressedSize);
   }
   return inflateZipEntry(entry as FileEntry as Parameters<typeof inflateZipEntry>[0], file, cap);
