@@ -16,6 +16,8 @@ export interface FuzzTarget {
   run: (bytes: Uint8Array) => Promise<unknown>;
   /** Whether the input is text (numbers in it are mutated too). */
   text?: boolean;
+  /** How many leading bytes of an input hold what is parsed (the rest is payload, mutated rarely). */
+  parsedPrefix?: (bytes: Uint8Array) => number;
 }
 
 export interface FuzzFailure {
@@ -91,8 +93,11 @@ export async function fuzz(target: FuzzTarget, cases: number, seed: number): Pro
   let parsed = 0;
   let refused = 0;
   for (let i = 0; i < cases; i++) {
-    let input = rng.pick(seeds);
+    const seedInput = rng.pick(seeds);
+    const split = target.parsedPrefix && rng.next() < 0.9 ? Math.min(seedInput.length, target.parsedPrefix(seedInput)) : seedInput.length;
+    let input = seedInput.subarray(0, split);
     for (let n = rng.int(1, 3); n > 0; n--) input = mutate(input, rng, target.text ?? false);
+    if (split < seedInput.length) input = concatBytes(input, seedInput.subarray(split));
     const outcome = await bounded(() => target.run(input));
     let reason: string | null = null;
     if (outcome.error !== undefined && !(outcome.error instanceof DearliError)) reason = `unnamed error: ${String((outcome.error as Error)?.stack ?? outcome.error).slice(0, 600)}`;
