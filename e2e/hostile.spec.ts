@@ -28,6 +28,7 @@ test('a zip bomb dropped as a dataset and a hostile checkpoint loaded as CLIP we
   const checkpoint = rawZip([{ name: 'archive/data.pkl', data: pickle, method: 0 }]);
   await page.getByTestId('clip-source-kind').selectOption('file');
   await page.getByTestId('clip-source-file').setInputFiles({ name: 'open_clip_pytorch_model.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(checkpoint) });
+  await page.getByTestId('clip-config-kind').selectOption('preset');
   await page.getByTestId('clip-tokenizer-kind').selectOption('none');
   await page.getByTestId('clip-load').click();
   await expect(page.getByTestId('models-messages')).toContainText(/open_clip_pytorch_model\.bin.*contains itself/);

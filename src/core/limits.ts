@@ -53,10 +53,8 @@ export function limitError(code: string, problem: string, limit: LimitName, file
 
 /** Product of a shape's dimensions, refused past `max` before any multiplication can lose precision. */
 export function checkedProduct(shape: readonly number[], max: number): number | null {
+  if (shape.includes(0)) return 0;
   let n = 1;
-  for (const d of shape) {
-    if (d === 0) return 0;
-  }
   for (const d of shape) {
     if (n > max / d) return null;
     n *= d;

@@ -119,7 +119,7 @@ export class SafetensorsFile {
     if (blob.size < 8) fail(fileName, `the file is ${blob.size} bytes long, too short for a safetensors header`);
     const lenView = new DataView(await blob.slice(0, 8).arrayBuffer());
     const headerLen = Number(lenView.getBigUint64(0, true));
-    if (headerLen > LIMITS.safetensorsHeaderBytes) throw limitError('weights-limit', `the header claims ${headerLen} bytes`, 'safetensorsHeaderBytes', fileName, INVALID.replace(/\.$/, ''));
+    if (headerLen > LIMITS.safetensorsHeaderBytes) throw limitError('weights-limit', `the header claims ${headerLen} bytes`, 'safetensorsHeaderBytes', fileName);
     if (8 + headerLen > blob.size) fail(fileName, `the header claims ${headerLen} bytes but the file has only ${blob.size - 8} after the length`, 'The file is truncated: download it again.');
     let headerText: string;
     try {
