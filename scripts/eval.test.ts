@@ -33,4 +33,14 @@ describe('npm run eval', () => {
     expect(failure?.code).toBe(1);
     expect(failure?.stderr).toContain(`${golden}/nowhere/img_000.png`);
   });
+
+  it('exits 1 without a stack trace when a path is a directory (EISDIR)', async () => {
+    const args = ['--gt-json', `${golden}/gt`, '--gt-dir', `${golden}/gt`, '--pred-json', `${golden}/pred.json`, '--pred-dir', `${golden}/pred`];
+    const failure = await run(tsx, [script, ...args]).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr.trim()).toBe(`error: ${golden}/gt: this path is a directory, not a file — Give the path of the file inside it.`);
+  });
 });

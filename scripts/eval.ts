@@ -1,22 +1,36 @@
 // `npm run eval -- --gt-json F --gt-dir D --pred-json F --pred-dir D [--out F.json] [--out-miou F.json]`
 // Panoptic quality of a COCO panoptic prediction folder, with panopticapi's semantics and JSON layout.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DearliError } from '../src/core/errors';
+import { LIMITS, limitError } from '../src/core/limits';
 import { evaluatePanopticFolders, type PanopticFolder } from '../src/core/panopticFiles';
 import type { PanopticEvaluation } from '../src/core/pq';
 import { decodePanopticPngWithZlib } from './panopticPng';
 
 const USAGE = 'usage: npm run eval -- --gt-json F --gt-dir D --pred-json F --pred-dir D [--out F.json] [--out-miou F.json]';
 
+/** A file's bytes, or a DearliError naming it when it is missing, a directory, unreadable or over `maxBytes`. */
+function readInputFile(file: string, maxBytes?: number): Buffer {
+  try {
+    const stat = statSync(file);
+    if (stat.isDirectory()) throw new DearliError('not-a-file', 'this path is a directory, not a file', 'Give the path of the file inside it.', file);
+    if (maxBytes !== undefined && stat.size > maxBytes) throw limitError('json-too-large', `the JSON file has ${stat.size} bytes`, 'jsonBytes', file);
+    return readFileSync(file);
+  } catch (e) {
+    if (e instanceof DearliError) throw e;
+    throw new DearliError('unreadable-file', `the file cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'Check the path and its permissions.', file);
+  }
+}
+
 export function nodeFolder(jsonFile: string, pngDir: string): PanopticFolder {
   return {
     jsonFile,
-    jsonText: readFileSync(jsonFile, 'utf8'),
+    jsonText: readInputFile(jsonFile, LIMITS.jsonBytes).toString('utf8'),
     pngPath: (fileName) => path.join(pngDir, fileName),
-    readPng: (file) => readFileSync(file),
+    readPng: (file) => readInputFile(file),
   };
 }
 
@@ -77,10 +91,6 @@ async function main(): Promise<number> {
   } catch (e) {
     if (e instanceof DearliError) {
       console.error(`error: ${e.message}`);
-      return 1;
-    }
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      console.error(`error: ${(e as Error).message}`);
       return 1;
     }
     throw e;

@@ -6,6 +6,13 @@
  * sign bit (0x10) in the last group, each group + 48 as one ASCII character.
  */
 import { DearliError } from './errors';
+import { LIMITS } from './limits';
+
+const CORRUPT = 'The mask annotation is corrupt: regenerate it.';
+
+function rleError(problem: string, file?: string): DearliError {
+  return new DearliError('rle-invalid', problem, CORRUPT, file);
+}
 
 /** Uncompressed COCO RLE: size = [height, width]. */
 export interface RleCounts {
@@ -40,20 +47,19 @@ export function encodeMask(mask: ArrayLike<number>, height: number, width: numbe
   return { size: [height, width], counts };
 }
 
-/** Uncompressed RLE → row-major Uint8Array mask (0/1). */
-export function decodeMask(rle: RleCounts): Uint8Array {
-  const [h, w] = rle.size;
+/** Uncompressed RLE → row-major Uint8Array mask (0/1); validated first (see normalizeRle). */
+export function decodeMask(rle: RleCounts, file?: string): Uint8Array {
+  const { size, counts } = normalizeRle(rle, file);
+  const [h, w] = size;
   const mask = new Uint8Array(h * w);
   let pos = 0;
-  for (let i = 0; i < rle.counts.length; i++) {
-    const end = pos + rle.counts[i];
-    if (end > h * w) throw new RangeError(`RLE counts sum past ${h}×${w} pixels`);
+  for (let i = 0; i < counts.length; i++) {
+    const end = pos + counts[i];
     if (i % 2 === 1) {
       for (let p = pos; p < end; p++) mask[(p % h) * w + Math.floor(p / h)] = 1;
     }
     pos = end;
   }
-  if (pos !== h * w) throw new RangeError(`RLE counts sum to ${pos}, expected ${h * w}`);
   return mask;
 }
 
@@ -76,18 +82,23 @@ export function compressCounts(counts: readonly number[]): string {
   return out;
 }
 
-/** pycocotools `rleFrString`; throws a RangeError on characters outside the alphabet or a truncated group. */
-export function decompressCounts(s: string): number[] {
+/**
+ * pycocotools `rleFrString`; throws a DearliError on characters outside the alphabet, a truncated
+ * group, or more than `maxCounts` counts (a mask of n pixels has at most n + 1).
+ */
+export function decompressCounts(s: string, maxCounts = Infinity, file?: string): number[] {
   const counts: number[] = [];
   let p = 0;
   while (p < s.length) {
+    if (counts.length >= maxCounts) throw rleError(`the RLE string holds more than the ${maxCounts} counts its size allows`, file);
     let x = 0;
     let k = 0;
     let more = true;
     while (more) {
-      if (p >= s.length) throw new RangeError('RLE string ends inside a count');
+      if (p >= s.length) throw rleError('the RLE counts string cannot be decoded (it ends inside a count)', file);
+      if (k > 10) throw rleError(`the RLE counts string cannot be decoded (a count longer than 10 characters at ${p})`, file);
       const c = s.charCodeAt(p) - 48;
-      if (c < 0 || c > 63) throw new RangeError(`RLE string has character ${JSON.stringify(s[p])} at ${p}, outside the 48..111 alphabet`);
+      if (c < 0 || c > 63) throw rleError(`the RLE counts string cannot be decoded (character ${JSON.stringify(s[p])} at ${p} is outside the 48..111 alphabet)`, file);
       // multiply instead of shifting: 5·k reaches past 32 bits for large counts
       x += (c & 0x1f) * 2 ** (5 * k);
       more = (c & 0x20) !== 0;
@@ -109,21 +120,32 @@ export function fromCocoRle(rle: CocoRle): RleCounts {
   return { size: [rle.size[0], rle.size[1]], counts: decompressCounts(rle.counts) };
 }
 
-/** Either form → uncompressed counts, checked to be non-negative and to cover exactly h·w pixels. */
-export function normalizeRle(rle: { size: [number, number]; counts: string | number[] }, file?: string): RleCounts {
-  let counts: number[];
-  try {
-    counts = typeof rle.counts === 'string' ? decompressCounts(rle.counts) : rle.counts;
-  } catch (e) {
-    throw new DearliError('rle-invalid', `the RLE counts string cannot be decoded (${(e as Error).message})`, 'The mask annotation is corrupt: regenerate it.', file);
+/**
+ * Either form → uncompressed counts, validated before anything is decoded: a size of two
+ * non-negative integers within LIMITS.imageSide, counts a string or a list of non-negative integers
+ * (no more than the pixels allow) that cover exactly h·w pixels.
+ */
+export function normalizeRle(rle: { size: unknown; counts: unknown }, file?: string): RleCounts {
+  const size = rle?.size;
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw rleError(`the RLE size ${JSON.stringify(size)?.slice(0, 40)} is not [height, width]`, file);
   }
-  const [h, w] = rle.size;
+  const [h, w] = size as [number, number];
+  if (h > LIMITS.imageSide || w > LIMITS.imageSide) throw rleError(`the RLE size ${h}×${w} exceeds LIMITS.imageSide = ${LIMITS.imageSide} (src/core/limits.ts)`, file);
+  const maxCounts = h * w + 1;
+  let counts: number[];
+  if (typeof rle.counts === 'string') counts = decompressCounts(rle.counts, maxCounts, file);
+  else if (Array.isArray(rle.counts)) {
+    if (rle.counts.length > maxCounts) throw rleError(`the RLE has ${rle.counts.length} counts, more than its ${h}×${w} pixels allow`, file);
+    counts = rle.counts as number[];
+  } else throw rleError(`the RLE counts are ${rle.counts === null ? 'null' : typeof rle.counts}, not a string or a list of numbers`, file);
   let total = 0;
   for (const c of counts) {
-    if (!Number.isInteger(c) || c < 0) throw new DearliError('rle-invalid', `the RLE has an invalid count ${c}`, 'The mask annotation is corrupt: regenerate it.', file);
+    if (!Number.isSafeInteger(c) || c < 0) throw rleError(`the RLE has an invalid count ${JSON.stringify(c)?.slice(0, 40)}`, file);
     total += c;
+    if (total > h * w) throw rleError(`the RLE counts run past the ${h}×${w} = ${h * w} pixels of its size`, file);
   }
-  if (total !== h * w) throw new DearliError('rle-invalid', `the RLE counts cover ${total} pixels, but its size ${h}×${w} has ${h * w}`, 'The mask annotation is corrupt: regenerate it.', file);
+  if (total !== h * w) throw rleError(`the RLE counts cover ${total} pixels, but its size ${h}×${w} has ${h * w}`, file);
   return { size: [h, w], counts };
 }
 

@@ -9,7 +9,9 @@
  * WebP masks.
  */
 import { decode as decodePng, encode as encodePng, type DecodedPng } from 'fast-png';
+import { Unzlib } from 'fflate';
 import { DearliError } from '../core/errors';
+import { LIMITS } from '../core/limits';
 import { encodeIdMap } from '../core/panoptic';
 import { idMapOfPng, type DecodedIdPng } from '../core/panopticFiles';
 import { MAX_IMAGE_SIDE, problems } from './problems';
@@ -161,27 +163,127 @@ function crc32(bytes: Uint8Array, start: number, end: number): number {
   return (c ^ -1) >>> 0;
 }
 
+/** Samples per pixel of each PNG colour type, and the bit depths the PNG specification allows for it. */
+const PNG_COLOR_TYPES: Record<number, { channels: number; depths: number[] }> = {
+  0: { channels: 1, depths: [1, 2, 4, 8, 16] },
+  2: { channels: 3, depths: [8, 16] },
+  3: { channels: 1, depths: [1, 2, 4, 8] },
+  4: { channels: 2, depths: [8, 16] },
+  6: { channels: 4, depths: [8, 16] },
+};
+
+export interface PngHeader {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+  interlaced: boolean;
+  /** Concatenated IDAT payloads (views into the file's bytes). */
+  idat: Uint8Array[];
+  /** Exact size of the inflated IDAT stream (filter bytes and scanlines of every pass). */
+  inflatedBytes: number;
+}
+
+/** Bytes of the filtered scanlines of a `width`×`height` image (0 for an empty Adam7 pass). */
+function scanlineBytes(width: number, height: number, bitsPerPixel: number): number {
+  return width === 0 || height === 0 ? 0 : height * (1 + Math.ceil((width * bitsPerPixel) / 8));
+}
+
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+
 /**
- * Walks the PNG chunks checking each CRC and that IEND is reached, so truncation and flipped bits
- * are caught. (fast-png can check CRCs itself, but its table lookup is about 50 times slower.)
+ * Walks the PNG chunks before any pixel is inflated: each CRC (so truncation and flipped bits are
+ * caught; fast-png's own check is about 50 times slower), IHDR first with a valid, non-zero size
+ * within LIMITS.imageSide, at most one PLTE, before the IDATs, present for palette images and absent
+ * for grey ones, IDATs consecutive, IEND last. Returns the header and the exact inflated size.
  */
-function checkPngChunks(bytes: Uint8Array): string | null {
+export function readPngStructure(bytes: Uint8Array, fail: (detail: string) => DearliError): PngHeader {
+  if (!PNG_SIGNATURE.every((b, i) => bytes[i] === b)) throw fail('no PNG signature');
+  let header: PngHeader | null = null;
+  let sawPalette = false;
+  let idatState: 'before' | 'in' | 'after' = 'before';
   let pos = 8;
   while (pos + 12 <= bytes.length) {
     const length = u32be(bytes, pos);
+    const type = ascii(bytes, pos + 4, 4);
     const end = pos + 8 + length;
-    if (end + 4 > bytes.length) return `chunk ${ascii(bytes, pos + 4, 4)} runs past the end of the file`;
-    if (crc32(bytes, pos + 4, end) !== u32be(bytes, end)) return `CRC mismatch in chunk ${ascii(bytes, pos + 4, 4)}`;
-    if (ascii(bytes, pos + 4, 4) === 'IEND') return null;
+    if (end + 4 > bytes.length) throw fail(`chunk ${type} runs past the end of the file`);
+    if (crc32(bytes, pos + 4, end) !== u32be(bytes, end)) throw fail(`CRC mismatch in chunk ${type}`);
+    if (type === 'IHDR') {
+      if (header) throw fail('a second IHDR chunk');
+      if (length !== 13) throw fail(`IHDR has ${length} bytes, not 13`);
+      const width = u32be(bytes, pos + 8);
+      const height = u32be(bytes, pos + 12);
+      const [depth, colorType, compression, filter, interlace] = bytes.subarray(pos + 16, pos + 21);
+      if (width === 0 || height === 0) throw fail(`its header gives a size of ${width}×${height}`);
+      if (width > LIMITS.imageSide || height > LIMITS.imageSide) {
+        throw fail(`its header gives ${width}×${height} px, more than LIMITS.imageSide = ${LIMITS.imageSide} on a side (src/core/limits.ts); downscale it with nearest-neighbour resampling`);
+      }
+      const kind = PNG_COLOR_TYPES[colorType];
+      if (!kind || !kind.depths.includes(depth)) throw fail(`colour type ${colorType} with bit depth ${depth} is not a PNG format`);
+      if (compression !== 0 || filter !== 0 || interlace > 1) throw fail('unknown compression, filter or interlace method in IHDR');
+      const bpp = kind.channels * depth;
+      const inflatedBytes = interlace
+        ? ADAM7.reduce((acc, [x0, y0, dx, dy]) => acc + scanlineBytes(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy), bpp), 0)
+        : scanlineBytes(width, height, bpp);
+      header = { width, height, depth, colorType, interlaced: interlace === 1, idat: [], inflatedBytes };
+    } else if (!header) {
+      throw fail(`the first chunk is ${type}, not IHDR`);
+    } else if (type === 'PLTE') {
+      if (sawPalette) throw fail('a second PLTE chunk');
+      if (idatState !== 'before') throw fail('PLTE after the image data');
+      if (header.colorType === 0 || header.colorType === 4) throw fail('a PLTE chunk in a greyscale PNG');
+      if (length === 0 || length % 3 !== 0 || length > 768) throw fail(`PLTE has ${length} bytes, not 3 per entry (at most 256)`);
+      sawPalette = true;
+    } else if (type === 'IDAT') {
+      if (idatState === 'after') throw fail('IDAT chunks are not consecutive');
+      if (header.colorType === 3 && !sawPalette) throw fail('a palette PNG without a PLTE chunk before its image data');
+      idatState = 'in';
+      header.idat.push(bytes.subarray(pos + 8, end));
+    } else if (type === 'IEND') {
+      if (idatState === 'before') throw fail('no IDAT chunk');
+      return header;
+    } else if (idatState === 'in') idatState = 'after';
     pos = end + 4;
   }
-  return 'the file ends before its IEND chunk';
+  throw fail('the file ends before its IEND chunk');
 }
 
-/** Decodes a PNG after checking its chunks, and checks the pixel count (a short IDAT stream decodes silently). */
-function decodePngStrict(bytes: Uint8Array, fail: (detail: string) => DearliError): DecodedPng {
-  const damage = checkPngChunks(bytes);
-  if (damage) throw fail(damage);
+const INFLATE_SLICE = 4096;
+
+/**
+ * Inflates the IDAT stream in small slices, stopping as soon as it passes the size the header
+ * implies, so a few hundred kB of IDAT cannot expand to hundreds of MB.
+ */
+function checkIdatSize(png: PngHeader, fail: (detail: string) => DearliError): void {
+  let produced = 0;
+  let over = false;
+  const inflater = new Unzlib((chunk) => {
+    produced += chunk.length;
+    if (produced > png.inflatedBytes) {
+      over = true;
+      throw new Error('over');
+    }
+  });
+  try {
+    for (let i = 0; i < png.idat.length; i++) {
+      const part = png.idat[i];
+      for (let at = 0; at < part.length; at += INFLATE_SLICE) {
+        inflater.push(part.subarray(at, at + INFLATE_SLICE), i === png.idat.length - 1 && at + INFLATE_SLICE >= part.length);
+      }
+    }
+  } catch (e) {
+    if (over) throw fail(`the image data inflates past the ${png.inflatedBytes} bytes a ${png.width}×${png.height} image needs`);
+    throw fail(`the image data cannot be inflated (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (produced !== png.inflatedBytes) throw fail(`the image data inflates to ${produced} bytes, a ${png.width}×${png.height} image needs ${png.inflatedBytes}`);
+}
+
+/** Decodes a PNG after checking its structure and the inflated size, and checks the pixel count. */
+function decodePngStrict(bytes: Uint8Array, fail: (detail: string) => DearliError, expected?: (header: PngHeader) => void): DecodedPng {
+  const header = readPngStructure(bytes, fail);
+  expected?.(header);
+  checkIdatSize(header, fail);
   let png: DecodedPng;
   try {
     png = decodePng(bytes);
@@ -189,18 +291,25 @@ function decodePngStrict(bytes: Uint8Array, fail: (detail: string) => DearliErro
     throw fail(e instanceof Error ? e.message : String(e));
   }
   const rowBytes = Math.ceil((png.width * png.channels * png.depth) / 8);
-  const expected = png.depth < 8 ? rowBytes * png.height : png.width * png.height * png.channels;
-  if (png.data.length !== expected) throw fail(`pixel data holds ${png.data.length} values, ${expected} expected`);
+  const expectedValues = png.depth < 8 ? rowBytes * png.height : png.width * png.height * png.channels;
+  if (png.data.length !== expectedValues) throw fail(`pixel data holds ${png.data.length} values, ${expectedValues} expected`);
   return png;
 }
 
-/** Decodes a panoptic mask PNG into one id per pixel, bit-exactly, or throws a DearliError naming `file`. */
-export function decodeMaskPng(bytes: Uint8Array, file: string): DecodedIdPng {
+/**
+ * Decodes a panoptic mask PNG into one id per pixel, bit-exactly, or throws a DearliError naming
+ * `file`. With `image`, the mask's header size is compared with its image before anything is inflated.
+ */
+export function decodeMaskPng(bytes: Uint8Array, file: string, image?: { path: string; width: number; height: number }): DecodedIdPng {
   const type = sniffImageType(bytes.subarray(0, 12));
   if (type === 'jpeg') throw problems.jpegMask(file);
   if (type !== 'png') throw problems.notPngMask(file);
-  const png = decodePngStrict(bytes, (detail) => problems.corruptMask(file, detail));
-  if (png.depth === 16) throw problems.sixteenBitMask(file);
+  const png = decodePngStrict(bytes, (detail) => problems.corruptMask(file, detail), (header) => {
+    if (header.depth === 16) throw problems.sixteenBitMask(file);
+    if (image && (header.width !== image.width || header.height !== image.height)) {
+      throw problems.maskSizeMismatch(file, [header.width, header.height], [image.width, image.height], image.path);
+    }
+  });
   return idMapOfPng(png, (detail) => problems.corruptMask(file, detail));
 }
 

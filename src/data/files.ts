@@ -2,7 +2,9 @@
  * The file list an import works on: path normalisation, reading (plain Blobs or lazily inflated
  * zip entries), .zip expansion with @zip.js/zip.js, and JSON parsing with line/column errors.
  */
-import { BlobReader, BlobWriter, ZipReader, type FileEntry } from '@zip.js/zip.js';
+import { BlobReader, ZipReader, type FileEntry } from '@zip.js/zip.js';
+import { LIMITS, limitError } from '../core/limits';
+import { inflateZipEntry } from '../core/zipEntry';
 import { problems } from './problems';
 import type { ImportFile, LazyFile } from './types';
 
@@ -58,6 +60,17 @@ export async function readText(file: Blob | LazyFile): Promise<string> {
   return (await readBlob(file)).text();
 }
 
+/** Reads and parses a JSON file, refusing one over LIMITS.jsonBytes before reading it. */
+/** A JSON file's text, refused by size before it is read. */
+export async function readJsonText(file: Blob | LazyFile, path: string): Promise<string> {
+  if (file.size > LIMITS.jsonBytes) throw limitError('json-too-large', `the JSON file has ${file.size} bytes`, 'jsonBytes', path, 'Split the annotations into several files');
+  return readText(file);
+}
+
+export async function readJson(file: Blob | LazyFile, path: string): Promise<unknown> {
+  return parseJson(await readJsonText(file, path), path);
+}
+
 /** Parses JSON, turning a syntax error into a DearliError with the line and column. */
 export function parseJson(text: string, file: string): unknown {
   try {
@@ -102,6 +115,8 @@ export async function filesFromZip(zip: Blob, zipPath: string): Promise<ImportFi
   const files = entries.filter((e): e is FileEntry => !e.directory);
   const encrypted = files.find((e) => e.encrypted);
   if (encrypted) throw problems.badZip(zipPath, `${encrypted.filename} is encrypted`);
+  const declared = files.reduce((sum, e) => sum + e.uncompressedSize, 0);
+  if (declared > LIMITS.zipArchiveBytes) throw limitError('zip-limit', `the archive's entries inflate to ${declared} bytes`, 'zipArchiveBytes', zipPath, 'Split the dataset into several zips');
   const root = stem(zipPath);
   const paths = files.map((e) => normalizePath(e.filename));
   const topLevelFiles = paths.some((p) => !p.includes('/'));
@@ -111,17 +126,9 @@ export async function filesFromZip(zip: Blob, zipPath: string): Promise<ImportFi
   }));
 }
 
+/** An entry inflated on read within the zip caps of LIMITS (absolute and ratio), at exactly its declared size. */
 function zipEntryFile(entry: FileEntry, zipPath: string): LazyFile {
-  return {
-    size: entry.uncompressedSize,
-    read: async () => {
-      try {
-        return await entry.getData(new BlobWriter(), { useWebWorkers: false });
-      } catch (e) {
-        throw problems.badZip(zipPath, `${entry.filename}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    },
-  };
+  return { size: entry.uncompressedSize, read: () => inflateZipEntry(entry, zipPath) };
 }
 
 /** Replaces every .zip in the list by its entries (zips inside zips are not opened). */

@@ -7,7 +7,7 @@
 import { DearliError, countOf, type UserMessage } from '../core/errors';
 import { decodeMaskPng, encodeIdPng } from './decode';
 import { checkImage } from './validate';
-import { baseName, dirName, expandZips, isZip, normalizePath, parseJson, readBlob, readText, stem } from './files';
+import { baseName, dirName, expandZips, isZip, normalizePath, readBlob, readJson, stem } from './files';
 import { cocoLayout, isInstancesJson, isPanopticJson } from './layouts/coco';
 import { findSimpleRoot, simpleLayout } from './layouts/simple';
 import { relativeToRoot, scanFiles, type FileScan, type LayoutResult, type ScannedFile } from './layouts/scan';
@@ -134,7 +134,7 @@ async function readAnnotationJsons(scan: FileScan, annotationFile: string | unde
   for (const f of candidates) {
     if (annotationFile && f.path !== annotationFile) continue;
     try {
-      const json = parseJson(await readText(f.file), f.path);
+      const json = await readJson(f.file, f.path);
       if (isPanopticJson(json)) found.panoptic.push({ path: f.path, json });
       else if (isInstancesJson(json)) {
         found.notices.push(problems.instancesJson(f.path));
@@ -162,7 +162,7 @@ async function detectLayouts(scan: FileScan, found: AnnotationJsons): Promise<La
   if (simpleRoot === undefined) return [unlabeledResult(scan, scan.images)];
   const path = simpleRoot ? `${simpleRoot}/categories.json` : 'categories.json';
   try {
-    const json = parseJson(await readText(scan.byPath.get(path)!.file), path);
+    const json = await readJson(scan.byPath.get(path)!.file, path);
     return [simpleLayout(scan, simpleRoot, json)];
   } catch (e) {
     return [{ ...refusedLayout(), layout: 'simple', errors: [asFileProblem(e, path)], used: new Set([path]) }];

@@ -3,8 +3,9 @@
  * consistent. Each names the file, says what is wrong and what to do about it.
  */
 import { DearliError, countOf } from '../core/errors';
+import { LIMITS } from '../core/limits';
 
-export const MAX_IMAGE_SIDE = 8192;
+export const MAX_IMAGE_SIDE = LIMITS.imageSide;
 
 export const problems = {
   corruptImage: (file: string, detail: string) =>
@@ -15,7 +16,7 @@ export const problems = {
     new DearliError(
       'image-too-large',
       `the image is ${width}×${height} px; the lab accepts at most ${MAX_IMAGE_SIDE} px on a side (larger images do not fit in GPU textures).`,
-      `Downscale it to at most ${MAX_IMAGE_SIDE} px on its longer side (masks too, with nearest-neighbour resampling).`,
+      `Downscale it to at most ${MAX_IMAGE_SIDE} px on its longer side (masks too, with nearest-neighbour resampling); the limit is LIMITS.imageSide in src/core/limits.ts.`,
       file,
     ),
   jpegMask: (file: string) =>

@@ -75,7 +75,7 @@ export async function checkImage(image: LayoutImage, categories: Category[]): Pr
   const maskPath = image.mask.path;
   let mask;
   try {
-    mask = decodeMaskPng(await readBytes(image.mask.file), maskPath);
+    mask = decodeMaskPng(await readBytes(image.mask.file), maskPath, { path: image.path, width: probe.width, height: probe.height });
   } catch (e) {
     return { errors: [asFileProblem(e, maskPath)] };
   }

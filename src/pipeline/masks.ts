@@ -7,6 +7,7 @@
 import { DearliError, toUserMessage, type UserMessage } from '../core/errors';
 import { DEFAULT_FELZENSZWALB_OPTIONS } from '../core/felzenszwalb';
 import { decodeMask, fromCocoRle } from '../core/rle';
+import { readJsonText } from '../data/files';
 import { parseSa1bJson } from '../data/sa1b';
 import * as store from '../data/store';
 import { samConfigFromFixture, samConfigFromHfConfig, samPreset, type SamConfig, type SamPresetName } from '../models/sam/config';
@@ -245,7 +246,7 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
         continue;
       }
       try {
-        const parsed = parseSa1bJson(await file.text(), path);
+        const parsed = parseSa1bJson(await readJsonText(file, path), path);
         // SA-1B names the JSON after the image (sa_1.json ↔ sa_1.jpg); image.file_name says it too.
         const image = byStem.get(stem(parsed.image.file_name)) ?? byStem.get(stem(path));
         if (!image) {

@@ -179,7 +179,7 @@ export function clipStateDict(config: ClipConfig, weights: ClipWeights): Map<str
 
 /**
  * Loads CLIP weights from any source. Missing and unexpected tensors are reported (all of them, by
- * name) before anything is read; a tensor whose shape differs is reported by name when read.
+ * name) before anything is read, and so is a tensor whose stored shape differs (by name).
  */
 export async function loadClipWeights(config: ClipConfig, source: TensorSource, options: LoadClipOptions = {}): Promise<ClipWeights> {
   const naming = options.naming ?? 'open_clip';
@@ -207,19 +207,18 @@ export async function loadClipWeights(config: ClipConfig, source: TensorSource, 
 
   const loaded = new Map<string, tf.Tensor | Float32Array | number>();
   try {
+    const checkShape = (name: string, shape: readonly number[], want: readonly number[]) => {
+      if (shape.length !== want.length || !shape.every((d, i) => d === want[i])) {
+        weightsError(source, `tensor "${name}" has shape [${shape.join(', ')}], ${config.name} needs [${want.join(', ')}]`, 'The checkpoint is for another configuration: choose the matching model.');
+      }
+    };
+    for (const spec of wanted) checkShape(spec.name, source.shape(spec.name), spec.shape);
     for (const spec of wanted) {
       const t = await source.read(spec.name);
       if (!(t.data instanceof Float32Array)) {
         throw new DearliError('weights-format', `tensor "${spec.name}" is ${t.dtype}, CLIP weights must be floating point`, 'Export the checkpoint with float weights.', source.fileName);
       }
-      const sameShape = t.shape.length === spec.shape.length && t.shape.every((d, i) => d === spec.shape[i]);
-      if (!sameShape) {
-        weightsError(
-          source,
-          `tensor "${spec.name}" has shape [${t.shape.join(', ')}], ${config.name} needs [${spec.shape.join(', ')}]`,
-          'The checkpoint is for another configuration: choose the matching model.',
-        );
-      }
+      checkShape(spec.name, t.shape, spec.shape);
       if (spec.layout === 'scalar') loaded.set(spec.name, t.data[0]);
       else if (spec.layout === 'host') loaded.set(spec.name, t.data);
       else {

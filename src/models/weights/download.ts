@@ -1,10 +1,14 @@
 /**
  * Streaming download of one file into the weight cache: progress (bytes, MB/s, ETA), cancellation through an
  * AbortSignal, resumption with an HTTP Range request after a dropped connection (or a clean restart when the server
- * ignores Range), SHA-256 computed on the fly, and an atomic commit (nothing is cached unless every byte arrived).
+ * ignores Range), SHA-256 computed on the fly, and an atomic commit: nothing leaves its temporary name unless every
+ * byte arrived and the size and sha256 match what was expected (the caller's expectation, else the hub's
+ * `x-linked-size` / `x-linked-etag`). A resume is spliced only onto the same version (same validator); an HTML or
+ * JSON error page is refused with its URL and status; a compressed body is bounded by size as it inflates.
  */
 import { createSHA256, type IHasher } from 'hash-wasm';
 import { DearliError } from '../../core/errors';
+import { inflateBound } from '../../core/limits';
 import type { CachedFile, PendingCacheWrite, WeightCache } from './cache';
 
 export interface DownloadProgress {
@@ -35,6 +39,14 @@ export interface DownloadTarget {
   key: string;
   url: string;
   name: string;
+  /** What the file must be (from a share link or the hub); checked before the file is committed. */
+  expected?: ExpectedFile;
+}
+
+export interface ExpectedFile {
+  /** Lowercase hex. */
+  sha256?: string;
+  size?: number;
 }
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -105,7 +117,7 @@ export async function downloadToCache(cache: WeightCache, target: DownloadTarget
   const hasher = await createSHA256();
   hasher.init();
   const meter = new ProgressMeter(options.onProgress);
-  const state: AttemptState = { totalBytes: null, validator: null, attempt: 1, options };
+  const state: AttemptState = { totalBytes: null, validator: null, attempt: 1, options, expected: { ...target.expected }, inflateCap: null };
   try {
     for (; ; state.attempt++) {
       const { attempt } = state;
@@ -124,12 +136,22 @@ export async function downloadToCache(cache: WeightCache, target: DownloadTarget
       }
     }
     meter.update(pending.bytesWritten, state.totalBytes ?? pending.bytesWritten, state.attempt, true);
+    const sha256 = hasher.digest('hex');
+    const { expected } = state;
+    if ((expected.size !== undefined && pending.bytesWritten !== expected.size) || (expected.sha256 !== undefined && sha256 !== expected.sha256)) {
+      throw new DearliError(
+        'download-corrupt',
+        `${target.url} gave ${pending.bytesWritten} bytes with sha256 ${sha256}, but the file should have ${expected.size ?? 'any number of'} bytes${expected.sha256 ? ` and sha256 ${expected.sha256}` : ''}; nothing was kept`,
+        'Download it again; if this repeats, the server or a proxy alters the file: download it yourself and drop it here.',
+        target.name,
+      );
+    }
     await pending.commit({
       key: target.key,
       name: target.name,
       sourceUrl: target.url,
       size: pending.bytesWritten,
-      sha256: hasher.digest('hex'),
+      sha256,
       date: new Date().toISOString(),
     });
   } catch (e) {
@@ -149,6 +171,26 @@ interface AttemptState {
   validator: string | null;
   attempt: number;
   options: DownloadOptions;
+  /** The target's expectation, completed from the hub's headers of the first response. */
+  expected: ExpectedFile;
+  /** For a compressed body of unknown inflated size: the most bytes it may inflate to. */
+  inflateCap: number | null;
+}
+
+/** The hub announces an LFS file's sha256 (`x-linked-etag`) and size (`x-linked-size`). */
+function announcedFile(response: Response): ExpectedFile {
+  const out: ExpectedFile = {};
+  const etag = response.headers.get('x-linked-etag')?.replace(/^W\//, '').replace(/"/g, '').toLowerCase();
+  if (etag && /^[0-9a-f]{64}$/.test(etag)) out.sha256 = etag;
+  const size = Number(response.headers.get('x-linked-size') ?? NaN);
+  if (Number.isSafeInteger(size) && size >= 0) out.size = size;
+  return out;
+}
+
+/** An error page instead of the file: HTML always, JSON unless a .json file was asked for. */
+function isErrorPage(response: Response, name: string): boolean {
+  const type = (response.headers.get('content-type') ?? '').toLowerCase();
+  return type.includes('text/html') || (type.includes('json') && !name.toLowerCase().endsWith('.json'));
 }
 
 /**
@@ -175,11 +217,42 @@ async function fetchOnce(
   } catch (e) {
     throw new RetryableError(`the server could not be reached (${(e as Error).message})`);
   }
-  if (response.status === 206 && resumeFrom > 0) {
+  if (response.ok && isErrorPage(response, target.name)) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new DearliError(
+      'download-not-file',
+      `${target.url} answered HTTP ${response.status} with a ${response.headers.get('content-type')} page instead of the file; nothing was kept`,
+      'The link may need a login or point to a web page: open it in the browser, or download the file yourself and drop it here.',
+      target.name,
+    );
+  }
+  if (response.ok) {
+    const announced = announcedFile(response);
+    for (const key of ['sha256', 'size'] as const) {
+      if (announced[key] === undefined) continue;
+      if (state.expected[key] !== undefined && state.expected[key] !== announced[key]) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new DearliError('download-corrupt', `the server announces ${key} ${announced[key]} for ${target.url}, but ${state.expected[key]} was expected`, 'The file changed on the server or the link is wrong: check the source.', target.name);
+      }
+      (state.expected as Record<string, unknown>)[key] = announced[key];
+    }
+  }
+  const etag = response.headers.get('etag');
+  const validator = etag && !etag.startsWith('W/') ? etag : response.headers.get('last-modified');
+  // A 206 for another version (a server that ignores If-Range) must not be spliced onto what we have.
+  const sameVersion = resumeFrom > 0 && state.validator !== null && validator === state.validator;
+  if (response.status === 206 && resumeFrom > 0 && sameVersion) {
     const range = parseContentRange(response.headers.get('content-range'));
     if (!range || range.start !== resumeFrom) throw new RetryableError(`the server resumed at the wrong place (${response.headers.get('content-range')})`);
     state.totalBytes = range.total ?? state.totalBytes;
-  } else if (response.ok) {
+  } else if (response.status === 206 && resumeFrom > 0) {
+    await response.body?.cancel().catch(() => undefined);
+    await pending.restart();
+    hasher.init();
+    meter.reset();
+    state.validator = null;
+    throw new RetryableError('the server resumed a different version of the file; starting over');
+  } else if (response.ok && response.status !== 206) {
     if (resumeFrom > 0) {
       // The server ignored Range (or the file changed): start over from byte 0.
       await pending.restart();
@@ -189,6 +262,8 @@ async function fetchOnce(
     const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
     const length = response.headers.get('content-length');
     state.totalBytes = !encoded && length !== null ? Number(length) : null;
+    // The body arrives inflated: bound it by the expected size, else by the ratio cap on its encoded length.
+    state.inflateCap = !encoded ? null : (state.expected.size ?? (length !== null ? inflateBound(Number(length)) : null));
   } else {
     await response.body?.cancel().catch(() => undefined);
     const problem = `the server answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''} for ${target.url}`;
@@ -198,20 +273,23 @@ async function fetchOnce(
       : 'Check the model name or URL.';
     throw new DearliError('download-http', problem, fix, target.name);
   }
-  const etag = response.headers.get('etag');
-  state.validator = etag && !etag.startsWith('W/') ? etag : response.headers.get('last-modified');
+  state.validator = validator;
   if (!response.body) throw new RetryableError('the response has no body');
   const reader = response.body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      const limit = state.totalBytes ?? state.inflateCap ?? state.expected.size;
+      if (limit !== null && limit !== undefined && pending.bytesWritten + value.length > limit) {
+        throw new DearliError('download-failed', `${target.url} sent more than the ${limit} bytes the file ${state.inflateCap !== null ? 'may inflate to' : 'should have'}; nothing was kept`, 'Try again later or download the file yourself and drop it here.', target.name);
+      }
       hasher.update(value);
       await pending.write(value);
       meter.update(pending.bytesWritten, state.totalBytes, state.attempt);
     }
   } catch (e) {
-    if (state.options.signal?.aborted) throw e;
+    if (state.options.signal?.aborted || e instanceof DearliError) throw e;
     // Broken after the last byte: the file is whole (asking for the empty rest would only earn an HTTP 416).
     if (state.totalBytes !== null && pending.bytesWritten === state.totalBytes) return true;
     throw new RetryableError(`the connection broke after ${pending.bytesWritten} bytes (${(e as Error).message})`);
@@ -222,7 +300,9 @@ async function fetchOnce(
   if (totalBytes !== null && pending.bytesWritten > totalBytes) {
     throw new DearliError('download-failed', `the server sent ${pending.bytesWritten} bytes for a file of ${totalBytes}`, 'Try again later or download the file yourself and drop it here.', target.name);
   }
-  return totalBytes === null || pending.bytesWritten === totalBytes;
+  if (totalBytes !== null) return pending.bytesWritten === totalBytes;
+  // No length announced: a body shorter than the expected size was cut, not complete.
+  return state.expected.size === undefined || pending.bytesWritten >= state.expected.size;
 }
 
 /** Copies a Blob the user dropped into the cache (hashed on the way), so it survives a reload. */

@@ -4,8 +4,9 @@
  * downloads into the cache otherwise (see download.ts, cache.ts).
  */
 import { DearliError } from '../../core/errors';
+import { LIMITS } from '../../core/limits';
 import type { CachedFile, CachedFileInfo, WeightCache } from './cache';
-import { downloadToCache, storeBlobInCache, type DownloadOptions } from './download';
+import { downloadToCache, storeBlobInCache, type DownloadOptions, type ExpectedFile } from './download';
 
 export const HF_ENDPOINT = 'https://huggingface.co';
 
@@ -51,6 +52,8 @@ function authHeaders(options: HubOptions): Record<string, string> {
 /** `https://huggingface.co/<repo>/resolve/<revision>/<file>` with each path segment escaped. */
 export function hubFileUrl(repo: string, file: string, revision = 'main', endpoint = HF_ENDPOINT): string {
   checkRepo(repo);
+  checkHubFileName(file, repo);
+  if (revision === '.' || revision === '..' || revision === '') throw new DearliError('hub-file', `"${revision}" is not a revision`, 'Name a branch, tag or commit.', repo);
   const path = file.split('/').map(encodeURIComponent).join('/');
   return `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${path}`;
 }
@@ -73,8 +76,33 @@ export async function listHubFiles(repo: string, options: HubOptions = {}): Prom
       : 'Try again later, or download the weight file yourself and drop it here.';
     throw new DearliError('hub-http', `the hub answered HTTP ${response.status} for ${url}`, fix, repo);
   }
-  const body = (await response.json()) as { siblings?: { rfilename?: unknown }[] };
-  return (body.siblings ?? []).map((s) => s.rfilename).filter((f): f is string => typeof f === 'string');
+  const malformed = (what: string) =>
+    new DearliError('hub-malformed', `the hub answered ${url} with ${what}, not a model description`, 'The endpoint is not a Hugging Face hub, or a proxy or login page answered instead: check the network or the endpoint.', repo);
+  const length = Number(response.headers.get('content-length') ?? 0);
+  if (length > LIMITS.jsonBytes) throw malformed(`${length} bytes`);
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw malformed(`a body that is not JSON (${JSON.stringify(text.slice(0, 40))}…)`);
+  }
+  const siblings = (body as { siblings?: unknown } | null)?.siblings;
+  if (!Array.isArray(siblings)) throw malformed('JSON without a "siblings" list');
+  const files: string[] = [];
+  for (const s of siblings) {
+    const name = (s as { rfilename?: unknown } | null)?.rfilename;
+    if (typeof name !== 'string') throw malformed('a "siblings" entry without a file name');
+    files.push(name);
+  }
+  return files;
+}
+
+/** A repository file name must stay inside the repository: no empty, "." or ".." segments, no backslashes or absolute paths. */
+export function checkHubFileName(file: string, repo: string): void {
+  if (file === '' || file.startsWith('/') || file.includes('\\') || file.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+    throw new DearliError('hub-file', `"${file}" is not a file name inside the repository`, 'Name a file of the repository as the hub lists it, e.g. open_clip_model.safetensors.', repo);
+  }
 }
 
 /** The preferred weight file among `files`, or null. */
@@ -113,7 +141,7 @@ export async function resolveWeightSource(
 export async function loadWeightFile(
   source: WeightSource,
   cache: WeightCache,
-  options: HubOptions & Omit<DownloadOptions, 'fetch' | 'headers' | 'signal'> = {},
+  options: HubOptions & Omit<DownloadOptions, 'fetch' | 'headers' | 'signal'> & { expected?: ExpectedFile } = {},
 ): Promise<WeightFile> {
   const asWeightFile = ({ info, blob }: CachedFile): WeightFile => ({ blob, name: info.name, sourceUrl: info.sourceUrl, cached: info });
   if (source.kind === 'file') {
@@ -123,9 +151,11 @@ export async function loadWeightFile(
     const target = { key: `file:${file.name}:${file.size}:${file.lastModified}`, url: sourceUrl, name: file.name };
     return asWeightFile((await cache.get(target.key)) ?? (await storeBlobInCache(cache, target, file, options)));
   }
-  const target = await resolveWeightSource(source, options);
+  const target = { ...(await resolveWeightSource(source, options)), expected: options.expected };
   const hit = await cache.get(target.key);
-  if (hit) return asWeightFile(hit);
+  // A cached copy that is not the expected file (another version, or cached before checks existed) is replaced.
+  if (hit && (!options.expected?.sha256 || hit.info.sha256 === options.expected.sha256)) return asWeightFile(hit);
+  if (hit) await cache.delete(target.key);
   // The token is for huggingface.co only, never for arbitrary URLs.
   const headers = source.kind === 'hub' ? authHeaders(options) : {};
   const downloaded = await downloadToCache(cache, target, { ...options, headers });

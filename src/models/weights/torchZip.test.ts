@@ -1,92 +1,9 @@
-import { BlobWriter, Uint8ArrayReader, ZipWriter } from '@zip.js/zip.js';
 import { describe, expect, it } from 'vitest';
+import { f32, PickleWriter, stateDictFiles, torchZip } from '../../../test/hostile';
 import { DearliError } from '../../core/errors';
 import { writeSafetensors } from './safetensors';
 import { openTensorSource } from './tensorSource';
 import { TorchZipFile } from './torchZip';
-
-/** Writes pickle opcodes by hand, the way torch.save (protocol 2) lays out a state dict. */
-class PickleWriter {
-  private readonly bytes: number[] = [];
-  raw(...b: number[]): this {
-    this.bytes.push(...b);
-    return this;
-  }
-  text(s: string): this {
-    return this.raw(...new TextEncoder().encode(s));
-  }
-  str(s: string): this {
-    const b = new TextEncoder().encode(s);
-    return b.length < 256 ? this.raw(0x8c, b.length, ...b) : this.raw(0x58, b.length & 255, (b.length >> 8) & 255, 0, 0, ...b);
-  }
-  int(n: number): this {
-    if (n >= 0 && n < 256) return this.raw(0x4b, n);
-    if (n >= 0 && n < 65536) return this.raw(0x4d, n & 255, n >> 8);
-    const v = new DataView(new ArrayBuffer(4));
-    v.setInt32(0, n, true);
-    return this.raw(0x4a, ...new Uint8Array(v.buffer));
-  }
-  global(module: string, name: string): this {
-    return this.raw(0x63).text(`${module}\n${name}\n`);
-  }
-  ints(values: number[]): this {
-    this.raw(0x28);
-    for (const v of values) this.int(v);
-    return this.raw(0x74);
-  }
-  /** `_rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())`; `storage` writes the storage ref. */
-  tensor(storage: (p: this) => void, offset: number, size: number[], stride: number[]): this {
-    this.global('torch._utils', '_rebuild_tensor_v2').raw(0x28);
-    storage(this);
-    this.int(offset).ints(size).ints(stride).raw(0x89).global('collections', 'OrderedDict').raw(0x29, 0x52);
-    return this.raw(0x74, 0x52);
-  }
-  persistentStorage(type: string, key: string, numel: number, memo: number): this {
-    return this.raw(0x28).str('storage').global('torch', type).str(key).str('cpu').int(numel).raw(0x74, 0x51, 0x71, memo);
-  }
-  done(): Uint8Array {
-    return Uint8Array.from([...this.bytes, 0x2e]);
-  }
-}
-
-function f32(values: number[]): Uint8Array {
-  return new Uint8Array(Float32Array.from(values).buffer);
-}
-
-async function torchZip(files: Record<string, Uint8Array>, compressPickle = false): Promise<Blob> {
-  const zip = new ZipWriter(new BlobWriter('application/zip'), { useWebWorkers: false });
-  for (const [name, bytes] of Object.entries(files)) {
-    await zip.add(name, new Uint8ArrayReader(bytes), { level: compressPickle && name.endsWith('.pkl') ? 6 : 0 });
-  }
-  return zip.close();
-}
-
-/** OrderedDict {w: Parameter [2,3], wt: w transposed (view), tail: elements 4..5 of w's storage, h: fp16 [2], ids: int64 [2]}. */
-function stateDictPickle(): Uint8Array {
-  const p = new PickleWriter().raw(0x80, 0x02).global('collections', 'OrderedDict').raw(0x29, 0x52, 0x71, 0x00, 0x28);
-  p.str('w').global('torch._utils', '_rebuild_parameter');
-  p.tensor((q) => q.persistentStorage('FloatStorage', '0', 6, 1), 0, [2, 3], [3, 1]);
-  p.raw(0x88).global('collections', 'OrderedDict').raw(0x29, 0x52, 0x87, 0x52);
-  p.str('wt').tensor((q) => q.raw(0x68, 1), 0, [3, 2], [1, 3]);
-  p.str('tail').tensor((q) => q.raw(0x68, 1), 4, [2], [1]);
-  p.str('h').tensor((q) => q.persistentStorage('HalfStorage', '1', 2, 2), 0, [2], [1]);
-  p.str('ids').tensor((q) => q.persistentStorage('LongStorage', '2', 2, 3), 0, [2], [1]);
-  p.raw(0x75); // SETITEMS
-  // state_dict._metadata arrives through BUILD, as torch writes it.
-  p.raw(0x7d).str('_metadata').global('collections', 'OrderedDict').raw(0x29, 0x52).raw(0x73, 0x62);
-  return p.done();
-}
-
-function stateDictFiles(pickle = stateDictPickle()): Record<string, Uint8Array> {
-  return {
-    'archive/data.pkl': pickle,
-    'archive/byteorder': new TextEncoder().encode('little'),
-    'archive/data/0': f32([0, 1, 2, 3, 4, 5]),
-    'archive/data/1': new Uint8Array(Uint16Array.from([0x3c00, 0xc000]).buffer),
-    'archive/data/2': new Uint8Array(BigInt64Array.from([7n, -3n]).buffer),
-    'archive/version': new TextEncoder().encode('3\n'),
-  };
-}
 
 /** An archive Blob that refuses to be read whole: every read must go through slice(). */
 class SliceOnlyBlob extends Blob {
