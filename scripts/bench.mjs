@@ -71,7 +71,8 @@ const server = await createServer({
 });
 await server.listen();
 const url = server.resolvedUrls.local[0];
-const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+// Precise performance.memory figures and a callable gc() for bench:import's heap column.
+const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, '--enable-precise-memory-info', '--js-flags=--expose-gc'] });
 let exitCode = 0;
 const loadStart = loadavg();
 const loadSamples = [];
