@@ -9,8 +9,9 @@
  *            on a real GPU pass e.g. presets=laptop-small,laptop,paper)
  *   batches  default 2,8
  *   iters    timed iterations after one warm-up, default 2
- *   crop     override every preset's crop; default: preset crop, except laptop-small/laptop/paper
- *            which are REDUCED to 128 so the defaults finish in minutes on SwiftShader.
+ *   crop     override every preset's crop, or `preset` for each preset's own crop (real sizes); default:
+ *            preset crop, except laptop-small/laptop/paper which are REDUCED to 128 so the defaults
+ *            finish in minutes on SwiftShader.
  * Presets with ConvNeXt-B channels use a random ConvNeXt-B trunk; 'tiny' the tiny fixture-sized trunk.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -37,13 +38,14 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const presets = (q.get('presets') ?? 'tiny').split(',');
   const batches = (q.get('batches') ?? '2,8').split(',').map(Number);
   const iters = Number(q.get('iters') ?? 2);
-  const cropOverride = q.get('crop') ? Number(q.get('crop')) : null;
+  const cropOverride = q.get('crop') && q.get('crop') !== 'preset' ? Number(q.get('crop')) : null;
+  const reduceCrop = q.get('crop') !== 'preset';
   log(`backend ${info.name} ${info.adapter?.description ?? ''}`);
   const rows: (string | number)[][] = [];
   const figures: Record<string, unknown>[] = [];
   for (const name of presets) {
     const base = decoderPreset(name);
-    const reduced = cropOverride === null && base.cropSize > REDUCED_CROP && name !== 'tiny';
+    const reduced = reduceCrop && cropOverride === null && base.cropSize > REDUCED_CROP && name !== 'tiny';
     const crop = cropOverride ?? (reduced ? REDUCED_CROP : base.cropSize);
     const config = decoderPreset(name, { cropSize: crop });
     const trunkConfig = name === 'tiny' ? TINY_TRUNK : CONVNEXT_BASE_W_320.trunk;
