@@ -77,7 +77,8 @@ afterAll(async () => {
 describe('a training step on WebGPU equals the same step on tfjs-cpu', () => {
   // The gradient norm (before clipping) compares the gradients themselves: the first AdamW step is
   // about lr·sign(g), which a gradient wrong in size but not in sign would leave unchanged.
-  it.each(['supervised', 'dewa'] as const)('%s: losses, gradient norm and every weight after one AdamW step agree within 1e-4 relative', async (kind) => {
+  // Supervised only: DeWa runs the same kernels (class weight 0), and each step costs tens of seconds on SwiftShader.
+  it.each(['supervised'] as const)('%s: losses, gradient norm and every weight after one AdamW step agree within 1e-4 relative', async (kind) => {
     const cpu = await oneStep('cpu', kind);
     const gpu = await oneStep('webgpu', kind);
     expect(takeGpuError()).toBeNull();
