@@ -93,14 +93,19 @@ function summaryRows(bench, { columns, rows: partRows }) {
   const at = (r, name) => r[columns.indexOf(name)] ?? '';
   switch (bench) {
     case 'clip':
-      return partRows.map((r) => [`${at(r, 'path')} ${at(r, 'size px')} px ms/img`, at(r, 'ours ms/img'), at(r, 'ORT ms/img'), at(r, 'ORT/ours'), `${fmt(at(r, 'ours GFLOP/s'))} GFLOP/s`]);
+      return partRows.map((r) => [`${at(r, 'path')} ${at(r, 'size px')} px ms/img`, at(r, 'ours ms/img'), at(r, 'ORT ms/img'), at(r, 'ORT/ours'), withUnit('', at(r, 'ours GFLOP/s'), 'GFLOP/s')]);
     case 'sam':
-      return partRows.map((r) => [`${at(r, 'model')} ${at(r, 'img_size')} ${at(r, 'measure')}`, at(r, 'ours'), at(r, 'ORT'), at(r, 'ORT/ours'), `GPU ${fmt(at(r, 'ours GPU MiB'))} MiB`]);
+      return partRows.map((r) => [`${at(r, 'model')} ${at(r, 'img_size')} ${at(r, 'measure')}`, at(r, 'ours'), at(r, 'ORT'), at(r, 'ORT/ours'), withUnit('GPU', at(r, 'ours GPU MiB'), 'MiB')]);
     case 'train':
-      return partRows.map((r) => [`${at(r, 'preset')} batch ${at(r, 'batch')} ms/iteration`, at(r, 'total ms/it'), '', '', `GPU pool ${fmt(at(r, 'GPU pool MB'))} MB`]);
+      return partRows.map((r) => [`${at(r, 'preset')} batch ${at(r, 'batch')} ms/iteration`, at(r, 'total ms/it'), '', '', withUnit('GPU pool', at(r, 'GPU pool MB'), 'MB')]);
     default:
       return partRows.slice(0, 5).map((r) => [`kernel ${r[0]}`, r[1], '', '', `${r[2]} calls, ${fmt(r[3])}%`]);
   }
+}
+
+/** "GPU 58.7 MiB", or '' where the part has no figure. */
+function withUnit(label, x, unit) {
+  return typeof x === 'number' ? `${label ? `${label} ` : ''}${fmt(x)} ${unit}` : '';
 }
 
 function fmt(x) {
