@@ -19,6 +19,8 @@
  *   ortWarmup, ortRepeats   override warmup/repeats for ORT
  *   ortForce   1 = run an ORT graph even when its largest tensor exceeds the device's buffer limits
  *   out        SUFFIX: scripts/bench.mjs writes bench-results/clip.SUFFIX.json instead of clip.json
+ *   limit      seconds one measurement (ours or ORT, warm-up and repeats together) may take (default: no
+ *              limit): past it the cell reads "> N s" and the benchmark goes on (bench/liveReport.ts)
  * Timed: ours = forward + readback of the output (`data()`); ORT = session.run + readback (`getData()`),
  * weights uploaded once as GPU buffers (bench/ort.ts). Ratio = ORT ms / ours ms (> 1: ours is faster).
  */
@@ -27,6 +29,7 @@ import { initBackend } from '../src/models/backend';
 import { CLIP_PRESETS, type ClipConfig } from '../src/models/clip/config';
 import { createRandomClipModel } from '../src/models/clip/weights';
 import { adapterLimits, formatLimits, gpuMemoryMiB, installGpuMemoryTracker, ratio, resetGpuPeak, runOrtGraph, timeRuns, type OrtGraphResult, type Timing } from './ort';
+import { LiveReport } from './liveReport';
 import type { BrowserBenchmark } from './types';
 
 /** tf.memory() on WebGPU adds the bytes held by tensors and the bytes in the buffer pool (never freed). */
@@ -84,6 +87,7 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const ortWarmup = Number(param('ortWarmup', String(warmup)));
   const ortRepeats = Number(param('ortRepeats', String(repeats)));
   const ortForce = param('ortForce', '0') === '1';
+  const limitS = Number(param('limit', 'Infinity'));
   // the onnx-bench graphs are the convnext_base_w tower (convnext_base trunk, 640-d projection)
   const ortShapeOk = config.trunk.dims.join() === '128,256,512,1024' && config.trunk.depths.join() === '3,3,27,3' && config.embedDim === 640;
 
@@ -98,13 +102,20 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const weightBytes = tf.memory().numBytes;
   if (model) log(`${presetName} image tower: ${(weightBytes / MB).toFixed(1)} MB of weights, random init + upload ${loadMs.toFixed(0)} ms`);
 
-  const rows: (string | number)[][] = [];
+  const live = new LiveReport(
+    `CLIP ${presetName} image tower forward (random weights, ${info.name}${software ? ' on SwiftShader' : ''}): ours (tfjs) vs onnxruntime-web`,
+    ['size px', 'path', 'ours ms/img', 'ours img/s', 'ours GFLOP/s', 'ORT ms/img', 'ORT img/s', 'ORT/ours', 'ours GPU MiB', 'ORT GPU MiB'],
+  );
   const perSize: Record<string, unknown>[] = [];
+  Object.assign(live.figures, { backend: info, adapterLimits: adapter, model: presetName, config, weightBytes, loadMs, warmup, repeats, trunkWarmup: trunkWarmup ?? (warmup > 0 ? 0 : warmup), ortWarmup, ortRepeats, perSize });
   for (const size of sizes) {
     const gmacsTower = imageTowerMacs(config, size) / 1e9;
     const gmacsTrunk = trunkMacs(config, size) / 1e9;
     let tower: Timing | undefined;
     let trunk: Timing | undefined;
+    // Rows exist before their figures, so a run stopped midway keeps the cells measured so far.
+    const towerRow = live.row([size, 'tower', '', '', '', '', '', '', '', '']);
+    const trunkRow = withTrunk || ort ? live.row([size, 'trunk', '', '', '', '', '', '', '', '']) : null;
     let mem: (tf.MemoryInfo & GpuMemory) | undefined;
     let tfPeakMiB: number | undefined;
     if (model) {
@@ -119,9 +130,9 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
         log(`ours ${size} px ${what}: ${ms.toFixed(0)} ms`);
         return ms;
       };
-      tower = await timeRuns(warmup, repeats, timedForward('tower', () => model.encodeImage(x)));
+      tower = await live.measure(towerRow, 2, () => timeRuns(warmup, repeats, timedForward('tower', () => model.encodeImage(x))), limitS);
       // the trunk runs the tower's kernels on the same input: the tower's warm-up already compiled them
-      if (withTrunk) trunk = await timeRuns(trunkWarmup ?? (warmup > 0 ? 0 : warmup), repeats, timedForward('trunk', () => model.trunk.forwardDense(x)));
+      if (withTrunk && trunkRow) trunk = await live.measure(trunkRow, 2, () => timeRuns(trunkWarmup ?? (warmup > 0 ? 0 : warmup), repeats, timedForward('trunk', () => model.trunk.forwardDense(x))), limitS);
       x.dispose();
       mem = tf.memory() as tf.MemoryInfo & GpuMemory;
       if (tfDevice) tfPeakMiB = gpuMemoryMiB(tfDevice).peakMiB;
@@ -139,28 +150,35 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     };
     for (const which of ['trunk', 'tower'] as const) {
       if (ortReason(which)) continue;
-      ortResults[which] = await runOrtGraph(ORT_GRAPHS[size][which]!, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce });
+      const row = which === 'tower' ? towerRow : trunkRow;
+      const measure = () => runOrtGraph(ORT_GRAPHS[size][which]!, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce });
+      ortResults[which] = row ? await live.measure(row, 5, measure, limitS) : await measure();
     }
 
-    const row = (path: string, ours: Timing | undefined, gmacs: number, ortRes: OrtGraphResult | undefined, reason: string, oursLabel = '') => {
+    // Fills a row in place; a cell that ran past its limit keeps its "> N s".
+    const fill = (cells: (string | number)[], path: string, ours: Timing | undefined, gmacs: number, ortRes: OrtGraphResult | undefined, reason: string, oursLabel = '') => {
       const oursMs = ours ? ours.medianMs / batch : undefined;
       const ortMs = ortRes?.timing && !ortRes.skipped ? ortRes.timing.medianMs : undefined;
-      rows.push([
+      const keep = (cell: number, value: string | number) => (String(cells[cell]).startsWith('>') ? cells[cell] : value);
+      cells.splice(
+        0,
+        cells.length,
         size,
         path + oursLabel,
-        oursMs ?? '',
+        keep(2, oursMs ?? ''),
         oursMs ? 1000 / oursMs : '',
         oursMs ? (2 * gmacs) / (oursMs / 1000) : '',
-        ortMs ?? (ortRes?.skipped ?? reason),
+        keep(5, ortMs ?? (ortRes?.skipped ?? reason)),
         ortMs ? 1000 / ortMs : '',
         ratio(ortMs, oursMs),
         poolMB ?? '',
         ortRes?.gpuPeakMiB ?? '',
-      ]);
+      );
     };
-    row('tower', tower, gmacsTower, ortResults.tower, ortReason('tower'));
-    if (trunk) row('trunk', trunk, gmacsTrunk, ortResults.trunk, ortReason('trunk'));
-    else if (ortResults.trunk) row('trunk', tower, gmacsTower, ortResults.trunk, '', ' (ORT) vs our tower');
+    fill(towerRow, 'tower', tower, gmacsTower, ortResults.tower, ortReason('tower'));
+    if (trunkRow && trunk) fill(trunkRow, 'trunk', trunk, gmacsTrunk, ortResults.trunk, ortReason('trunk'));
+    else if (trunkRow && ortResults.trunk) fill(trunkRow, 'trunk', tower, gmacsTower, ortResults.trunk, '', ' (ORT) vs our tower');
+    else if (trunkRow && !String(trunkRow[5]).startsWith('>')) live.state.rows.splice(live.state.rows.indexOf(trunkRow), 1);
     perSize.push({
       size,
       batch,
@@ -171,18 +189,12 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   }
   model?.dispose();
 
-  return {
-    title: `CLIP ${presetName} image tower forward (random weights, ${info.name}${software ? ' on SwiftShader' : ''}): ours (tfjs) vs onnxruntime-web`,
-    columns: ['size px', 'path', 'ours ms/img', 'ours img/s', 'ours GFLOP/s', 'ORT ms/img', 'ORT img/s', 'ORT/ours', 'ours GPU MiB', 'ORT GPU MiB'],
-    rows,
-    figures: { backend: info, adapterLimits: adapter, model: presetName, config, weightBytes, loadMs, warmup, repeats, trunkWarmup: trunkWarmup ?? (warmup > 0 ? 0 : warmup), ortWarmup, ortRepeats, perSize },
-    notes: [
-      `median of ${repeats} timed run(s) after ${warmup} warm-up run(s)${withTrunk ? ` (our trunk path: ${trunkWarmup ?? (warmup > 0 ? 0 : warmup)} warm-up, after the tower)` : ''}${ort ? `; ORT: ${ortRepeats} after ${ortWarmup} per graph` : ''}; times include the readback of the output`,
-      'tower = trunk + global pool + LayerNorm + projection (ours encodeImage, ORT embed graph); trunk = res5 / last_hidden_state (ours trunk.forwardDense, ORT dense graph)',
-      'ORT/ours = ORT ms / ours ms: above 1 ours is faster',
-      'GFLOP/s = 2 x conv/matmul MACs (no elementwise ops) / time',
-      'ours GPU MiB = tfjs-webgpu buffer pool after the size ran (buffers are reused, never freed): about the peak so far, weights included',
-      'ORT GPU MiB = peak bytes of live GPU buffers on ORT\'s device during the timed runs (weights + activations + ORT\'s buffer cache)',
-    ],
-  };
+  return live.report([
+    `median of ${repeats} timed run(s) after ${warmup} warm-up run(s)${withTrunk ? ` (our trunk path: ${trunkWarmup ?? (warmup > 0 ? 0 : warmup)} warm-up, after the tower)` : ''}${ort ? `; ORT: ${ortRepeats} after ${ortWarmup} per graph` : ''}; times include the readback of the output`,
+    'tower = trunk + global pool + LayerNorm + projection (ours encodeImage, ORT embed graph); trunk = res5 / last_hidden_state (ours trunk.forwardDense, ORT dense graph)',
+    'ORT/ours = ORT ms / ours ms: above 1 ours is faster',
+    'GFLOP/s = 2 x conv/matmul MACs (no elementwise ops) / time',
+    'ours GPU MiB = tfjs-webgpu buffer pool after the size ran (buffers are reused, never freed): about the peak so far, weights included',
+    'ORT GPU MiB = peak bytes of live GPU buffers on ORT\'s device during the timed runs (weights + activations + ORT\'s buffer cache)',
+  ]);
 };

@@ -11,7 +11,7 @@ import { PanopticEvaluator, type PqReport } from '../src/core/pq';
 import { Rng } from '../src/core/rng';
 import { randomScene, writeCaseJsons, writeScenePngs, type CaseAnnotations } from '../scripts/golden/scenes';
 import { nodeFolder } from '../scripts/eval';
-import { decodePanopticPngWithZlib } from '../scripts/panopticPng';
+import { decodePanopticPngWithZlib, readPanopticPngRowsWithZlib } from '../scripts/panopticPng';
 import type { BenchReport } from './types';
 
 const WIDTH = 640;
@@ -82,7 +82,7 @@ try {
   // End to end, as `npm run eval` does it: JSON, PNG reading and decoding, evaluation.
   const endToEnd = new Clock();
   endToEnd.start();
-  const ours = await evaluatePanopticFolders(gtFolder(), predFolder(), decodePanopticPngWithZlib);
+  const ours = await evaluatePanopticFolders(gtFolder(), predFolder(), decodePanopticPngWithZlib, readPanopticPngRowsWithZlib);
   endToEnd.stop();
 
   // The same work split in two: PNG reading and decoding, then the evaluator alone on decoded maps

@@ -18,6 +18,8 @@
  *   ortWarmup, ortRepeats   override warmup/repeats for ORT
  *   ortForce  1 = run an ORT graph even when its largest tensor exceeds the device's buffer limits
  *   ours    0 = skip our encoder and decoder runs (ORT rows only; default 1)
+ *   limit   seconds one measurement (ours or ORT, warm-up and repeats together) may take (default: no
+ *           limit): past it the cell reads "> N s" and the benchmark goes on (bench/liveReport.ts)
  *   out     SUFFIX: scripts/bench.mjs writes bench-results/sam.SUFFIX.json instead of sam.json
  * Timed: ours encoder = setImage (resize, normalise, pad, upload of a 4:3 RGBA image) + forward +
  * readback of the embedding; ours decoder = prompt encoder + mask decoder for `batch` single-point
@@ -31,6 +33,7 @@ import { samPreset, withImageSize, type SamPresetName } from '../src/models/sam/
 import { SamModel, SamPredictor } from '../src/models/sam/sam';
 import { randomSamTensorSource } from '../src/models/sam/weights';
 import { adapterLimits, formatLimits, gpuMemoryMiB, installGpuMemoryTracker, ratio, runOrtGraph, timeRuns, type OrtGraphResult, type Timing } from './ort';
+import { LiveReport } from './liveReport';
 import type { BrowserBenchmark } from './types';
 
 const PRESETS: SamPresetName[] = ['sam-vit-b', 'sam-vit-l', 'sam-vit-h', 'slimsam-77'];
@@ -56,6 +59,7 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const ortRepeats = Number(query.get('ortRepeats') ?? repeats);
   const ortForce = query.get('ortForce') === '1';
   const withOurs = query.get('ours') !== '0';
+  const limitS = Number(query.get('limit') ?? Infinity);
   for (const m of models) if (!PRESETS.includes(m)) throw new Error(`unknown model ${m} (known: ${PRESETS.join(', ')})`);
   for (const p of parts) if (!['encoder', 'decoder', 'amg'].includes(p)) throw new Error(`unknown part ${p} (known: encoder, decoder, amg)`);
   const info = await initBackend();
@@ -81,8 +85,12 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   };
   let ortDecoder: OrtGraphResult | undefined;
 
-  const rows: (string | number)[][] = [];
-  const figures: Record<string, unknown> = { backend: info, adapterLimits: adapter, size, batch, side, parts: [...parts], warmup, repeats, ortWarmup, ortRepeats };
+  const live = new LiveReport(
+    `SAM with random weights (encoder img_size ${size}${size < 1024 ? ', REDUCED' : ''}, ${info.name}${software ? ' on SwiftShader' : ''}): ours (tfjs) vs onnxruntime-web`,
+    ['model', 'img_size', 'measure', 'ours', 'ORT', 'ORT/ours', 'ours GPU MiB', 'ours peak tensors MiB', 'ORT GPU MiB'],
+    { backend: info, adapterLimits: adapter, size, batch, side, parts: [...parts], warmup, repeats, ortWarmup, ortRepeats, limitS },
+  );
+  const figures = live.figures;
   const poolMiB = () => {
     const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
     return (mem.numBytesAllocatedInGPU ?? mem.numBytes) / MiB;
@@ -100,7 +108,8 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     if (parts.has('encoder')) {
       let peakTensorBytes = Number.NaN;
       let runs = 0;
-      const encoder: Timing | undefined = !withOurs ? undefined : await timeRuns(warmup, repeats, async () => {
+      const row = live.row([name, size, 'encoder ms/img', withOurs ? '' : 'ours=0', '', '', '', '', '']);
+      const encoder: Timing | undefined = !withOurs ? undefined : await live.measure(row, 3, () => timeRuns(warmup, repeats, async () => {
         const encode = async () => {
           predictor.setImage(rgba, width, height, 4);
           await predictor.imageEmbedding.data();
@@ -112,11 +121,14 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
         const ms = performance.now() - t0;
         log(`ours ${name} encoder: ${ms.toFixed(0)} ms`);
         return ms;
-      });
+      }), limitS);
       const pool = poolMiB();
-      const ortRes = ortReason(ORT_ENCODERS[name], 'encoder') ? undefined : await runOrtGraph(ORT_ENCODERS[name]!, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce });
+      if (encoder) row.splice(3, 1, encoder.medianMs);
+      if (withOurs) row.splice(6, 2, pool, peakTensorBytes / MiB);
+      const ortRes = ortReason(ORT_ENCODERS[name], 'encoder') ? undefined : await live.measure(row, 4, () => runOrtGraph(ORT_ENCODERS[name]!, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce }), limitS);
       const ortMs = ortRes?.timing && !ortRes.skipped ? ortRes.timing.medianMs : undefined;
-      rows.push([name, size, 'encoder ms/img', encoder?.medianMs ?? 'ours=0', ortMs ?? ortRes?.skipped ?? ortReason(ORT_ENCODERS[name], 'encoder'), ratio(ortMs, encoder?.medianMs), withOurs ? pool : '', withOurs ? peakTensorBytes / MiB : '', ortRes?.gpuPeakMiB ?? '']);
+      if (ortRes || ortReason(ORT_ENCODERS[name], 'encoder')) row.splice(4, 2, ortMs ?? ortRes?.skipped ?? ortReason(ORT_ENCODERS[name], 'encoder'), ratio(ortMs, encoder?.medianMs));
+      row[8] = ortRes?.gpuPeakMiB ?? '';
       fig.encoder = { ours: encoder, oursPoolMiB: pool, oursPeakTensorBytes: peakTensorBytes, ort: ortRes };
     }
     if (parts.has('encoder') && withOurs) {
@@ -131,7 +143,8 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
 
     // ---- decoder
     if (parts.has('decoder')) {
-      const decoder: Timing | undefined = !withOurs ? undefined : await timeRuns(warmup, repeats, async () => {
+      const row = live.row([name, size, `decoder ms/${batch} pts`, withOurs ? '' : 'ours=0', '', '', '', '', '']);
+      const decoder: Timing | undefined = !withOurs ? undefined : await live.measure(row, 3, () => timeRuns(warmup, repeats, async () => {
         const t0 = performance.now();
         const out = tf.tidy(() => {
           const coords = tf.mul(tf.randomUniform([batch, 1, 2]), size * 0.75) as tf.Tensor3D;
@@ -143,13 +156,18 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
         const ms = performance.now() - t0;
         log(`ours ${name} decoder (${batch} points): ${ms.toFixed(0)} ms`);
         return ms;
-      });
+      }), limitS);
       const pool = poolMiB();
+      if (decoder) row[3] = decoder.medianMs;
+      if (withOurs) row[6] = pool;
+      let ortPastLimit = false;
       if (!ortReason(ORT_DECODER, 'decoder') && !ortDecoder) {
-        ortDecoder = await runOrtGraph(ORT_DECODER, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce });
+        ortDecoder = await live.measure(row, 4, () => runOrtGraph(ORT_DECODER, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce }), limitS);
+        ortPastLimit = !ortDecoder;
       }
       const ortMs = ortDecoder?.timing && !ortDecoder.skipped ? ortDecoder.timing.medianMs : undefined;
-      rows.push([name, size, `decoder ms/${batch} pts`, decoder?.medianMs ?? 'ours=0', ortMs ?? ortDecoder?.skipped ?? ortReason(ORT_DECODER, 'decoder'), ratio(ortMs, decoder?.medianMs), withOurs ? pool : '', '', ortDecoder?.gpuPeakMiB ?? '']);
+      if (!ortPastLimit) row.splice(4, 2, ortMs ?? ortDecoder?.skipped ?? ortReason(ORT_DECODER, 'decoder'), ratio(ortMs, decoder?.medianMs));
+      row[8] = ortDecoder?.gpuPeakMiB ?? '';
       fig.decoder = { ours: decoder, oursPoolMiB: pool, ort: ortDecoder };
     }
 
@@ -157,15 +175,17 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     // SAM's thresholds: accept every mask so the full path (upsample, score, read back, RLE, NMS) is timed
     if (parts.has('amg') && withOurs) {
       let masks = 0;
-      const amg = await timeRuns(warmup, Math.max(1, repeats), async () => {
+      const candidates = side * side * 3;
+      const row = live.row([name, size, `AMG masks/s (${side}x${side} pts)`, '', 'no graph', '', '', '', '']);
+      const amg = await live.measure(row, 3, () => timeRuns(warmup, Math.max(1, repeats), async () => {
         const t0 = performance.now();
         masks = (await generateSamMasks(predictor, { pointsPerSide: side, pointsPerBatch: batch, predIouThresh: -Infinity, stabilityScoreThresh: 0 })).length;
         const ms = performance.now() - t0;
         log(`ours ${name} automatic masks (${side}x${side} points): ${ms.toFixed(0)} ms, ${masks} masks`);
         return ms;
-      });
-      const candidates = side * side * 3;
-      rows.push([name, size, `AMG masks/s (${side}x${side} pts)`, candidates / (amg.medianMs / 1000), 'no graph', '', poolMiB(), '', '']);
+      }), limitS);
+      if (amg) row[3] = candidates / (amg.medianMs / 1000);
+      row[6] = poolMiB();
       fig.amg = { ours: amg, candidates, kept: masks };
     }
     if (tfDevice) fig.tfDevice = gpuMemoryMiB(tfDevice);
@@ -173,18 +193,12 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     predictor.resetImage();
     model.dispose();
   }
-  return {
-    title: `SAM with random weights (encoder img_size ${size}${size < 1024 ? ', REDUCED' : ''}, ${info.name}${software ? ' on SwiftShader' : ''}): ours (tfjs) vs onnxruntime-web`,
-    columns: ['model', 'img_size', 'measure', 'ours', 'ORT', 'ORT/ours', 'ours GPU MiB', 'ours peak tensors MiB', 'ORT GPU MiB'],
-    rows,
-    figures,
-    notes: [
-      `median of ${repeats} timed run(s) after ${warmup} warm-up run(s)${ort ? `; ORT: ${ortRepeats} after ${ortWarmup}` : ''}; times include the readback of the outputs`,
-      'ORT/ours = ORT ms / ours ms: above 1 ours is faster',
-      'ours encoder includes preprocessing of the 4:3 RGBA image (resize, normalise, pad, upload); ORT gets pixel_values already on the GPU',
-      'AMG masks/s counts candidate masks (3 per grid point) through decoding, upsampling, stability scoring, read-back, RLE and NMS against the image set once (encoder not included), with thresholds disabled',
-      'ours GPU MiB = tfjs buffer pool after the part ran (the WebGPU backend keeps freed buffers for reuse); peak tensors = tf.profile peakBytes of the first warm-up encode',
-      "ORT GPU MiB = peak bytes of live GPU buffers on ORT's device during the timed runs (weights + activations + ORT's buffer cache)",
-    ],
-  };
+  return live.report([
+    `median of ${repeats} timed run(s) after ${warmup} warm-up run(s)${ort ? `; ORT: ${ortRepeats} after ${ortWarmup}` : ''}; times include the readback of the outputs`,
+    'ORT/ours = ORT ms / ours ms: above 1 ours is faster',
+    'ours encoder includes preprocessing of the 4:3 RGBA image (resize, normalise, pad, upload); ORT gets pixel_values already on the GPU',
+    'AMG masks/s counts candidate masks (3 per grid point) through decoding, upsampling, stability scoring, read-back, RLE and NMS against the image set once (encoder not included), with thresholds disabled',
+    'ours GPU MiB = tfjs buffer pool after the part ran (the WebGPU backend keeps freed buffers for reuse); peak tensors = tf.profile peakBytes of the first warm-up encode',
+    "ORT GPU MiB = peak bytes of live GPU buffers on ORT's device during the timed runs (weights + activations + ORT's buffer cache)",
+  ]);
 };

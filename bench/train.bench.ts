@@ -9,8 +9,11 @@
  *            on a real GPU pass e.g. presets=laptop-small,laptop,paper)
  *   batches  default 2,8
  *   iters    timed iterations after one warm-up, default 2
- *   crop     override every preset's crop; default: preset crop, except laptop-small/laptop/paper
- *            which are REDUCED to 128 so the defaults finish in minutes on SwiftShader.
+ *   crop     override every preset's crop, or `preset` for each preset's own crop (real sizes); default:
+ *            preset crop, except laptop-small/laptop/paper which are REDUCED to 128 so the defaults
+ *            finish in minutes on SwiftShader.
+ *   limit    seconds one preset and batch (build, warm-up and timed iterations) may take (default: no
+ *            limit): past it its row reads "> N s" and the benchmark goes on (bench/liveReport.ts)
  * Presets with ConvNeXt-B channels use a random ConvNeXt-B trunk; 'tiny' the tiny fixture-sized trunk.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -24,6 +27,7 @@ import { M2FLang } from '../src/models/decoder/m2fLang';
 import { parameterCount } from '../src/models/decoder/params';
 import { createTrainer } from '../src/train/createTrainer';
 import { randomClassifier, randomTrainingBatch } from './trainingInputs';
+import { LiveReport } from './liveReport';
 import type { BrowserBenchmark } from './types';
 
 const REDUCED_CROP = 128;
@@ -37,13 +41,27 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const presets = (q.get('presets') ?? 'tiny').split(',');
   const batches = (q.get('batches') ?? '2,8').split(',').map(Number);
   const iters = Number(q.get('iters') ?? 2);
-  const cropOverride = q.get('crop') ? Number(q.get('crop')) : null;
+  const cropOverride = q.get('crop') && q.get('crop') !== 'preset' ? Number(q.get('crop')) : null;
+  const reduceCrop = q.get('crop') !== 'preset';
   log(`backend ${info.name} ${info.adapter?.description ?? ''}`);
-  const rows: (string | number)[][] = [];
+  const limitS = Number(q.get('limit') ?? Infinity);
+  const live = new LiveReport('decoder training iteration (M2F-Lang, frozen ConvNeXt trunk)', [
+    'preset',
+    'batch',
+    'M params',
+    'backbone ms',
+    'dec fwd+costs+readback ms',
+    'matching ms',
+    'loss+bwd+AdamW ms',
+    'total ms/it',
+    'GPU pool MB',
+    'est. MB',
+  ]);
   const figures: Record<string, unknown>[] = [];
+  Object.assign(live.figures, { backend: info, runs: figures });
   for (const name of presets) {
     const base = decoderPreset(name);
-    const reduced = cropOverride === null && base.cropSize > REDUCED_CROP && name !== 'tiny';
+    const reduced = reduceCrop && cropOverride === null && base.cropSize > REDUCED_CROP && name !== 'tiny';
     const crop = cropOverride ?? (reduced ? REDUCED_CROP : base.cropSize);
     const config = decoderPreset(name, { cropSize: crop });
     const trunkConfig = name === 'tiny' ? TINY_TRUNK : CONVNEXT_BASE_W_320.trunk;
@@ -51,63 +69,59 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     for (const batch of batches) {
       const label = `${name}${crop !== base.cropSize ? ` (REDUCED crop ${crop})` : ''}`;
       log(`${label} batch ${batch}: building`);
-      const model = new M2FLang(config, 1);
-      const classifier = randomClassifier(config);
-      const trainer = createTrainer('supervised', model, classifier, 1000, 1);
-      const { images, targets } = randomTrainingBatch(config, batch, crop);
-      const timings = { backbone: [] as number[], forwardReadback: [] as number[], matching: [] as number[], lossUpdate: [] as number[], total: [] as number[] };
-      for (let it = 0; it <= iters; it++) {
-        const t0 = performance.now();
-        const features = trunk.forwardFeatures(images);
-        await features.res5.data();
-        const t1 = performance.now();
-        const r = await trainer.step(features, targets);
-        // Wait for the update to finish on the GPU (a 1-element readback of the last parameter).
-        const last = [...model.variables.values()].at(-1)!;
-        await tf.tidy(() => tf.slice(tf.reshape(last, [-1]), 0, 1)).data();
-        const t2 = performance.now();
-        tf.dispose(Object.values(features));
-        if (it === 0) continue; // warm-up: shader compilation
-        timings.backbone.push(t1 - t0);
-        timings.forwardReadback.push(r.timings.forwardAndReadbackMs);
-        timings.matching.push(r.timings.matchingMs);
-        timings.lossUpdate.push(t2 - t1 - r.timings.forwardAndReadbackMs - r.timings.matchingMs);
-        timings.total.push(t2 - t0);
-        log(`  iter ${it}: ${(t2 - t0).toFixed(0)} ms`);
-      }
-      // WebGPU reports its buffer pool as numBytesAllocatedInGPU (buffers are pooled, never freed).
-      const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number; numBytesInGPU?: number };
-      const estimate = estimateTrainingMemory(config, batch);
-      const row = [
-        label,
-        batch,
-        parameterCount(config) / 1e6,
-        median(timings.backbone),
-        median(timings.forwardReadback),
-        median(timings.matching),
-        median(timings.lossUpdate),
-        median(timings.total),
-        (mem.numBytesAllocatedInGPU ?? mem.numBytes) / 2 ** 20,
-        estimate.totalBytes / 2 ** 20,
-      ];
-      rows.push(row);
-      figures.push({ preset: name, crop, reduced, batch, timings, memory: mem, estimate });
-      tf.dispose([images, targets.masks]);
-      trainer.dispose();
-      model.dispose();
-      disposeTextClassifier(classifier);
+      const row = live.row([label, batch, parameterCount(config) / 1e6, '', '', '', '', '', '', '']);
+      await live.measure(row, 7, async () => {
+        const model = new M2FLang(config, 1);
+        const classifier = randomClassifier(config);
+        const trainer = createTrainer('supervised', model, classifier, 1000, 1);
+        const { images, targets } = randomTrainingBatch(config, batch, crop);
+        const timings = { backbone: [] as number[], forwardReadback: [] as number[], matching: [] as number[], lossUpdate: [] as number[], total: [] as number[] };
+        for (let it = 0; it <= iters; it++) {
+          const t0 = performance.now();
+          const features = trunk.forwardFeatures(images);
+          await features.res5.data();
+          const t1 = performance.now();
+          const r = await trainer.step(features, targets);
+          // Wait for the update to finish on the GPU (a 1-element readback of the last parameter).
+          const last = [...model.variables.values()].at(-1)!;
+          await tf.tidy(() => tf.slice(tf.reshape(last, [-1]), 0, 1)).data();
+          const t2 = performance.now();
+          tf.dispose(Object.values(features));
+          if (it === 0) continue; // warm-up: shader compilation
+          timings.backbone.push(t1 - t0);
+          timings.forwardReadback.push(r.timings.forwardAndReadbackMs);
+          timings.matching.push(r.timings.matchingMs);
+          timings.lossUpdate.push(t2 - t1 - r.timings.forwardAndReadbackMs - r.timings.matchingMs);
+          timings.total.push(t2 - t0);
+          log(`  iter ${it}: ${(t2 - t0).toFixed(0)} ms`);
+        }
+        if (String(row[7]).startsWith('>')) return; // past its limit: the row keeps "> N s"
+        // WebGPU reports its buffer pool as numBytesAllocatedInGPU (buffers are pooled, never freed).
+        const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number; numBytesInGPU?: number };
+        const estimate = estimateTrainingMemory(config, batch);
+        row.splice(
+          3,
+          7,
+          median(timings.backbone),
+          median(timings.forwardReadback),
+          median(timings.matching),
+          median(timings.lossUpdate),
+          median(timings.total),
+          (mem.numBytesAllocatedInGPU ?? mem.numBytes) / 2 ** 20,
+          estimate.totalBytes / 2 ** 20,
+        );
+        figures.push({ preset: name, crop, reduced, batch, timings, memory: mem, estimate });
+        tf.dispose([images, targets.masks]);
+        trainer.dispose();
+        model.dispose();
+        disposeTextClassifier(classifier);
+      }, limitS);
     }
     trunk.dispose();
   }
-  return {
-    title: 'decoder training iteration (M2F-Lang, frozen ConvNeXt trunk)',
-    columns: ['preset', 'batch', 'M params', 'backbone ms', 'dec fwd+costs+readback ms', 'matching ms', 'loss+bwd+AdamW ms', 'total ms/it', 'GPU pool MB', 'est. MB'],
-    rows,
-    figures: { backend: info, runs: figures },
-    notes: [
-      'REDUCED = crop lowered from the preset so the default run fits SwiftShader; pass crop= to override.',
-      'GPU pool MB = tf.memory().numBytesAllocatedInGPU after the run (tfjs never frees pooled buffers, so ≈ peak; CPU bytes on other backends); est. MB = src/models/decoder/budget.ts.',
-      'The decoder forward runs twice per iteration (matching costs, then under the gradient tape); its first pass is in "dec fwd" and the second in "loss+bwd+AdamW".',
-    ],
-  };
+  return live.report([
+    'REDUCED = crop lowered from the preset so the default run fits SwiftShader; pass crop= to override.',
+    'GPU pool MB = tf.memory().numBytesAllocatedInGPU after the run (tfjs never frees pooled buffers, so ≈ peak; CPU bytes on other backends); est. MB = src/models/decoder/budget.ts.',
+    'The decoder forward runs twice per iteration (matching costs, then under the gradient tape); its first pass is in "dec fwd" and the second in "loss+bwd+AdamW".',
+  ]);
 };

@@ -1,6 +1,7 @@
 // `npm run bench:NAME`: serves bench/ with Vite, runs bench/NAME.bench.ts in Chromium on WebGPU,
 // prints the table and writes bench-results/NAME.json (NAME.SUFFIX.json with `out=SUFFIX` in the query).
-// Set DEARLI_REAL_GPU=1 on a machine with a GPU; BENCH_TIMEOUT_S (default 1800) bounds one run.
+// Set DEARLI_REAL_GPU=1 on a machine with a GPU; BENCH_TIMEOUT_S (default 1800) bounds one run. A run that
+// passes it, crashes or fails still prints and writes what it measured, the running cell as "> N s".
 // The onnx-bench graphs ($DEARLI_ONNX_BENCH, default test/fixtures/onnx-bench) are served at /onnx-bench/
 // for the onnxruntime-web rows (bench/ort.ts).
 import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { createServer } from 'vite';
 import { chromium } from '@playwright/test';
 import { CHROMIUM_ARGS, findChromium } from './chromium.mjs';
+import { closePartialReport, printTable } from './benchReport.mjs';
+
+/** A run that ended before the page's report: what it had measured is still saved. */
+class IncompleteRun extends Error {
+  constructor(message, detail) {
+    super(message);
+    this.detail = detail;
+  }
+}
 
 const name = process.argv[2];
 if (!name) {
@@ -61,66 +71,76 @@ const server = await createServer({
 });
 await server.listen();
 const url = server.resolvedUrls.local[0];
-const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+// Precise performance.memory figures and a callable gc() for bench:import's heap column.
+const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, '--enable-precise-memory-info', '--js-flags=--expose-gc'] });
 let exitCode = 0;
+const loadStart = loadavg();
+const loadSamples = [];
+const sampler = setInterval(() => loadSamples.push(loadavg()[0]), 30_000);
+// The latest copy of the page's table so far (bench/liveReport.ts): what is saved when the run
+// passes its time limit, the page crashes or stops answering.
+let partial = null;
+let crashed = false;
+const page = await browser.newPage();
 try {
-  const page = await browser.newPage();
   let printed = 0;
   page.on('console', (m) => {
     if (m.type() === 'error') console.error(`[page] ${m.text()}`);
   });
-  page.on('crash', () => console.error('[page] crashed'));
+  page.on('crash', () => {
+    crashed = true;
+    console.error('[page] crashed');
+  });
   page.on('response', (r) => {
     if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) console.error(`[page] ${r.status()} ${r.url()}`);
   });
-  const loadStart = loadavg();
-  const loadSamples = [];
-  const sampler = setInterval(() => loadSamples.push(loadavg()[0]), 30_000);
   console.log(`load average at start: ${loadStart.map((x) => x.toFixed(2)).join(', ')}`);
   await page.goto(`${url}bench/index.html?suite=${encodeURIComponent(name)}${query ? `&${query}` : ''}`);
   const startedAt = Date.now();
-  const deadline = Date.now() + Number(process.env.BENCH_TIMEOUT_S ?? 1800) * 1000;
+  const timeoutS = Number(process.env.BENCH_TIMEOUT_S ?? 1800);
+  const deadline = Date.now() + timeoutS * 1000;
   let done;
-  while (!(done = await page.evaluate(() => window.__benchDone))) {
-    const lines = await page.evaluate(() => window.__benchLog ?? []);
-    for (; printed < lines.length; printed++) console.log(`[${((Date.now() - startedAt) / 1000).toFixed(0)} s] ${lines[printed]}`);
-    if (Date.now() > deadline) throw new Error('benchmark timed out');
+  for (;;) {
+    // A page busy in a long synchronous task does not answer: wait for it at most until the deadline.
+    const state = await Promise.race([
+      page.evaluate(() => ({ done: window.__benchDone, lines: window.__benchLog ?? [], partial: window.__benchPartial ?? null })),
+      new Promise((r) => setTimeout(() => r(null), Math.max(1000, deadline - Date.now()))),
+    ]).catch((e) => {
+      if (crashed) return null;
+      throw e;
+    });
+    if (state) {
+      for (; printed < state.lines.length; printed++) console.log(`[${((Date.now() - startedAt) / 1000).toFixed(0)} s] ${state.lines[printed]}`);
+      if (state.partial) partial = state.partial;
+      if ((done = state.done)) break;
+    }
+    if (crashed) throw new IncompleteRun('the page crashed');
+    if (Date.now() > deadline) throw new IncompleteRun(`the run passed BENCH_TIMEOUT_S=${timeoutS} s`);
     await new Promise((r) => setTimeout(r, 500));
   }
-  const lines = await page.evaluate(() => window.__benchLog ?? []);
-  for (; printed < lines.length; printed++) console.log(lines[printed]);
-  if (done.error) throw new Error(done.error);
+  if (done.error) throw new IncompleteRun(`the page failed: ${done.error.split('\n')[0]}`, done.error);
+  save(done.report);
+} catch (e) {
+  console.error(`benchmark ${name} failed: ${e.message}${e.detail ? `\n${e.detail}` : ''}`);
+  if (e instanceof IncompleteRun && partial) save(closePartialReport(partial, Date.now(), e.message));
+  exitCode = 1;
+} finally {
   clearInterval(sampler);
+  // close() waits for a page that no longer answers; the deadline is past, so do not wait long.
+  await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 10_000))]);
+  await server.close();
+}
+process.exit(exitCode);
+
+/** Prints the table and the load average and writes bench-results/NAME[.SUFFIX].json. */
+function save(report) {
   const loadEnd = loadavg();
   const meanLoad1 = loadSamples.length ? loadSamples.reduce((a, b) => a + b, 0) / loadSamples.length : loadEnd[0];
   const load = { start: loadStart, end: loadEnd, mean1min: meanLoad1, samples1min: loadSamples, cores: cpus().length };
-  const report = done.report;
   printTable(report);
   console.log(`load average: start ${loadStart[0].toFixed(2)}, end ${loadEnd[0].toFixed(2)}, mean of the 1-min average sampled every 30 s ${meanLoad1.toFixed(2)} (${load.cores} cores)`);
   mkdirSync('bench-results', { recursive: true });
   const out = `bench-results/${name}${outSuffix ? `.${outSuffix}` : ''}.json`;
   writeFileSync(out, JSON.stringify({ name, date: new Date().toISOString(), query, load, ...report }, null, 2));
   console.log(`\nwrote ${out}`);
-} catch (e) {
-  console.error(`benchmark ${name} failed: ${e.message}`);
-  exitCode = 1;
-} finally {
-  await browser.close();
-  await server.close();
-}
-process.exit(exitCode);
-
-function printTable({ title, columns, rows, notes }) {
-  const cells = [columns, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : String(c))))];
-  const widths = columns.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
-  const line = (r) => r.map((c, i) => String(c ?? '').padStart(widths[i])).join('  ');
-  console.log(`\n${title}\n${line(columns)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
-  for (const r of cells.slice(1)) console.log(line(r));
-  for (const n of notes ?? []) console.log(`note: ${n}`);
-}
-
-function formatNumber(x) {
-  if (!Number.isFinite(x)) return String(x);
-  if (Number.isInteger(x)) return String(x);
-  return Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3);
 }

@@ -4,10 +4,10 @@ import { crc32, deflateSync } from 'node:zlib';
 import { encode as encodePng } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { DearliError } from '../src/core/errors';
-import { decodePanopticPng, evaluatePanopticFolders } from '../src/core/panopticFiles';
+import { countPairsOfRows, decodePanopticPng, evaluatePanopticFolders } from '../src/core/panopticFiles';
 import { Rng } from '../src/core/rng';
 import { nodeFolder } from './eval';
-import { decodePanopticPngWithZlib } from './panopticPng';
+import { decodePanopticPngWithZlib, readPanopticPngRowsWithZlib } from './panopticPng';
 
 type Filter = 0 | 1 | 2 | 3 | 4;
 
@@ -196,6 +196,31 @@ describe('decodePanopticPngWithZlib', () => {
     }
   });
 
+  it('counts (gt, pred) pixel pairs row by row as a count over the id maps does', () => {
+    const rng = new Rng(11);
+    const key = (g: number, p: number) => g * 2 ** 24 + p;
+    for (let n = 0; n < 100; n++) {
+      const [width, height] = [rng.int(1, 40), rng.int(1, 30)];
+      const [gt, pred] = [0, 1].map(() => randomImage(rng, width, height, rng.pick([3, 4] as const)));
+      // whole rows repeated, in one map or in both, take the shortcut for a row equal to the one above
+      for (const image of rng.next() < 0.5 ? [gt, pred] : [gt]) {
+        const rowBytes = width * image.channels;
+        for (let y = 1; y < height; y++) if (rng.next() < 0.5) image.pixels.copyWithin(y * rowBytes, (y - 1) * rowBytes, y * rowBytes);
+      }
+      const encode = (image: RawImage) => encodeFiltered(image, () => rng.int(0, 4) as Filter, false);
+      const counted = countPairsOfRows(readPanopticPngRowsWithZlib(encode(gt), 'gt.png')!, readPanopticPngRowsWithZlib(encode(pred), 'pred.png')!);
+      const expected = new Map<number, number>();
+      const [gtIds, predIds] = [idsOf(gt), idsOf(pred)];
+      gtIds.forEach((g, i) => expected.set(key(g, predIds[i]), (expected.get(key(g, predIds[i])) ?? 0) + 1));
+      expect(new Map([...counted].sort((a, b) => a[0] - b[0]))).toEqual(new Map([...expected].sort((a, b) => a[0] - b[0])));
+    }
+  });
+
+  it('gives no rows for an interlaced PNG (the evaluator decodes its id map instead)', () => {
+    const image = randomImage(new Rng(5), 9, 9, 3);
+    expect(readPanopticPngRowsWithZlib(encodeFiltered(image, () => 0, true), 'a.png')).toBeNull();
+  });
+
   it('reads image data split over IDAT chunks, an empty one included, with other chunks around', () => {
     const image = randomImage(new Rng(3), 30, 20, 3);
     const plain = encodeFiltered(image, (_, y) => (y % 5) as Filter, false);
@@ -221,6 +246,7 @@ describe('decodePanopticPngWithZlib', () => {
       const folder = (side: string) => nodeFolder(path.join(golden, name, `${side}.json`), path.join(golden, name, side));
       const withZlib = await evaluatePanopticFolders(folder('gt'), folder('pred'), decodePanopticPngWithZlib);
       expect(withZlib).toEqual(await evaluatePanopticFolders(folder('gt'), folder('pred')));
+      expect(await evaluatePanopticFolders(folder('gt'), folder('pred'), decodePanopticPngWithZlib, readPanopticPngRowsWithZlib)).toEqual(withZlib);
       const anyPng = readdirSync(path.join(golden, name, 'gt'))[0];
       const bytes = readFileSync(path.join(golden, name, 'gt', anyPng));
       expect(decodePanopticPngWithZlib(bytes, anyPng)).toEqual(decodePanopticPng(bytes, anyPng));

@@ -6,7 +6,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { inflateSync } from 'node:zlib';
-import { undecodablePngError, unsupportedPngError, type IdMap } from '../src/core/panopticFiles';
+import { undecodablePngError, unsupportedPngError, type IdMap, type PanopticPngRows } from '../src/core/panopticFiles';
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 // Chunk types as big-endian uint32s, compared without decoding text.
@@ -37,8 +37,62 @@ const ADAM7: readonly Pass[] = [
   { x0: 0, y0: 1, xStep: 1, yStep: 2 },
 ];
 
+/** A checked and inflated panoptic PNG: its rows still filtered, each after its filter type byte. */
+interface InflatedPng {
+  width: number;
+  height: number;
+  bytesPerPixel: 3 | 4;
+  passes: (Pass & { width: number; height: number })[];
+  filtered: Uint8Array;
+  filteredView: DataView;
+  inflated: Buffer;
+}
+
 /** Decodes a panoptic PNG to ids R + 256·G + 256²·B (alpha ignored, as panopticapi does); `file` names it in errors. */
 export function decodePanopticPngWithZlib(bytes: Uint8Array, file: string): IdMap {
+  const { width, height, bytesPerPixel, passes, filtered, filteredView } = inflatePanopticPng(bytes, file);
+  const ids = new Uint32Array(width * height);
+  let passStart = 0;
+  for (const pass of passes) {
+    const rowBytes = pass.width * bytesPerPixel;
+    for (let y = 0; y < pass.height; y++) {
+      const filterAt = passStart + y * (rowBytes + 1);
+      unfilterRow(filtered, filterAt, y === 0 ? -1 : filterAt - rowBytes, rowBytes, bytesPerPixel, file);
+      packIds(filtered, filteredView, filterAt + 1, pass.width, bytesPerPixel, ids, (pass.y0 + y * pass.yStep) * width + pass.x0, pass.xStep);
+    }
+    passStart += pass.height * (rowBytes + 1);
+  }
+  return { ids, width, height };
+}
+
+/**
+ * A non-interlaced panoptic PNG's rows for counting pixel pairs without an id map (null for an
+ * interlaced one, whose rows do not come in raster order): each row is unfiltered in place when asked
+ * for, in order, and compared natively with the row above.
+ */
+export function readPanopticPngRowsWithZlib(bytes: Uint8Array, file: string): PanopticPngRows | null {
+  const { width, height, bytesPerPixel, passes, filtered, filteredView, inflated } = inflatePanopticPng(bytes, file);
+  if (passes.length !== 1 || passes[0].xStep !== 1) return null;
+  const stride = width * bytesPerPixel + 1;
+  return {
+    width,
+    height,
+    bytesPerPixel,
+    bytes: filtered,
+    view: filteredView,
+    unfilterRow(y: number): number {
+      const filterAt = y * stride;
+      unfilterRow(filtered, filterAt, y === 0 ? -1 : filterAt - stride + 1, stride - 1, bytesPerPixel, file);
+      return filterAt + 1;
+    },
+    sameAsRowAbove(y: number): boolean {
+      const start = y * stride + 1;
+      return y > 0 && inflated.compare(inflated, start - stride, start - 1, start, start + stride - 1) === 0;
+    },
+  };
+}
+
+function inflatePanopticPng(bytes: Uint8Array, file: string): InflatedPng {
   const bad = (reason: string) => undecodablePngError(reason, file);
   if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) throw bad('no PNG signature');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -80,7 +134,7 @@ export function decodePanopticPngWithZlib(bytes: Uint8Array, file: string): IdMa
   }
   if (idatChunks.length === 0) throw bad('it has no IDAT chunk');
 
-  const bytesPerPixel = colorType === COLOR_TYPE_RGBA ? 4 : 3;
+  const bytesPerPixel: 3 | 4 = colorType === COLOR_TYPE_RGBA ? 4 : 3;
   const passes = (interlaced ? ADAM7 : WHOLE_IMAGE)
     .map((pass) => ({ ...pass, width: Math.ceil((width - pass.x0) / pass.xStep), height: Math.ceil((height - pass.y0) / pass.yStep) }))
     .filter((pass) => pass.width > 0 && pass.height > 0);
@@ -104,28 +158,18 @@ export function decodePanopticPngWithZlib(bytes: Uint8Array, file: string): IdMa
   // A plain Uint8Array view keeps the hot loops on one typed-array class.
   const filtered = new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.length);
   const filteredView = new DataView(inflated.buffer, inflated.byteOffset, inflated.length);
-  const ids = new Uint32Array(width * height);
-  let passStart = 0;
-  for (const pass of passes) {
-    const rowBytes = pass.width * bytesPerPixel;
-    for (let y = 0; y < pass.height; y++) {
-      const filterAt = passStart + y * (rowBytes + 1);
-      const filter = filtered[filterAt];
-      if (filter > 4) throw bad(`unknown filter type ${filter} in a row`);
-      // The first row of a pass has zeros above it, which is what -1 says.
-      unfilterRow(filtered, filterAt + 1, y === 0 ? -1 : filterAt - rowBytes, rowBytes, bytesPerPixel, filter);
-      packIds(filtered, filteredView, filterAt + 1, pass.width, bytesPerPixel, ids, (pass.y0 + y * pass.yStep) * width + pass.x0, pass.xStep);
-    }
-    passStart += pass.height * (rowBytes + 1);
-  }
-  return { ids, width, height };
+  return { width, height, bytesPerPixel, passes, filtered, filteredView, inflated };
 }
 
 /**
- * Undoes a PNG row filter in place (https://www.w3.org/TR/png/#9Filters): `row` is the row's first
- * byte, `above` the unfiltered row above (-1 for zeros). Uint8Array stores wrap mod 256 as PNG wants.
+ * Undoes a PNG row filter in place (https://www.w3.org/TR/png/#9Filters): `filterAt` is the row's
+ * filter type byte, `above` the unfiltered row above (-1 for zeros). Uint8Array stores wrap mod 256
+ * as PNG wants.
  */
-function unfilterRow(data: Uint8Array, row: number, above: number, rowBytes: number, bytesPerPixel: number, filter: number): void {
+function unfilterRow(data: Uint8Array, filterAt: number, above: number, rowBytes: number, bytesPerPixel: number, file: string): void {
+  const filter = data[filterAt];
+  if (filter > 4) throw undecodablePngError(`unknown filter type ${filter} in a row`, file);
+  const row = filterAt + 1;
   const end = row + rowBytes;
   const firstPixelEnd = row + bytesPerPixel;
   switch (filter) {

@@ -6,7 +6,7 @@
 import { decode as decodeWithFastPng, type DecodedPng } from 'fast-png';
 import { DearliError } from './errors';
 import { decodeIdMap, type Category, type PanopticAnnotation, type SegmentInfo } from './panoptic';
-import { PanopticEvaluator, type PanopticEvaluation } from './pq';
+import { PairCounter, PanopticEvaluator, type PairCounts, type PanopticEvaluation } from './pq';
 
 export interface PanopticJson {
   /** Empty unless asked for: only the ground truth's categories count, as in panopticapi. */
@@ -31,12 +31,15 @@ export interface PanopticFolder {
 
 /**
  * Evaluates a whole prediction folder against its ground truth, one image at a time. `decodePng`
- * defaults to fast-png, which runs in the browser too; Node callers pass a faster one.
+ * defaults to fast-png, which runs in the browser too; Node callers pass a faster one, and
+ * `readRows` to count pixel pairs row by row without id maps (the id maps are still decoded for an
+ * interlaced PNG or a size mismatch, which `decodePng` and the evaluator then report).
  */
 export async function evaluatePanopticFolders(
   gt: PanopticFolder,
   pred: PanopticFolder,
   decodePng: PanopticPngDecoder = decodePanopticPng,
+  readRows?: PanopticPngRowReader,
 ): Promise<PanopticEvaluation> {
   const gtJson = parsePanopticJson(gt.jsonText, gt.jsonFile, true);
   const predJson = parsePanopticJson(pred.jsonText, pred.jsonFile, false);
@@ -44,12 +47,49 @@ export async function evaluatePanopticFolders(
   for (const pair of pairAnnotations(gtJson.annotations, predJson.annotations, gt.jsonFile, pred.jsonFile)) {
     const gtPng = gt.pngPath(pair.gt.file_name);
     const predPng = pred.pngPath(pair.pred.file_name);
-    evaluator.addImage(
-      { ...decodePng(await readPng(gt, gtPng), gtPng), segments: pair.gt.segments_info, pngFile: gtPng, jsonFile: gt.jsonFile },
-      { ...decodePng(await readPng(pred, predPng), predPng), segments: pair.pred.segments_info, pngFile: predPng, jsonFile: pred.jsonFile },
-    );
+    const gtBytes = await readPng(gt, gtPng);
+    const predBytes = await readPng(pred, predPng);
+    const gtSegments = { segments: pair.gt.segments_info, pngFile: gtPng, jsonFile: gt.jsonFile };
+    const predSegments = { segments: pair.pred.segments_info, pngFile: predPng, jsonFile: pred.jsonFile };
+    const gtRows = readRows?.(gtBytes, gtPng);
+    const predRows = gtRows && readRows!(predBytes, predPng);
+    if (gtRows && predRows && gtRows.width === predRows.width && gtRows.height === predRows.height) {
+      evaluator.addPairCounts(gtSegments, predSegments, countPairsOfRows(gtRows, predRows));
+    } else {
+      evaluator.addImage({ ...decodePng(gtBytes, gtPng), ...gtSegments }, { ...decodePng(predBytes, predPng), ...predSegments });
+    }
   }
   return evaluator.summarize();
+}
+
+/**
+ * An 8-bit RGB(A) PNG read row by row: `unfilterRow(y)`, called for y = 0, 1, … in order, returns
+ * the offset in `bytes` of row y's first pixel; `sameAsRowAbove(y)` (after it) says whether row y
+ * equals row y − 1.
+ */
+export interface PanopticPngRows {
+  width: number;
+  height: number;
+  bytesPerPixel: 3 | 4;
+  bytes: Uint8Array;
+  view: DataView;
+  unfilterRow(y: number): number;
+  sameAsRowAbove(y: number): boolean;
+}
+
+/** Reads a panoptic PNG's rows, or returns null where it cannot give them in raster order. */
+export type PanopticPngRowReader = (bytes: Uint8Array, file: string) => PanopticPngRows | null;
+
+/** The (gt id, pred id) pixel pairs of two same-size PNGs, one row of each at a time. */
+export function countPairsOfRows(gt: PanopticPngRows, pred: PanopticPngRows): PairCounts {
+  const counter = new PairCounter(gt.width);
+  for (let y = 0; y < gt.height; y++) {
+    const g = gt.unfilterRow(y);
+    const p = pred.unfilterRow(y);
+    if (gt.sameAsRowAbove(y) && pred.sameAsRowAbove(y)) counter.repeatRow();
+    else counter.addRow(gt.bytes, gt.view, g, gt.bytesPerPixel, pred.bytes, pred.view, p, pred.bytesPerPixel);
+  }
+  return counter.counts();
 }
 
 async function readPng(folder: PanopticFolder, path: string): Promise<Uint8Array> {
