@@ -5,7 +5,7 @@ import { takeGpuError } from '../models/backend';
 import { buildTextClassifier, disposeTextClassifier } from '../models/decoder/classHead';
 import { decoderPreset } from '../models/decoder/config';
 import { M2FLang } from '../models/decoder/m2fLang';
-import { createTrainer, type DecoderStageKind } from './stages/decoderTraining';
+import { createTrainer, type DecoderStageKind } from './createTrainer';
 import type { LossReport } from './trainStep';
 import { uploadTargets } from './targets';
 
