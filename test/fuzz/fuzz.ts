@@ -101,7 +101,7 @@ export async function fuzz(target: FuzzTarget, cases: number, seed: number): Pro
     const outcome = await bounded(() => target.run(input));
     let reason: string | null = null;
     if (outcome.error !== undefined && !(outcome.error instanceof DearliError)) reason = `unnamed error: ${String((outcome.error as Error)?.stack ?? outcome.error).slice(0, 600)}`;
-    else if (outcome.ms > HOSTILE_BUDGET.ms) reason = `took ${outcome.ms.toFixed(0)} ms`;
+    else if (outcome.cpuMs > HOSTILE_BUDGET.cpuMs) reason = `took ${outcome.cpuMs.toFixed(0)} ms of CPU`;
     else if (outcome.extraBytes > HOSTILE_BUDGET.bytes) reason = `used ${(outcome.extraBytes / 2 ** 20).toFixed(0)} MB`;
     if (reason) failures.push({ target: target.name, caseIndex: i, reason, input });
     else if (outcome.error) refused++;
