@@ -28,7 +28,7 @@ async function call(method: keyof PipelineApi, args: unknown[]): Promise<unknown
     const api = await sessionApi();
     return await (api[method] as (...a: unknown[]) => Promise<unknown>)(...args);
   } catch (e) {
-    throw new Error(JSON.stringify(toUserMessage(e)));
+    throw new Error(JSON.stringify(toUserMessage(e)), { cause: e });
   }
 }
 
