@@ -31,6 +31,8 @@ export interface ClipTensorSource {
   /** Shown in error messages. */
   fileName: string;
   names: readonly string[];
+  /** The PyTorch shape of a listed tensor without reading it, when the format knows it (mis-shaped tensors are then reported before any read). */
+  shape?: (name: string) => readonly number[];
   read: (name: string) => Promise<HostTensor>;
 }
 
@@ -155,7 +157,7 @@ export function clipWeightSpecs(config: ClipConfig, naming: ClipWeightNaming = '
   return specs;
 }
 
-function weightsError(source: ClipTensorSource, problem: string, fix: string): never {
+function weightsError(source: Pick<ClipTensorSource, 'fileName'>, problem: string, fix: string): never {
   throw new DearliError('weights-mismatch', problem, fix, source.fileName);
 }
 
@@ -190,10 +192,11 @@ function toTfjsLayout(spec: ClipWeightSpec, data: Float32Array): { shape: number
 }
 
 /**
- * Loads CLIP weights from any source. Missing and unexpected tensors are reported (all of them, by
- * name) before anything is read; a tensor whose shape differs is reported by name when read.
+ * The tensors a checkpoint listing `names` must provide, in mapping order, checked before anything is
+ * read: missing and unexpected tensors are reported (all of them, by name), then, where the source
+ * knows shapes, the first tensor whose shape differs.
  */
-export async function loadClipWeights(config: ClipConfig, source: ClipTensorSource, options: LoadClipOptions = {}): Promise<ClipWeights> {
+export function planClipWeights(config: ClipConfig, source: Pick<ClipTensorSource, 'fileName' | 'names' | 'shape'>, options: LoadClipOptions = {}): ClipWeightSpec[] {
   const naming = options.naming ?? 'open_clip';
   const towers = naming === 'timm' ? 'image' : (options.towers ?? 'all');
   const wanted = clipWeightSpecs(config, naming, towers);
@@ -216,19 +219,35 @@ export async function loadClipWeights(config: ClipConfig, source: ClipTensorSour
       'The checkpoint is for another architecture or configuration: choose the matching model.',
     );
   }
+  if (source.shape) for (const spec of wanted) checkClipShape(config, source, spec, source.shape(spec.name));
+  return wanted;
+}
+
+function checkClipShape(config: ClipConfig, source: Pick<ClipTensorSource, 'fileName'>, spec: ClipWeightSpec, shape: readonly number[]): void {
+  const sameShape = shape.length === spec.shape.length && shape.every((d, i) => d === spec.shape[i]);
+  if (!sameShape) {
+    weightsError(
+      source,
+      `tensor "${spec.name}" has shape [${shape.join(', ')}], ${config.name} needs [${spec.shape.join(', ')}]`,
+      'The checkpoint is for another configuration: choose the matching model.',
+    );
+  }
+}
+
+/**
+ * Loads CLIP weights from any source: names are checked first (planClipWeights), and a tensor whose
+ * shape differs is reported by name when read.
+ */
+export async function loadClipWeights(config: ClipConfig, source: ClipTensorSource, options: LoadClipOptions = {}): Promise<ClipWeights> {
+  const naming = options.naming ?? 'open_clip';
+  const towers = naming === 'timm' ? 'image' : (options.towers ?? 'all');
+  const wanted = planClipWeights(config, source, options);
 
   const loaded = new Map<string, tf.Tensor | Float32Array | number>();
   try {
     for (const spec of wanted) {
       const t = await source.read(spec.name);
-      const sameShape = t.shape.length === spec.shape.length && t.shape.every((d, i) => d === spec.shape[i]);
-      if (!sameShape) {
-        weightsError(
-          source,
-          `tensor "${spec.name}" has shape [${t.shape.join(', ')}], ${config.name} needs [${spec.shape.join(', ')}]`,
-          'The checkpoint is for another configuration: choose the matching model.',
-        );
-      }
+      checkClipShape(config, source, spec, t.shape);
       if (spec.layout === 'scalar') loaded.set(spec.name, t.data[0]);
       else if (spec.layout === 'host') loaded.set(spec.name, t.data);
       else {
@@ -253,6 +272,7 @@ export function clipTensorSource(source: TensorSource): ClipTensorSource {
   return {
     fileName: source.fileName,
     names: source.names,
+    shape: (name) => source.shape(name),
     read: async (name) => {
       const t = await source.read(name);
       if (!(t.data instanceof Float32Array)) {
