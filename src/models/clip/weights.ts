@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { DearliError } from '../../core/errors';
 import { Rng } from '../../core/rng';
-import type { TensorSource } from '../weights/tensorSource';
+import type { TensorListing, TensorSource } from '../weights/tensorSource';
 import { ClipModel, type ClipWeights } from './clip';
 import type { ClipConfig, ConvNextConfig } from './config';
 import { ConvNextTrunk, type ConvNextTrunkWeights } from './convnext';
@@ -142,7 +142,7 @@ export function clipWeightSpecs(config: ClipConfig, naming: ClipWeightNaming = '
   return specs;
 }
 
-function weightsError(source: TensorSource, problem: string, fix: string): never {
+function weightsError(source: Pick<TensorSource, 'fileName'>, problem: string, fix: string): never {
   throw new DearliError('weights-mismatch', problem, fix, source.fileName);
 }
 
@@ -178,10 +178,11 @@ export function clipStateDict(config: ClipConfig, weights: ClipWeights): Map<str
 }
 
 /**
- * Loads CLIP weights from any source. Missing and unexpected tensors are reported (all of them, by
- * name) before anything is read, and so is a tensor whose stored shape differs (by name).
+ * The tensors a checkpoint must provide, in mapping order, checked from its listing before anything
+ * is read: missing and unexpected tensors (all of them, by name), then the first tensor whose stored
+ * shape differs.
  */
-export async function loadClipWeights(config: ClipConfig, source: TensorSource, options: LoadClipOptions = {}): Promise<ClipWeights> {
+export function planClipWeights(config: ClipConfig, source: TensorListing, options: LoadClipOptions = {}): ClipWeightSpec[] {
   const naming = options.naming ?? 'open_clip';
   const towers = naming === 'timm' ? 'image' : (options.towers ?? 'all');
   const wanted = clipWeightSpecs(config, naming, towers);
@@ -204,21 +205,37 @@ export async function loadClipWeights(config: ClipConfig, source: TensorSource, 
       'The checkpoint is for another architecture or configuration: choose the matching model.',
     );
   }
+  for (const spec of wanted) checkClipShape(config, source, spec, source.shape(spec.name));
+  return wanted;
+}
 
+function checkClipShape(config: ClipConfig, source: Pick<TensorListing, 'fileName'>, spec: ClipWeightSpec, shape: readonly number[]): void {
+  const sameShape = shape.length === spec.shape.length && shape.every((d, i) => d === spec.shape[i]);
+  if (!sameShape) {
+    weightsError(
+      source,
+      `tensor "${spec.name}" has shape [${shape.join(', ')}], ${config.name} needs [${spec.shape.join(', ')}]`,
+      'The checkpoint is for another configuration: choose the matching model.',
+    );
+  }
+}
+
+/**
+ * Loads CLIP weights from any source: the listing is checked first (planClipWeights), then each
+ * tensor again as it is read.
+ */
+export async function loadClipWeights(config: ClipConfig, source: TensorSource, options: LoadClipOptions = {}): Promise<ClipWeights> {
+  const naming = options.naming ?? 'open_clip';
+  const towers = naming === 'timm' ? 'image' : (options.towers ?? 'all');
+  const wanted = planClipWeights(config, source, options);
   const loaded = new Map<string, tf.Tensor | Float32Array | number>();
   try {
-    const checkShape = (name: string, shape: readonly number[], want: readonly number[]) => {
-      if (shape.length !== want.length || !shape.every((d, i) => d === want[i])) {
-        weightsError(source, `tensor "${name}" has shape [${shape.join(', ')}], ${config.name} needs [${want.join(', ')}]`, 'The checkpoint is for another configuration: choose the matching model.');
-      }
-    };
-    for (const spec of wanted) checkShape(spec.name, source.shape(spec.name), spec.shape);
     for (const spec of wanted) {
       const t = await source.read(spec.name);
       if (!(t.data instanceof Float32Array)) {
         throw new DearliError('weights-format', `tensor "${spec.name}" is ${t.dtype}, CLIP weights must be floating point`, 'Export the checkpoint with float weights.', source.fileName);
       }
-      checkShape(spec.name, t.shape, spec.shape);
+      checkClipShape(config, source, spec, t.shape);
       if (spec.layout === 'scalar') loaded.set(spec.name, t.data[0]);
       else if (spec.layout === 'host') loaded.set(spec.name, t.data);
       else {

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { DearliError } from '../../core/errors';
 import type { LoadedTensor } from '../weights/safetensors';
-import type { TensorSource } from '../weights/tensorSource';
+import type { TensorListing, TensorSource } from '../weights/tensorSource';
 import type { SamConfig } from './config';
 import { torchToTfjs, type TorchLayout } from '../weights/layout';
 
@@ -83,7 +83,7 @@ export function hfToOriginalKey(name: string, config: SamConfig): string {
   return out;
 }
 
-export function detectSamKeyNaming(names: string[], fileName: string): SamKeyNaming {
+export function detectSamKeyNaming(names: readonly string[], fileName: string): SamKeyNaming {
   if (names.some((n) => n.startsWith('vision_encoder.'))) return 'transformers';
   if (names.some((n) => n.startsWith('image_encoder.'))) return 'segment-anything';
   throw new DearliError(
@@ -214,23 +214,33 @@ function blockDimsOf(config: SamConfig, fileShapes: Map<string, number[]>): SamB
   });
 }
 
+/** What a checkpoint holds, checked against the config before anything is read. */
+export interface SamWeightPlan {
+  naming: SamKeyNaming;
+  blockDims: SamBlockDims[];
+  /** canonical (segment-anything) name → expected torch-layout shape, in load order. */
+  expected: Map<string, number[]>;
+  /** canonical name → the name the file spells (the first spelling wins for the tied PE matrix). */
+  fileNameOf: Map<string, string>;
+}
+
 /**
- * Checks every tensor of `source` against the config (both key namings accepted), then uploads
- * them in tfjs layout, one at a time (a ViT-H checkpoint never sits in memory twice).
+ * Checks the names and shapes `source` lists against the config (both key namings accepted) without
+ * reading any tensor: missing, unexpected and mis-shaped tensors are DearliErrors naming the tensor
+ * as the file spells it.
  */
-export async function loadSamWeights(source: TensorSource, config: SamConfig): Promise<SamWeights> {
+export function planSamWeights(source: TensorListing, config: SamConfig): SamWeightPlan {
   const file = source.fileName;
   const naming = detectSamKeyNaming(source.names, file);
   const toCanonical = naming === 'transformers' ? (n: string) => hfToOriginalKey(n, config) : (n: string) => n;
   const toFileName = naming === 'transformers' ? (n: string) => originalToHfKey(n, config) : (n: string) => n;
-  // canonical name → name in the file (the first spelling wins for the tied PE matrix)
   const fileNameOf = new Map<string, string>();
   const fileShapes = new Map<string, number[]>();
   for (const n of source.names) {
     const canonical = toCanonical(n);
     if (fileNameOf.has(canonical)) continue;
     fileNameOf.set(canonical, n);
-    fileShapes.set(canonical, source.shape(n));
+    fileShapes.set(canonical, [...source.shape(n)]);
   }
   const blockDims = blockDimsOf(config, fileShapes);
   const expected = samParameterShapes(config, blockDims);
@@ -252,11 +262,21 @@ export async function loadSamWeights(source: TensorSource, config: SamConfig): P
       file,
     );
   }
+  for (const [canonical, want] of expected) checkShape(fileNameOf.get(canonical)!, fileShapes.get(canonical)!, want, file);
+  return { naming, blockDims, expected, fileNameOf };
+}
+
+/**
+ * Checks every tensor of `source` against the config (planSamWeights), then uploads them in tfjs
+ * layout, one at a time (a ViT-H checkpoint never sits in memory twice).
+ */
+export async function loadSamWeights(source: TensorSource, config: SamConfig): Promise<SamWeights> {
+  const file = source.fileName;
+  const { naming, blockDims, expected, fileNameOf } = planSamWeights(source, config);
   const tensors = new Map<string, tf.Tensor>();
   try {
     for (const [canonical, want] of expected) {
       const n = fileNameOf.get(canonical)!;
-      checkShape(n, fileShapes.get(canonical)!, want, file);
       const loaded = await source.read(n);
       checkShape(n, loaded.shape, want, file);
       if (!(loaded.data instanceof Float32Array)) {

@@ -5,6 +5,13 @@
 import { SafetensorsFile, type LoadedTensor } from './safetensors';
 import { TorchZipFile } from './torchZip';
 
+/** What a checkpoint lists, enough to check names and shapes before anything is read. */
+export interface TensorListing {
+  readonly fileName: string;
+  readonly names: readonly string[];
+  shape(name: string): readonly number[];
+}
+
 export interface TensorSource {
   readonly fileName: string;
   /** Tensor names in file order. */
