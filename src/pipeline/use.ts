@@ -19,7 +19,7 @@ import { SafetensorsFile } from '../models/weights/safetensors';
 import { readCheckpointMeta } from '../train/checkpoint';
 import type { Backbone } from './backbone';
 import type { ClipService } from './clip';
-import { bundleFiles, cardText, parseShareLink, pushModelToHub } from './hubShare';
+import { bundleFiles, cardText, parseShareLink, pushModelToHub, shareLink } from './hubShare';
 import { datasetImages, type ImageDecoder } from './images';
 import { buildModelBundle, MAX_CARD_BYTES, readModelBundle, type ModelBundle, type ModelCard } from './modelBundle';
 import type { ModelFiles, ProgressSink } from './modelFiles';
@@ -158,6 +158,15 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
   }
 
   const api: UseApi = {
+    usableRuns: async () =>
+      (await store.listRuns(db))
+        .filter((r) => (r.state as StoredRun | undefined)?.stage?.checkpoint && (r.state as StoredRun).view)
+        .sort((a, b) => b.updatedAt - a.updatedAt)
+        .map((r) => {
+          const { view } = r.state as StoredRun;
+          return { id: r.id, label: `${view.config.kind} · ${view.config.preset} · ${view.iteration}/${view.totalIterations} iterations · ${view.status}`, updatedAt: r.updatedAt };
+        }),
+
     exportModelBundle: async (runId) => {
       const bundle = await runBundle(runId);
       const files = bundleFiles(bundle);
@@ -235,6 +244,8 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
       const shared = await pushModelToHub(await runBundle(runId), push);
       return { link: shared.link, cardUrl: shared.cardUrl };
     },
+
+    shareLink: async (labUrl, cardUrl, cardSha256) => shareLink(labUrl, cardUrl, cardSha256),
 
     exportPredictions: async (datasetId) => {
       const { card } = requireUsed();

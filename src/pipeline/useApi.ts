@@ -29,7 +29,16 @@ export interface SegmentedImage {
   segments: { id: number; name: string; isthing: boolean; color: [number, number, number]; area: number }[];
 }
 
+/** A stored run whose saved weights the Use view can open, export or push. */
+export interface UsableRun {
+  id: string;
+  label: string;
+  updatedAt: number;
+}
+
 export interface UseApi {
+  /** Runs with saved weights (finished or paused), newest first. */
+  usableRuns(): Promise<UsableRun[]>;
   /** The bundle of a stored run (finished or paused: its last saved weights). */
   exportModelBundle(runId: string): Promise<BundleDownload>;
   /** Makes a stored run's model the one the Use view segments with. */
@@ -42,6 +51,8 @@ export interface UseApi {
   segmentImages(files: File[]): Promise<SegmentedImage[]>;
   /** Pushes a run's bundle to a Hugging Face Hub model repository; returns the share link. The token is used for this call only. */
   pushToHub(runId: string, push: { repo: string; accessToken: string; labUrl: string; hubUrl?: string }): Promise<{ link: string; cardUrl: string }>;
+  /** `<lab URL>#model=…&sha256=…` for a model.json hosted at `cardUrl`. */
+  shareLink(labUrl: string, cardUrl: string, cardSha256: string): Promise<string>;
   /** The model in use on every image of a dataset → COCO panoptic predictions zip. */
   exportPredictions(datasetId: string): Promise<Blob>;
 }
