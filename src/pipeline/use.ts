@@ -29,7 +29,7 @@ import { predictImageTensor } from './trainingEval';
 import type { SegmentedImage, UseApi, UsedModelView } from './useApi';
 
 /** The card's CLIP sha256 for the offline stand-in backbone (no CLIP weights: a seeded random trunk). */
-export const OFFLINE_BACKBONE_SHA256 = '0'.repeat(64);
+const OFFLINE_BACKBONE_SHA256 = '0'.repeat(64);
 
 /** What the training service stores per run (see training.ts): its view and the last checkpoint. */
 interface StoredRun {

@@ -2,8 +2,6 @@
 import type { ModelCard } from './modelBundle';
 import type { ModelDownloadProgress } from './modelsApi';
 
-export type { ModelCard as SharedModelCard } from './modelBundle';
-
 /** The three files of a bundle (and one zip of them), as the UI offers them for download. */
 export interface BundleDownload {
   files: { path: string; content: Blob }[];
