@@ -87,6 +87,12 @@ describe('model bundle of a run', () => {
     expect(await entryText(cardInZip)).toBe(await fileOf(bundle, 'model.json').text());
   });
 
+  it('lists the run among the runs the Use view can open', async () => {
+    const runs = await trained.api().usableRuns();
+    expect(runs.map((r) => r.id)).toEqual([runId]);
+    expect(runs[0].label).toBe('supervised · tiny · 2/2 iterations · finished');
+  });
+
   it('imported from its zip in another session, segments exactly as the run did', async () => {
     expect(expected[0].segments.length).toBeGreaterThan(0);
     const other = await freshSession();
