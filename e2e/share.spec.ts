@@ -34,6 +34,7 @@ test('a briefly trained model, shared by link, segments a demo image the same in
   await page.getByTestId('use-open-run').click();
   await expect(page.getByTestId('use-card')).toBeVisible({ timeout: 120_000 });
   const original = await segmentation(page, image);
+  expect(await page.getByTestId('use-segment').count()).toBeGreaterThan(0);
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('use-export-bundle').click()]);
   const zip = readFileSync((await download.path())!);
   const entries = await new ZipReader(new BlobReader(new Blob([zip]))).getEntries();
