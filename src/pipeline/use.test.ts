@@ -134,6 +134,11 @@ describe('hub push and predictions', () => {
     const files = hub.repos.get('alice/demo')!;
     expect(new Uint8Array(files.get('model.safetensors')!)).toEqual(served.get('/m/model.safetensors'));
     expect(link).toBe(shareLink('http://lab.test/', cardUrl, bundle.cardSha256));
+    const db = trained.platform.db;
+    for (const name of Array.from(db.objectStoreNames)) {
+      const records = await db.getAll(name);
+      expect(JSON.stringify(records), name).not.toContain('hf_useTestToken');
+    }
   });
 
   it('exports the model\'s predictions on a dataset as COCO panoptic', async () => {
