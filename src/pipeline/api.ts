@@ -9,15 +9,17 @@ import type { MasksApi } from './masksApi';
 import type { ModelsApi } from './modelsApi';
 import type { PipelineRunApi } from './pipelineRun';
 import type { TrainingApi } from './trainingApi';
+import type { UseApi } from './useApi';
 
 export type * from './datasetsApi';
 export type * from './masksApi';
 export type * from './modelsApi';
 export type * from './trainingApi';
+export type * from './useApi';
 export type { BackendInfo };
 
 export interface CoreApi {
   init(): Promise<BackendInfo>;
 }
 
-export interface PipelineApi extends CoreApi, DatasetApi, ModelsApi, MasksApi, TrainingApi, PipelineRunApi {}
+export interface PipelineApi extends CoreApi, DatasetApi, ModelsApi, MasksApi, TrainingApi, PipelineRunApi, UseApi {}

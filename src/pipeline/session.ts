@@ -17,6 +17,7 @@ import { ModelFiles } from './modelFiles';
 import { createPipelineRun } from './pipelineRun';
 import { createTrainingService } from './training';
 import { TrainingSamples } from './trainingData';
+import { createUseService } from './use';
 
 /** What a session runs on: the browser's in the worker; fakes and Node decoders in tests. */
 export interface SessionPlatform {
@@ -35,6 +36,7 @@ export class LabSession {
   readonly datasets;
   readonly training;
   readonly pipeline;
+  readonly use;
 
   constructor(readonly platform: SessionPlatform) {
     const { db, decode } = platform;
@@ -45,6 +47,7 @@ export class LabSession {
     this.masks = createMaskService({ db, files: this.files, decode, jobs: this.jobs, gpuLimits: platform.backend.limits });
     this.training = createTrainingService({ db, samples: this.samples, jobs: this.jobs, backbone: () => this.clip.backbone(), classNames: (id, categories) => this.clip.editedClassNames(id, categories) });
     this.pipeline = createPipelineRun({ db, jobs: this.jobs, clip: this.clip, masks: this.masks, training: this.training });
+    this.use = createUseService({ db, files: this.files, clip: this.clip, decode });
   }
 
   /** Everything the session offers the UI (the worker exposes it over comlink). */
@@ -57,6 +60,7 @@ export class LabSession {
       ...masks.api,
       ...this.training.api,
       ...this.pipeline.api,
+      ...this.use.api,
       cancelModelLoad: async () => files.cancelLoad(),
       listSavedModels: () => files.listSavedModels(),
       loadSavedModel: async (id, onProgress) => {
@@ -81,6 +85,7 @@ export class LabSession {
 
   /** Frees the models and cached tensors (tests; a worker lives as long as its page). */
   async dispose(): Promise<void> {
+    this.use.dispose();
     await this.clip.dispose();
     this.masks.use(null);
     this.samples.dispose();

@@ -30,11 +30,23 @@ export async function predictImage(
   categories: readonly Category[],
   ref: SampleRef,
 ): Promise<PanopticResult> {
+  return predictImageTensor(await samples.imageTensor(ref.imageId), backbone, model, classifier, categories);
+}
+
+/** Predicts an RGB 0–255 [H, W, 3] image at its own size (validation images, images dropped in the Use view). */
+export async function predictImageTensor(
+  image: tf.Tensor3D,
+  backbone: Backbone,
+  model: M2FLang,
+  classifier: TextClassifier,
+  categories: readonly { isthing: boolean }[],
+): Promise<PanopticResult> {
+  const [height, width] = image.shape;
+  const ref = { height, width };
   const crop = model.config.cropSize;
   const scale = crop / Math.max(ref.width, ref.height);
   const rh = Math.max(1, Math.round(ref.height * scale));
   const rw = Math.max(1, Math.round(ref.width * scale));
-  const image = await samples.imageTensor(ref.imageId);
   const [cls, masks] = tf.tidy(() => {
     const input = augmentImage(image, { height: rh, width: rw, cropY: 0, cropX: 0, flip: false, colour: null }, crop);
     const features: TrunkFeatures = tidyAll(() => backbone.trunk.forwardFeatures(normalizeForClip(tf.expandDims(input, 0) as tf.Tensor4D)));

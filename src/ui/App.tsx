@@ -6,6 +6,7 @@ import { MasksPanel } from './components/masks/MasksPanel';
 import { ModelsPanel } from './components/models/ModelsPanel';
 import { StoragePanel } from './components/StoragePanel';
 import { TrainPanel } from './components/train/TrainPanel';
+import { UseView } from './components/use/UseView';
 import { useBackendStore } from './stores/backendStore';
 import { useDatasetsStore } from './stores/datasetsStore';
 
@@ -15,6 +16,7 @@ const TABS: { id: string; label: string; render: () => ReactNode }[] = [
   { id: 'models', label: 'Models', render: () => <ModelsPanel /> },
   { id: 'masks', label: 'Masks', render: () => <MasksPanel /> },
   { id: 'train', label: 'Train', render: () => <TrainPanel /> },
+  { id: 'use', label: 'Use', render: () => <UseView /> },
 ];
 
 const TAB_KEY = 'dearli.tab';
@@ -22,7 +24,8 @@ const TAB_KEY = 'dearli.tab';
 export function App() {
   const initBackend = useBackendStore((s) => s.init);
   const { viewerImageId, openImage, loadDemoIfEmpty } = useDatasetsStore();
-  const [tab, setTab] = useState(() => localStorage.getItem(TAB_KEY) ?? 'data');
+  // A share link (#model=…) opens the Use view.
+  const [tab, setTab] = useState(() => (/[#&]model=/.test(window.location.hash) ? 'use' : (localStorage.getItem(TAB_KEY) ?? 'data')));
   const current = TABS.find((t) => t.id === tab) ?? TABS[0];
 
   useEffect(() => {

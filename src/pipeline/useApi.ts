@@ -1,0 +1,56 @@
+/** The Use part of the pipeline API: a shared or locally trained model, its bundle, and images segmented with it. */
+import type { ModelCard } from './modelBundle';
+import type { ModelDownloadProgress } from './modelsApi';
+
+/** The three files of a bundle (and one zip of them), as the UI offers them for download. */
+export interface BundleDownload {
+  files: { path: string; content: Blob }[];
+  zip: Blob;
+  /** sha256 of model.json as exported (a share link for wherever it is hosted carries it). */
+  cardSha256: string;
+}
+
+/** The model the Use view segments with. */
+export interface UsedModelView {
+  card: ModelCard;
+  /** Where it came from: a run id, a dropped file name or the URL of model.json. */
+  from: string;
+}
+
+export interface SegmentedImage {
+  fileName: string;
+  width: number;
+  height: number;
+  image: Blob;
+  /** RGBA at the image size in the segments' colours. */
+  overlay: Uint8ClampedArray;
+  segments: { id: number; name: string; isthing: boolean; color: [number, number, number]; area: number }[];
+}
+
+/** A stored run whose saved weights the Use view can open, export or push. */
+export interface UsableRun {
+  id: string;
+  label: string;
+  updatedAt: number;
+}
+
+export interface UseApi {
+  /** Runs with saved weights (finished or paused), newest first. */
+  usableRuns(): Promise<UsableRun[]>;
+  /** The bundle of a stored run (finished or paused: its last saved weights). */
+  exportModelBundle(runId: string): Promise<BundleDownload>;
+  /** Makes a stored run's model the one the Use view segments with. */
+  useRunModel(runId: string): Promise<UsedModelView>;
+  /** Dropped bundle files (model.json + model.safetensors, or one zip of them) → the model in use. */
+  importModelBundle(files: File[]): Promise<UsedModelView>;
+  /** A share link's card and weights through the weight cache, both sha256s verified → the model in use. */
+  openSharedModel(link: string, onProgress: (p: ModelDownloadProgress) => void): Promise<UsedModelView>;
+  usedModel(): Promise<UsedModelView | null>;
+  segmentImages(files: File[]): Promise<SegmentedImage[]>;
+  /** Pushes a run's bundle to a Hugging Face Hub model repository; returns the share link. The token is used for this call only. */
+  pushToHub(runId: string, push: { repo: string; accessToken: string; labUrl: string; hubUrl?: string }): Promise<{ link: string; cardUrl: string }>;
+  /** `<lab URL>#model=…&sha256=…` for a model.json hosted at `cardUrl`. */
+  shareLink(labUrl: string, cardUrl: string, cardSha256: string): Promise<string>;
+  /** The model in use on every image of a dataset → COCO panoptic predictions zip. */
+  exportPredictions(datasetId: string): Promise<Blob>;
+}

@@ -1,0 +1,109 @@
+import { useState } from 'react';
+import type { UserMessage } from '../../../../workers/api';
+import { attemptWithMessage } from '../../messages';
+import { pipeline } from '../../pipeline';
+import { saveBlob } from './download';
+
+const labUrl = () => window.location.href.replace(/#.*$/, '');
+
+/**
+ * Sharing a run's model: the bundle as a zip, a push to a Hugging Face Hub repository, and a share
+ * link for a model.json hosted anywhere. The access token lives in this component's state only.
+ */
+export function SharePanel({ runId, onMessage }: { runId: string; onMessage: (m: UserMessage) => void }) {
+  const [cardSha256, setCardSha256] = useState<string | null>(null);
+  const [repo, setRepo] = useState('');
+  const [token, setToken] = useState('');
+  const [hostedUrl, setHostedUrl] = useState('');
+  const [link, setLink] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+
+  const act = async <T,>(what: string, fn: () => Promise<T>): Promise<T | null> => {
+    setBusy(what);
+    try {
+      return await attemptWithMessage(fn, onMessage);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const exportBundle = async () => {
+    const bundle = await act('exporting', () => pipeline().exportModelBundle(runId));
+    if (!bundle) return;
+    setCardSha256(bundle.cardSha256);
+    saveBlob(bundle.zip, 'dearli-model.zip');
+  };
+
+  const push = async () => {
+    const shared = await act('pushing', () => pipeline().pushToHub(runId, { repo, accessToken: token, labUrl: labUrl() }));
+    if (shared) setLink(shared.link);
+  };
+
+  const copyLink = async () => {
+    const sha = cardSha256 ?? (await act('exporting', () => pipeline().exportModelBundle(runId)))?.cardSha256;
+    if (!sha) return;
+    setCardSha256(sha);
+    const made = await act('making the link', () => pipeline().shareLink(labUrl(), hostedUrl, sha));
+    if (!made) return;
+    setLink(made);
+    await navigator.clipboard?.writeText(made).catch(() => {});
+  };
+
+  return (
+    <section className="card" data-testid="use-share">
+      <h3>Share this run's model</h3>
+      <div className="row">
+        <button type="button" data-testid="use-export-bundle" disabled={!!busy} onClick={() => void exportBundle()}>
+          Export bundle
+        </button>
+        <span className="muted">model.safetensors, model.json and README.md in one zip</span>
+      </div>
+      <div className="row">
+        <input placeholder="user/model-name" value={repo} onChange={(e) => setRepo(e.target.value)} data-testid="use-hub-repo" />
+        <input type="password" placeholder="hub access token (write)" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" data-testid="use-hub-token" />
+        <button type="button" disabled={!!busy || !repo || !token} onClick={() => void push()} data-testid="use-push">
+          Push to hub
+        </button>
+      </div>
+      <div className="row">
+        <input placeholder="https://…/model.json (hosted with CORS)" value={hostedUrl} onChange={(e) => setHostedUrl(e.target.value)} data-testid="use-hosted-url" />
+        <button type="button" disabled={!!busy || !hostedUrl} onClick={() => void copyLink()} data-testid="use-copy-link">
+          Copy link
+        </button>
+      </div>
+      {busy && <p className="muted">{busy}…</p>}
+      {link && (
+        <p>
+          Share link: <code data-testid="use-link">{link}</code>
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** Predictions of the model in use on a stored dataset, as a COCO panoptic zip for panopticapi / npm run eval. */
+export function PredictionsExport({ datasets, onMessage }: { datasets: { id: string; name: string }[]; onMessage: (m: UserMessage) => void }) {
+  const [datasetId, setDatasetId] = useState('');
+  const [busy, setBusy] = useState(false);
+  const run = async () => {
+    setBusy(true);
+    const zip = await attemptWithMessage(() => pipeline().exportPredictions(datasetId || datasets[0].id), onMessage);
+    setBusy(false);
+    if (zip) saveBlob(zip, 'panoptic_pred.zip');
+  };
+  if (datasets.length === 0) return null;
+  return (
+    <div className="row">
+      <select value={datasetId} onChange={(e) => setDatasetId(e.target.value)} data-testid="use-predictions-dataset">
+        {datasets.map((d) => (
+          <option key={d.id} value={d.id}>
+            {d.name}
+          </option>
+        ))}
+      </select>
+      <button type="button" disabled={busy} onClick={() => void run()} data-testid="use-export-predictions">
+        {busy ? 'Predicting…' : 'Export predictions'}
+      </button>
+    </div>
+  );
+}
