@@ -21,7 +21,6 @@ export interface PartialReport extends BenchReport {
 }
 
 declare global {
-  // eslint-disable-next-line no-var
   var __benchPartial: PartialReport | undefined;
 }
 
