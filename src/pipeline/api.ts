@@ -8,11 +8,13 @@ import type { DatasetApi } from './datasetsApi';
 import type { MasksApi } from './masksApi';
 import type { ModelsApi } from './modelsApi';
 import type { PipelineRunApi } from './pipelineRun';
+import type { RunsApi } from './runsApi';
 import type { TrainingApi } from './trainingApi';
 
 export type * from './datasetsApi';
 export type * from './masksApi';
 export type * from './modelsApi';
+export type * from './runsApi';
 export type * from './trainingApi';
 export type { BackendInfo };
 
@@ -20,4 +22,4 @@ export interface CoreApi {
   init(): Promise<BackendInfo>;
 }
 
-export interface PipelineApi extends CoreApi, DatasetApi, ModelsApi, MasksApi, TrainingApi, PipelineRunApi {}
+export interface PipelineApi extends CoreApi, DatasetApi, ModelsApi, MasksApi, TrainingApi, RunsApi, PipelineRunApi {}

@@ -15,6 +15,7 @@ import { JobSlot } from './jobs';
 import { createMaskService } from './masks';
 import { ModelFiles } from './modelFiles';
 import { createPipelineRun } from './pipelineRun';
+import { createRunsService } from './runs';
 import { createTrainingService } from './training';
 import { TrainingSamples } from './trainingData';
 
@@ -34,6 +35,7 @@ export class LabSession {
   readonly masks;
   readonly datasets;
   readonly training;
+  readonly runs;
   readonly pipeline;
 
   constructor(readonly platform: SessionPlatform) {
@@ -44,6 +46,7 @@ export class LabSession {
     this.clip = createClipService({ db, files: this.files, decode, jobs: this.jobs });
     this.masks = createMaskService({ db, files: this.files, decode, jobs: this.jobs, gpuLimits: platform.backend.limits });
     this.training = createTrainingService({ db, samples: this.samples, jobs: this.jobs, backbone: () => this.clip.backbone(), classNames: (id, categories) => this.clip.editedClassNames(id, categories) });
+    this.runs = createRunsService(db, this.training);
     this.pipeline = createPipelineRun({ db, jobs: this.jobs, clip: this.clip, masks: this.masks, training: this.training });
   }
 
@@ -56,6 +59,7 @@ export class LabSession {
       ...clip.api,
       ...masks.api,
       ...this.training.api,
+      ...this.runs.api,
       ...this.pipeline.api,
       cancelModelLoad: async () => files.cancelLoad(),
       listSavedModels: () => files.listSavedModels(),

@@ -42,12 +42,24 @@ export interface EvalPoint {
   pqStuff: number;
   miou: number;
   images: number;
+  /** PQ/SQ/RQ per category of the run's classes, in category order (zeros where a class never occurred). */
+  perClass?: ClassScores[];
+}
+
+export interface ClassScores {
+  name: string;
+  isthing: boolean;
+  pq: number;
+  sq: number;
+  rq: number;
 }
 
 export type RunStatus = 'running' | 'paused' | 'finished' | 'failed';
 
 export interface RunView {
   id: string;
+  /** The user's name for the run (runs list); absent until renamed. */
+  name?: string;
   config: TrainingConfig;
   status: RunStatus;
   iteration: number;
@@ -95,5 +107,6 @@ export interface TrainingApi {
   latestRun(): Promise<RunView | null>;
   /** Calls back with the run's view after every step, evaluation and status change. */
   watchTraining(onUpdate: (view: RunView) => void): Promise<void>;
-  validationPredictions(limit: number): Promise<PredictionView[]>;
+  /** The last validation's predictions of `runId` (stored with the run), or of the run trained last. */
+  validationPredictions(limit: number, runId?: string): Promise<PredictionView[]>;
 }
