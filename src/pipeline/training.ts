@@ -159,7 +159,10 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
         config.kind === 'supervised' && valDataset ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages)) : [];
       const plan = { kind: config.kind, refs, batchSize: config.batchSize, cropSize: decoder.cropSize, maxTargets: decoder.numQueries, classOf: classIndex(categories) };
       const stage = decoderTrainingStage(config.kind, trainer, config.iterations, (_it, rng) => samples.trainingBatch(backbone, plan, rng));
+      // Speed over running steps only (never paused time), from this launch's own steps.
       let rate = 0;
+      let runningMs = 0;
+      let runningSteps = 0;
       /** Losses arrive one step late (and at saves); a point is plotted at the iteration count after its step. */
       const addLossPoint = (l: AppliedLoss) => {
         if (l.iteration + 1 <= (view.losses.at(-1)?.iteration ?? 0)) return;
@@ -183,7 +186,13 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       };
 
       const withEval = timed(stage, async (state, ms, loss, timings) => {
-        rate = rate === 0 ? 1000 / ms : 0.9 * rate + 100 / ms;
+        // The first step after a start or resume compiles kernels: it counts only until a second one is timed.
+        if (runningSteps === 0 && rate === 0) rate = 1000 / ms;
+        else {
+          runningMs += ms;
+          runningSteps++;
+          rate = (1000 * runningSteps) / runningMs;
+        }
         if (timings) {
           const dataMs = Math.max(0, ms - timings.forwardAndReadbackMs - timings.matchingMs - timings.lossAndUpdateMs);
           view.timings = { ...timings, dataMs };
