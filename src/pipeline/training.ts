@@ -18,6 +18,7 @@ import type { Backbone } from './backbone';
 import { namesOf } from './clip';
 import { run, type Stage, type StateStore } from './runner';
 import { preflightTraining } from './preflight';
+import { proposedSettings } from './presetDefaults';
 import { paintOverlay, segmentColor } from './segmentColors';
 import { decoderTrainingStage, type AppliedLoss, type DecoderStageState } from './stages/decoderTraining';
 import { classIndex, type SampleRef, type TrainingSamples } from './trainingData';
@@ -302,7 +303,13 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       const backbone = await activeBackbone();
       const presets: PresetView[] = backbone.presets.map((name) => {
         const c = decoderPreset(name, { trunkChannels: backbone.channels, embedDim: backbone.embedDim });
-        return { name, parameterCount: parameterCount(c), estimatedMemoryBytes: estimateTrainingMemory(c, batchSize).totalBytes, cropSize: c.cropSize };
+        return {
+          name,
+          parameterCount: parameterCount(c),
+          estimatedMemoryBytes: estimateTrainingMemory(c, batchSize).totalBytes,
+          cropSize: c.cropSize,
+          proposed: proposedSettings(name, c.cropSize),
+        };
       });
       return { backbone: backbone.name, presets };
     },

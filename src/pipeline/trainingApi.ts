@@ -84,6 +84,14 @@ export interface PresetView {
   /** Rough GPU memory for training at the given batch (weights, moments, activations). */
   estimatedMemoryBytes: number;
   cropSize: number;
+  /** What a new run with this preset starts from (src/pipeline/presetDefaults.ts). */
+  proposed: ProposedSettings;
+}
+
+export interface ProposedSettings {
+  learningRate: number;
+  cropSize: number;
+  iterations: number;
 }
 
 export interface PredictionView {
