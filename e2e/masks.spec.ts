@@ -96,7 +96,7 @@ test('mask stage with tiny SAM weights and with the fallback, kept across a relo
   await expect(viewer.getByTestId('mask-source')).toHaveText('fallback (Felzenszwalb)');
   const count = Number(await viewer.getByTestId('mask-count').textContent());
   expect(count).toBeGreaterThan(0);
-  await expect(viewer.getByTestId('mask-table').locator('tbody tr')).toHaveCount(count);
+  await expect(viewer.getByTestId('mask-table').locator('tbody tr')).toHaveCount(Math.min(count, 20));
   await page.screenshot({ path: 'test-results/masks-viewer.png', fullPage: true });
 
   // A folder of SA-1B JSONs: two good files, one cut short; the broken one is named.

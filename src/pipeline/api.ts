@@ -8,12 +8,14 @@ import type { DatasetApi } from './datasetsApi';
 import type { MasksApi } from './masksApi';
 import type { ModelsApi } from './modelsApi';
 import type { PipelineRunApi } from './pipelineRun';
+import type { RunsApi } from './runsApi';
 import type { TrainingApi } from './trainingApi';
 import type { UseApi } from './useApi';
 
 export type * from './datasetsApi';
 export type * from './masksApi';
 export type * from './modelsApi';
+export type * from './runsApi';
 export type * from './trainingApi';
 export type * from './useApi';
 export type { BackendInfo };
@@ -22,4 +24,4 @@ export interface CoreApi {
   init(): Promise<BackendInfo>;
 }
 
-export interface PipelineApi extends CoreApi, DatasetApi, ModelsApi, MasksApi, TrainingApi, PipelineRunApi, UseApi {}
+export interface PipelineApi extends CoreApi, DatasetApi, ModelsApi, MasksApi, TrainingApi, RunsApi, PipelineRunApi, UseApi {}

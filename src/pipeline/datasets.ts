@@ -117,10 +117,5 @@ export function createDatasetService(db: store.DearliDB): DatasetApi {
       const rgba = paintOverlay(ids, (id) => colorOf.get(id));
       return { ...base, overlay: { rgba, ids }, segments: segments.sort((a, b) => b.area - a.area) };
     },
-
-    storageInfo: async () => {
-      const e = await store.storageEstimate();
-      return { usage: e?.usage ?? 0, quota: e?.quota ?? 0 };
-    },
   };
 }

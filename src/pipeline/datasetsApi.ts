@@ -80,11 +80,6 @@ export interface ImageDetail {
   segments: SegmentView[];
 }
 
-export interface StorageInfo {
-  usage: number;
-  quota: number;
-}
-
 export interface DatasetApi {
   planImport(files: DroppedFile[]): Promise<ImportPreview>;
   /** Imports the chosen splits of a preview (one choice per split), all or none. */
@@ -97,5 +92,4 @@ export interface DatasetApi {
   deleteDataset(id: string): Promise<void>;
   listImages(datasetId: string, offset: number, limit: number): Promise<ImageSummary[]>;
   getImageDetail(imageId: string): Promise<ImageDetail>;
-  storageInfo(): Promise<StorageInfo>;
 }

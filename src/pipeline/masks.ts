@@ -5,7 +5,7 @@
  * them, so a reload or a resumed run skips finished images and a change of generator redoes them.
  */
 import { DearliError, toUserMessage, type UserMessage } from '../core/errors';
-import { DEFAULT_FELZENSZWALB_OPTIONS } from '../core/felzenszwalb';
+import { DEFAULT_FELZENSZWALB_OPTIONS, type FelzenszwalbOptions } from '../core/felzenszwalb';
 import { decodeMask, fromCocoRle } from '../core/rle';
 import { readJsonText } from '../data/files';
 import { parseSa1bJson } from '../data/sa1b';
@@ -27,6 +27,19 @@ import { runStoredStage } from './stageStore';
 import { segmentColor } from './segmentColors';
 
 const SAM_PRESETS: readonly SamPresetName[] = ['sam-vit-b', 'sam-vit-l', 'sam-vit-h', 'slimsam-77'];
+
+/**
+ * The fallback's segment scale for an image of this size. Felzenszwalb's k and minimum size are in
+ * pixels, so fixed values that suit a small image cut a large one into its texture (one mask per
+ * brick on a 256² demo wall). Both grow with the image's area, from the defaults at 128².
+ */
+const FALLBACK_REFERENCE_AREA = 128 * 128;
+
+export function fallbackScale(width: number, height: number): FelzenszwalbOptions {
+  const area = (width * height) / FALLBACK_REFERENCE_AREA;
+  const grow = Math.max(1, area);
+  return { ...DEFAULT_FELZENSZWALB_OPTIONS, scale: Math.round(DEFAULT_FELZENSZWALB_OPTIONS.scale * Math.sqrt(grow)), minSize: Math.round(DEFAULT_FELZENSZWALB_OPTIONS.minSize * grow) };
+}
 
 const FALLBACK_DESCRIPTION = 'fallback: Felzenszwalb-Huttenlocher graph segmentation on colour (no SAM weights loaded)';
 
@@ -86,7 +99,7 @@ function maskDecidingOptions(s: MaskStageSettings): Partial<AutoMaskOptions> {
  * batch is left out: it changes how prompts are grouped on the GPU, not the masks.
  */
 function generatorParams(sam: LoadedSam | null, settings: MaskStageSettings): Record<string, unknown> {
-  if (!sam) return { generator: 'felzenszwalb', ...DEFAULT_FELZENSZWALB_OPTIONS };
+  if (!sam) return { generator: 'felzenszwalb', ...DEFAULT_FELZENSZWALB_OPTIONS, scaledAbove: FALLBACK_REFERENCE_AREA };
   return { generator: 'sam', model: sam.card.sha256, ...maskDecidingOptions(settings) };
 }
 
@@ -196,7 +209,7 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
       const existing = await store.getSamMasks(db, image.id);
       if (existing && (existing.source === 'imported' || sameParams(existing.params, params))) return false;
       const { rgba, width, height } = await decode(image.blob, image.fileName);
-      const records = await generateMasksForImage(generator, rgba, width, height, { autoMask }, stepSignal);
+      const records = await generateMasksForImage(generator, rgba, width, height, { autoMask, fallback: fallbackScale(width, height) }, stepSignal);
       await store.putSamMasks(db, {
         imageId: image.id,
         datasetId: dataset.id,

@@ -1,23 +1,37 @@
 /**
- * The one segment colour scheme of every viewer (dataset images, class-agnostic masks, training
- * predictions): a stuff segment takes its category's colour; a thing instance its category's colour
- * jittered by its segment id; a segment without a category a colour hashed from its id. The same
- * segment therefore looks the same wherever it is shown.
+ * The one overlay palette of every viewer (dataset images, class-agnostic masks, training
+ * predictions). Colours come from the category's place in the palette, never from the category's
+ * own colour: datasets (the demo among them) paint objects in their category colour, so an overlay
+ * in that colour disappears into the photo. Hues step by the golden angle, so neighbouring ids
+ * differ strongly, at full saturation and mid lightness, which stands out against photographs; a
+ * thing instance varies its category's lightness by its segment id; a segment without a category
+ * hashes its id to a hue. The same segment therefore looks the same wherever it is shown.
  */
 import type { Category } from '../core/panoptic';
 
 export type Rgb = [number, number, number];
 
+const GOLDEN_ANGLE = 137.508;
+
 const hash = (id: number) => Math.imul(id ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+
+/** HSL (hue in degrees, saturation and lightness 0..1) to 8-bit RGB. */
+export function hslToRgb(hue: number, saturation: number, lightness: number): Rgb {
+  const c = (1 - Math.abs(2 * lightness - 1)) * saturation;
+  const h = (((hue % 360) + 360) % 360) / 60;
+  const x = c * (1 - Math.abs((h % 2) - 1));
+  const [r, g, b] = h < 1 ? [c, x, 0] : h < 2 ? [x, c, 0] : h < 3 ? [0, c, x] : h < 4 ? [0, x, c] : h < 5 ? [x, 0, c] : [c, 0, x];
+  const m = lightness - c / 2;
+  return [Math.round(255 * (r + m)), Math.round(255 * (g + m)), Math.round(255 * (b + m))];
+}
 
 export function segmentColor(id: number, category: Category | undefined): Rgb {
   const h = hash(id);
-  if (!category) return [64 + ((h >>> 0) & 191), 64 + ((h >>> 8) & 191), 64 + ((h >>> 16) & 191)];
-  const base = category.color ?? [200, 200, 200];
-  if (!category.isthing) return [base[0], base[1], base[2]];
-  const jitter = (k: number) => ((h >>> (k * 8)) & 63) - 32;
-  const clamp = (v: number) => Math.max(0, Math.min(255, v));
-  return [clamp(base[0] + jitter(0)), clamp(base[1] + jitter(1)), clamp(base[2] + jitter(2))];
+  if (!category) return hslToRgb(h % 360, 0.95, 0.55);
+  const hue = category.id * GOLDEN_ANGLE;
+  if (!category.isthing) return hslToRgb(hue, 0.95, 0.5);
+  // Instances of one class keep its hue; lightness 0.4..0.7 tells them apart.
+  return hslToRgb(hue, 0.95, 0.4 + 0.1 * (h % 4));
 }
 
 /** RGBA at the id map's size: each pixel in its segment's colour, pixels without a colour transparent. */

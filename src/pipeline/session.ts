@@ -15,6 +15,7 @@ import { JobSlot } from './jobs';
 import { createMaskService } from './masks';
 import { ModelFiles } from './modelFiles';
 import { createPipelineRun } from './pipelineRun';
+import { createRunsService } from './runs';
 import { createTrainingService } from './training';
 import { TrainingSamples } from './trainingData';
 import { createUseService } from './use';
@@ -35,6 +36,7 @@ export class LabSession {
   readonly masks;
   readonly datasets;
   readonly training;
+  readonly runs;
   readonly pipeline;
   readonly use;
 
@@ -46,6 +48,7 @@ export class LabSession {
     this.clip = createClipService({ db, files: this.files, decode, jobs: this.jobs });
     this.masks = createMaskService({ db, files: this.files, decode, jobs: this.jobs, gpuLimits: platform.backend.limits });
     this.training = createTrainingService({ db, samples: this.samples, jobs: this.jobs, backbone: () => this.clip.backbone(), classNames: (id, categories) => this.clip.editedClassNames(id, categories) });
+    this.runs = createRunsService(db, this.training);
     this.pipeline = createPipelineRun({ db, jobs: this.jobs, clip: this.clip, masks: this.masks, training: this.training });
     this.use = createUseService({ db, files: this.files, clip: this.clip, decode });
   }
@@ -59,6 +62,7 @@ export class LabSession {
       ...clip.api,
       ...masks.api,
       ...this.training.api,
+      ...this.runs.api,
       ...this.pipeline.api,
       ...this.use.api,
       cancelModelLoad: async () => files.cancelLoad(),

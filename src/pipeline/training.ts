@@ -17,6 +17,8 @@ import { DEWA_CLASS_SYNONYMS } from '../train/targets';
 import type { Backbone } from './backbone';
 import { namesOf } from './clip';
 import { run, type Stage, type StateStore } from './runner';
+import { preflightTraining } from './preflight';
+import { proposedSettings } from './presetDefaults';
 import { paintOverlay, segmentColor } from './segmentColors';
 import { decoderTrainingStage, type AppliedLoss, type DecoderStageState } from './stages/decoderTraining';
 import { classIndex, type SampleRef, type TrainingSamples } from './trainingData';
@@ -24,12 +26,14 @@ import { evaluateDecoder, type ImagePrediction } from './trainingEval';
 import type { PredictionView, PresetView, RunView, TrainingApi, TrainingConfig } from './trainingApi';
 import type { JobSlot } from './jobs';
 
-interface PersistedRun {
+export interface PersistedRun {
   view: RunView;
   stage: (Omit<DecoderStageState, 'checkpoint'> & { checkpoint: Blob | null }) | null;
+  /** The last validation's predictions, kept so that the viewer shows them after a reload. */
+  predictions?: { predictions: ImagePrediction[]; categories: Category[] };
 }
 
-const RUN_PREFIX = 'train:';
+export const RUN_PREFIX = 'train:';
 const SAVE_EVERY = 10;
 const JOB = 'training';
 
@@ -80,7 +84,7 @@ export type TrainingService = ReturnType<typeof createTrainingService>;
 
 export function createTrainingService({ db, samples, jobs, backbone: activeBackbone, classNames }: TrainingServiceDeps) {
   const watchers = new Set<(view: RunView) => void>();
-  let lastPredictions: { predictions: ImagePrediction[]; categories: Category[]; classNames: string[][] } | null = null;
+  let lastPredictions: { runId: string; predictions: ImagePrediction[]; categories: Category[]; classNames: string[][] } | null = null;
   let runningId: string | null = null;
 
   function notify(view: RunView): void {
@@ -156,7 +160,10 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
         config.kind === 'supervised' && valDataset ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages)) : [];
       const plan = { kind: config.kind, refs, batchSize: config.batchSize, cropSize: decoder.cropSize, maxTargets: decoder.numQueries, classOf: classIndex(categories) };
       const stage = decoderTrainingStage(config.kind, trainer, config.iterations, (_it, rng) => samples.trainingBatch(backbone, plan, rng));
+      // Speed over running steps only (never paused time), from this launch's own steps.
       let rate = 0;
+      let runningMs = 0;
+      let runningSteps = 0;
       /** Losses arrive one step late (and at saves); a point is plotted at the iteration count after its step. */
       const addLossPoint = (l: AppliedLoss) => {
         if (l.iteration + 1 <= (view.losses.at(-1)?.iteration ?? 0)) return;
@@ -175,11 +182,18 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
         if (valRefs.length === 0) return;
         const { point, predictions } = await evaluateDecoder(samples, backbone, model, classifier, categories, valRefs, iteration);
         view.evals.push(point);
-        lastPredictions = { predictions, categories, classNames: view.classNames };
+        persisted.predictions = { predictions, categories };
+        lastPredictions = { runId, predictions, categories, classNames: view.classNames };
       };
 
       const withEval = timed(stage, async (state, ms, loss, timings) => {
-        rate = rate === 0 ? 1000 / ms : 0.9 * rate + 100 / ms;
+        // The first step after a start or resume compiles kernels: it counts only until a second one is timed.
+        if (runningSteps === 0 && rate === 0) rate = 1000 / ms;
+        else {
+          runningMs += ms;
+          runningSteps++;
+          rate = (1000 * runningSteps) / runningMs;
+        }
         if (timings) {
           const dataMs = Math.max(0, ms - timings.forwardAndReadbackMs - timings.matchingMs - timings.lossAndUpdateMs);
           view.timings = { ...timings, dataMs };
@@ -239,9 +253,18 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     jobs.start(JOB, (signal) => train(runId, signal)).catch(() => {});
   }
 
-  async function validationPredictions(limit: number): Promise<PredictionView[]> {
-    if (!lastPredictions) return [];
-    const { predictions, categories, classNames: names } = lastPredictions;
+  /** The predictions in memory when `runId` trained in this session, else those stored with it. */
+  async function predictionsOf(runId: string | undefined): Promise<typeof lastPredictions> {
+    if (runId === undefined || lastPredictions?.runId === runId) return lastPredictions;
+    const rec = await store.getRun<PersistedRun>(db, runId);
+    if (!rec?.state.predictions) return null;
+    return { runId, ...rec.state.predictions, classNames: (await withClassNames(rec.state.view)).classNames };
+  }
+
+  async function validationPredictions(limit: number, runId?: string): Promise<PredictionView[]> {
+    const stored = await predictionsOf(runId);
+    if (!stored) return [];
+    const { predictions, categories, classNames: names } = stored;
     const byId = new Map(categories.map((c) => [c.id, c]));
     const views: PredictionView[] = [];
     for (const { ref, result } of predictions.slice(0, limit)) {
@@ -280,13 +303,20 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       const backbone = await activeBackbone();
       const presets: PresetView[] = backbone.presets.map((name) => {
         const c = decoderPreset(name, { trunkChannels: backbone.channels, embedDim: backbone.embedDim });
-        return { name, parameterCount: parameterCount(c), estimatedMemoryBytes: estimateTrainingMemory(c, batchSize).totalBytes, cropSize: c.cropSize };
+        return {
+          name,
+          parameterCount: parameterCount(c),
+          estimatedMemoryBytes: estimateTrainingMemory(c, batchSize).totalBytes,
+          cropSize: c.cropSize,
+          proposed: proposedSettings(name, c.cropSize),
+        };
       });
       return { backbone: backbone.name, presets };
     },
 
     startTraining: async (config) => {
       if (jobs.current) throw new DearliError('train-busy', `${jobs.current} is in progress`, 'Pause it before starting a training run.');
+      await preflightTraining(db, config);
       const view = await createRun(config);
       lastPredictions = null;
       launch(view.id);
@@ -319,5 +349,5 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     validationPredictions,
   };
 
-  return { createRun, train, loadRun: async (runId: string) => (await loadRun(runId)).view, api };
+  return { createRun, train, loadRun: async (runId: string) => (await loadRun(runId)).view, runningRunId: () => runningId, withClassNames, api };
 }

@@ -42,12 +42,24 @@ export interface EvalPoint {
   pqStuff: number;
   miou: number;
   images: number;
+  /** PQ/SQ/RQ per category of the run's classes, in category order (zeros where a class never occurred). */
+  perClass?: ClassScores[];
+}
+
+export interface ClassScores {
+  name: string;
+  isthing: boolean;
+  pq: number;
+  sq: number;
+  rq: number;
 }
 
 export type RunStatus = 'running' | 'paused' | 'finished' | 'failed';
 
 export interface RunView {
   id: string;
+  /** The user's name for the run (runs list); absent until renamed. */
+  name?: string;
   config: TrainingConfig;
   status: RunStatus;
   iteration: number;
@@ -72,6 +84,14 @@ export interface PresetView {
   /** Rough GPU memory for training at the given batch (weights, moments, activations). */
   estimatedMemoryBytes: number;
   cropSize: number;
+  /** What a new run with this preset starts from (src/pipeline/presetDefaults.ts). */
+  proposed: ProposedSettings;
+}
+
+export interface ProposedSettings {
+  learningRate: number;
+  cropSize: number;
+  iterations: number;
 }
 
 export interface PredictionView {
@@ -95,5 +115,6 @@ export interface TrainingApi {
   latestRun(): Promise<RunView | null>;
   /** Calls back with the run's view after every step, evaluation and status change. */
   watchTraining(onUpdate: (view: RunView) => void): Promise<void>;
-  validationPredictions(limit: number): Promise<PredictionView[]>;
+  /** The last validation's predictions of `runId` (stored with the run), or of the run trained last. */
+  validationPredictions(limit: number, runId?: string): Promise<PredictionView[]>;
 }

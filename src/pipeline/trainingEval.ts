@@ -93,7 +93,17 @@ export async function evaluateDecoder(
   }
   const { pq, miou, images } = evaluator.summarize();
   return {
-    point: { iteration, pq: pq.All.pq, sq: pq.All.sq, rq: pq.All.rq, pqThings: pq.Things.pq, pqStuff: pq.Stuff.pq, miou: miou.miou, images },
+    point: {
+      iteration,
+      pq: pq.All.pq,
+      sq: pq.All.sq,
+      rq: pq.All.rq,
+      pqThings: pq.Things.pq,
+      pqStuff: pq.Stuff.pq,
+      miou: miou.miou,
+      images,
+      perClass: categories.map((c) => ({ name: c.name, isthing: c.isthing, ...pq.per_class[c.id] })),
+    },
     predictions,
   };
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { BackendBadge } from './components/BackendBadge';
 import { DatasetsPanel } from './components/DatasetsPanel';
+import { PipelineGuide } from './components/guide/PipelineGuide';
 import { ImageViewer } from './components/ImageViewer';
 import { MasksPanel } from './components/masks/MasksPanel';
 import { ModelsPanel } from './components/models/ModelsPanel';
@@ -27,6 +28,10 @@ export function App() {
   // A share link (#model=…) opens the Use view.
   const [tab, setTab] = useState(() => (/[#&]model=/.test(window.location.hash) ? 'use' : (localStorage.getItem(TAB_KEY) ?? 'data')));
   const current = TABS.find((t) => t.id === tab) ?? TABS[0];
+  const go = (id: string) => {
+    setTab(id);
+    localStorage.setItem(TAB_KEY, id);
+  };
 
   useEffect(() => {
     void initBackend();
@@ -46,10 +51,7 @@ export function App() {
               aria-selected={t.id === current.id}
               data-testid={`tab-${t.id}`}
               className={t.id === current.id ? 'active' : ''}
-              onClick={() => {
-                setTab(t.id);
-                localStorage.setItem(TAB_KEY, t.id);
-              }}
+              onClick={() => go(t.id)}
             >
               {t.label}
             </button>
@@ -58,7 +60,10 @@ export function App() {
         <BackendBadge />
         <StoragePanel />
       </header>
-      <main>{current.render()}</main>
+      <main>
+        <PipelineGuide tab={current.id} onGo={go} />
+        {current.render()}
+      </main>
       {viewerImageId && <ImageViewer imageId={viewerImageId} onClose={() => openImage(null)} />}
     </div>
   );

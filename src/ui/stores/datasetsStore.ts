@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { DatasetSummary, DroppedFile, ImportChoice, ImportPreview, ImportProgress, StorageInfo, UserMessage } from '../../../workers/api';
+import type { DatasetSummary, DroppedFile, ImportChoice, ImportPreview, ImportProgress, UserMessage } from '../../../workers/api';
 import { asMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
@@ -12,7 +12,6 @@ interface DatasetsState {
   loaded: boolean;
   selectedId: string | null;
   viewerImageId: string | null;
-  storage: StorageInfo | null;
   persisted: boolean | null;
   phase: ImportPhase;
   preview: ImportPreview | null;
@@ -41,7 +40,6 @@ export const useDatasetsStore = create<DatasetsState>((set, get) => ({
   loaded: false,
   selectedId: null,
   viewerImageId: null,
-  storage: null,
   persisted: null,
   phase: 'idle',
   preview: null,
@@ -50,10 +48,10 @@ export const useDatasetsStore = create<DatasetsState>((set, get) => ({
   notices: [],
 
   refresh: async () => {
-    const [datasets, storage] = await Promise.all([pipeline().listDatasets(), pipeline().storageInfo()]);
+    const datasets = await pipeline().listDatasets();
     const persisted = navigator.storage?.persisted ? await navigator.storage.persisted() : null;
     const selectedId = datasets.some((d) => d.id === get().selectedId) ? get().selectedId : (datasets[0]?.id ?? null);
-    set({ datasets, storage, persisted, loaded: true, selectedId });
+    set({ datasets, persisted, loaded: true, selectedId });
   },
 
   loadDemoIfEmpty: async () => {

@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { UserMessage } from '../../../workers/api';
-import type { PredictionView, PresetView, RunView, TrainingConfig } from '../../../workers/api';
+import type { PredictionView, PresetView, RunSummary, RunView, TrainingConfig } from '../../../workers/api';
 import { asMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
@@ -8,6 +8,8 @@ interface TrainingState {
   backbone: string | null;
   presets: PresetView[];
   run: RunView | null;
+  /** Every stored run (the runs list). */
+  runs: RunSummary[];
   predictions: PredictionView[];
   message: UserMessage | null;
   busy: boolean;
@@ -17,6 +19,11 @@ interface TrainingState {
   pause: () => Promise<void>;
   resume: () => Promise<void>;
   loadPredictions: () => Promise<void>;
+  refreshRuns: () => Promise<void>;
+  /** Shows a stored run (curves, predictions) so that it can be resumed. */
+  openRun: (runId: string) => Promise<void>;
+  renameRun: (runId: string, name: string) => Promise<void>;
+  deleteRun: (runId: string) => Promise<void>;
 }
 
 let connected = false;
@@ -25,6 +32,7 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
   backbone: null,
   presets: [],
   run: null,
+  runs: [],
   predictions: [],
   message: null,
   busy: false,
@@ -33,6 +41,7 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
     if (connected) return;
     connected = true;
     let lastEvals = 0;
+    let lastStatus = '';
     await pipeline().watchTraining(
       callback((run: RunView) => {
         set({ run, message: run.error });
@@ -41,9 +50,14 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
           lastEvals = run.evals.length;
           void get().loadPredictions();
         }
+        if (run.status !== lastStatus) {
+          lastStatus = run.status;
+          void get().refreshRuns();
+        }
       }),
     );
     set({ run: await pipeline().latestRun() });
+    await Promise.all([get().loadPredictions(), get().refreshRuns()]);
   },
 
   loadPresets: async (batchSize) => {
@@ -59,6 +73,7 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
     set({ busy: true, message: null, predictions: [] });
     try {
       set({ run: await pipeline().startTraining(config) });
+      await get().refreshRuns();
     } catch (e) {
       set({ message: asMessage(e) });
     } finally {
@@ -90,6 +105,40 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
   },
 
   loadPredictions: async () => {
-    set({ predictions: await pipeline().validationPredictions(8) });
+    const runId = get().run?.id;
+    set({ predictions: runId ? await pipeline().validationPredictions(8, runId) : [] });
+  },
+
+  refreshRuns: async () => {
+    set({ runs: await pipeline().listTrainingRuns() });
+  },
+
+  openRun: async (runId) => {
+    try {
+      set({ run: await pipeline().trainingRun(runId), message: null, predictions: [] });
+      await get().loadPredictions();
+    } catch (e) {
+      set({ message: asMessage(e) });
+    }
+  },
+
+  renameRun: async (runId, name) => {
+    try {
+      await pipeline().renameTrainingRun(runId, name);
+      if (get().run?.id === runId) set({ run: await pipeline().trainingRun(runId) });
+      await get().refreshRuns();
+    } catch (e) {
+      set({ message: asMessage(e) });
+    }
+  },
+
+  deleteRun: async (runId) => {
+    try {
+      await pipeline().deleteTrainingRun(runId);
+      if (get().run?.id === runId) set({ run: null, predictions: [] });
+      await get().refreshRuns();
+    } catch (e) {
+      set({ message: asMessage(e) });
+    }
   },
 }));

@@ -53,6 +53,7 @@ function NumberField({ field, settings, disabled, onChange }: { field: Field; se
 export function MaskStagePanel() {
   const datasets = useDatasetsStore((s) => s.datasets);
   const { selected, settings, running, progress, summary, stats, generator, toggle, setSettings, run, pause } = useMasksStore();
+  const runBlocked = running ? 'The mask stage is running.' : selected.length === 0 ? 'Tick the datasets to mask above.' : null;
   const statsOf = new Map(stats.map((s) => [s.datasetId, s]));
   return (
     <section className="panel" data-testid="mask-stage">
@@ -116,9 +117,21 @@ export function MaskStagePanel() {
       </div>
       {generator?.kind !== 'sam' && <p className="warning">No SAM weights loaded: the stage uses the Felzenszwalb fallback (the settings above apply to SAM only).</p>}
       <div className="row">
-        <button type="button" data-testid="mask-run" disabled={running || selected.length === 0} onClick={() => void run()}>
+        <button
+          type="button"
+          data-testid="mask-run"
+          disabled={runBlocked !== null}
+          title={runBlocked ?? undefined}
+          aria-describedby={runBlocked ? 'mask-run-why' : undefined}
+          onClick={() => void run()}
+        >
           {summary?.paused ? 'Resume' : 'Run'} mask stage
         </button>
+        {runBlocked && !running && (
+          <span id="mask-run-why" className="muted" data-testid="mask-run-why">
+            {runBlocked}
+          </span>
+        )}
         {running && (
           <button type="button" data-testid="mask-pause" onClick={() => void pause()}>
             Pause

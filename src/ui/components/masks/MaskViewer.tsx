@@ -4,6 +4,7 @@ import { asMessage } from '../../messages';
 import { pipeline } from '../../pipeline';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { useMasksStore } from '../../stores/masksStore';
+import { MaskTable } from './MaskTable';
 
 /** How many images of the chosen dataset are offered for viewing. */
 const THUMBNAILS = 24;
@@ -75,7 +76,6 @@ function MaskViewBody() {
     return () => URL.revokeObjectURL(url);
   }, [view]);
 
-  const score = (x: number | null) => (x === null ? '—' : x.toFixed(3));
   return (
     <div className="viewer-body" data-testid="mask-viewer">
       <div className="viewer-stage" style={{ aspectRatio: `${view.width} / ${view.height}` }}>
@@ -89,28 +89,7 @@ function MaskViewBody() {
             {view.source === 'fallback' ? 'fallback (Felzenszwalb)' : view.source}
           </span>
         </p>
-        <table className="data" data-testid="mask-table">
-          <thead>
-            <tr>
-              <th>mask</th>
-              <th>area</th>
-              <th>pred. IoU</th>
-              <th>stability</th>
-            </tr>
-          </thead>
-          <tbody>
-            {view.masks.map((m, i) => (
-              <tr key={i}>
-                <td>
-                  <span className="swatch" style={{ background: `rgb(${m.color.join(',')})` }} /> {i + 1}
-                </td>
-                <td>{m.area}</td>
-                <td>{score(m.predictedIou)}</td>
-                <td>{score(m.stabilityScore)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <MaskTable key={view.fileName} masks={view.masks} />
       </div>
     </div>
   );

@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { useModelsStore } from '../../stores/modelsStore';
+import { WeightDropZone } from '../guide/WeightDropZone';
 import { Messages } from '../Messages';
 import { ClipLoader } from './ClipLoader';
 import { SavedModels } from './SavedModels';
@@ -14,6 +15,7 @@ export function ModelsPanel() {
   return (
     <>
       <Messages items={messages} testId="models-messages" />
+      <WeightDropZone />
       <ClipLoader />
       <SavedModels />
       <ZeroShotPanel />

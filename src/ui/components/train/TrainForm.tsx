@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { TrainingConfig, TrainingKind } from '../../../../workers/api';
+import type { PresetView, TrainingConfig, TrainingKind } from '../../../../workers/api';
 import { formatBytes } from '../../format';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { useTrainingStore } from '../../stores/trainingStore';
@@ -37,13 +37,19 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     setTrainIds(c.trainDatasetIds);
     setValidationId(c.validationDatasetId ?? '');
   }, [runId]);
+  /** A preset's proposed settings (under which validation PQ rises), which the user may then edit. */
+  const applyProposal = (p: PresetView) => {
+    setCropSize(p.proposed.cropSize);
+    setLearningRate(p.proposed.learningRate);
+    setIterations(p.proposed.iterations);
+  };
   useEffect(() => {
     void loadPresets(batchSize);
   }, [loadPresets, batchSize]);
   useEffect(() => {
     if (!preset && presets[0]) {
       setPreset(presets[0].name);
-      setCropSize(presets[0].cropSize);
+      applyProposal(presets[0]);
     }
   }, [presets, preset]);
   useEffect(() => {
@@ -53,6 +59,18 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
   }, [kind, labeled, datasets, validation, trainIds.length, validationId]);
 
   const chosen = presets.find((p) => p.name === preset);
+  // Why Start is greyed, said beside it (and as its title).
+  const startBlocked = disabled
+    ? 'A run is training: pause it first.'
+    : busy
+      ? 'Working…'
+      : !preset
+        ? 'Waiting for the presets (they need the backbone).'
+        : trainIds.length === 0
+          ? kind === 'supervised'
+            ? 'Tick a labeled dataset to train on (import one on the Data tab).'
+            : 'Tick the datasets whose class-agnostic masks DeWa trains on.'
+          : null;
   const pool = kind === 'supervised' ? labeled : datasets;
   const config: TrainingConfig = {
     kind,
@@ -125,7 +143,8 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             value={preset}
             onChange={(e) => {
               setPreset(e.target.value);
-              setCropSize(presets.find((p) => p.name === e.target.value)?.cropSize ?? cropSize);
+              const next = presets.find((p) => p.name === e.target.value);
+              if (next) applyProposal(next);
             }}
             disabled={disabled}
           >
@@ -152,18 +171,27 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
         <label>
           Iterations <input data-testid="train-iterations" type="number" min={1} value={iterations} onChange={(e) => setIterations(Number(e.target.value))} disabled={disabled} style={{ width: 80 }} />
         </label>
-        <label>
-          Validate every <input data-testid="train-eval-every" type="number" min={0} value={evalEvery} onChange={(e) => setEvalEvery(Number(e.target.value))} disabled={disabled} style={{ width: 60 }} />
-        </label>
-        <label>
-          on <input data-testid="train-eval-images" type="number" min={1} value={validationImages} onChange={(e) => setValidationImages(Number(e.target.value))} disabled={disabled} style={{ width: 50 }} /> images
-        </label>
+        {kind === 'supervised' && (
+          <>
+            <label>
+              Validate every <input data-testid="train-eval-every" type="number" min={0} value={evalEvery} onChange={(e) => setEvalEvery(Number(e.target.value))} disabled={disabled} style={{ width: 60 }} />
+            </label>
+            <label>
+              on <input data-testid="train-eval-images" type="number" min={1} value={validationImages} onChange={(e) => setValidationImages(Number(e.target.value))} disabled={disabled} style={{ width: 50 }} /> images
+            </label>
+          </>
+        )}
         <label>
           Learning rate <input type="number" step="any" value={learningRate} onChange={(e) => setLearningRate(Number(e.target.value))} disabled={disabled} style={{ width: 90 }} />
         </label>
-        <button type="submit" data-testid="train-start" disabled={disabled || busy || !preset || trainIds.length === 0}>
+        <button type="submit" data-testid="train-start" disabled={startBlocked !== null} title={startBlocked ?? undefined} aria-describedby={startBlocked ? 'train-start-why' : undefined}>
           Start
         </button>
+        {startBlocked && (
+          <span id="train-start-why" className="muted" data-testid="train-start-why">
+            {startBlocked}
+          </span>
+        )}
       </div>
     </form>
   );

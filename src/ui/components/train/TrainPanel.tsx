@@ -5,7 +5,9 @@ import { useTrainingStore } from '../../stores/trainingStore';
 import { LineChart } from '../LineChart';
 import { Messages } from '../Messages';
 import { ProgressBar } from '../ProgressBar';
+import { PerClassTable } from './PerClassTable';
 import { PredictionGrid } from './PredictionGrid';
+import { RunsList } from './RunsList';
 import { TrainForm } from './TrainForm';
 
 function RunStatus({ run }: { run: RunView }) {
@@ -101,6 +103,7 @@ function Curves({ run }: { run: RunView }) {
           </tbody>
         </table>
       )}
+      {lastEval?.perClass && <PerClassTable scores={lastEval.perClass} iteration={lastEval.iteration} />}
       {run.timings && (
         <p className="muted" data-testid="train-timings">
           per iteration: data + backbone {run.timings.dataMs.toFixed(0)} ms · decoder forward + readback {run.timings.forwardAndReadbackMs.toFixed(0)} ms · matching{' '}
@@ -125,6 +128,10 @@ export function TrainPanel() {
         {message && <Messages items={[message]} testId="train-messages" />}
         {run && <RunStatus run={run} />}
         {run && <RunClasses classNames={run.classNames} />}
+      </section>
+      <section className="panel">
+        <h2>Runs</h2>
+        <RunsList />
       </section>
       {run && (
         <section className="panel">

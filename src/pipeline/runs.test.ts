@@ -1,0 +1,90 @@
+/**
+ * Runs kept side by side: a second run never discards the first, both resume, a rename and the last
+ * validation predictions survive a reload, a delete removes one run only; and a stage that cannot
+ * train is refused before any run is created.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { demoDatabase, sessionPool } from '../../test/pipelineSession';
+import type { LabSession } from './session';
+import type { RunView, TrainingConfig } from './trainingApi';
+
+const pool = sessionPool();
+afterEach(pool.closeAll);
+
+const OPTIONS = { width: 32, height: 32, labeled: 2, unlabeled: 1, validation: 1, seed: 6 };
+
+function config(ids: Record<string, string>, kind: TrainingConfig['kind'] = 'supervised'): TrainingConfig {
+  return {
+    kind,
+    preset: 'tiny',
+    cropSize: 32,
+    trainDatasetIds: [kind === 'supervised' ? ids.labeled : ids.unlabeled],
+    validationDatasetId: ids.validation,
+    iterations: 2,
+    batchSize: 1,
+    evalEvery: 1,
+    validationImages: 1,
+    learningRate: 1e-3,
+    seed: 5,
+  };
+}
+
+/** Trains a run as the session's job; `pauseAt` pauses it after that iteration. */
+async function train(s: LabSession, runId: string, pauseAt?: number): Promise<RunView> {
+  const abort = new AbortController();
+  await s.training.api.watchTraining((view) => {
+    if (view.id === runId && view.iteration === pauseAt) abort.abort();
+  });
+  return s.jobs.start('training', () => s.training.train(runId, abort.signal));
+}
+
+describe('training runs list', () => {
+  it('keeps two runs side by side, both resumable; names and predictions survive a reload; delete removes one', async () => {
+    const { name, ids } = await demoDatabase(OPTIONS);
+    const s = await pool.open(name);
+    const first = await s.training.createRun(config(ids));
+    expect(await train(s, first.id, 1)).toMatchObject({ status: 'paused', iteration: 1 });
+    const second = await s.training.createRun({ ...config(ids), seed: 9 });
+    expect(await train(s, second.id)).toMatchObject({ status: 'finished', iteration: 2 });
+
+    const api = s.api();
+    const listed = await api.listTrainingRuns();
+    expect(listed.map((r) => [r.id, r.status, r.iteration])).toEqual([
+      [second.id, 'finished', 2],
+      [first.id, 'paused', 1],
+    ]);
+    const secondPqs = (await api.trainingRun(second.id)).evals.map((e) => e.pq);
+    expect(secondPqs).toHaveLength(2);
+    expect(listed[0]).toMatchObject({ name: 'supervised · tiny', datasets: ['Demo · labeled'], lastPq: secondPqs[1], bestPq: Math.max(...secondPqs), totalIterations: 2 });
+    expect(listed[0].lastPq).not.toBeNull();
+
+    await api.renameTrainingRun(first.id, '  first try  ');
+    await expect(api.renameTrainingRun(first.id, '   ')).rejects.toMatchObject({ code: 'run-name' });
+
+    const reloaded = await pool.open(name);
+    const again = reloaded.api();
+    expect((await again.listTrainingRuns()).map((r) => r.name)).toEqual(['supervised · tiny', 'first try']);
+    const predictions = await again.validationPredictions(8, second.id);
+    expect(predictions.map((p) => [p.width, p.height, p.prediction.length])).toEqual([[32, 32, 32 * 32 * 4]]);
+    expect(predictions[0].groundTruth).not.toBeNull();
+    expect(await again.validationPredictions(8, first.id)).toHaveLength(1);
+
+    expect(await train(reloaded, first.id)).toMatchObject({ status: 'finished', iteration: 2, name: 'first try' });
+    await again.deleteTrainingRun(second.id);
+    expect((await again.listTrainingRuns()).map((r) => r.id)).toEqual([first.id]);
+    await expect(again.trainingRun(second.id)).rejects.toMatchObject({ code: 'run-missing' });
+  });
+
+  it('refuses a stage whose inputs are missing, with counts and the fixing button, and creates no run', async () => {
+    const { name, ids } = await demoDatabase(OPTIONS);
+    const api = (await pool.open(name)).api();
+    await expect(api.startTraining(config(ids, 'dewa'))).rejects.toMatchObject({
+      code: 'preflight-no-masks',
+      problem: expect.stringContaining('1 of 1 image'),
+      fix: expect.stringContaining('"Run mask stage"'),
+    });
+    await expect(api.startTraining({ ...config(ids), trainDatasetIds: [ids.unlabeled] })).rejects.toMatchObject({ code: 'preflight-no-labels' });
+    await expect(api.startTraining({ ...config(ids), trainDatasetIds: [] })).rejects.toMatchObject({ code: 'preflight-no-dataset' });
+    expect(await api.listTrainingRuns()).toEqual([]);
+  });
+});

@@ -1,0 +1,88 @@
+import { useState } from 'react';
+import type { RunSummary } from '../../../../workers/api';
+import { formatPercent } from '../../format';
+import { useTrainingStore } from '../../stores/trainingStore';
+
+function RunName({ run }: { run: RunSummary }) {
+  const renameRun = useTrainingStore((s) => s.renameRun);
+  const [draft, setDraft] = useState(run.name);
+  const commit = () => {
+    if (draft.trim() !== run.name) void renameRun(run.id, draft);
+  };
+  return (
+    <input
+      aria-label={`name of run ${run.name}`}
+      data-testid="run-name"
+      value={draft}
+      maxLength={80}
+      onChange={(e) => setDraft(e.target.value)}
+      onBlur={commit}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') commit();
+      }}
+    />
+  );
+}
+
+/** Every stored run: opening one shows its curves and predictions, and offers Resume. */
+export function RunsList() {
+  const { runs, run: shown, openRun, deleteRun, busy } = useTrainingStore();
+  if (runs.length === 0) return <p className="muted">No runs yet: a run you start is kept here until you delete it.</p>;
+  const training = runs.some((r) => r.status === 'running');
+  return (
+    <table className="data" data-testid="runs-list">
+      <thead>
+        <tr>
+          <th>name</th>
+          <th>stage</th>
+          <th>datasets</th>
+          <th>preset</th>
+          <th>status</th>
+          <th>iteration</th>
+          <th>last PQ</th>
+          <th>best PQ</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {runs.map((r) => (
+          <tr key={r.id} data-testid="run-row" data-run-id={r.id} data-status={r.status} className={r.id === shown?.id ? 'selected' : ''}>
+            <td>
+              <RunName key={r.name} run={r} />
+            </td>
+            <td>{r.kind === 'dewa' ? 'DeWa' : 'supervised'}</td>
+            <td>{r.datasets.join(', ')}</td>
+            <td>{r.preset}</td>
+            <td>{r.status}</td>
+            <td>
+              {r.iteration} / {r.totalIterations}
+            </td>
+            <td>{r.lastPq === null ? '—' : formatPercent(r.lastPq)}</td>
+            <td>{r.bestPq === null ? '—' : formatPercent(r.bestPq)}</td>
+            <td className="row">
+              <button type="button" data-testid="run-open" disabled={r.id === shown?.id} title={r.id === shown?.id ? 'This run is shown below' : undefined} onClick={() => void openRun(r.id)}>
+                Open
+              </button>
+              <button
+                type="button"
+                data-testid="run-delete"
+                disabled={busy || r.status === 'running'}
+                title={r.status === 'running' ? 'Pause this run before deleting it' : undefined}
+                onClick={() => {
+                  if (window.confirm(`Delete the run "${r.name}"? Its checkpoint and curves are removed.`)) void deleteRun(r.id);
+                }}
+              >
+                Delete
+              </button>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+      {training && (
+        <caption className="muted" style={{ captionSide: 'bottom' }}>
+          One run trains at a time: pause it to resume another.
+        </caption>
+      )}
+    </table>
+  );
+}
