@@ -10,6 +10,7 @@ import type { Category } from '../core/panoptic';
 import { PanopticEvaluator, type PanopticImage } from '../core/pq';
 import { decodeMaskPng } from '../data/decode';
 import * as store from '../data/store';
+import { promptNames } from '../data/vocabulary';
 import { encodeSynonyms, VILD_TEMPLATES } from '../models/clip/zeroShot';
 import { buildTextClassifier, disposeTextClassifier, type TextClassifier } from '../models/decoder/classHead';
 import { ModelFiles, readJson, configFileSource, fileRecord, type ModelFile, type ProgressSink, type SavedModelMeta } from './modelFiles';
@@ -42,11 +43,6 @@ const featureStageKey = (card: ModelCard, datasetId: string) => `stage:features:
 
 /** Synonyms encoded per text-tower call: small enough to report progress, large enough to batch. */
 const SYNONYMS_PER_CALL = 4;
-
-/** A category's own names: its name, then its synonyms. */
-export function namesOf(c: Category): string[] {
-  return [...new Set([c.name, ...(c.synonyms ?? [])].map((s) => s.trim()).filter((s) => s !== ''))];
-}
 
 export async function requireDataset(db: store.DearliDB, datasetId: string): Promise<store.DatasetRecord> {
   const dataset = await store.getDataset(db, datasetId);
@@ -135,11 +131,11 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
 
   // --- Class names and text embeddings ----------------------------------------------------------------
 
-  /** Per category of a dataset, the names the user gave it on the Models tab (class name first), else its own. */
+  /** Per category of a dataset, the names the user gave it on the Models tab, else its prompt names (synonyms, else its name). */
   async function editedClassNames(datasetId: string, categories: readonly Category[]): Promise<string[][]> {
     const edited = await store.getModel(db, classNamesKey(datasetId));
     const names = new Map(((edited?.meta.classes as ClassNames[] | undefined) ?? []).map((c) => [c.id, c.names]));
-    return categories.map((c) => names.get(c.id) ?? namesOf(c));
+    return categories.map((c) => names.get(c.id) ?? promptNames(c));
   }
 
   async function getClassNames(datasetId: string): Promise<ClassNames[]> {

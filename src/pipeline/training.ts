@@ -14,8 +14,8 @@ import { M2FLang } from '../models/decoder/m2fLang';
 import { parameterCount } from '../models/decoder/params';
 import { createTrainer } from '../train/createTrainer';
 import { DEWA_CLASS_SYNONYMS } from '../train/targets';
+import { promptNames } from '../data/vocabulary';
 import type { Backbone } from './backbone';
-import { namesOf } from './clip';
 import { run, type Stage, type StateStore } from './runner';
 import { paintOverlay, segmentColor } from './segmentColors';
 import { decoderTrainingStage, type AppliedLoss, type DecoderStageState } from './stages/decoderTraining';
@@ -103,7 +103,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     if (view.classNames) return view;
     const dataset = await store.getDataset(db, view.config.trainDatasetIds[0]);
     // A supervised run whose dataset is gone cannot resume, so it lists no names.
-    view.classNames = view.config.kind === 'supervised' && !dataset ? [] : runCategories(view.config, dataset).map(namesOf);
+    view.classNames = view.config.kind === 'supervised' && !dataset ? [] : runCategories(view.config, dataset).map(promptNames);
     return view;
   }
 
@@ -122,7 +122,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       totalIterations: config.iterations,
       backbone: backbone.name,
       // DeWa trains its one class-agnostic class; supervised runs the user's names, kept on resume.
-      classNames: config.kind === 'dewa' ? categories.map(namesOf) : await classNames(config.trainDatasetIds[0], categories),
+      classNames: config.kind === 'dewa' ? categories.map(promptNames) : await classNames(config.trainDatasetIds[0], categories),
       parameterCount: parameterCount(decoder),
       losses: [],
       evals: [],

@@ -1,17 +1,19 @@
 /**
- * Validation of the decoder during training: each validation image is resized (longest side to
- * the crop, padded), predicted, its mask logits cropped back and resized to the image size, then
- * M2F panoptic inference and the lab's evaluator (src/core/pq.ts). One readback per image.
+ * Validation of the decoder during training, at upstream's test geometry (fidelity review §5):
+ * shortest edge to the crop, padded to a multiple of 32, mask logits cropped back and resized to the
+ * image size; then M2F panoptic inference for PQ (src/core/pq.ts) and M2F semantic inference on the
+ * device for mIoU (src/core/semanticIoU.ts), as upstream's semantic evaluator. One readback per image.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Category } from '../core/panoptic';
 import { PanopticEvaluator } from '../core/pq';
 import type { TextClassifier } from '../models/decoder/classHead';
 import type { M2FLang, TrunkFeatures } from '../models/decoder/m2fLang';
-import { resizePlanes } from '../models/ops/resize';
+import { SemanticEvaluator } from '../core/semanticIoU';
 import { tidyAll } from '../models/ops/scope';
-import { augmentImage } from '../train/augment';
+import { maskLogitsToImage, planTestResize, testResizeImage, testResizeOptions } from '../train/evaluationResize';
 import { panopticInference, type PanopticResult } from '../train/panopticInference';
+import { semanticInferenceOnDevice } from '../train/semanticInference';
 import { normalizeForClip, type Backbone } from './backbone';
 import type { SampleRef, TrainingSamples } from './trainingData';
 import type { EvalPoint } from './trainingApi';
@@ -19,6 +21,12 @@ import type { EvalPoint } from './trainingApi';
 export interface ImagePrediction {
   ref: SampleRef;
   result: PanopticResult;
+}
+
+export interface ImageInference {
+  panoptic: PanopticResult;
+  /** Class index per pixel [H·W] (M2F semantic inference). */
+  semantic: Int32Array;
 }
 
 /** Predicts one image at its own size. */
@@ -29,27 +37,24 @@ export async function predictImage(
   classifier: TextClassifier,
   categories: readonly Category[],
   ref: SampleRef,
-): Promise<PanopticResult> {
-  const crop = model.config.cropSize;
-  const scale = crop / Math.max(ref.width, ref.height);
-  const rh = Math.max(1, Math.round(ref.height * scale));
-  const rw = Math.max(1, Math.round(ref.width * scale));
+): Promise<ImageInference> {
+  const plan = planTestResize(ref.height, ref.width, testResizeOptions(model.config.cropSize));
   const image = await samples.imageTensor(ref.imageId);
-  const [cls, masks] = tf.tidy(() => {
-    const input = augmentImage(image, { height: rh, width: rw, cropY: 0, cropX: 0, flip: false, colour: null }, crop);
-    const features: TrunkFeatures = tidyAll(() => backbone.trunk.forwardFeatures(normalizeForClip(tf.expandDims(input, 0) as tf.Tensor4D)));
+  const [cls, masks, labels] = tf.tidy(() => {
+    const features: TrunkFeatures = tidyAll(() => backbone.trunk.forwardFeatures(normalizeForClip(testResizeImage(image, plan))));
     const preds = model.forward(features, classifier);
     const last = preds[preds.length - 1];
-    const padded = resizePlanes(last.maskLogits, crop, crop);
-    const valid = tf.slice(padded, [0, 0, 0, 0], [1, -1, rh, rw]);
-    return [last.classLogits, resizePlanes(valid, ref.height, ref.width)];
+    const classLogits = tf.squeeze(last.classLogits, [0]) as tf.Tensor2D;
+    const maskLogits = maskLogitsToImage(last.maskLogits, plan);
+    return [classLogits, maskLogits, semanticInferenceOnDevice(classLogits, maskLogits)];
   });
-  const [c, m] = await Promise.all([cls.data(), masks.data()]);
-  tf.dispose([cls, masks]);
-  return panopticInference(c, m, model.config.numQueries, ref.height, ref.width, {
+  const [c, m, s] = await Promise.all([cls.data(), masks.data(), labels.data()]);
+  tf.dispose([cls, masks, labels]);
+  const panoptic = panopticInference(c, m, model.config.numQueries, ref.height, ref.width, {
     numClasses: categories.length,
     isThing: (k) => categories[k].isthing,
   });
+  return { panoptic, semantic: s as Int32Array };
 }
 
 /** PQ/SQ/RQ and mIoU of the model on the validation images, plus their predictions for the viewer. */
@@ -63,12 +68,15 @@ export async function evaluateDecoder(
   iteration: number,
 ): Promise<{ point: EvalPoint; predictions: ImagePrediction[] }> {
   const evaluator = new PanopticEvaluator(categories);
+  const semantic = new SemanticEvaluator(categories);
   const predictions: ImagePrediction[] = [];
   for (const ref of refs) {
-    const result = await predictImage(samples, backbone, model, classifier, categories, ref);
-    const gt = await samples.panopticLabel(ref.imageId);
+    const { panoptic: result, semantic: labels } = await predictImage(samples, backbone, model, classifier, categories, ref);
+    const label = await samples.panopticLabel(ref.imageId);
+    const gt = { ids: label.ids, width: ref.width, height: ref.height, segments: label.segments, pngFile: ref.fileName };
+    semantic.addImage(gt, labels);
     evaluator.addImage(
-      { ids: gt.ids, width: ref.width, height: ref.height, segments: gt.segments, pngFile: ref.fileName },
+      gt,
       {
         ids: Uint32Array.from(result.idMap),
         width: ref.width,
@@ -79,9 +87,9 @@ export async function evaluateDecoder(
     );
     predictions.push({ ref, result });
   }
-  const { pq, miou, images } = evaluator.summarize();
+  const { pq, images } = evaluator.summarize();
   return {
-    point: { iteration, pq: pq.All.pq, sq: pq.All.sq, rq: pq.All.rq, pqThings: pq.Things.pq, pqStuff: pq.Stuff.pq, miou: miou.miou, images },
+    point: { iteration, pq: pq.All.pq, sq: pq.All.sq, rq: pq.All.rq, pqThings: pq.Things.pq, pqStuff: pq.Stuff.pq, miou: semantic.summarize().miou, images },
     predictions,
   };
 }
