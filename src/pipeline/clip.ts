@@ -11,11 +11,12 @@ import { PanopticEvaluator, type PanopticImage } from '../core/pq';
 import { decodeMaskPng } from '../data/decode';
 import * as store from '../data/store';
 import { promptNames } from '../data/vocabulary';
+import { collectTensors } from '../models/clip/layers';
 import { encodeSynonyms, VILD_TEMPLATES } from '../models/clip/zeroShot';
 import { buildTextClassifier, disposeTextClassifier, type TextClassifier } from '../models/decoder/classHead';
 import { ModelFiles, readJson, configFileSource, fileRecord, type ModelFile, type ProgressSink, type SavedModelMeta } from './modelFiles';
 import type { ClassNames, FeatureStageSummary, ModelCard, ModelsApi, StageProgress, TextEmbeddingSummary, ZeroShotClassRow, ZeroShotReport } from './modelsApi';
-import { randomBackbone, seededClassRows, type Backbone, type ClassRows } from './backbone';
+import { DEFAULT_LOGIT_SCALE, randomBackbone, seededClassRows, type Backbone, type ClassRows } from './backbone';
 import { buildClip, clipConfigFromJson, presetConfig, tokenizerSources, type LoadedClip } from './clipLoading';
 import { classifySegments, computeDense, featureKey, featureSide, type DenseMap } from './clipFeatures';
 import { datasetImages, ImageSequence, type ImageDecoder } from './images';
@@ -100,6 +101,7 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
       channels: config.trunk.dims as [number, number, number, number],
       embedDim: config.embedDim,
       presets: presetsForTrunk(config.trunk.dims),
+      clip: { head: loaded.model.imageHead, logitScale: loaded.model.logitScale ?? DEFAULT_LOGIT_SCALE },
       classRows: async (classNames) => (hasText ? textRows(loaded, classNames) : seededClassRows(classNames, config.embedDim)),
     };
   }
@@ -317,7 +319,10 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
   /** Frees CLIP, its classifiers and the offline backbone (end of a session). */
   async function dispose(): Promise<void> {
     use(null);
-    if (offline) tf.dispose((await offline).trunk.weights as unknown as tf.TensorContainer);
+    if (offline) {
+      const { trunk, clip: branch } = await offline;
+      tf.dispose([trunk.weights as unknown as tf.TensorContainer, collectTensors(branch.head.weights)]);
+    }
     offline = null;
   }
 

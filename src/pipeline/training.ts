@@ -1,6 +1,7 @@
 /**
  * The training service: decoder stages (supervised M2F-Lang on a labeled dataset, DeWa on
- * class-agnostic masks) on the runner. A run is persisted in the runs store (view + stage state with
+ * class-agnostic masks, Mean Teacher on labeled + unlabeled images from a DeWa run or from scratch)
+ * on the runner. A run is persisted in the runs store (view + stage state with
  * its checkpoint as a Blob) every few steps and at pause, so a reload resumes from the same iteration.
  */
 import { DearliError, toUserMessage } from '../core/errors';
@@ -12,22 +13,34 @@ import { buildTextClassifier, disposeTextClassifier } from '../models/decoder/cl
 import { decoderPreset, type DecoderConfig } from '../models/decoder/config';
 import { M2FLang } from '../models/decoder/m2fLang';
 import { parameterCount } from '../models/decoder/params';
+import type { Rng } from '../core/rng';
+import { restoreCheckpoint } from '../train/checkpoint';
 import { createTrainer } from '../train/createTrainer';
+import { UPSTREAM_EMA_DECAY } from '../train/meanTeacher';
+import { MeanTeacherTrainer, meanTeacherOptions, type AlphaChange, type FrozenTrunk } from '../train/meanTeacherTrainer';
+import type { Trainer } from '../train/trainStep';
+import { UPSTREAM_ENSEMBLE_ALPHA } from '../train/pseudoLabels';
 import { DEWA_CLASS_SYNONYMS } from '../train/targets';
 import { promptNames } from '../data/vocabulary';
-import type { Backbone } from './backbone';
+import { normalizeForClip, type Backbone } from './backbone';
 import { run, type Stage, type StateStore } from './runner';
 import { paintOverlay, segmentColor } from './segmentColors';
 import { decoderTrainingStage, type AppliedLoss, type DecoderStageState } from './stages/decoderTraining';
+import { meanTeacherStage, type MeanTeacherStageState } from './stages/meanTeacher';
 import { classIndex, type SampleRef, type TrainingSamples } from './trainingData';
 import { evaluateDecoder, type ImagePrediction } from './trainingEval';
-import type { PredictionView, PresetView, RunView, TrainingApi, TrainingConfig } from './trainingApi';
+import type { LossPoint, PredictionView, PresetView, RunView, TrainingApi, TrainingConfig } from './trainingApi';
 import type { JobSlot } from './jobs';
+
+type StageState = DecoderStageState | MeanTeacherStageState;
 
 interface PersistedRun {
   view: RunView;
-  stage: (Omit<DecoderStageState, 'checkpoint'> & { checkpoint: Blob | null }) | null;
+  stage: (Omit<DecoderStageState, 'checkpoint'> & { checkpoint: Blob | null }) | (Omit<MeanTeacherStageState, 'checkpoint' | 'teacher'> & { checkpoint: Blob | null; teacher: Blob | null }) | null;
 }
+
+const toBlob = (bytes: Uint8Array | null) => (bytes ? new Blob([bytes as Uint8Array<ArrayBuffer>]) : null);
+const fromBlob = async (blob: Blob | null | undefined) => (blob ? new Uint8Array(await blob.arrayBuffer()) : null);
 
 const RUN_PREFIX = 'train:';
 const SAVE_EVERY = 10;
@@ -47,13 +60,25 @@ function decoderConfig(config: TrainingConfig, backbone: Backbone): DecoderConfi
   return decoderPreset(config.preset, { trunkChannels: backbone.channels, embedDim: backbone.embedDim, cropSize: config.cropSize });
 }
 
+/** The α a Mean Teacher iteration used. */
+function alphaAt(history: readonly AlphaChange[], iteration: number): number {
+  let alpha = history[0].alpha;
+  for (const c of history) if (c.iteration <= iteration) alpha = c.alpha;
+  return alpha;
+}
+
+/** Test-time ensembling is on by default at upstream's weight. */
+function testTimeEnsembleAlpha(config: TrainingConfig): number | null {
+  return config.testTimeEnsembleAlpha === undefined ? UPSTREAM_ENSEMBLE_ALPHA : config.testTimeEnsembleAlpha;
+}
+
 type StepTimings = { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number };
 
 /** Adds wall-clock timing and a per-step hook (curves, evaluation) around a stage's step. */
-function timed(
-  stage: Stage<DecoderStageState>,
-  onStep: (state: DecoderStageState, ms: number, loss: AppliedLoss | null, timings: StepTimings | undefined) => Promise<void>,
-): Stage<DecoderStageState> {
+function timed<S extends StageState>(
+  stage: Stage<S>,
+  onStep: (state: S, ms: number, loss: AppliedLoss | null, timings: StepTimings | undefined) => Promise<void>,
+): Stage<S> {
   return {
     ...stage,
     async step(state, signal) {
@@ -82,6 +107,8 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
   const watchers = new Set<(view: RunView) => void>();
   let lastPredictions: { predictions: ImagePrediction[]; categories: Category[]; classNames: string[][] } | null = null;
   let runningId: string | null = null;
+  /** The view of the run training now (what setAlpha changes). */
+  let liveView: RunView | null = null;
 
   function notify(view: RunView): void {
     for (const w of watchers) w(structuredClone(view));
@@ -105,6 +132,24 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     // A supervised run whose dataset is gone cannot resume, so it lists no names.
     view.classNames = view.config.kind === 'supervised' && !dataset ? [] : runCategories(view.config, dataset).map(promptNames);
     return view;
+  }
+
+  /** Loads a finished DeWa run's weights into the student; a run of another preset or crop is refused. */
+  async function loadDewaWeights(config: TrainingConfig, trainer: Trainer): Promise<void> {
+    const dewa = await store.getRun<PersistedRun>(db, config.dewaRunId!);
+    const state = dewa?.state;
+    if (!state || state.view.config.kind !== 'dewa' || state.view.status !== 'finished' || !state.stage?.checkpoint) {
+      throw new DearliError('mt-dewa-run', `run ${config.dewaRunId} is not a finished DeWa run`, 'Finish the DeWa run first, or start Mean Teacher from scratch.');
+    }
+    const d = state.view.config;
+    if (d.preset !== config.preset || d.cropSize !== config.cropSize) {
+      throw new DearliError(
+        'mt-dewa-preset',
+        `the DeWa run trained preset "${d.preset}" at crop ${d.cropSize}, this Mean Teacher run asks for "${config.preset}" at crop ${config.cropSize}`,
+        `Choose preset "${d.preset}" and crop ${d.cropSize}, or start from scratch.`,
+      );
+    }
+    await restoreCheckpoint(trainer, state.stage.checkpoint, { weightsOnly: true });
   }
 
   /** A new run, persisted before its first step; training it is `train`'s job. */
@@ -136,6 +181,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
   async function execute(runId: string, signal: AbortSignal): Promise<RunView> {
     const persisted = await loadRun(runId);
     const view = persisted.view;
+    liveView = view;
     const config = view.config;
     const backbone = await activeBackbone();
     if (view.backbone !== backbone.name) {
@@ -148,19 +194,55 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     const classes = await backbone.classRows(view.classNames);
     const classifier = buildTextClassifier(classes.rows, backbone.embedDim, classes.synonymClass, categories.length);
     const model = new M2FLang(decoder, config.seed);
-    const trainer = createTrainer(config.kind, model, classifier, config.iterations, config.seed, { learningRate: config.learningRate });
+    const labeled = config.kind !== 'dewa';
+    const trainer = createTrainer(labeled ? 'supervised' : 'dewa', model, classifier, config.iterations, config.seed, { learningRate: config.learningRate });
+    let meanTeacher: MeanTeacherTrainer | null = null;
     try {
-      const refs = await samples.sampleRefs(config.trainDatasetIds, config.kind === 'supervised');
-      if (refs.length === 0) throw new DearliError('train-empty', 'the training datasets hold no usable images', config.kind === 'supervised' ? 'Import a labeled dataset.' : 'Run the SAM stage first.');
-      const valRefs: SampleRef[] =
-        config.kind === 'supervised' && valDataset ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages)) : [];
-      const plan = { kind: config.kind, refs, batchSize: config.batchSize, cropSize: decoder.cropSize, maxTargets: decoder.numQueries, classOf: classIndex(categories) };
-      const stage = decoderTrainingStage(config.kind, trainer, config.iterations, (_it, rng) => samples.trainingBatch(backbone, plan, rng));
+      const refs = await samples.sampleRefs(config.trainDatasetIds, labeled);
+      if (refs.length === 0) throw new DearliError('train-empty', 'the training datasets hold no usable images', labeled ? 'Import a labeled dataset.' : 'Run the SAM stage first.');
+      const valRefs: SampleRef[] = labeled && valDataset ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages)) : [];
+      const plan = { kind: labeled ? ('supervised' as const) : ('dewa' as const), refs, batchSize: config.batchSize, cropSize: decoder.cropSize, maxTargets: decoder.numQueries, classOf: classIndex(categories) };
+      const nextBatch = (_it: number, rng: Rng) => samples.trainingBatch(backbone, plan, rng);
+      let stage: Stage<StageState>;
+      if (config.kind === 'meanTeacher') {
+        // DEARLi: DeWa weights into the student (the teacher copies them), a fresh optimizer, constant γ.
+        if (config.dewaRunId && !persisted.stage) await loadDewaWeights(config, trainer);
+        const unlabeledRefs = await samples.sampleRefs(config.unlabeledDatasetIds ?? [], false);
+        if (unlabeledRefs.length === 0) throw new DearliError('mt-no-unlabeled', 'the Mean Teacher run has no unlabeled images', 'Choose an unlabeled dataset (or a labeled one, whose labels it ignores).');
+        const trunk: FrozenTrunk = (images) => backbone.trunk.forwardFeatures(normalizeForClip(images));
+        const mt = new MeanTeacherTrainer(
+          trainer,
+          trunk,
+          backbone.clip,
+          meanTeacherOptions(decoder.cropSize, decoder.numQueries, (k) => categories[k].isthing, {
+            alpha: config.alpha ?? UPSTREAM_ENSEMBLE_ALPHA,
+            ema: { kind: config.dewaRunId ? 'constant' : 'ramp', decay: config.emaDecay ?? UPSTREAM_EMA_DECAY },
+            seed: config.seed,
+          }),
+        );
+        meanTeacher = mt;
+        stage = meanTeacherStage(mt, {
+          totalIterations: config.iterations,
+          unlabeledPerStep: config.batchSize,
+          nextBatch,
+          nextUnlabeled: async (count, rng) => {
+            const items = [];
+            for (let i = 0; i < count; i++) {
+              const image = await samples.imageTensor(rng.pick(unlabeledRefs).imageId);
+              items.push({ image, partner: await samples.imageTensor(rng.pick(unlabeledRefs).imageId) });
+            }
+            return items;
+          },
+          requestedAlpha: () => view.requestedAlpha ?? null,
+        }) as Stage<StageState>;
+      } else {
+        stage = decoderTrainingStage(config.kind, trainer, config.iterations, nextBatch) as Stage<StageState>;
+      }
       let rate = 0;
       /** Losses arrive one step late (and at saves); a point is plotted at the iteration count after its step. */
       const addLossPoint = (l: AppliedLoss) => {
         if (l.iteration + 1 <= (view.losses.at(-1)?.iteration ?? 0)) return;
-        view.losses.push({
+        const point: LossPoint = {
           iteration: l.iteration + 1,
           total: l.total,
           classLoss: l.classLoss,
@@ -168,13 +250,23 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
           diceLoss: l.diceLoss,
           learningRate: l.learningRate,
           iterationsPerSecond: rate,
-        });
+        };
+        if (meanTeacher && l.terms?.length === 2) {
+          point.supervised = l.terms[0].total;
+          point.unlabeled = l.terms[1].total;
+          point.alpha = alphaAt(meanTeacher.alphaHistory, l.iteration);
+        }
+        view.losses.push(point);
       };
 
       const evaluate = async (iteration: number) => {
         if (valRefs.length === 0) return;
-        const { point, predictions } = await evaluateDecoder(samples, backbone, model, classifier, categories, valRefs, iteration);
+        const { point, predictions } = await evaluateDecoder(samples, backbone, model, classifier, categories, valRefs, iteration, testTimeEnsembleAlpha(config));
         view.evals.push(point);
+        if (meanTeacher) {
+          const teacher = await evaluateDecoder(samples, backbone, meanTeacher.teacher.model, classifier, categories, valRefs, iteration, testTimeEnsembleAlpha(config));
+          (view.teacherEvals ??= []).push(teacher.point);
+        }
         lastPredictions = { predictions, categories, classNames: view.classNames };
       };
 
@@ -185,17 +277,22 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
           view.timings = { ...timings, dataMs };
         }
         view.iteration = state.iteration;
+        if (state.kind === 'meanTeacher') view.alphaHistory = state.alphaHistory;
         if (loss) addLossPoint(loss);
         const atEnd = state.iteration >= config.iterations;
         if (atEnd || (config.evalEvery > 0 && state.iteration % config.evalEvery === 0)) await evaluate(state.iteration);
         notify(view);
       });
 
-      const stateStore: StateStore<DecoderStageState> = {
-        load: async () =>
-          persisted.stage && { ...persisted.stage, checkpoint: persisted.stage.checkpoint ? new Uint8Array(await persisted.stage.checkpoint.arrayBuffer()) : null },
+      const stateStore: StateStore<StageState> = {
+        load: async () => {
+          const saved = persisted.stage;
+          if (!saved) return null;
+          if (saved.kind === 'meanTeacher') return { ...saved, checkpoint: await fromBlob(saved.checkpoint), teacher: await fromBlob(saved.teacher) };
+          return { ...saved, checkpoint: await fromBlob(saved.checkpoint) };
+        },
         save: async (state) => {
-          persisted.stage = { ...state, checkpoint: state.checkpoint ? new Blob([state.checkpoint as Uint8Array<ArrayBuffer>]) : null };
+          persisted.stage = state.kind === 'meanTeacher' ? { ...state, checkpoint: toBlob(state.checkpoint), teacher: toBlob(state.teacher) } : { ...state, checkpoint: toBlob(state.checkpoint) };
           if (state.lastLoss) addLossPoint(state.lastLoss);
           view.iteration = state.iteration;
           await saveRun(runId, persisted);
@@ -211,6 +308,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       notify(view);
       return view;
     } finally {
+      meanTeacher?.dispose();
       trainer.dispose();
       model.dispose();
       disposeTextClassifier(classifier);
@@ -317,6 +415,21 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     },
 
     validationPredictions,
+
+    setAlpha: async (alpha) => {
+      if (!(alpha >= 0 && alpha <= 1)) throw new DearliError('mt-alpha', `α must lie between 0 and 1, got ${alpha}`, 'Choose α in [0, 1].');
+      if (runningId && liveView?.id === runningId) {
+        liveView.requestedAlpha = alpha;
+        notify(liveView);
+        return;
+      }
+      const latest = await api.latestRun();
+      if (!latest || latest.config.kind !== 'meanTeacher') throw new DearliError('mt-no-run', 'there is no Mean Teacher run', 'Start one first.');
+      const persisted = await loadRun(latest.id);
+      persisted.view.requestedAlpha = alpha;
+      await saveRun(latest.id, persisted);
+      notify(persisted.view);
+    },
   };
 
   return { createRun, train, loadRun: async (runId: string) => (await loadRun(runId)).view, api };

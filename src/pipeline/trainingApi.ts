@@ -1,7 +1,9 @@
-/** The training part of the pipeline API: decoder stages (supervised, DeWa) with live curves. */
+/** The training part of the pipeline API: decoder stages (supervised, DeWa, Mean Teacher) with live curves. */
 import type { UserMessage } from '../core/errors';
+import type { AlphaChange } from '../train/meanTeacherTrainer';
 
-export type TrainingKind = 'supervised' | 'dewa';
+export type { AlphaChange };
+export type TrainingKind = 'supervised' | 'dewa' | 'meanTeacher';
 
 export interface TrainingConfig {
   kind: TrainingKind;
@@ -20,6 +22,16 @@ export interface TrainingConfig {
   validationImages: number;
   learningRate: number;
   seed: number;
+  /** Mean Teacher: the unlabeled datasets (trainDatasetIds are the labeled ones). */
+  unlabeledDatasetIds?: string[];
+  /** Mean Teacher: a finished DeWa run whose weights start student and teacher (DEARLi, constant γ); null from scratch (DEAR, γ ramp). */
+  dewaRunId?: string | null;
+  /** Mean Teacher: P_MT's weight in P_ENS at the start (default 0.6: upstream's 0.4 on CLIP). */
+  alpha?: number;
+  /** Mean Teacher: the EMA decay γ (default upstream's 0.999; a lower one is a deviation for short runs). */
+  emaDecay?: number;
+  /** Test-time ensembling with CLIP in evaluation (review §5b): P_MT's weight α, null for off; absent = on at UPSTREAM_ENSEMBLE_ALPHA. */
+  testTimeEnsembleAlpha?: number | null;
 }
 
 export interface LossPoint {
@@ -30,18 +42,27 @@ export interface LossPoint {
   diceLoss: number;
   learningRate: number;
   iterationsPerSecond: number;
+  /** Mean Teacher: the total of the labeled term and of the pseudo-labeled term, and the α used. */
+  supervised?: number;
+  unlabeled?: number;
+  alpha?: number;
 }
 
-export interface EvalPoint {
-  iteration: number;
-  /** Fractions 0..1 as the evaluator reports them. */
+/** Fractions 0..1 as the evaluators report them. */
+export interface QualityFigures {
   pq: number;
   sq: number;
   rq: number;
   pqThings: number;
   pqStuff: number;
   miou: number;
+}
+
+export interface EvalPoint extends QualityFigures {
+  iteration: number;
   images: number;
+  /** The same forward with test-time ensembling (student ⊗ CLIP, weight 1 − α on CLIP); absent when off. */
+  ensembled?: QualityFigures & { alpha: number };
 }
 
 export type RunStatus = 'running' | 'paused' | 'finished' | 'failed';
@@ -60,7 +81,14 @@ export interface RunView {
   classNames: string[][];
   parameterCount: number;
   losses: LossPoint[];
+  /** The student's validation (the trained model's for other kinds). */
   evals: EvalPoint[];
+  /** Mean Teacher: the teacher's validation at the same iterations. */
+  teacherEvals?: EvalPoint[];
+  /** Mean Teacher: every α the run used, from the iteration it applied. */
+  alphaHistory?: AlphaChange[];
+  /** Mean Teacher: the α asked for, applied from the next iteration. */
+  requestedAlpha?: number;
   /** ms per iteration split by phase, averaged over the last steps. */
   timings: { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number; dataMs: number } | null;
   error: UserMessage | null;
@@ -96,4 +124,6 @@ export interface TrainingApi {
   /** Calls back with the run's view after every step, evaluation and status change. */
   watchTraining(onUpdate: (view: RunView) => void): Promise<void>;
   validationPredictions(limit: number): Promise<PredictionView[]>;
+  /** Mean Teacher: α for the running (else the latest) run, from its next iteration; recorded in its history. */
+  setAlpha(alpha: number): Promise<void>;
 }

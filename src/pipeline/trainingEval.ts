@@ -3,10 +3,13 @@
  * shortest edge to the crop, padded to a multiple of 32, mask logits cropped back and resized to the
  * image size; then M2F panoptic inference for PQ (src/core/pq.ts) and M2F semantic inference on the
  * device for mIoU (src/core/semanticIoU.ts), as upstream's semantic evaluator. One readback per image.
+ * Test-time ensembling (review §5b): the same forward's masks pooled over res5 give CLIP's class
+ * logits, geometrically ensembled with the model's (ensemblePosteriors, weight 1 − α on CLIP); both
+ * the model alone and the ensemble are scored from that one forward.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Category } from '../core/panoptic';
-import { PanopticEvaluator } from '../core/pq';
+import { PanopticEvaluator, type PanopticImage } from '../core/pq';
 import type { TextClassifier } from '../models/decoder/classHead';
 import type { M2FLang, TrunkFeatures } from '../models/decoder/m2fLang';
 import { SemanticEvaluator } from '../core/semanticIoU';
@@ -14,9 +17,11 @@ import { tidyAll } from '../models/ops/scope';
 import { maskLogitsToImage, planTestResize, testResizeImage, testResizeOptions } from '../train/evaluationResize';
 import { panopticInference, type PanopticResult } from '../train/panopticInference';
 import { semanticInferenceOnDevice } from '../train/semanticInference';
+import { maskPool, zeroShotLogits } from '../models/clip/zeroShot';
+import { ensemblePosteriors } from '../train/pseudoLabels';
 import { normalizeForClip, type Backbone } from './backbone';
 import type { SampleRef, TrainingSamples } from './trainingData';
-import type { EvalPoint } from './trainingApi';
+import type { EvalPoint, QualityFigures } from './trainingApi';
 
 export interface ImagePrediction {
   ref: SampleRef;
@@ -29,7 +34,13 @@ export interface ImageInference {
   semantic: Int32Array;
 }
 
-/** Predicts one image at its own size. */
+/** The model alone, and (with an α) ensembled with CLIP at test time. */
+export interface ImageInferences {
+  model: ImageInference;
+  ensembled: ImageInference | null;
+}
+
+/** Predicts one image at its own size; `ensembleAlpha` (P_MT's weight) adds the test-time ensemble with CLIP. */
 export async function predictImage(
   samples: TrainingSamples,
   backbone: Backbone,
@@ -37,27 +48,63 @@ export async function predictImage(
   classifier: TextClassifier,
   categories: readonly Category[],
   ref: SampleRef,
-): Promise<ImageInference> {
+  ensembleAlpha: number | null = null,
+): Promise<ImageInferences> {
   const plan = planTestResize(ref.height, ref.width, testResizeOptions(model.config.cropSize));
   const image = await samples.imageTensor(ref.imageId);
-  const [cls, masks, labels] = tf.tidy(() => {
+  const numQueries = model.config.numQueries;
+  const { cls, clipCls, masks, labels } = tf.tidy(() => {
     const features: TrunkFeatures = tidyAll(() => backbone.trunk.forwardFeatures(normalizeForClip(testResizeImage(image, plan))));
     const preds = model.forward(features, classifier);
     const last = preds[preds.length - 1];
     const classLogits = tf.squeeze(last.classLogits, [0]) as tf.Tensor2D;
     const maskLogits = maskLogitsToImage(last.maskLogits, plan);
-    return [classLogits, maskLogits, semanticInferenceOnDevice(classLogits, maskLogits)];
+    const out: Record<string, tf.Tensor> = { cls: classLogits, masks: maskLogits, labels: semanticInferenceOnDevice(classLogits, maskLogits) };
+    if (ensembleAlpha !== null) out.clipCls = zeroShotLogits(backbone.clip.head.project(maskPool(features.res5, last.maskLogits)), classifier, backbone.clip.logitScale);
+    return out as { cls: tf.Tensor2D; masks: tf.Tensor; labels: tf.Tensor1D; clipCls?: tf.Tensor };
   });
-  const [c, m, s] = await Promise.all([cls.data(), masks.data(), labels.data()]);
-  tf.dispose([cls, masks, labels]);
-  const panoptic = panopticInference(c, m, model.config.numQueries, ref.height, ref.width, {
-    numClasses: categories.length,
-    isThing: (k) => categories[k].isthing,
-  });
-  return { panoptic, semantic: s as Int32Array };
+  const [c, m, s, z] = await Promise.all([cls.data(), masks.data(), labels.data(), clipCls?.data() ?? null]);
+  const options = { numClasses: categories.length, isThing: (k: number) => categories[k].isthing };
+  const inference = { panoptic: panopticInference(c, m, numQueries, ref.height, ref.width, options), semantic: s as Int32Array };
+  let ensembled: ImageInference | null = null;
+  if (z && ensembleAlpha !== null) {
+    const scores = ensemblePosteriors(c, z, numQueries, categories.length, ensembleAlpha);
+    const semantic = tf.tidy(() => semanticInferenceOnDevice(tf.tensor2d(Float32Array.from(scores), [numQueries, categories.length + 1]), masks));
+    ensembled = { panoptic: panopticInference(scores, m, numQueries, ref.height, ref.width, options), semantic: (await semantic.data()) as Int32Array };
+    semantic.dispose();
+  }
+  tf.dispose([cls, masks, labels, ...(clipCls ? [clipCls] : [])]);
+  return { model: inference, ensembled };
 }
 
-/** PQ/SQ/RQ and mIoU of the model on the validation images, plus their predictions for the viewer. */
+/** Accumulates PQ and mIoU over images. */
+class QualityAccumulator {
+  private readonly panoptic: PanopticEvaluator;
+  private readonly semantic: SemanticEvaluator;
+  constructor(private readonly categories: readonly Category[]) {
+    this.panoptic = new PanopticEvaluator(categories);
+    this.semantic = new SemanticEvaluator(categories);
+  }
+
+  add(gt: PanopticImage, ref: SampleRef, inference: ImageInference): void {
+    const { panoptic: result } = inference;
+    this.semantic.addImage(gt, inference.semantic);
+    this.panoptic.addImage(gt, {
+      ids: Uint32Array.from(result.idMap),
+      width: ref.width,
+      height: ref.height,
+      segments: result.segments.map((s) => ({ id: s.id, category_id: this.categories[s.category_id].id })),
+      pngFile: `prediction for ${ref.fileName}`,
+    });
+  }
+
+  summarize(): QualityFigures & { images: number } {
+    const { pq, images } = this.panoptic.summarize();
+    return { pq: pq.All.pq, sq: pq.All.sq, rq: pq.All.rq, pqThings: pq.Things.pq, pqStuff: pq.Stuff.pq, miou: this.semantic.summarize().miou, images };
+  }
+}
+
+/** PQ/SQ/RQ and mIoU of the model on the validation images (and of its test-time ensemble with CLIP), plus its predictions for the viewer. */
 export async function evaluateDecoder(
   samples: TrainingSamples,
   backbone: Backbone,
@@ -66,30 +113,20 @@ export async function evaluateDecoder(
   categories: readonly Category[],
   refs: SampleRef[],
   iteration: number,
+  ensembleAlpha: number | null = null,
 ): Promise<{ point: EvalPoint; predictions: ImagePrediction[] }> {
-  const evaluator = new PanopticEvaluator(categories);
-  const semantic = new SemanticEvaluator(categories);
+  const alone = new QualityAccumulator(categories);
+  const ensemble = new QualityAccumulator(categories);
   const predictions: ImagePrediction[] = [];
   for (const ref of refs) {
-    const { panoptic: result, semantic: labels } = await predictImage(samples, backbone, model, classifier, categories, ref);
+    const { model: inference, ensembled } = await predictImage(samples, backbone, model, classifier, categories, ref, ensembleAlpha);
     const label = await samples.panopticLabel(ref.imageId);
-    const gt = { ids: label.ids, width: ref.width, height: ref.height, segments: label.segments, pngFile: ref.fileName };
-    semantic.addImage(gt, labels);
-    evaluator.addImage(
-      gt,
-      {
-        ids: Uint32Array.from(result.idMap),
-        width: ref.width,
-        height: ref.height,
-        segments: result.segments.map((s) => ({ id: s.id, category_id: categories[s.category_id].id })),
-        pngFile: `prediction for ${ref.fileName}`,
-      },
-    );
-    predictions.push({ ref, result });
+    const gt: PanopticImage = { ids: label.ids, width: ref.width, height: ref.height, segments: label.segments, pngFile: ref.fileName };
+    alone.add(gt, ref, inference);
+    if (ensembled) ensemble.add(gt, ref, ensembled);
+    predictions.push({ ref, result: (ensembled ?? inference).panoptic });
   }
-  const { pq, images } = evaluator.summarize();
-  return {
-    point: { iteration, pq: pq.All.pq, sq: pq.All.sq, rq: pq.All.rq, pqThings: pq.Things.pq, pqStuff: pq.Stuff.pq, miou: semantic.summarize().miou, images },
-    predictions,
-  };
+  const point: EvalPoint = { iteration, ...alone.summarize() };
+  if (ensembleAlpha !== null) point.ensembled = { alpha: ensembleAlpha, ...ensemble.summarize() };
+  return { point, predictions };
 }
