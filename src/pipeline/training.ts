@@ -178,7 +178,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     return view;
   }
 
-  async function execute(runId: string, signal: AbortSignal): Promise<RunView> {
+  async function execute(runId: string, signal: AbortSignal, onStep: (view: RunView) => void): Promise<RunView> {
     const persisted = await loadRun(runId);
     const view = persisted.view;
     liveView = view;
@@ -282,6 +282,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
         const atEnd = state.iteration >= config.iterations;
         if (atEnd || (config.evalEvery > 0 && state.iteration % config.evalEvery === 0)) await evaluate(state.iteration);
         notify(view);
+        onStep(view);
       });
 
       const stateStore: StateStore<StageState> = {
@@ -316,10 +317,10 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
   }
 
   /** Trains a stored run until it finishes or `signal` pauses it; a failure is recorded in the run. */
-  async function train(runId: string, signal: AbortSignal): Promise<RunView> {
+  async function train(runId: string, signal: AbortSignal, onStep: (view: RunView) => void = () => {}): Promise<RunView> {
     runningId = runId;
     try {
-      return await execute(runId, signal);
+      return await execute(runId, signal, onStep);
     } catch (e) {
       const persisted = await loadRun(runId);
       persisted.view.status = 'failed';
