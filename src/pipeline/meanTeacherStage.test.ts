@@ -85,6 +85,29 @@ describe('Mean Teacher stage', () => {
     expect(resumed.alphaHistory).toEqual(expected.alphaHistory);
     expect(resumed.teacherEvals).toEqual(expected.teacherEvals);
     expect(await storedState(reloaded, split.runId)).toEqual(await storedState(whole.s, whole.runId));
+
+    // The sweep runs the saved teacher over the validation image; at α = 1 it is the teacher alone,
+    // as its last validation (same weights, same image) scored it.
+    const sweep = await reloaded.training.api.sweepAlpha();
+    expect(sweep.points.map((p) => p.alpha)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
+    expect(sweep).toMatchObject({ runId: split.runId, iteration: 4, images: 1 });
+    expect(sweep.points[10].pq).toBeCloseTo(resumed.teacherEvals!.at(-1)!.pq, 6);
+    expect(sweep.best.pq).toBe(Math.max(...sweep.points.map((p) => p.pq)));
+
+    // The strip re-ensembles cached teacher outputs: moving α runs no decoder; α = 1 is P_MT, α = 0 is P_CLIP.
+    const strip = await reloaded.training.api.pseudoLabelStrip(0.6, { count: 2, refresh: false });
+    expect(strip.items).toHaveLength(2);
+    expect(strip.decoderRuns).toBe(1);
+    const atOne = await reloaded.training.api.pseudoLabelStrip(1, { count: 2, refresh: false });
+    const atZero = await reloaded.training.api.pseudoLabelStrip(0, { count: 2, refresh: false });
+    expect([atOne.decoderRuns, atZero.decoderRuns]).toEqual([1, 1]);
+    for (let i = 0; i < 2; i++) {
+      expect(atOne.items[i].teacher).toEqual(strip.items[i].teacher);
+      expect(atOne.items[i].ensemble).toEqual(strip.items[i].teacher);
+      expect(atZero.items[i].ensemble).toEqual(strip.items[i].clip);
+      expect(atZero.items[i].weakView).toEqual(strip.items[i].weakView);
+    }
+    expect((await reloaded.training.api.pseudoLabelStrip(0.6, { count: 2, refresh: true })).decoderRuns).toBe(2);
     await pool.closeAll();
     expect(tf.memory().numTensors).toBe(tensorsBefore);
   });

@@ -9,12 +9,13 @@ import type { Category } from '../core/panoptic';
 import { decodeMaskPng } from '../data/decode';
 import * as store from '../data/store';
 import { estimateTrainingMemory } from '../models/decoder/budget';
-import { buildTextClassifier, disposeTextClassifier } from '../models/decoder/classHead';
+import { buildTextClassifier, disposeTextClassifier, type TextClassifier } from '../models/decoder/classHead';
 import { decoderPreset, type DecoderConfig } from '../models/decoder/config';
 import { M2FLang } from '../models/decoder/m2fLang';
 import { parameterCount } from '../models/decoder/params';
 import type { Rng } from '../core/rng';
 import { restoreCheckpoint } from '../train/checkpoint';
+import { restoreMeanTeacher } from '../train/meanTeacherCheckpoint';
 import { createTrainer } from '../train/createTrainer';
 import { UPSTREAM_EMA_DECAY } from '../train/meanTeacher';
 import { MeanTeacherTrainer, meanTeacherOptions, type AlphaChange, type FrozenTrunk } from '../train/meanTeacherTrainer';
@@ -28,11 +29,21 @@ import { paintOverlay, segmentColor } from './segmentColors';
 import { decoderTrainingStage, type AppliedLoss, type DecoderStageState } from './stages/decoderTraining';
 import { meanTeacherStage, type MeanTeacherStageState } from './stages/meanTeacher';
 import { classIndex, type SampleRef, type TrainingSamples } from './trainingData';
+import { sweepFromCache, sweepImages, stripAt, stripCache, type StripCache } from './trainingAlpha';
 import { evaluateDecoder, type ImagePrediction } from './trainingEval';
 import type { LossPoint, PredictionView, PresetView, RunView, TrainingApi, TrainingConfig } from './trainingApi';
 import type { JobSlot } from './jobs';
 
 type StageState = DecoderStageState | MeanTeacherStageState;
+
+/** A Mean Teacher run's teacher with what its forward needs. */
+interface TeacherContext {
+  view: RunView;
+  teacher: M2FLang;
+  classifier: TextClassifier;
+  categories: Category[];
+  backbone: Backbone;
+}
 
 interface PersistedRun {
   view: RunView;
@@ -109,6 +120,9 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
   let runningId: string | null = null;
   /** The view of the run training now (what setAlpha changes). */
   let liveView: RunView | null = null;
+  /** The teacher of the Mean Teacher run training now (sweeps and the strip use it between steps). */
+  let liveTeacher: TeacherContext | null = null;
+  let strip: { runId: string; count: number; cache: StripCache; categories: Category[]; decoderRuns: number } | null = null;
 
   function notify(view: RunView): void {
     for (const w of watchers) w(structuredClone(view));
@@ -132,6 +146,40 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     // A supervised run whose dataset is gone cannot resume, so it lists no names.
     view.classNames = view.config.kind === 'supervised' && !dataset ? [] : runCategories(view.config, dataset).map(promptNames);
     return view;
+  }
+
+  /**
+   * Runs `use` with a Mean Teacher run's teacher: the live one while a run trains, else the latest
+   * run's saved teacher, loaded for the call and freed after it.
+   */
+  async function withTeacher<T>(use: (ctx: TeacherContext) => Promise<T>): Promise<T> {
+    if (liveTeacher) return use(liveTeacher);
+    const latest = await api.latestRun();
+    if (!latest || latest.config.kind !== 'meanTeacher') throw new DearliError('mt-no-run', 'there is no Mean Teacher run', 'Start one (Train tab, stage "Mean Teacher") first.');
+    const persisted = await loadRun(latest.id);
+    const saved = persisted.stage;
+    if (!saved || saved.kind !== 'meanTeacher' || !saved.checkpoint || !saved.teacher) {
+      throw new DearliError('mt-no-teacher', 'the Mean Teacher run has no saved teacher yet', 'Train it for a few iterations (it saves at pauses and every few steps).');
+    }
+    const config = latest.config;
+    const backbone = await activeBackbone();
+    const categories = runCategories(config, await store.getDataset(db, config.trainDatasetIds[0]));
+    const classes = await backbone.classRows(latest.classNames);
+    const classifier = buildTextClassifier(classes.rows, backbone.embedDim, classes.synonymClass, categories.length);
+    const decoder = decoderConfig(config, backbone);
+    const model = new M2FLang(decoder, config.seed);
+    const trainer = createTrainer('supervised', model, classifier, config.iterations, config.seed);
+    const trunk: FrozenTrunk = (images) => backbone.trunk.forwardFeatures(normalizeForClip(images));
+    const mt = new MeanTeacherTrainer(trainer, trunk, backbone.clip, meanTeacherOptions(decoder.cropSize, decoder.numQueries, (k) => categories[k].isthing));
+    try {
+      await restoreMeanTeacher(mt, { student: (await fromBlob(saved.checkpoint))!, teacher: (await fromBlob(saved.teacher))! });
+      return await use({ view: persisted.view, teacher: mt.teacher.model, classifier, categories, backbone });
+    } finally {
+      mt.dispose();
+      trainer.dispose();
+      model.dispose();
+      disposeTextClassifier(classifier);
+    }
   }
 
   /** Loads a finished DeWa run's weights into the student; a run of another preset or crop is refused. */
@@ -221,6 +269,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
           }),
         );
         meanTeacher = mt;
+        liveTeacher = { view, teacher: mt.teacher.model, classifier, categories, backbone };
         stage = meanTeacherStage(mt, {
           totalIterations: config.iterations,
           unlabeledPerStep: config.batchSize,
@@ -309,6 +358,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       notify(view);
       return view;
     } finally {
+      liveTeacher = null;
       meanTeacher?.dispose();
       trainer.dispose();
       model.dispose();
@@ -388,6 +438,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       if (jobs.current) throw new DearliError('train-busy', `${jobs.current} is in progress`, 'Pause it before starting a training run.');
       const view = await createRun(config);
       lastPredictions = null;
+      strip = null;
       launch(view.id);
       return view;
     },
@@ -416,6 +467,28 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     },
 
     validationPredictions,
+
+    sweepAlpha: () =>
+      withTeacher(async ({ view, teacher, classifier, categories, backbone }) => {
+        const valId = view.config.validationDatasetId;
+        if (!valId) throw new DearliError('mt-sweep-no-validation', 'the run has no validation dataset', 'Start a Mean Teacher run with a labeled validation dataset to sweep α.');
+        const refs = (await samples.sampleRefs([valId], true)).slice(0, Math.max(1, view.config.validationImages));
+        const images = await sweepImages(samples, backbone, teacher, classifier, refs);
+        const { points, best } = sweepFromCache(images, teacher.config.numQueries, categories);
+        return { runId: view.id, iteration: view.iteration, images: images.length, points, best };
+      }),
+
+    pseudoLabelStrip: async (alpha, { count, refresh }) => {
+      if (!(alpha >= 0 && alpha <= 1)) throw new DearliError('mt-alpha', `α must lie between 0 and 1, got ${alpha}`, 'Choose α in [0, 1].');
+      if (!strip || refresh || strip.count !== count) {
+        strip = await withTeacher(async ({ view, teacher, classifier, categories, backbone }) => {
+          const refs = (await samples.sampleRefs(view.config.unlabeledDatasetIds ?? [], false)).slice(0, count);
+          const cache = await stripCache(samples, backbone, teacher, classifier, refs);
+          return { runId: view.id, count, cache, categories, decoderRuns: (strip?.decoderRuns ?? 0) + 1 };
+        });
+      }
+      return stripAt(strip.cache, alpha, strip.categories, strip.decoderRuns);
+    },
 
     setAlpha: async (alpha) => {
       if (!(alpha >= 0 && alpha <= 1)) throw new DearliError('mt-alpha', `α must lie between 0 and 1, got ${alpha}`, 'Choose α in [0, 1].');

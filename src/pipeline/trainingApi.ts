@@ -114,6 +114,26 @@ export interface PredictionView {
   segments: { id: number; name: string; isthing: boolean }[];
 }
 
+export interface AlphaSweepView {
+  runId: string;
+  /** The teacher's iteration the sweep ran on. */
+  iteration: number;
+  images: number;
+  /** PQ/SQ/RQ (fractions) of the ensembled teacher at α = 0, 0.1, …, 1; the best α (first on ties). */
+  points: { alpha: number; pq: number; sq: number; rq: number }[];
+  best: { alpha: number; pq: number; sq: number; rq: number };
+}
+
+export interface PseudoLabelStripView {
+  alpha: number;
+  /** Side of the weak views and overlays. */
+  crop: number;
+  /** How many times the teacher has run for this strip (unchanged when only α moved). */
+  decoderRuns: number;
+  /** RGBA, crop × crop: the weak view, and the hard pseudo-labels from P_MT, P_CLIP and P_ENS at α. */
+  items: { imageId: string; fileName: string; weakView: Uint8ClampedArray; teacher: Uint8ClampedArray; clip: Uint8ClampedArray; ensemble: Uint8ClampedArray }[];
+}
+
 export interface TrainingApi {
   trainingPresets(batchSize: number): Promise<{ backbone: string; presets: PresetView[] }>;
   startTraining(config: TrainingConfig): Promise<RunView>;
@@ -126,4 +146,8 @@ export interface TrainingApi {
   validationPredictions(limit: number): Promise<PredictionView[]>;
   /** Mean Teacher: α for the running (else the latest) run, from its next iteration; recorded in its history. */
   setAlpha(alpha: number): Promise<void>;
+  /** Mean Teacher: the teacher (live, else the latest run's saved one) once over the validation images, then PQ(α) from that cache. */
+  sweepAlpha(): Promise<AlphaSweepView>;
+  /** Mean Teacher: the pseudo-label strip at α; the teacher runs only on the first call or with `refresh`, otherwise it re-ensembles its cached outputs. */
+  pseudoLabelStrip(alpha: number, options: { count: number; refresh: boolean }): Promise<PseudoLabelStripView>;
 }

@@ -40,6 +40,43 @@ export interface ImageInferences {
   ensembled: ImageInference | null;
 }
 
+/** One forward at the test geometry, read back: logits at the image size and the semantic labels. */
+export interface TestForward {
+  /** [Q, C+1], void last. */
+  classLogits: Float32Array;
+  /** [Q, C]: CLIP zero-shot logits of the model's masks pooled over the same forward's res5; null without. */
+  clipLogits: Float32Array | null;
+  /** [Q, H·W] at the image size. */
+  maskLogits: Float32Array;
+  semantic: Int32Array;
+}
+
+/** Forward of one image at its own size (one readback), with CLIP's classification of its masks when asked. */
+export async function testForward(
+  samples: TrainingSamples,
+  backbone: Backbone,
+  model: M2FLang,
+  classifier: TextClassifier,
+  ref: SampleRef,
+  withClip: boolean,
+): Promise<TestForward> {
+  const plan = planTestResize(ref.height, ref.width, testResizeOptions(model.config.cropSize));
+  const image = await samples.imageTensor(ref.imageId);
+  const { cls, clipCls, masks, labels } = tf.tidy(() => {
+    const features: TrunkFeatures = tidyAll(() => backbone.trunk.forwardFeatures(normalizeForClip(testResizeImage(image, plan))));
+    const preds = model.forward(features, classifier);
+    const last = preds[preds.length - 1];
+    const classLogits = tf.squeeze(last.classLogits, [0]) as tf.Tensor2D;
+    const maskLogits = maskLogitsToImage(last.maskLogits, plan);
+    const out: Record<string, tf.Tensor> = { cls: classLogits, masks: maskLogits, labels: semanticInferenceOnDevice(classLogits, maskLogits) };
+    if (withClip) out.clipCls = zeroShotLogits(backbone.clip.head.project(maskPool(features.res5, last.maskLogits)), classifier, backbone.clip.logitScale);
+    return out as { cls: tf.Tensor2D; masks: tf.Tensor; labels: tf.Tensor1D; clipCls?: tf.Tensor };
+  });
+  const [c, m, s, z] = await Promise.all([cls.data(), masks.data(), labels.data(), clipCls?.data() ?? null]);
+  tf.dispose([cls, masks, labels, ...(clipCls ? [clipCls] : [])]);
+  return { classLogits: c as Float32Array, clipLogits: (z as Float32Array | null) ?? null, maskLogits: m as Float32Array, semantic: s as Int32Array };
+}
+
 /** Predicts one image at its own size; `ensembleAlpha` (P_MT's weight) adds the test-time ensemble with CLIP. */
 export async function predictImage(
   samples: TrainingSamples,
@@ -50,30 +87,17 @@ export async function predictImage(
   ref: SampleRef,
   ensembleAlpha: number | null = null,
 ): Promise<ImageInferences> {
-  const plan = planTestResize(ref.height, ref.width, testResizeOptions(model.config.cropSize));
-  const image = await samples.imageTensor(ref.imageId);
   const numQueries = model.config.numQueries;
-  const { cls, clipCls, masks, labels } = tf.tidy(() => {
-    const features: TrunkFeatures = tidyAll(() => backbone.trunk.forwardFeatures(normalizeForClip(testResizeImage(image, plan))));
-    const preds = model.forward(features, classifier);
-    const last = preds[preds.length - 1];
-    const classLogits = tf.squeeze(last.classLogits, [0]) as tf.Tensor2D;
-    const maskLogits = maskLogitsToImage(last.maskLogits, plan);
-    const out: Record<string, tf.Tensor> = { cls: classLogits, masks: maskLogits, labels: semanticInferenceOnDevice(classLogits, maskLogits) };
-    if (ensembleAlpha !== null) out.clipCls = zeroShotLogits(backbone.clip.head.project(maskPool(features.res5, last.maskLogits)), classifier, backbone.clip.logitScale);
-    return out as { cls: tf.Tensor2D; masks: tf.Tensor; labels: tf.Tensor1D; clipCls?: tf.Tensor };
-  });
-  const [c, m, s, z] = await Promise.all([cls.data(), masks.data(), labels.data(), clipCls?.data() ?? null]);
+  const f = await testForward(samples, backbone, model, classifier, ref, ensembleAlpha !== null);
   const options = { numClasses: categories.length, isThing: (k: number) => categories[k].isthing };
-  const inference = { panoptic: panopticInference(c, m, numQueries, ref.height, ref.width, options), semantic: s as Int32Array };
+  const inference = { panoptic: panopticInference(f.classLogits, f.maskLogits, numQueries, ref.height, ref.width, options), semantic: f.semantic };
   let ensembled: ImageInference | null = null;
-  if (z && ensembleAlpha !== null) {
-    const scores = ensemblePosteriors(c, z, numQueries, categories.length, ensembleAlpha);
-    const semantic = tf.tidy(() => semanticInferenceOnDevice(tf.tensor2d(Float32Array.from(scores), [numQueries, categories.length + 1]), masks));
-    ensembled = { panoptic: panopticInference(scores, m, numQueries, ref.height, ref.width, options), semantic: (await semantic.data()) as Int32Array };
+  if (f.clipLogits && ensembleAlpha !== null) {
+    const scores = ensemblePosteriors(f.classLogits, f.clipLogits, numQueries, categories.length, ensembleAlpha);
+    const semantic = tf.tidy(() => semanticInferenceOnDevice(tf.tensor2d(Float32Array.from(scores), [numQueries, categories.length + 1]), tf.tensor2d(f.maskLogits, [numQueries, ref.height * ref.width])));
+    ensembled = { panoptic: panopticInference(scores, f.maskLogits, numQueries, ref.height, ref.width, options), semantic: (await semantic.data()) as Int32Array };
     semantic.dispose();
   }
-  tf.dispose([cls, masks, labels, ...(clipCls ? [clipCls] : [])]);
   return { model: inference, ensembled };
 }
 
