@@ -15,6 +15,7 @@ export type * from './masksApi';
 export type * from './modelsApi';
 export type * from './trainingApi';
 export type { BackendInfo };
+export type { PipelineProgress, PipelineRunConfig, PipelineRunState } from './pipelineRun';
 
 export interface CoreApi {
   init(): Promise<BackendInfo>;

@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { UserMessage } from '../../../workers/api';
-import type { PredictionView, PresetView, RunView, TrainingConfig } from '../../../workers/api';
+import type { AlphaSweepView, PipelineProgress, PipelineRunConfig, PipelineRunState, PredictionView, PresetView, PseudoLabelStripView, RunView, TrainingConfig } from '../../../workers/api';
 import { asMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
@@ -17,7 +17,22 @@ interface TrainingState {
   pause: () => Promise<void>;
   resume: () => Promise<void>;
   loadPredictions: () => Promise<void>;
+  /** "Run DEARLi": the whole pipeline and its progress. */
+  dearli: PipelineRunState | null;
+  dearliProgress: PipelineProgress | null;
+  runDearli: (config: PipelineRunConfig | null) => Promise<void>;
+  pauseDearli: () => Promise<void>;
+  /** Mean Teacher: α (asked for), the sweep and the pseudo-label strip. */
+  alpha: number;
+  setAlpha: (alpha: number) => Promise<void>;
+  sweep: AlphaSweepView | null;
+  runSweep: () => Promise<void>;
+  strip: PseudoLabelStripView | null;
+  loadStrip: (refresh: boolean) => Promise<void>;
 }
+
+/** Unlabeled images in the pseudo-label strip. */
+const STRIP_IMAGES = 3;
 
 let connected = false;
 
@@ -40,10 +55,14 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
         if (run.evals.length !== lastEvals) {
           lastEvals = run.evals.length;
           void get().loadPredictions();
+          // The strip's teacher moved on: rerun it once per validation.
+          if (run.config.kind === 'meanTeacher') void get().loadStrip(true);
         }
       }),
     );
-    set({ run: await pipeline().latestRun() });
+    const run = await pipeline().latestRun();
+    set({ run, dearli: await pipeline().latestPipelineRun() });
+    if (run?.config.kind === 'meanTeacher') set({ alpha: run.requestedAlpha ?? run.alphaHistory?.at(-1)?.alpha ?? run.config.alpha ?? 0.6 });
   },
 
   loadPresets: async (batchSize) => {
@@ -91,5 +110,55 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
 
   loadPredictions: async () => {
     set({ predictions: await pipeline().validationPredictions(8) });
+  },
+
+  dearli: null,
+  dearliProgress: null,
+  runDearli: async (config) => {
+    const resumeId = get().dearli?.id;
+    if (!config && !resumeId) return;
+    set({ busy: true, message: null, dearli: get().dearli && !config ? { ...get().dearli!, status: 'running' } : null });
+    try {
+      const onProgress = callback((p: PipelineProgress) => set({ dearliProgress: p }));
+      const state = await pipeline().runPipeline(config ?? { resumeId: resumeId! }, onProgress);
+      set({ dearli: state });
+    } catch (e) {
+      set({ message: asMessage(e), dearli: await pipeline().latestPipelineRun() });
+    } finally {
+      set({ busy: false, run: await pipeline().latestRun() });
+    }
+  },
+  pauseDearli: async () => {
+    await pipeline().pausePipeline();
+  },
+
+  alpha: 0.6,
+  setAlpha: async (alpha) => {
+    set({ alpha });
+    try {
+      if (get().run?.config.kind === 'meanTeacher') await pipeline().setAlpha(alpha);
+      if (get().strip) set({ strip: await pipeline().pseudoLabelStrip(alpha, { count: STRIP_IMAGES, refresh: false }) });
+    } catch (e) {
+      set({ message: asMessage(e) });
+    }
+  },
+  sweep: null,
+  runSweep: async () => {
+    set({ busy: true, message: null });
+    try {
+      set({ sweep: await pipeline().sweepAlpha() });
+    } catch (e) {
+      set({ message: asMessage(e) });
+    } finally {
+      set({ busy: false });
+    }
+  },
+  strip: null,
+  loadStrip: async (refresh) => {
+    try {
+      set({ strip: await pipeline().pseudoLabelStrip(get().alpha, { count: STRIP_IMAGES, refresh }) });
+    } catch (e) {
+      set({ message: asMessage(e) });
+    }
   },
 }));
