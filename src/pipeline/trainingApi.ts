@@ -2,7 +2,6 @@
 import type { UserMessage } from '../core/errors';
 import type { AlphaChange } from '../train/meanTeacherTrainer';
 
-export type { AlphaChange };
 export type TrainingKind = 'supervised' | 'dewa' | 'meanTeacher';
 
 export interface TrainingConfig {

@@ -28,14 +28,14 @@ export interface ImagePrediction {
   result: PanopticResult;
 }
 
-export interface ImageInference {
+interface ImageInference {
   panoptic: PanopticResult;
   /** Class index per pixel [H·W] (M2F semantic inference). */
   semantic: Int32Array;
 }
 
 /** The model alone, and (with an α) ensembled with CLIP at test time. */
-export interface ImageInferences {
+interface ImageInferences {
   model: ImageInference;
   ensembled: ImageInference | null;
 }

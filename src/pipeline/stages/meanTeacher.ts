@@ -12,7 +12,7 @@ import type { Stage, StageProgress } from '../runner';
 import { appliedRateTracker, type AppliedLoss, type BatchSource } from './decoderTraining';
 
 /** Supplies unlabeled images; picks must come from `rng` (the trainer's, persisted) so resumes replay exactly. */
-export type UnlabeledSource = (count: number, rng: Rng) => Promise<UnlabeledItem[]>;
+type UnlabeledSource = (count: number, rng: Rng) => Promise<UnlabeledItem[]>;
 
 export interface MeanTeacherStageState {
   kind: 'meanTeacher';
