@@ -83,7 +83,7 @@ function testTimeEnsembleAlpha(config: TrainingConfig): number | null {
   return config.testTimeEnsembleAlpha === undefined ? UPSTREAM_ENSEMBLE_ALPHA : config.testTimeEnsembleAlpha;
 }
 
-type StepTimings = { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number };
+type StepTimings = { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number; pseudoLabelsMs?: number };
 
 /** Adds wall-clock timing and a per-step hook (curves, evaluation) around a stage's step. */
 function timed<S extends StageState>(
@@ -322,7 +322,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       const withEval = timed(stage, async (state, ms, loss, timings) => {
         rate = rate === 0 ? 1000 / ms : 0.9 * rate + 100 / ms;
         if (timings) {
-          const dataMs = Math.max(0, ms - timings.forwardAndReadbackMs - timings.matchingMs - timings.lossAndUpdateMs);
+          const dataMs = Math.max(0, ms - timings.forwardAndReadbackMs - timings.matchingMs - timings.lossAndUpdateMs - (timings.pseudoLabelsMs ?? 0));
           view.timings = { ...timings, dataMs };
         }
         view.iteration = state.iteration;

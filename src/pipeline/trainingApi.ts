@@ -89,7 +89,7 @@ export interface RunView {
   /** Mean Teacher: the α asked for, applied from the next iteration. */
   requestedAlpha?: number;
   /** ms per iteration split by phase, averaged over the last steps. */
-  timings: { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number; dataMs: number } | null;
+  timings: { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number; dataMs: number; /** Mean Teacher: P_ENS and panoptic inference on the host. */ pseudoLabelsMs?: number } | null;
   error: UserMessage | null;
 }
 

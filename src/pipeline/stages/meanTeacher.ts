@@ -7,7 +7,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../core/rng';
 import { restoreMeanTeacher, saveMeanTeacher } from '../../train/meanTeacherCheckpoint';
-import type { AlphaChange, MeanTeacherTrainer, UnlabeledItem } from '../../train/meanTeacherTrainer';
+import type { AlphaChange, MeanTeacherStepReport, MeanTeacherTrainer, UnlabeledItem } from '../../train/meanTeacherTrainer';
 import type { Stage, StageProgress } from '../runner';
 import { appliedRateTracker, type AppliedLoss, type BatchSource } from './decoderTraining';
 
@@ -35,6 +35,11 @@ export interface MeanTeacherStageOptions {
   requestedAlpha: () => number | null;
 }
 
+/** The phases the Train tab shows: the teacher forward + readback, matching, the student's loss + update, and the host pseudo-labels. */
+function stepTimings(t: MeanTeacherStepReport['timings']) {
+  return { forwardAndReadbackMs: t.teacherMs, matchingMs: t.matchingMs, lossAndUpdateMs: Math.max(0, t.studentMs - t.matchingMs), pseudoLabelsMs: t.pseudoLabelsMs };
+}
+
 export function meanTeacherStage(trainer: MeanTeacherTrainer, o: MeanTeacherStageOptions): Stage<MeanTeacherStageState> {
   let restored = false;
   const { appliedRates, withRate } = appliedRateTracker();
@@ -58,7 +63,7 @@ export function meanTeacherStage(trainer: MeanTeacherTrainer, o: MeanTeacherStag
       labeled.targets.masks.dispose();
       for (const t of Object.values(labeled.features) as tf.Tensor[]) t.dispose();
       const next: MeanTeacherStageState = { ...state, iteration: trainer.iteration, lastLoss: withRate(report.previous) ?? state.lastLoss, alphaHistory: history() };
-      const progress: StageProgress = { done: next.iteration, total: o.totalIterations, details: { loss: next.lastLoss, timings: report.timings, alpha: report.alpha } };
+      const progress: StageProgress = { done: next.iteration, total: o.totalIterations, details: { loss: next.lastLoss, timings: stepTimings(report.timings), alpha: report.alpha } };
       return { state: next, progress };
     },
     isDone: (state) => state.iteration >= state.totalIterations,

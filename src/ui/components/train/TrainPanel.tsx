@@ -144,6 +144,7 @@ function Curves({ run }: { run: RunView }) {
         <p className="muted" data-testid="train-timings">
           per iteration: data + backbone {run.timings.dataMs.toFixed(0)} ms · decoder forward + readback {run.timings.forwardAndReadbackMs.toFixed(0)} ms · matching{' '}
           {run.timings.matchingMs.toFixed(1)} ms · loss + backward + AdamW {run.timings.lossAndUpdateMs.toFixed(0)} ms
+          {run.timings.pseudoLabelsMs !== undefined && ` · pseudo-labels (host) ${run.timings.pseudoLabelsMs.toFixed(0)} ms`}
         </p>
       )}
     </div>
