@@ -19,6 +19,7 @@ export type * from './runsApi';
 export type * from './trainingApi';
 export type * from './useApi';
 export type { BackendInfo };
+export type { PipelineProgress, PipelineRunConfig, PipelineRunState } from './pipelineRun';
 
 export interface CoreApi {
   init(): Promise<BackendInfo>;

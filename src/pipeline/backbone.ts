@@ -8,7 +8,10 @@ import { Rng } from '../core/rng';
 import { normalizeClipImage } from '../models/clip/clip';
 import type { ConvNextConfig } from '../models/clip/config';
 import type { ConvNextTrunk } from '../models/clip/convnext';
-import { createRandomConvNextTrunk } from '../models/clip/weights';
+import { ClipImageHead } from '../models/clip/head';
+import { createRandomClipWeights, createRandomConvNextTrunk } from '../models/clip/weights';
+import { collectTensors } from '../models/clip/layers';
+import type { ClipBranch } from '../train/pseudoLabels';
 
 export interface ClassRows {
   /** One L2-normalisable row per synonym, [synonyms × embedDim]. */
@@ -25,6 +28,8 @@ export interface Backbone {
   embedDim: number;
   /** Decoder presets that suit this backbone's size. */
   presets: string[];
+  /** CLIP's image head and temperature: mask pooling over res5 gives P_CLIP (pseudo-labels, test-time ensembling). */
+  clip: ClipBranch;
   /** `classNames[k]`: class k's names, the class name first, then its synonyms; one row per name. */
   classRows(classNames: readonly (readonly string[])[]): Promise<ClassRows>;
 }
@@ -32,15 +37,24 @@ export interface Backbone {
 /** The offline stand-in: the size of the tiny OpenCLIP fixture's trunk. */
 const RANDOM_TRUNK: ConvNextConfig = { depths: [1, 1, 2, 1], dims: [16, 32, 48, 64], stemPatch: 4, kernelSize: 7, mlpRatio: 4, eps: 1e-6 };
 const RANDOM_EMBED_DIM = 16;
+/** CLIP's initial temperature 1/0.07, as a log: the offline head's stand-in for a trained one. */
+export const DEFAULT_LOGIT_SCALE = Math.log(1 / 0.07);
 
 export async function randomBackbone(): Promise<Backbone> {
   const trunk = await createRandomConvNextTrunk(RANDOM_TRUNK, 1);
+  const clip = await createRandomClipWeights(
+    { name: 'random-convnext', embedDim: RANDOM_EMBED_DIM, imageSize: 32, trunk: RANDOM_TRUNK, projection: { kind: 'linear', bias: false }, text: { contextLength: 1, vocabSize: 1, width: 1, heads: 1, layers: 0, mlpRatio: 1, eps: 1e-5 } },
+    2,
+    'image',
+  );
+  tf.dispose(collectTensors(clip.trunk));
   return {
     name: 'random ConvNeXt (no CLIP weights loaded)',
     trunk,
     channels: RANDOM_TRUNK.dims as [number, number, number, number],
     embedDim: RANDOM_EMBED_DIM,
     presets: ['tiny'],
+    clip: { head: new ClipImageHead(clip.imageHead, RANDOM_TRUNK.eps), logitScale: DEFAULT_LOGIT_SCALE },
     classRows: async (classNames) => seededClassRows(classNames, RANDOM_EMBED_DIM),
   };
 }

@@ -10,11 +10,13 @@ import type { Category } from '../core/panoptic';
 import { PanopticEvaluator, type PanopticImage } from '../core/pq';
 import { decodeMaskPng } from '../data/decode';
 import * as store from '../data/store';
+import { promptNames } from '../data/vocabulary';
+import { collectTensors } from '../models/clip/layers';
 import { encodeSynonyms, VILD_TEMPLATES } from '../models/clip/zeroShot';
 import { buildTextClassifier, disposeTextClassifier, type TextClassifier } from '../models/decoder/classHead';
 import { ModelFiles, readJson, configFileSource, fileRecord, type ModelFile, type ProgressSink, type SavedModelMeta } from './modelFiles';
 import type { ClassNames, FeatureStageSummary, ModelCard, ModelsApi, StageProgress, TextEmbeddingSummary, ZeroShotClassRow, ZeroShotReport } from './modelsApi';
-import { randomBackbone, seededClassRows, type Backbone, type ClassRows } from './backbone';
+import { DEFAULT_LOGIT_SCALE, randomBackbone, seededClassRows, type Backbone, type ClassRows } from './backbone';
 import { buildClip, clipConfigFromJson, presetConfig, tokenizerSources, type LoadedClip } from './clipLoading';
 import { classifySegments, computeDense, featureKey, featureSide, type DenseMap } from './clipFeatures';
 import { datasetImages, ImageSequence, type ImageDecoder } from './images';
@@ -42,11 +44,6 @@ const featureStageKey = (card: ModelCard, datasetId: string) => `stage:features:
 
 /** Synonyms encoded per text-tower call: small enough to report progress, large enough to batch. */
 const SYNONYMS_PER_CALL = 4;
-
-/** A category's own names: its name, then its synonyms. */
-export function namesOf(c: Category): string[] {
-  return [...new Set([c.name, ...(c.synonyms ?? [])].map((s) => s.trim()).filter((s) => s !== ''))];
-}
 
 export async function requireDataset(db: store.DearliDB, datasetId: string): Promise<store.DatasetRecord> {
   const dataset = await store.getDataset(db, datasetId);
@@ -104,6 +101,7 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
       channels: config.trunk.dims as [number, number, number, number],
       embedDim: config.embedDim,
       presets: presetsForTrunk(config.trunk.dims),
+      clip: { head: loaded.model.imageHead, logitScale: loaded.model.logitScale ?? DEFAULT_LOGIT_SCALE },
       classRows: async (classNames) => (hasText ? textRows(loaded, classNames) : seededClassRows(classNames, config.embedDim)),
     };
   }
@@ -135,11 +133,11 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
 
   // --- Class names and text embeddings ----------------------------------------------------------------
 
-  /** Per category of a dataset, the names the user gave it on the Models tab (class name first), else its own. */
+  /** Per category of a dataset, the names the user gave it on the Models tab, else its prompt names (synonyms, else its name). */
   async function editedClassNames(datasetId: string, categories: readonly Category[]): Promise<string[][]> {
     const edited = await store.getModel(db, classNamesKey(datasetId));
     const names = new Map(((edited?.meta.classes as ClassNames[] | undefined) ?? []).map((c) => [c.id, c.names]));
-    return categories.map((c) => names.get(c.id) ?? namesOf(c));
+    return categories.map((c) => names.get(c.id) ?? promptNames(c));
   }
 
   async function getClassNames(datasetId: string): Promise<ClassNames[]> {
@@ -321,7 +319,10 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
   /** Frees CLIP, its classifiers and the offline backbone (end of a session). */
   async function dispose(): Promise<void> {
     use(null);
-    if (offline) tf.dispose((await offline).trunk.weights as unknown as tf.TensorContainer);
+    if (offline) {
+      const { trunk, clip: branch } = await offline;
+      tf.dispose([trunk.weights as unknown as tf.TensorContainer, collectTensors(branch.head.weights)]);
+    }
     offline = null;
   }
 

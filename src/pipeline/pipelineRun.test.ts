@@ -1,12 +1,13 @@
 /**
- * The whole pipeline (features → masks → DeWa → supervised) as one session method: paused in the
- * middle of DeWa, the session recreated and the run resumed, it ends where an uninterrupted run ends.
+ * "Run DEARLi" (features → masks → DeWa → Mean Teacher) as one session method: paused in the middle
+ * of DeWa, or of Mean Teacher, the session recreated and the run resumed, it ends where an
+ * uninterrupted run ends; the Mean Teacher run starts from the DeWa run's weights.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as store from '../data/store';
 import { demoDatabase, sessionPool } from '../../test/pipelineSession';
 import { DEFAULT_MASK_SETTINGS } from './masksApi';
-import type { PipelineRunConfig, PipelineRunState } from './pipelineRun';
+import type { PipelineProgress, PipelineRunConfig, PipelineRunState } from './pipelineRun';
 import type { LabSession } from './session';
 import type { RunView } from './trainingApi';
 
@@ -21,7 +22,7 @@ function config(ids: Record<string, string>): PipelineRunConfig {
     datasetIds: [ids.labeled, ids.unlabeled],
     maskSettings: { ...DEFAULT_MASK_SETTINGS, pointsPerSide: 8 },
     dewa: training,
-    supervised: { ...training, trainDatasetIds: [ids.labeled], validationDatasetId: ids.validation },
+    meanTeacher: { ...training, trainDatasetIds: [ids.labeled], unlabeledDatasetIds: [ids.unlabeled], validationDatasetId: ids.validation },
   };
 }
 
@@ -30,17 +31,24 @@ async function runView(s: LabSession, runId: string): Promise<RunView> {
 }
 
 describe('whole pipeline run', () => {
-  it('resumes where it stopped and ends as an uninterrupted run does', async () => {
+  it('resumes where it stopped (in DeWa, then in Mean Teacher) and ends as an uninterrupted run does', async () => {
     const options = { width: 32, height: 32, labeled: 2, unlabeled: 2, validation: 1, seed: 9 };
     const whole = await demoDatabase(options);
     const a = await session(whole.name);
-    const expected = await a.api().runPipeline(config(whole.ids), () => {});
+    const progress: PipelineProgress[] = [];
+    const expected = await a.api().runPipeline(config(whole.ids), (p) => progress.push(p));
     expect(expected).toMatchObject({ status: 'finished', step: 4 });
     expect(expected.notes.features).toBe('skipped: no CLIP weights loaded');
     expect(expected.notes.masks).toBe('fallback: 4 computed, 0 reused');
-    const expectedSupervised = await runView(a, expected.runIds.supervised!);
-    expect(expectedSupervised).toMatchObject({ status: 'finished', iteration: 2 });
-    expect(expectedSupervised.evals).toHaveLength(1);
+    expect([...new Set(progress.map((p) => p.step))]).toEqual(['masks', 'dewa', 'meanTeacher']);
+    const mtProgress = progress.filter((p) => p.step === 'meanTeacher');
+    expect(mtProgress.map((p) => p.done)).toEqual([1, 2, 2]);
+    expect(mtProgress[0].etaSeconds).toBeNull();
+    expect(mtProgress[1].etaSeconds).toBe(0);
+    const expectedMt = await runView(a, expected.runIds.meanTeacher!);
+    expect(expectedMt).toMatchObject({ status: 'finished', iteration: 2, config: { dewaRunId: expected.runIds.dewa } });
+    expect(expectedMt.evals).toHaveLength(1);
+    expect(expectedMt.teacherEvals).toHaveLength(1);
 
     const split = await demoDatabase(options);
     const b = await session(split.name);
@@ -52,16 +60,22 @@ describe('whole pipeline run', () => {
     expect((await runView(b, paused.runIds.dewa!)).iteration).toBe(1);
 
     const c = await session(split.name);
+    await c.api().watchTraining((view) => {
+      if (view.config.kind === 'meanTeacher' && view.iteration === 1) void c.api().pausePipeline();
+    });
     const latest = (await c.api().latestPipelineRun()) as PipelineRunState;
     expect(latest.id).toBe(paused.id);
-    const resumed = await c.api().runPipeline({ resumeId: latest.id }, () => {});
-    expect(resumed).toMatchObject({ status: 'finished', step: 4, runIds: { dewa: paused.runIds.dewa } });
+    const pausedInMt = await c.api().runPipeline({ resumeId: latest.id }, () => {});
+    expect(pausedInMt).toMatchObject({ status: 'paused', step: 3 });
+
+    const d = await session(split.name);
+    const resumed = await d.api().runPipeline({ resumeId: latest.id }, () => {});
+    expect(resumed).toMatchObject({ status: 'finished', step: 4, runIds: { dewa: paused.runIds.dewa, meanTeacher: pausedInMt.runIds.meanTeacher } });
     const curve = (v: RunView) => v.losses.map(({ iterationsPerSecond: _, ...rest }) => rest);
-    for (const kind of ['dewa', 'supervised'] as const) {
-      expect(curve(await runView(c, resumed.runIds[kind]!))).toEqual(curve(await runView(a, expected.runIds[kind]!)));
+    for (const kind of ['dewa', 'meanTeacher'] as const) {
+      expect(curve(await runView(d, resumed.runIds[kind]!))).toEqual(curve(await runView(a, expected.runIds[kind]!)));
     }
-    expect((await runView(c, resumed.runIds.supervised!)).evals.map(({ iteration, pq, miou }) => ({ iteration, pq, miou }))).toEqual(
-      expectedSupervised.evals.map(({ iteration, pq, miou }) => ({ iteration, pq, miou })),
-    );
+    const figures = (v: RunView) => [...v.evals, ...(v.teacherEvals ?? [])].map(({ iteration, pq, miou, ensembled }) => ({ iteration, pq, miou, ensembled }));
+    expect(figures(await runView(d, resumed.runIds.meanTeacher!))).toEqual(figures(expectedMt));
   });
 });

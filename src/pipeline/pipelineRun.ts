@@ -1,6 +1,6 @@
 /**
- * The whole pipeline as one resumable run: CLIP features → class-agnostic masks → DeWa → supervised
- * training. Its state (which step it is at, the training runs it made) is persisted before and after
+ * "Run DEARLi", the whole pipeline as one resumable run: CLIP features → class-agnostic masks →
+ * DeWa → Mean Teacher (starting from the DeWa run's weights). Its state (which step it is at, the training runs it made) is persisted before and after
  * every step, and each step is itself a resumable stage, so a run paused or interrupted anywhere
  * continues where it stopped. Features are computed only when CLIP weights are loaded (the offline
  * backbone has nothing to cache).
@@ -14,16 +14,16 @@ import type { MaskStageSettings } from './masksApi';
 import type { TrainingService } from './training';
 import type { TrainingConfig } from './trainingApi';
 
-export const PIPELINE_STEPS = ['features', 'masks', 'dewa', 'supervised'] as const;
+export const PIPELINE_STEPS = ['features', 'masks', 'dewa', 'meanTeacher'] as const;
 export type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 export interface PipelineRunConfig {
   /** Datasets whose images get CLIP features and class-agnostic masks (the DeWa training set). */
   datasetIds: string[];
   maskSettings: MaskStageSettings;
-  /** The DeWa run (its trainDatasetIds default to `datasetIds`) and the supervised run. */
+  /** The DeWa run (it trains on `datasetIds`) and the Mean Teacher run (it starts from the DeWa run's weights). */
   dewa: Omit<TrainingConfig, 'kind' | 'trainDatasetIds' | 'validationDatasetId'>;
-  supervised: Omit<TrainingConfig, 'kind'>;
+  meanTeacher: Omit<TrainingConfig, 'kind' | 'dewaRunId'>;
 }
 
 export interface PipelineRunState {
@@ -32,8 +32,8 @@ export interface PipelineRunState {
   /** Index into PIPELINE_STEPS of the step to run next; PIPELINE_STEPS.length when finished. */
   step: number;
   status: 'paused' | 'running' | 'finished' | 'failed';
-  /** The training runs the DeWa and supervised steps made (kept so a resume continues them). */
-  runIds: Partial<Record<'dewa' | 'supervised', string>>;
+  /** The training runs the DeWa and Mean Teacher steps made (kept so a resume continues them). */
+  runIds: Partial<Record<'dewa' | 'meanTeacher', string>>;
   /** What each step reported when it ended ("skipped: no CLIP loaded", "12 computed, 3 reused"). */
   notes: Partial<Record<PipelineStep, string>>;
 }
@@ -43,6 +43,8 @@ export interface PipelineProgress {
   stepIndex: number;
   done: number;
   total: number;
+  /** Seconds this step still needs at its pace so far (null until a unit is done). */
+  etaSeconds: number | null;
 }
 
 export interface PipelineRunApi {
@@ -69,7 +71,15 @@ export function createPipelineRun({ db, jobs, clip, masks, training }: PipelineR
   /** Runs one step; false when the signal paused it. */
   async function runStep(state: PipelineRunState, signal: AbortSignal, onProgress: (p: PipelineProgress) => void): Promise<boolean> {
     const step = PIPELINE_STEPS[state.step];
-    const report = (done: number, total: number) => onProgress({ step, stepIndex: state.step, done, total });
+    const started = performance.now();
+    let firstDone: number | null = null;
+    const report = (done: number, total: number) => {
+      // The pace counts from the first report, so work reused from before a pause does not skew it.
+      firstDone ??= done;
+      const fresh = done - firstDone;
+      const etaSeconds = fresh > 0 ? ((performance.now() - started) / 1000 / fresh) * (total - done) : null;
+      onProgress({ step, stepIndex: state.step, done, total, etaSeconds });
+    };
     const { config } = state;
     if (step === 'features') {
       if (!clip.current()) {
@@ -91,12 +101,13 @@ export function createPipelineRun({ db, jobs, clip, masks, training }: PipelineR
     const kind = step;
     let runId = state.runIds[kind];
     if (!runId) {
-      const trainingConfig: TrainingConfig = kind === 'dewa' ? { ...config.dewa, kind, trainDatasetIds: config.datasetIds, validationDatasetId: null } : { ...config.supervised, kind };
+      const trainingConfig: TrainingConfig =
+        kind === 'dewa' ? { ...config.dewa, kind, trainDatasetIds: config.datasetIds, validationDatasetId: null } : { ...config.meanTeacher, kind, dewaRunId: state.runIds.dewa! };
       runId = (await training.createRun(trainingConfig)).id;
       state.runIds[kind] = runId;
       await save(state);
     }
-    const view = await training.train(runId, signal);
+    const view = await training.train(runId, signal, (v) => report(v.iteration, v.totalIterations));
     report(view.iteration, view.totalIterations);
     state.notes[kind] = `run ${runId}: ${view.iteration} of ${view.totalIterations} iterations`;
     return view.status === 'finished';

@@ -1,6 +1,7 @@
 /**
  * The training service: decoder stages (supervised M2F-Lang on a labeled dataset, DeWa on
- * class-agnostic masks) on the runner. A run is persisted in the runs store (view + stage state with
+ * class-agnostic masks, Mean Teacher on labeled + unlabeled images from a DeWa run or from scratch)
+ * on the runner. A run is persisted in the runs store (view + stage state with
  * its checkpoint as a Blob) every few steps and at pause, so a reload resumes from the same iteration.
  */
 import { DearliError, toUserMessage } from '../core/errors';
@@ -8,30 +9,53 @@ import type { Category } from '../core/panoptic';
 import { decodeMaskPng } from '../data/decode';
 import * as store from '../data/store';
 import { estimateTrainingMemory } from '../models/decoder/budget';
-import { buildTextClassifier, disposeTextClassifier } from '../models/decoder/classHead';
+import { buildTextClassifier, disposeTextClassifier, type TextClassifier } from '../models/decoder/classHead';
 import { decoderPreset, type DecoderConfig } from '../models/decoder/config';
 import { M2FLang } from '../models/decoder/m2fLang';
 import { parameterCount } from '../models/decoder/params';
+import type { Rng } from '../core/rng';
+import { restoreCheckpoint } from '../train/checkpoint';
+import { restoreMeanTeacher } from '../train/meanTeacherCheckpoint';
 import { createTrainer } from '../train/createTrainer';
+import { UPSTREAM_EMA_DECAY } from '../train/meanTeacher';
+import { MeanTeacherTrainer, meanTeacherOptions, type AlphaChange, type FrozenTrunk } from '../train/meanTeacherTrainer';
+import type { Trainer } from '../train/trainStep';
+import { UPSTREAM_ENSEMBLE_ALPHA } from '../train/pseudoLabels';
 import { DEWA_CLASS_SYNONYMS } from '../train/targets';
-import type { Backbone } from './backbone';
-import { namesOf } from './clip';
+import { promptNames } from '../data/vocabulary';
+import { normalizeForClip, type Backbone } from './backbone';
 import { run, type Stage, type StateStore } from './runner';
 import { preflightTraining } from './preflight';
 import { proposedSettings } from './presetDefaults';
 import { paintOverlay, segmentColor } from './segmentColors';
 import { decoderTrainingStage, type AppliedLoss, type DecoderStageState } from './stages/decoderTraining';
+import { meanTeacherStage, type MeanTeacherStageState } from './stages/meanTeacher';
 import { classIndex, type SampleRef, type TrainingSamples } from './trainingData';
+import { sweepFromCache, sweepImages, stripAt, stripCache, type StripCache } from './trainingAlpha';
 import { evaluateDecoder, type ImagePrediction } from './trainingEval';
-import type { PredictionView, PresetView, RunView, TrainingApi, TrainingConfig } from './trainingApi';
+import type { LossPoint, PredictionView, PresetView, RunView, TrainingApi, TrainingConfig } from './trainingApi';
 import type { JobSlot } from './jobs';
+
+type StageState = DecoderStageState | MeanTeacherStageState;
+
+/** A Mean Teacher run's teacher with what its forward needs. */
+interface TeacherContext {
+  view: RunView;
+  teacher: M2FLang;
+  classifier: TextClassifier;
+  categories: Category[];
+  backbone: Backbone;
+}
 
 export interface PersistedRun {
   view: RunView;
-  stage: (Omit<DecoderStageState, 'checkpoint'> & { checkpoint: Blob | null }) | null;
+  stage: (Omit<DecoderStageState, 'checkpoint'> & { checkpoint: Blob | null }) | (Omit<MeanTeacherStageState, 'checkpoint' | 'teacher'> & { checkpoint: Blob | null; teacher: Blob | null }) | null;
   /** The last validation's predictions, kept so that the viewer shows them after a reload. */
   predictions?: { predictions: ImagePrediction[]; categories: Category[] };
 }
+
+const toBlob = (bytes: Uint8Array | null) => (bytes ? new Blob([bytes as Uint8Array<ArrayBuffer>]) : null);
+const fromBlob = async (blob: Blob | null | undefined) => (blob ? new Uint8Array(await blob.arrayBuffer()) : null);
 
 export const RUN_PREFIX = 'train:';
 const SAVE_EVERY = 10;
@@ -51,13 +75,25 @@ function decoderConfig(config: TrainingConfig, backbone: Backbone): DecoderConfi
   return decoderPreset(config.preset, { trunkChannels: backbone.channels, embedDim: backbone.embedDim, cropSize: config.cropSize });
 }
 
-type StepTimings = { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number };
+/** The α a Mean Teacher iteration used. */
+function alphaAt(history: readonly AlphaChange[], iteration: number): number {
+  let alpha = history[0].alpha;
+  for (const c of history) if (c.iteration <= iteration) alpha = c.alpha;
+  return alpha;
+}
+
+/** Test-time ensembling is on by default at upstream's weight. */
+function testTimeEnsembleAlpha(config: TrainingConfig): number | null {
+  return config.testTimeEnsembleAlpha === undefined ? UPSTREAM_ENSEMBLE_ALPHA : config.testTimeEnsembleAlpha;
+}
+
+type StepTimings = { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number; pseudoLabelsMs?: number };
 
 /** Adds wall-clock timing and a per-step hook (curves, evaluation) around a stage's step. */
-function timed(
-  stage: Stage<DecoderStageState>,
-  onStep: (state: DecoderStageState, ms: number, loss: AppliedLoss | null, timings: StepTimings | undefined) => Promise<void>,
-): Stage<DecoderStageState> {
+function timed<S extends StageState>(
+  stage: Stage<S>,
+  onStep: (state: S, ms: number, loss: AppliedLoss | null, timings: StepTimings | undefined) => Promise<void>,
+): Stage<S> {
   return {
     ...stage,
     async step(state, signal) {
@@ -86,6 +122,11 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
   const watchers = new Set<(view: RunView) => void>();
   let lastPredictions: { runId: string; predictions: ImagePrediction[]; categories: Category[]; classNames: string[][] } | null = null;
   let runningId: string | null = null;
+  /** The view of the run training now (what setAlpha changes). */
+  let liveView: RunView | null = null;
+  /** The teacher of the Mean Teacher run training now (sweeps and the strip use it between steps). */
+  let liveTeacher: TeacherContext | null = null;
+  let strip: { runId: string; count: number; cache: StripCache; categories: Category[]; decoderRuns: number } | null = null;
 
   function notify(view: RunView): void {
     for (const w of watchers) w(structuredClone(view));
@@ -107,8 +148,60 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     if (view.classNames) return view;
     const dataset = await store.getDataset(db, view.config.trainDatasetIds[0]);
     // A supervised run whose dataset is gone cannot resume, so it lists no names.
-    view.classNames = view.config.kind === 'supervised' && !dataset ? [] : runCategories(view.config, dataset).map(namesOf);
+    view.classNames = view.config.kind === 'supervised' && !dataset ? [] : runCategories(view.config, dataset).map(promptNames);
     return view;
+  }
+
+  /**
+   * Runs `use` with a Mean Teacher run's teacher: the live one while a run trains, else the latest
+   * run's saved teacher, loaded for the call and freed after it.
+   */
+  async function withTeacher<T>(use: (ctx: TeacherContext) => Promise<T>): Promise<T> {
+    if (liveTeacher) return use(liveTeacher);
+    const latest = await api.latestRun();
+    if (!latest || latest.config.kind !== 'meanTeacher') throw new DearliError('mt-no-run', 'there is no Mean Teacher run', 'Start one (Train tab, stage "Mean Teacher") first.');
+    const persisted = await loadRun(latest.id);
+    const saved = persisted.stage;
+    if (!saved || saved.kind !== 'meanTeacher' || !saved.checkpoint || !saved.teacher) {
+      throw new DearliError('mt-no-teacher', 'the Mean Teacher run has no saved teacher yet', 'Train it for a few iterations (it saves at pauses and every few steps).');
+    }
+    const config = latest.config;
+    const backbone = await activeBackbone();
+    const categories = runCategories(config, await store.getDataset(db, config.trainDatasetIds[0]));
+    const classes = await backbone.classRows(latest.classNames);
+    const classifier = buildTextClassifier(classes.rows, backbone.embedDim, classes.synonymClass, categories.length);
+    const decoder = decoderConfig(config, backbone);
+    const model = new M2FLang(decoder, config.seed);
+    const trainer = createTrainer('supervised', model, classifier, config.iterations, config.seed);
+    const trunk: FrozenTrunk = (images) => backbone.trunk.forwardFeatures(normalizeForClip(images));
+    const mt = new MeanTeacherTrainer(trainer, trunk, backbone.clip, meanTeacherOptions(decoder.cropSize, decoder.numQueries, (k) => categories[k].isthing));
+    try {
+      await restoreMeanTeacher(mt, { student: (await fromBlob(saved.checkpoint))!, teacher: (await fromBlob(saved.teacher))! });
+      return await use({ view: persisted.view, teacher: mt.teacher.model, classifier, categories, backbone });
+    } finally {
+      mt.dispose();
+      trainer.dispose();
+      model.dispose();
+      disposeTextClassifier(classifier);
+    }
+  }
+
+  /** Loads a finished DeWa run's weights into the student; a run of another preset or crop is refused. */
+  async function loadDewaWeights(config: TrainingConfig, trainer: Trainer): Promise<void> {
+    const dewa = await store.getRun<PersistedRun>(db, config.dewaRunId!);
+    const state = dewa?.state;
+    if (!state || state.view.config.kind !== 'dewa' || state.view.status !== 'finished' || !state.stage?.checkpoint) {
+      throw new DearliError('mt-dewa-run', `run ${config.dewaRunId} is not a finished DeWa run`, 'Finish the DeWa run first, or start Mean Teacher from scratch.');
+    }
+    const d = state.view.config;
+    if (d.preset !== config.preset || d.cropSize !== config.cropSize) {
+      throw new DearliError(
+        'mt-dewa-preset',
+        `the DeWa run trained preset "${d.preset}" at crop ${d.cropSize}, this Mean Teacher run asks for "${config.preset}" at crop ${config.cropSize}`,
+        `Choose preset "${d.preset}" and crop ${d.cropSize}, or start from scratch.`,
+      );
+    }
+    await restoreCheckpoint(trainer, state.stage.checkpoint, { weightsOnly: true });
   }
 
   /** A new run, persisted before its first step; training it is `train`'s job. */
@@ -126,7 +219,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       totalIterations: config.iterations,
       backbone: backbone.name,
       // DeWa trains its one class-agnostic class; supervised runs the user's names, kept on resume.
-      classNames: config.kind === 'dewa' ? categories.map(namesOf) : await classNames(config.trainDatasetIds[0], categories),
+      classNames: config.kind === 'dewa' ? categories.map(promptNames) : await classNames(config.trainDatasetIds[0], categories),
       parameterCount: parameterCount(decoder),
       losses: [],
       evals: [],
@@ -137,9 +230,10 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     return view;
   }
 
-  async function execute(runId: string, signal: AbortSignal): Promise<RunView> {
+  async function execute(runId: string, signal: AbortSignal, onStep: (view: RunView) => void): Promise<RunView> {
     const persisted = await loadRun(runId);
     const view = persisted.view;
+    liveView = view;
     const config = view.config;
     const backbone = await activeBackbone();
     if (view.backbone !== backbone.name) {
@@ -152,22 +246,58 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     const classes = await backbone.classRows(view.classNames);
     const classifier = buildTextClassifier(classes.rows, backbone.embedDim, classes.synonymClass, categories.length);
     const model = new M2FLang(decoder, config.seed);
-    const trainer = createTrainer(config.kind, model, classifier, config.iterations, config.seed, { learningRate: config.learningRate });
+    const labeled = config.kind !== 'dewa';
+    const trainer = createTrainer(labeled ? 'supervised' : 'dewa', model, classifier, config.iterations, config.seed, { learningRate: config.learningRate });
+    let meanTeacher: MeanTeacherTrainer | null = null;
     try {
-      const refs = await samples.sampleRefs(config.trainDatasetIds, config.kind === 'supervised');
-      if (refs.length === 0) throw new DearliError('train-empty', 'the training datasets hold no usable images', config.kind === 'supervised' ? 'Import a labeled dataset.' : 'Run the SAM stage first.');
-      const valRefs: SampleRef[] =
-        config.kind === 'supervised' && valDataset ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages)) : [];
-      const plan = { kind: config.kind, refs, batchSize: config.batchSize, cropSize: decoder.cropSize, maxTargets: decoder.numQueries, classOf: classIndex(categories) };
-      const stage = decoderTrainingStage(config.kind, trainer, config.iterations, (_it, rng) => samples.trainingBatch(backbone, plan, rng));
-      // Speed over running steps only (never paused time), from this launch's own steps.
+      const refs = await samples.sampleRefs(config.trainDatasetIds, labeled);
+      if (refs.length === 0) throw new DearliError('train-empty', 'the training datasets hold no usable images', labeled ? 'Import a labeled dataset.' : 'Run the SAM stage first.');
+      const valRefs: SampleRef[] = labeled && valDataset ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages)) : [];
+      const plan = { kind: labeled ? ('supervised' as const) : ('dewa' as const), refs, batchSize: config.batchSize, cropSize: decoder.cropSize, maxTargets: decoder.numQueries, classOf: classIndex(categories) };
+      const nextBatch = (_it: number, rng: Rng) => samples.trainingBatch(backbone, plan, rng);
+      let stage: Stage<StageState>;
+      if (config.kind === 'meanTeacher') {
+        // DEARLi: DeWa weights into the student (the teacher copies them), a fresh optimizer, constant γ.
+        if (config.dewaRunId && !persisted.stage) await loadDewaWeights(config, trainer);
+        const unlabeledRefs = await samples.sampleRefs(config.unlabeledDatasetIds ?? [], false);
+        if (unlabeledRefs.length === 0) throw new DearliError('mt-no-unlabeled', 'the Mean Teacher run has no unlabeled images', 'Choose an unlabeled dataset (or a labeled one, whose labels it ignores).');
+        const trunk: FrozenTrunk = (images) => backbone.trunk.forwardFeatures(normalizeForClip(images));
+        const mt = new MeanTeacherTrainer(
+          trainer,
+          trunk,
+          backbone.clip,
+          meanTeacherOptions(decoder.cropSize, decoder.numQueries, (k) => categories[k].isthing, {
+            alpha: config.alpha ?? UPSTREAM_ENSEMBLE_ALPHA,
+            ema: { kind: config.dewaRunId ? 'constant' : 'ramp', decay: config.emaDecay ?? UPSTREAM_EMA_DECAY },
+            seed: config.seed,
+          }),
+        );
+        meanTeacher = mt;
+        liveTeacher = { view, teacher: mt.teacher.model, classifier, categories, backbone };
+        stage = meanTeacherStage(mt, {
+          totalIterations: config.iterations,
+          unlabeledPerStep: config.batchSize,
+          nextBatch,
+          nextUnlabeled: async (count, rng) => {
+            const items = [];
+            for (let i = 0; i < count; i++) {
+              const image = await samples.imageTensor(rng.pick(unlabeledRefs).imageId);
+              items.push({ image, partner: await samples.imageTensor(rng.pick(unlabeledRefs).imageId) });
+            }
+            return items;
+          },
+          requestedAlpha: () => view.requestedAlpha ?? null,
+        }) as Stage<StageState>;
+      } else {
+        stage = decoderTrainingStage(config.kind, trainer, config.iterations, nextBatch) as Stage<StageState>;
+      }
       let rate = 0;
       let runningMs = 0;
       let runningSteps = 0;
       /** Losses arrive one step late (and at saves); a point is plotted at the iteration count after its step. */
       const addLossPoint = (l: AppliedLoss) => {
         if (l.iteration + 1 <= (view.losses.at(-1)?.iteration ?? 0)) return;
-        view.losses.push({
+        const point: LossPoint = {
           iteration: l.iteration + 1,
           total: l.total,
           classLoss: l.classLoss,
@@ -175,14 +305,24 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
           diceLoss: l.diceLoss,
           learningRate: l.learningRate,
           iterationsPerSecond: rate,
-        });
+        };
+        if (meanTeacher && l.terms?.length === 2) {
+          point.supervised = l.terms[0].total;
+          point.unlabeled = l.terms[1].total;
+          point.alpha = alphaAt(meanTeacher.alphaHistory, l.iteration);
+        }
+        view.losses.push(point);
       };
 
       const evaluate = async (iteration: number) => {
         if (valRefs.length === 0) return;
-        const { point, predictions } = await evaluateDecoder(samples, backbone, model, classifier, categories, valRefs, iteration);
+        const { point, predictions } = await evaluateDecoder(samples, backbone, model, classifier, categories, valRefs, iteration, testTimeEnsembleAlpha(config));
         view.evals.push(point);
         persisted.predictions = { predictions, categories };
+        if (meanTeacher) {
+          const teacher = await evaluateDecoder(samples, backbone, meanTeacher.teacher.model, classifier, categories, valRefs, iteration, testTimeEnsembleAlpha(config));
+          (view.teacherEvals ??= []).push(teacher.point);
+        }
         lastPredictions = { runId, predictions, categories, classNames: view.classNames };
       };
 
@@ -195,21 +335,27 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
           rate = (1000 * runningSteps) / runningMs;
         }
         if (timings) {
-          const dataMs = Math.max(0, ms - timings.forwardAndReadbackMs - timings.matchingMs - timings.lossAndUpdateMs);
+          const dataMs = Math.max(0, ms - timings.forwardAndReadbackMs - timings.matchingMs - timings.lossAndUpdateMs - (timings.pseudoLabelsMs ?? 0));
           view.timings = { ...timings, dataMs };
         }
         view.iteration = state.iteration;
+        if (state.kind === 'meanTeacher') view.alphaHistory = state.alphaHistory;
         if (loss) addLossPoint(loss);
         const atEnd = state.iteration >= config.iterations;
         if (atEnd || (config.evalEvery > 0 && state.iteration % config.evalEvery === 0)) await evaluate(state.iteration);
         notify(view);
+        onStep(view);
       });
 
-      const stateStore: StateStore<DecoderStageState> = {
-        load: async () =>
-          persisted.stage && { ...persisted.stage, checkpoint: persisted.stage.checkpoint ? new Uint8Array(await persisted.stage.checkpoint.arrayBuffer()) : null },
+      const stateStore: StateStore<StageState> = {
+        load: async () => {
+          const saved = persisted.stage;
+          if (!saved) return null;
+          if (saved.kind === 'meanTeacher') return { ...saved, checkpoint: await fromBlob(saved.checkpoint), teacher: await fromBlob(saved.teacher) };
+          return { ...saved, checkpoint: await fromBlob(saved.checkpoint) };
+        },
         save: async (state) => {
-          persisted.stage = { ...state, checkpoint: state.checkpoint ? new Blob([state.checkpoint as Uint8Array<ArrayBuffer>]) : null };
+          persisted.stage = state.kind === 'meanTeacher' ? { ...state, checkpoint: toBlob(state.checkpoint), teacher: toBlob(state.teacher) } : { ...state, checkpoint: toBlob(state.checkpoint) };
           if (state.lastLoss) addLossPoint(state.lastLoss);
           view.iteration = state.iteration;
           await saveRun(runId, persisted);
@@ -225,6 +371,8 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       notify(view);
       return view;
     } finally {
+      liveTeacher = null;
+      meanTeacher?.dispose();
       trainer.dispose();
       model.dispose();
       disposeTextClassifier(classifier);
@@ -232,10 +380,10 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
   }
 
   /** Trains a stored run until it finishes or `signal` pauses it; a failure is recorded in the run. */
-  async function train(runId: string, signal: AbortSignal): Promise<RunView> {
+  async function train(runId: string, signal: AbortSignal, onStep: (view: RunView) => void = () => {}): Promise<RunView> {
     runningId = runId;
     try {
-      return await execute(runId, signal);
+      return await execute(runId, signal, onStep);
     } catch (e) {
       const persisted = await loadRun(runId);
       persisted.view.status = 'failed';
@@ -319,6 +467,7 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       await preflightTraining(db, config);
       const view = await createRun(config);
       lastPredictions = null;
+      strip = null;
       launch(view.id);
       return view;
     },
@@ -347,6 +496,43 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     },
 
     validationPredictions,
+
+    sweepAlpha: () =>
+      withTeacher(async ({ view, teacher, classifier, categories, backbone }) => {
+        const valId = view.config.validationDatasetId;
+        if (!valId) throw new DearliError('mt-sweep-no-validation', 'the run has no validation dataset', 'Start a Mean Teacher run with a labeled validation dataset to sweep α.');
+        const refs = (await samples.sampleRefs([valId], true)).slice(0, Math.max(1, view.config.validationImages));
+        const images = await sweepImages(samples, backbone, teacher, classifier, refs);
+        const { points, best } = sweepFromCache(images, teacher.config.numQueries, categories);
+        return { runId: view.id, iteration: view.iteration, images: images.length, points, best };
+      }),
+
+    pseudoLabelStrip: async (alpha, { count, refresh }) => {
+      if (!(alpha >= 0 && alpha <= 1)) throw new DearliError('mt-alpha', `α must lie between 0 and 1, got ${alpha}`, 'Choose α in [0, 1].');
+      if (!strip || refresh || strip.count !== count) {
+        strip = await withTeacher(async ({ view, teacher, classifier, categories, backbone }) => {
+          const refs = (await samples.sampleRefs(view.config.unlabeledDatasetIds ?? [], false)).slice(0, count);
+          const cache = await stripCache(samples, backbone, teacher, classifier, refs);
+          return { runId: view.id, count, cache, categories, decoderRuns: (strip?.decoderRuns ?? 0) + 1 };
+        });
+      }
+      return stripAt(strip.cache, alpha, strip.categories, strip.decoderRuns);
+    },
+
+    setAlpha: async (alpha) => {
+      if (!(alpha >= 0 && alpha <= 1)) throw new DearliError('mt-alpha', `α must lie between 0 and 1, got ${alpha}`, 'Choose α in [0, 1].');
+      if (runningId && liveView?.id === runningId) {
+        liveView.requestedAlpha = alpha;
+        notify(liveView);
+        return;
+      }
+      const latest = await api.latestRun();
+      if (!latest || latest.config.kind !== 'meanTeacher') throw new DearliError('mt-no-run', 'there is no Mean Teacher run', 'Start one first.');
+      const persisted = await loadRun(latest.id);
+      persisted.view.requestedAlpha = alpha;
+      await saveRun(latest.id, persisted);
+      notify(persisted.view);
+    },
   };
 
   return { createRun, train, loadRun: async (runId: string) => (await loadRun(runId)).view, runningRunId: () => runningId, withClassNames, api };

@@ -1,7 +1,8 @@
-/** The training part of the pipeline API: decoder stages (supervised, DeWa) with live curves. */
+/** The training part of the pipeline API: decoder stages (supervised, DeWa, Mean Teacher) with live curves. */
 import type { UserMessage } from '../core/errors';
+import type { AlphaChange } from '../train/meanTeacherTrainer';
 
-export type TrainingKind = 'supervised' | 'dewa';
+export type TrainingKind = 'supervised' | 'dewa' | 'meanTeacher';
 
 export interface TrainingConfig {
   kind: TrainingKind;
@@ -20,6 +21,16 @@ export interface TrainingConfig {
   validationImages: number;
   learningRate: number;
   seed: number;
+  /** Mean Teacher: the unlabeled datasets (trainDatasetIds are the labeled ones). */
+  unlabeledDatasetIds?: string[];
+  /** Mean Teacher: a finished DeWa run whose weights start student and teacher (DEARLi, constant γ); null from scratch (DEAR, γ ramp). */
+  dewaRunId?: string | null;
+  /** Mean Teacher: P_MT's weight in P_ENS at the start (default 0.6: upstream's 0.4 on CLIP). */
+  alpha?: number;
+  /** Mean Teacher: the EMA decay γ (default upstream's 0.999; a lower one is a deviation for short runs). */
+  emaDecay?: number;
+  /** Test-time ensembling with CLIP in evaluation (review §5b): P_MT's weight α, null for off; absent = on at UPSTREAM_ENSEMBLE_ALPHA. */
+  testTimeEnsembleAlpha?: number | null;
 }
 
 export interface LossPoint {
@@ -30,18 +41,27 @@ export interface LossPoint {
   diceLoss: number;
   learningRate: number;
   iterationsPerSecond: number;
+  /** Mean Teacher: the total of the labeled term and of the pseudo-labeled term, and the α used. */
+  supervised?: number;
+  unlabeled?: number;
+  alpha?: number;
 }
 
-export interface EvalPoint {
-  iteration: number;
-  /** Fractions 0..1 as the evaluator reports them. */
+/** Fractions 0..1 as the evaluators report them. */
+export interface QualityFigures {
   pq: number;
   sq: number;
   rq: number;
   pqThings: number;
   pqStuff: number;
   miou: number;
+}
+
+export interface EvalPoint extends QualityFigures {
+  iteration: number;
   images: number;
+  /** The same forward with test-time ensembling (student ⊗ CLIP, weight 1 − α on CLIP); absent when off. */
+  ensembled?: QualityFigures & { alpha: number };
   /** PQ/SQ/RQ per category of the run's classes, in category order (zeros where a class never occurred). */
   perClass?: ClassScores[];
 }
@@ -72,9 +92,16 @@ export interface RunView {
   classNames: string[][];
   parameterCount: number;
   losses: LossPoint[];
+  /** The student's validation (the trained model's for other kinds). */
   evals: EvalPoint[];
+  /** Mean Teacher: the teacher's validation at the same iterations. */
+  teacherEvals?: EvalPoint[];
+  /** Mean Teacher: every α the run used, from the iteration it applied. */
+  alphaHistory?: AlphaChange[];
+  /** Mean Teacher: the α asked for, applied from the next iteration. */
+  requestedAlpha?: number;
   /** ms per iteration split by phase, averaged over the last steps. */
-  timings: { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number; dataMs: number } | null;
+  timings: { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number; dataMs: number; /** Mean Teacher: P_ENS and panoptic inference on the host. */ pseudoLabelsMs?: number } | null;
   error: UserMessage | null;
 }
 
@@ -106,6 +133,26 @@ export interface PredictionView {
   segments: { id: number; name: string; isthing: boolean }[];
 }
 
+export interface AlphaSweepView {
+  runId: string;
+  /** The teacher's iteration the sweep ran on. */
+  iteration: number;
+  images: number;
+  /** PQ/SQ/RQ (fractions) of the ensembled teacher at α = 0, 0.1, …, 1; the best α (first on ties). */
+  points: { alpha: number; pq: number; sq: number; rq: number }[];
+  best: { alpha: number; pq: number; sq: number; rq: number };
+}
+
+export interface PseudoLabelStripView {
+  alpha: number;
+  /** Side of the weak views and overlays. */
+  crop: number;
+  /** How many times the teacher has run for this strip (unchanged when only α moved). */
+  decoderRuns: number;
+  /** RGBA, crop × crop: the weak view, and the hard pseudo-labels from P_MT, P_CLIP and P_ENS at α. */
+  items: { imageId: string; fileName: string; weakView: Uint8ClampedArray; teacher: Uint8ClampedArray; clip: Uint8ClampedArray; ensemble: Uint8ClampedArray }[];
+}
+
 export interface TrainingApi {
   trainingPresets(batchSize: number): Promise<{ backbone: string; presets: PresetView[] }>;
   startTraining(config: TrainingConfig): Promise<RunView>;
@@ -117,4 +164,10 @@ export interface TrainingApi {
   watchTraining(onUpdate: (view: RunView) => void): Promise<void>;
   /** The last validation's predictions of `runId` (stored with the run), or of the run trained last. */
   validationPredictions(limit: number, runId?: string): Promise<PredictionView[]>;
+  /** Mean Teacher: α for the running (else the latest) run, from its next iteration; recorded in its history. */
+  setAlpha(alpha: number): Promise<void>;
+  /** Mean Teacher: the teacher (live, else the latest run's saved one) once over the validation images, then PQ(α) from that cache. */
+  sweepAlpha(): Promise<AlphaSweepView>;
+  /** Mean Teacher: the pseudo-label strip at α; the teacher runs only on the first call or with `refresh`, otherwise it re-ensembles its cached outputs. */
+  pseudoLabelStrip(alpha: number, options: { count: number; refresh: boolean }): Promise<PseudoLabelStripView>;
 }

@@ -146,7 +146,7 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     const classes = await backbone.classRows(used!.card.classes.map((c) => [c.name, ...c.synonyms]));
     const classifier = buildTextClassifier(classes.rows, backbone.embedDim, classes.synonymClass, categories.length);
     try {
-      return await predictImageTensor(image, backbone, model, classifier, categories);
+      return (await predictImageTensor(image, backbone, model, classifier, categories)).model.panoptic;
     } finally {
       disposeTextClassifier(classifier);
     }

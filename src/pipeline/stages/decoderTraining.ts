@@ -32,9 +32,8 @@ export interface DecoderStageState {
   lastLoss: AppliedLoss | null;
 }
 
-export function decoderTrainingStage(kind: DecoderStageKind, trainer: Trainer, totalIterations: number, nextBatch: BatchSource): Stage<DecoderStageState> {
-  let restored = false;
-  // Losses are read one step late: the rate each iteration applied waits here for them.
+/** Losses are read one step late: the learning rate each iteration applied waits here for them. */
+export function appliedRateTracker() {
   const appliedRates = new Map<number, number>();
   const withRate = (loss: LossReport | null): AppliedLoss | null => {
     if (!loss) return null;
@@ -42,6 +41,12 @@ export function decoderTrainingStage(kind: DecoderStageKind, trainer: Trainer, t
     for (const it of appliedRates.keys()) if (it <= loss.iteration) appliedRates.delete(it);
     return { ...loss, learningRate };
   };
+  return { appliedRates, withRate };
+}
+
+export function decoderTrainingStage(kind: DecoderStageKind, trainer: Trainer, totalIterations: number, nextBatch: BatchSource): Stage<DecoderStageState> {
+  let restored = false;
+  const { appliedRates, withRate } = appliedRateTracker();
   return {
     async init() {
       restored = true;

@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { UserMessage } from '../../../workers/api';
-import type { PredictionView, PresetView, RunSummary, RunView, TrainingConfig } from '../../../workers/api';
+import type { AlphaSweepView, PipelineProgress, PipelineRunConfig, PipelineRunState, PredictionView, PresetView, PseudoLabelStripView, RunSummary, RunView, TrainingConfig } from '../../../workers/api';
 import { asMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
@@ -24,7 +24,22 @@ interface TrainingState {
   openRun: (runId: string) => Promise<void>;
   renameRun: (runId: string, name: string) => Promise<void>;
   deleteRun: (runId: string) => Promise<void>;
+  /** "Run DEARLi": the whole pipeline and its progress. */
+  dearli: PipelineRunState | null;
+  dearliProgress: PipelineProgress | null;
+  runDearli: (config: PipelineRunConfig | null) => Promise<void>;
+  pauseDearli: () => Promise<void>;
+  /** Mean Teacher: α (asked for), the sweep and the pseudo-label strip. */
+  alpha: number;
+  setAlpha: (alpha: number) => Promise<void>;
+  sweep: AlphaSweepView | null;
+  runSweep: () => Promise<void>;
+  strip: PseudoLabelStripView | null;
+  loadStrip: (refresh: boolean) => Promise<void>;
 }
+
+/** Unlabeled images in the pseudo-label strip. */
+const STRIP_IMAGES = 3;
 
 let connected = false;
 
@@ -49,6 +64,8 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
         if (run.evals.length !== lastEvals) {
           lastEvals = run.evals.length;
           void get().loadPredictions();
+          // The strip's teacher moved on: rerun it once per validation.
+          if (run.config.kind === 'meanTeacher') void get().loadStrip(true);
         }
         if (run.status !== lastStatus) {
           lastStatus = run.status;
@@ -56,7 +73,9 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
         }
       }),
     );
-    set({ run: await pipeline().latestRun() });
+    const run = await pipeline().latestRun();
+    set({ run, dearli: await pipeline().latestPipelineRun() });
+    if (run?.config.kind === 'meanTeacher') set({ alpha: run.requestedAlpha ?? run.alphaHistory?.at(-1)?.alpha ?? run.config.alpha ?? 0.6 });
     await Promise.all([get().loadPredictions(), get().refreshRuns()]);
   },
 
@@ -137,6 +156,56 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
       await pipeline().deleteTrainingRun(runId);
       if (get().run?.id === runId) set({ run: null, predictions: [] });
       await get().refreshRuns();
+    } catch (e) {
+      set({ message: asMessage(e) });
+    }
+  },
+
+  dearli: null,
+  dearliProgress: null,
+  runDearli: async (config) => {
+    const resumeId = get().dearli?.id;
+    if (!config && !resumeId) return;
+    set({ busy: true, message: null, dearli: get().dearli && !config ? { ...get().dearli!, status: 'running' } : null });
+    try {
+      const onProgress = callback((p: PipelineProgress) => set({ dearliProgress: p }));
+      const state = await pipeline().runPipeline(config ?? { resumeId: resumeId! }, onProgress);
+      set({ dearli: state });
+    } catch (e) {
+      set({ message: asMessage(e), dearli: await pipeline().latestPipelineRun() });
+    } finally {
+      set({ busy: false, run: await pipeline().latestRun() });
+    }
+  },
+  pauseDearli: async () => {
+    await pipeline().pausePipeline();
+  },
+
+  alpha: 0.6,
+  setAlpha: async (alpha) => {
+    set({ alpha });
+    try {
+      if (get().run?.config.kind === 'meanTeacher') await pipeline().setAlpha(alpha);
+      if (get().strip) set({ strip: await pipeline().pseudoLabelStrip(alpha, { count: STRIP_IMAGES, refresh: false }) });
+    } catch (e) {
+      set({ message: asMessage(e) });
+    }
+  },
+  sweep: null,
+  runSweep: async () => {
+    set({ busy: true, message: null });
+    try {
+      set({ sweep: await pipeline().sweepAlpha() });
+    } catch (e) {
+      set({ message: asMessage(e) });
+    } finally {
+      set({ busy: false });
+    }
+  },
+  strip: null,
+  loadStrip: async (refresh) => {
+    try {
+      set({ strip: await pipeline().pseudoLabelStrip(get().alpha, { count: STRIP_IMAGES, refresh }) });
     } catch (e) {
       set({ message: asMessage(e) });
     }

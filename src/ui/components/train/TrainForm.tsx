@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { PresetView, TrainingConfig, TrainingKind } from '../../../../workers/api';
+import { DEFAULT_MASK_SETTINGS, type PresetView, type TrainingConfig, type TrainingKind } from '../../../../workers/api';
 import { formatBytes } from '../../format';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { useTrainingStore } from '../../stores/trainingStore';
@@ -7,7 +7,7 @@ import { useTrainingStore } from '../../stores/trainingStore';
 /** Chooses what to train on and how long; shows the preset's size before anything starts. */
 export function TrainForm({ disabled }: { disabled: boolean }) {
   const datasets = useDatasetsStore((s) => s.datasets);
-  const { backbone, presets, loadPresets, start, busy, run } = useTrainingStore();
+  const { backbone, presets, loadPresets, start, busy, run, runDearli, alpha } = useTrainingStore();
   const [kind, setKind] = useState<TrainingKind>('supervised');
   const [preset, setPreset] = useState('');
   const [batchSize, setBatchSize] = useState(2);
@@ -20,6 +20,9 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
   const validation = datasets.filter((d) => d.role === 'validation');
   const [trainIds, setTrainIds] = useState<string[]>([]);
   const [validationId, setValidationId] = useState<string>('');
+  const unlabeled = datasets.filter((d) => d.role === 'unlabeled');
+  const [unlabeledIds, setUnlabeledIds] = useState<string[]>([]);
+  const [testTimeEnsemble, setTestTimeEnsemble] = useState(true);
 
   // The form shows the settings of the latest run (after a reload too) until the user edits them.
   const runId = run?.id;
@@ -36,6 +39,8 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     setLearningRate(c.learningRate);
     setTrainIds(c.trainDatasetIds);
     setValidationId(c.validationDatasetId ?? '');
+    if (c.unlabeledDatasetIds) setUnlabeledIds(c.unlabeledDatasetIds);
+    setTestTimeEnsemble(c.testTimeEnsembleAlpha !== null);
   }, [runId]);
   /** A preset's proposed settings (under which validation PQ rises), which the user may then edit. */
   const applyProposal = (p: PresetView) => {
@@ -53,10 +58,11 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     }
   }, [presets, preset]);
   useEffect(() => {
-    const pool = kind === 'supervised' ? labeled : datasets;
+    const pool = kind === 'dewa' ? datasets : labeled;
     if (trainIds.length === 0 && pool[0]) setTrainIds([pool[0].id]);
     if (!validationId && validation[0]) setValidationId(validation[0].id);
-  }, [kind, labeled, datasets, validation, trainIds.length, validationId]);
+    if (unlabeledIds.length === 0 && unlabeled[0]) setUnlabeledIds([unlabeled[0].id]);
+  }, [kind, labeled, datasets, validation, unlabeled, trainIds.length, validationId, unlabeledIds.length]);
 
   const chosen = presets.find((p) => p.name === preset);
   // Why Start is greyed, said beside it (and as its title).
@@ -67,23 +73,27 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
       : !preset
         ? 'Waiting for the presets (they need the backbone).'
         : trainIds.length === 0
-          ? kind === 'supervised'
-            ? 'Tick a labeled dataset to train on (import one on the Data tab).'
-            : 'Tick the datasets whose class-agnostic masks DeWa trains on.'
+          ? kind === 'dewa'
+            ? 'Tick the datasets whose class-agnostic masks DeWa trains on.'
+            : 'Tick a labeled dataset to train on (import one on the Data tab).'
           : null;
-  const pool = kind === 'supervised' ? labeled : datasets;
+  const pool = kind === 'dewa' ? datasets : labeled;
+  const common = { preset, cropSize, iterations, batchSize, evalEvery, validationImages, learningRate, seed: 1 };
+  const tte = testTimeEnsemble ? undefined : null;
   const config: TrainingConfig = {
+    ...common,
     kind,
-    preset,
-    cropSize,
     trainDatasetIds: trainIds,
-    validationDatasetId: kind === 'supervised' && validationId ? validationId : null,
-    iterations,
-    batchSize,
-    evalEvery,
-    validationImages,
-    learningRate,
-    seed: 1,
+    validationDatasetId: kind !== 'dewa' && validationId ? validationId : null,
+    ...(kind === 'meanTeacher' ? { unlabeledDatasetIds: unlabeledIds, alpha, dewaRunId: null } : {}),
+    testTimeEnsembleAlpha: tte,
+  };
+  // "Run DEARLi": features and masks on the labeled and unlabeled images, DeWa on them, then Mean Teacher from DeWa's weights.
+  const dearliConfig = {
+    datasetIds: [...labeled, ...unlabeled].map((d) => d.id),
+    maskSettings: DEFAULT_MASK_SETTINGS,
+    dewa: common,
+    meanTeacher: { ...common, trainDatasetIds: trainIds.filter((id) => labeled.some((d) => d.id === id)), unlabeledDatasetIds: unlabeledIds, validationDatasetId: validationId || null, alpha, testTimeEnsembleAlpha: tte },
   };
 
   return (
@@ -103,6 +113,7 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
           <select data-testid="train-kind" value={kind} onChange={(e) => { setKind(e.target.value as TrainingKind); setTrainIds([]); }} disabled={disabled}>
             <option value="supervised">supervised (labeled images)</option>
             <option value="dewa">DeWa warm-up (class-agnostic masks)</option>
+            <option value="meanTeacher">Mean Teacher (labeled + unlabeled, CLIP-ensembled pseudo-labels)</option>
           </select>
         </label>
         <label>
@@ -121,7 +132,19 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             ))}
           </select>
         </label>
-        {kind === 'supervised' && (
+        {kind === 'meanTeacher' && (
+          <label>
+            Unlabeled{' '}
+            <select data-testid="train-unlabeled" multiple value={unlabeledIds} onChange={(e) => setUnlabeledIds(Array.from(e.target.selectedOptions, (o) => o.value))} disabled={disabled}>
+              {[...unlabeled, ...labeled].map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name} ({d.imageCount})
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        {kind !== 'dewa' && (
           <label>
             Validate on{' '}
             <select data-testid="train-validation" value={validationId} onChange={(e) => setValidationId(e.target.value)} disabled={disabled}>
@@ -184,6 +207,11 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
         <label>
           Learning rate <input type="number" step="any" value={learningRate} onChange={(e) => setLearningRate(Number(e.target.value))} disabled={disabled} style={{ width: 90 }} />
         </label>
+        {kind !== 'dewa' && (
+          <label>
+            <input type="checkbox" data-testid="train-tte" checked={testTimeEnsemble} onChange={(e) => setTestTimeEnsemble(e.target.checked)} disabled={disabled} /> test-time ensembling
+          </label>
+        )}
         <button type="submit" data-testid="train-start" disabled={startBlocked !== null} title={startBlocked ?? undefined} aria-describedby={startBlocked ? 'train-start-why' : undefined}>
           Start
         </button>
@@ -192,6 +220,15 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             {startBlocked}
           </span>
         )}
+        <button
+          type="button"
+          data-testid="dearli-run"
+          title="CLIP features → class-agnostic masks → DeWa → Mean Teacher, with these settings for each training stage"
+          disabled={disabled || busy || !preset || trainIds.length === 0 || unlabeledIds.length === 0}
+          onClick={() => void runDearli(dearliConfig)}
+        >
+          Run DEARLi
+        </button>
       </div>
     </form>
   );

@@ -6,6 +6,7 @@ import { LineChart } from '../LineChart';
 import { Messages } from '../Messages';
 import { ProgressBar } from '../ProgressBar';
 import { PerClassTable } from './PerClassTable';
+import { MeanTeacherPanel } from './MeanTeacherPanel';
 import { PredictionGrid } from './PredictionGrid';
 import { RunsList } from './RunsList';
 import { TrainForm } from './TrainForm';
@@ -38,6 +39,36 @@ function RunStatus({ run }: { run: RunView }) {
   );
 }
 
+/** "Run DEARLi": which step runs, its progress and ETA; pause and resume. */
+function DearliStatus() {
+  const { dearli, dearliProgress, pauseDearli, runDearli, busy } = useTrainingStore();
+  if (!dearli && !dearliProgress) return null;
+  const running = dearli?.status === 'running' || (busy && !!dearliProgress && dearli === null);
+  return (
+    <div className="row" data-testid="dearli-status" data-status={dearli?.status ?? 'running'} data-step={dearliProgress?.step ?? ''}>
+      <strong>Run DEARLi</strong>
+      {dearliProgress && (
+        <>
+          <span data-testid="dearli-step">
+            step {dearliProgress.stepIndex + 1}/4: {dearliProgress.step}
+          </span>
+          <ProgressBar done={dearliProgress.done} total={dearliProgress.total} etaSeconds={running && dearliProgress.etaSeconds !== null ? dearliProgress.etaSeconds : undefined} />
+        </>
+      )}
+      {dearli && <span className="muted">{dearli.status}</span>}
+      {running ? (
+        <button type="button" data-testid="dearli-pause" onClick={() => void pauseDearli()}>
+          Pause
+        </button>
+      ) : dearli?.status === 'paused' || dearli?.status === 'failed' ? (
+        <button type="button" data-testid="dearli-resume" disabled={busy} onClick={() => void runDearli(null)}>
+          Resume DEARLi
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
 /** The names the run's classifier was built from (kept on resume, whatever the Models tab says now). */
 function RunClasses({ classNames }: { classNames: string[][] }) {
   if (classNames.length === 0) return null;
@@ -58,10 +89,18 @@ function Curves({ run }: { run: RunView }) {
         { label: 'class', color: '#f5a524', values: run.losses.map((l) => l.classLoss) },
         { label: 'mask (BCE)', color: '#4f8cff', values: run.losses.map((l) => l.maskLoss) },
         { label: 'dice', color: '#30a46c', values: run.losses.map((l) => l.diceLoss) },
+        // Mean Teacher: the labeled and pseudo-labeled terms, and α (its changes show as steps).
+        ...(run.config.kind === 'meanTeacher'
+          ? [
+              { label: 'supervised', color: '#ff6b6b', values: run.losses.map((l) => l.supervised ?? null) },
+              { label: 'unlabeled', color: '#2ec4b6', values: run.losses.map((l) => l.unlabeled ?? null) },
+              { label: 'α', color: '#ffd166', values: run.losses.map((l) => l.alpha ?? null) },
+            ]
+          : []),
       ],
       lr: [{ label: 'learning rate', color: '#b07cff', values: run.losses.map((l) => l.learningRate) }],
     };
-  }, [run.losses]);
+  }, [run.losses, run.config.kind]);
   const quality = useMemo(
     () => ({
       x: run.evals.map((e) => e.iteration),
@@ -108,6 +147,7 @@ function Curves({ run }: { run: RunView }) {
         <p className="muted" data-testid="train-timings">
           per iteration: data + backbone {run.timings.dataMs.toFixed(0)} ms · decoder forward + readback {run.timings.forwardAndReadbackMs.toFixed(0)} ms · matching{' '}
           {run.timings.matchingMs.toFixed(1)} ms · loss + backward + AdamW {run.timings.lossAndUpdateMs.toFixed(0)} ms
+          {run.timings.pseudoLabelsMs !== undefined && ` · pseudo-labels (host) ${run.timings.pseudoLabelsMs.toFixed(0)} ms`}
         </p>
       )}
     </div>
@@ -126,6 +166,7 @@ export function TrainPanel() {
         <h2>Train the decoder</h2>
         <TrainForm disabled={running} />
         {message && <Messages items={[message]} testId="train-messages" />}
+        <DearliStatus />
         {run && <RunStatus run={run} />}
         {run && <RunClasses classNames={run.classNames} />}
       </section>
@@ -139,7 +180,13 @@ export function TrainPanel() {
           <Curves run={run} />
         </section>
       )}
-      {run?.config.kind === 'supervised' && (
+      {run?.config.kind === 'meanTeacher' && (
+        <section className="panel" data-testid="mt-panel">
+          <h2>Mean Teacher</h2>
+          <MeanTeacherPanel run={run} />
+        </section>
+      )}
+      {run && run.config.kind !== 'dewa' && (
         <section className="panel">
           <h2>Validation predictions</h2>
           <PredictionGrid />

@@ -1,0 +1,129 @@
+/**
+ * The Mean Teacher stage in a session, in Node: a run to the end equals a run paused mid-way, the
+ * session recreated on the same storage and resumed (student with moments, teacher, α history: bit
+ * for bit); an α change applies from the next iteration and is recorded; a DeWa run of another
+ * preset is refused.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as store from '../data/store';
+import { demoDatabase, sessionPool } from '../../test/pipelineSession';
+import { DEFAULT_MASK_SETTINGS } from './masksApi';
+import type { LabSession } from './session';
+import type { RunView, TrainingConfig } from './trainingApi';
+
+const pool = sessionPool();
+afterEach(pool.closeAll);
+
+const DEMO = { width: 32, height: 32, labeled: 2, unlabeled: 2, validation: 1, seed: 4 };
+
+function mtConfig(ids: Record<string, string>, over: Partial<TrainingConfig> = {}): TrainingConfig {
+  return {
+    kind: 'meanTeacher',
+    preset: 'tiny',
+    cropSize: 32,
+    trainDatasetIds: [ids.labeled],
+    unlabeledDatasetIds: [ids.unlabeled],
+    validationDatasetId: ids.validation,
+    iterations: 4,
+    batchSize: 1,
+    evalEvery: 2,
+    validationImages: 1,
+    learningRate: 1e-4,
+    seed: 7,
+    ...over,
+  };
+}
+
+/** Trains as the session's job; α → 0.3 once iteration 1 is done (so from 0-based iteration 1); `pauseAt` pauses after that iteration. */
+async function train(s: LabSession, runId: string, pauseAt?: number): Promise<RunView> {
+  const abort = new AbortController();
+  await s.training.api.watchTraining((view) => {
+    if (view.iteration === 1 && view.requestedAlpha === undefined) void s.training.api.setAlpha(0.3);
+    if (view.iteration === pauseAt) abort.abort();
+  });
+  return s.jobs.start('training', (signal) => {
+    signal.addEventListener('abort', () => abort.abort());
+    return s.training.train(runId, abort.signal);
+  });
+}
+
+async function storedState(s: LabSession, runId: string): Promise<{ student: number[]; teacher: number[] }> {
+  const rec = await store.getRun<{ stage: { checkpoint: Blob; teacher: Blob } }>(s.platform.db, runId);
+  const bytes = async (b: Blob) => Array.from(new Uint8Array(await b.arrayBuffer()));
+  return { student: await bytes(rec!.state.stage.checkpoint), teacher: await bytes(rec!.state.stage.teacher) };
+}
+
+describe('Mean Teacher stage', () => {
+  it('paused, reloaded and resumed, it ends with the same student, teacher and curves as an uninterrupted run', async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const prepare = async () => {
+      const db = await demoDatabase(DEMO);
+      const s = await pool.open(db.name);
+      return { db, s, runId: (await s.training.createRun(mtConfig(db.ids))).id };
+    };
+    const whole = await prepare();
+    const expected = await train(whole.s, whole.runId);
+    expect(expected.status).toBe('finished');
+    expect(expected.alphaHistory).toEqual([
+      { iteration: 0, alpha: 0.6 },
+      { iteration: 1, alpha: 0.3 },
+    ]);
+    expect(expected.losses.map((l) => [l.iteration, l.alpha])).toEqual([[1, 0.6], [2, 0.3], [3, 0.3], [4, 0.3]]);
+    for (const l of expected.losses) expect(l.supervised! + l.unlabeled!).toBeCloseTo(l.total, 4);
+    expect(expected.evals.map((e) => e.iteration)).toEqual([2, 4]);
+    expect(expected.teacherEvals!.map((e) => e.iteration)).toEqual([2, 4]);
+
+    const split = await prepare();
+    const paused = await train(split.s, split.runId, 2);
+    expect(paused).toMatchObject({ status: 'paused', iteration: 2 });
+    const reloaded = await pool.open(split.db.name);
+    const resumed = await train(reloaded, split.runId);
+    expect(resumed.status).toBe('finished');
+    const curve = (v: RunView) => v.losses.map(({ iterationsPerSecond: _, ...rest }) => rest);
+    expect(curve(resumed)).toEqual(curve(expected));
+    expect(resumed.alphaHistory).toEqual(expected.alphaHistory);
+    expect(resumed.teacherEvals).toEqual(expected.teacherEvals);
+    expect(await storedState(reloaded, split.runId)).toEqual(await storedState(whole.s, whole.runId));
+
+    // The sweep runs the saved teacher over the validation image; at α = 1 it is the teacher alone,
+    // as its last validation (same weights, same image) scored it.
+    const sweep = await reloaded.training.api.sweepAlpha();
+    expect(sweep.points.map((p) => p.alpha)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
+    expect(sweep).toMatchObject({ runId: split.runId, iteration: 4, images: 1 });
+    expect(sweep.points[10].pq).toBeCloseTo(resumed.teacherEvals!.at(-1)!.pq, 6);
+    expect(sweep.best.pq).toBe(Math.max(...sweep.points.map((p) => p.pq)));
+
+    // The strip re-ensembles cached teacher outputs: moving α runs no decoder; α = 1 is P_MT, α = 0 is P_CLIP.
+    const strip = await reloaded.training.api.pseudoLabelStrip(0.6, { count: 2, refresh: false });
+    expect(strip.items).toHaveLength(2);
+    expect(strip.decoderRuns).toBe(1);
+    const atOne = await reloaded.training.api.pseudoLabelStrip(1, { count: 2, refresh: false });
+    const atZero = await reloaded.training.api.pseudoLabelStrip(0, { count: 2, refresh: false });
+    expect([atOne.decoderRuns, atZero.decoderRuns]).toEqual([1, 1]);
+    for (let i = 0; i < 2; i++) {
+      expect(atOne.items[i].teacher).toEqual(strip.items[i].teacher);
+      expect(atOne.items[i].ensemble).toEqual(strip.items[i].teacher);
+      expect(atZero.items[i].ensemble).toEqual(strip.items[i].clip);
+      expect(atZero.items[i].weakView).toEqual(strip.items[i].weakView);
+    }
+    expect((await reloaded.training.api.pseudoLabelStrip(0.6, { count: 2, refresh: true })).decoderRuns).toBe(2);
+    await pool.closeAll();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('starts from a finished DeWa run of the same preset and crop, and refuses another crop', async () => {
+    const db = await demoDatabase({ ...DEMO, validation: 0 });
+    const s = await pool.open(db.name);
+    await s.api().runMaskStage([db.ids.unlabeled], { ...DEFAULT_MASK_SETTINGS, pointsPerSide: 8 }, () => {});
+    const dewa = await s.training.createRun({ ...mtConfig(db.ids), kind: 'dewa', trainDatasetIds: [db.ids.unlabeled], validationDatasetId: null, iterations: 1 });
+    expect((await s.training.train(dewa.id, new AbortController().signal)).status).toBe('finished');
+
+    const other = await s.training.createRun(mtConfig(db.ids, { dewaRunId: dewa.id, cropSize: 64, validationDatasetId: null, iterations: 1 }));
+    await expect(s.training.train(other.id, new AbortController().signal)).rejects.toMatchObject({ code: 'mt-dewa-preset' });
+
+    const same = await s.training.createRun(mtConfig(db.ids, { dewaRunId: dewa.id, validationDatasetId: null, iterations: 1 }));
+    const view = await s.training.train(same.id, new AbortController().signal);
+    expect(view.status).toBe('finished');
+  });
+});
