@@ -9,7 +9,7 @@ export const FIXTURES_DIR: string = __DEARLI_FIXTURES__;
 export const IN_BROWSER = typeof window !== 'undefined';
 
 /** A missing input fails the test with the path and the variable that sets it; nothing is skipped. */
-export function missingFixtureMessage(abs: string, why: string): string {
+function missingFixtureMessage(abs: string, why: string): string {
   return (
     `fixture ${abs} could not be read (${why}). The parity tests read ${FIXTURES_DIR}: set DEARLI_FIXTURES to a fixture ` +
     `set of the reference format, or unset it to use the copy in test/fixtures/reference.`
@@ -32,7 +32,7 @@ export async function readFixtureBytes(rel: string): Promise<Uint8Array> {
   }
 }
 
-export async function readFixtureText(rel: string): Promise<string> {
+async function readFixtureText(rel: string): Promise<string> {
   return new TextDecoder().decode(await readFixtureBytes(rel));
 }
 
@@ -64,7 +64,7 @@ export interface TolerancePattern {
 }
 
 /** Python fnmatch (case-sensitive on POSIX): *, ?, [seq], [!seq]. */
-export function fnmatch(name: string, pattern: string): boolean {
+function fnmatch(name: string, pattern: string): boolean {
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];

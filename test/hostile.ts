@@ -65,7 +65,7 @@ export async function torchZip(files: Record<string, Uint8Array>, compressPickle
 }
 
 /** OrderedDict {w: Parameter [2,3], wt: w transposed (view), tail: elements 4..5 of w's storage, h: fp16 [2], ids: int64 [2]}. */
-export function stateDictPickle(): Uint8Array {
+function stateDictPickle(): Uint8Array {
   const p = new PickleWriter().raw(0x80, 0x02).global('collections', 'OrderedDict').raw(0x29, 0x52, 0x71, 0x00, 0x28);
   p.str('w').global('torch._utils', '_rebuild_parameter');
   p.tensor((q) => q.persistentStorage('FloatStorage', '0', 6, 1), 0, [2, 3], [3, 1]);
@@ -101,7 +101,7 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
-export function crc32(bytes: Uint8Array): number {
+function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;
   for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
@@ -171,7 +171,7 @@ export function rawZip(entries: RawZipEntry[]): Uint8Array {
   return concat([...locals, ...centrals, end]);
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
+function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
   for (const p of parts) {

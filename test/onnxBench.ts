@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { GraphInput, GraphMeta } from '../bench/ort';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const ONNX_BENCH_DIR = resolve(REPO_ROOT, process.env.DEARLI_ONNX_BENCH ?? 'test/fixtures/onnx-bench');
+const ONNX_BENCH_DIR = resolve(REPO_ROOT, process.env.DEARLI_ONNX_BENCH ?? 'test/fixtures/onnx-bench');
 
 export type OnnxBenchGraphName =
   | 'clip_convnext_base_w_dense_320'

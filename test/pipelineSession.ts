@@ -32,12 +32,12 @@ export const nodePngDecoder: ImageDecoder = async (blob, _fileName, size) => {
 let databases = 0;
 
 /** A fresh database name: each test works on its own storage. */
-export function freshDatabaseName(): string {
+function freshDatabaseName(): string {
   return `dearli-pipeline-test-${++databases}-${Math.random().toString(36).slice(2)}`;
 }
 
 /** A session on the database `name` (opened again for a "reloaded" session). */
-export async function openNodeSession(name: string, decode: ImageDecoder = nodePngDecoder): Promise<LabSession> {
+async function openNodeSession(name: string, decode: ImageDecoder = nodePngDecoder): Promise<LabSession> {
   const backend = await setupTestBackend();
   const db = await store.openStore(name);
   return new LabSession({ backend, db, weightCache: new MemoryWeightCache(), decode });

@@ -5,7 +5,7 @@
  */
 import { encodeMask, rleArea, toCocoRle, type CocoRle } from './rle';
 
-export type MaskSource = 'sam' | 'fallback';
+type MaskSource = 'sam' | 'fallback';
 
 export interface MaskRecord {
   segmentation: CocoRle;

@@ -29,15 +29,6 @@ export interface PanopticAnnotation {
 
 export const VOID_ID = 0;
 
-/** COCO panoptic PNG: id = R + 256·G + 256²·B. */
-export function rgbToId(r: number, g: number, b: number): number {
-  return r + 256 * g + 65536 * b;
-}
-
-export function idToRgb(id: number): [number, number, number] {
-  return [id & 255, (id >>> 8) & 255, (id >>> 16) & 255];
-}
-
 /** Decodes an interleaved RGB or RGBA pixel buffer into one segment id per pixel. */
 export function decodeIdMap(pixels: ArrayLike<number>, width: number, height: number, channels: 3 | 4): Uint32Array {
   const n = width * height;

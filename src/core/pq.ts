@@ -24,13 +24,13 @@ export interface PanopticImage {
 /** A panoptic map's segment list and names, without its pixels (which a PairCounter has counted). */
 export type PanopticSegmentList = Omit<PanopticImage, 'ids' | 'width' | 'height'>;
 
-export interface PqScores {
+interface PqScores {
   pq: number;
   sq: number;
   rq: number;
 }
 
-export interface PqAverage extends PqScores {
+interface PqAverage extends PqScores {
   /** Categories with at least one TP, FP or FN: the ones averaged. */
   n: number;
 }

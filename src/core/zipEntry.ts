@@ -15,7 +15,7 @@ export interface InflatableEntry {
 }
 
 /** Refuses an entry whose declared size breaks a cap; `cap` defaults to LIMITS.zipEntryBytes. */
-export function checkZipEntrySize(entry: InflatableEntry, archive: string, cap: number = LIMITS.zipEntryBytes): void {
+function checkZipEntrySize(entry: InflatableEntry, archive: string, cap: number = LIMITS.zipEntryBytes): void {
   const what = `"${entry.filename}" inflates to ${entry.uncompressedSize} bytes`;
   if (entry.uncompressedSize > cap) {
     throw cap === LIMITS.zipEntryBytes ? limitError('zip-limit', what, 'zipEntryBytes', archive) : new DearliError('zip-limit', `${what}, more than the ${cap} such an entry may hold`, 'The archive is damaged or hostile: get it again from its source.', archive);

@@ -172,7 +172,7 @@ const PNG_COLOR_TYPES: Record<number, { channels: number; depths: number[] }> = 
   6: { channels: 4, depths: [8, 16] },
 };
 
-export interface PngHeader {
+interface PngHeader {
   width: number;
   height: number;
   depth: number;
@@ -197,7 +197,7 @@ const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2,
  * within LIMITS.imageSide, at most one PLTE, before the IDATs, present for palette images and absent
  * for grey ones, IDATs consecutive, IEND last. Returns the header and the exact inflated size.
  */
-export function readPngStructure(bytes: Uint8Array, fail: (detail: string) => DearliError): PngHeader {
+function readPngStructure(bytes: Uint8Array, fail: (detail: string) => DearliError): PngHeader {
   if (!PNG_SIGNATURE.every((b, i) => bytes[i] === b)) throw fail('no PNG signature');
   let header: PngHeader | null = null;
   let sawPalette = false;

@@ -56,7 +56,7 @@ export async function readBytes(file: Blob | LazyFile): Promise<Uint8Array> {
   return new Uint8Array(await (await readBlob(file)).arrayBuffer());
 }
 
-export async function readText(file: Blob | LazyFile): Promise<string> {
+async function readText(file: Blob | LazyFile): Promise<string> {
   return (await readBlob(file)).text();
 }
 

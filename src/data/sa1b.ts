@@ -8,14 +8,14 @@
 import { DearliError } from '../core/errors';
 import { normalizeRle, rleArea, toCocoRle, type CocoRle } from '../core/rle';
 
-export interface Sa1bImage {
+interface Sa1bImage {
   image_id: number | string;
   file_name: string;
   height: number;
   width: number;
 }
 
-export interface Sa1bAnnotation {
+interface Sa1bAnnotation {
   id?: number;
   /** Always the compressed string form (uncompressed counts in the file are compressed on reading). */
   segmentation: CocoRle;

@@ -12,7 +12,7 @@ import type { Category, SegmentInfo } from '../core/panoptic';
 import type { CocoRle } from '../core/rle';
 import type { DatasetRole, ImageType, LayoutKind } from './types';
 
-export const DB_NAME = 'dearli-lab';
+const DB_NAME = 'dearli-lab';
 /** 2: the unused `checkpoints` store is gone (training checkpoints live in their run's state). */
 const DB_VERSION = 2;
 
@@ -55,7 +55,7 @@ export interface ImageRecord {
  * One class-agnostic mask as SA-1B files hold it: compressed COCO RLE plus area and, where known,
  * box and SAM scores. Both core MaskRecord (SAM, fallback) and imported SA-1B annotations fit.
  */
-export interface StoredMask {
+interface StoredMask {
   segmentation: CocoRle;
   area: number;
   bbox?: [number, number, number, number];
@@ -63,7 +63,7 @@ export interface StoredMask {
   stability_score?: number | null;
 }
 
-export type SamMaskSource = 'sam' | 'fallback' | 'imported';
+type SamMaskSource = 'sam' | 'fallback' | 'imported';
 
 export interface SamMaskRecord {
   imageId: string;
@@ -95,7 +95,7 @@ export interface ModelRecord {
   meta: Record<string, unknown>;
 }
 
-export interface DearliSchema extends DBSchema {
+interface DearliSchema extends DBSchema {
   datasets: { key: string; value: DatasetRecord };
   images: { key: string; value: ImageRecord; indexes: { byDataset: [string, number] } };
   samMasks: { key: string; value: SamMaskRecord; indexes: { byDataset: string } };
@@ -136,7 +136,7 @@ function webLocks(): LockManager | undefined {
 }
 
 /** Deletes datasets whose import never committed and that no live import is still writing. */
-export async function sweepUncommitted(db: DearliDB): Promise<string[]> {
+async function sweepUncommitted(db: DearliDB): Promise<string[]> {
   const stale = (await db.getAll('datasets')).filter((d) => !d.committed).map((d) => d.id);
   if (stale.length === 0) return [];
   const locks = webLocks();
@@ -258,20 +258,12 @@ export async function countSamMasks(db: DearliDB, datasetId: string): Promise<nu
   return db.countFromIndex('samMasks', 'byDataset', datasetId);
 }
 
-export async function deleteSamMasks(db: DearliDB, imageId: string): Promise<void> {
-  await db.delete('samMasks', imageId);
-}
-
 export async function putFeature(db: DearliDB, record: FeatureRecord): Promise<void> {
   await db.put('features', record);
 }
 
 export async function getFeature(db: DearliDB, key: string): Promise<FeatureRecord | undefined> {
   return db.get('features', key);
-}
-
-export async function deleteFeature(db: DearliDB, key: string): Promise<void> {
-  await db.delete('features', key);
 }
 
 /** Keys of stored features starting with `prefix` (e.g. 'clip-convnext-b:'). */

@@ -24,7 +24,7 @@ export interface ImportFile {
 }
 
 /** The mask of a labeled image, already decoded once during planning to validate it. */
-export interface PlannedMask {
+interface PlannedMask {
   path: string;
   source: Blob | LazyFile;
   /** Segments present in the mask, with area and bbox measured from its pixels. */

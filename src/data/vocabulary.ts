@@ -32,7 +32,7 @@ export function promptNames(category: Pick<Category, 'name' | 'synonyms'>): stri
 }
 
 /** How category names are compared: lower case, single spaces, no outer spaces. */
-export function normalizeClassName(name: string): string {
+function normalizeClassName(name: string): string {
   return name.trim().toLowerCase().replace(/\s+/g, ' ');
 }
 

@@ -21,7 +21,7 @@ export type * from './useApi';
 export type { BackendInfo };
 export type { PipelineProgress, PipelineRunConfig, PipelineRunState } from './pipelineRun';
 
-export interface CoreApi {
+interface CoreApi {
   init(): Promise<BackendInfo>;
 }
 

@@ -12,7 +12,7 @@ export interface DroppedFile {
 }
 
 /** One dataset a drop would make: a split of it (a COCO folder with train and val JSONs has two). */
-export interface ImportSplitPreview {
+interface ImportSplitPreview {
   layout: string;
   /** The panoptic JSON of this split (COCO layout). */
   annotationFile?: string;

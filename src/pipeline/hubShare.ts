@@ -9,7 +9,7 @@ import { sha256 } from 'hash-wasm';
 import { DearliError } from '../core/errors';
 import type { ModelBundle } from './modelBundle';
 
-export const HUB_URL = 'https://huggingface.co';
+const HUB_URL = 'https://huggingface.co';
 
 export interface HubPush {
   /** "user/name" or "org/name". */

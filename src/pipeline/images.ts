@@ -5,7 +5,7 @@
 import { DearliError } from '../core/errors';
 import * as store from '../data/store';
 
-export interface DecodedRgba {
+interface DecodedRgba {
   rgba: Uint8ClampedArray;
   width: number;
   height: number;

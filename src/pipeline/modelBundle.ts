@@ -8,16 +8,16 @@ import { bundleTensorList, exportDecoderWeights, importDecoderWeights, type Bund
 import { DECODER_PRESETS, type DecoderConfig } from '../models/decoder/config';
 import { SafetensorsFile } from '../models/weights/safetensors';
 
-export const MODEL_CARD_FORMAT = 'dearli-model/1';
+const MODEL_CARD_FORMAT = 'dearli-model/1';
 
-export interface CardClass {
+interface CardClass {
   id: number;
   name: string;
   synonyms: string[];
   isthing: boolean;
 }
 
-export interface CardStage {
+interface CardStage {
   kind: 'supervised' | 'dewa' | 'meanTeacher';
   iterations: number;
   batch: number;
@@ -26,7 +26,7 @@ export interface CardStage {
   alphaHistory?: { iteration: number; alpha: number }[];
 }
 
-export interface CardScores {
+interface CardScores {
   dataset: string;
   pq: number;
   sq: number;
@@ -73,7 +73,7 @@ export async function buildModelBundle(input: ModelBundleInput): Promise<ModelBu
 const percent = (x: number) => x.toFixed(1);
 
 /** The Hugging Face hub's model card: YAML front matter, then what the model is and how it scores. */
-export function modelCardReadme(card: ModelCard): string {
+function modelCardReadme(card: ModelCard): string {
   const stages = card.stages
     .map((s) => `- ${s.kind}: ${s.iterations} iterations, batch ${s.batch}${s.alpha === undefined ? '' : `, α ${s.alpha}`}`)
     .join('\n');

@@ -14,8 +14,8 @@ import type { MaskStageSettings } from './masksApi';
 import type { TrainingService } from './training';
 import type { TrainingConfig } from './trainingApi';
 
-export const PIPELINE_STEPS = ['features', 'masks', 'dewa', 'meanTeacher'] as const;
-export type PipelineStep = (typeof PIPELINE_STEPS)[number];
+const PIPELINE_STEPS = ['features', 'masks', 'dewa', 'meanTeacher'] as const;
+type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 export interface PipelineRunConfig {
   /** Datasets whose images get CLIP features and class-agnostic masks (the DeWa training set). */

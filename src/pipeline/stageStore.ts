@@ -2,7 +2,7 @@
 import * as store from '../data/store';
 import { run, type RunOutcome, type Stage, type StageProgress, type StateStore } from './runner';
 
-export function storedState<S>(db: store.DearliDB, id: string): StateStore<S> {
+function storedState<S>(db: store.DearliDB, id: string): StateStore<S> {
   return {
     load: async () => (await store.getRun<S>(db, id))?.state ?? null,
     save: async (state) => store.putRun(db, { id, updatedAt: Date.now(), state }),

@@ -77,7 +77,7 @@ export async function testForward(
 }
 
 /** Predicts one validation image at its own size; `ensembleAlpha` (P_MT's weight) adds the test-time ensemble with CLIP. */
-export async function predictImage(
+async function predictImage(
   samples: TrainingSamples,
   backbone: Backbone,
   model: M2FLang,

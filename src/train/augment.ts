@@ -26,7 +26,7 @@ export function defaultAugmentOptions(cropSize: number, colour: boolean): Augmen
   return { cropSize, shortEdges, maxLongEdge: 4 * cropSize, flip: true, colour };
 }
 
-export interface ColourJitter {
+interface ColourJitter {
   brightness: number | null;
   contrast: number | null;
   saturation: number | null;

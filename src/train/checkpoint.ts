@@ -11,7 +11,7 @@ import type { DecoderConfig } from '../models/decoder/config';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../models/weights/safetensors';
 import type { Trainer } from './trainStep';
 
-export const CHECKPOINT_FORMAT = 'dearli-decoder-checkpoint/1';
+const CHECKPOINT_FORMAT = 'dearli-decoder-checkpoint/1';
 
 export interface CheckpointMeta {
   format: typeof CHECKPOINT_FORMAT;

@@ -9,7 +9,7 @@ import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../models
 import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import type { AlphaChange, MeanTeacherTrainer } from './meanTeacherTrainer';
 
-export const TEACHER_FORMAT = 'dearli-mean-teacher/1';
+const TEACHER_FORMAT = 'dearli-mean-teacher/1';
 
 export interface MeanTeacherCheckpoint {
   /** checkpoint.ts format; extra.meanTeacher holds MeanTeacherExtra. */

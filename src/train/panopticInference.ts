@@ -31,7 +31,7 @@ export interface PanopticInferenceOptions {
 }
 
 /** Per query: softmax over C+1 columns, then max and first-index argmax (torch.max semantics). */
-export function queryScores(classLogits: ArrayLike<number>, numQueries: number, numColumns: number): { scores: Float64Array; labels: Int32Array; probs: Float64Array } {
+function queryScores(classLogits: ArrayLike<number>, numQueries: number, numColumns: number): { scores: Float64Array; labels: Int32Array; probs: Float64Array } {
   const probs = softmaxRows(classLogits, numQueries, numColumns);
   const scores = new Float64Array(numQueries);
   const labels = new Int32Array(numQueries);

@@ -35,7 +35,7 @@ export const UPSTREAM_STRONG_AUGMENT: StrongAugmentOptions = {
   blurSigma: [0.1, 2.0],
 };
 
-export type JitterOp = 'brightness' | 'contrast' | 'saturation' | 'hue';
+type JitterOp = 'brightness' | 'contrast' | 'saturation' | 'hue';
 
 export interface StrongDraw {
   order: JitterOp[];
@@ -142,7 +142,7 @@ export function gaussianBlur(x: tf.Tensor3D, sigma: number): tf.Tensor3D {
 }
 
 /** The strong photometric ops on one unpadded image [h, w, 3] (0–255). */
-export function strongPhotometric(x: tf.Tensor3D, d: StrongDraw): tf.Tensor3D {
+function strongPhotometric(x: tf.Tensor3D, d: StrongDraw): tf.Tensor3D {
   return tf.tidy(() => {
     let y = x;
     for (const op of d.order) {

@@ -28,7 +28,7 @@ export interface LossReport {
   terms?: TermLosses[];
 }
 
-export interface TermLosses {
+interface TermLosses {
   total: number;
   classLoss: number;
   maskLoss: number;

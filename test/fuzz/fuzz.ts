@@ -31,7 +31,7 @@ const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x20, 0x22, 0x2c, 0x5b, 0x7b, 0x7d]
 const HOSTILE_NUMBERS = ['-1', '0', '1e300', '4294967296', '9007199254740993', '-0', '1.5', '65536', '2147483648', 'null', '"x"', '[]', '{}'];
 
 /** One mutation of `input`, chosen by `rng`. */
-export function mutate(input: Uint8Array, rng: Rng, text: boolean): Uint8Array {
+function mutate(input: Uint8Array, rng: Rng, text: boolean): Uint8Array {
   const bytes = input.slice();
   const at = () => rng.int(0, Math.max(0, bytes.length - 1));
   const kind = rng.int(0, text ? 7 : 6);

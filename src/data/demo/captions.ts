@@ -8,7 +8,7 @@ import type { Rng } from '../../core/rng';
 import { DEMO_CATEGORIES, type DemoImage } from './world';
 
 /** The colour and texture words of each class, as world.ts paints it. */
-export const DEMO_CLASS_WORDS: Record<number, { colours: string[]; textures: string[] }> = {
+const DEMO_CLASS_WORDS: Record<number, { colours: string[]; textures: string[] }> = {
   1: { colours: ['red', 'red and white'], textures: ['striped'] },
   2: { colours: ['yellow'], textures: ['sunburst', 'rayed'] },
   3: { colours: ['blue', 'light blue'], textures: ['banded'] },
@@ -27,7 +27,7 @@ export const DEMO_CLASS_WORDS: Record<number, { colours: string[]; textures: str
 const NAMES = new Map(DEMO_CATEGORIES.map((c) => [c.id, [...new Set([c.name, ...(c.synonyms ?? [])])]]));
 
 /** One noun phrase for a class: a name or synonym, alone or with its colour and/or texture words. */
-export function describeClass(rng: Rng, categoryId: number): string {
+function describeClass(rng: Rng, categoryId: number): string {
   const names = NAMES.get(categoryId);
   const words = DEMO_CLASS_WORDS[categoryId];
   if (!names || !words) throw new RangeError(`no demo class ${categoryId}`);

@@ -71,7 +71,7 @@ export interface DemoDataset {
   splits: DemoSplitData[];
 }
 
-export function demoDatasetName(split: DemoSplit): string {
+function demoDatasetName(split: DemoSplit): string {
   return `Demo · ${split}`;
 }
 

@@ -60,7 +60,7 @@ export function pngHeaderClaiming(width: number, height: number): Uint8Array {
   return bytes;
 }
 
-export const TEST_CATEGORIES: Category[] = [
+const TEST_CATEGORIES: Category[] = [
   { id: 1, name: 'ball', isthing: true },
   { id: 7, name: 'sky', isthing: false },
 ];

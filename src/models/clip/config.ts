@@ -19,7 +19,7 @@ export interface ConvNextConfig {
 }
 
 /** open_clip `timm_proj`: 'linear' = Linear(C, E); 'mlp' = Linear(C, 2E) → GELU → Linear(2E, E) (the `_d` models). */
-export interface ClipProjectionConfig {
+interface ClipProjectionConfig {
   kind: 'linear' | 'mlp';
   /** open_clip `timm_proj_bias`: bias on the last projection layer. */
   bias: boolean;
@@ -82,7 +82,7 @@ export const CONVNEXT_BASE_W_320: ClipConfig = {
 export const CONVNEXT_BASE_W: ClipConfig = { ...CONVNEXT_BASE_W_320, name: 'convnext_base_w', imageSize: 256 };
 
 /** open_clip `convnext_large_d_320`: ConvNeXt-L, MLP projection head, 16-layer text tower. */
-export const CONVNEXT_LARGE_D_320: ClipConfig = {
+const CONVNEXT_LARGE_D_320: ClipConfig = {
   name: 'convnext_large_d_320',
   embedDim: 768,
   imageSize: 320,

@@ -22,7 +22,7 @@ export interface ConvNextBlockWeights {
   gamma: tf.Tensor1D;
 }
 
-export interface ConvNextStageWeights {
+interface ConvNextStageWeights {
   /** Absent in stage 0 (the stem already has stride 4). Kernel [2, 2, Cin, Cout]. */
   downsample?: { norm: LayerNormWeights; conv: ConvWeights };
   blocks: ConvNextBlockWeights[];
@@ -41,7 +41,7 @@ export interface ConvNextFeatures {
   res5: tf.Tensor4D;
 }
 
-export const FEATURE_NAMES = ['res2', 'res3', 'res4', 'res5'] as const;
+const FEATURE_NAMES = ['res2', 'res3', 'res4', 'res5'] as const;
 
 export class ConvNextTrunk {
   constructor(

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
 import { collectTensors, type LayerNormWeights, type LinearWeights } from './layers';
 
-export type ClipProjectionWeights =
+type ClipProjectionWeights =
   | { kind: 'linear'; proj: LinearWeights }
   | { kind: 'mlp'; fc1: LinearWeights; fc2: LinearWeights };
 

@@ -275,7 +275,7 @@ function randomData(spec: ClipWeightSpec, rng: Rng): Float32Array {
 }
 
 /** Seeded random weights in open_clip naming, as a source: tests and benchmarks go through the real loader. */
-export function randomClipSource(config: ClipConfig, seed: number, towers: 'all' | 'image' = 'all'): TensorSource {
+function randomClipSource(config: ClipConfig, seed: number, towers: 'all' | 'image' = 'all'): TensorSource {
   const specs = new Map(clipWeightSpecs(config, 'open_clip', towers).map((s) => [s.name, s]));
   const rng = new Rng(seed);
   return {

@@ -56,7 +56,7 @@ export function maskPool(dense: tf.Tensor4D, maskLogits: tf.Tensor4D): tf.Tensor
 }
 
 /** CLIP's temperature as the zero-shot branch uses it: min(exp(logit_scale), 100). */
-export function clampedLogitScale(logitScale: number): number {
+function clampedLogitScale(logitScale: number): number {
   return Math.min(Math.exp(logitScale), MAX_LOGIT_SCALE);
 }
 
@@ -71,7 +71,7 @@ export function zeroShotLogits<T extends tf.Tensor>(regionEmbeds: T, classifier:
 }
 
 /** Mask-pooled (pre-norm) features [B, N, C] → class probabilities [B, N, K]. */
-export function classifyPooled(head: ClipImageHead, pooled: tf.Tensor3D, classifier: TextClassifier, logitScale: number): tf.Tensor3D {
+function classifyPooled(head: ClipImageHead, pooled: tf.Tensor3D, classifier: TextClassifier, logitScale: number): tf.Tensor3D {
   return tf.tidy(() => tf.softmax(zeroShotLogits(head.project(pooled), classifier, logitScale)));
 }
 

@@ -3,7 +3,7 @@
  * train. Every preset keeps the architecture; only sizes change.
  */
 
-export type PixelDecoderKind = 'msdeform' | 'fpn';
+type PixelDecoderKind = 'msdeform' | 'fpn';
 
 export interface DecoderConfig {
   preset: string;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../core/rng';
 import { NUM_LEVELS, type DecoderConfig } from './config';
 
-export type Init =
+type Init =
   | { kind: 'zeros' }
   | { kind: 'ones' }
   | { kind: 'normal'; std: number }
@@ -17,7 +17,7 @@ export type Init =
   | { kind: 'uniform'; bound: number }
   | { kind: 'constant'; values: number[] };
 
-export interface ParamSpec {
+interface ParamSpec {
   shape: number[];
   init: Init;
   /** AdamW decoupled weight decay applies (false for norms, embeddings, queries). */

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 
 const cache = new Map<string, Float32Array>();
 
-export function sinePositionValues(height: number, width: number, featuresPerAxis: number): Float32Array {
+function sinePositionValues(height: number, width: number, featuresPerAxis: number): Float32Array {
   const key = `${height}x${width}x${featuresPerAxis}`;
   const hit = cache.get(key);
   if (hit) return hit;

@@ -115,7 +115,7 @@ const ROWS: Record<string, Row> = {
  * Element strides of `shape` read as the broadcast `outShape` (0 along broadcast axes), with
  * adjacent axes merged wherever both operands stay contiguous across them.
  */
-export function broadcastPlan(aShape: number[], bShape: number[], outShape: number[]): { dims: number[]; sa: number[]; sb: number[] } {
+function broadcastPlan(aShape: number[], bShape: number[], outShape: number[]): { dims: number[]; sa: number[]; sb: number[] } {
   const r = outShape.length;
   const strides = (shape: number[]) => {
     const padded = [...new Array<number>(r - shape.length).fill(1), ...shape];

@@ -44,7 +44,7 @@ export function interpolationMatrixValues(outSize: number, inSize: number): Floa
   return r;
 }
 
-export function interpolationMatrix(outSize: number, inSize: number): tf.Tensor2D {
+function interpolationMatrix(outSize: number, inSize: number): tf.Tensor2D {
   return tf.tensor2d(interpolationMatrixValues(outSize, inSize), [outSize, inSize]);
 }
 

@@ -44,7 +44,7 @@ export interface AutoMaskOptions {
 }
 
 /** segment-anything's defaults (automatic_mask_generator.py), as DEARLi's save_sam_masks.py uses them. */
-export const DEFAULT_AUTO_MASK_OPTIONS: AutoMaskOptions = {
+const DEFAULT_AUTO_MASK_OPTIONS: AutoMaskOptions = {
   pointsPerSide: 32,
   pointsPerBatch: 64,
   predIouThresh: 0.88,

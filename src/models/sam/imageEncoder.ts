@@ -10,7 +10,7 @@ import type { SamImageEncoderConfig } from './config';
 import type { SamBlockDims } from './weights';
 
 /** Largest attention-logit block computed at once (4 bytes each: 32 MB), so a 1024 px global layer never builds 800 MB of logits. */
-export const MAX_ATTENTION_LOGITS = 8 * 1024 * 1024;
+const MAX_ATTENTION_LOGITS = 8 * 1024 * 1024;
 
 /** segment-anything's LayerNorm2d default. */
 const NECK_LAYER_NORM_EPS = 1e-6;

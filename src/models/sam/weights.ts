@@ -83,7 +83,7 @@ export function hfToOriginalKey(name: string, config: SamConfig): string {
   return out;
 }
 
-export function detectSamKeyNaming(names: readonly string[], fileName: string): SamKeyNaming {
+function detectSamKeyNaming(names: readonly string[], fileName: string): SamKeyNaming {
   if (names.some((n) => n.startsWith('vision_encoder.'))) return 'transformers';
   if (names.some((n) => n.startsWith('image_encoder.'))) return 'segment-anything';
   throw new DearliError(

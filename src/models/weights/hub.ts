@@ -8,10 +8,10 @@ import { LIMITS } from '../../core/limits';
 import type { CachedFile, CachedFileInfo, WeightCache } from './cache';
 import { downloadToCache, storeBlobInCache, type DownloadOptions, type ExpectedFile } from './download';
 
-export const HF_ENDPOINT = 'https://huggingface.co';
+const HF_ENDPOINT = 'https://huggingface.co';
 
 /** open_clip's own order: its safetensors, then generic safetensors, then the pickle (open_clip pretrained.py). */
-export const WEIGHT_FILE_PREFERENCE: readonly string[] = ['open_clip_model.safetensors', 'model.safetensors', 'open_clip_pytorch_model.bin'];
+const WEIGHT_FILE_PREFERENCE: readonly string[] = ['open_clip_model.safetensors', 'model.safetensors', 'open_clip_pytorch_model.bin'];
 
 export type WeightSource =
   /** `file` omitted: the best weight file of the repo by WEIGHT_FILE_PREFERENCE. */
@@ -99,7 +99,7 @@ export async function listHubFiles(repo: string, options: HubOptions = {}): Prom
 }
 
 /** A repository file name must stay inside the repository: no empty, "." or ".." segments, no backslashes or absolute paths. */
-export function checkHubFileName(file: string, repo: string): void {
+function checkHubFileName(file: string, repo: string): void {
   if (file === '' || file.startsWith('/') || file.includes('\\') || file.split('/').some((s) => s === '' || s === '.' || s === '..')) {
     throw new DearliError('hub-file', `"${file}" is not a file name inside the repository`, 'Name a file of the repository as the hub lists it, e.g. open_clip_model.safetensors.', repo);
   }

@@ -43,7 +43,7 @@ function fail(file: string, problem: string, fix = INVALID): never {
  * A tensor's byte size from its dtype and shape, or a named error: dimensions must be non-negative
  * safe integers, the rank and the byte size within LIMITS (computed before anything is allocated).
  */
-export function tensorByteSize(dtype: SafetensorsDtype, shape: unknown, name: string, file: string): number {
+function tensorByteSize(dtype: SafetensorsDtype, shape: unknown, name: string, file: string): number {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     fail(file, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)?.slice(0, 200)} (dimensions must be non-negative integers)`);
   }

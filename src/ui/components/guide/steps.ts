@@ -2,7 +2,7 @@
  * The pipeline's steps in order (Data → Models → Masks → Train) with their state for the datasets at
  * hand, and the one action that moves on. Pure: the guide component feeds it what the stores hold.
  */
-export type StepState = 'done' | 'partly done' | 'next' | 'blocked' | 'optional';
+type StepState = 'done' | 'partly done' | 'next' | 'blocked' | 'optional';
 
 export interface GuideStep {
   tab: 'data' | 'models' | 'masks' | 'train';
