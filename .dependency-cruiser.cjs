@@ -12,7 +12,12 @@ const upward = layers.slice(0, -1).map((layer, i) => ({
   comment: `${layer} may import only ${layers.slice(0, i).join(', ') || 'nothing of the lab'} (README: Design)`,
   severity: 'error',
   from: { path: `^${esc(layer)}/` },
-  to: { path: `^(${layers.slice(i + 1).map(esc).join('|')})/` },
+  to: {
+    path: `^(${layers
+      .slice(i + 1)
+      .map(esc)
+      .join('|')})/`,
+  },
 }));
 
 module.exports = {
@@ -20,7 +25,8 @@ module.exports = {
     ...upward,
     {
       name: 'ui-runs-no-tfjs',
-      comment: 'the main thread never runs tfjs or model code: the UI talks to the worker (types only from below workers/)',
+      comment:
+        'the main thread never runs tfjs or model code: the UI talks to the worker (types only from below workers/)',
       severity: 'error',
       from: { path: '^src/ui/' },
       to: { path: '(^src/(models|train|pipeline)/|@tensorflow)', dependencyTypesNot: ['type-only'] },
@@ -34,7 +40,8 @@ module.exports = {
     },
     {
       name: 'no-circular',
-      comment: 'a cycle of runtime imports means two modules are one, or one is in the wrong layer (type-only imports vanish at run time)',
+      comment:
+        'a cycle of runtime imports means two modules are one, or one is in the wrong layer (type-only imports vanish at run time)',
       severity: 'error',
       from: {},
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
@@ -45,6 +52,9 @@ module.exports = {
     exclude: { path: '^(node_modules|dist|test/fixtures)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

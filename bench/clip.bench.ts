@@ -28,7 +28,18 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/models/backend';
 import { CLIP_PRESETS, type ClipConfig } from '../src/models/clip/config';
 import { createRandomClipModel } from '../src/models/clip/weights';
-import { adapterLimits, formatLimits, gpuMemoryMiB, installGpuMemoryTracker, ratio, resetGpuPeak, runOrtGraph, timeRuns, type OrtGraphResult, type Timing } from './ort';
+import {
+  adapterLimits,
+  formatLimits,
+  gpuMemoryMiB,
+  installGpuMemoryTracker,
+  ratio,
+  resetGpuPeak,
+  runOrtGraph,
+  timeRuns,
+  type OrtGraphResult,
+  type Timing,
+} from './ort';
 import { LiveReport } from './liveReport';
 import type { BrowserBenchmark } from './types';
 
@@ -61,7 +72,12 @@ function trunkMacs(config: ClipConfig, size: number): number {
 /** Trunk + head. */
 function imageTowerMacs(config: ClipConfig, size: number): number {
   const features = config.trunk.dims[config.trunk.dims.length - 1];
-  return trunkMacs(config, size) + (config.projection.kind === 'linear' ? features * config.embedDim : features * 2 * config.embedDim + 2 * config.embedDim ** 2);
+  return (
+    trunkMacs(config, size) +
+    (config.projection.kind === 'linear'
+      ? features * config.embedDim
+      : features * 2 * config.embedDim + 2 * config.embedDim ** 2)
+  );
 }
 
 function param(name: string, fallback: string): string {
@@ -75,7 +91,9 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   if (!config) throw new Error(`unknown model ${presetName} (known: ${Object.keys(CLIP_PRESETS).join(', ')})`);
   const info = await initBackend();
   const software = info.adapter?.architecture === 'swiftshader' || /swiftshader/i.test(info.adapter?.description ?? '');
-  const sizes = param('sizes', software ? '64' : '224,320,640').split(',').map(Number);
+  const sizes = param('sizes', software ? '64' : '224,320,640')
+    .split(',')
+    .map(Number);
   const batch = Number(param('batch', '1'));
   const warmup = Number(param('warmup', '1'));
   const repeats = Number(param('repeats', '1'));
@@ -89,10 +107,15 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const ortForce = param('ortForce', '0') === '1';
   const limitS = Number(param('limit', 'Infinity'));
   // the onnx-bench graphs are the convnext_base_w tower (convnext_base trunk, 640-d projection)
-  const ortShapeOk = config.trunk.dims.join() === '128,256,512,1024' && config.trunk.depths.join() === '3,3,27,3' && config.embedDim === 640;
+  const ortShapeOk =
+    config.trunk.dims.join() === '128,256,512,1024' &&
+    config.trunk.depths.join() === '3,3,27,3' &&
+    config.embedDim === 640;
 
   const adapter = await adapterLimits();
-  log(`backend ${info.name}${info.adapter ? ` (${info.adapter.vendor} ${info.adapter.architecture} ${info.adapter.description})` : ''}`);
+  log(
+    `backend ${info.name}${info.adapter ? ` (${info.adapter.vendor} ${info.adapter.architecture} ${info.adapter.description})` : ''}`,
+  );
   log(`adapter limits: ${formatLimits(adapter as never)}; tfjs device: ${formatLimits(info.limits)}`);
   log(`warm-up ${warmup}, repeats ${repeats}${ort ? `; ORT warm-up ${ortWarmup}, repeats ${ortRepeats}` : ''}`);
   const tfDevice = (tf.backend() as unknown as { device?: GPUDevice }).device;
@@ -100,14 +123,41 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const model = withOurs ? await createRandomClipModel(config, 1, 'image') : null;
   const loadMs = performance.now() - tLoad;
   const weightBytes = tf.memory().numBytes;
-  if (model) log(`${presetName} image tower: ${(weightBytes / MB).toFixed(1)} MB of weights, random init + upload ${loadMs.toFixed(0)} ms`);
+  if (model)
+    log(
+      `${presetName} image tower: ${(weightBytes / MB).toFixed(1)} MB of weights, random init + upload ${loadMs.toFixed(0)} ms`,
+    );
 
   const live = new LiveReport(
     `CLIP ${presetName} image tower forward (random weights, ${info.name}${software ? ' on SwiftShader' : ''}): ours (tfjs) vs onnxruntime-web`,
-    ['size px', 'path', 'ours ms/img', 'ours img/s', 'ours GFLOP/s', 'ORT ms/img', 'ORT img/s', 'ORT/ours', 'ours GPU MiB', 'ORT GPU MiB'],
+    [
+      'size px',
+      'path',
+      'ours ms/img',
+      'ours img/s',
+      'ours GFLOP/s',
+      'ORT ms/img',
+      'ORT img/s',
+      'ORT/ours',
+      'ours GPU MiB',
+      'ORT GPU MiB',
+    ],
   );
   const perSize: Record<string, unknown>[] = [];
-  Object.assign(live.figures, { backend: info, adapterLimits: adapter, model: presetName, config, weightBytes, loadMs, warmup, repeats, trunkWarmup: trunkWarmup ?? (warmup > 0 ? 0 : warmup), ortWarmup, ortRepeats, perSize });
+  Object.assign(live.figures, {
+    backend: info,
+    adapterLimits: adapter,
+    model: presetName,
+    config,
+    weightBytes,
+    loadMs,
+    warmup,
+    repeats,
+    trunkWarmup: trunkWarmup ?? (warmup > 0 ? 0 : warmup),
+    ortWarmup,
+    ortRepeats,
+    perSize,
+  });
   for (const size of sizes) {
     const gmacsTower = imageTowerMacs(config, size) / 1e9;
     const gmacsTrunk = trunkMacs(config, size) / 1e9;
@@ -130,9 +180,30 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
         log(`ours ${size} px ${what}: ${ms.toFixed(0)} ms`);
         return ms;
       };
-      tower = await live.measure(towerRow, 2, () => timeRuns(warmup, repeats, timedForward('tower', () => model.encodeImage(x))), limitS);
+      tower = await live.measure(
+        towerRow,
+        2,
+        () =>
+          timeRuns(
+            warmup,
+            repeats,
+            timedForward('tower', () => model.encodeImage(x)),
+          ),
+        limitS,
+      );
       // the trunk runs the tower's kernels on the same input: the tower's warm-up already compiled them
-      if (withTrunk && trunkRow) trunk = await live.measure(trunkRow, 2, () => timeRuns(trunkWarmup ?? (warmup > 0 ? 0 : warmup), repeats, timedForward('trunk', () => model.trunk.forwardDense(x))), limitS);
+      if (withTrunk && trunkRow)
+        trunk = await live.measure(
+          trunkRow,
+          2,
+          () =>
+            timeRuns(
+              trunkWarmup ?? (warmup > 0 ? 0 : warmup),
+              repeats,
+              timedForward('trunk', () => model.trunk.forwardDense(x)),
+            ),
+          limitS,
+        );
       x.dispose();
       mem = tf.memory() as tf.MemoryInfo & GpuMemory;
       if (tfDevice) tfPeakMiB = gpuMemoryMiB(tfDevice).peakMiB;
@@ -151,15 +222,25 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     for (const which of ['trunk', 'tower'] as const) {
       if (ortReason(which)) continue;
       const row = which === 'tower' ? towerRow : trunkRow;
-      const measure = () => runOrtGraph(ORT_GRAPHS[size][which]!, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce });
+      const measure = () =>
+        runOrtGraph(ORT_GRAPHS[size][which]!, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce });
       ortResults[which] = row ? await live.measure(row, 5, measure, limitS) : await measure();
     }
 
     // Fills a row in place; a cell that ran past its limit keeps its "> N s".
-    const fill = (cells: (string | number)[], path: string, ours: Timing | undefined, gmacs: number, ortRes: OrtGraphResult | undefined, reason: string, oursLabel = '') => {
+    const fill = (
+      cells: (string | number)[],
+      path: string,
+      ours: Timing | undefined,
+      gmacs: number,
+      ortRes: OrtGraphResult | undefined,
+      reason: string,
+      oursLabel = '',
+    ) => {
       const oursMs = ours ? ours.medianMs / batch : undefined;
       const ortMs = ortRes?.timing && !ortRes.skipped ? ortRes.timing.medianMs : undefined;
-      const keep = (cell: number, value: string | number) => (String(cells[cell]).startsWith('>') ? cells[cell] : value);
+      const keep = (cell: number, value: string | number) =>
+        String(cells[cell]).startsWith('>') ? cells[cell] : value;
       cells.splice(
         0,
         cells.length,
@@ -168,7 +249,7 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
         keep(2, oursMs ?? ''),
         oursMs ? 1000 / oursMs : '',
         oursMs ? (2 * gmacs) / (oursMs / 1000) : '',
-        keep(5, ortMs ?? (ortRes?.skipped ?? reason)),
+        keep(5, ortMs ?? ortRes?.skipped ?? reason),
         ortMs ? 1000 / ortMs : '',
         ratio(ortMs, oursMs),
         poolMB ?? '',
@@ -177,13 +258,17 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     };
     fill(towerRow, 'tower', tower, gmacsTower, ortResults.tower, ortReason('tower'));
     if (trunkRow && trunk) fill(trunkRow, 'trunk', trunk, gmacsTrunk, ortResults.trunk, ortReason('trunk'));
-    else if (trunkRow && ortResults.trunk) fill(trunkRow, 'trunk', tower, gmacsTower, ortResults.trunk, '', ' (ORT) vs our tower');
-    else if (trunkRow && !String(trunkRow[5]).startsWith('>')) live.state.rows.splice(live.state.rows.indexOf(trunkRow), 1);
+    else if (trunkRow && ortResults.trunk)
+      fill(trunkRow, 'trunk', tower, gmacsTower, ortResults.trunk, '', ' (ORT) vs our tower');
+    else if (trunkRow && !String(trunkRow[5]).startsWith('>'))
+      live.state.rows.splice(live.state.rows.indexOf(trunkRow), 1);
     perSize.push({
       size,
       batch,
       gmacsPerImage: { tower: gmacsTower, trunk: gmacsTrunk },
-      ours: model ? { tower, trunk, memory: mem, gpuInUseMiB: inUseMB, gpuPoolMiB: poolMB, tfDevicePeakMiB: tfPeakMiB } : null,
+      ours: model
+        ? { tower, trunk, memory: mem, gpuInUseMiB: inUseMB, gpuPoolMiB: poolMB, tfDevicePeakMiB: tfPeakMiB }
+        : null,
       ort: ortResults,
     });
   }
@@ -195,6 +280,6 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     'ORT/ours = ORT ms / ours ms: above 1 ours is faster',
     'GFLOP/s = 2 x conv/matmul MACs (no elementwise ops) / time',
     'ours GPU MiB = tfjs-webgpu buffer pool after the size ran (buffers are reused, never freed): about the peak so far, weights included',
-    'ORT GPU MiB = peak bytes of live GPU buffers on ORT\'s device during the timed runs (weights + activations + ORT\'s buffer cache)',
+    "ORT GPU MiB = peak bytes of live GPU buffers on ORT's device during the timed runs (weights + activations + ORT's buffer cache)",
   ]);
 };

@@ -68,7 +68,11 @@ try {
   for (let start = 0; start < imageCount; start += chunk) {
     const images = [];
     for (let i = start; i < Math.min(imageCount, start + chunk); i++) {
-      images.push({ imageId: i, name: `img_${String(i).padStart(5, '0')}`, scene: randomScene(rng, WIDTH, HEIGHT, THINGS_PER_IMAGE) });
+      images.push({
+        imageId: i,
+        name: `img_${String(i).padStart(5, '0')}`,
+        scene: randomScene(rng, WIDTH, HEIGHT, THINGS_PER_IMAGE),
+      });
     }
     const written = writeScenePngs(dir, images);
     annotations.gt.push(...written.gt);
@@ -82,7 +86,12 @@ try {
   // End to end, as `npm run eval` does it: JSON, PNG reading and decoding, evaluation.
   const endToEnd = new Clock();
   endToEnd.start();
-  const ours = await evaluatePanopticFolders(gtFolder(), predFolder(), decodePanopticPngWithZlib, readPanopticPngRowsWithZlib);
+  const ours = await evaluatePanopticFolders(
+    gtFolder(),
+    predFolder(),
+    decodePanopticPngWithZlib,
+    readPanopticPngRowsWithZlib,
+  );
   endToEnd.stop();
 
   // The same work split in two: PNG reading and decoding, then the evaluator alone on decoded maps
@@ -106,7 +115,12 @@ try {
   });
 
   const reference = runPanopticapi(dir);
-  const row = (name: string, time: Elapsed): (string | number)[] => [name, imageCount / (time.cpuMs / 1000), time.cpuMs / imageCount, time.wallMs / imageCount];
+  const row = (name: string, time: Elapsed): (string | number)[] => [
+    name,
+    imageCount / (time.cpuMs / 1000),
+    time.cpuMs / imageCount,
+    time.wallMs / imageCount,
+  ];
   const rows = [row('ours, end to end (npm run eval)', endToEnd)];
   if (reference.ok) rows.push(row('panopticapi pq_compute, one core', reference.total));
   rows.push(row('ours, evaluation of decoded maps', evaluation));
@@ -120,7 +134,9 @@ try {
     `ours: PQ ${(100 * ours.pq.All.pq).toFixed(2)}, SQ ${(100 * ours.pq.All.sq).toFixed(2)}, RQ ${(100 * ours.pq.All.rq).toFixed(2)}.`,
   ];
   if (loadavg()[0] > cpus().length) {
-    notes.push(`the machine was busy (load ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs): absolute times are inflated, compare ratios.`);
+    notes.push(
+      `the machine was busy (load ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs): absolute times are inflated, compare ratios.`,
+    );
   }
   let speedup: { endToEnd: number; withoutPngReading: number } | null = null;
   if (reference.ok) {
@@ -129,7 +145,9 @@ try {
       withoutPngReading: minus(reference.total, reference.pngReading).cpuMs / evaluation.cpuMs,
     };
     const largestDifference = Math.max(
-      ...(['All', 'Things', 'Stuff'] as const).flatMap((g) => (['pq', 'sq', 'rq'] as const).map((m) => Math.abs(ours.pq[g][m] - reference.result[g][m]))),
+      ...(['All', 'Things', 'Stuff'] as const).flatMap((g) =>
+        (['pq', 'sq', 'rq'] as const).map((m) => Math.abs(ours.pq[g][m] - reference.result[g][m])),
+      ),
     );
     notes.push(
       `panopticapi CPU time / ours: ${speedup.endToEnd.toFixed(1)}x end to end, ${speedup.withoutPngReading.toFixed(1)}x without PNG reading (goal: 5x); ` +
@@ -163,7 +181,10 @@ try {
   };
   printReport(report);
   mkdirSync('bench-results', { recursive: true });
-  writeFileSync('bench-results/eval.json', `${JSON.stringify({ name: 'eval', date: new Date().toISOString(), ...report }, null, 2)}\n`);
+  writeFileSync(
+    'bench-results/eval.json',
+    `${JSON.stringify({ name: 'eval', date: new Date().toISOString(), ...report }, null, 2)}\n`,
+  );
   console.log('\nwrote bench-results/eval.json');
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -173,7 +194,8 @@ type ReferenceRun = { ok: true; total: Elapsed; pngReading: Elapsed; result: PqR
 
 function runPanopticapi(dataDir: string): ReferenceRun {
   const apiDir = process.env.PANOPTICAPI_DIR ?? '/tmp/panopticapi';
-  if (!existsSync(path.join(apiDir, 'panopticapi', 'evaluation.py'))) return { ok: false, why: `no panopticapi/evaluation.py under ${apiDir} (set PANOPTICAPI_DIR)` };
+  if (!existsSync(path.join(apiDir, 'panopticapi', 'evaluation.py')))
+    return { ok: false, why: `no panopticapi/evaluation.py under ${apiDir} (set PANOPTICAPI_DIR)` };
   // Debian's python3 has numpy and PIL where a pyenv one may not.
   const python = [process.env.PYTHON, '/usr/bin/python3', 'python3'].find(
     (candidate) => candidate && spawnSync(candidate, ['-c', 'import numpy, PIL'], { stdio: 'ignore' }).status === 0,
@@ -182,10 +204,24 @@ function runPanopticapi(dataDir: string): ReferenceRun {
   console.log(`timing panopticapi with ${python} ...`);
   const out = path.join(dataDir, 'panopticapi.json');
   const runner = path.resolve(import.meta.dirname, '../scripts/golden/panopticapi_eval.py');
-  const args = [runner, apiDir, path.join(dataDir, 'gt.json'), path.join(dataDir, 'gt'), path.join(dataDir, 'pred.json'), path.join(dataDir, 'pred'), out];
+  const args = [
+    runner,
+    apiDir,
+    path.join(dataDir, 'gt.json'),
+    path.join(dataDir, 'gt'),
+    path.join(dataDir, 'pred.json'),
+    path.join(dataDir, 'pred'),
+    out,
+  ];
   const child = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (child.status !== 0) return { ok: false, why: `panopticapi failed: ${child.stderr.trim().split('\n').slice(-1)[0]}` };
-  const [totalWall, totalCpu, pngWall, pngCpu] = child.stdout.trim().split('\n').slice(-1)[0].split(' ').map((seconds) => Number(seconds) * 1000);
+  if (child.status !== 0)
+    return { ok: false, why: `panopticapi failed: ${child.stderr.trim().split('\n').slice(-1)[0]}` };
+  const [totalWall, totalCpu, pngWall, pngCpu] = child.stdout
+    .trim()
+    .split('\n')
+    .slice(-1)[0]
+    .split(' ')
+    .map((seconds) => Number(seconds) * 1000);
   return {
     ok: true,
     total: { wallMs: totalWall, cpuMs: totalCpu },

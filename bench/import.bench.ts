@@ -35,8 +35,19 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     if (!result) continue;
     runs.push(result);
     const heap = result.heap;
-    row.splice(1, 6, result.fileBytes / 1e6, count / (result.planMs / 1000), count / (result.commitMs / 1000), count / ((result.planMs + result.commitMs) / 1000), heap ? heap.start / MiB : 'n/a', heap ? (heap.peakImport - heap.start) / MiB : 'n/a');
-    log(`${count} images: plan ${result.planMs.toFixed(0)} ms, commit ${result.commitMs.toFixed(0)} ms${result.errors ? `, ${result.errors} plan errors` : ''}`);
+    row.splice(
+      1,
+      6,
+      result.fileBytes / 1e6,
+      count / (result.planMs / 1000),
+      count / (result.commitMs / 1000),
+      count / ((result.planMs + result.commitMs) / 1000),
+      heap ? heap.start / MiB : 'n/a',
+      heap ? (heap.peakImport - heap.start) / MiB : 'n/a',
+    );
+    log(
+      `${count} images: plan ${result.planMs.toFixed(0)} ms, commit ${result.commitMs.toFixed(0)} ms${result.errors ? `, ${result.errors} plan errors` : ''}`,
+    );
   }
   return live.report([
     'plan = planImport (scan, layout detection, every mask decoded and checked); commit = commitImport (thumbnails, masks re-encoded, IndexedDB writes in batches); generation not timed',

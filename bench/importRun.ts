@@ -30,7 +30,8 @@ interface MemoryInfo {
   usedJSHeapSize: number;
 }
 
-const heapNow = (): number | null => (performance as Performance & { memory?: MemoryInfo }).memory?.usedJSHeapSize ?? null;
+const heapNow = (): number | null =>
+  (performance as Performance & { memory?: MemoryInfo }).memory?.usedJSHeapSize ?? null;
 
 /** `gc` is there with --js-flags=--expose-gc (scripts/bench.mjs): a clean start for each run. */
 export async function runImport({ count, size }: ImportBenchRequest): Promise<ImportBenchResult> {

@@ -72,7 +72,9 @@ export class LiveReport {
       row[cell] = pastLimitCell(limitS);
       this.pastLimit.push([rowIndex, cell, limitS]);
       if (this.pastLimit.length === 1) {
-        this.state.notes!.push('"> N s": the measurement ran past its limit and was abandoned; work it had queued may have slowed the rows measured after it');
+        this.state.notes!.push(
+          '"> N s": the measurement ran past its limit and was abandoned; work it had queued may have slowed the rows measured after it',
+        );
       }
       return undefined;
     } finally {
@@ -84,6 +86,12 @@ export class LiveReport {
   /** The finished report; `notes` come before the notes `measure` added. */
   report(notes: string[] = []): BenchReport {
     const { title, columns, rows, figures } = this.state;
-    return { title, columns, rows, figures: { ...figures, pastLimit: this.pastLimit }, notes: [...notes, ...(this.state.notes ?? [])] };
+    return {
+      title,
+      columns,
+      rows,
+      figures: { ...figures, pastLimit: this.pastLimit },
+      notes: [...notes, ...(this.state.notes ?? [])],
+    };
   }
 }

@@ -108,7 +108,12 @@ function rng(seed: number): () => number {
   };
 }
 
-function fillNormal(out: Float32Array<ArrayBuffer>, mean: number, std: number, next: () => number): Float32Array<ArrayBuffer> {
+function fillNormal(
+  out: Float32Array<ArrayBuffer>,
+  mean: number,
+  std: number,
+  next: () => number,
+): Float32Array<ArrayBuffer> {
   for (let i = 0; i < out.length; i += 2) {
     const r = Math.sqrt(-2 * Math.log(1 - next())) * std;
     const t = 2 * Math.PI * next();
@@ -131,7 +136,8 @@ export function randomWeight(input: GraphInput, seed: number): Float32Array<Arra
   const out = new Float32Array(n);
   const next = rng(seed);
   const name = input.name;
-  if (/point_embeddings|not_a_point_embed|no_mask_embed|iou_token|mask_tokens|gaussian_matrix/.test(name)) return fillNormal(out, 0, 1, next);
+  if (/point_embeddings|not_a_point_embed|no_mask_embed|iou_token|mask_tokens|gaussian_matrix/.test(name))
+    return fillNormal(out, 0, 1, next);
   if (/gamma$/.test(name)) {
     for (let i = 0; i < n; i++) out[i] = 0.1 + 0.3 * next();
     return out;
@@ -242,7 +248,10 @@ export async function runOrtGraph(graph: string, opts: OrtRunOptions): Promise<O
     result.createMs = performance.now() - t0;
     device = (await ort.env.webgpu.device) as GPUDevice;
     device.addEventListener('uncapturederror', onError);
-    const limits = { maxBufferSize: device.limits.maxBufferSize, maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize };
+    const limits = {
+      maxBufferSize: device.limits.maxBufferSize,
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+    };
     result.deviceLimits = limits;
     const largest = meta.largest_intermediate_tensor?.bytes ?? 0;
     const limit = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
@@ -265,7 +274,8 @@ export async function runOrtGraph(graph: string, opts: OrtRunOptions): Promise<O
       return ort.Tensor.fromGpuBuffer(buffer, { dataType: 'float32', dims });
     };
     meta.inputs.forEach((input, i) => {
-      if (input.dtype !== 'float32') throw new Error(`${graph}: input ${input.name} is ${input.dtype}, only float32 is handled`);
+      if (input.dtype !== 'float32')
+        throw new Error(`${graph}: input ${input.name} is ${input.dtype}, only float32 is handled`);
       let data: Float32Array<ArrayBuffer>;
       if (input.kind === 'weight') {
         data = randomWeight(input, 1000 + i);
@@ -278,7 +288,9 @@ export async function runOrtGraph(graph: string, opts: OrtRunOptions): Promise<O
     await device.queue.onSubmittedWorkDone();
     result.uploadMs = performance.now() - t1;
     result.weightMiB = weightBytes / MiB;
-    log(`ORT ${graph}: session ${result.createMs.toFixed(0)} ms, ${meta.inputs.length} inputs (${result.weightMiB.toFixed(1)} MiB of weights) uploaded in ${result.uploadMs.toFixed(0)} ms; ORT device ${formatLimits(limits)}`);
+    log(
+      `ORT ${graph}: session ${result.createMs.toFixed(0)} ms, ${meta.inputs.length} inputs (${result.weightMiB.toFixed(1)} MiB of weights) uploaded in ${result.uploadMs.toFixed(0)} ms; ORT device ${formatLimits(limits)}`,
+    );
 
     resetGpuPeak(device);
     const outputNames = session.outputNames;
@@ -354,7 +366,8 @@ export async function adapterLimits(): Promise<Record<string, number | string> |
   const adapter = await navigator.gpu?.requestAdapter();
   if (!adapter) return null;
   return {
-    description: `${adapter.info?.vendor ?? ''} ${adapter.info?.architecture ?? ''} ${adapter.info?.description ?? ''}`.trim(),
+    description:
+      `${adapter.info?.vendor ?? ''} ${adapter.info?.architecture ?? ''} ${adapter.info?.description ?? ''}`.trim(),
     maxBufferSize: adapter.limits.maxBufferSize,
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
     maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
@@ -362,7 +375,9 @@ export async function adapterLimits(): Promise<Record<string, number | string> |
   };
 }
 
-export function formatLimits(l: { maxBufferSize: number; maxStorageBufferBindingSize: number } | null | undefined): string {
+export function formatLimits(
+  l: { maxBufferSize: number; maxStorageBufferBindingSize: number } | null | undefined,
+): string {
   if (!l) return 'n/a';
   return `maxBufferSize ${(l.maxBufferSize / MiB).toFixed(0)} MiB, maxStorageBufferBindingSize ${(l.maxStorageBufferBindingSize / MiB).toFixed(0)} MiB`;
 }

@@ -88,12 +88,16 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const q = new URLSearchParams(location.search);
   const part = q.get('part') ?? 'sam-decoder';
   const top = Number(q.get('top') ?? 30);
-  if (!['sam-encoder', 'sam-decoder', 'train'].includes(part)) throw new Error(`unknown part ${part} (known: sam-encoder, sam-decoder, train)`);
+  if (!['sam-encoder', 'sam-decoder', 'train'].includes(part))
+    throw new Error(`unknown part ${part} (known: sam-encoder, sam-decoder, train)`);
   const size = Number(q.get('size') ?? (part === 'train' ? 64 : 256));
   const batch = Number(q.get('batch') ?? (part === 'train' ? 2 : 64));
   const model = (q.get('model') ?? 'slimsam-77') as SamPresetName;
   const preset = q.get('preset') ?? 'tiny';
-  const what = part === 'train' ? `training step, ${preset} preset, crop ${size}, batch ${batch}` : `${part}, ${model}, img_size ${size}${part === 'sam-decoder' ? `, ${batch} points` : ''}`;
+  const what =
+    part === 'train'
+      ? `training step, ${preset} preset, crop ${size}, batch ${batch}`
+      : `${part}, ${model}, img_size ${size}${part === 'sam-decoder' ? `, ${batch} points` : ''}`;
   log(`backend ${info.name} ${info.adapter?.description ?? ''}: profiling ${what}`);
   const run = part === 'train' ? await trainWorkload(preset, size, batch) : await samWorkload(part, model, size, batch);
   await run();
@@ -103,13 +107,27 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const byKernel = totals(profile.kernels, (k) => k.name);
   const byShape = totals(profile.kernels, (k) => `${k.name} ${JSON.stringify(k.inputShapes)}`);
   const kernelMs = byKernel.reduce((a, t) => a + t.ms, 0);
-  log(`wall ${wallMs.toFixed(0)} ms under the profiler, ${profile.kernels.length} kernels, ${kernelMs.toFixed(0)} ms of kernel time`);
+  log(
+    `wall ${wallMs.toFixed(0)} ms under the profiler, ${profile.kernels.length} kernels, ${kernelMs.toFixed(0)} ms of kernel time`,
+  );
   for (const t of byShape.slice(0, top)) log(`${t.ms.toFixed(1)} ms  x${t.calls}  ${t.kernel}`);
   return {
     title: `GPU time per kernel: ${what}`,
     columns: ['kernel', 'ms', 'calls', 'share %'],
     rows: byKernel.slice(0, top).map((t) => [t.kernel, t.ms, t.calls, (100 * t.ms) / kernelMs]),
-    figures: { backend: info, part, size, batch, model, preset, wallMs, kernelMs, kernels: profile.kernels.length, byKernel, byShape: byShape.slice(0, 200) },
+    figures: {
+      backend: info,
+      part,
+      size,
+      batch,
+      model,
+      preset,
+      wallMs,
+      kernelMs,
+      kernels: profile.kernels.length,
+      byKernel,
+      byShape: byShape.slice(0, 200),
+    },
     notes: ['kernel ms from WebGPU timestamp queries; a backend without them reports 0'],
   };
 };

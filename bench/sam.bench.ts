@@ -32,7 +32,17 @@ import { generateSamMasks } from '../src/models/sam/autoMask';
 import { samPreset, withImageSize, type SamPresetName } from '../src/models/sam/config';
 import { SamModel, SamPredictor } from '../src/models/sam/sam';
 import { randomSamTensorSource } from '../src/models/sam/weights';
-import { adapterLimits, formatLimits, gpuMemoryMiB, installGpuMemoryTracker, ratio, runOrtGraph, timeRuns, type OrtGraphResult, type Timing } from './ort';
+import {
+  adapterLimits,
+  formatLimits,
+  gpuMemoryMiB,
+  installGpuMemoryTracker,
+  ratio,
+  runOrtGraph,
+  timeRuns,
+  type OrtGraphResult,
+  type Timing,
+} from './ort';
 import { LiveReport } from './liveReport';
 import type { BrowserBenchmark } from './types';
 
@@ -60,14 +70,20 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const ortForce = query.get('ortForce') === '1';
   const withOurs = query.get('ours') !== '0';
   const limitS = Number(query.get('limit') ?? Infinity);
-  for (const m of models) if (!PRESETS.includes(m)) throw new Error(`unknown model ${m} (known: ${PRESETS.join(', ')})`);
-  for (const p of parts) if (!['encoder', 'decoder', 'amg'].includes(p)) throw new Error(`unknown part ${p} (known: encoder, decoder, amg)`);
+  for (const m of models)
+    if (!PRESETS.includes(m)) throw new Error(`unknown model ${m} (known: ${PRESETS.join(', ')})`);
+  for (const p of parts)
+    if (!['encoder', 'decoder', 'amg'].includes(p)) throw new Error(`unknown part ${p} (known: encoder, decoder, amg)`);
   const info = await initBackend();
   const adapter = await adapterLimits();
   const software = info.adapter?.architecture === 'swiftshader' || /swiftshader/i.test(info.adapter?.description ?? '');
-  log(`backend ${info.name}${info.adapter ? ` (${info.adapter.vendor} ${info.adapter.architecture} ${info.adapter.description})` : ''}, encoder img_size ${size}${size < 1024 ? ' (reduced; real SAM uses 1024)' : ''}`);
+  log(
+    `backend ${info.name}${info.adapter ? ` (${info.adapter.vendor} ${info.adapter.architecture} ${info.adapter.description})` : ''}, encoder img_size ${size}${size < 1024 ? ' (reduced; real SAM uses 1024)' : ''}`,
+  );
   log(`adapter limits: ${formatLimits(adapter as never)}; tfjs device: ${formatLimits(info.limits)}`);
-  log(`parts ${[...parts].join(', ')}; warm-up ${warmup}, repeats ${repeats}${ort ? `; ORT warm-up ${ortWarmup}, repeats ${ortRepeats}` : ''}`);
+  log(
+    `parts ${[...parts].join(', ')}; warm-up ${warmup}, repeats ${repeats}${ort ? `; ORT warm-up ${ortWarmup}, repeats ${ortRepeats}` : ''}`,
+  );
   const tfDevice = (tf.backend() as unknown as { device?: GPUDevice }).device;
 
   // a synthetic 4:3 photo-sized image whose longest side is the encoder size
@@ -88,7 +104,19 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const live = new LiveReport(
     `SAM with random weights (encoder img_size ${size}${size < 1024 ? ', REDUCED' : ''}, ${info.name}${software ? ' on SwiftShader' : ''}): ours (tfjs) vs onnxruntime-web`,
     ['model', 'img_size', 'measure', 'ours', 'ORT', 'ORT/ours', 'ours GPU MiB', 'ours peak tensors MiB', 'ORT GPU MiB'],
-    { backend: info, adapterLimits: adapter, size, batch, side, parts: [...parts], warmup, repeats, ortWarmup, ortRepeats, limitS },
+    {
+      backend: info,
+      adapterLimits: adapter,
+      size,
+      batch,
+      side,
+      parts: [...parts],
+      warmup,
+      repeats,
+      ortWarmup,
+      ortRepeats,
+      limitS,
+    },
   );
   const figures = live.figures;
   const poolMiB = () => {
@@ -109,25 +137,46 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
       let peakTensorBytes = Number.NaN;
       let runs = 0;
       const row = live.row([name, size, 'encoder ms/img', withOurs ? '' : 'ours=0', '', '', '', '', '']);
-      const encoder: Timing | undefined = !withOurs ? undefined : await live.measure(row, 3, () => timeRuns(warmup, repeats, async () => {
-        const encode = async () => {
-          predictor.setImage(rgba, width, height, 4);
-          await predictor.imageEmbedding.data();
-        };
-        const t0 = performance.now();
-        // the first warm-up run also measures the peak tensor bytes (tf.profile slows kernels: never a timed run)
-        if (runs++ === 0 && warmup > 0) peakTensorBytes = (await tf.profile(encode)).peakBytes;
-        else await encode();
-        const ms = performance.now() - t0;
-        log(`ours ${name} encoder: ${ms.toFixed(0)} ms`);
-        return ms;
-      }), limitS);
+      const encoder: Timing | undefined = !withOurs
+        ? undefined
+        : await live.measure(
+            row,
+            3,
+            () =>
+              timeRuns(warmup, repeats, async () => {
+                const encode = async () => {
+                  predictor.setImage(rgba, width, height, 4);
+                  await predictor.imageEmbedding.data();
+                };
+                const t0 = performance.now();
+                // the first warm-up run also measures the peak tensor bytes (tf.profile slows kernels: never a timed run)
+                if (runs++ === 0 && warmup > 0) peakTensorBytes = (await tf.profile(encode)).peakBytes;
+                else await encode();
+                const ms = performance.now() - t0;
+                log(`ours ${name} encoder: ${ms.toFixed(0)} ms`);
+                return ms;
+              }),
+            limitS,
+          );
       const pool = poolMiB();
       if (encoder) row.splice(3, 1, encoder.medianMs);
       if (withOurs) row.splice(6, 2, pool, peakTensorBytes / MiB);
-      const ortRes = ortReason(ORT_ENCODERS[name], 'encoder') ? undefined : await live.measure(row, 4, () => runOrtGraph(ORT_ENCODERS[name]!, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce }), limitS);
+      const ortRes = ortReason(ORT_ENCODERS[name], 'encoder')
+        ? undefined
+        : await live.measure(
+            row,
+            4,
+            () => runOrtGraph(ORT_ENCODERS[name]!, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce }),
+            limitS,
+          );
       const ortMs = ortRes?.timing && !ortRes.skipped ? ortRes.timing.medianMs : undefined;
-      if (ortRes || ortReason(ORT_ENCODERS[name], 'encoder')) row.splice(4, 2, ortMs ?? ortRes?.skipped ?? ortReason(ORT_ENCODERS[name], 'encoder'), ratio(ortMs, encoder?.medianMs));
+      if (ortRes || ortReason(ORT_ENCODERS[name], 'encoder'))
+        row.splice(
+          4,
+          2,
+          ortMs ?? ortRes?.skipped ?? ortReason(ORT_ENCODERS[name], 'encoder'),
+          ratio(ortMs, encoder?.medianMs),
+        );
       row[8] = ortRes?.gpuPeakMiB ?? '';
       fig.encoder = { ours: encoder, oursPoolMiB: pool, oursPeakTensorBytes: peakTensorBytes, ort: ortRes };
     }
@@ -144,29 +193,52 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     // ---- decoder
     if (parts.has('decoder')) {
       const row = live.row([name, size, `decoder ms/${batch} pts`, withOurs ? '' : 'ours=0', '', '', '', '', '']);
-      const decoder: Timing | undefined = !withOurs ? undefined : await live.measure(row, 3, () => timeRuns(warmup, repeats, async () => {
-        const t0 = performance.now();
-        const out = tf.tidy(() => {
-          const coords = tf.mul(tf.randomUniform([batch, 1, 2]), size * 0.75) as tf.Tensor3D;
-          return model.decode(embedding, { pointCoords: coords, pointLabels: tf.ones([batch, 1], 'int32') as tf.Tensor2D }, true);
-        });
-        await out.iouPredictions.data();
-        await out.lowResLogits.data();
-        tf.dispose([out.lowResLogits, out.iouPredictions]);
-        const ms = performance.now() - t0;
-        log(`ours ${name} decoder (${batch} points): ${ms.toFixed(0)} ms`);
-        return ms;
-      }), limitS);
+      const decoder: Timing | undefined = !withOurs
+        ? undefined
+        : await live.measure(
+            row,
+            3,
+            () =>
+              timeRuns(warmup, repeats, async () => {
+                const t0 = performance.now();
+                const out = tf.tidy(() => {
+                  const coords = tf.mul(tf.randomUniform([batch, 1, 2]), size * 0.75) as tf.Tensor3D;
+                  return model.decode(
+                    embedding,
+                    { pointCoords: coords, pointLabels: tf.ones([batch, 1], 'int32') as tf.Tensor2D },
+                    true,
+                  );
+                });
+                await out.iouPredictions.data();
+                await out.lowResLogits.data();
+                tf.dispose([out.lowResLogits, out.iouPredictions]);
+                const ms = performance.now() - t0;
+                log(`ours ${name} decoder (${batch} points): ${ms.toFixed(0)} ms`);
+                return ms;
+              }),
+            limitS,
+          );
       const pool = poolMiB();
       if (decoder) row[3] = decoder.medianMs;
       if (withOurs) row[6] = pool;
       let ortPastLimit = false;
       if (!ortReason(ORT_DECODER, 'decoder') && !ortDecoder) {
-        ortDecoder = await live.measure(row, 4, () => runOrtGraph(ORT_DECODER, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce }), limitS);
+        ortDecoder = await live.measure(
+          row,
+          4,
+          () => runOrtGraph(ORT_DECODER, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce }),
+          limitS,
+        );
         ortPastLimit = !ortDecoder;
       }
       const ortMs = ortDecoder?.timing && !ortDecoder.skipped ? ortDecoder.timing.medianMs : undefined;
-      if (!ortPastLimit) row.splice(4, 2, ortMs ?? ortDecoder?.skipped ?? ortReason(ORT_DECODER, 'decoder'), ratio(ortMs, decoder?.medianMs));
+      if (!ortPastLimit)
+        row.splice(
+          4,
+          2,
+          ortMs ?? ortDecoder?.skipped ?? ortReason(ORT_DECODER, 'decoder'),
+          ratio(ortMs, decoder?.medianMs),
+        );
       row[8] = ortDecoder?.gpuPeakMiB ?? '';
       fig.decoder = { ours: decoder, oursPoolMiB: pool, ort: ortDecoder };
     }
@@ -177,13 +249,26 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
       let masks = 0;
       const candidates = side * side * 3;
       const row = live.row([name, size, `AMG masks/s (${side}x${side} pts)`, '', 'no graph', '', '', '', '']);
-      const amg = await live.measure(row, 3, () => timeRuns(warmup, Math.max(1, repeats), async () => {
-        const t0 = performance.now();
-        masks = (await generateSamMasks(predictor, { pointsPerSide: side, pointsPerBatch: batch, predIouThresh: -Infinity, stabilityScoreThresh: 0 })).length;
-        const ms = performance.now() - t0;
-        log(`ours ${name} automatic masks (${side}x${side} points): ${ms.toFixed(0)} ms, ${masks} masks`);
-        return ms;
-      }), limitS);
+      const amg = await live.measure(
+        row,
+        3,
+        () =>
+          timeRuns(warmup, Math.max(1, repeats), async () => {
+            const t0 = performance.now();
+            masks = (
+              await generateSamMasks(predictor, {
+                pointsPerSide: side,
+                pointsPerBatch: batch,
+                predIouThresh: -Infinity,
+                stabilityScoreThresh: 0,
+              })
+            ).length;
+            const ms = performance.now() - t0;
+            log(`ours ${name} automatic masks (${side}x${side} points): ${ms.toFixed(0)} ms, ${masks} masks`);
+            return ms;
+          }),
+        limitS,
+      );
       if (amg) row[3] = candidates / (amg.medianMs / 1000);
       row[6] = poolMiB();
       fig.amg = { ours: amg, candidates, kept: masks };

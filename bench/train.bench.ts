@@ -31,7 +31,14 @@ import { LiveReport } from './liveReport';
 import type { BrowserBenchmark } from './types';
 
 const REDUCED_CROP = 128;
-export const TINY_TRUNK: ConvNextConfig = { depths: [1, 1, 2, 1], dims: [16, 32, 48, 64], stemPatch: 4, kernelSize: 7, mlpRatio: 4, eps: 1e-6 };
+export const TINY_TRUNK: ConvNextConfig = {
+  depths: [1, 1, 2, 1],
+  dims: [16, 32, 48, 64],
+  stemPatch: 4,
+  kernelSize: 7,
+  mlpRatio: 4,
+  eps: 1e-6,
+};
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -70,52 +77,63 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
       const label = `${name}${crop !== base.cropSize ? ` (REDUCED crop ${crop})` : ''}`;
       log(`${label} batch ${batch}: building`);
       const row = live.row([label, batch, parameterCount(config) / 1e6, '', '', '', '', '', '', '']);
-      await live.measure(row, 7, async () => {
-        const model = new M2FLang(config, 1);
-        const classifier = randomClassifier(config);
-        const trainer = createTrainer('supervised', model, classifier, 1000, 1);
-        const { images, targets } = randomTrainingBatch(config, batch, crop);
-        const timings = { backbone: [] as number[], forwardReadback: [] as number[], matching: [] as number[], lossUpdate: [] as number[], total: [] as number[] };
-        for (let it = 0; it <= iters; it++) {
-          const t0 = performance.now();
-          const features = trunk.forwardFeatures(images);
-          await features.res5.data();
-          const t1 = performance.now();
-          const r = await trainer.step(features, targets);
-          // Wait for the update to finish on the GPU (a 1-element readback of the last parameter).
-          const last = [...model.variables.values()].at(-1)!;
-          await tf.tidy(() => tf.slice(tf.reshape(last, [-1]), 0, 1)).data();
-          const t2 = performance.now();
-          tf.dispose(Object.values(features));
-          if (it === 0) continue; // warm-up: shader compilation
-          timings.backbone.push(t1 - t0);
-          timings.forwardReadback.push(r.timings.forwardAndReadbackMs);
-          timings.matching.push(r.timings.matchingMs);
-          timings.lossUpdate.push(t2 - t1 - r.timings.forwardAndReadbackMs - r.timings.matchingMs);
-          timings.total.push(t2 - t0);
-          log(`  iter ${it}: ${(t2 - t0).toFixed(0)} ms`);
-        }
-        if (String(row[7]).startsWith('>')) return; // past its limit: the row keeps "> N s"
-        // WebGPU reports its buffer pool as numBytesAllocatedInGPU (buffers are pooled, never freed).
-        const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number; numBytesInGPU?: number };
-        const estimate = estimateTrainingMemory(config, batch);
-        row.splice(
-          3,
-          7,
-          median(timings.backbone),
-          median(timings.forwardReadback),
-          median(timings.matching),
-          median(timings.lossUpdate),
-          median(timings.total),
-          (mem.numBytesAllocatedInGPU ?? mem.numBytes) / 2 ** 20,
-          estimate.totalBytes / 2 ** 20,
-        );
-        figures.push({ preset: name, crop, reduced, batch, timings, memory: mem, estimate });
-        tf.dispose([images, targets.masks]);
-        trainer.dispose();
-        model.dispose();
-        disposeTextClassifier(classifier);
-      }, limitS);
+      await live.measure(
+        row,
+        7,
+        async () => {
+          const model = new M2FLang(config, 1);
+          const classifier = randomClassifier(config);
+          const trainer = createTrainer('supervised', model, classifier, 1000, 1);
+          const { images, targets } = randomTrainingBatch(config, batch, crop);
+          const timings = {
+            backbone: [] as number[],
+            forwardReadback: [] as number[],
+            matching: [] as number[],
+            lossUpdate: [] as number[],
+            total: [] as number[],
+          };
+          for (let it = 0; it <= iters; it++) {
+            const t0 = performance.now();
+            const features = trunk.forwardFeatures(images);
+            await features.res5.data();
+            const t1 = performance.now();
+            const r = await trainer.step(features, targets);
+            // Wait for the update to finish on the GPU (a 1-element readback of the last parameter).
+            const last = [...model.variables.values()].at(-1)!;
+            await tf.tidy(() => tf.slice(tf.reshape(last, [-1]), 0, 1)).data();
+            const t2 = performance.now();
+            tf.dispose(Object.values(features));
+            if (it === 0) continue; // warm-up: shader compilation
+            timings.backbone.push(t1 - t0);
+            timings.forwardReadback.push(r.timings.forwardAndReadbackMs);
+            timings.matching.push(r.timings.matchingMs);
+            timings.lossUpdate.push(t2 - t1 - r.timings.forwardAndReadbackMs - r.timings.matchingMs);
+            timings.total.push(t2 - t0);
+            log(`  iter ${it}: ${(t2 - t0).toFixed(0)} ms`);
+          }
+          if (String(row[7]).startsWith('>')) return; // past its limit: the row keeps "> N s"
+          // WebGPU reports its buffer pool as numBytesAllocatedInGPU (buffers are pooled, never freed).
+          const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number; numBytesInGPU?: number };
+          const estimate = estimateTrainingMemory(config, batch);
+          row.splice(
+            3,
+            7,
+            median(timings.backbone),
+            median(timings.forwardReadback),
+            median(timings.matching),
+            median(timings.lossUpdate),
+            median(timings.total),
+            (mem.numBytesAllocatedInGPU ?? mem.numBytes) / 2 ** 20,
+            estimate.totalBytes / 2 ** 20,
+          );
+          figures.push({ preset: name, crop, reduced, batch, timings, memory: mem, estimate });
+          tf.dispose([images, targets.masks]);
+          trainer.dispose();
+          model.dispose();
+          disposeTextClassifier(classifier);
+        },
+        limitS,
+      );
     }
     trunk.dispose();
   }

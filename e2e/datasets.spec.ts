@@ -118,7 +118,13 @@ test('a broken folder is reported file by file and the stored dataset stays inta
 /** Every file under `dir` as a spec whose path starts with the folder's own name, as a drop of the folder gives. */
 function folderSpecs(dir: string): FileSpec[] {
   const base = path.dirname(dir);
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as { name: string; parentPath: string; isFile(): boolean }[])
+  return (
+    readdirSync(dir, { recursive: true, withFileTypes: true }) as {
+      name: string;
+      parentPath: string;
+      isFile(): boolean;
+    }[]
+  )
     .filter((e) => e.isFile())
     .map((e) => {
       const full = path.join(e.parentPath, e.name);
@@ -130,7 +136,24 @@ test('the folder that demo:generate writes, dropped whole, imports as its splits
   await skipDemo(page);
   await openLab(page);
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'dearli-e2e-')), 'demo-world');
-  execFileSync('npx', ['tsx', 'scripts/generate-demo.ts', '--out', out, '--size', '32', '--labeled', '3', '--unlabeled', '4', '--validation', '2'], { stdio: 'pipe' });
+  execFileSync(
+    'npx',
+    [
+      'tsx',
+      'scripts/generate-demo.ts',
+      '--out',
+      out,
+      '--size',
+      '32',
+      '--labeled',
+      '3',
+      '--unlabeled',
+      '4',
+      '--validation',
+      '2',
+    ],
+    { stdio: 'pipe' },
+  );
   await dropFiles(page, folderSpecs(out));
 
   const splits = page.getByTestId('import-split');
@@ -158,7 +181,9 @@ test('the folder that demo:generate writes, dropped whole, imports as its splits
   await expect(datasetRow(page, 'World photos').getByTestId('dataset-count')).toHaveText('4 images');
 });
 
-test('a COCO folder whose panoptic JSON has no categories is refused as COCO; an empty folder is named', async ({ page }) => {
+test('a COCO folder whose panoptic JSON has no categories is refused as COCO; an empty folder is named', async ({
+  page,
+}) => {
   await skipDemo(page);
   await openLab(page);
   const files = await cocoFolder('no-categories', 9, 2);

@@ -16,7 +16,9 @@ export async function openLab(page: Page): Promise<void> {
 
 /** Blobs in Node → serialisable specs (bytes as plain arrays cross page.evaluate). */
 export async function toFileSpecs(files: { path: string; file: Blob }[]): Promise<FileSpec[]> {
-  return Promise.all(files.map(async (f) => ({ path: f.path, bytes: new Uint8Array(await f.file.arrayBuffer()), type: f.file.type })));
+  return Promise.all(
+    files.map(async (f) => ({ path: f.path, bytes: new Uint8Array(await f.file.arrayBuffer()), type: f.file.type })),
+  );
 }
 
 /**
@@ -24,7 +26,11 @@ export async function toFileSpecs(files: { path: string; file: Blob }[]): Promis
  * File System entries (webkitGetAsEntry), as Chrome does for a real folder drop.
  */
 export async function dropFiles(page: Page, files: FileSpec[]): Promise<void> {
-  const payload = files.map((f) => ({ path: f.path, data: Buffer.from(f.bytes).toString('base64'), type: f.type ?? '' }));
+  const payload = files.map((f) => ({
+    path: f.path,
+    data: Buffer.from(f.bytes).toString('base64'),
+    type: f.type ?? '',
+  }));
   await page.getByTestId('dropzone').evaluate((zone, specs) => {
     type Node = { name: string; file?: File; children?: Map<string, Node> };
     const root: Node = { name: '', children: new Map() };
@@ -42,7 +48,12 @@ export async function dropFiles(page: Page, files: FileSpec[]): Promise<void> {
     }
     const entryOf = (n: Node): unknown =>
       n.file
-        ? { isFile: true, isDirectory: false, name: n.name, file: (ok: (f: File) => void) => setTimeout(() => ok(n.file!), 0) }
+        ? {
+            isFile: true,
+            isDirectory: false,
+            name: n.name,
+            file: (ok: (f: File) => void) => setTimeout(() => ok(n.file!), 0),
+          }
         : {
             isFile: false,
             isDirectory: true,
@@ -60,7 +71,11 @@ export async function dropFiles(page: Page, files: FileSpec[]): Promise<void> {
             },
           };
     const tops = [...root.children!.values()];
-    const items = tops.map((n) => ({ kind: 'file', webkitGetAsEntry: () => entryOf(n), getAsFile: () => n.file ?? null }));
+    const items = tops.map((n) => ({
+      kind: 'file',
+      webkitGetAsEntry: () => entryOf(n),
+      getAsFile: () => n.file ?? null,
+    }));
     const dataTransfer = { items, files: tops.filter((n) => n.file).map((n) => n.file), types: ['Files'] };
     for (const type of ['dragenter', 'dragover', 'drop']) {
       const ev = new DragEvent(type, { bubbles: true, cancelable: true });

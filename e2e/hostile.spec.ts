@@ -11,7 +11,9 @@ async function expectResponsive(page: Page): Promise<void> {
   expect(Date.now() - t0).toBeLessThan(5_000);
 }
 
-test('a zip bomb dropped as a dataset and a hostile checkpoint loaded as CLIP weights are refused with their messages', async ({ page }) => {
+test('a zip bomb dropped as a dataset and a hostile checkpoint loaded as CLIP weights are refused with their messages', async ({
+  page,
+}) => {
   await openLab(page);
 
   // 32 MiB of JSON in a ~32 kB zip: refused by the inflate ratio before it is inflated.
@@ -27,7 +29,11 @@ test('a zip bomb dropped as a dataset and a hostile checkpoint loaded as CLIP we
   const pickle = new PickleWriter().raw(0x80, 0x02, 0x7d, 0x71, 0).str('self').raw(0x68, 0, 0x73).done();
   const checkpoint = rawZip([{ name: 'archive/data.pkl', data: pickle, method: 0 }]);
   await page.getByTestId('clip-source-kind').selectOption('file');
-  await page.getByTestId('clip-source-file').setInputFiles({ name: 'open_clip_pytorch_model.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(checkpoint) });
+  await page.getByTestId('clip-source-file').setInputFiles({
+    name: 'open_clip_pytorch_model.bin',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from(checkpoint),
+  });
   await page.getByTestId('clip-config-kind').selectOption('preset');
   await page.getByTestId('clip-tokenizer-kind').selectOption('none');
   await page.getByTestId('clip-load').click();

@@ -39,12 +39,21 @@ function sa1bFile(fileName: string): string {
   const rest = box.map((v) => 1 - v);
   const annotations = [box, rest].map((mask, id) => {
     const rle = encodeMask(mask, SIDE, SIDE);
-    return { id, segmentation: toCocoRle(rle), area: rleArea(rle), predicted_iou: 0.9 + id / 100, stability_score: 0.97, bbox: [0, 0, 1, 1] };
+    return {
+      id,
+      segmentation: toCocoRle(rle),
+      area: rleArea(rle),
+      predicted_iou: 0.9 + id / 100,
+      stability_score: 0.97,
+      bbox: [0, 0, 1, 1],
+    };
   });
   return JSON.stringify({ image: { image_id: 1, file_name: fileName, height: SIDE, width: SIDE }, annotations });
 }
 
-test('mask stage with tiny SAM weights and with the fallback, kept across a reload, viewed, and SA-1B masks imported', async ({ page }) => {
+test('mask stage with tiny SAM weights and with the fallback, kept across a reload, viewed, and SA-1B masks imported', async ({
+  page,
+}) => {
   await page.context().route('https://weights.test/**', async (route) => {
     const file = SERVED[new URL(route.request().url()).pathname];
     if (!file) return route.fulfill({ status: 404, headers: CORS, body: 'not found' });

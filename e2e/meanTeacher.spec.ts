@@ -1,10 +1,14 @@
 import { expect, test } from '@playwright/test';
 import { openLab } from './helpers';
 
-test('Run DEARLi on the demo; pause in Mean Teacher, reload, resume at the same iteration; α moves the strip without a decoder run; α sweep', async ({ page }) => {
+test('Run DEARLi on the demo; pause in Mean Teacher, reload, resume at the same iteration; α moves the strip without a decoder run; α sweep', async ({
+  page,
+}) => {
   test.setTimeout(900_000);
   await openLab(page);
-  await expect(page.locator('[data-testid="dataset-row"][data-name="Demo · validation"]')).toBeVisible({ timeout: 180_000 });
+  await expect(page.locator('[data-testid="dataset-row"][data-name="Demo · validation"]')).toBeVisible({
+    timeout: 180_000,
+  });
   await page.getByTestId('tab-train').click();
   await expect(page.getByTestId('train-preset-size')).toContainText('M parameters');
   await page.getByTestId('train-iterations').fill('3');
@@ -18,7 +22,9 @@ test('Run DEARLi on the demo; pause in Mean Teacher, reload, resume at the same 
   await expect(dearli).toHaveAttribute('data-step', /masks|dewa|meanTeacher/, { timeout: 300_000 });
   await expect(dearli).toHaveAttribute('data-step', 'meanTeacher', { timeout: 600_000 });
   const status = page.getByTestId('run-status');
-  await expect.poll(async () => Number(await status.getAttribute('data-iteration')), { timeout: 300_000 }).toBeGreaterThanOrEqual(1);
+  await expect
+    .poll(async () => Number(await status.getAttribute('data-iteration')), { timeout: 300_000 })
+    .toBeGreaterThanOrEqual(1);
   await page.getByTestId('dearli-pause').click();
   await expect(dearli).toHaveAttribute('data-status', 'paused', { timeout: 120_000 });
   await expect(status).toHaveAttribute('data-status', 'paused');

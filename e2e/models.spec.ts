@@ -26,7 +26,11 @@ async function serveFixtures(page: Page): Promise<string[]> {
     const file = SERVED[url.pathname];
     if (!file) return route.fulfill({ status: 404, headers: CORS, body: 'not found' });
     const body = readFileSync(file);
-    await route.fulfill({ status: 200, headers: { ...CORS, 'content-type': 'application/octet-stream', 'content-length': String(body.length) }, body });
+    await route.fulfill({
+      status: 200,
+      headers: { ...CORS, 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
+      body,
+    });
   });
   return requested;
 }
@@ -35,7 +39,10 @@ async function serveFixtures(page: Page): Promise<string[]> {
 function safetensorsParameters(file: string): number {
   const bytes = readFileSync(file);
   const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { shape?: number[] }>;
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<
+    string,
+    { shape?: number[] }
+  >;
   return Object.entries(header)
     .filter(([name]) => name !== '__metadata__')
     .reduce((n, [, t]) => n + (t.shape ?? []).reduce((a, d) => a * d, 1), 0);
@@ -56,7 +63,9 @@ async function fillUrlSources(page: Page, weightsUrl: string) {
   await page.getByTestId('clip-tokenizer-url').fill('https://weights.test/tokenizer/bpe_simple_vocab_16e6.txt.gz');
 }
 
-test('load tiny CLIP from a URL, see its card, evaluate zero-shot with GT masks, reload from the cache offline, free it', async ({ page }) => {
+test('load tiny CLIP from a URL, see its card, evaluate zero-shot with GT masks, reload from the cache offline, free it', async ({
+  page,
+}) => {
   const requested = await serveFixtures(page);
   await openModelsTab(page);
   await expect(page.getByTestId('no-saved-models')).toBeVisible();
@@ -68,7 +77,10 @@ test('load tiny CLIP from a URL, see its card, evaluate zero-shot with GT masks,
   const weightsFile = path.join(CLIP_DIR, 'weights.safetensors');
   const sha256 = createHash('sha256').update(readFileSync(weightsFile)).digest('hex');
   await expect(card.getByTestId('card-sha256')).toHaveText(sha256);
-  await expect(card.getByTestId('card-params')).toHaveAttribute('data-value', String(safetensorsParameters(weightsFile)));
+  await expect(card.getByTestId('card-params')).toHaveAttribute(
+    'data-value',
+    String(safetensorsParameters(weightsFile)),
+  );
   await expect(card.getByTestId('card-size')).toHaveAttribute('data-value', String(readFileSync(weightsFile).length));
   await expect(card.getByTestId('card-source')).toHaveText('https://weights.test/clip-tiny/weights.safetensors');
   expect(requested).toEqual(expect.arrayContaining(Object.keys(SERVED)));

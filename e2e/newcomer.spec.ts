@@ -19,7 +19,9 @@ function launch(profile: string): Promise<BrowserContext> {
 
 async function demoReady(page: Page): Promise<void> {
   await openLab(page);
-  await expect(page.locator('[data-testid="dataset-row"][data-name="Demo · validation"]')).toBeVisible({ timeout: 180_000 });
+  await expect(page.locator('[data-testid="dataset-row"][data-name="Demo · validation"]')).toBeVisible({
+    timeout: 180_000,
+  });
 }
 
 async function startRun(page: Page): Promise<void> {
@@ -66,7 +68,9 @@ test('a newcomer: guide, pre-flight refusal, runs kept side by side, predictions
     await openLab(page);
     const estimate = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
     expect(estimate).toBeGreaterThan(0);
-    await expect.poll(async () => Number(await page.getByTestId('storage').getAttribute('data-usage'))).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number(await page.getByTestId('storage').getAttribute('data-usage')))
+      .toBeGreaterThan(0);
     await page.getByTestId('tab-train').click();
     await expect(page.getByTestId('run-row')).toHaveCount(2);
     await expect(page.getByTestId('prediction-row').first()).toBeVisible();

@@ -10,17 +10,26 @@ import { openLab } from './helpers';
 async function segmentation(page: Page, image: { name: string; mimeType: string; buffer: Buffer }) {
   await page.getByTestId('use-images-input').setInputFiles(image);
   await expect(page.getByTestId('use-result')).toBeVisible({ timeout: 300_000 });
-  const pixels = await page.getByTestId('use-overlay').evaluate((c: HTMLCanvasElement) => Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data).join(','));
+  const pixels = await page
+    .getByTestId('use-overlay')
+    .evaluate((c: HTMLCanvasElement) =>
+      Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data).join(','),
+    );
   return { pixels, legend: await page.getByTestId('use-legend').innerText() };
 }
 
-test('a briefly trained model, shared by link, segments a demo image the same in a fresh browser context; tampering is refused', async ({ page, browser }) => {
+test('a briefly trained model, shared by link, segments a demo image the same in a fresh browser context; tampering is refused', async ({
+  page,
+  browser,
+}) => {
   const demo = generateDemoDataset({ seed: 4, width: 48, height: 32, labeled: 1, unlabeled: 0, validation: 0 });
   const imageFile = demoAsCocoFiles(demo, 'labeled').find((f) => f.path.includes('/labeled/'))!;
   const image = { name: 'demo.png', mimeType: 'image/png', buffer: Buffer.from(await imageFile.file.arrayBuffer()) };
 
   await openLab(page);
-  await expect(page.locator('[data-testid="dataset-row"][data-name="Demo · validation"]')).toBeVisible({ timeout: 180_000 });
+  await expect(page.locator('[data-testid="dataset-row"][data-name="Demo · validation"]')).toBeVisible({
+    timeout: 180_000,
+  });
   await page.getByTestId('tab-train').click();
   await page.getByTestId('train-iterations').fill('2');
   await page.getByTestId('train-eval-every').fill('0');
@@ -67,7 +76,10 @@ test('a briefly trained model, shared by link, segments a demo image the same in
 
     for (const [bad, message] of [
       [link.replace(/sha256=[0-9a-f]+/, `sha256=${'e'.repeat(64)}`), 'sha256 the link carries'],
-      [link.replace(encodeURIComponent(`${base}/m/`), encodeURIComponent(`${base}/t/`)), 'do not have the sha256 the card records'],
+      [
+        link.replace(encodeURIComponent(`${base}/m/`), encodeURIComponent(`${base}/t/`)),
+        'do not have the sha256 the card records',
+      ],
     ]) {
       await other.goto('about:blank');
       await other.goto(bad);

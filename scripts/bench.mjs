@@ -28,7 +28,7 @@ if (!name) {
 }
 const executablePath = findChromium();
 if (!executablePath) {
-  console.error('Chromium not found: install Debian\'s chromium or set CHROMIUM_PATH.');
+  console.error("Chromium not found: install Debian's chromium or set CHROMIUM_PATH.");
   process.exit(1);
 }
 
@@ -72,7 +72,10 @@ const server = await createServer({
 await server.listen();
 const url = server.resolvedUrls.local[0];
 // Precise performance.memory figures and a callable gc() for bench:import's heap column.
-const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, '--enable-precise-memory-info', '--js-flags=--expose-gc'] });
+const browser = await chromium.launch({
+  executablePath,
+  args: [...CHROMIUM_ARGS, '--enable-precise-memory-info', '--js-flags=--expose-gc'],
+});
 let exitCode = 0;
 const loadStart = loadavg();
 const loadSamples = [];
@@ -103,14 +106,19 @@ try {
   for (;;) {
     // A page busy in a long synchronous task does not answer: wait for it at most until the deadline.
     const state = await Promise.race([
-      page.evaluate(() => ({ done: window.__benchDone, lines: window.__benchLog ?? [], partial: window.__benchPartial ?? null })),
+      page.evaluate(() => ({
+        done: window.__benchDone,
+        lines: window.__benchLog ?? [],
+        partial: window.__benchPartial ?? null,
+      })),
       new Promise((r) => setTimeout(() => r(null), Math.max(1000, deadline - Date.now()))),
     ]).catch((e) => {
       if (crashed) return null;
       throw e;
     });
     if (state) {
-      for (; printed < state.lines.length; printed++) console.log(`[${((Date.now() - startedAt) / 1000).toFixed(0)} s] ${state.lines[printed]}`);
+      for (; printed < state.lines.length; printed++)
+        console.log(`[${((Date.now() - startedAt) / 1000).toFixed(0)} s] ${state.lines[printed]}`);
       if (state.partial) partial = state.partial;
       if ((done = state.done)) break;
     }
@@ -138,7 +146,9 @@ function save(report) {
   const meanLoad1 = loadSamples.length ? loadSamples.reduce((a, b) => a + b, 0) / loadSamples.length : loadEnd[0];
   const load = { start: loadStart, end: loadEnd, mean1min: meanLoad1, samples1min: loadSamples, cores: cpus().length };
   printTable(report);
-  console.log(`load average: start ${loadStart[0].toFixed(2)}, end ${loadEnd[0].toFixed(2)}, mean of the 1-min average sampled every 30 s ${meanLoad1.toFixed(2)} (${load.cores} cores)`);
+  console.log(
+    `load average: start ${loadStart[0].toFixed(2)}, end ${loadEnd[0].toFixed(2)}, mean of the 1-min average sampled every 30 s ${meanLoad1.toFixed(2)} (${load.cores} cores)`,
+  );
   mkdirSync('bench-results', { recursive: true });
   const out = `bench-results/${name}${outSuffix ? `.${outSuffix}` : ''}.json`;
   writeFileSync(out, JSON.stringify({ name, date: new Date().toISOString(), query, load, ...report }, null, 2));

@@ -73,15 +73,32 @@ const summary = {
   rows,
   notes: [
     'ms unless stated; ORT/ours = ORT ms / ours ms, above 1 ours is faster; a "> N s" cell ran past its limit',
-    'each part\'s full table and figures are in bench-results/gpu.json under parts',
+    "each part's full table and figures are in bench-results/gpu.json under parts",
   ],
 };
 printTable(summary);
 const loadEnd = loadavg();
-console.log(`total ${((Date.now() - started) / 1000).toFixed(0)} s; load average start ${loadStart[0].toFixed(2)}, end ${loadEnd[0].toFixed(2)} (${cpus().length} cores)`);
+console.log(
+  `total ${((Date.now() - started) / 1000).toFixed(0)} s; load average start ${loadStart[0].toFixed(2)}, end ${loadEnd[0].toFixed(2)} (${cpus().length} cores)`,
+);
 mkdirSync(resolve(repoRoot, 'bench-results'), { recursive: true });
 const jsonFile = resolve(repoRoot, `bench-results/${out}.json`);
-writeFileSync(jsonFile, JSON.stringify({ name: out, date: new Date().toISOString(), quick, totalS: (Date.now() - started) / 1000, load: { start: loadStart, end: loadEnd, cores: cpus().length }, ...summary, parts }, null, 2));
+writeFileSync(
+  jsonFile,
+  JSON.stringify(
+    {
+      name: out,
+      date: new Date().toISOString(),
+      quick,
+      totalS: (Date.now() - started) / 1000,
+      load: { start: loadStart, end: loadEnd, cores: cpus().length },
+      ...summary,
+      parts,
+    },
+    null,
+    2,
+  ),
+);
 console.log(`wrote ${jsonFile}`);
 
 function statFresh(file, since) {
@@ -93,11 +110,29 @@ function summaryRows(bench, { columns, rows: partRows }) {
   const at = (r, name) => r[columns.indexOf(name)] ?? '';
   switch (bench) {
     case 'clip':
-      return partRows.map((r) => [`${at(r, 'path')} ${at(r, 'size px')} px ms/img`, at(r, 'ours ms/img'), at(r, 'ORT ms/img'), at(r, 'ORT/ours'), withUnit('', at(r, 'ours GFLOP/s'), 'GFLOP/s')]);
+      return partRows.map((r) => [
+        `${at(r, 'path')} ${at(r, 'size px')} px ms/img`,
+        at(r, 'ours ms/img'),
+        at(r, 'ORT ms/img'),
+        at(r, 'ORT/ours'),
+        withUnit('', at(r, 'ours GFLOP/s'), 'GFLOP/s'),
+      ]);
     case 'sam':
-      return partRows.map((r) => [`${at(r, 'model')} ${at(r, 'img_size')} ${at(r, 'measure')}`, at(r, 'ours'), at(r, 'ORT'), at(r, 'ORT/ours'), withUnit('GPU', at(r, 'ours GPU MiB'), 'MiB')]);
+      return partRows.map((r) => [
+        `${at(r, 'model')} ${at(r, 'img_size')} ${at(r, 'measure')}`,
+        at(r, 'ours'),
+        at(r, 'ORT'),
+        at(r, 'ORT/ours'),
+        withUnit('GPU', at(r, 'ours GPU MiB'), 'MiB'),
+      ]);
     case 'train':
-      return partRows.map((r) => [`${at(r, 'preset')} batch ${at(r, 'batch')} ms/iteration`, at(r, 'total ms/it'), '', '', withUnit('GPU pool', at(r, 'GPU pool MB'), 'MB')]);
+      return partRows.map((r) => [
+        `${at(r, 'preset')} batch ${at(r, 'batch')} ms/iteration`,
+        at(r, 'total ms/it'),
+        '',
+        '',
+        withUnit('GPU pool', at(r, 'GPU pool MB'), 'MB'),
+      ]);
     default:
       return partRows.slice(0, 5).map((r) => [`kernel ${r[0]}`, r[1], '', '', `${r[2]} calls, ${fmt(r[3])}%`]);
   }

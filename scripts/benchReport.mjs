@@ -26,9 +26,18 @@ export function closePartialReport(partial, nowMs, reason) {
   let pastLimit = null;
   if (partial.pending && rows[partial.pending.row]) {
     const seconds = Math.max(0, (nowMs - partial.pending.startedAt) / 1000);
-    rows[partial.pending.row][partial.pending.cell] = `> ${seconds >= 10 ? Math.round(seconds) : Number(seconds.toPrecision(2))} s`;
+    rows[partial.pending.row][partial.pending.cell] =
+      `> ${seconds >= 10 ? Math.round(seconds) : Number(seconds.toPrecision(2))} s`;
     pastLimit = { ...partial.pending, seconds };
   }
-  notes.push(`INCOMPLETE: ${reason}; the table holds what was measured before${pastLimit ? ', "> N s" is the measurement that was running' : ''}`);
-  return { title: `${partial.title} (INCOMPLETE)`, columns: partial.columns, rows, figures: { ...partial.figures, incomplete: { reason, pastLimit } }, notes };
+  notes.push(
+    `INCOMPLETE: ${reason}; the table holds what was measured before${pastLimit ? ', "> N s" is the measurement that was running' : ''}`,
+  );
+  return {
+    title: `${partial.title} (INCOMPLETE)`,
+    columns: partial.columns,
+    rows,
+    figures: { ...partial.figures, incomplete: { reason, pastLimit } },
+    notes,
+  };
 }

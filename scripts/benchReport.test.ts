@@ -51,7 +51,10 @@ describe('benchmarks keep what they measured', () => {
     ]);
     expect(partial.rows[1][3]).toBe('');
     expect(report.title).toBe('SAM (INCOMPLETE)');
-    expect(report.figures).toMatchObject({ size: 1024, incomplete: { reason: 'the run passed BENCH_TIMEOUT_S=1800 s', pastLimit: { row: 1, cell: 3, seconds: 780.4 } } });
+    expect(report.figures).toMatchObject({
+      size: 1024,
+      incomplete: { reason: 'the run passed BENCH_TIMEOUT_S=1800 s', pastLimit: { row: 1, cell: 3, seconds: 780.4 } },
+    });
     const lines: string[] = [];
     printTable(report, (l) => lines.push(l));
     expect(lines.join('\n')).toContain('> 780 s');

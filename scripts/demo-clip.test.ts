@@ -8,7 +8,16 @@ import { loadClipWeights } from '../src/models/clip/weights';
 import { safetensorsSource } from '../src/models/weights/tensorSource';
 import { SafetensorsFile } from '../src/models/weights/safetensors';
 import type { ClipTokenizer } from '../src/models/clip/tokenizer';
-import { DEMO_CLIP_CONFIG, DEMO_CLIP_RECIPE, demoClipSafetensors, formatAccuracy, loadDemoClip, loadVocabulary, trainDemoClip, zeroShotAccuracy } from './demo-clip';
+import {
+  DEMO_CLIP_CONFIG,
+  DEMO_CLIP_RECIPE,
+  demoClipSafetensors,
+  formatAccuracy,
+  loadDemoClip,
+  loadVocabulary,
+  trainDemoClip,
+  zeroShotAccuracy,
+} from './demo-clip';
 
 let tokenizer: ClipTokenizer;
 

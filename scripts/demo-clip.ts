@@ -26,12 +26,21 @@ import { clipStateDict, createRandomClipWeights, loadClipWeights } from '../src/
 import { safetensorsSource } from '../src/models/weights/tensorSource';
 import { classifyGtSegments, encodeSynonyms, VILD_TEMPLATES } from '../src/models/clip/zeroShot';
 import { buildTextClassifier, disposeTextClassifier } from '../src/models/decoder/classHead';
-import { float32ToBf16, SafetensorsFile, writeSafetensors, type TensorToWrite } from '../src/models/weights/safetensors';
+import {
+  float32ToBf16,
+  SafetensorsFile,
+  writeSafetensors,
+  type TensorToWrite,
+} from '../src/models/weights/safetensors';
 import { ContrastiveClipTrainer } from '../src/train/clipContrastive';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_CLIP_DIR = path.join(ROOT, 'public/demo-clip');
-export const DEMO_CLIP_FILES = { weights: 'demo-clip.safetensors', config: 'open_clip_config.json', vocabulary: 'bpe_simple_vocab_16e6.txt.gz' } as const;
+export const DEMO_CLIP_FILES = {
+  weights: 'demo-clip.safetensors',
+  config: 'open_clip_config.json',
+  vocabulary: 'bpe_simple_vocab_16e6.txt.gz',
+} as const;
 
 /**
  * open_clip model config. image_size 512: the demo's 256-pixel scenes are seen at twice their size,
@@ -51,7 +60,7 @@ export const DEMO_CLIP_MODEL_CFG: OpenClipModelConfig = {
 };
 export const DEMO_CLIP_CONFIG: ClipConfig = clipConfigFromOpenClip(DEMO_CLIP_MODEL_CFG, 'demo-clip');
 /** Scene pixels → model input pixels. */
-const INPUT_SCALE = DEMO_CLIP_MODEL_CFG.vision_cfg.image_size as number / DEMO_DEFAULTS.width;
+const INPUT_SCALE = (DEMO_CLIP_MODEL_CFG.vision_cfg.image_size as number) / DEMO_DEFAULTS.width;
 
 export const DEMO_CLIP_RECIPE = {
   seed: 1,
@@ -97,16 +106,30 @@ export async function loadVocabulary(): Promise<ClipTokenizer> {
 }
 
 /** The model as open_clip safetensors: every tensor F32 but the 49408-row token embedding (BF16, half the bytes). */
-export function demoClipSafetensors(weights: ReturnType<ContrastiveClipTrainer['exportWeights']>, recipe: DemoClipRecipe): Uint8Array {
+export function demoClipSafetensors(
+  weights: ReturnType<ContrastiveClipTrainer['exportWeights']>,
+  recipe: DemoClipRecipe,
+): Uint8Array {
   const tensors: Record<string, TensorToWrite> = {};
   for (const [name, t] of clipStateDict(DEMO_CLIP_CONFIG, weights)) {
-    tensors[name] = name === 'token_embedding.weight' ? { dtype: 'BF16', shape: [...t.shape], data: float32ToBf16(t.data) } : { dtype: 'F32', shape: [...t.shape], data: t.data };
+    tensors[name] =
+      name === 'token_embedding.weight'
+        ? { dtype: 'BF16', shape: [...t.shape], data: float32ToBf16(t.data) }
+        : { dtype: 'F32', shape: [...t.shape], data: t.data };
   }
-  return writeSafetensors(tensors, { format: 'pt', description: 'DEARLi Lab demo CLIP, trained on the demo world (not a real CLIP)', recipe: JSON.stringify(recipe) });
+  return writeSafetensors(tensors, {
+    format: 'pt',
+    description: 'DEARLi Lab demo CLIP, trained on the demo world (not a real CLIP)',
+    recipe: JSON.stringify(recipe),
+  });
 }
 
 /** Trains from scratch with the recipe; returns the safetensors bytes. Deterministic on tfjs cpu. */
-export async function trainDemoClip(recipe: DemoClipRecipe, tokenizer: ClipTokenizer, log: (line: string) => void = () => {}): Promise<Uint8Array> {
+export async function trainDemoClip(
+  recipe: DemoClipRecipe,
+  tokenizer: ClipTokenizer,
+  log: (line: string) => void = () => {},
+): Promise<Uint8Array> {
   const config = DEMO_CLIP_CONFIG;
   const contextLength = config.text.contextLength;
   const vocabulary = new Set(tokenizer.tokenize(captionWords(TEMPLATES), contextLength).flatMap((row) => [...row]));
@@ -120,13 +143,23 @@ export async function trainDemoClip(recipe: DemoClipRecipe, tokenizer: ClipToken
   const start = performance.now();
   try {
     for (let step = 0; step < recipe.steps; step++) {
-      const big = Array.from({ length: recipe.cropScenes }, () => generateDemoImage(sceneRng(), { width: DEMO_DEFAULTS.width, height: DEMO_DEFAULTS.height }));
+      const big = Array.from({ length: recipe.cropScenes }, () =>
+        generateDemoImage(sceneRng(), { width: DEMO_DEFAULTS.width, height: DEMO_DEFAULTS.height }),
+      );
       const crops = sampleSegmentCrops(rng, big, recipe.crops, recipe.cropSide);
-      const small = Array.from({ length: recipe.scenes }, () => generateDemoImage(sceneRng(), { width: recipe.sceneSide, height: recipe.sceneSide }));
+      const small = Array.from({ length: recipe.scenes }, () =>
+        generateDemoImage(sceneRng(), { width: recipe.sceneSide, height: recipe.sceneSide }),
+      );
       const sceneClasses = small.map((s) => [...new Set(s.segments.map((g) => g.category_id))].sort((a, b) => a - b));
-      const captions = [...crops.map((c) => captionClass(rng, c.categoryId, TEMPLATES)), ...sceneClasses.map((ids) => captionScene(rng, ids))];
+      const captions = [
+        ...crops.map((c) => captionClass(rng, c.categoryId, TEMPLATES)),
+        ...sceneClasses.map((ids) => captionScene(rng, ids)),
+      ];
       const keys = [...crops.map((c) => String(c.categoryId)), ...sceneClasses.map((ids) => ids.join(','))];
-      const groups = [inputBatch(concatBytes(crops.map((c) => c.rgb)), crops.length, recipe.cropSide), inputBatch(concatBytes(small.map((s) => s.rgb)), small.length, recipe.sceneSide)];
+      const groups = [
+        inputBatch(concatBytes(crops.map((c) => c.rgb)), crops.length, recipe.cropSide),
+        inputBatch(concatBytes(small.map((s) => s.rgb)), small.length, recipe.sceneSide),
+      ];
       const loss = trainer.step(groups, tokenizer.tokenize(captions, contextLength), keys, step);
       tf.dispose(groups);
       if (step % 10 === 0 || step === recipe.steps - 1) {
@@ -142,12 +175,20 @@ export async function trainDemoClip(recipe: DemoClipRecipe, tokenizer: ClipToken
 }
 
 /** The demo CLIP from its files, through the lab's own readers and loader. */
-export async function loadDemoClip(dir = DEMO_CLIP_DIR): Promise<{ model: ClipModel; tokenizer: ClipTokenizer; config: ClipConfig }> {
+export async function loadDemoClip(
+  dir = DEMO_CLIP_DIR,
+): Promise<{ model: ClipModel; tokenizer: ClipTokenizer; config: ClipConfig }> {
   const configFile = path.join(dir, DEMO_CLIP_FILES.config);
   const json = JSON.parse(await readFile(configFile, 'utf8')) as { model_cfg: OpenClipModelConfig };
   const config = clipConfigFromOpenClip(json.model_cfg, 'demo-clip', configFile);
-  const weights = await SafetensorsFile.open(new Blob([await readFile(path.join(dir, DEMO_CLIP_FILES.weights))]), DEMO_CLIP_FILES.weights);
-  const tokenizer = await ClipTokenizer.fromBpeGz(new Uint8Array(await readFile(path.join(dir, DEMO_CLIP_FILES.vocabulary))), DEMO_CLIP_FILES.vocabulary);
+  const weights = await SafetensorsFile.open(
+    new Blob([await readFile(path.join(dir, DEMO_CLIP_FILES.weights))]),
+    DEMO_CLIP_FILES.weights,
+  );
+  const tokenizer = await ClipTokenizer.fromBpeGz(
+    new Uint8Array(await readFile(path.join(dir, DEMO_CLIP_FILES.vocabulary))),
+    DEMO_CLIP_FILES.vocabulary,
+  );
   return { model: new ClipModel(config, await loadClipWeights(config, safetensorsSource(weights))), tokenizer, config };
 }
 
@@ -162,11 +203,20 @@ export interface ZeroShotAccuracy {
  * GT-mask zero-shot classification as the Models tab runs it: class names + synonyms through the 14
  * templates, each scene stretched to the feature side, res5 mask-pooled under each GT segment.
  */
-export async function zeroShotAccuracy(model: ClipModel, tokenizer: ClipTokenizer, images: Iterable<DemoImage>): Promise<ZeroShotAccuracy> {
+export async function zeroShotAccuracy(
+  model: ClipModel,
+  tokenizer: ClipTokenizer,
+  images: Iterable<DemoImage>,
+): Promise<ZeroShotAccuracy> {
   const names = DEMO_CATEGORIES.map((c) => [...new Set([c.name, ...(c.synonyms ?? [])])]);
   const synonyms = names.flat();
   const rows = encodeSynonyms(model, synonyms, (texts) => tokenizer.tokenize(texts, model.config.text.contextLength));
-  const classifier = buildTextClassifier((await rows.data()) as Float32Array, model.config.embedDim, names.flatMap((n, k) => n.map(() => k)), names.length);
+  const classifier = buildTextClassifier(
+    (await rows.data()) as Float32Array,
+    model.config.embedDim,
+    names.flatMap((n, k) => n.map(() => k)),
+    names.length,
+  );
   rows.dispose();
   const side = Math.ceil(Math.max(320, model.config.imageSize) / 32) * 32;
   const segments = new Float64Array(names.length);
@@ -177,10 +227,20 @@ export async function zeroShotAccuracy(model: ClipModel, tokenizer: ClipTokenize
     for (const image of images) {
       count++;
       const dense = tf.tidy(() => {
-        const x = tf.div(tf.tensor4d(Float32Array.from(image.rgb), [1, image.height, image.width, 3]), 255) as tf.Tensor4D;
+        const x = tf.div(
+          tf.tensor4d(Float32Array.from(image.rgb), [1, image.height, image.width, 3]),
+          255,
+        ) as tf.Tensor4D;
         return model.trunk.forwardDense(normalizeClipImage(tf.image.resizeBilinear(x, [side, side], false, true)));
       });
-      const predicted = await classifyGtSegments(model, classifier, dense, image.ids, image.width, image.segments.map((s) => s.id));
+      const predicted = await classifyGtSegments(
+        model,
+        classifier,
+        dense,
+        image.ids,
+        image.width,
+        image.segments.map((s) => s.id),
+      );
       dense.dispose();
       image.segments.forEach((s, n) => {
         const k = classIndex.get(s.category_id)!;
@@ -191,19 +251,42 @@ export async function zeroShotAccuracy(model: ClipModel, tokenizer: ClipTokenize
   } finally {
     disposeTextClassifier(classifier);
   }
-  const perClass = DEMO_CATEGORIES.map((c, k) => ({ id: c.id, name: c.name, segments: segments[k], correct: correct[k], accuracy: segments[k] > 0 ? correct[k] / segments[k] : NaN }));
+  const perClass = DEMO_CATEGORIES.map((c, k) => ({
+    id: c.id,
+    name: c.name,
+    segments: segments[k],
+    correct: correct[k],
+    accuracy: segments[k] > 0 ? correct[k] / segments[k] : NaN,
+  }));
   const present = perClass.filter((c) => c.segments > 0);
   return { images: count, perClass, meanClassAccuracy: present.reduce((a, c) => a + c.accuracy, 0) / present.length };
 }
 
 export function formatAccuracy(r: ZeroShotAccuracy): string {
-  const lines = r.perClass.map((c) => `  ${c.name.padEnd(9)} ${c.segments > 0 ? (100 * c.accuracy).toFixed(1).padStart(5) : '  n/a'} %  (${c.correct}/${c.segments})`);
-  return [`GT-mask zero-shot on ${r.images} images: mean class accuracy ${(100 * r.meanClassAccuracy).toFixed(1)} %`, ...lines].join('\n');
+  const lines = r.perClass.map(
+    (c) =>
+      `  ${c.name.padEnd(9)} ${c.segments > 0 ? (100 * c.accuracy).toFixed(1).padStart(5) : '  n/a'} %  (${c.correct}/${c.segments})`,
+  );
+  return [
+    `GT-mask zero-shot on ${r.images} images: mean class accuracy ${(100 * r.meanClassAccuracy).toFixed(1)} %`,
+    ...lines,
+  ].join('\n');
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { seed: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' }, validation: { type: 'string' } } });
-  const recipe = { ...DEMO_CLIP_RECIPE, seed: Number(values.seed ?? DEMO_CLIP_RECIPE.seed), steps: Number(values.steps ?? DEMO_CLIP_RECIPE.steps) };
+  const { values } = parseArgs({
+    options: {
+      seed: { type: 'string' },
+      steps: { type: 'string' },
+      out: { type: 'string' },
+      validation: { type: 'string' },
+    },
+  });
+  const recipe = {
+    ...DEMO_CLIP_RECIPE,
+    seed: Number(values.seed ?? DEMO_CLIP_RECIPE.seed),
+    steps: Number(values.steps ?? DEMO_CLIP_RECIPE.steps),
+  };
   if (!Number.isInteger(recipe.seed) || !Number.isInteger(recipe.steps) || recipe.steps < 1) {
     console.error('usage: npm run demo:clip -- [--seed N] [--steps N] [--out DIR] [--validation N]');
     return 1;
@@ -217,13 +300,21 @@ async function main(): Promise<number> {
   const minutes = (performance.now() - start) / 60000;
   await mkdir(out, { recursive: true });
   await writeFile(path.join(out, DEMO_CLIP_FILES.weights), bytes);
-  await writeFile(path.join(out, DEMO_CLIP_FILES.config), `${JSON.stringify({ model_cfg: DEMO_CLIP_MODEL_CFG }, null, 2)}\n`);
-  if (path.join(out, DEMO_CLIP_FILES.vocabulary) !== VOCABULARY_SOURCE) await copyFile(VOCABULARY_SOURCE, path.join(out, DEMO_CLIP_FILES.vocabulary));
+  await writeFile(
+    path.join(out, DEMO_CLIP_FILES.config),
+    `${JSON.stringify({ model_cfg: DEMO_CLIP_MODEL_CFG }, null, 2)}\n`,
+  );
+  if (path.join(out, DEMO_CLIP_FILES.vocabulary) !== VOCABULARY_SOURCE)
+    await copyFile(VOCABULARY_SOURCE, path.join(out, DEMO_CLIP_FILES.vocabulary));
   console.log(`trained in ${minutes.toFixed(1)} min; wrote ${out} (${(bytes.length / 1e6).toFixed(2)} MB weights)`);
   console.log(`sha256 ${createHash('sha256').update(bytes).digest('hex')}  ${DEMO_CLIP_FILES.weights}`);
   const loaded = await loadDemoClip(out);
   const validation = Number(values.validation ?? DEMO_DEFAULTS.validation);
-  console.log(formatAccuracy(await zeroShotAccuracy(loaded.model, loaded.tokenizer, iterateDemoSplit({ validation }, 'validation'))));
+  console.log(
+    formatAccuracy(
+      await zeroShotAccuracy(loaded.model, loaded.tokenizer, iterateDemoSplit({ validation }, 'validation')),
+    ),
+  );
   loaded.model.dispose();
   return 0;
 }

@@ -13,7 +13,18 @@ const script = path.resolve(import.meta.dirname, 'eval.ts');
 describe('npm run eval', () => {
   it('prints the table and writes panopticapi’s JSON layout', async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'eval-')), 'pq.json');
-    const args = ['--gt-json', `${golden}/gt.json`, '--gt-dir', `${golden}/gt`, '--pred-json', `${golden}/pred.json`, '--pred-dir', `${golden}/pred`, '--out', out];
+    const args = [
+      '--gt-json',
+      `${golden}/gt.json`,
+      '--gt-dir',
+      `${golden}/gt`,
+      '--pred-json',
+      `${golden}/pred.json`,
+      '--pred-dir',
+      `${golden}/pred`,
+      '--out',
+      out,
+    ];
     const { stdout } = await run(tsx, [script, ...args]);
     expect(stdout).toMatch(/^All\s+\|\s+48\.3\s+73\.3\s+63\.3\s+6$/m);
     expect(stdout).toMatch(/^mIoU \d+\.\d over \d+ categories, 4 images$/m);
@@ -25,7 +36,16 @@ describe('npm run eval', () => {
   });
 
   it('exits 1 with the file named when a prediction PNG is missing', async () => {
-    const args = ['--gt-json', `${golden}/gt.json`, '--gt-dir', `${golden}/gt`, '--pred-json', `${golden}/pred.json`, '--pred-dir', `${golden}/nowhere`];
+    const args = [
+      '--gt-json',
+      `${golden}/gt.json`,
+      '--gt-dir',
+      `${golden}/gt`,
+      '--pred-json',
+      `${golden}/pred.json`,
+      '--pred-dir',
+      `${golden}/nowhere`,
+    ];
     const failure = await run(tsx, [script, ...args]).then(
       () => undefined,
       (e: { code: number; stderr: string }) => e,
@@ -35,12 +55,23 @@ describe('npm run eval', () => {
   });
 
   it('exits 1 without a stack trace when a path is a directory (EISDIR)', async () => {
-    const args = ['--gt-json', `${golden}/gt`, '--gt-dir', `${golden}/gt`, '--pred-json', `${golden}/pred.json`, '--pred-dir', `${golden}/pred`];
+    const args = [
+      '--gt-json',
+      `${golden}/gt`,
+      '--gt-dir',
+      `${golden}/gt`,
+      '--pred-json',
+      `${golden}/pred.json`,
+      '--pred-dir',
+      `${golden}/pred`,
+    ];
     const failure = await run(tsx, [script, ...args]).then(
       () => undefined,
       (e: { code: number; stderr: string }) => e,
     );
     expect(failure?.code).toBe(1);
-    expect(failure?.stderr.trim()).toBe(`error: ${golden}/gt: this path is a directory, not a file — Give the path of the file inside it.`);
+    expect(failure?.stderr.trim()).toBe(
+      `error: ${golden}/gt: this path is a directory, not a file — Give the path of the file inside it.`,
+    );
   });
 });

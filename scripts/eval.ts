@@ -10,18 +10,31 @@ import { evaluatePanopticFolders, type PanopticFolder } from '../src/core/panopt
 import type { PanopticEvaluation } from '../src/core/pq';
 import { decodePanopticPngWithZlib, readPanopticPngRowsWithZlib } from './panopticPng';
 
-const USAGE = 'usage: npm run eval -- --gt-json F --gt-dir D --pred-json F --pred-dir D [--out F.json] [--out-miou F.json]';
+const USAGE =
+  'usage: npm run eval -- --gt-json F --gt-dir D --pred-json F --pred-dir D [--out F.json] [--out-miou F.json]';
 
 /** A file's bytes, or a DearliError naming it when it is missing, a directory, unreadable or over `maxBytes`. */
 function readInputFile(file: string, maxBytes?: number): Buffer {
   try {
     const stat = statSync(file);
-    if (stat.isDirectory()) throw new DearliError('not-a-file', 'this path is a directory, not a file', 'Give the path of the file inside it.', file);
-    if (maxBytes !== undefined && stat.size > maxBytes) throw limitError('json-too-large', `the JSON file has ${stat.size} bytes`, 'jsonBytes', file);
+    if (stat.isDirectory())
+      throw new DearliError(
+        'not-a-file',
+        'this path is a directory, not a file',
+        'Give the path of the file inside it.',
+        file,
+      );
+    if (maxBytes !== undefined && stat.size > maxBytes)
+      throw limitError('json-too-large', `the JSON file has ${stat.size} bytes`, 'jsonBytes', file);
     return readFileSync(file);
   } catch (e) {
     if (e instanceof DearliError) throw e;
-    throw new DearliError('unreadable-file', `the file cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'Check the path and its permissions.', file);
+    throw new DearliError(
+      'unreadable-file',
+      `the file cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      'Check the path and its permissions.',
+      file,
+    );
   }
 }
 
@@ -36,13 +49,19 @@ export function nodeFolder(jsonFile: string, pngDir: string): PanopticFolder {
 
 /** The table panopticapi prints, in percent, plus mIoU. */
 export function formatEvaluation(result: PanopticEvaluation): string {
-  const lines = [`${''.padEnd(10)}| ${'PQ'.padStart(5)}  ${'SQ'.padStart(5)}  ${'RQ'.padStart(5)} ${'N'.padStart(5)}`, '-'.repeat(38)];
+  const lines = [
+    `${''.padEnd(10)}| ${'PQ'.padStart(5)}  ${'SQ'.padStart(5)}  ${'RQ'.padStart(5)} ${'N'.padStart(5)}`,
+    '-'.repeat(38),
+  ];
   for (const name of ['All', 'Things', 'Stuff'] as const) {
     const r = result.pq[name];
     const pct = (x: number) => (100 * x).toFixed(1).padStart(5);
     lines.push(`${name.padEnd(10)}| ${pct(r.pq)}  ${pct(r.sq)}  ${pct(r.rq)} ${String(r.n).padStart(5)}`);
   }
-  lines.push('', `mIoU ${(100 * result.miou.miou).toFixed(1)} over ${result.miou.n} categories, ${result.images} images`);
+  lines.push(
+    '',
+    `mIoU ${(100 * result.miou.miou).toFixed(1)} over ${result.miou.n} categories, ${result.images} images`,
+  );
   if (result.gtAreaMismatches > 0) {
     lines.push(
       `warning: ${result.gtAreaMismatches} ground-truth segments have a JSON "area" other than their pixel count; ` +
@@ -76,7 +95,12 @@ async function main(): Promise<number> {
   }
   try {
     const start = performance.now();
-    const result = await evaluatePanopticFolders(nodeFolder(gtJson, gtDir), nodeFolder(predJson, predDir), decodePanopticPngWithZlib, readPanopticPngRowsWithZlib);
+    const result = await evaluatePanopticFolders(
+      nodeFolder(gtJson, gtDir),
+      nodeFolder(predJson, predDir),
+      decodePanopticPngWithZlib,
+      readPanopticPngRowsWithZlib,
+    );
     console.log(formatEvaluation(result));
     console.log(`time ${((performance.now() - start) / 1000).toFixed(2)} s`);
     if (args.out) {

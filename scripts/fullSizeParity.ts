@@ -38,7 +38,13 @@ import { samPreset, type SamPresetName } from '../src/models/sam/config';
 import { SamModel } from '../src/models/sam/sam';
 import { samParameterShapes } from '../src/models/sam/weights';
 import type { TensorSource } from '../src/models/weights/tensorSource';
-import { graphWeights, onnxBenchModelPath, readOnnxBenchGraph, type OnnxBenchGraph, type OnnxBenchGraphName } from '../test/onnxBench';
+import {
+  graphWeights,
+  onnxBenchModelPath,
+  readOnnxBenchGraph,
+  type OnnxBenchGraph,
+  type OnnxBenchGraphName,
+} from '../test/onnxBench';
 
 export const PARITY_CASES = ['clip320', 'slimsam', 'decoder', 'samVitB', 'clip640'] as const;
 export type ParityCase = (typeof PARITY_CASES)[number];
@@ -90,7 +96,8 @@ export function realisticWeight(name: string, shape: readonly number[], seed: nu
     for (let i = 0; i < n; i++) out[i] = 10 ** rng.uniform(-6, -1);
     return out;
   }
-  if (/point_embeddings|not_a_point_embed|no_mask_embed|iou_token|mask_tokens|gaussian_matrix/.test(name)) return normal(0, 1);
+  if (/point_embeddings|not_a_point_embed|no_mask_embed|iou_token|mask_tokens|gaussian_matrix/.test(name))
+    return normal(0, 1);
   if (/pos_embed$|rel_pos_[hw]$/.test(name)) return normal(0, 0.1);
   if (name.endsWith('bias')) return normal(0, 0.02);
   if (shape.length === 1) return normal(1, 0.1);
@@ -122,8 +129,16 @@ function randomNormal(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal());
 }
 
-async function runOrt(graphName: OnnxBenchGraphName, graph: OnnxBenchGraph, pool: WeightPool, data: Record<string, Float32Array>): Promise<{ outputs: Record<string, Float32Array>; ms: number }> {
-  const session = await ort.InferenceSession.create(onnxBenchModelPath(graphName), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+async function runOrt(
+  graphName: OnnxBenchGraphName,
+  graph: OnnxBenchGraph,
+  pool: WeightPool,
+  data: Record<string, Float32Array>,
+): Promise<{ outputs: Record<string, Float32Array>; ms: number }> {
+  const session = await ort.InferenceSession.create(onnxBenchModelPath(graphName), {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
   try {
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of graph.inputs) {
@@ -143,7 +158,8 @@ async function runOrt(graphName: OnnxBenchGraphName, graph: OnnxBenchGraph, pool
 }
 
 function compare(c: ParityCase, output: string, shape: number[], ours: Float32Array, ref: Float32Array): OutputParity {
-  if (ours.length !== ref.length) throw new Error(`${c} ${output}: ${ours.length} values from tfjs, ${ref.length} from ORT`);
+  if (ours.length !== ref.length)
+    throw new Error(`${c} ${output}: ${ours.length} values from tfjs, ${ref.length} from ORT`);
   let maxAbsError = 0;
   let maxAbsReference = 0;
   for (let i = 0; i < ref.length; i++) {
@@ -186,11 +202,21 @@ function clipSource(graph: OnnxBenchGraph, pool: WeightPool): TensorSource {
  * A whole SAM checkpoint in segment-anything names: an encoder graph's weights, the decoder graph's,
  * and the decoder's unused keys (mask prompts, box corners: shapes from the mapping, never used here).
  */
-function samSource(preset: SamPresetName, encoder: OnnxBenchGraph, decoder: OnnxBenchGraph, pool: WeightPool): TensorSource {
+function samSource(
+  preset: SamPresetName,
+  encoder: OnnxBenchGraph,
+  decoder: OnnxBenchGraph,
+  pool: WeightPool,
+): TensorSource {
   const config = samPreset(preset);
   const e = config.imageEncoder;
-  const expected = samParameterShapes(config, Array.from({ length: e.depth }, () => ({ attnDim: e.embedDim, mlpDim: e.mlpDim })));
-  const shapes = new Map<string, number[]>([...graphWeights(encoder), ...graphWeights(decoder)].map((w) => [w.name, w.shape]));
+  const expected = samParameterShapes(
+    config,
+    Array.from({ length: e.depth }, () => ({ attnDim: e.embedDim, mlpDim: e.mlpDim })),
+  );
+  const shapes = new Map<string, number[]>(
+    [...graphWeights(encoder), ...graphWeights(decoder)].map((w) => [w.name, w.shape]),
+  );
   for (const name of decoder.unused_upstream_state_dict_keys) shapes.set(name, expected.get(name)!);
   return randomSource(`${preset} random weights (seed ${pool.seed})`, shapes, pool);
 }
@@ -208,14 +234,26 @@ export interface ParityOptions {
 }
 
 /** Runs the chosen cases on the current tfjs backend; outputs in the order the cases are given. */
-export async function runFullSizeParity(cases: readonly ParityCase[], options: ParityOptions = {}): Promise<ParityReport> {
+export async function runFullSizeParity(
+  cases: readonly ParityCase[],
+  options: ParityOptions = {},
+): Promise<ParityReport> {
   const seed = options.seed ?? 17;
   const log = options.log ?? (() => {});
   const pool = new WeightPool(seed);
-  const report: ParityReport = { seed, backend: tf.getBackend(), maxRelError: MAX_REL_ERROR, outputs: [], timings: [], loadMs: {} };
+  const report: ParityReport = {
+    seed,
+    backend: tf.getBackend(),
+    maxRelError: MAX_REL_ERROR,
+    outputs: [],
+    timings: [],
+    loadMs: {},
+  };
   const record = (parity: OutputParity) => {
     report.outputs.push(parity);
-    log(`${parity.case} ${parity.output}: max abs ${parity.maxAbsError.toExponential(2)}, max |ort| ${parity.maxAbsReference.toFixed(3)}, rel ${parity.relError.toExponential(2)} ${parity.pass ? 'ok' : 'FAIL'}`);
+    log(
+      `${parity.case} ${parity.output}: max abs ${parity.maxAbsError.toExponential(2)}, max |ort| ${parity.maxAbsReference.toFixed(3)}, rel ${parity.relError.toExponential(2)} ${parity.pass ? 'ok' : 'FAIL'}`,
+    );
   };
   const timed = async <T>(f: () => Promise<T> | T): Promise<[T, number]> => {
     const start = performance.now();
@@ -226,17 +264,23 @@ export async function runFullSizeParity(cases: readonly ParityCase[], options: P
   const clipCases = cases.filter((c) => c === 'clip320' || c === 'clip640');
   if (clipCases.length > 0) {
     const embedGraph = await readOnnxBenchGraph('clip_convnext_base_w_embed_320');
-    const [weights, loadMs] = await timed(() => loadClipWeights(CONVNEXT_BASE_W_320, clipSource(embedGraph, pool), { towers: 'image' }));
+    const [weights, loadMs] = await timed(() =>
+      loadClipWeights(CONVNEXT_BASE_W_320, clipSource(embedGraph, pool), { towers: 'image' }),
+    );
     report.loadMs.convnext_base_w_320 = loadMs;
     const model = new ClipModel(CONVNEXT_BASE_W_320, weights);
     try {
       for (const c of clipCases) {
         const size = c === 'clip320' ? 320 : 640;
-        const denseName: OnnxBenchGraphName = c === 'clip320' ? 'clip_convnext_base_w_dense_320' : 'clip_convnext_base_w_dense_640';
+        const denseName: OnnxBenchGraphName =
+          c === 'clip320' ? 'clip_convnext_base_w_dense_320' : 'clip_convnext_base_w_dense_640';
         const shape = [1, 3, size, size];
         const pixels = randomNormal(3 * size * size, seed + size);
         const dense = await runOrt(denseName, await readOnnxBenchGraph(denseName), pool, { pixel_values: pixels });
-        const embed = c === 'clip320' ? await runOrt('clip_convnext_base_w_embed_320', embedGraph, pool, { pixel_values: pixels }) : null;
+        const embed =
+          c === 'clip320'
+            ? await runOrt('clip_convnext_base_w_embed_320', embedGraph, pool, { pixel_values: pixels })
+            : null;
         const [[res5, embeds], tfjsMs] = await timed(() => {
           const x = nchwToNhwc(pixels, shape);
           const features = model.trunk.forwardDense(x);
@@ -246,8 +290,17 @@ export async function runFullSizeParity(cases: readonly ParityCase[], options: P
           embeddings?.dispose();
           return [toNchw(features), embedValues] as const;
         });
-        record(compare(c, 'res5 (last_hidden_state)', [1, 1024, size / 32, size / 32], res5, dense.outputs.last_hidden_state));
-        if (embed && embeds) record(compare(c, 'image embedding (image_embeds)', [1, 640], embeds, embed.outputs.image_embeds));
+        record(
+          compare(
+            c,
+            'res5 (last_hidden_state)',
+            [1, 1024, size / 32, size / 32],
+            res5,
+            dense.outputs.last_hidden_state,
+          ),
+        );
+        if (embed && embeds)
+          record(compare(c, 'image embedding (image_embeds)', [1, 640], embeds, embed.outputs.image_embeds));
         report.timings.push({ case: c, ortMs: dense.ms + (embed?.ms ?? 0), tfjsMs });
         log(`${c}: ORT ${(dense.ms + (embed?.ms ?? 0)).toFixed(0)} ms, tfjs ${tfjsMs.toFixed(0)} ms`);
       }
@@ -262,21 +315,33 @@ export async function runFullSizeParity(cases: readonly ParityCase[], options: P
   ];
   for (const [preset, encoderName, groupCases] of samGroups) {
     if (groupCases.length === 0) continue;
-    const [encoderGraph, decoderGraph] = await Promise.all([readOnnxBenchGraph(encoderName), readOnnxBenchGraph('sam_vit_b_decoder_64pts')]);
-    const [model, loadMs] = await timed(() => SamModel.load(samSource(preset, encoderGraph, decoderGraph, pool), samPreset(preset)));
+    const [encoderGraph, decoderGraph] = await Promise.all([
+      readOnnxBenchGraph(encoderName),
+      readOnnxBenchGraph('sam_vit_b_decoder_64pts'),
+    ]);
+    const [model, loadMs] = await timed(() =>
+      SamModel.load(samSource(preset, encoderGraph, decoderGraph, pool), samPreset(preset)),
+    );
     report.loadMs[preset] = loadMs;
     try {
       for (const c of groupCases) {
         if (c === 'decoder') {
           const embedding = randomNormal(256 * 64 * 64, seed + 2);
           const { coords, labels } = decoderPrompts(seed + 3);
-          const ref = await runOrt('sam_vit_b_decoder_64pts', decoderGraph, pool, { image_embeddings: embedding, point_coords: coords, point_labels: labels });
+          const ref = await runOrt('sam_vit_b_decoder_64pts', decoderGraph, pool, {
+            image_embeddings: embedding,
+            point_coords: coords,
+            point_labels: labels,
+          });
           const [[masks, iou], tfjsMs] = await timed(() => {
             const image = nchwToNhwc(embedding, [1, 256, 64, 64]);
             const prompts = { pointCoords: tf.tensor3d(coords, [64, 1, 2]), pointLabels: tf.tensor2d(labels, [64, 1]) };
             const out = model.decode(image, prompts, true);
             tf.dispose([image, prompts.pointCoords, prompts.pointLabels]);
-            const values = [out.lowResLogits.dataSync() as Float32Array, out.iouPredictions.dataSync() as Float32Array] as const;
+            const values = [
+              out.lowResLogits.dataSync() as Float32Array,
+              out.iouPredictions.dataSync() as Float32Array,
+            ] as const;
             tf.dispose([out.lowResLogits, out.iouPredictions]);
             return values;
           });

@@ -12,12 +12,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO_DEFAULTS, DEMO_SPLITS, demoSplitEntries, iterateDemoSplit, type DemoOptions } from '../src/data/demo';
 
-const USAGE = 'usage: npm run demo:generate -- --out DIR [--seed N] [--size N | --width N --height N] [--labeled N] [--unlabeled N] [--validation N]';
+const USAGE =
+  'usage: npm run demo:generate -- --out DIR [--seed N] [--size N | --width N --height N] [--labeled N] [--unlabeled N] [--validation N]';
 
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${JSON.stringify(value)}\n${USAGE}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`--${name} must be a non-negative integer, got ${JSON.stringify(value)}\n${USAGE}`);
   return n;
 }
 
@@ -63,7 +65,9 @@ async function main(): Promise<void> {
     }
     console.log(`${split}: ${options[split]} images`);
   }
-  console.log(`wrote ${files} files (${(bytes / 1e6).toFixed(1)} MB) to ${out} (seed ${options.seed}, ${options.width}×${options.height})`);
+  console.log(
+    `wrote ${files} files (${(bytes / 1e6).toFixed(1)} MB) to ${out} (seed ${options.seed}, ${options.width}×${options.height})`,
+  );
 }
 
 main().catch((e: unknown) => {

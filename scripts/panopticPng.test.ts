@@ -78,7 +78,12 @@ function png(chunks: Uint8Array[]): Uint8Array {
  * Encodes a PNG choosing each row's filter (fast-png always writes filter 0), optionally Adam7
  * interlaced, with the compressed data spread over `idatCount` IDAT chunks.
  */
-function encodeFiltered(image: RawImage, filterOf: (pass: number, y: number) => Filter, interlaced: boolean, idatCount = 1): Uint8Array {
+function encodeFiltered(
+  image: RawImage,
+  filterOf: (pass: number, y: number) => Filter,
+  interlaced: boolean,
+  idatCount = 1,
+): Uint8Array {
   const { width, height, channels, pixels } = image;
   const passes = interlaced ? ADAM7 : ([[0, 0, 1, 1]] as const);
   const rows: Uint8Array[] = [];
@@ -99,9 +104,19 @@ function encodeFiltered(image: RawImage, filterOf: (pass: number, y: number) => 
   });
   const compressed = deflateSync(Buffer.concat(rows));
   const idats = Array.from({ length: idatCount }, (_, i) =>
-    chunk('IDAT', compressed.subarray(Math.floor((i * compressed.length) / idatCount), Math.floor(((i + 1) * compressed.length) / idatCount))),
+    chunk(
+      'IDAT',
+      compressed.subarray(
+        Math.floor((i * compressed.length) / idatCount),
+        Math.floor(((i + 1) * compressed.length) / idatCount),
+      ),
+    ),
   );
-  return png([ihdr(width, height, 8, channels === 4 ? 6 : 2, interlaced ? 1 : 0), ...idats, chunk('IEND', new Uint8Array(0))]);
+  return png([
+    ihdr(width, height, 8, channels === 4 ? 6 : 2, interlaced ? 1 : 0),
+    ...idats,
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** Id-map-like pixels: runs copied from the left or from above, and noise, so every Paeth branch is taken. */
@@ -121,7 +136,8 @@ function randomImage(rng: Rng, width: number, height: number, channels: 3 | 4): 
 
 function idsOf({ width, height, channels, pixels }: RawImage): Uint32Array {
   const ids = new Uint32Array(width * height);
-  for (let i = 0; i < ids.length; i++) ids[i] = pixels[i * channels] + 256 * pixels[i * channels + 1] + 65536 * pixels[i * channels + 2];
+  for (let i = 0; i < ids.length; i++)
+    ids[i] = pixels[i * channels] + 256 * pixels[i * channels + 1] + 65536 * pixels[i * channels + 2];
   return ids;
 }
 
@@ -182,7 +198,11 @@ describe('decodePanopticPngWithZlib', () => {
     for (const channels of [3, 4] as const) {
       for (const [width, height] of SIZES) {
         const image = randomImage(rng, width, height, channels);
-        for (const interlaced of [false, true]) expectExact(encodeFiltered(image, () => filter, interlaced), image);
+        for (const interlaced of [false, true])
+          expectExact(
+            encodeFiltered(image, () => filter, interlaced),
+            image,
+          );
       }
     }
   });
@@ -205,20 +225,31 @@ describe('decodePanopticPngWithZlib', () => {
       // whole rows repeated, in one map or in both, take the shortcut for a row equal to the one above
       for (const image of rng.next() < 0.5 ? [gt, pred] : [gt]) {
         const rowBytes = width * image.channels;
-        for (let y = 1; y < height; y++) if (rng.next() < 0.5) image.pixels.copyWithin(y * rowBytes, (y - 1) * rowBytes, y * rowBytes);
+        for (let y = 1; y < height; y++)
+          if (rng.next() < 0.5) image.pixels.copyWithin(y * rowBytes, (y - 1) * rowBytes, y * rowBytes);
       }
       const encode = (image: RawImage) => encodeFiltered(image, () => rng.int(0, 4) as Filter, false);
-      const counted = countPairsOfRows(readPanopticPngRowsWithZlib(encode(gt), 'gt.png')!, readPanopticPngRowsWithZlib(encode(pred), 'pred.png')!);
+      const counted = countPairsOfRows(
+        readPanopticPngRowsWithZlib(encode(gt), 'gt.png')!,
+        readPanopticPngRowsWithZlib(encode(pred), 'pred.png')!,
+      );
       const expected = new Map<number, number>();
       const [gtIds, predIds] = [idsOf(gt), idsOf(pred)];
       gtIds.forEach((g, i) => expected.set(key(g, predIds[i]), (expected.get(key(g, predIds[i])) ?? 0) + 1));
-      expect(new Map([...counted].sort((a, b) => a[0] - b[0]))).toEqual(new Map([...expected].sort((a, b) => a[0] - b[0])));
+      expect(new Map([...counted].sort((a, b) => a[0] - b[0]))).toEqual(
+        new Map([...expected].sort((a, b) => a[0] - b[0])),
+      );
     }
   });
 
   it('gives no rows for an interlaced PNG (the evaluator decodes its id map instead)', () => {
     const image = randomImage(new Rng(5), 9, 9, 3);
-    expect(readPanopticPngRowsWithZlib(encodeFiltered(image, () => 0, true), 'a.png')).toBeNull();
+    expect(
+      readPanopticPngRowsWithZlib(
+        encodeFiltered(image, () => 0, true),
+        'a.png',
+      ),
+    ).toBeNull();
   });
 
   it('reads image data split over IDAT chunks, an empty one included, with other chunks around', () => {
@@ -242,11 +273,21 @@ describe('decodePanopticPngWithZlib', () => {
 
   it('decodes every golden case to the same evaluation as fast-png', async () => {
     const golden = path.resolve(import.meta.dirname, '../test/golden/eval');
-    for (const name of readdirSync(golden, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)) {
-      const folder = (side: string) => nodeFolder(path.join(golden, name, `${side}.json`), path.join(golden, name, side));
+    for (const name of readdirSync(golden, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)) {
+      const folder = (side: string) =>
+        nodeFolder(path.join(golden, name, `${side}.json`), path.join(golden, name, side));
       const withZlib = await evaluatePanopticFolders(folder('gt'), folder('pred'), decodePanopticPngWithZlib);
       expect(withZlib).toEqual(await evaluatePanopticFolders(folder('gt'), folder('pred')));
-      expect(await evaluatePanopticFolders(folder('gt'), folder('pred'), decodePanopticPngWithZlib, readPanopticPngRowsWithZlib)).toEqual(withZlib);
+      expect(
+        await evaluatePanopticFolders(
+          folder('gt'),
+          folder('pred'),
+          decodePanopticPngWithZlib,
+          readPanopticPngRowsWithZlib,
+        ),
+      ).toEqual(withZlib);
       const anyPng = readdirSync(path.join(golden, name, 'gt'))[0];
       const bytes = readFileSync(path.join(golden, name, 'gt', anyPng));
       expect(decodePanopticPngWithZlib(bytes, anyPng)).toEqual(decodePanopticPng(bytes, anyPng));
@@ -265,8 +306,15 @@ describe('decodePanopticPngWithZlib', () => {
   });
 
   it('refuses a palette PNG', () => {
-    const bytes = png([ihdr(1, 1, 8, 3, 0), chunk('PLTE', Uint8Array.from([1, 2, 3])), chunk('IDAT', deflateSync(Uint8Array.from([0, 0]))), chunk('IEND', new Uint8Array(0))]);
-    expect(dearliError(() => decodePanopticPngWithZlib(bytes, 'a.png')).problem).toBe('is a 8-bit PNG with 1 channel(s) and a palette, not an 8-bit RGB id map');
+    const bytes = png([
+      ihdr(1, 1, 8, 3, 0),
+      chunk('PLTE', Uint8Array.from([1, 2, 3])),
+      chunk('IDAT', deflateSync(Uint8Array.from([0, 0]))),
+      chunk('IEND', new Uint8Array(0)),
+    ]);
+    expect(dearliError(() => decodePanopticPngWithZlib(bytes, 'a.png')).problem).toBe(
+      'is a 8-bit PNG with 1 channel(s) and a palette, not an 8-bit RGB id map',
+    );
   });
 
   const image = randomImage(new Rng(5), 6, 4, 3);
@@ -286,7 +334,11 @@ describe('decodePanopticPngWithZlib', () => {
     ['a 0-pixel-wide image', png([ihdr(0, 4, 8, 2, 0), chunk('IEND', new Uint8Array(0))]), '0x4 pixels'],
     ['an unknown interlace method', png([ihdr(6, 4, 8, 2, 2), chunk('IEND', new Uint8Array(0))]), 'interlace method 2'],
     ['corrupt zlib data', idat(Uint8Array.from([1, 2, 3, 4, 5])), 'corrupt image data'],
-    ['too little image data', idat(deflateSync(new Uint8Array(10))), 'the image data is 10 bytes, a 6x4 image needs 76'],
+    [
+      'too little image data',
+      idat(deflateSync(new Uint8Array(10))),
+      'the image data is 10 bytes, a 6x4 image needs 76',
+    ],
     ['too much image data', idat(deflateSync(new Uint8Array(77))), 'more image data than a 6x4 image holds'],
     ['an unknown filter type', idat(deflateSync(rowsWithFilter(5))), 'unknown filter type 5'],
   ])('refuses %s as undecodable, naming the file', (_, bytes, reason) => {

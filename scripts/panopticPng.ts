@@ -58,7 +58,16 @@ export function decodePanopticPngWithZlib(bytes: Uint8Array, file: string): IdMa
     for (let y = 0; y < pass.height; y++) {
       const filterAt = passStart + y * (rowBytes + 1);
       unfilterRow(filtered, filterAt, y === 0 ? -1 : filterAt - rowBytes, rowBytes, bytesPerPixel, file);
-      packIds(filtered, filteredView, filterAt + 1, pass.width, bytesPerPixel, ids, (pass.y0 + y * pass.yStep) * width + pass.x0, pass.xStep);
+      packIds(
+        filtered,
+        filteredView,
+        filterAt + 1,
+        pass.width,
+        bytesPerPixel,
+        ids,
+        (pass.y0 + y * pass.yStep) * width + pass.x0,
+        pass.xStep,
+      );
     }
     passStart += pass.height * (rowBytes + 1);
   }
@@ -103,7 +112,7 @@ function inflatePanopticPng(bytes: Uint8Array, file: string): InflatedPng {
   let interlaced = false;
   const idatChunks: Uint8Array[] = [];
   let offset = 8;
-  for (let ended = false; !ended; ) {
+  for (let ended = false; !ended;) {
     if (offset + 12 > bytes.length) throw bad('the file ends before its IEND chunk');
     const length = view.getUint32(offset);
     const type = view.getUint32(offset + 4);
@@ -119,7 +128,8 @@ function inflatePanopticPng(bytes: Uint8Array, file: string): InflatedPng {
       colorType = bytes[data + 9];
       const channels = CHANNELS_OF_COLOR_TYPE[colorType];
       if (channels === undefined) throw bad(`unknown color type ${colorType}`);
-      if (depth !== 8 || (colorType !== COLOR_TYPE_RGB && colorType !== COLOR_TYPE_RGBA)) throw unsupportedPngError(depth, channels, colorType === COLOR_TYPE_PALETTE, file);
+      if (depth !== 8 || (colorType !== COLOR_TYPE_RGB && colorType !== COLOR_TYPE_RGBA))
+        throw unsupportedPngError(depth, channels, colorType === COLOR_TYPE_PALETTE, file);
       if (bytes[data + 10] !== 0) throw bad(`unknown compression method ${bytes[data + 10]}`);
       if (bytes[data + 11] !== 0) throw bad(`unknown filter method ${bytes[data + 11]}`);
       if (bytes[data + 12] > 1) throw bad(`unknown interlace method ${bytes[data + 12]}`);
@@ -136,11 +146,16 @@ function inflatePanopticPng(bytes: Uint8Array, file: string): InflatedPng {
 
   const bytesPerPixel: 3 | 4 = colorType === COLOR_TYPE_RGBA ? 4 : 3;
   const passes = (interlaced ? ADAM7 : WHOLE_IMAGE)
-    .map((pass) => ({ ...pass, width: Math.ceil((width - pass.x0) / pass.xStep), height: Math.ceil((height - pass.y0) / pass.yStep) }))
+    .map((pass) => ({
+      ...pass,
+      width: Math.ceil((width - pass.x0) / pass.xStep),
+      height: Math.ceil((height - pass.y0) / pass.yStep),
+    }))
     .filter((pass) => pass.width > 0 && pass.height > 0);
   // Every row starts with its filter type byte.
   const filteredBytes = passes.reduce((sum, pass) => sum + pass.height * (1 + pass.width * bytesPerPixel), 0);
-  if (Math.max(filteredBytes, 4 * width * height) > bufferConstants.MAX_LENGTH) throw bad(`${width}x${height} pixels is too large to decode`);
+  if (Math.max(filteredBytes, 4 * width * height) > bufferConstants.MAX_LENGTH)
+    throw bad(`${width}x${height} pixels is too large to decode`);
 
   let inflated: Buffer;
   try {
@@ -150,10 +165,12 @@ function inflatePanopticPng(bytes: Uint8Array, file: string): InflatedPng {
       maxOutputLength: filteredBytes,
     });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw bad(`more image data than a ${width}x${height} image holds`);
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw bad(`more image data than a ${width}x${height} image holds`);
     throw bad(`corrupt image data: ${(e as Error).message}`);
   }
-  if (inflated.length !== filteredBytes) throw bad(`the image data is ${inflated.length} bytes, a ${width}x${height} image needs ${filteredBytes}`);
+  if (inflated.length !== filteredBytes)
+    throw bad(`the image data is ${inflated.length} bytes, a ${width}x${height} image needs ${filteredBytes}`);
 
   // A plain Uint8Array view keeps the hot loops on one typed-array class.
   const filtered = new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.length);
@@ -166,7 +183,14 @@ function inflatePanopticPng(bytes: Uint8Array, file: string): InflatedPng {
  * filter type byte, `above` the unfiltered row above (-1 for zeros). Uint8Array stores wrap mod 256
  * as PNG wants.
  */
-function unfilterRow(data: Uint8Array, filterAt: number, above: number, rowBytes: number, bytesPerPixel: number, file: string): void {
+function unfilterRow(
+  data: Uint8Array,
+  filterAt: number,
+  above: number,
+  rowBytes: number,
+  bytesPerPixel: number,
+  file: string,
+): void {
   const filter = data[filterAt];
   if (filter > 4) throw undecodablePngError(`unknown filter type ${filter} in a row`, file);
   const row = filterAt + 1;
@@ -184,7 +208,8 @@ function unfilterRow(data: Uint8Array, filterAt: number, above: number, rowBytes
         for (let i = firstPixelEnd; i < end; i++) data[i] += data[i - bytesPerPixel] >> 1;
       } else {
         for (let i = row, j = above; i < firstPixelEnd; i++, j++) data[i] += data[j] >> 1;
-        for (let i = firstPixelEnd, j = above + bytesPerPixel; i < end; i++, j++) data[i] += (data[i - bytesPerPixel] + data[j]) >> 1;
+        for (let i = firstPixelEnd, j = above + bytesPerPixel; i < end; i++, j++)
+          data[i] += (data[i - bytesPerPixel] + data[j]) >> 1;
       }
       break;
     case 4: // Paeth; with zeros above it predicts the left byte, as Sub does
@@ -199,7 +224,12 @@ function unfilterRow(data: Uint8Array, filterAt: number, above: number, rowBytes
           const distanceLeft = Math.abs(up - upLeft);
           const distanceUp = Math.abs(left - upLeft);
           const distanceUpLeft = Math.abs(left + up - 2 * upLeft);
-          data[i] += distanceLeft <= distanceUp && distanceLeft <= distanceUpLeft ? left : distanceUp <= distanceUpLeft ? up : upLeft;
+          data[i] +=
+            distanceLeft <= distanceUp && distanceLeft <= distanceUpLeft
+              ? left
+              : distanceUp <= distanceUpLeft
+                ? up
+                : upLeft;
         }
       }
       break;
@@ -211,7 +241,16 @@ function unfilterRow(data: Uint8Array, filterAt: number, above: number, rowBytes
  * little-endian 32-bit read per pixel (its 4th byte masked off) is about twice as fast as three
  * byte reads; the row's last pixel is read bytewise, since for the image's last row no byte follows.
  */
-function packIds(data: Uint8Array, view: DataView, row: number, pixels: number, bytesPerPixel: number, ids: Uint32Array, first: number, step: number): void {
+function packIds(
+  data: Uint8Array,
+  view: DataView,
+  row: number,
+  pixels: number,
+  bytesPerPixel: number,
+  ids: Uint32Array,
+  first: number,
+  step: number,
+): void {
   let p = row;
   let out = first;
   for (let x = 1; x < pixels; x++, p += bytesPerPixel, out += step) ids[out] = view.getUint32(p, true) & 0xffffff;

@@ -18,13 +18,16 @@ function ensureChromium() {
   if (!isRoot || !hasApt) {
     console.error(
       'Chromium was not found and cannot be installed automatically.\n' +
-        'Install Debian\'s chromium package (sudo apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary, then run npm test again.',
+        "Install Debian's chromium package (sudo apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary, then run npm test again.",
     );
     process.exit(1);
   }
-  console.log('Chromium not found: installing Debian\'s chromium package (apt-get)...');
+  console.log("Chromium not found: installing Debian's chromium package (apt-get)...");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (run('apt-get', ['update', '-qq'], { env }) !== 0 || run('apt-get', ['install', '-y', '-qq', 'chromium'], { env }) !== 0) {
+  if (
+    run('apt-get', ['update', '-qq'], { env }) !== 0 ||
+    run('apt-get', ['install', '-y', '-qq', 'chromium'], { env }) !== 0
+  ) {
     console.error('apt-get could not install chromium; install it by hand or set CHROMIUM_PATH.');
     process.exit(1);
   }

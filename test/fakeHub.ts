@@ -46,7 +46,11 @@ export async function startFakeHub(tokens: string[]): Promise<FakeHub> {
     const url = req.url ?? '/';
     requests.push({ method: req.method ?? '', url, authorization: req.headers.authorization, body });
     const json = (status: number, value: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json', 'access-control-allow-origin': '*', connection: 'close' });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'access-control-allow-origin': '*',
+        connection: 'close',
+      });
       res.end(JSON.stringify(value));
     };
     const writer = () => accepted.has((req.headers.authorization ?? '').replace(/^Bearer /, ''));
@@ -62,14 +66,20 @@ export async function startFakeHub(tokens: string[]): Promise<FakeHub> {
     if (req.method === 'POST' && /^\/api\/models\/[^/]+\/[^/]+\/preupload\//.test(url)) {
       if (!writer()) return json(401, { error: 'Invalid credentials' });
       const { files } = JSON.parse(body.toString()) as { files: { path: string }[] };
-      return json(200, { files: files.map((f) => ({ path: f.path, uploadMode: f.path.endsWith('.safetensors') ? 'lfs' : 'regular' })) });
+      return json(200, {
+        files: files.map((f) => ({ path: f.path, uploadMode: f.path.endsWith('.safetensors') ? 'lfs' : 'regular' })),
+      });
     }
     if (req.method === 'POST' && /^\/[^/]+\/[^/]+\.git\/info\/lfs\/objects\/batch$/.test(url)) {
       if (!writer()) return json(401, { message: 'Invalid credentials' });
       const { objects } = JSON.parse(body.toString()) as { objects: { oid: string; size: number }[] };
       return json(200, {
         transfer: 'basic',
-        objects: objects.map((o) => ({ oid: o.oid, size: o.size, actions: { upload: { href: `${base}/lfs-upload/${o.oid}` } } })),
+        objects: objects.map((o) => ({
+          oid: o.oid,
+          size: o.size,
+          actions: { upload: { href: `${base}/lfs-upload/${o.oid}` } },
+        })),
       });
     }
     if (req.method === 'PUT' && (m = url.match(/^\/lfs-upload\/([0-9a-f]{64})$/))) {

@@ -108,7 +108,13 @@ export function compareToReference(
   where?: (i: number) => boolean,
 ): Comparison {
   if (actual.length !== expected.length) {
-    return { ok: false, maxAbsDiff: Infinity, worstIndex: -1, failures: expected.length, message: `${name}: ${actual.length} values, expected ${expected.length}` };
+    return {
+      ok: false,
+      maxAbsDiff: Infinity,
+      worstIndex: -1,
+      failures: expected.length,
+      message: `${name}: ${actual.length} values, expected ${expected.length}`,
+    };
   }
   const exact = tol.exact === true || tol.exact_where !== undefined;
   const atol = tol.atol ?? 0;

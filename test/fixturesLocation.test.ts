@@ -51,7 +51,9 @@ describe('fixture location', () => {
 
   it('fails a missing input with its path and the variable that sets it', async () => {
     await expect(readFixtureBytes('no-such-set/config.json')).rejects.toThrow(
-      new RegExp(`${path.join(FIXTURES_DIR, 'no-such-set/config.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}.*DEARLI_FIXTURES`),
+      new RegExp(
+        `${path.join(FIXTURES_DIR, 'no-such-set/config.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}.*DEARLI_FIXTURES`,
+      ),
     );
   });
 

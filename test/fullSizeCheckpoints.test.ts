@@ -10,7 +10,13 @@ import { DearliError } from '../src/core/errors';
 import { CONVNEXT_BASE_W_320 } from '../src/models/clip/config';
 import { planClipWeights, type ClipWeightNaming } from '../src/models/clip/weights';
 import { samPreset, type SamConfig, type SamPresetName } from '../src/models/sam/config';
-import { hfToOriginalKey, originalToHfKey, planSamWeights, samParameterShapes, type SamKeyNaming } from '../src/models/sam/weights';
+import {
+  hfToOriginalKey,
+  originalToHfKey,
+  planSamWeights,
+  samParameterShapes,
+  type SamKeyNaming,
+} from '../src/models/sam/weights';
 import { graphWeights, readOnnxBenchGraph, type OnnxBenchGraph, type OnnxBenchGraphName } from './onnxBench';
 
 /** A checkpoint's table of contents: names in file order and their shapes. */
@@ -58,14 +64,27 @@ function clipListing(graph: OnnxBenchGraph, embed: OnnxBenchGraph, naming: ClipW
  * prompt downscaler, box-corner embeddings) have no shape in its JSON: they are checked by name, with
  * the shape the mapping expects. transformers checkpoints also hold the tied copy of the PE matrix.
  */
-function samListing(encoder: OnnxBenchGraph, decoder: OnnxBenchGraph, config: SamConfig, naming: SamKeyNaming): Listing {
+function samListing(
+  encoder: OnnxBenchGraph,
+  decoder: OnnxBenchGraph,
+  config: SamConfig,
+  naming: SamKeyNaming,
+): Listing {
   const hf = naming === 'transformers';
   const listing: Listing = new Map();
   for (const w of [...graphWeights(encoder), ...graphWeights(decoder)]) listing.set(hf ? w.hf_name! : w.name, w.shape);
   const e = config.imageEncoder;
-  const expected = samParameterShapes(config, Array.from({ length: e.depth }, () => ({ attnDim: e.embedDim, mlpDim: e.mlpDim })));
-  for (const name of decoder.unused_upstream_state_dict_keys) listing.set(hf ? originalToHfKey(name, config) : name, expected.get(name)!);
-  if (hf) listing.set('shared_image_embedding.positional_embedding', listing.get('prompt_encoder.shared_embedding.positional_embedding')!);
+  const expected = samParameterShapes(
+    config,
+    Array.from({ length: e.depth }, () => ({ attnDim: e.embedDim, mlpDim: e.mlpDim })),
+  );
+  for (const name of decoder.unused_upstream_state_dict_keys)
+    listing.set(hf ? originalToHfKey(name, config) : name, expected.get(name)!);
+  if (hf)
+    listing.set(
+      'shared_image_embedding.positional_embedding',
+      listing.get('prompt_encoder.shared_embedding.positional_embedding')!,
+    );
   return listing;
 }
 
@@ -91,12 +110,19 @@ function thrown(f: () => unknown): DearliError {
 
 describe('ConvNeXt-B CLIP (convnext_base_w_320) at full size', () => {
   const config = CONVNEXT_BASE_W_320;
-  const graphs: OnnxBenchGraphName[] = ['clip_convnext_base_w_dense_320', 'clip_convnext_base_w_dense_640', 'clip_convnext_base_w_embed_320'];
+  const graphs: OnnxBenchGraphName[] = [
+    'clip_convnext_base_w_dense_320',
+    'clip_convnext_base_w_dense_640',
+    'clip_convnext_base_w_embed_320',
+  ];
 
   for (const graphName of graphs) {
     for (const naming of ['open_clip', 'timm'] as const) {
       it(`${graphName}: every ${naming} key lands on a parameter of the same shape, nothing missing or extra`, async () => {
-        const [graph, embed] = await Promise.all([readOnnxBenchGraph(graphName), readOnnxBenchGraph('clip_convnext_base_w_embed_320')]);
+        const [graph, embed] = await Promise.all([
+          readOnnxBenchGraph(graphName),
+          readOnnxBenchGraph('clip_convnext_base_w_embed_320'),
+        ]);
         const listing = clipListing(graph, embed, naming);
         const specs = planClipWeights(config, listingSource(listing, graphName), { naming, towers: 'image' });
         expect(specs.map((s) => s.name).sort()).toEqual([...listing.keys()].sort());
@@ -110,19 +136,32 @@ describe('ConvNeXt-B CLIP (convnext_base_w_320) at full size', () => {
   it('fails on one renamed key or one changed shape, in either naming', async () => {
     const embed = await readOnnxBenchGraph('clip_convnext_base_w_embed_320');
     const openClip = clipListing(embed, embed, 'open_clip');
-    const plan = (listing: Listing, naming: ClipWeightNaming) => () => planClipWeights(config, listingSource(listing, 'mutated'), { naming, towers: 'image' });
+    const plan = (listing: Listing, naming: ClipWeightNaming) => () =>
+      planClipWeights(config, listingSource(listing, 'mutated'), { naming, towers: 'image' });
 
     const name = 'visual.trunk.stages.2.blocks.26.mlp.fc1.weight';
-    const missing = thrown(plan(renamed(openClip, name, 'visual.trunk.stages.2.blocks.26.mlp.fc_1.weight'), 'open_clip'));
+    const missing = thrown(
+      plan(renamed(openClip, name, 'visual.trunk.stages.2.blocks.26.mlp.fc_1.weight'), 'open_clip'),
+    );
     expect(missing.problem).toContain(`missing: "${name}"`);
-    const shape = thrown(plan(reshaped(openClip, 'visual.trunk.stages.3.blocks.1.conv_dw.weight', [1024, 1, 5, 5]), 'open_clip'));
-    expect(shape.problem).toBe('tensor "visual.trunk.stages.3.blocks.1.conv_dw.weight" has shape [1024, 1, 5, 5], convnext_base_w_320 needs [1024, 1, 7, 7]');
+    const shape = thrown(
+      plan(reshaped(openClip, 'visual.trunk.stages.3.blocks.1.conv_dw.weight', [1024, 1, 5, 5]), 'open_clip'),
+    );
+    expect(shape.problem).toBe(
+      'tensor "visual.trunk.stages.3.blocks.1.conv_dw.weight" has shape [1024, 1, 5, 5], convnext_base_w_320 needs [1024, 1, 7, 7]',
+    );
 
     const timm = clipListing(embed, embed, 'timm');
-    expect(thrown(plan(renamed(timm, 'head.fc.weight', 'head.proj.weight'), 'timm')).problem).toContain('missing: "head.fc.weight"');
-    expect(thrown(plan(reshaped(timm, 'stages.1.downsample.1.weight', [256, 128, 3, 3]), 'timm')).problem).toContain('"stages.1.downsample.1.weight" has shape [256, 128, 3, 3]');
+    expect(thrown(plan(renamed(timm, 'head.fc.weight', 'head.proj.weight'), 'timm')).problem).toContain(
+      'missing: "head.fc.weight"',
+    );
+    expect(thrown(plan(reshaped(timm, 'stages.1.downsample.1.weight', [256, 128, 3, 3]), 'timm')).problem).toContain(
+      '"stages.1.downsample.1.weight" has shape [256, 128, 3, 3]',
+    );
     // a checkpoint with one block more than convnext_base
-    expect(thrown(plan(new Map(timm).set('stages.2.blocks.27.gamma', [512]), 'timm')).problem).toContain('"stages.2.blocks.27.gamma"');
+    expect(thrown(plan(new Map(timm).set('stages.2.blocks.27.gamma', [512]), 'timm')).problem).toContain(
+      '"stages.2.blocks.27.gamma"',
+    );
   });
 });
 
@@ -132,9 +171,13 @@ describe('SAM ViT-B, SlimSAM-77 and the SAM decoder at full size', () => {
     ['slimsam-77', 'slimsam77_image_encoder'],
   ];
 
-  it('the graphs\' Hugging Face names are the mapping\'s, both ways', async () => {
+  it("the graphs' Hugging Face names are the mapping's, both ways", async () => {
     const config = samPreset('sam-vit-b');
-    for (const graphName of ['sam_vit_b_image_encoder', 'slimsam77_image_encoder', 'sam_vit_b_decoder_64pts'] as const) {
+    for (const graphName of [
+      'sam_vit_b_image_encoder',
+      'slimsam77_image_encoder',
+      'sam_vit_b_decoder_64pts',
+    ] as const) {
       const weights = graphWeights(await readOnnxBenchGraph(graphName));
       for (const w of weights) {
         expect(originalToHfKey(w.name, config), w.name).toBe(w.hf_name);
@@ -147,48 +190,82 @@ describe('SAM ViT-B, SlimSAM-77 and the SAM decoder at full size', () => {
     for (const naming of ['segment-anything', 'transformers'] as const) {
       it(`${preset} (${encoderName} + sam_vit_b_decoder_64pts): every ${naming} key lands on a parameter of the same shape`, async () => {
         const config = samPreset(preset);
-        const [encoder, decoder] = await Promise.all([readOnnxBenchGraph(encoderName), readOnnxBenchGraph('sam_vit_b_decoder_64pts')]);
+        const [encoder, decoder] = await Promise.all([
+          readOnnxBenchGraph(encoderName),
+          readOnnxBenchGraph('sam_vit_b_decoder_64pts'),
+        ]);
         const listing = samListing(encoder, decoder, config, naming);
         const plan = planSamWeights(listingSource(listing, `${preset} ${naming}`), config);
         expect(plan.naming).toBe(naming);
         const e = config.imageEncoder;
-        expect(plan.blockDims).toEqual(Array.from({ length: e.depth }, () => ({ attnDim: e.embedDim, mlpDim: e.mlpDim })));
+        expect(plan.blockDims).toEqual(
+          Array.from({ length: e.depth }, () => ({ attnDim: e.embedDim, mlpDim: e.mlpDim })),
+        );
         // every graph weight is one expected tensor, under its own spelling, with the expected shape
         const graphNames = [...graphWeights(encoder), ...graphWeights(decoder)].map((w) => w.name);
-        expect([...plan.expected.keys()].sort()).toEqual([...graphNames, ...decoder.unused_upstream_state_dict_keys].sort());
+        expect([...plan.expected.keys()].sort()).toEqual(
+          [...graphNames, ...decoder.unused_upstream_state_dict_keys].sort(),
+        );
         for (const w of [...graphWeights(encoder), ...graphWeights(decoder)]) {
           expect(plan.fileNameOf.get(w.name)).toBe(naming === 'transformers' ? w.hf_name : w.name);
           const want = plan.expected.get(w.name)!;
-          expect(want.map((d, i) => (d < 0 ? w.shape[i] : d)), w.name).toEqual(w.shape);
+          expect(
+            want.map((d, i) => (d < 0 ? w.shape[i] : d)),
+            w.name,
+          ).toEqual(w.shape);
         }
         // rel-pos tables are accepted at any length (upstream interpolates), so check here that the
         // preset's window size and global-attention blocks give the checkpoint's lengths, uninterpolated
         const grid = e.imgSize / e.patchSize;
         for (let i = 0; i < e.depth; i++) {
           const size = e.globalAttnIndexes.includes(i) ? grid : e.windowSize;
-          for (const axis of ['h', 'w']) expect(listing.get(naming === 'transformers' ? `vision_encoder.layers.${i}.attn.rel_pos_${axis}` : `image_encoder.blocks.${i}.attn.rel_pos_${axis}`)).toEqual([2 * size - 1, e.embedDim / e.numHeads]);
+          for (const axis of ['h', 'w'])
+            expect(
+              listing.get(
+                naming === 'transformers'
+                  ? `vision_encoder.layers.${i}.attn.rel_pos_${axis}`
+                  : `image_encoder.blocks.${i}.attn.rel_pos_${axis}`,
+              ),
+            ).toEqual([2 * size - 1, e.embedDim / e.numHeads]);
         }
       });
     }
   }
 
   it('fails on one renamed key or one changed shape, in either naming', async () => {
-    const [encoder, decoder] = await Promise.all([readOnnxBenchGraph('sam_vit_b_image_encoder'), readOnnxBenchGraph('sam_vit_b_decoder_64pts')]);
+    const [encoder, decoder] = await Promise.all([
+      readOnnxBenchGraph('sam_vit_b_image_encoder'),
+      readOnnxBenchGraph('sam_vit_b_decoder_64pts'),
+    ]);
     const config = samPreset('sam-vit-b');
     const plan = (listing: Listing) => () => planSamWeights(listingSource(listing, 'mutated'), config);
     const original = samListing(encoder, decoder, config, 'segment-anything');
     const hf = samListing(encoder, decoder, config, 'transformers');
 
-    const missing = thrown(plan(renamed(original, 'mask_decoder.transformer.layers.1.norm4.bias', 'mask_decoder.transformer.layers.1.norm_4.bias')));
+    const missing = thrown(
+      plan(
+        renamed(
+          original,
+          'mask_decoder.transformer.layers.1.norm4.bias',
+          'mask_decoder.transformer.layers.1.norm_4.bias',
+        ),
+      ),
+    );
     expect(missing.problem).toContain('"mask_decoder.transformer.layers.1.norm4.bias" is missing');
-    const hfMissing = thrown(plan(renamed(hf, 'vision_encoder.layers.7.attn.rel_pos_h', 'vision_encoder.layers.7.attn.rel_pos_height')));
+    const hfMissing = thrown(
+      plan(renamed(hf, 'vision_encoder.layers.7.attn.rel_pos_h', 'vision_encoder.layers.7.attn.rel_pos_height')),
+    );
     expect(hfMissing.problem).toContain('"vision_encoder.layers.7.attn.rel_pos_h" is missing');
 
     const shape = thrown(plan(reshaped(original, 'image_encoder.neck.2.weight', [256, 256, 1, 1])));
-    expect(shape.problem).toBe('tensor "image_encoder.neck.2.weight" has shape [256, 256, 1, 1], expected [256, 256, 3, 3]');
+    expect(shape.problem).toBe(
+      'tensor "image_encoder.neck.2.weight" has shape [256, 256, 1, 1], expected [256, 256, 3, 3]',
+    );
     const hfShape = thrown(plan(reshaped(hf, 'vision_encoder.layers.4.attn.qkv.weight', [2304, 512])));
     expect(hfShape.problem).toContain('"vision_encoder.layers.4.attn.qkv.weight" has shape [2304, 512]');
     // an image encoder with one block more than ViT-B
-    expect(thrown(plan(new Map(original).set('image_encoder.blocks.12.norm1.weight', [768]))).problem).toContain('"image_encoder.blocks.12.norm1.weight" is not part');
+    expect(thrown(plan(new Map(original).set('image_encoder.blocks.12.norm1.weight', [768]))).problem).toContain(
+      '"image_encoder.blocks.12.norm1.weight" is not part',
+    );
   });
 });

@@ -20,7 +20,9 @@ export class PickleWriter {
   }
   str(s: string): this {
     const b = new TextEncoder().encode(s);
-    return b.length < 256 ? this.raw(0x8c, b.length, ...b) : this.raw(0x58, b.length & 255, (b.length >> 8) & 255, 0, 0, ...b);
+    return b.length < 256
+      ? this.raw(0x8c, b.length, ...b)
+      : this.raw(0x58, b.length & 255, (b.length >> 8) & 255, 0, 0, ...b);
   }
   int(n: number): this {
     if (n >= 0 && n < 256) return this.raw(0x4b, n);
@@ -45,7 +47,13 @@ export class PickleWriter {
     return this.raw(0x74, 0x52);
   }
   persistentStorage(type: string, key: string, numel: number, memo: number): this {
-    return this.raw(0x28).str('storage').global('torch', type).str(key).str('cpu').int(numel).raw(0x74, 0x51, 0x71, memo);
+    return this.raw(0x28)
+      .str('storage')
+      .global('torch', type)
+      .str(key)
+      .str('cpu')
+      .int(numel)
+      .raw(0x74, 0x51, 0x71, memo);
   }
   done(): Uint8Array {
     return Uint8Array.from([...this.bytes, 0x2e]);
@@ -254,7 +262,10 @@ export async function bounded<T>(fn: () => Promise<T> | T): Promise<BoundedOutco
 /** The error when `outcome` is a DearliError naming `file`, else a description of what went wrong. */
 export function namedErrorOf(outcome: BoundedOutcome<unknown>, file: string): DearliError {
   const e = outcome.error;
-  if (!(e instanceof DearliError)) throw new Error(`expected a DearliError naming ${file}, got ${e === undefined ? 'a result' : String((e as Error)?.stack ?? e)}`);
+  if (!(e instanceof DearliError))
+    throw new Error(
+      `expected a DearliError naming ${file}, got ${e === undefined ? 'a result' : String((e as Error)?.stack ?? e)}`,
+    );
   if (e.file !== file) throw new Error(`the error names ${e.file}, not ${file}: ${e.message}`);
   if (!e.problem || !e.fix) throw new Error(`the error lacks a problem or a fix: ${e.message}`);
   return e;

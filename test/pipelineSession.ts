@@ -17,9 +17,15 @@ export const nodePngDecoder: ImageDecoder = async (blob, _fileName, size) => {
   const png = decodePng(new Uint8Array(await blob.arrayBuffer()));
   const { width, height, channels } = png;
   const rgb = new Float32Array(width * height * 3);
-  for (let p = 0; p < width * height; p++) for (let ch = 0; ch < 3; ch++) rgb[3 * p + ch] = png.data[p * channels + Math.min(ch, channels - 1)];
+  for (let p = 0; p < width * height; p++)
+    for (let ch = 0; ch < 3; ch++) rgb[3 * p + ch] = png.data[p * channels + Math.min(ch, channels - 1)];
   const out = size ?? { width, height };
-  const resized = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(rgb, [height, width, 3]), [out.height, out.width]).round().clipByValue(0, 255));
+  const resized = tf.tidy(() =>
+    tf.image
+      .resizeBilinear(tf.tensor3d(rgb, [height, width, 3]), [out.height, out.width])
+      .round()
+      .clipByValue(0, 255),
+  );
   const values = await resized.data();
   resized.dispose();
   const rgba = new Uint8ClampedArray(out.width * out.height * 4);
@@ -53,7 +59,10 @@ export async function demoDatabase(options: DemoOptions): Promise<{ name: string
 }
 
 /** Sessions a test opens, closed together (their models freed, their databases closed) by `closeAll`. */
-export function sessionPool(): { open: (name: string, decode?: ImageDecoder) => Promise<LabSession>; closeAll: () => Promise<void> } {
+export function sessionPool(): {
+  open: (name: string, decode?: ImageDecoder) => Promise<LabSession>;
+  closeAll: () => Promise<void>;
+} {
   const sessions: LabSession[] = [];
   return {
     open: async (name, decode) => {

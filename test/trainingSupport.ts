@@ -43,7 +43,12 @@ export function clipTrunk(clip: ClipModel): (rgb: tf.Tensor4D) => TrunkFeatures 
 /** res2..res5 of the images from the tiny CLIP trunk fixture. */
 export async function trunkFeatures(images: DemoRecord[]): Promise<TrunkFeatures> {
   const clip = await tinyClip();
-  const rgb = tf.tensor4d(Float32Array.from(images.flatMap((im) => Array.from(im.rgb))), [images.length, images[0].height, images[0].width, 3]);
+  const rgb = tf.tensor4d(Float32Array.from(images.flatMap((im) => Array.from(im.rgb))), [
+    images.length,
+    images[0].height,
+    images[0].width,
+    3,
+  ]);
   const features = clipTrunk(clip)(rgb);
   rgb.dispose();
   clip.dispose();
@@ -61,7 +66,12 @@ export function demoClassifier(embedDim: number, seed: number): TextClassifier {
 }
 
 /** One readback of the final prediction, then M2F panoptic inference per image at the image size. */
-export async function panopticPredictions(model: M2FLang, features: TrunkFeatures, classifier: TextClassifier, size: number): Promise<{ ids: Int32Array; segments: { id: number; category_id: number }[] }[]> {
+export async function panopticPredictions(
+  model: M2FLang,
+  features: TrunkFeatures,
+  classifier: TextClassifier,
+  size: number,
+): Promise<{ ids: Int32Array; segments: { id: number; category_id: number }[] }[]> {
   const q = model.config.numQueries;
   const numClasses = classifier.numClasses;
   const [cls, masks] = tf.tidy(() => {
@@ -73,19 +83,37 @@ export async function panopticPredictions(model: M2FLang, features: TrunkFeature
   tf.dispose([cls, masks]);
   const b = cls.shape[0];
   return Array.from({ length: b }, (_, i) => {
-    const r = panopticInference(c.subarray(i * q * (numClasses + 1), (i + 1) * q * (numClasses + 1)), m.subarray(i * q * size * size, (i + 1) * q * size * size), q, size, size, {
-      numClasses,
-      isThing: (k) => DEMO_CATEGORIES[k].isthing,
-    });
-    return { ids: r.idMap, segments: r.segments.map((s) => ({ id: s.id, category_id: DEMO_CATEGORIES[s.category_id].id })) };
+    const r = panopticInference(
+      c.subarray(i * q * (numClasses + 1), (i + 1) * q * (numClasses + 1)),
+      m.subarray(i * q * size * size, (i + 1) * q * size * size),
+      q,
+      size,
+      size,
+      {
+        numClasses,
+        isThing: (k) => DEMO_CATEGORIES[k].isthing,
+      },
+    );
+    return {
+      ids: r.idMap,
+      segments: r.segments.map((s) => ({ id: s.id, category_id: DEMO_CATEGORIES[s.category_id].id })),
+    };
   });
 }
 
 /** PQ, SQ and RQ over all classes (fractions). */
-export function panopticQuality(images: DemoRecord[], predictions: { ids: Int32Array; segments: { id: number; category_id: number }[] }[]): { pq: number; sq: number; rq: number } {
+export function panopticQuality(
+  images: DemoRecord[],
+  predictions: { ids: Int32Array; segments: { id: number; category_id: number }[] }[],
+): { pq: number; sq: number; rq: number } {
   const evaluator = new PanopticEvaluator(DEMO_CATEGORIES);
   images.forEach((im, i) => {
-    evaluator.addImage(im, { ids: Uint32Array.from(predictions[i].ids), width: im.width, height: im.height, segments: predictions[i].segments });
+    evaluator.addImage(im, {
+      ids: Uint32Array.from(predictions[i].ids),
+      width: im.width,
+      height: im.height,
+      segments: predictions[i].segments,
+    });
   });
   return evaluator.summarize().pq.All;
 }

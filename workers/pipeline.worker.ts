@@ -34,7 +34,10 @@ async function call(method: keyof PipelineApi, args: unknown[]): Promise<unknown
 
 /** Every method of the API, forwarded to the session; comlink needs own properties to call. */
 const adapter = new Proxy({} as PipelineApi, {
-  get: (_target, method) => (...args: unknown[]) => call(method as keyof PipelineApi, args),
+  get:
+    (_target, method) =>
+    (...args: unknown[]) =>
+      call(method as keyof PipelineApi, args),
 });
 
 Comlink.expose(adapter);

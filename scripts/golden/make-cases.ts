@@ -10,7 +10,14 @@ import { Canvas, randomScene, writeCaseJsons, writeScenePngs, type SceneImage, t
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/golden/eval');
 
-function randomCase(seed: number, count: number, width: number, height: number, things: number, imageId: (i: number) => number | string): SceneImage[] {
+function randomCase(
+  seed: number,
+  count: number,
+  width: number,
+  height: number,
+  things: number,
+  imageId: (i: number) => number | string,
+): SceneImage[] {
   const rng = new Rng(seed);
   return Array.from({ length: count }, (_, i) => ({
     imageId: imageId(i),
@@ -68,8 +75,17 @@ function writeCase(name: string, images: SceneImage[]): void {
   writeCaseJsons(dir, writeScenePngs(dir, images));
 }
 
-writeCase('mixed', randomCase(1, 4, 96, 64, 6, (i) => 1000 + i));
-writeCase('crowded', randomCase(3, 6, 80, 60, 14, (i) => i + 1));
-writeCase('string-ids', randomCase(2, 10, 64, 48, 4, (i) => `ADE_val_${String(i + 1).padStart(8, '0')}`));
+writeCase(
+  'mixed',
+  randomCase(1, 4, 96, 64, 6, (i) => 1000 + i),
+);
+writeCase(
+  'crowded',
+  randomCase(3, 6, 80, 60, 14, (i) => i + 1),
+);
+writeCase(
+  'string-ids',
+  randomCase(2, 10, 64, 48, 4, (i) => `ADE_val_${String(i + 1).padStart(8, '0')}`),
+);
 writeCase('boundaries', [{ imageId: 1, name: 'boundaries', scene: boundaryScene() }]);
 console.log(`wrote golden cases under ${root}`);

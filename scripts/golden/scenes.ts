@@ -110,7 +110,10 @@ export function randomScene(rng: Rng, width: number, height: number, thingCount:
   if (rng.next() < 0.6) {
     const x0 = rng.int(0, Math.floor(width / 2));
     const y0 = rng.int(0, Math.floor(height / 2));
-    crowd = { box: [x0, y0, x0 + rng.int(6, Math.floor(width / 3)), y0 + rng.int(6, Math.floor(height / 3))], category: rng.pick(OCCURRING_THINGS) };
+    crowd = {
+      box: [x0, y0, x0 + rng.int(6, Math.floor(width / 3)), y0 + rng.int(6, Math.floor(height / 3))],
+      category: rng.pick(OCCURRING_THINGS),
+    };
     gt.rect(...crowd.box, gt.newSegment(crowd.category, 1));
   }
 
@@ -125,7 +128,13 @@ export function randomScene(rng: Rng, width: number, height: number, thingCount:
     if (rng.next() < 0.15) continue;
     const predCategory = rng.next() < 0.85 ? category : other(OCCURRING_THINGS, category);
     const jitter = radius / 3;
-    pred.ellipse(cx + rng.uniform(-jitter, jitter), cy + rng.uniform(-jitter, jitter), rx * rng.uniform(0.75, 1.25), ry * rng.uniform(0.75, 1.25), pred.newSegment(predCategory));
+    pred.ellipse(
+      cx + rng.uniform(-jitter, jitter),
+      cy + rng.uniform(-jitter, jitter),
+      rx * rng.uniform(0.75, 1.25),
+      ry * rng.uniform(0.75, 1.25),
+      pred.newSegment(predCategory),
+    );
   }
 
   const voids: [number, number, number, number][] = [];
@@ -145,7 +154,13 @@ export function randomScene(rng: Rng, width: number, height: number, thingCount:
     const category = rng.next() < 0.6 ? crowd.category : other(OCCURRING_THINGS, crowd.category);
     pred.rect(x0 + 1, y0 + 1, x1 - 1, y1 + rng.int(-2, 2), pred.newSegment(category));
   }
-  pred.ellipse(rng.uniform(0, width), rng.uniform(0, height), radius, radius, pred.newSegment(rng.pick(OCCURRING_THINGS)));
+  pred.ellipse(
+    rng.uniform(0, width),
+    rng.uniform(0, height),
+    radius,
+    radius,
+    pred.newSegment(rng.pick(OCCURRING_THINGS)),
+  );
   if (rng.next() < 0.5) {
     const x0 = rng.int(0, width - 4);
     const y0 = rng.int(0, height - 4);

@@ -34,9 +34,18 @@ export function toUserMessage(err: unknown): UserMessage {
   if (err instanceof DearliError) return err.toJSON();
   const e = err as { code?: unknown; problem?: unknown; fix?: unknown; file?: unknown; message?: unknown };
   if (typeof e?.problem === 'string') {
-    return { code: String(e.code ?? 'error'), file: e.file as string | undefined, problem: e.problem, fix: String(e.fix ?? '') };
+    return {
+      code: String(e.code ?? 'error'),
+      file: e.file as string | undefined,
+      problem: e.problem,
+      fix: String(e.fix ?? ''),
+    };
   }
-  return { code: 'internal', problem: String(e?.message ?? err), fix: 'This is a bug in DEARLi Lab; please report it with the steps that led here.' };
+  return {
+    code: 'internal',
+    problem: String(e?.message ?? err),
+    fix: 'This is a bug in DEARLi Lab; please report it with the steps that led here.',
+  };
 }
 
 /** A count with its noun in the right number: countOf(1, 'file') is '1 file', countOf(2, 'file') '2 files'. */

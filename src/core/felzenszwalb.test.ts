@@ -3,21 +3,32 @@ import { felzenszwalbLabels, felzenszwalbMasks, labelsToMaskRecords } from './fe
 import { decodeMask, encodeMask, fromCocoRle, rleArea } from './rle';
 
 /** An RGBA image of flat colour regions given by a label map and a palette. */
-function paint(labels: number[][], palette: [number, number, number][]): { rgba: Uint8Array; width: number; height: number } {
+function paint(
+  labels: number[][],
+  palette: [number, number, number][],
+): { rgba: Uint8Array; width: number; height: number } {
   const height = labels.length;
   const width = labels[0].length;
   const rgba = new Uint8Array(width * height * 4);
-  labels.forEach((row, y) => row.forEach((l, x) => {
-    rgba.set([...palette[l], 255], (y * width + x) * 4);
-  }));
+  labels.forEach((row, y) =>
+    row.forEach((l, x) => {
+      rgba.set([...palette[l], 255], (y * width + x) * 4);
+    }),
+  );
   return { rgba, width, height };
 }
 
 describe('Felzenszwalb-Huttenlocher fallback segmenter', () => {
   it('separates flat regions of clearly different colour', () => {
     // left half red, right half blue, a green square in the bottom-left
-    const map = Array.from({ length: 24 }, (_, y) => Array.from({ length: 32 }, (_, x) => (x < 16 ? (y >= 14 && y < 22 && x >= 4 && x < 12 ? 2 : 0) : 1)));
-    const { rgba, width, height } = paint(map, [[220, 30, 30], [30, 30, 220], [30, 200, 30]]);
+    const map = Array.from({ length: 24 }, (_, y) =>
+      Array.from({ length: 32 }, (_, x) => (x < 16 ? (y >= 14 && y < 22 && x >= 4 && x < 12 ? 2 : 0) : 1)),
+    );
+    const { rgba, width, height } = paint(map, [
+      [220, 30, 30],
+      [30, 30, 220],
+      [30, 200, 30],
+    ]);
     // blurred boundary strips form their own small components; min_size folds them into a region
     const { labels, count } = felzenszwalbLabels(rgba, width, height, { scale: 100, sigma: 0.5, minSize: 50 });
     expect(count).toBe(3);
@@ -30,8 +41,13 @@ describe('Felzenszwalb-Huttenlocher fallback segmenter', () => {
   });
 
   it('merges components below min_size into a neighbour', () => {
-    const map = Array.from({ length: 16 }, (_, y) => Array.from({ length: 16 }, (_, x) => (x >= 7 && x < 9 && y >= 7 && y < 9 ? 1 : 0)));
-    const { rgba, width, height } = paint(map, [[100, 100, 100], [250, 250, 0]]);
+    const map = Array.from({ length: 16 }, (_, y) =>
+      Array.from({ length: 16 }, (_, x) => (x >= 7 && x < 9 && y >= 7 && y < 9 ? 1 : 0)),
+    );
+    const { rgba, width, height } = paint(map, [
+      [100, 100, 100],
+      [250, 250, 0],
+    ]);
     expect(felzenszwalbLabels(rgba, width, height, { scale: 50, sigma: 0, minSize: 2 }).count).toBe(2);
     expect(felzenszwalbLabels(rgba, width, height, { scale: 50, sigma: 0, minSize: 5 }).count).toBe(1);
   });

@@ -214,7 +214,12 @@ export function labelsToMaskRecords(labels: Int32Array, count: number, width: nu
 }
 
 /** The fallback segmenter: RGBA pixels → class-agnostic mask records (source 'fallback'). */
-export function felzenszwalbMasks(rgba: ArrayLike<number>, width: number, height: number, options: Partial<FelzenszwalbOptions> = {}): MaskRecord[] {
+export function felzenszwalbMasks(
+  rgba: ArrayLike<number>,
+  width: number,
+  height: number,
+  options: Partial<FelzenszwalbOptions> = {},
+): MaskRecord[] {
   const { labels, count } = felzenszwalbLabels(rgba, width, height, options);
   return labelsToMaskRecords(labels, count, width, height);
 }

@@ -48,7 +48,12 @@ export function inflateBound(compressedSize: number): number {
 /** The error for input over a limit: names the limit and its value, and says how to raise it. */
 export function limitError(code: string, problem: string, limit: LimitName, file?: string, fix?: string): DearliError {
   const raise = `raise LIMITS.${limit} (now ${LIMITS[limit]}) in src/core/limits.ts only if you trust the file`;
-  return new DearliError(code, `${problem} (limit ${limit} = ${LIMITS[limit]})`, fix ? `${fix}; or ${raise}.` : `The file is damaged or hostile; ${raise}.`, file);
+  return new DearliError(
+    code,
+    `${problem} (limit ${limit} = ${LIMITS[limit]})`,
+    fix ? `${fix}; or ${raise}.` : `The file is damaged or hostile; ${raise}.`,
+    file,
+  );
 }
 
 /** Product of a shape's dimensions, refused past `max` before any multiplication can lose precision. */

@@ -2,7 +2,13 @@ import { encode as encodePng } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { DearliError } from './errors';
 import { encodeIdMap } from './panoptic';
-import { decodePanopticPng, evaluatePanopticFolders, pairAnnotations, parsePanopticJson, type PanopticFolder } from './panopticFiles';
+import {
+  decodePanopticPng,
+  evaluatePanopticFolders,
+  pairAnnotations,
+  parsePanopticJson,
+  type PanopticFolder,
+} from './panopticFiles';
 
 function dearliError(run: () => unknown): DearliError {
   try {
@@ -29,7 +35,9 @@ describe('parsePanopticJson', () => {
       { id: 1, name: 'person', isthing: true },
       { id: 10, name: 'sky', isthing: false },
     ]);
-    expect(parsed.annotations).toEqual([{ image_id: 1, file_name: 'a.png', segments_info: [{ id: 5, category_id: 10, iscrowd: 0, area: 4 }] }]);
+    expect(parsed.annotations).toEqual([
+      { image_id: 1, file_name: 'a.png', segments_info: [{ id: 5, category_id: 10, iscrowd: 0, area: 4 }] },
+    ]);
   });
 
   it('leaves the categories of a prediction file unread, since only the ground truth’s count', () => {
@@ -38,19 +46,36 @@ describe('parsePanopticJson', () => {
   });
 
   it('reads iscrowd true as 1, as Python compares it', () => {
-    const json = { annotations: [{ image_id: 'x', file_name: 'x.png', segments_info: [{ id: 5, category_id: 1, iscrowd: true }] }] };
+    const json = {
+      annotations: [{ image_id: 'x', file_name: 'x.png', segments_info: [{ id: 5, category_id: 1, iscrowd: true }] }],
+    };
     expect(parsePanopticJson(JSON.stringify(json), 'p.json', false).annotations[0].segments_info[0].iscrowd).toBe(1);
   });
 
   it.each([
     ['not JSON', '{"annotations": ['],
     ['no categories in a ground truth', JSON.stringify({ annotations: [] })],
-    ['a repeated category id', JSON.stringify({ ...GT_JSON, categories: [...GT_JSON.categories, { id: 1, name: 'b', isthing: 0 }] })],
+    [
+      'a repeated category id',
+      JSON.stringify({ ...GT_JSON, categories: [...GT_JSON.categories, { id: 1, name: 'b', isthing: 0 }] }),
+    ],
     ['a category without isthing', JSON.stringify({ ...GT_JSON, categories: [{ id: 1, name: 'a' }] })],
     ['no annotations', JSON.stringify({ categories: GT_JSON.categories })],
-    ['an annotation without file_name', JSON.stringify({ ...GT_JSON, annotations: [{ image_id: 1, segments_info: [] }] })],
-    ['a segment without category_id', JSON.stringify({ ...GT_JSON, annotations: [{ image_id: 1, file_name: 'a.png', segments_info: [{ id: 3 }] }] })],
-    ['a fractional segment id', JSON.stringify({ ...GT_JSON, annotations: [{ image_id: 1, file_name: 'a.png', segments_info: [{ id: 3.5, category_id: 1 }] }] })],
+    [
+      'an annotation without file_name',
+      JSON.stringify({ ...GT_JSON, annotations: [{ image_id: 1, segments_info: [] }] }),
+    ],
+    [
+      'a segment without category_id',
+      JSON.stringify({ ...GT_JSON, annotations: [{ image_id: 1, file_name: 'a.png', segments_info: [{ id: 3 }] }] }),
+    ],
+    [
+      'a fractional segment id',
+      JSON.stringify({
+        ...GT_JSON,
+        annotations: [{ image_id: 1, file_name: 'a.png', segments_info: [{ id: 3.5, category_id: 1 }] }],
+      }),
+    ],
   ])('rejects %s, naming the file', (_, text) => {
     const error = dearliError(() => parsePanopticJson(text, 'dir/gt.json', true));
     expect(error.code).toBe('eval-bad-json');
@@ -62,7 +87,12 @@ describe('pairAnnotations', () => {
   const annotation = (image_id: number | string) => ({ image_id, file_name: `${image_id}.png`, segments_info: [] });
 
   it('pairs by image_id and ignores predictions of other images', () => {
-    const pairs = pairAnnotations([annotation(2), annotation('a')], [annotation('a'), annotation(7), annotation(2)], 'gt.json', 'pred.json');
+    const pairs = pairAnnotations(
+      [annotation(2), annotation('a')],
+      [annotation('a'), annotation(7), annotation(2)],
+      'gt.json',
+      'pred.json',
+    );
     expect(pairs.map((p) => [p.gt.image_id, p.pred.image_id])).toEqual([
       [2, 2],
       ['a', 'a'],
@@ -77,7 +107,9 @@ describe('pairAnnotations', () => {
   });
 
   it('rejects an image annotated twice in the ground truth', () => {
-    const error = dearliError(() => pairAnnotations([annotation(1), annotation(1)], [annotation(1)], 'gt.json', 'pred.json'));
+    const error = dearliError(() =>
+      pairAnnotations([annotation(1), annotation(1)], [annotation(1)], 'gt.json', 'pred.json'),
+    );
     expect(error.code).toBe('eval-duplicate-image');
     expect(error.file).toBe('gt.json');
   });
@@ -95,7 +127,9 @@ describe('decodePanopticPng', () => {
     const rgb = encodeIdMap(ids);
     const rgba = new Uint8Array(ids.length * 4);
     for (let i = 0; i < ids.length; i++) rgba.set([...rgb.subarray(3 * i, 3 * i + 3), i * 30], 4 * i);
-    expect(decodePanopticPng(encodePng({ width: 4, height: 2, data: rgba, channels: 4, depth: 8 }), 'a.png').ids).toEqual(ids);
+    expect(
+      decodePanopticPng(encodePng({ width: 4, height: 2, data: rgba, channels: 4, depth: 8 }), 'a.png').ids,
+    ).toEqual(ids);
   });
 
   it.each([
@@ -110,7 +144,13 @@ describe('decodePanopticPng', () => {
 });
 
 describe('evaluatePanopticFolders', () => {
-  const sky = encodePng({ width: 2, height: 2, data: encodeIdMap(Uint32Array.from([5, 5, 5, 5])), channels: 3, depth: 8 });
+  const sky = encodePng({
+    width: 2,
+    height: 2,
+    data: encodeIdMap(Uint32Array.from([5, 5, 5, 5])),
+    channels: 3,
+    depth: 8,
+  });
   const folder = (side: string, json: unknown, pngs: Record<string, Uint8Array>): PanopticFolder => ({
     jsonFile: `${side}.json`,
     jsonText: JSON.stringify(json),
@@ -123,14 +163,20 @@ describe('evaluatePanopticFolders', () => {
   });
 
   it('evaluates every ground-truth image against its prediction', async () => {
-    const result = await evaluatePanopticFolders(folder('gt', GT_JSON, { 'gt/a.png': sky }), folder('pred', { annotations: GT_JSON.annotations }, { 'pred/a.png': sky }));
+    const result = await evaluatePanopticFolders(
+      folder('gt', GT_JSON, { 'gt/a.png': sky }),
+      folder('pred', { annotations: GT_JSON.annotations }, { 'pred/a.png': sky }),
+    );
     expect(result.images).toBe(1);
     expect(result.pq.All).toEqual({ pq: 1, sq: 1, rq: 1, n: 1 });
     expect(result.miou.miou).toBe(1);
   });
 
   it('rejects a missing PNG, naming its path', async () => {
-    const run = evaluatePanopticFolders(folder('gt', GT_JSON, { 'gt/a.png': sky }), folder('pred', { annotations: GT_JSON.annotations }, {}));
+    const run = evaluatePanopticFolders(
+      folder('gt', GT_JSON, { 'gt/a.png': sky }),
+      folder('pred', { annotations: GT_JSON.annotations }, {}),
+    );
     await expect(run).rejects.toMatchObject({ code: 'eval-missing-png', file: 'pred/a.png' });
   });
 });

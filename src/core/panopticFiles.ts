@@ -56,7 +56,10 @@ export async function evaluatePanopticFolders(
     if (gtRows && predRows && gtRows.width === predRows.width && gtRows.height === predRows.height) {
       evaluator.addPairCounts(gtSegments, predSegments, countPairsOfRows(gtRows, predRows));
     } else {
-      evaluator.addImage({ ...decodePng(gtBytes, gtPng), ...gtSegments }, { ...decodePng(predBytes, predPng), ...predSegments });
+      evaluator.addImage(
+        { ...decodePng(gtBytes, gtPng), ...gtSegments },
+        { ...decodePng(predBytes, predPng), ...predSegments },
+      );
     }
   }
   return evaluator.summarize();
@@ -96,7 +99,12 @@ async function readPng(folder: PanopticFolder, path: string): Promise<Uint8Array
   try {
     return await folder.readPng(path);
   } catch (e) {
-    throw new DearliError('eval-missing-png', `cannot be read (${(e as Error).message}); ${folder.jsonFile} names it`, 'Put every PNG that the JSON names into its folder.', path);
+    throw new DearliError(
+      'eval-missing-png',
+      `cannot be read (${(e as Error).message}); ${folder.jsonFile} names it`,
+      'Put every PNG that the JSON names into its folder.',
+      path,
+    );
   }
 }
 
@@ -106,10 +114,20 @@ export function parsePanopticJson(text: string, file: string, withCategories: bo
   try {
     root = JSON.parse(text);
   } catch (e) {
-    throw new DearliError('eval-bad-json', `not valid JSON (${(e as Error).message})`, 'Export the annotations again as COCO panoptic JSON.', file);
+    throw new DearliError(
+      'eval-bad-json',
+      `not valid JSON (${(e as Error).message})`,
+      'Export the annotations again as COCO panoptic JSON.',
+      file,
+    );
   }
   const bad = (problem: string): DearliError =>
-    new DearliError('eval-bad-json', problem, 'Follow the COCO panoptic format: {annotations:[{image_id, file_name, segments_info:[{id, category_id, iscrowd}]}], categories:[{id, name, isthing}]}.', file);
+    new DearliError(
+      'eval-bad-json',
+      problem,
+      'Follow the COCO panoptic format: {annotations:[{image_id, file_name, segments_info:[{id, category_id, iscrowd}]}], categories:[{id, name, isthing}]}.',
+      file,
+    );
   if (!isRecord(root)) throw bad('the top level is not an object');
 
   const categories: Category[] = [];
@@ -119,23 +137,31 @@ export function parsePanopticJson(text: string, file: string, withCategories: bo
       if (!isRecord(c) || !Number.isInteger(c.id)) throw bad(`categories[${i}] has no integer "id"`);
       if (categories.some((known) => known.id === c.id)) throw bad(`category id ${c.id} is listed twice`);
       // panopticapi counts a category as a thing when isthing == 1 (true == 1 in Python too).
-      if (c.isthing !== 0 && c.isthing !== 1 && typeof c.isthing !== 'boolean') throw bad(`categories[${i}] has no "isthing" of 0 or 1`);
-      categories.push({ id: c.id as number, name: typeof c.name === 'string' ? c.name : String(c.id), isthing: c.isthing === 1 || c.isthing === true });
+      if (c.isthing !== 0 && c.isthing !== 1 && typeof c.isthing !== 'boolean')
+        throw bad(`categories[${i}] has no "isthing" of 0 or 1`);
+      categories.push({
+        id: c.id as number,
+        name: typeof c.name === 'string' ? c.name : String(c.id),
+        isthing: c.isthing === 1 || c.isthing === true,
+      });
     });
   }
 
   if (!Array.isArray(root.annotations)) throw bad('"annotations" is missing or not a list');
   const annotations = root.annotations.map((a: unknown, i: number): PanopticAnnotation => {
     if (!isRecord(a)) throw bad(`annotations[${i}] is not an object`);
-    if (typeof a.image_id !== 'number' && typeof a.image_id !== 'string') throw bad(`annotations[${i}] has no "image_id"`);
+    if (typeof a.image_id !== 'number' && typeof a.image_id !== 'string')
+      throw bad(`annotations[${i}] has no "image_id"`);
     if (typeof a.file_name !== 'string' || a.file_name === '') throw bad(`annotations[${i}] has no "file_name"`);
     if (!Array.isArray(a.segments_info)) throw bad(`annotations[${i}] (${a.file_name}) has no "segments_info" list`);
     const segments = a.segments_info.map((s: unknown, j: number): SegmentInfo => {
       const where = `annotations[${i}].segments_info[${j}] (${a.file_name})`;
-      if (!isRecord(s) || !Number.isInteger(s.id) || !Number.isInteger(s.category_id)) throw bad(`${where} needs integer "id" and "category_id"`);
+      if (!isRecord(s) || !Number.isInteger(s.id) || !Number.isInteger(s.category_id))
+        throw bad(`${where} needs integer "id" and "category_id"`);
       const segment: SegmentInfo = { id: s.id as number, category_id: s.category_id as number };
       if (s.iscrowd !== undefined) {
-        if (s.iscrowd !== 0 && s.iscrowd !== 1 && typeof s.iscrowd !== 'boolean') throw bad(`${where} has "iscrowd" other than 0 or 1`);
+        if (s.iscrowd !== 0 && s.iscrowd !== 1 && typeof s.iscrowd !== 'boolean')
+          throw bad(`${where} has "iscrowd" other than 0 or 1`);
         segment.iscrowd = Number(s.iscrowd);
       }
       if (typeof s.area === 'number') segment.area = s.area;
@@ -161,7 +187,12 @@ export function pairAnnotations(
   const seen = new Set<number | string>();
   return gt.map((annotation) => {
     if (seen.has(annotation.image_id)) {
-      throw new DearliError('eval-duplicate-image', `image_id ${JSON.stringify(annotation.image_id)} is annotated twice`, 'Keep one annotation per image.', gtFile);
+      throw new DearliError(
+        'eval-duplicate-image',
+        `image_id ${JSON.stringify(annotation.image_id)} is annotated twice`,
+        'Keep one annotation per image.',
+        gtFile,
+      );
     }
     seen.add(annotation.image_id);
     const match = predByImage.get(annotation.image_id);
@@ -231,7 +262,8 @@ export function idMapOfPng(png: DecodedPng, fail: (detail: string) => Error): De
     }
     return { width, height, ids, colorType: 'palette' };
   }
-  if (png.channels === 3 || png.channels === 4) return { width, height, ids: decodeIdMap(png.data, width, height, png.channels), colorType: 'rgb' };
+  if (png.channels === 3 || png.channels === 4)
+    return { width, height, ids: decodeIdMap(png.data, width, height, png.channels), colorType: 'rgb' };
   // Greyscale (1 channel) or grey + alpha (2 channels, always 8 bits here).
   const grey = png.channels === 1 ? unpackSamples(png.data, width, height, png.depth) : png.data;
   const scale = 255 / ((1 << Math.min(png.depth, 8)) - 1);
@@ -257,7 +289,12 @@ function unpackSamples(data: ArrayLike<number>, width: number, height: number, d
 
 /** The error for bytes that are no readable PNG, shared by every panoptic PNG decoder. */
 export function undecodablePngError(reason: string, file: string): DearliError {
-  return new DearliError('eval-bad-png', `cannot be decoded as PNG (${reason})`, 'Save panoptic maps as RGB PNG files.', file);
+  return new DearliError(
+    'eval-bad-png',
+    `cannot be decoded as PNG (${reason})`,
+    'Save panoptic maps as RGB PNG files.',
+    file,
+  );
 }
 
 /** The error for a PNG that is not an 8-bit RGB(A) id map, shared by every panoptic PNG decoder. */

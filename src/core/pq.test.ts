@@ -35,7 +35,9 @@ describe('panoptic quality against panopticapi', () => {
     pngPath: (name) => path.join(dir, side, name),
     readPng: (file) => readFileSync(file),
   });
-  const cases = readdirSync(goldenRoot, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const cases = readdirSync(goldenRoot, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
 
   it('has the golden cases', () => {
     expect(cases.sort()).toEqual(['boundaries', 'crowded', 'mixed', 'string-ids']);
@@ -49,12 +51,15 @@ describe('panoptic quality against panopticapi', () => {
     expect(Object.keys(pq).sort()).toEqual(Object.keys(expected).sort());
     for (const group of ['All', 'Things', 'Stuff'] as const) {
       expect(pq[group].n, group).toBe(expected[group].n);
-      for (const metric of ['pq', 'sq', 'rq'] as const) expect(Math.abs(pq[group][metric] - expected[group][metric]), `${group} ${metric}`).toBeLessThan(1e-6);
+      for (const metric of ['pq', 'sq', 'rq'] as const)
+        expect(Math.abs(pq[group][metric] - expected[group][metric]), `${group} ${metric}`).toBeLessThan(1e-6);
     }
     expect(Object.keys(pq.per_class).sort()).toEqual(Object.keys(expected.per_class).sort());
     for (const [category, scores] of Object.entries(expected.per_class)) {
       for (const metric of ['pq', 'sq', 'rq'] as const) {
-        expect(Math.abs(pq.per_class[category][metric] - scores[metric]), `class ${category} ${metric}`).toBeLessThan(1e-6);
+        expect(Math.abs(pq.per_class[category][metric] - scores[metric]), `class ${category} ${metric}`).toBeLessThan(
+          1e-6,
+        );
       }
     }
   });
@@ -170,15 +175,63 @@ describe('PanopticEvaluator', () => {
     const sky = (id: number): SegmentInfo[] => [{ id, category_id: 10 }];
     const gt = (): PanopticImage => image(['SS'], { S: 1 }, sky(1), 'gt/a.png');
     const cases: [string, () => [PanopticImage, PanopticImage], string, string][] = [
-      ['duplicate segment ids', () => [gt(), { ...image(['SS'], { S: 2 }, [...sky(2), ...sky(2)], 'pred/a.png'), jsonFile: 'pred.json' }], 'eval-duplicate-segment', 'pred.json'],
-      ['an id in the gt PNG missing from its JSON', () => [image(['ST'], { S: 1, T: 9 }, sky(1), 'gt/a.png'), image(['SS'], { S: 2 }, sky(2), 'pred/a.png')], 'eval-id-not-in-json', 'gt/a.png'],
-      ['an id in the pred PNG missing from its JSON', () => [gt(), image(['ST'], { S: 2, T: 9 }, sky(2), 'pred/a.png')], 'eval-id-not-in-json', 'pred/a.png'],
-      ['a pred segment absent from its PNG', () => [gt(), { ...image(['SS'], { S: 2 }, [...sky(2), ...sky(3)], 'pred/a.png'), jsonFile: 'pred.json' }], 'eval-id-not-in-png', 'pred.json'],
-      ['a gt segment absent from its PNG', () => [{ ...image(['SS'], { S: 1 }, [...sky(1), ...sky(5)], 'gt/a.png'), jsonFile: 'gt.json' }, image(['SS'], { S: 2 }, sky(2), 'pred/a.png')], 'eval-id-not-in-png', 'gt.json'],
-      ['an unknown category', () => [gt(), { ...image(['SS'], { S: 2 }, [{ id: 2, category_id: 77 }], 'pred/a.png'), jsonFile: 'pred.json' }], 'eval-unknown-category', 'pred.json'],
-      ['a size mismatch', () => [gt(), image(['SSS'], { S: 2 }, sky(2), 'pred/a.png')], 'eval-size-mismatch', 'pred/a.png'],
-      ['segment id 0', () => [gt(), { ...image(['..'], {}, sky(0), 'pred/a.png'), jsonFile: 'pred.json' }], 'eval-bad-segment-id', 'pred.json'],
-      ['an id map value beyond 24 bits', () => [gt(), image(['SS'], { S: 1 << 24 }, sky(2), 'pred/a.png')], 'eval-bad-segment-id', 'pred/a.png'],
+      [
+        'duplicate segment ids',
+        () => [gt(), { ...image(['SS'], { S: 2 }, [...sky(2), ...sky(2)], 'pred/a.png'), jsonFile: 'pred.json' }],
+        'eval-duplicate-segment',
+        'pred.json',
+      ],
+      [
+        'an id in the gt PNG missing from its JSON',
+        () => [image(['ST'], { S: 1, T: 9 }, sky(1), 'gt/a.png'), image(['SS'], { S: 2 }, sky(2), 'pred/a.png')],
+        'eval-id-not-in-json',
+        'gt/a.png',
+      ],
+      [
+        'an id in the pred PNG missing from its JSON',
+        () => [gt(), image(['ST'], { S: 2, T: 9 }, sky(2), 'pred/a.png')],
+        'eval-id-not-in-json',
+        'pred/a.png',
+      ],
+      [
+        'a pred segment absent from its PNG',
+        () => [gt(), { ...image(['SS'], { S: 2 }, [...sky(2), ...sky(3)], 'pred/a.png'), jsonFile: 'pred.json' }],
+        'eval-id-not-in-png',
+        'pred.json',
+      ],
+      [
+        'a gt segment absent from its PNG',
+        () => [
+          { ...image(['SS'], { S: 1 }, [...sky(1), ...sky(5)], 'gt/a.png'), jsonFile: 'gt.json' },
+          image(['SS'], { S: 2 }, sky(2), 'pred/a.png'),
+        ],
+        'eval-id-not-in-png',
+        'gt.json',
+      ],
+      [
+        'an unknown category',
+        () => [gt(), { ...image(['SS'], { S: 2 }, [{ id: 2, category_id: 77 }], 'pred/a.png'), jsonFile: 'pred.json' }],
+        'eval-unknown-category',
+        'pred.json',
+      ],
+      [
+        'a size mismatch',
+        () => [gt(), image(['SSS'], { S: 2 }, sky(2), 'pred/a.png')],
+        'eval-size-mismatch',
+        'pred/a.png',
+      ],
+      [
+        'segment id 0',
+        () => [gt(), { ...image(['..'], {}, sky(0), 'pred/a.png'), jsonFile: 'pred.json' }],
+        'eval-bad-segment-id',
+        'pred.json',
+      ],
+      [
+        'an id map value beyond 24 bits',
+        () => [gt(), image(['SS'], { S: 1 << 24 }, sky(2), 'pred/a.png')],
+        'eval-bad-segment-id',
+        'pred/a.png',
+      ],
     ];
     it.each(cases)('%s', (_, make, code, file) => {
       const evaluator = new PanopticEvaluator(CATEGORIES);

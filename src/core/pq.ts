@@ -76,7 +76,11 @@ export class PanopticEvaluator {
     this.categories = categories;
     categories.forEach((c, i) => {
       if (this.categoryIndex.has(c.id)) {
-        throw new DearliError('eval-duplicate-category', `category id ${c.id} is listed twice`, 'Give every category a unique id.');
+        throw new DearliError(
+          'eval-duplicate-category',
+          `category id ${c.id} is listed twice`,
+          'Give every category a unique id.',
+        );
       }
       this.categoryIndex.set(c.id, i);
     });
@@ -141,7 +145,8 @@ export class PanopticEvaluator {
       const gtSegment = gtSegments.get(gtId)!;
       const predSegment = predSegments.get(predId)!;
       if (gtSegment.iscrowd === 1 || gtSegment.category_id !== predSegment.category_id) continue;
-      const union = predArea.get(predId)! + gtArea.get(gtId)! - intersection - (pairs.get(pairKey(VOID_ID, predId)) ?? 0);
+      const union =
+        predArea.get(predId)! + gtArea.get(gtId)! - intersection - (pairs.get(pairKey(VOID_ID, predId)) ?? 0);
       const iou = intersection / union;
       if (iou > 0.5) {
         const c = this.categoryIndex.get(gtSegment.category_id)!;
@@ -224,7 +229,12 @@ export class PanopticEvaluator {
         );
       }
       if (byId.has(segment.id)) {
-        throw new DearliError('eval-duplicate-segment', `segment id ${segment.id} is listed twice for ${pngFile}`, 'Give every segment of an image a unique id.', jsonFile);
+        throw new DearliError(
+          'eval-duplicate-segment',
+          `segment id ${segment.id} is listed twice for ${pngFile}`,
+          'Give every segment of an image a unique id.',
+          jsonFile,
+        );
       }
       if (!this.categoryIndex.has(segment.category_id)) {
         throw new DearliError(
@@ -242,7 +252,12 @@ export class PanopticEvaluator {
 
 function checkSize(image: PanopticImage, file: string): void {
   if (image.ids.length !== image.width * image.height) {
-    throw new DearliError('eval-bad-map', `id map has ${image.ids.length} pixels, not ${image.width}x${image.height}`, 'Pass one id per pixel.', file);
+    throw new DearliError(
+      'eval-bad-map',
+      `id map has ${image.ids.length} pixels, not ${image.width}x${image.height}`,
+      'Pass one id per pixel.',
+      file,
+    );
   }
 }
 
@@ -279,11 +294,23 @@ function countPairs(gtIds: Uint32Array, predIds: Uint32Array, gtFile: string, pr
   return pairs;
 }
 
-function addRun(pairs: PairCounts, gtId: number, predId: number, length: number, gtFile: string, predFile: string): void {
+function addRun(
+  pairs: PairCounts,
+  gtId: number,
+  predId: number,
+  length: number,
+  gtFile: string,
+  predFile: string,
+): void {
   // Larger ids would not pack exactly into the key (and no PNG can hold them).
   if (gtId >= ID_LIMIT || predId >= ID_LIMIT) {
     const [file, id] = gtId >= ID_LIMIT ? [gtFile, gtId] : [predFile, predId];
-    throw new DearliError('eval-bad-segment-id', `id map holds ${id}, which is not an RGB-encodable id`, 'Segment ids must be below 2^24.', file);
+    throw new DearliError(
+      'eval-bad-segment-id',
+      `id map holds ${id}, which is not an RGB-encodable id`,
+      'Segment ids must be below 2^24.',
+      file,
+    );
   }
   const key = pairKey(gtId, predId);
   pairs.set(key, (pairs.get(key) ?? 0) + length);
@@ -316,7 +343,16 @@ export class PairCounter {
    * each, its 4th byte masked off (faster than three byte reads); the last pixel is read bytewise, as
    * no byte may follow it.
    */
-  addRow(gt: Uint8Array, gtView: DataView, gtStart: number, gtBytesPerPixel: number, pred: Uint8Array, predView: DataView, predStart: number, predBytesPerPixel: number): void {
+  addRow(
+    gt: Uint8Array,
+    gtView: DataView,
+    gtStart: number,
+    gtBytesPerPixel: number,
+    pred: Uint8Array,
+    predView: DataView,
+    predStart: number,
+    predBytesPerPixel: number,
+  ): void {
     const runGtIds = this.runGt;
     const runPredIds = this.runPred;
     const lengths = this.runLengths;
@@ -415,7 +451,11 @@ function readId(bytes: Uint8Array, at: number): number {
   return bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16);
 }
 
-function checkIdsAgree(area: Map<number, number>, segments: Map<number, SegmentInfo>, name: { png: string; json: string }): void {
+function checkIdsAgree(
+  area: Map<number, number>,
+  segments: Map<number, SegmentInfo>,
+  name: { png: string; json: string },
+): void {
   for (const id of area.keys()) {
     if (id !== VOID_ID && !segments.has(id)) {
       throw new DearliError(

@@ -36,7 +36,13 @@ describe('COCO RLE', () => {
     expect(compressCounts([100])).toBe('T3');
     // [16]: 16 has the sign bit set, so a zero group must follow: (16|0x20)+48 = '`', then '0'
     expect(compressCounts([16])).toBe('`0');
-    for (const [s, counts] of [['4', [4]], ['13', [1, 3]], ['523O', [5, 2, 3, 1]], ['T3', [100]], ['`0', [16]]] as const) {
+    for (const [s, counts] of [
+      ['4', [4]],
+      ['13', [1, 3]],
+      ['523O', [5, 2, 3, 1]],
+      ['T3', [100]],
+      ['`0', [16]],
+    ] as const) {
       expect(decompressCounts(s)).toEqual(counts);
     }
   });
@@ -64,7 +70,13 @@ describe('COCO RLE', () => {
   it('computes toBbox as pycocotools (inclusive widths, full height for a run that wraps columns)', () => {
     // 4x4, pixels (row 1..2, col 1..2) set
     const mask = new Uint8Array(16);
-    for (const [y, x] of [[1, 1], [1, 2], [2, 1], [2, 2]]) mask[y * 4 + x] = 1;
+    for (const [y, x] of [
+      [1, 1],
+      [1, 2],
+      [2, 1],
+      [2, 2],
+    ])
+      mask[y * 4 + x] = 1;
     expect(rleToBbox(encodeMask(mask, 4, 4))).toEqual([1, 1, 2, 2]);
     // a run from (row 3, col 0) to (row 0, col 1) wraps, so the box spans all rows
     const wrap = new Uint8Array(16);

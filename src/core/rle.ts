@@ -28,7 +28,8 @@ export interface CocoRle {
 
 /** Row-major binary mask (any nonzero = set) → uncompressed RLE. */
 export function encodeMask(mask: ArrayLike<number>, height: number, width: number): RleCounts {
-  if (mask.length !== height * width) throw new RangeError(`mask has ${mask.length} pixels, expected ${height}×${width}`);
+  if (mask.length !== height * width)
+    throw new RangeError(`mask has ${mask.length} pixels, expected ${height}×${width}`);
   const counts: number[] = [];
   let current = 0;
   let run = 0;
@@ -90,15 +91,21 @@ export function decompressCounts(s: string, maxCounts = Infinity, file?: string)
   const counts: number[] = [];
   let p = 0;
   while (p < s.length) {
-    if (counts.length >= maxCounts) throw rleError(`the RLE string holds more than the ${maxCounts} counts its size allows`, file);
+    if (counts.length >= maxCounts)
+      throw rleError(`the RLE string holds more than the ${maxCounts} counts its size allows`, file);
     let x = 0;
     let k = 0;
     let more = true;
     while (more) {
       if (p >= s.length) throw rleError('the RLE counts string cannot be decoded (it ends inside a count)', file);
-      if (k > 10) throw rleError(`the RLE counts string cannot be decoded (a count longer than 10 characters at ${p})`, file);
+      if (k > 10)
+        throw rleError(`the RLE counts string cannot be decoded (a count longer than 10 characters at ${p})`, file);
       const c = s.charCodeAt(p) - 48;
-      if (c < 0 || c > 63) throw rleError(`the RLE counts string cannot be decoded (character ${JSON.stringify(s[p])} at ${p} is outside the 48..111 alphabet)`, file);
+      if (c < 0 || c > 63)
+        throw rleError(
+          `the RLE counts string cannot be decoded (character ${JSON.stringify(s[p])} at ${p} is outside the 48..111 alphabet)`,
+          file,
+        );
       // multiply instead of shifting: 5·k reaches past 32 bits for large counts
       x += (c & 0x1f) * 2 ** (5 * k);
       more = (c & 0x20) !== 0;
@@ -131,21 +138,29 @@ export function normalizeRle(rle: { size: unknown; counts: unknown }, file?: str
     throw rleError(`the RLE size ${JSON.stringify(size)?.slice(0, 40)} is not [height, width]`, file);
   }
   const [h, w] = size as [number, number];
-  if (h > LIMITS.imageSide || w > LIMITS.imageSide) throw rleError(`the RLE size ${h}×${w} exceeds LIMITS.imageSide = ${LIMITS.imageSide} (src/core/limits.ts)`, file);
+  if (h > LIMITS.imageSide || w > LIMITS.imageSide)
+    throw rleError(`the RLE size ${h}×${w} exceeds LIMITS.imageSide = ${LIMITS.imageSide} (src/core/limits.ts)`, file);
   const maxCounts = h * w + 1;
   let counts: number[];
   if (typeof rle.counts === 'string') counts = decompressCounts(rle.counts, maxCounts, file);
   else if (Array.isArray(rle.counts)) {
-    if (rle.counts.length > maxCounts) throw rleError(`the RLE has ${rle.counts.length} counts, more than its ${h}×${w} pixels allow`, file);
+    if (rle.counts.length > maxCounts)
+      throw rleError(`the RLE has ${rle.counts.length} counts, more than its ${h}×${w} pixels allow`, file);
     counts = rle.counts as number[];
-  } else throw rleError(`the RLE counts are ${rle.counts === null ? 'null' : typeof rle.counts}, not a string or a list of numbers`, file);
+  } else
+    throw rleError(
+      `the RLE counts are ${rle.counts === null ? 'null' : typeof rle.counts}, not a string or a list of numbers`,
+      file,
+    );
   let total = 0;
   for (const c of counts) {
-    if (!Number.isSafeInteger(c) || c < 0) throw rleError(`the RLE has an invalid count ${JSON.stringify(c)?.slice(0, 40)}`, file);
+    if (!Number.isSafeInteger(c) || c < 0)
+      throw rleError(`the RLE has an invalid count ${JSON.stringify(c)?.slice(0, 40)}`, file);
     total += c;
     if (total > h * w) throw rleError(`the RLE counts run past the ${h}×${w} = ${h * w} pixels of its size`, file);
   }
-  if (total !== h * w) throw rleError(`the RLE counts cover ${total} pixels, but its size ${h}×${w} has ${h * w}`, file);
+  if (total !== h * w)
+    throw rleError(`the RLE counts cover ${total} pixels, but its size ${h}×${w} has ${h * w}`, file);
   return { size: [h, w], counts };
 }
 
@@ -190,7 +205,8 @@ export function rleToBbox(rle: RleCounts): [number, number, number, number] {
 
 /** IoU of two same-size masks by walking both run lists (no decoding). */
 export function rleIou(a: RleCounts, b: RleCounts): number {
-  if (a.size[0] !== b.size[0] || a.size[1] !== b.size[1]) throw new RangeError(`RLE sizes differ: ${a.size} vs ${b.size}`);
+  if (a.size[0] !== b.size[0] || a.size[1] !== b.size[1])
+    throw new RangeError(`RLE sizes differ: ${a.size} vs ${b.size}`);
   let intersection = 0;
   let ia = 0;
   let ib = 0;

@@ -49,8 +49,12 @@ describe('semantic mIoU (detectron2 SemSegEvaluator)', () => {
   it('rejects inconsistent input with a named error', () => {
     const evaluator = new SemanticEvaluator(CATEGORIES);
     expect(() => evaluator.addImage(GT, [0, 0, 0])).toThrow(DearliError);
-    expect(() => semanticGroundTruth({ ...GT, ids: Uint32Array.from([0, 9, 5, 5, 5, 5, 7, 7]) }, CATEGORIES)).toThrow(/segment id 9 is in the PNG/);
-    expect(() => semanticGroundTruth({ ...GT, segments: [{ id: 5, category_id: 3 }] }, CATEGORIES)).toThrow(/category_id 3/);
+    expect(() => semanticGroundTruth({ ...GT, ids: Uint32Array.from([0, 9, 5, 5, 5, 5, 7, 7]) }, CATEGORIES)).toThrow(
+      /segment id 9 is in the PNG/,
+    );
+    expect(() => semanticGroundTruth({ ...GT, segments: [{ id: 5, category_id: 3 }] }, CATEGORIES)).toThrow(
+      /category_id 3/,
+    );
     expect(() => semanticGroundTruth({ ...GT, width: 7 }, CATEGORIES)).toThrow(DearliError);
   });
 });

@@ -47,14 +47,24 @@ export function miouReport(
 export function semanticGroundTruth(gt: PanopticImage, categories: readonly Pick<Category, 'id'>[]): Int32Array {
   const file = gt.pngFile ?? 'ground truth';
   if (gt.ids.length !== gt.width * gt.height) {
-    throw new DearliError('eval-bad-map', `id map has ${gt.ids.length} pixels, not ${gt.width}x${gt.height}`, 'Pass one id per pixel.', file);
+    throw new DearliError(
+      'eval-bad-map',
+      `id map has ${gt.ids.length} pixels, not ${gt.width}x${gt.height}`,
+      'Pass one id per pixel.',
+      file,
+    );
   }
   const classIndex = new Map(categories.map((c, i) => [c.id, i]));
   const classOfSegment = new Map<number, number>([[VOID_ID, -1]]);
   for (const s of gt.segments) {
     const c = classIndex.get(s.category_id);
     if (c === undefined) {
-      throw new DearliError('eval-unknown-category', `segment ${s.id} of ${file} has category_id ${s.category_id}, which is not among the categories`, 'Use the category ids of the ground-truth JSON.', gt.jsonFile);
+      throw new DearliError(
+        'eval-unknown-category',
+        `segment ${s.id} of ${file} has category_id ${s.category_id}, which is not among the categories`,
+        'Use the category ids of the ground-truth JSON.',
+        gt.jsonFile,
+      );
     }
     classOfSegment.set(s.id, c);
   }
@@ -66,7 +76,12 @@ export function semanticGroundTruth(gt: PanopticImage, categories: readonly Pick
     if (id !== lastId) {
       const c = classOfSegment.get(id);
       if (c === undefined) {
-        throw new DearliError('eval-id-not-in-json', `segment id ${id} is in the PNG but not in the segments_info of ${gt.jsonFile ?? 'its annotation'}`, 'List every non-zero id of the PNG in its annotation, or paint unlabeled pixels black (id 0).', file);
+        throw new DearliError(
+          'eval-id-not-in-json',
+          `segment id ${id} is in the PNG but not in the segments_info of ${gt.jsonFile ?? 'its annotation'}`,
+          'List every non-zero id of the PNG in its annotation, or paint unlabeled pixels black (id 0).',
+          file,
+        );
       }
       lastId = id;
       lastClass = c;
@@ -96,13 +111,19 @@ export class SemanticEvaluator {
     const truth = semanticGroundTruth(gt, this.categories);
     const n = this.categories.length;
     if (predicted.length !== truth.length) {
-      throw new DearliError('eval-size-mismatch', `semantic prediction has ${predicted.length} pixels but its ground truth is ${gt.width}x${gt.height}`, 'Predictions must have the ground-truth image size.', gt.pngFile);
+      throw new DearliError(
+        'eval-size-mismatch',
+        `semantic prediction has ${predicted.length} pixels but its ground truth is ${gt.width}x${gt.height}`,
+        'Predictions must have the ground-truth image size.',
+        gt.pngFile,
+      );
     }
     for (let i = 0; i < truth.length; i++) {
       const g = truth[i];
       if (g < 0) continue;
       const p = predicted[i];
-      if (!(p >= 0 && p < n)) throw new RangeError(`semantic prediction: class ${p} at pixel ${i} is outside 0..${n - 1}`);
+      if (!(p >= 0 && p < n))
+        throw new RangeError(`semantic prediction: class ${p} at pixel ${i} is outside 0..${n - 1}`);
       this.confusion[g * n + p]++;
     }
     this.imageCount++;

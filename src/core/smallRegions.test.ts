@@ -9,7 +9,8 @@ function grid(rows: string[]): [Uint8Array, number, number] {
 
 function draw(mask: Uint8Array, width: number): string[] {
   const rows: string[] = [];
-  for (let y = 0; y < mask.length / width; y++) rows.push(Array.from(mask.subarray(y * width, (y + 1) * width), (v) => (v ? '#' : '.')).join(''));
+  for (let y = 0; y < mask.length / width; y++)
+    rows.push(Array.from(mask.subarray(y * width, (y + 1) * width), (v) => (v ? '#' : '.')).join(''));
   return rows;
 }
 
@@ -97,7 +98,13 @@ describe('removeSmallRegions', () => {
   });
 
   it('leaves empty and full masks unchanged', () => {
-    expect(removeSmallRegions(new Uint8Array(6), 2, 3, 100, 'islands')).toEqual({ mask: new Uint8Array(6), changed: false });
-    expect(removeSmallRegions(new Uint8Array(6).fill(1), 2, 3, 100, 'holes')).toEqual({ mask: new Uint8Array(6).fill(1), changed: false });
+    expect(removeSmallRegions(new Uint8Array(6), 2, 3, 100, 'islands')).toEqual({
+      mask: new Uint8Array(6),
+      changed: false,
+    });
+    expect(removeSmallRegions(new Uint8Array(6).fill(1), 2, 3, 100, 'holes')).toEqual({
+      mask: new Uint8Array(6).fill(1),
+      changed: false,
+    });
   });
 });

@@ -39,7 +39,10 @@ describe('mask PNG decoding', () => {
 
   it('ignores alpha in RGBA masks, as panopticapi does', () => {
     const rgba = Uint8Array.from([1, 2, 3, 0, 4, 5, 6, 255]);
-    expect(Array.from(decodeMaskPng(customPng(rgba, 2, 1, 4, 8), 'm.png').ids)).toEqual([1 + 2 * 256 + 3 * 65536, 4 + 5 * 256 + 6 * 65536]);
+    expect(Array.from(decodeMaskPng(customPng(rgba, 2, 1, 4, 8), 'm.png').ids)).toEqual([
+      1 + 2 * 256 + 3 * 65536,
+      4 + 5 * 256 + 6 * 65536,
+    ]);
   });
 
   it('expands palette masks (8-bit and packed 2-bit) through the palette to RGB ids', () => {
@@ -95,7 +98,11 @@ describe('image probes', () => {
   });
 
   it('finds a JPEG frame header behind large metadata segments', async () => {
-    expect(await probeImage(blobOf(fakeJpeg(33, 44, { app1Bytes: 65000 })), 'exif.jpg')).toEqual({ type: 'jpeg', width: 33, height: 44 });
+    expect(await probeImage(blobOf(fakeJpeg(33, 44, { app1Bytes: 65000 })), 'exif.jpg')).toEqual({
+      type: 'jpeg',
+      width: 33,
+      height: 44,
+    });
   });
 
   it('sniffs by content, not extension', () => {
@@ -143,7 +150,9 @@ describe('image integrity', () => {
   });
 
   it('detects a JPEG without a frame header', async () => {
-    const e = await asyncErrorOf(probeImage(blobOf(Uint8Array.from([0xff, 0xd8, 0xff, 0xda, 0, 2, 0xff, 0xd9])), 'nosof.jpg'));
+    const e = await asyncErrorOf(
+      probeImage(blobOf(Uint8Array.from([0xff, 0xd8, 0xff, 0xda, 0, 2, 0xff, 0xd9])), 'nosof.jpg'),
+    );
     expect(e.problem).toMatch(/SOF/);
   });
 

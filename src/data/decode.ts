@@ -56,7 +56,8 @@ export async function probeImage(blob: Blob, file: string): Promise<ImageProbe> 
   if (type === 'png') probe = probePng(head, file);
   else if (type === 'webp') probe = probeWebp(head, file);
   else probe = await probeJpeg(blob, head, file);
-  if (probe.width > MAX_IMAGE_SIDE || probe.height > MAX_IMAGE_SIDE) throw problems.imageTooLarge(file, probe.width, probe.height);
+  if (probe.width > MAX_IMAGE_SIDE || probe.height > MAX_IMAGE_SIDE)
+    throw problems.imageTooLarge(file, probe.width, probe.height);
   if (probe.width === 0 || probe.height === 0) throw problems.corruptImage(file, 'its header gives a size of 0');
   return probe;
 }
@@ -70,7 +71,8 @@ function u32le(b: Uint8Array, at: number): number {
 }
 
 function probePng(head: Uint8Array, file: string): ImageProbe {
-  if (head.length < 33 || ascii(head, 12, 4) !== 'IHDR') throw problems.corruptImage(file, 'PNG without an IHDR header');
+  if (head.length < 33 || ascii(head, 12, 4) !== 'IHDR')
+    throw problems.corruptImage(file, 'PNG without an IHDR header');
   return { type: 'png', width: u32be(head, 16), height: u32be(head, 20) };
 }
 
@@ -78,8 +80,13 @@ function probeWebp(head: Uint8Array, file: string): ImageProbe {
   if (head.length < 30) throw problems.corruptImage(file, 'WebP shorter than its header');
   const chunk = ascii(head, 12, 4);
   if (chunk === 'VP8 ') {
-    if (head[23] !== 0x9d || head[24] !== 0x01 || head[25] !== 0x2a) throw problems.corruptImage(file, 'bad VP8 start code');
-    return { type: 'webp', width: (head[26] | (head[27] << 8)) & 0x3fff, height: (head[28] | (head[29] << 8)) & 0x3fff };
+    if (head[23] !== 0x9d || head[24] !== 0x01 || head[25] !== 0x2a)
+      throw problems.corruptImage(file, 'bad VP8 start code');
+    return {
+      type: 'webp',
+      width: (head[26] | (head[27] << 8)) & 0x3fff,
+      height: (head[28] | (head[29] << 8)) & 0x3fff,
+    };
   }
   if (chunk === 'VP8L') {
     if (head[20] !== 0x2f) throw problems.corruptImage(file, 'bad VP8L signature');
@@ -134,8 +141,11 @@ const JPEG_TAIL_BYTES = 4096;
  */
 export async function checkImageIntegrity(blob: Blob, probe: ImageProbe, file: string): Promise<void> {
   if (probe.type === 'png') {
-    const png = decodePngStrict(new Uint8Array(await blob.arrayBuffer()), (detail) => problems.corruptImage(file, detail));
-    if (png.width !== probe.width || png.height !== probe.height) throw problems.corruptImage(file, 'IHDR size changed while decoding');
+    const png = decodePngStrict(new Uint8Array(await blob.arrayBuffer()), (detail) =>
+      problems.corruptImage(file, detail),
+    );
+    if (png.width !== probe.width || png.height !== probe.height)
+      throw problems.corruptImage(file, 'IHDR size changed while decoding');
   } else if (probe.type === 'jpeg') {
     const tail = await readRange(blob, Math.max(0, blob.size - JPEG_TAIL_BYTES), blob.size);
     let hasEnd = false;
@@ -143,7 +153,8 @@ export async function checkImageIntegrity(blob: Blob, probe: ImageProbe, file: s
     if (!hasEnd) throw problems.corruptImage(file, 'JPEG without its end-of-image marker');
   } else {
     const riffEnd = 8 + u32le(await readRange(blob, 0, 8), 4);
-    if (riffEnd > blob.size) throw problems.corruptImage(file, `WebP is ${blob.size} bytes but its RIFF header says ${riffEnd}`);
+    if (riffEnd > blob.size)
+      throw problems.corruptImage(file, `WebP is ${blob.size} bytes but its RIFF header says ${riffEnd}`);
   }
 }
 
@@ -189,7 +200,15 @@ function scanlineBytes(width: number, height: number, bitsPerPixel: number): num
   return width === 0 || height === 0 ? 0 : height * (1 + Math.ceil((width * bitsPerPixel) / 8));
 }
 
-const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
 
 /**
  * Walks the PNG chunks before any pixel is inflated: each CRC (so truncation and flipped bits are
@@ -217,14 +236,22 @@ function readPngStructure(bytes: Uint8Array, fail: (detail: string) => DearliErr
       const [depth, colorType, compression, filter, interlace] = bytes.subarray(pos + 16, pos + 21);
       if (width === 0 || height === 0) throw fail(`its header gives a size of ${width}×${height}`);
       if (width > LIMITS.imageSide || height > LIMITS.imageSide) {
-        throw fail(`its header gives ${width}×${height} px, more than LIMITS.imageSide = ${LIMITS.imageSide} on a side (src/core/limits.ts); downscale it with nearest-neighbour resampling`);
+        throw fail(
+          `its header gives ${width}×${height} px, more than LIMITS.imageSide = ${LIMITS.imageSide} on a side (src/core/limits.ts); downscale it with nearest-neighbour resampling`,
+        );
       }
       const kind = PNG_COLOR_TYPES[colorType];
-      if (!kind || !kind.depths.includes(depth)) throw fail(`colour type ${colorType} with bit depth ${depth} is not a PNG format`);
-      if (compression !== 0 || filter !== 0 || interlace > 1) throw fail('unknown compression, filter or interlace method in IHDR');
+      if (!kind || !kind.depths.includes(depth))
+        throw fail(`colour type ${colorType} with bit depth ${depth} is not a PNG format`);
+      if (compression !== 0 || filter !== 0 || interlace > 1)
+        throw fail('unknown compression, filter or interlace method in IHDR');
       const bpp = kind.channels * depth;
       const inflatedBytes = interlace
-        ? ADAM7.reduce((acc, [x0, y0, dx, dy]) => acc + scanlineBytes(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy), bpp), 0)
+        ? ADAM7.reduce(
+            (acc, [x0, y0, dx, dy]) =>
+              acc + scanlineBytes(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy), bpp),
+            0,
+          )
         : scanlineBytes(width, height, bpp);
       header = { width, height, depth, colorType, interlaced: interlace === 1, idat: [], inflatedBytes };
     } else if (!header) {
@@ -233,7 +260,8 @@ function readPngStructure(bytes: Uint8Array, fail: (detail: string) => DearliErr
       if (sawPalette) throw fail('a second PLTE chunk');
       if (idatState !== 'before') throw fail('PLTE after the image data');
       if (header.colorType === 0 || header.colorType === 4) throw fail('a PLTE chunk in a greyscale PNG');
-      if (length === 0 || length % 3 !== 0 || length > 768) throw fail(`PLTE has ${length} bytes, not 3 per entry (at most 256)`);
+      if (length === 0 || length % 3 !== 0 || length > 768)
+        throw fail(`PLTE has ${length} bytes, not 3 per entry (at most 256)`);
       sawPalette = true;
     } else if (type === 'IDAT') {
       if (idatState === 'after') throw fail('IDAT chunks are not consecutive');
@@ -269,18 +297,31 @@ function checkIdatSize(png: PngHeader, fail: (detail: string) => DearliError): v
     for (let i = 0; i < png.idat.length; i++) {
       const part = png.idat[i];
       for (let at = 0; at < part.length; at += INFLATE_SLICE) {
-        inflater.push(part.subarray(at, at + INFLATE_SLICE), i === png.idat.length - 1 && at + INFLATE_SLICE >= part.length);
+        inflater.push(
+          part.subarray(at, at + INFLATE_SLICE),
+          i === png.idat.length - 1 && at + INFLATE_SLICE >= part.length,
+        );
       }
     }
   } catch (e) {
-    if (over) throw fail(`the image data inflates past the ${png.inflatedBytes} bytes a ${png.width}×${png.height} image needs`);
+    if (over)
+      throw fail(
+        `the image data inflates past the ${png.inflatedBytes} bytes a ${png.width}×${png.height} image needs`,
+      );
     throw fail(`the image data cannot be inflated (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (produced !== png.inflatedBytes) throw fail(`the image data inflates to ${produced} bytes, a ${png.width}×${png.height} image needs ${png.inflatedBytes}`);
+  if (produced !== png.inflatedBytes)
+    throw fail(
+      `the image data inflates to ${produced} bytes, a ${png.width}×${png.height} image needs ${png.inflatedBytes}`,
+    );
 }
 
 /** Decodes a PNG after checking its structure and the inflated size, and checks the pixel count. */
-function decodePngStrict(bytes: Uint8Array, fail: (detail: string) => DearliError, expected?: (header: PngHeader) => void): DecodedPng {
+function decodePngStrict(
+  bytes: Uint8Array,
+  fail: (detail: string) => DearliError,
+  expected?: (header: PngHeader) => void,
+): DecodedPng {
   const header = readPngStructure(bytes, fail);
   expected?.(header);
   checkIdatSize(header, fail);
@@ -292,7 +333,8 @@ function decodePngStrict(bytes: Uint8Array, fail: (detail: string) => DearliErro
   }
   const rowBytes = Math.ceil((png.width * png.channels * png.depth) / 8);
   const expectedValues = png.depth < 8 ? rowBytes * png.height : png.width * png.height * png.channels;
-  if (png.data.length !== expectedValues) throw fail(`pixel data holds ${png.data.length} values, ${expectedValues} expected`);
+  if (png.data.length !== expectedValues)
+    throw fail(`pixel data holds ${png.data.length} values, ${expectedValues} expected`);
   return png;
 }
 
@@ -300,16 +342,24 @@ function decodePngStrict(bytes: Uint8Array, fail: (detail: string) => DearliErro
  * Decodes a panoptic mask PNG into one id per pixel, bit-exactly, or throws a DearliError naming
  * `file`. With `image`, the mask's header size is compared with its image before anything is inflated.
  */
-export function decodeMaskPng(bytes: Uint8Array, file: string, image?: { path: string; width: number; height: number }): DecodedIdPng {
+export function decodeMaskPng(
+  bytes: Uint8Array,
+  file: string,
+  image?: { path: string; width: number; height: number },
+): DecodedIdPng {
   const type = sniffImageType(bytes.subarray(0, 12));
   if (type === 'jpeg') throw problems.jpegMask(file);
   if (type !== 'png') throw problems.notPngMask(file);
-  const png = decodePngStrict(bytes, (detail) => problems.corruptMask(file, detail), (header) => {
-    if (header.depth === 16) throw problems.sixteenBitMask(file);
-    if (image && (header.width !== image.width || header.height !== image.height)) {
-      throw problems.maskSizeMismatch(file, [header.width, header.height], [image.width, image.height], image.path);
-    }
-  });
+  const png = decodePngStrict(
+    bytes,
+    (detail) => problems.corruptMask(file, detail),
+    (header) => {
+      if (header.depth === 16) throw problems.sixteenBitMask(file);
+      if (image && (header.width !== image.width || header.height !== image.height)) {
+        throw problems.maskSizeMismatch(file, [header.width, header.height], [image.width, image.height], image.path);
+      }
+    },
+  );
   return idMapOfPng(png, (detail) => problems.corruptMask(file, detail));
 }
 

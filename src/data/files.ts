@@ -41,7 +41,12 @@ export function extension(name: string): string {
 /** Operating-system litter that is skipped silently (Finder metadata, Windows thumbnails). */
 export function isSystemFile(path: string): boolean {
   const base = baseName(path);
-  return path.split('/').some((s) => s === '__MACOSX') || base.startsWith('.') || base === 'Thumbs.db' || base === 'desktop.ini';
+  return (
+    path.split('/').some((s) => s === '__MACOSX') ||
+    base.startsWith('.') ||
+    base === 'Thumbs.db' ||
+    base === 'desktop.ini'
+  );
 }
 
 function isLazy(file: Blob | LazyFile): file is LazyFile {
@@ -63,7 +68,14 @@ async function readText(file: Blob | LazyFile): Promise<string> {
 /** Reads and parses a JSON file, refusing one over LIMITS.jsonBytes before reading it. */
 /** A JSON file's text, refused by size before it is read. */
 export async function readJsonText(file: Blob | LazyFile, path: string): Promise<string> {
-  if (file.size > LIMITS.jsonBytes) throw limitError('json-too-large', `the JSON file has ${file.size} bytes`, 'jsonBytes', path, 'Split the annotations into several files');
+  if (file.size > LIMITS.jsonBytes)
+    throw limitError(
+      'json-too-large',
+      `the JSON file has ${file.size} bytes`,
+      'jsonBytes',
+      path,
+      'Split the annotations into several files',
+    );
   return readText(file);
 }
 
@@ -78,7 +90,11 @@ export function parseJson(text: string, file: string): unknown {
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     const { line, column } = locateJsonError(message, text);
-    const detail = message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+/, '').replace(/^JSON\.parse: /, '').replace(/ at line \d+ column \d+ of the JSON data$/, '');
+    const detail = message
+      .replace(/\s*\(line \d+ column \d+\)/, '')
+      .replace(/ in JSON at position \d+/, '')
+      .replace(/^JSON\.parse: /, '')
+      .replace(/ at line \d+ column \d+ of the JSON data$/, '');
     throw problems.jsonSyntax(file, detail, line, column);
   }
 }
@@ -116,7 +132,14 @@ export async function filesFromZip(zip: Blob, zipPath: string): Promise<ImportFi
   const encrypted = files.find((e) => e.encrypted);
   if (encrypted) throw problems.badZip(zipPath, `${encrypted.filename} is encrypted`);
   const declared = files.reduce((sum, e) => sum + e.uncompressedSize, 0);
-  if (declared > LIMITS.zipArchiveBytes) throw limitError('zip-limit', `the archive's entries inflate to ${declared} bytes`, 'zipArchiveBytes', zipPath, 'Split the dataset into several zips');
+  if (declared > LIMITS.zipArchiveBytes)
+    throw limitError(
+      'zip-limit',
+      `the archive's entries inflate to ${declared} bytes`,
+      'zipArchiveBytes',
+      zipPath,
+      'Split the dataset into several zips',
+    );
   const root = stem(zipPath);
   const paths = files.map((e) => normalizePath(e.filename));
   const topLevelFiles = paths.some((p) => !p.includes('/'));

@@ -28,21 +28,45 @@ describe('PNG masks (issue 13)', () => {
   });
 
   it('refuses a 16384² mask from its header, before decoding', async () => {
-    await expectRefused(() => decodeMaskPng(pngOf([ihdr(16384, 16384), idat(scanlines(1, 1))]), 'huge.png'), 'huge.png', /16384×16384 px, more than LIMITS\.imageSide/);
+    await expectRefused(
+      () => decodeMaskPng(pngOf([ihdr(16384, 16384), idat(scanlines(1, 1))]), 'huge.png'),
+      'huge.png',
+      /16384×16384 px, more than LIMITS\.imageSide/,
+    );
   });
 
   it('compares the mask size with its image before inflating anything', async () => {
     const bomb = pngOf([ihdr(64, 64), idat(new Uint8Array(16 * 1024 * 1024))]);
-    await expectRefused(() => decodeMaskPng(bomb, 'm.png', { path: 'i.jpg', width: 32, height: 32 }), 'm.png', /the mask is 64×64 px but its image i\.jpg is 32×32/);
+    await expectRefused(
+      () => decodeMaskPng(bomb, 'm.png', { path: 'i.jpg', width: 32, height: 32 }),
+      'm.png',
+      /the mask is 64×64 px but its image i\.jpg is 32×32/,
+    );
   });
 
   it.each([
     ['a zero width', [ihdr(0, 4), idat(scanlines(0, 4))], /size of 0×4/],
     ['a palette image without PLTE', [ihdr(2, 2, 3), idat(new Uint8Array(6))], /without a PLTE/],
-    ['a PLTE after the image data', [ihdr(2, 2), idat(scanlines(2, 2)), pngChunk('PLTE', new Uint8Array(3))], /PLTE after the image data/],
-    ['a PLTE in a greyscale image', [ihdr(2, 2, 0), pngChunk('PLTE', new Uint8Array(3)), idat(new Uint8Array(6))], /PLTE chunk in a greyscale/],
-    ['IDAT chunks that are not consecutive', [ihdr(2, 2), idat(scanlines(2, 1)), pngChunk('tEXt', new Uint8Array(2)), idat(scanlines(2, 1))], /not consecutive/],
-    ['a first chunk other than IHDR', [pngChunk('tEXt', new Uint8Array(2)), ihdr(2, 2), idat(scanlines(2, 2))], /first chunk is tEXt/],
+    [
+      'a PLTE after the image data',
+      [ihdr(2, 2), idat(scanlines(2, 2)), pngChunk('PLTE', new Uint8Array(3))],
+      /PLTE after the image data/,
+    ],
+    [
+      'a PLTE in a greyscale image',
+      [ihdr(2, 2, 0), pngChunk('PLTE', new Uint8Array(3)), idat(new Uint8Array(6))],
+      /PLTE chunk in a greyscale/,
+    ],
+    [
+      'IDAT chunks that are not consecutive',
+      [ihdr(2, 2), idat(scanlines(2, 1)), pngChunk('tEXt', new Uint8Array(2)), idat(scanlines(2, 1))],
+      /not consecutive/,
+    ],
+    [
+      'a first chunk other than IHDR',
+      [pngChunk('tEXt', new Uint8Array(2)), ihdr(2, 2), idat(scanlines(2, 2))],
+      /first chunk is tEXt/,
+    ],
     ['colour type 2 at bit depth 4', [ihdr(2, 2, 2, 4), idat(scanlines(2, 2))], /colour type 2 with bit depth 4/],
     ['short image data', [ihdr(4, 4), idat(scanlines(4, 3))], /inflates to 39 bytes, a 4×4 image needs 52/],
   ])('refuses %s', async (_what, chunks, pattern) => {
@@ -58,10 +82,18 @@ describe('PNG masks (issue 13)', () => {
 
 describe('dataset zips and annotation JSON (issue 13)', () => {
   it('refuses a 700 MB JSON from a small zip before inflating it, as a forged size and as a real bomb', async () => {
-    const forged = rawZip([{ name: 'data/annotations/panoptic_train.json', data: new TextEncoder().encode('{}'), declaredSize: 700 * 1024 * 1024 }]);
+    const forged = rawZip([
+      {
+        name: 'data/annotations/panoptic_train.json',
+        data: new TextEncoder().encode('{}'),
+        declaredSize: 700 * 1024 * 1024,
+      },
+    ]);
     const [f] = await filesFromZip(new Blob([forged as BlobPart]), 'forged.zip');
     await expectRefused(() => readJson(f.file, f.path), f.path, /jsonBytes/);
-    const bomb = rawZip([{ name: 'data/annotations/panoptic_train.json', data: new Uint8Array(32 * 1024 * 1024).fill(0x20) }]);
+    const bomb = rawZip([
+      { name: 'data/annotations/panoptic_train.json', data: new Uint8Array(32 * 1024 * 1024).fill(0x20) },
+    ]);
     expect(bomb.length).toBeLessThan(100_000);
     const [b] = await filesFromZip(new Blob([bomb as BlobPart]), 'bomb.zip');
     await expectRefused(() => readJson(b.file, b.path), 'bomb.zip', /zip bomb.*zipInflateRatio/);

@@ -9,7 +9,13 @@ import { blobOf, fakeJpeg, rgbPng } from './testing/builders';
 describe('data layer in Chromium', () => {
   it('imports the demo with thumbnails and reports storage use', async () => {
     const db = await openStore(`browser-${crypto.randomUUID()}`);
-    const [labeled] = await importDemoDatasets(db, { width: 200, height: 120, labeled: 2, unlabeled: 1, validation: 1 });
+    const [labeled] = await importDemoDatasets(db, {
+      width: 200,
+      height: 120,
+      labeled: 2,
+      unlabeled: 1,
+      validation: 1,
+    });
     const [first] = await listImages(db, labeled.id, 0, 1);
     expect(first.thumbnail?.type).toBe('image/jpeg');
     const thumbnail = await createImageBitmap(first.thumbnail!);
@@ -32,7 +38,17 @@ describe('data layer in Chromium', () => {
       await held;
     });
     await isLocked;
-    await beginDataset(db, { id: 'running', name: 'r', role: 'unlabeled', layout: 'unlabeled', categories: [], imageCount: 0, labeledCount: 0, bytes: 0, createdAt: 0 });
+    await beginDataset(db, {
+      id: 'running',
+      name: 'r',
+      role: 'unlabeled',
+      layout: 'unlabeled',
+      categories: [],
+      imageCount: 0,
+      labeledCount: 0,
+      bytes: 0,
+      createdAt: 0,
+    });
     db.close();
     const again = await openStore(name);
     expect(await again.get('datasets', 'running')).toBeDefined();
@@ -51,7 +67,10 @@ describe('data layer in Chromium', () => {
       { path: 'photos/garbage.jpg', file: blobOf(fakeJpeg(4, 4)) },
     ]);
     expect(plan.errors).toEqual([]);
-    await expect(commitImport(db, plan, { name: 'x', role: 'unlabeled' })).rejects.toMatchObject({ code: 'corrupt-image', file: 'photos/garbage.jpg' });
+    await expect(commitImport(db, plan, { name: 'x', role: 'unlabeled' })).rejects.toMatchObject({
+      code: 'corrupt-image',
+      file: 'photos/garbage.jpg',
+    });
     expect(await listDatasets(db)).toEqual([]);
     expect(await db.count('images')).toBe(0);
     db.close();

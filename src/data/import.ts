@@ -26,7 +26,15 @@ import {
   type DearliDB,
   type ImageRecord,
 } from './store';
-import type { DatasetRole, ImportFile, ImportPlan, ImportPlanSet, ImportPlanSummary, ImportProgress, PlannedImage } from './types';
+import type {
+  DatasetRole,
+  ImportFile,
+  ImportPlan,
+  ImportPlanSet,
+  ImportPlanSummary,
+  ImportProgress,
+  PlannedImage,
+} from './types';
 
 export interface PlanOptions {
   /** The role the user intends; when given, role-specific problems are reported in the plan. */
@@ -56,11 +64,24 @@ export async function planImport(files: ImportFile[], options: PlanOptions = {})
       ? refusedLayout()
       : layouts.length === 1
         ? layouts[0]
-        : { ...refusedLayout(), layout: 'coco-panoptic' as const, annotationFiles: found.annotationFiles, errors: [problems.severalAnnotationFiles(found.annotationFiles)] };
-  const plan = await checkLayout(drop, files, layout, jsonSplitName(layout), progressTicker(layout.images.length, options.onProgress), options.signal);
+        : {
+            ...refusedLayout(),
+            layout: 'coco-panoptic' as const,
+            annotationFiles: found.annotationFiles,
+            errors: [problems.severalAnnotationFiles(found.annotationFiles)],
+          };
+  const plan = await checkLayout(
+    drop,
+    files,
+    layout,
+    jsonSplitName(layout),
+    progressTicker(layout.images.length, options.onProgress),
+    options.signal,
+  );
   const messages = dropMessages(drop, files, found, [layout]);
   const unused = leftoverImages(drop, [layout]).map((f) => f.path);
-  if (unused.length && layout.layout !== 'unlabeled') messages.notices.push(problems.unusedImages(unused.length, unused.slice(0, 3)).toJSON());
+  if (unused.length && layout.layout !== 'unlabeled')
+    messages.notices.push(problems.unusedImages(unused.length, unused.slice(0, 3)).toJSON());
   plan.errors = capProblems([...messages.errors, ...plan.errors]);
   plan.notices = [...messages.notices, ...plan.notices];
   if (options.role) applyRole(plan, options.role);
@@ -73,14 +94,18 @@ export async function planImport(files: ImportFile[], options: PlanOptions = {})
  * images that no labeled split uses (mask PNGs never count as such images). Each split has its
  * own role proposal; `commitImports` writes the chosen ones together or none.
  */
-export async function planImports(files: ImportFile[], options: Pick<PlanOptions, 'signal' | 'onProgress'> = {}): Promise<ImportPlanSet> {
+export async function planImports(
+  files: ImportFile[],
+  options: Pick<PlanOptions, 'signal' | 'onProgress'> = {},
+): Promise<ImportPlanSet> {
   const drop = await readDrop(files);
   if (drop instanceof DearliError) return { splits: [], errors: [drop.toJSON()], notices: [] };
   const found = await readAnnotationJsons(drop, undefined);
   const layouts = await detectLayouts(drop, found);
   const leftover = leftoverImages(drop, layouts);
   const named = layouts.map((layout) => ({ layout, name: jsonSplitName(layout) }));
-  if (leftover.length && layouts.some((l) => l.layout !== 'unlabeled')) named.push({ layout: unlabeledResult(drop, leftover), name: commonFolder(drop, leftover) });
+  if (leftover.length && layouts.some((l) => l.layout !== 'unlabeled'))
+    named.push({ layout: unlabeledResult(drop, leftover), name: commonFolder(drop, leftover) });
   const tick = progressTicker(
     named.reduce((sum, n) => sum + n.layout.images.length, 0),
     options.onProgress,
@@ -130,7 +155,10 @@ interface AnnotationJsons {
 async function readAnnotationJsons(scan: FileScan, annotationFile: string | undefined): Promise<AnnotationJsons> {
   const found: AnnotationJsons = { panoptic: [], annotationFiles: [], errors: [], notices: [], reported: new Set() };
   const otherJsons = scan.jsons.filter((f) => baseName(f.path) !== 'categories.json');
-  const candidates = otherJsons.length <= MAX_JSON_CANDIDATES ? otherJsons : otherJsons.filter((f) => /panoptic/i.test(baseName(f.path)));
+  const candidates =
+    otherJsons.length <= MAX_JSON_CANDIDATES
+      ? otherJsons
+      : otherJsons.filter((f) => /panoptic/i.test(baseName(f.path)));
   for (const f of candidates) {
     if (annotationFile && f.path !== annotationFile) continue;
     try {
@@ -145,7 +173,8 @@ async function readAnnotationJsons(scan: FileScan, annotationFile: string | unde
       found.reported.add(f.path);
     }
   }
-  if (annotationFile && !scan.byPath.has(annotationFile)) found.errors.push(problems.missingAnnotationFile(annotationFile));
+  if (annotationFile && !scan.byPath.has(annotationFile))
+    found.errors.push(problems.missingAnnotationFile(annotationFile));
   found.annotationFiles = found.panoptic.map((p) => p.path);
   return found;
 }
@@ -177,15 +206,25 @@ async function detectLayouts(scan: FileScan, found: AnnotationJsons): Promise<La
 function leftoverImages(scan: FileScan, layouts: LayoutResult[]): ScannedFile[] {
   if (layouts.some((l) => l.errors.length)) return [];
   const taken = new Set(layouts.flatMap((l) => [...l.images.map((i) => i.path), ...l.used]));
-  const maskFolders = scan.jsons.map((f) => (dirName(f.path) ? `${dirName(f.path)}/${stem(f.path)}/` : `${stem(f.path)}/`));
+  const maskFolders = scan.jsons.map((f) =>
+    dirName(f.path) ? `${dirName(f.path)}/${stem(f.path)}/` : `${stem(f.path)}/`,
+  );
   return scan.images.filter((f) => !taken.has(f.path) && !maskFolders.some((folder) => f.path.startsWith(folder)));
 }
 
 /** Problems of the drop as a whole: unreadable or duplicate files, nothing to import, skipped files. */
-function dropMessages(scan: FileScan, files: ImportFile[], found: AnnotationJsons, layouts: LayoutResult[]): { errors: UserMessage[]; notices: UserMessage[] } {
+function dropMessages(
+  scan: FileScan,
+  files: ImportFile[],
+  found: AnnotationJsons,
+  layouts: LayoutResult[],
+): { errors: UserMessage[]; notices: UserMessage[] } {
   const errors = [...scan.errors, ...found.errors];
   const used = new Set(layouts.flatMap((l) => [...l.used]));
-  const skipped = [...scan.skipped, ...scan.jsons.filter((f) => !used.has(f.path) && !found.reported.has(f.path)).map((f) => f.path)];
+  const skipped = [
+    ...scan.skipped,
+    ...scan.jsons.filter((f) => !used.has(f.path) && !found.reported.has(f.path)).map((f) => f.path),
+  ];
   const notices = [...found.notices];
   if (skipped.length) notices.push(problems.skippedFiles(skipped.length, skipped.slice(0, 3)));
   const nothingFound = layouts.every((l) => l.images.length === 0 && l.errors.length === 0);
@@ -208,7 +247,14 @@ async function checkLayout(
   const errors = [...layout.errors];
   const notices = [...layout.notices];
   const { categories, vocabulary } = withCuratedSynonyms(layout.categories);
-  if (vocabulary) notices.push(problems.curatedVocabulary(vocabulary.name, categories.length, categories.reduce((n, c) => n + promptNames(c).length, 0)));
+  if (vocabulary)
+    notices.push(
+      problems.curatedVocabulary(
+        vocabulary.name,
+        categories.length,
+        categories.reduce((n, c) => n + promptNames(c).length, 0),
+      ),
+    );
   const images: PlannedImage[] = [];
   for (const image of layout.images) {
     throwIfAborted(signal);
@@ -256,7 +302,15 @@ function unlabeledResult(scan: FileScan, images: ScannedFile[]): LayoutResult {
 
 /** A layout with nothing to import, for the cases that end in an error. */
 function refusedLayout(): LayoutResult {
-  return { layout: 'unlabeled', categories: [], images: [], annotationFiles: [], notices: [], errors: [], used: new Set() };
+  return {
+    layout: 'unlabeled',
+    categories: [],
+    images: [],
+    annotationFiles: [],
+    notices: [],
+    errors: [],
+    used: new Set(),
+  };
 }
 
 function suggestName(scan: FileScan, files: ImportFile[], splitName: string): string {
@@ -283,7 +337,14 @@ function emptyPlan(files: ImportFile[], errors: DearliError[]): ImportPlan {
 function capProblems(errors: UserMessage[]): UserMessage[] {
   if (errors.length <= MAX_LISTED_PROBLEMS) return errors;
   const rest = errors.length - MAX_LISTED_PROBLEMS;
-  return [...errors.slice(0, MAX_LISTED_PROBLEMS), new DearliError('more-problems', `${countOf(rest, 'more problem')} ${rest === 1 ? 'is' : 'are'} not listed.`, 'Fix the problems above and scan again to see the rest.').toJSON()];
+  return [
+    ...errors.slice(0, MAX_LISTED_PROBLEMS),
+    new DearliError(
+      'more-problems',
+      `${countOf(rest, 'more problem')} ${rest === 1 ? 'is' : 'are'} not listed.`,
+      'Fix the problems above and scan again to see the rest.',
+    ).toJSON(),
+  ];
 }
 
 /** What the UI shows of a plan: everything except the files, safe to post across a worker boundary. */
@@ -314,13 +375,19 @@ const MIME: Record<PlannedImage['type'], string> = { png: 'image/png', jpeg: 'im
  * any; a DearliError 'cancelled' when `signal` aborts; 'storage-full' when the quota runs out. In
  * every failure case, whatever this import wrote is deleted before the error is thrown.
  */
-export async function commitImport(db: DearliDB, plan: ImportPlan, options: CommitOptions, control: CommitControl = {}): Promise<DatasetRecord> {
+export async function commitImport(
+  db: DearliDB,
+  plan: ImportPlan,
+  options: CommitOptions,
+  control: CommitControl = {},
+): Promise<DatasetRecord> {
   if (plan.errors.length) throw fromMessage(plan.errors[0]);
   if (options.role !== 'unlabeled' && plan.labeledCount === 0) throw problems.needsLabels(options.role);
   throwIfAborted(control.signal);
   // Refuse up front what clearly cannot fit; the estimate is approximate, so a quota error can still come later.
   const estimate = await storageEstimate();
-  if (estimate && estimate.quota > 0 && plan.bytes > estimate.quota - estimate.usage) throw problems.notEnoughStorage(plan.bytes, estimate.quota - estimate.usage);
+  if (estimate && estimate.quota > 0 && plan.bytes > estimate.quota - estimate.usage)
+    throw problems.notEnoughStorage(plan.bytes, estimate.quota - estimate.usage);
   const id = newDatasetId();
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
   const write = () => writeDataset(db, id, plan, options, control);
@@ -333,8 +400,14 @@ export async function commitImport(db: DearliDB, plan: ImportPlan, options: Comm
  * gives its role; null leaves it out). All or none: nothing is written while any chosen split has
  * a problem, and a failure or cancel part-way deletes the datasets this call already committed.
  */
-export async function commitImports(db: DearliDB, set: ImportPlanSet, choices: (CommitOptions | null)[], control: CommitControl = {}): Promise<DatasetRecord[]> {
-  if (choices.length !== set.splits.length) throw new Error(`commitImports: ${choices.length} choices for ${set.splits.length} splits`);
+export async function commitImports(
+  db: DearliDB,
+  set: ImportPlanSet,
+  choices: (CommitOptions | null)[],
+  control: CommitControl = {},
+): Promise<DatasetRecord[]> {
+  if (choices.length !== set.splits.length)
+    throw new Error(`commitImports: ${choices.length} choices for ${set.splits.length} splits`);
   if (set.errors.length) throw fromMessage(set.errors[0]);
   const chosen = set.splits.flatMap((plan, i) => (choices[i] ? [{ plan, options: choices[i] }] : []));
   if (chosen.length === 0) throw problems.noSplitChosen();
@@ -352,7 +425,13 @@ export async function commitImports(db: DearliDB, set: ImportPlanSet, choices: (
           onProgress &&
           ((p) => {
             const done = doneBefore + p.done;
-            onProgress({ done, total, bytes: bytesBefore + p.bytes, filesPerSecond: p.filesPerSecond, etaSeconds: p.filesPerSecond > 0 ? (total - done) / p.filesPerSecond : 0 });
+            onProgress({
+              done,
+              total,
+              bytes: bytesBefore + p.bytes,
+              filesPerSecond: p.filesPerSecond,
+              etaSeconds: p.filesPerSecond > 0 ? (total - done) / p.filesPerSecond : 0,
+            });
           }),
       });
       committed.push(record);
@@ -375,7 +454,13 @@ function newDatasetId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function writeDataset(db: DearliDB, id: string, plan: ImportPlan, options: CommitOptions, control: CommitControl): Promise<DatasetRecord> {
+async function writeDataset(
+  db: DearliDB,
+  id: string,
+  plan: ImportPlan,
+  options: CommitOptions,
+  control: CommitControl,
+): Promise<DatasetRecord> {
   const keepMasks = options.role !== 'unlabeled';
   const total = plan.images.length;
   const batchSize = control.batchSize ?? 16;
@@ -425,7 +510,12 @@ async function writeDataset(db: DearliDB, id: string, plan: ImportPlan, options:
   }
 }
 
-async function imageRecord(datasetId: string, index: number, image: PlannedImage, keepMasks: boolean): Promise<ImageRecord> {
+async function imageRecord(
+  datasetId: string,
+  index: number,
+  image: PlannedImage,
+  keepMasks: boolean,
+): Promise<ImageRecord> {
   const source = await readBlob(image.source);
   // Re-typing by content costs nothing (a slice shares the bytes) and lets pages show the Blob directly.
   const blob = source.slice(0, source.size, MIME[image.type]);
@@ -444,7 +534,9 @@ async function imageRecord(datasetId: string, index: number, image: PlannedImage
   if (keepMasks && image.mask) {
     const mask = await readBlob(image.mask.source);
     // Stored masks are always 8-bit RGB, so every reader (viewer, evaluator) needs one decoder only.
-    record.mask = image.mask.canonical ? mask.slice(0, mask.size, 'image/png') : await reencodeAsRgb(mask, image.mask.path);
+    record.mask = image.mask.canonical
+      ? mask.slice(0, mask.size, 'image/png')
+      : await reencodeAsRgb(mask, image.mask.path);
     record.segments = image.mask.segments;
     record.bytes += record.mask.size;
   }
@@ -468,7 +560,10 @@ async function makeThumbnail(blob: Blob, file: string): Promise<Blob | undefined
     throw problems.corruptImage(file, 'the browser cannot decode it');
   }
   const scale = Math.min(1, THUMBNAIL_SIDE / Math.max(bitmap.width, bitmap.height));
-  const canvas = new OffscreenCanvas(Math.max(1, Math.round(bitmap.width * scale)), Math.max(1, Math.round(bitmap.height * scale)));
+  const canvas = new OffscreenCanvas(
+    Math.max(1, Math.round(bitmap.width * scale)),
+    Math.max(1, Math.round(bitmap.height * scale)),
+  );
   canvas.getContext('2d')!.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
   bitmap.close();
   return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
@@ -491,7 +586,10 @@ function progressTicker(total: number, onProgress: ((p: ImportProgress) => void)
 }
 
 /** Progress events, at most ~10 a second plus the last one, with rate and remaining time. */
-function progressMeter(total: number, onProgress: ((p: ImportProgress) => void) | undefined): (done: number, bytes: number) => void {
+function progressMeter(
+  total: number,
+  onProgress: ((p: ImportProgress) => void) | undefined,
+): (done: number, bytes: number) => void {
   const start = performance.now();
   let lastSent = -Infinity;
   return (done, bytes) => {

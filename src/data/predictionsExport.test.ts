@@ -8,7 +8,12 @@ import type { Category } from '../core/panoptic';
 import { PanopticEvaluator, type PanopticImage } from '../core/pq';
 import { Rng } from '../core/rng';
 import { encodeIdPng } from './decode';
-import { exportPanopticPredictions, PREDICTIONS_DIR, PREDICTIONS_JSON, type PanopticPrediction } from './predictionsExport';
+import {
+  exportPanopticPredictions,
+  PREDICTIONS_DIR,
+  PREDICTIONS_JSON,
+  type PanopticPrediction,
+} from './predictionsExport';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'dearli-pred-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -31,7 +36,16 @@ function scene(rng: Rng, w: number, h: number, shift: number): PanopticImage {
     }
   }
   ids[0] = 0;
-  return { ids, width: w, height: h, segments: [{ id: 1001, category_id: 1 }, { id: 2002, category_id: 2 }, { id: 3003, category_id: 7 }] };
+  return {
+    ids,
+    width: w,
+    height: h,
+    segments: [
+      { id: 1001, category_id: 1 },
+      { id: 2002, category_id: 2 },
+      { id: 3003, category_id: 7 },
+    ],
+  };
 }
 
 describe('panoptic predictions export', () => {
@@ -43,7 +57,14 @@ describe('panoptic predictions export', () => {
       const [w, h] = [12 + i, 10];
       gts.push(scene(rng, w, h, 0));
       const p = scene(rng, w, h, i % 2 === 0 ? 1 : -2);
-      preds.push({ imageId: i + 1, imageFile: `photos/img_${i}.jpg`, width: w, height: h, ids: p.ids, segments: [...p.segments] });
+      preds.push({
+        imageId: i + 1,
+        imageFile: `photos/img_${i}.jpg`,
+        width: w,
+        height: h,
+        ids: p.ids,
+        segments: [...p.segments],
+      });
     }
     const inMemory = new PanopticEvaluator(categories);
     gts.forEach((gt, i) => inMemory.addImage(gt, { ...preds[i], segments: preds[i].segments }));
@@ -72,7 +93,20 @@ describe('panoptic predictions export', () => {
     const out = path.join(scratch, 'pq.json');
     const cli = spawnSync(
       'npx',
-      ['tsx', 'scripts/eval.ts', '--gt-json', path.join(scratch, 'gt.json'), '--gt-dir', gtDir, '--pred-json', path.join(predDir, PREDICTIONS_JSON), '--pred-dir', path.join(predDir, PREDICTIONS_DIR), '--out', out],
+      [
+        'tsx',
+        'scripts/eval.ts',
+        '--gt-json',
+        path.join(scratch, 'gt.json'),
+        '--gt-dir',
+        gtDir,
+        '--pred-json',
+        path.join(predDir, PREDICTIONS_JSON),
+        '--pred-dir',
+        path.join(predDir, PREDICTIONS_DIR),
+        '--out',
+        out,
+      ],
       { encoding: 'utf8' },
     );
     expect(cli.stderr).toBe('');
@@ -91,16 +125,27 @@ describe('panoptic predictions export', () => {
       width: 2,
       height: 2,
       ids,
-      segments: [{ id: 5, category_id: 1 }, { id: 9, category_id: 2 }],
+      segments: [
+        { id: 5, category_id: 1 },
+        { id: 9, category_id: 2 },
+      ],
     });
     const zip = await exportPanopticPredictions([one('a/x.jpg'), one('b/x.jpg')], categories);
     const reader = new ZipReader(new BlobReader(zip));
     const entries = await reader.getEntries();
-    expect(entries.map((e) => e.filename).sort()).toEqual([PREDICTIONS_JSON, `${PREDICTIONS_DIR}/x.png`, `${PREDICTIONS_DIR}/x_1.png`]);
+    expect(entries.map((e) => e.filename).sort()).toEqual([
+      PREDICTIONS_JSON,
+      `${PREDICTIONS_DIR}/x.png`,
+      `${PREDICTIONS_DIR}/x_1.png`,
+    ]);
     const jsonEntry = entries.find((e) => e.filename === PREDICTIONS_JSON);
     if (!jsonEntry || jsonEntry.directory) throw new Error(`${PREDICTIONS_JSON} is missing`);
     const json = JSON.parse(new TextDecoder().decode(await jsonEntry.getData(new Uint8ArrayWriter())));
     await reader.close();
-    expect(json.annotations[1]).toEqual({ image_id: 'b/x.jpg', file_name: 'x_1.png', segments_info: [{ id: 5, category_id: 1, area: 3 }] });
+    expect(json.annotations[1]).toEqual({
+      image_id: 'b/x.jpg',
+      file_name: 'x_1.png',
+      segments_info: [{ id: 5, category_id: 1, area: 3 }],
+    });
   });
 });

@@ -43,10 +43,14 @@ export async function exportPanopticPredictions(
     annotations.push({
       image_id: p.imageId,
       file_name: name,
-      segments_info: p.segments.filter((s) => area.has(s.id)).map((s) => ({ id: s.id, category_id: s.category_id, area: area.get(s.id) })),
+      segments_info: p.segments
+        .filter((s) => area.has(s.id))
+        .map((s) => ({ id: s.id, category_id: s.category_id, area: area.get(s.id) })),
     });
     images.push({ id: p.imageId, file_name: p.imageFile, width: p.width, height: p.height });
-    await zip.add(`${PREDICTIONS_DIR}/${name}`, new Uint8ArrayReader(encodeIdPng(p.ids, p.width, p.height)), { level: 0 });
+    await zip.add(`${PREDICTIONS_DIR}/${name}`, new Uint8ArrayReader(encodeIdPng(p.ids, p.width, p.height)), {
+      level: 0,
+    });
     onImage?.(annotations.length);
   }
   const json = {

@@ -9,9 +9,19 @@ export const MAX_IMAGE_SIDE = LIMITS.imageSide;
 
 export const problems = {
   corruptImage: (file: string, detail: string) =>
-    new DearliError('corrupt-image', `the image is corrupt or truncated (${detail}).`, 'Re-export or re-download this file, or remove it from the folder.', file),
+    new DearliError(
+      'corrupt-image',
+      `the image is corrupt or truncated (${detail}).`,
+      'Re-export or re-download this file, or remove it from the folder.',
+      file,
+    ),
   unsupportedImage: (file: string) =>
-    new DearliError('unsupported-image', 'this is not a PNG, JPEG or WebP image.', 'Convert it to PNG, JPEG or WebP, or remove it.', file),
+    new DearliError(
+      'unsupported-image',
+      'this is not a PNG, JPEG or WebP image.',
+      'Convert it to PNG, JPEG or WebP, or remove it.',
+      file,
+    ),
   imageTooLarge: (file: string, width: number, height: number) =>
     new DearliError(
       'image-too-large',
@@ -27,7 +37,12 @@ export const problems = {
       file,
     ),
   notPngMask: (file: string) =>
-    new DearliError('mask-not-png', 'this mask is not a PNG image.', 'Panoptic masks must be PNG files with id = R + 256·G + 256²·B.', file),
+    new DearliError(
+      'mask-not-png',
+      'this mask is not a PNG image.',
+      'Panoptic masks must be PNG files with id = R + 256·G + 256²·B.',
+      file,
+    ),
   sixteenBitMask: (file: string) =>
     new DearliError(
       'mask-16-bit',
@@ -36,7 +51,12 @@ export const problems = {
       file,
     ),
   corruptMask: (file: string, detail: string) =>
-    new DearliError('corrupt-mask', `the mask PNG is corrupt or truncated (${detail}).`, 'Re-export this mask, or remove its image from the dataset.', file),
+    new DearliError(
+      'corrupt-mask',
+      `the mask PNG is corrupt or truncated (${detail}).`,
+      'Re-export this mask, or remove its image from the dataset.',
+      file,
+    ),
   maskSizeMismatch: (file: string, mask: [number, number], image: [number, number], imageFile: string) =>
     new DearliError(
       'mask-size-mismatch',
@@ -68,7 +88,12 @@ export const problems = {
       file,
     ),
   duplicatePath: (file: string) =>
-    new DearliError('duplicate-file', 'this path appears twice in what was dropped.', 'Drop each file once (check for a folder dropped twice).', file),
+    new DearliError(
+      'duplicate-file',
+      'this path appears twice in what was dropped.',
+      'Drop each file once (check for a folder dropped twice).',
+      file,
+    ),
   duplicateStem: (file: string, other: string) =>
     new DearliError(
       'duplicate-file-name',
@@ -77,7 +102,12 @@ export const problems = {
       file,
     ),
   duplicateImageId: (file: string, what: string, value: string | number) =>
-    new DearliError('duplicate-image-id', `${what} ${JSON.stringify(value)} appears more than once.`, 'Give every image a unique id and file name.', file),
+    new DearliError(
+      'duplicate-image-id',
+      `${what} ${JSON.stringify(value)} appears more than once.`,
+      'Give every image a unique id and file name.',
+      file,
+    ),
   duplicateSegmentId: (file: string, id: number, maskName: string) =>
     new DearliError(
       'duplicate-segment-id',
@@ -93,9 +123,19 @@ export const problems = {
       file,
     ),
   jsonSyntax: (file: string, detail: string, line: number, column: number) =>
-    new DearliError('json-syntax', `JSON syntax error at line ${line}, column ${column}: ${detail}.`, 'Fix the JSON at that position (a validator such as jsonlint shows it).', file),
+    new DearliError(
+      'json-syntax',
+      `JSON syntax error at line ${line}, column ${column}: ${detail}.`,
+      'Fix the JSON at that position (a validator such as jsonlint shows it).',
+      file,
+    ),
   badAnnotationJson: (file: string, detail: string) =>
-    new DearliError('bad-annotation-json', `the file is valid JSON but not a COCO panoptic annotation file: ${detail}.`, 'Use the panoptic JSON (images, annotations with segments_info, categories).', file),
+    new DearliError(
+      'bad-annotation-json',
+      `the file is valid JSON but not a COCO panoptic annotation file: ${detail}.`,
+      'Use the panoptic JSON (images, annotations with segments_info, categories).',
+      file,
+    ),
   badCategories: (file: string, detail: string) =>
     new DearliError(
       'bad-categories',
@@ -104,9 +144,19 @@ export const problems = {
       file,
     ),
   missingImage: (file: string, imageName: string) =>
-    new DearliError('missing-image', `the annotation refers to image ${imageName}, which is not in what was dropped.`, 'Drop the image folder together with the annotations, or remove the annotation.', file),
+    new DearliError(
+      'missing-image',
+      `the annotation refers to image ${imageName}, which is not in what was dropped.`,
+      'Drop the image folder together with the annotations, or remove the annotation.',
+      file,
+    ),
   missingMask: (file: string, maskName: string) =>
-    new DearliError('missing-mask', `the mask ${maskName} is not in what was dropped.`, 'Drop the panoptic PNG folder together with the JSON.', file),
+    new DearliError(
+      'missing-mask',
+      `the mask ${maskName} is not in what was dropped.`,
+      'Drop the panoptic PNG folder together with the JSON.',
+      file,
+    ),
   unannotatedImages: (file: string, count: number) =>
     new DearliError(
       'unannotated-images',
@@ -146,7 +196,12 @@ export const problems = {
       file,
     ),
   missingAnnotationFile: (file: string) =>
-    new DearliError('missing-annotation-file', 'the chosen annotation file is not among the dropped files.', 'Pick one of the annotation files found, or drop it again.', file),
+    new DearliError(
+      'missing-annotation-file',
+      'the chosen annotation file is not among the dropped files.',
+      'Pick one of the annotation files found, or drop it again.',
+      file,
+    ),
   severalAnnotationFiles: (files: string[]) =>
     new DearliError(
       'several-annotation-files',
@@ -156,19 +211,27 @@ export const problems = {
   emptyFolder: (folder: string, fileCount: number) =>
     new DearliError(
       'no-images',
-      fileCount === 0 ? 'this folder holds no files.' : `this folder holds no PNG, JPEG or WebP images (only ${countOf(fileCount, 'other file')}).`,
+      fileCount === 0
+        ? 'this folder holds no files.'
+        : `this folder holds no PNG, JPEG or WebP images (only ${countOf(fileCount, 'other file')}).`,
       'Drop the dataset folder itself (or a .zip of it): the folder that holds the images, or the COCO annotations/ and image folders.',
       `${folder}/`,
     ),
   noImages: (file: string | undefined) =>
     new DearliError(
       'no-images',
-      file ? 'this file is not a PNG, JPEG or WebP image, nor a .zip of a dataset.' : 'none of the dropped files is a PNG, JPEG or WebP image.',
+      file
+        ? 'this file is not a PNG, JPEG or WebP image, nor a .zip of a dataset.'
+        : 'none of the dropped files is a PNG, JPEG or WebP image.',
       'Drop the dataset folder itself (or a .zip of it): the folder that holds the images, or the COCO annotations/ and image folders.',
       file,
     ),
   noSplitChosen: () =>
-    new DearliError('no-split-chosen', 'every split of this drop is set to be left out, so there is nothing to import.', 'Choose a role (labeled train, unlabeled train or validation) for at least one split.'),
+    new DearliError(
+      'no-split-chosen',
+      'every split of this drop is set to be left out, so there is nothing to import.',
+      'Choose a role (labeled train, unlabeled train or validation) for at least one split.',
+    ),
   needsLabels: (role: string) =>
     new DearliError(
       'needs-labels',
@@ -176,9 +239,18 @@ export const problems = {
       'Import these images as unlabeled, or add masks (COCO panoptic JSON + PNGs, or the simple images/ + panoptic/ + categories.json layout).',
     ),
   masksIgnored: (count: number) =>
-    new DearliError('masks-ignored', `${count === 1 ? 'the mask is' : `the ${count} masks are`} not imported: the dataset is unlabeled.`, 'Choose the labeled or validation role to keep them.'),
+    new DearliError(
+      'masks-ignored',
+      `${count === 1 ? 'the mask is' : `the ${count} masks are`} not imported: the dataset is unlabeled.`,
+      'Choose the labeled or validation role to keep them.',
+    ),
   badZip: (file: string, detail: string) =>
-    new DearliError('bad-zip', `the zip archive cannot be read (${detail}).`, 'Re-create the archive (unencrypted, standard zip), or drop the unzipped folder instead.', file),
+    new DearliError(
+      'bad-zip',
+      `the zip archive cannot be read (${detail}).`,
+      'Re-create the archive (unencrypted, standard zip), or drop the unzipped folder instead.',
+      file,
+    ),
   storageFull: (done: number, total: number) =>
     new DearliError(
       'storage-full',
@@ -186,7 +258,12 @@ export const problems = {
       'Free space (delete datasets or runs you no longer need, allow persistent storage, or free disk space), then import again.',
     ),
   unreadableFile: (file: string, detail: string) =>
-    new DearliError('unreadable-file', `the file could not be read (${detail}).`, 'It may have been moved, deleted or changed since it was dropped; drop the folder again.', file),
+    new DearliError(
+      'unreadable-file',
+      `the file could not be read (${detail}).`,
+      'It may have been moved, deleted or changed since it was dropped; drop the folder again.',
+      file,
+    ),
   notEnoughStorage: (needed: number, free: number) =>
     new DearliError(
       'storage-insufficient',
@@ -217,6 +294,7 @@ function listIds(ids: number[]): string {
 export function asFileProblem(e: unknown, file: string): DearliError {
   if (e instanceof DearliError) return e;
   const name = (e as { name?: unknown } | null)?.name;
-  if (name === 'NotReadableError' || name === 'NotFoundError') return problems.unreadableFile(file, String((e as Error).message ?? name));
+  if (name === 'NotReadableError' || name === 'NotFoundError')
+    return problems.unreadableFile(file, String((e as Error).message ?? name));
   throw e;
 }

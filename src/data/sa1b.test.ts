@@ -10,7 +10,19 @@ const rle = toCocoRle(encodeMask(mask, 2, 3));
 function doc(annotation: Record<string, unknown> = {}, image: Record<string, unknown> = {}) {
   return {
     image: { image_id: 42, file_name: '42.jpg', height: 2, width: 3, ...image },
-    annotations: [{ id: 1, segmentation: rle, area: 4, predicted_iou: 0.93, stability_score: 0.97, bbox: [1, 0, 1, 1], point_coords: [[1.5, 0.5]], crop_box: [0, 0, 3, 2], ...annotation }],
+    annotations: [
+      {
+        id: 1,
+        segmentation: rle,
+        area: 4,
+        predicted_iou: 0.93,
+        stability_score: 0.97,
+        bbox: [1, 0, 1, 1],
+        point_coords: [[1.5, 0.5]],
+        crop_box: [0, 0, 3, 2],
+        ...annotation,
+      },
+    ],
   };
 }
 
@@ -29,10 +41,22 @@ describe('SA-1B style mask files', () => {
   it('parses a valid file and compresses uncompressed counts', () => {
     const parsed = parseSa1bJson(JSON.stringify(doc()), FILE);
     expect(parsed.image).toEqual({ image_id: 42, file_name: '42.jpg', height: 2, width: 3 });
-    expect(parsed.annotations[0]).toMatchObject({ id: 1, area: 4, predicted_iou: 0.93, segmentation: rle, point_coords: [[1.5, 0.5]] });
-    const uncompressed = parseSa1bJson(JSON.stringify(doc({ segmentation: { size: [2, 3], counts: encodeMask(mask, 2, 3).counts } })), FILE);
+    expect(parsed.annotations[0]).toMatchObject({
+      id: 1,
+      area: 4,
+      predicted_iou: 0.93,
+      segmentation: rle,
+      point_coords: [[1.5, 0.5]],
+    });
+    const uncompressed = parseSa1bJson(
+      JSON.stringify(doc({ segmentation: { size: [2, 3], counts: encodeMask(mask, 2, 3).counts } })),
+      FILE,
+    );
     expect(uncompressed.annotations[0].segmentation).toEqual(rle);
-    expect(parseSa1bJson(JSON.stringify(doc({ predicted_iou: null, stability_score: null })), FILE).annotations[0].predicted_iou).toBeNull();
+    expect(
+      parseSa1bJson(JSON.stringify(doc({ predicted_iou: null, stability_score: null })), FILE).annotations[0]
+        .predicted_iou,
+    ).toBeNull();
   });
 
   it('reports bad JSON with line and column', () => {
@@ -48,9 +72,15 @@ describe('SA-1B style mask files', () => {
   });
 
   it('rejects counts that cannot be decoded or do not cover the image', () => {
-    expect(errorOf(JSON.stringify(doc({ segmentation: { size: [2, 3], counts: 'T' } }))).problem).toMatch(/annotation 0: .*cannot be decoded/);
-    expect(errorOf(JSON.stringify(doc({ segmentation: { size: [2, 3], counts: '12' } }))).problem).toMatch(/cover 3 pixels.*has 6/);
-    expect(errorOf(JSON.stringify(doc({ segmentation: { size: [2, 3], counts: '1 2' } }))).problem).toMatch(/cannot be decoded/);
+    expect(errorOf(JSON.stringify(doc({ segmentation: { size: [2, 3], counts: 'T' } }))).problem).toMatch(
+      /annotation 0: .*cannot be decoded/,
+    );
+    expect(errorOf(JSON.stringify(doc({ segmentation: { size: [2, 3], counts: '12' } }))).problem).toMatch(
+      /cover 3 pixels.*has 6/,
+    );
+    expect(errorOf(JSON.stringify(doc({ segmentation: { size: [2, 3], counts: '1 2' } }))).problem).toMatch(
+      /cannot be decoded/,
+    );
   });
 
   it('names missing and mistyped fields', () => {

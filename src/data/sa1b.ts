@@ -62,7 +62,11 @@ function parseJson(text: string, file: string): unknown {
     const where = lineCol
       ? { line: Number(lineCol[1]), column: Number(lineCol[2]) }
       : lineAndColumn(text, position ? Number(position[1]) : text.length);
-    fail(file, `the file is not valid JSON at line ${where.line}, column ${where.column} (${message})`, 'Fix or regenerate the file: it was probably cut short or edited by hand.');
+    fail(
+      file,
+      `the file is not valid JSON at line ${where.line}, column ${where.column} (${message})`,
+      'Fix or regenerate the file: it was probably cut short or edited by hand.',
+    );
   }
 }
 
@@ -76,10 +80,14 @@ function numberTuple<N extends number>(v: unknown, n: N): v is number[] & { leng
 function parseImage(v: unknown, file: string): Sa1bImage {
   if (!isObject(v)) fail(file, 'the field "image" is missing or not an object');
   const { image_id, file_name, height, width } = v;
-  if (typeof image_id !== 'number' && typeof image_id !== 'string') fail(file, 'the field "image.image_id" is missing (a number or string)');
-  if (typeof file_name !== 'string' || file_name === '') fail(file, 'the field "image.file_name" is missing (a string)');
-  if (!Number.isInteger(height) || (height as number) <= 0) fail(file, `the field "image.height" must be a positive integer, got ${JSON.stringify(height)}`);
-  if (!Number.isInteger(width) || (width as number) <= 0) fail(file, `the field "image.width" must be a positive integer, got ${JSON.stringify(width)}`);
+  if (typeof image_id !== 'number' && typeof image_id !== 'string')
+    fail(file, 'the field "image.image_id" is missing (a number or string)');
+  if (typeof file_name !== 'string' || file_name === '')
+    fail(file, 'the field "image.file_name" is missing (a string)');
+  if (!Number.isInteger(height) || (height as number) <= 0)
+    fail(file, `the field "image.height" must be a positive integer, got ${JSON.stringify(height)}`);
+  if (!Number.isInteger(width) || (width as number) <= 0)
+    fail(file, `the field "image.width" must be a positive integer, got ${JSON.stringify(width)}`);
   return { image_id, file_name, height: height as number, width: width as number };
 }
 
@@ -91,9 +99,16 @@ function parseAnnotation(v: unknown, index: number, image: Sa1bImage, file: stri
   if (!numberTuple(seg.size, 2)) fail(file, `${at}: "segmentation.size" must be [height, width]`);
   const [h, w] = seg.size;
   if (h !== image.height || w !== image.width) {
-    fail(file, `${at}: the RLE size is ${h}×${w} but the image is ${image.height}×${image.width}`, 'The masks belong to another image or another resolution: regenerate them for this image.');
+    fail(
+      file,
+      `${at}: the RLE size is ${h}×${w} but the image is ${image.height}×${image.width}`,
+      'The masks belong to another image or another resolution: regenerate them for this image.',
+    );
   }
-  if (typeof seg.counts !== 'string' && !(Array.isArray(seg.counts) && seg.counts.every((c) => typeof c === 'number'))) {
+  if (
+    typeof seg.counts !== 'string' &&
+    !(Array.isArray(seg.counts) && seg.counts.every((c) => typeof c === 'number'))
+  ) {
     fail(file, `${at}: "segmentation.counts" must be a COCO RLE string or a list of counts`);
   }
   let rle;
@@ -109,7 +124,8 @@ function parseAnnotation(v: unknown, index: number, image: Sa1bImage, file: stri
   const area = rleArea(rle);
   if (v.area !== area) fail(file, `${at}: "area" is ${v.area} but the mask has ${area} pixels`);
   for (const key of ['predicted_iou', 'stability_score'] as const) {
-    if (v[key] !== null && !isFiniteNumber(v[key])) fail(file, `${at}: "${key}" must be a number (or null for fallback masks)`);
+    if (v[key] !== null && !isFiniteNumber(v[key]))
+      fail(file, `${at}: "${key}" must be a number (or null for fallback masks)`);
   }
   const out: Sa1bAnnotation = {
     segmentation: typeof seg.counts === 'string' ? { size: [h, w], counts: seg.counts } : toCocoRle(rle),
@@ -130,7 +146,8 @@ function parseAnnotation(v: unknown, index: number, image: Sa1bImage, file: stri
     out.crop_box = [v.crop_box[0], v.crop_box[1], v.crop_box[2], v.crop_box[3]];
   }
   if (v.point_coords !== undefined) {
-    if (!Array.isArray(v.point_coords) || !v.point_coords.every((p) => numberTuple(p, 2))) fail(file, `${at}: "point_coords" must be a list of [x, y]`);
+    if (!Array.isArray(v.point_coords) || !v.point_coords.every((p) => numberTuple(p, 2)))
+      fail(file, `${at}: "point_coords" must be a list of [x, y]`);
     out.point_coords = (v.point_coords as number[][]).map((p) => [p[0], p[1]]);
   }
   return out;

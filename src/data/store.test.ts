@@ -46,7 +46,12 @@ afterEach(() => {
 
 async function importSmall(count: number, datasetName = 'small') {
   const specs = Array.from({ length: count }, (_, i) => ({ name: `img${String(i).padStart(3, '0')}.png` }));
-  return commitImport(db, await planImport(cocoFolder(specs, { root: datasetName })), { name: datasetName, role: 'labeled' }, { batchSize: 4 });
+  return commitImport(
+    db,
+    await planImport(cocoFolder(specs, { root: datasetName })),
+    { name: datasetName, role: 'labeled' },
+    { batchSize: 4 },
+  );
 }
 
 /** Everything in the database, to compare before and after a failed import. */
@@ -63,17 +68,38 @@ describe('datasets and images', () => {
     const b = await importSmall(3, 'b');
     expect((await listDatasets(db)).map((d) => d.name)).toEqual(['a', 'b']);
     expect(await countImages(db, a.id)).toBe(10);
-    expect((await listImages(db, a.id, 4, 3)).map((i) => i.fileName)).toEqual(['img004.png', 'img005.png', 'img006.png']);
+    expect((await listImages(db, a.id, 4, 3)).map((i) => i.fileName)).toEqual([
+      'img004.png',
+      'img005.png',
+      'img006.png',
+    ]);
     expect((await listImages(db, a.id, 8, 5)).map((i) => i.index)).toEqual([8, 9]);
     expect(await listImages(db, a.id, 20, 5)).toEqual([]);
     const first = (await listImages(db, b.id, 0, 1))[0];
-    expect(await getImage(db, first.id)).toMatchObject({ datasetId: b.id, fileName: 'img000.png', width: 8, height: 6 });
+    expect(await getImage(db, first.id)).toMatchObject({
+      datasetId: b.id,
+      fileName: 'img000.png',
+      width: 8,
+      height: 6,
+    });
 
     await renameDataset(db, a.id, 'renamed');
     expect((await getDataset(db, a.id))?.name).toBe('renamed');
 
-    await putSamMasks(db, { imageId: first.id, datasetId: b.id, source: 'sam', masks: [{ segmentation: { size: [6, 8], counts: '0`0' }, area: 48 }], params: { points: 16 }, createdAt: 1 });
-    await putFeature(db, { key: `clip:${first.id}`, datasetId: b.id, meta: { shape: [1, 2] }, blob: new Blob([new Uint8Array(8)]) });
+    await putSamMasks(db, {
+      imageId: first.id,
+      datasetId: b.id,
+      source: 'sam',
+      masks: [{ segmentation: { size: [6, 8], counts: '0`0' }, area: 48 }],
+      params: { points: 16 },
+      createdAt: 1,
+    });
+    await putFeature(db, {
+      key: `clip:${first.id}`,
+      datasetId: b.id,
+      meta: { shape: [1, 2] },
+      blob: new Blob([new Uint8Array(8)]),
+    });
     await putFeature(db, { key: 'text:prompts', meta: {}, blob: new Blob(['x']) });
     expect(await countSamMasks(db, b.id)).toBe(1);
     await deleteDataset(db, b.id);
@@ -86,7 +112,17 @@ describe('datasets and images', () => {
 
   it('sweeps an import that crashed before committing when the store is opened again', async () => {
     const kept = await importSmall(2);
-    await beginDataset(db, { id: 'crashed', name: 'half', role: 'unlabeled', layout: 'unlabeled', categories: [], imageCount: 5, labeledCount: 0, bytes: 0, createdAt: 0 });
+    await beginDataset(db, {
+      id: 'crashed',
+      name: 'half',
+      role: 'unlabeled',
+      layout: 'unlabeled',
+      categories: [],
+      imageCount: 5,
+      labeledCount: 0,
+      bytes: 0,
+      createdAt: 0,
+    });
     const stored = await listImages(db, kept.id, 0, 1);
     await putImages(db, [{ ...stored[0], id: 'crashed:0', datasetId: 'crashed', index: 0 }]);
     expect(await listDatasets(db)).toHaveLength(1); // never visible
@@ -105,14 +141,19 @@ describe('imports commit whole or not at all', () => {
     const plan = await planImport(cocoFolder(Array.from({ length: 12 }, (_, i) => ({ name: `c${i}.png` }))));
     const abort = new AbortController();
     const progress: number[] = [];
-    const commit = commitImport(db, plan, { name: 'cancelled', role: 'labeled' }, {
-      signal: abort.signal,
-      batchSize: 2,
-      onProgress: (p) => {
-        progress.push(p.done);
-        abort.abort();
+    const commit = commitImport(
+      db,
+      plan,
+      { name: 'cancelled', role: 'labeled' },
+      {
+        signal: abort.signal,
+        batchSize: 2,
+        onProgress: (p) => {
+          progress.push(p.done);
+          abort.abort();
+        },
       },
-    });
+    );
     await expect(commit).rejects.toMatchObject({ code: 'cancelled' });
     expect(progress.length).toBeGreaterThan(0);
     expect(progress[0]).toBeLessThan(12);
@@ -125,11 +166,17 @@ describe('imports commit whole or not at all', () => {
     const plan = await planImport(cocoFolder(Array.from({ length: 10 }, (_, i) => ({ name: `q${i}.png` }))));
     const put = IDBObjectStore.prototype.put;
     let imagePuts = 0;
-    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
-      if (this.name === 'images' && ++imagePuts > 5) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore['put']>
+    ) {
+      if (this.name === 'images' && ++imagePuts > 5)
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       return put.apply(this, args);
     });
-    const error = await commitImport(db, plan, { name: 'too big', role: 'labeled' }, { batchSize: 2 }).catch((e: unknown) => e);
+    const error = await commitImport(db, plan, { name: 'too big', role: 'labeled' }, { batchSize: 2 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: 'storage-full' });
     expect((error as Error).message).toMatch(/quota ran out after 4 of 10 images; nothing of this import was kept/);
     expect((error as { fix: string }).fix).toMatch(/Free space/);

@@ -119,7 +119,8 @@ export async function openStore(name: string = DB_NAME): Promise<DearliDB> {
         database.createObjectStore('models', { keyPath: 'id' });
       }
       // Version 1 also had a `checkpoints` store that nothing wrote.
-      if ((database.objectStoreNames as DOMStringList).contains('checkpoints')) database.deleteObjectStore('checkpoints' as never);
+      if ((database.objectStoreNames as DOMStringList).contains('checkpoints'))
+        database.deleteObjectStore('checkpoints' as never);
     },
   });
   await sweepUncommitted(db);
@@ -191,7 +192,12 @@ export function imageId(datasetId: string, index: number): string {
 }
 
 /** One page of a dataset's images in import order (for a virtualised grid). */
-export async function listImages(db: DearliDB, datasetId: string, offset: number, limit: number): Promise<ImageRecord[]> {
+export async function listImages(
+  db: DearliDB,
+  datasetId: string,
+  offset: number,
+  limit: number,
+): Promise<ImageRecord[]> {
   if (limit <= 0) return [];
   return db.getAllFromIndex('images', 'byDataset', imageRange(datasetId, offset, offset + limit - 1));
 }

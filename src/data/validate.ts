@@ -24,7 +24,7 @@ export function measureSegments(ids: Uint32Array, width: number): Map<number, Se
   for (let y = 0; y < height; y++) {
     const row = y * width;
     // Runs of one id along a row cost one map lookup.
-    for (let x = 0; x < width; ) {
+    for (let x = 0; x < width;) {
       const id = ids[row + x];
       let end = x + 1;
       while (end < width && ids[row + end] === id) end++;
@@ -75,12 +75,18 @@ export async function checkImage(image: LayoutImage, categories: Category[]): Pr
   const maskPath = image.mask.path;
   let mask;
   try {
-    mask = decodeMaskPng(await readBytes(image.mask.file), maskPath, { path: image.path, width: probe.width, height: probe.height });
+    mask = decodeMaskPng(await readBytes(image.mask.file), maskPath, {
+      path: image.path,
+      width: probe.width,
+      height: probe.height,
+    });
   } catch (e) {
     return { errors: [asFileProblem(e, maskPath)] };
   }
   if (mask.width !== probe.width || mask.height !== probe.height) {
-    errors.push(problems.maskSizeMismatch(maskPath, [mask.width, mask.height], [probe.width, probe.height], image.path));
+    errors.push(
+      problems.maskSizeMismatch(maskPath, [mask.width, mask.height], [probe.width, probe.height], image.path),
+    );
     return { errors };
   }
   const measured = measureSegments(mask.ids, mask.width);
@@ -93,7 +99,13 @@ export async function checkImage(image: LayoutImage, categories: Category[]): Pr
   return { planned, errors };
 }
 
-function matchDeclared(declared: SegmentInfo[], measured: Map<number, SegmentMeasure>, file: string, greyscale: boolean, errors: DearliError[]): SegmentInfo[] {
+function matchDeclared(
+  declared: SegmentInfo[],
+  measured: Map<number, SegmentMeasure>,
+  file: string,
+  greyscale: boolean,
+  errors: DearliError[],
+): SegmentInfo[] {
   const declaredIds = new Set(declared.map((s) => s.id));
   const undeclared = [...measured.keys()].filter((id) => !declaredIds.has(id)).sort((a, b) => a - b);
   if (undeclared.length) errors.push(problems.idsMissingFromSegments(file, undeclared, greyscale));
@@ -102,10 +114,20 @@ function matchDeclared(declared: SegmentInfo[], measured: Map<number, SegmentMea
   return declared.map((s) => ({ ...s, ...measured.get(s.id) }));
 }
 
-function deriveSegments(measured: Map<number, SegmentMeasure>, categories: Category[], file: string, errors: DearliError[]): SegmentInfo[] {
+function deriveSegments(
+  measured: Map<number, SegmentMeasure>,
+  categories: Category[],
+  file: string,
+  errors: DearliError[],
+): SegmentInfo[] {
   const known = new Set(categories.map((c) => c.id));
   const ids = [...measured.keys()].sort((a, b) => a - b);
   const unknown = [...new Set(ids.map((id) => Math.floor(id / SIMPLE_LABEL_DIVISOR)).filter((c) => !known.has(c)))];
   if (unknown.length) errors.push(problems.unknownCategory(file, unknown));
-  return ids.map((id) => ({ id, category_id: Math.floor(id / SIMPLE_LABEL_DIVISOR), iscrowd: 0, ...measured.get(id)! }));
+  return ids.map((id) => ({
+    id,
+    category_id: Math.floor(id / SIMPLE_LABEL_DIVISOR),
+    iscrowd: 0,
+    ...measured.get(id)!,
+  }));
 }

@@ -23,7 +23,14 @@ export interface CuratedVocabulary {
 
 /** Names split on commas, trimmed, without empties or repeats, in order. */
 export function splitClassNames(names: readonly string[]): string[] {
-  return [...new Set(names.flatMap((n) => n.split(',')).map((s) => s.trim()).filter((s) => s !== ''))];
+  return [
+    ...new Set(
+      names
+        .flatMap((n) => n.split(','))
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ];
 }
 
 /** The names a category is prompted with: its synonyms when it has them, else its name; split on commas. */
@@ -51,7 +58,8 @@ function idLines(text: string): Map<number, string> {
 function curatedVocabulary(name: string, namesText: string, promptsText: string): CuratedVocabulary {
   const prompts = idLines(promptsText);
   const byName = new Map<string, string[]>();
-  for (const [id, categoryName] of idLines(namesText)) byName.set(normalizeClassName(categoryName), splitClassNames([prompts.get(id)!]));
+  for (const [id, categoryName] of idLines(namesText))
+    byName.set(normalizeClassName(categoryName), splitClassNames([prompts.get(id)!]));
   return { name, prompts: byName };
 }
 
@@ -64,15 +72,22 @@ export const CURATED_VOCABULARIES: readonly CuratedVocabulary[] = [
 export function matchCuratedVocabulary(categories: readonly Pick<Category, 'name'>[]): CuratedVocabulary | null {
   const names = new Set(categories.map((c) => normalizeClassName(c.name)));
   if (names.size !== categories.length) return null;
-  return CURATED_VOCABULARIES.find((v) => v.prompts.size === names.size && [...names].every((n) => v.prompts.has(n))) ?? null;
+  return (
+    CURATED_VOCABULARIES.find((v) => v.prompts.size === names.size && [...names].every((n) => v.prompts.has(n))) ?? null
+  );
 }
 
 /** Categories with the curated synonyms filled in where a vocabulary matches (and they have none of their own). */
-export function withCuratedSynonyms(categories: readonly Category[]): { categories: Category[]; vocabulary: CuratedVocabulary | null } {
+export function withCuratedSynonyms(categories: readonly Category[]): {
+  categories: Category[];
+  vocabulary: CuratedVocabulary | null;
+} {
   const vocabulary = matchCuratedVocabulary(categories);
   if (!vocabulary) return { categories: [...categories], vocabulary };
   return {
-    categories: categories.map((c) => (c.synonyms?.length ? c : { ...c, synonyms: vocabulary.prompts.get(normalizeClassName(c.name))! })),
+    categories: categories.map((c) =>
+      c.synonyms?.length ? c : { ...c, synonyms: vocabulary.prompts.get(normalizeClassName(c.name))! },
+    ),
     vocabulary,
   };
 }

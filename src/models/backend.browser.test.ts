@@ -7,7 +7,13 @@ describe('tfjs in Chromium', () => {
     const info = await initBackend();
     expect(info.name).toBe('webgpu');
     expect(info.limits?.maxStorageBufferBindingSize).toBeGreaterThan(0);
-    const y = tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]]));
+    const y = tf.matMul(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+      ]),
+      tf.tensor2d([[5], [6]]),
+    );
     expect(Array.from(await y.data())).toEqual([17, 39]);
     y.dispose();
   });

@@ -61,6 +61,9 @@ function webgpuDetails(): Pick<BackendInfo, 'adapter' | 'limits'> {
     adapter: info
       ? { vendor: info.vendor, architecture: info.architecture, description: info.description, device: info.device }
       : undefined,
-    limits: { maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize, maxBufferSize: device.limits.maxBufferSize },
+    limits: {
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxBufferSize: device.limits.maxBufferSize,
+    },
   };
 }

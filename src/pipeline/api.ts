@@ -25,4 +25,5 @@ interface CoreApi {
   init(): Promise<BackendInfo>;
 }
 
-export interface PipelineApi extends CoreApi, DatasetApi, ModelsApi, MasksApi, TrainingApi, RunsApi, PipelineRunApi, UseApi {}
+export interface PipelineApi
+  extends CoreApi, DatasetApi, ModelsApi, MasksApi, TrainingApi, RunsApi, PipelineRunApi, UseApi {}

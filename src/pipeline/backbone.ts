@@ -35,7 +35,14 @@ export interface Backbone {
 }
 
 /** The offline stand-in: the size of the tiny OpenCLIP fixture's trunk. */
-const RANDOM_TRUNK: ConvNextConfig = { depths: [1, 1, 2, 1], dims: [16, 32, 48, 64], stemPatch: 4, kernelSize: 7, mlpRatio: 4, eps: 1e-6 };
+const RANDOM_TRUNK: ConvNextConfig = {
+  depths: [1, 1, 2, 1],
+  dims: [16, 32, 48, 64],
+  stemPatch: 4,
+  kernelSize: 7,
+  mlpRatio: 4,
+  eps: 1e-6,
+};
 const RANDOM_EMBED_DIM = 16;
 /** CLIP's initial temperature 1/0.07, as a log: the offline head's stand-in for a trained one. */
 export const DEFAULT_LOGIT_SCALE = Math.log(1 / 0.07);
@@ -43,7 +50,14 @@ export const DEFAULT_LOGIT_SCALE = Math.log(1 / 0.07);
 export async function randomBackbone(): Promise<Backbone> {
   const trunk = await createRandomConvNextTrunk(RANDOM_TRUNK, 1);
   const clip = await createRandomClipWeights(
-    { name: 'random-convnext', embedDim: RANDOM_EMBED_DIM, imageSize: 32, trunk: RANDOM_TRUNK, projection: { kind: 'linear', bias: false }, text: { contextLength: 1, vocabSize: 1, width: 1, heads: 1, layers: 0, mlpRatio: 1, eps: 1e-5 } },
+    {
+      name: 'random-convnext',
+      embedDim: RANDOM_EMBED_DIM,
+      imageSize: 32,
+      trunk: RANDOM_TRUNK,
+      projection: { kind: 'linear', bias: false },
+      text: { contextLength: 1, vocabSize: 1, width: 1, heads: 1, layers: 0, mlpRatio: 1, eps: 1e-5 },
+    },
     2,
     'image',
   );

@@ -14,8 +14,25 @@ import { promptNames } from '../data/vocabulary';
 import { collectTensors } from '../models/clip/layers';
 import { encodeSynonyms, VILD_TEMPLATES } from '../models/clip/zeroShot';
 import { buildTextClassifier, disposeTextClassifier, type TextClassifier } from '../models/decoder/classHead';
-import { ModelFiles, readJson, configFileSource, fileRecord, type ModelFile, type ProgressSink, type SavedModelMeta } from './modelFiles';
-import type { ClassNames, FeatureStageSummary, ModelCard, ModelsApi, StageProgress, TextEmbeddingSummary, ZeroShotClassRow, ZeroShotReport } from './modelsApi';
+import {
+  ModelFiles,
+  readJson,
+  configFileSource,
+  fileRecord,
+  type ModelFile,
+  type ProgressSink,
+  type SavedModelMeta,
+} from './modelFiles';
+import type {
+  ClassNames,
+  FeatureStageSummary,
+  ModelCard,
+  ModelsApi,
+  StageProgress,
+  TextEmbeddingSummary,
+  ZeroShotClassRow,
+  ZeroShotReport,
+} from './modelsApi';
 import { DEFAULT_LOGIT_SCALE, randomBackbone, seededClassRows, type Backbone, type ClassRows } from './backbone';
 import { buildClip, clipConfigFromJson, presetConfig, tokenizerSources, type LoadedClip } from './clipLoading';
 import { classifySegments, computeDense, featureKey, featureSide, type DenseMap } from './clipFeatures';
@@ -35,28 +52,44 @@ export interface ClipServiceDeps {
 export type ClipService = ReturnType<typeof createClipService>;
 
 /** Decoder presets by trunk size: the fixture-sized towers get the tiny decoder. */
-const presetsForTrunk = (dims: readonly number[]) => (dims[3] <= 256 ? ['tiny'] : ['laptop-small', 'laptop-fpn', 'laptop', 'paper']);
+const presetsForTrunk = (dims: readonly number[]) =>
+  dims[3] <= 256 ? ['tiny'] : ['laptop-small', 'laptop-fpn', 'laptop', 'paper'];
 
 const classNamesKey = (datasetId: string) => `classes:${datasetId}`;
 const reportKey = (datasetId: string) => `zeroshot:${datasetId}`;
 const textKey = (card: ModelCard, synonym: string) => `clip-text:${card.sha256.slice(0, 16)}:${synonym}`;
-const featureStageKey = (card: ModelCard, datasetId: string) => `stage:features:${card.sha256.slice(0, 16)}:${datasetId}`;
+const featureStageKey = (card: ModelCard, datasetId: string) =>
+  `stage:features:${card.sha256.slice(0, 16)}:${datasetId}`;
 
 /** Synonyms encoded per text-tower call: small enough to report progress, large enough to batch. */
 const SYNONYMS_PER_CALL = 4;
 
 export async function requireDataset(db: store.DearliDB, datasetId: string): Promise<store.DatasetRecord> {
   const dataset = await store.getDataset(db, datasetId);
-  if (!dataset) throw new DearliError('not-found', `dataset ${datasetId} is not stored`, 'It may have been deleted; pick another dataset.');
+  if (!dataset)
+    throw new DearliError(
+      'not-found',
+      `dataset ${datasetId} is not stored`,
+      'It may have been deleted; pick another dataset.',
+    );
   return dataset;
 }
 
 function stageCancelled(): DearliError {
-  return new DearliError('stage-cancelled', 'the stage was cancelled', 'Run it again: finished images are kept and not recomputed.');
+  return new DearliError(
+    'stage-cancelled',
+    'the stage was cancelled',
+    'Run it again: finished images are kept and not recomputed.',
+  );
 }
 
 function embeddingSummary(classifier: TextClassifier): TextEmbeddingSummary {
-  return { classes: classifier.numClasses, rows: classifier.rows.shape[0], dims: classifier.rows.shape[1], templates: VILD_TEMPLATES.length };
+  return {
+    classes: classifier.numClasses,
+    rows: classifier.rows.shape[0],
+    dims: classifier.rows.shape[1],
+    templates: VILD_TEMPLATES.length,
+  };
 }
 
 export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) {
@@ -73,9 +106,14 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
   }
 
   function requireClip(needText: boolean): LoadedClip {
-    if (!clip) throw new DearliError('clip-not-loaded', 'no CLIP model is loaded', 'Load CLIP weights on the Models tab first.');
+    if (!clip)
+      throw new DearliError('clip-not-loaded', 'no CLIP model is loaded', 'Load CLIP weights on the Models tab first.');
     if (needText && (!clip.model.text || !clip.tokenizer || clip.model.logitScale === null)) {
-      throw new DearliError('clip-no-text', 'the loaded CLIP has no text tower or no tokenizer', 'Load a full open_clip checkpoint together with the CLIP tokenizer vocabulary.');
+      throw new DearliError(
+        'clip-no-text',
+        'the loaded CLIP has no text tower or no tokenizer',
+        'Load a full open_clip checkpoint together with the CLIP tokenizer vocabulary.',
+      );
     }
     return clip;
   }
@@ -102,7 +140,8 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
       embedDim: config.embedDim,
       presets: presetsForTrunk(config.trunk.dims),
       clip: { head: loaded.model.imageHead, logitScale: loaded.model.logitScale ?? DEFAULT_LOGIT_SCALE },
-      classRows: async (classNames) => (hasText ? textRows(loaded, classNames) : seededClassRows(classNames, config.embedDim)),
+      classRows: async (classNames) =>
+        hasText ? textRows(loaded, classNames) : seededClassRows(classNames, config.embedDim),
     };
   }
 
@@ -112,9 +151,12 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
     const configSource = await configFileSource(request.config, request.weights, 'open_clip_config.json', signal);
     const configFile = configSource ? await files.fetchModelFile(configSource, 'config', signal, onProgress) : null;
     const tokenizerFiles: ModelFile[] = [];
-    for (const s of request.tokenizer ? await tokenizerSources(request.tokenizer, signal) : []) tokenizerFiles.push(await files.fetchModelFile(s, 'tokenizer', signal, onProgress));
+    for (const s of request.tokenizer ? await tokenizerSources(request.tokenizer, signal) : [])
+      tokenizerFiles.push(await files.fetchModelFile(s, 'tokenizer', signal, onProgress));
     const fallbackName = request.weights.kind === 'hub' ? request.weights.repo.split('/').pop()! : weights.name;
-    const config = configFile ? clipConfigFromJson(await readJson(configFile), configFile.name, fallbackName) : presetConfig((request.config as { preset: string }).preset);
+    const config = configFile
+      ? clipConfigFromJson(await readJson(configFile), configFile.name, fallbackName)
+      : presetConfig((request.config as { preset: string }).preset);
     const loaded = await buildClip(config, weights, tokenizerFiles, onProgress, signal);
     await files.saveModel({
       kind: 'clip',
@@ -127,7 +169,9 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
 
   async function loadSaved(meta: SavedModelMeta, onProgress: ProgressSink): Promise<ModelCard> {
     const { signal, weights, config: configFile, others } = await files.openSaved(meta);
-    const config = configFile ? clipConfigFromJson(await readJson(configFile), configFile.name, meta.card.name) : presetConfig(meta.preset ?? meta.card.name);
+    const config = configFile
+      ? clipConfigFromJson(await readJson(configFile), configFile.name, meta.card.name)
+      : presetConfig(meta.preset ?? meta.card.name);
     return activate(await buildClip(config, weights, others, onProgress, signal), signal);
   }
 
@@ -150,7 +194,11 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
    * One embedding per synonym (14 templates, mean, normalised), persisted in the features store: editing
    * one class's names encodes only the new names, and a reload encodes nothing.
    */
-  async function synonymEmbeddings(loaded: LoadedClip, synonyms: string[], onProgress?: (p: StageProgress) => void): Promise<Map<string, Float32Array>> {
+  async function synonymEmbeddings(
+    loaded: LoadedClip,
+    synonyms: string[],
+    onProgress?: (p: StageProgress) => void,
+  ): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
     for (const s of synonyms) {
       const hit = await store.getFeature(db, textKey(loaded.card, s));
@@ -169,14 +217,22 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
       for (const [i, s] of batch.entries()) {
         const row = rows.slice(i * dims, (i + 1) * dims);
         out.set(s, row);
-        await store.putFeature(db, { key: textKey(loaded.card, s), meta: { synonym: s, model: loaded.card.sha256 }, blob: new Blob([row]) });
+        await store.putFeature(db, {
+          key: textKey(loaded.card, s),
+          meta: { synonym: s, model: loaded.card.sha256 },
+          blob: new Blob([row]),
+        });
       }
     }
     return out;
   }
 
   /** One text row per name of every class, in class order, and the class of each row. */
-  async function textRows(loaded: LoadedClip, classNames: readonly (readonly string[])[], onProgress?: (p: StageProgress) => void): Promise<ClassRows> {
+  async function textRows(
+    loaded: LoadedClip,
+    classNames: readonly (readonly string[])[],
+    onProgress?: (p: StageProgress) => void,
+  ): Promise<ClassRows> {
     const synonyms = classNames.flat();
     const bySynonym = await synonymEmbeddings(loaded, synonyms, onProgress);
     const dims = loaded.model.config.embedDim;
@@ -186,7 +242,10 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
   }
 
   /** The classifier of a dataset's classes under the user's names, kept while the names and the model stay the same. */
-  async function textClassifier(datasetId: string, onProgress?: (p: StageProgress) => void): Promise<{ classifier: TextClassifier; classes: ClassNames[] }> {
+  async function textClassifier(
+    datasetId: string,
+    onProgress?: (p: StageProgress) => void,
+  ): Promise<{ classifier: TextClassifier; classes: ClassNames[] }> {
     const loaded = requireClip(true);
     const classes = await getClassNames(datasetId);
     const key = `${loaded.card.sha256}:${JSON.stringify(classes.map((c) => c.names))}`;
@@ -194,16 +253,24 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
     if (hit?.key === key) return { classifier: hit.classifier, classes };
     if (hit) disposeTextClassifier(hit.classifier);
     classifiers.delete(datasetId);
-    const { rows, synonymClass } = await textRows(loaded, classes.map((c) => c.names), onProgress);
+    const { rows, synonymClass } = await textRows(
+      loaded,
+      classes.map((c) => c.names),
+      onProgress,
+    );
     const classifier = buildTextClassifier(rows, loaded.model.config.embedDim, synonymClass, classes.length);
     classifiers.set(datasetId, { key, classifier });
     return { classifier, classes };
   }
 
   async function setClassNames(datasetId: string, classes: ClassNames[]): Promise<TextEmbeddingSummary | null> {
-    const cleaned = classes.map((c) => ({ ...c, names: [...new Set(c.names.map((n) => n.trim()).filter((n) => n !== ''))] }));
+    const cleaned = classes.map((c) => ({
+      ...c,
+      names: [...new Set(c.names.map((n) => n.trim()).filter((n) => n !== ''))],
+    }));
     const empty = cleaned.find((c) => c.names.length === 0);
-    if (empty) throw new DearliError('class-names', `class ${empty.id} has no name`, 'Give every class at least one name.');
+    if (empty)
+      throw new DearliError('class-names', `class ${empty.id} has no name`, 'Give every class at least one name.');
     await store.putModel(db, { id: classNamesKey(datasetId), updatedAt: Date.now(), meta: { classes: cleaned } });
     if (!clip?.model.text || !clip.tokenizer) return null;
     return embeddingSummary((await textClassifier(datasetId)).classifier);
@@ -216,14 +283,30 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
     const side = featureSide(loaded.model.config);
     const key = featureKey(loaded.card, side, image.id);
     const hit = await store.getFeature(db, key);
-    if (hit) return { dense: { data: new Float32Array(await hit.blob.arrayBuffer()), shape: hit.meta.shape as [number, number, number] }, reused: true };
+    if (hit)
+      return {
+        dense: {
+          data: new Float32Array(await hit.blob.arrayBuffer()),
+          shape: hit.meta.shape as [number, number, number],
+        },
+        reused: true,
+      };
     const dense = await computeDense(loaded.model, decode, image, side);
-    await store.putFeature(db, { key, datasetId: image.datasetId, meta: { shape: dense.shape, side, model: loaded.card.sha256 }, blob: new Blob([dense.data as BlobPart]) });
+    await store.putFeature(db, {
+      key,
+      datasetId: image.datasetId,
+      meta: { shape: dense.shape, side, model: loaded.card.sha256 },
+      blob: new Blob([dense.data as BlobPart]),
+    });
     return { dense, reused: false };
   }
 
   /** The feature stage on the runner: one image per step, its state in the runs store. */
-  async function featureStage(datasetId: string, signal: AbortSignal, onProgress: (p: StageProgress) => void): Promise<FeatureStageSummary & { paused: boolean }> {
+  async function featureStage(
+    datasetId: string,
+    signal: AbortSignal,
+    onProgress: (p: StageProgress) => void,
+  ): Promise<FeatureStageSummary & { paused: boolean }> {
     const loaded = requireClip(false);
     const dataset = await requireDataset(db, datasetId);
     const meter = new StageMeter(dataset.imageCount, 'CLIP features');
@@ -234,13 +317,25 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
       return !r.reused;
     });
     onProgress(meter.progress(0));
-    const { outcome, state } = await runStoredStage(db, featureStageKey(loaded.card, datasetId), stage, signal, (p) => onProgress(meter.progress(p.done, p.details?.computed as number)));
+    const { outcome, state } = await runStoredStage(db, featureStageKey(loaded.card, datasetId), stage, signal, (p) =>
+      onProgress(meter.progress(p.done, p.details?.computed as number)),
+    );
     const side = featureSide(loaded.model.config);
     const grid = Math.ceil(side / 32);
-    return { computed: state.computed, reused: state.reused, side, grid: [shape[0] || grid, shape[1] || grid], channels: shape[2] || loaded.model.config.trunk.dims[3], paused: outcome === 'paused' };
+    return {
+      computed: state.computed,
+      reused: state.reused,
+      side,
+      grid: [shape[0] || grid, shape[1] || grid],
+      channels: shape[2] || loaded.model.config.trunk.dims[3],
+      paused: outcome === 'paused',
+    };
   }
 
-  async function runFeatureStage(datasetId: string, onProgress: (p: StageProgress) => void): Promise<FeatureStageSummary> {
+  async function runFeatureStage(
+    datasetId: string,
+    onProgress: (p: StageProgress) => void,
+  ): Promise<FeatureStageSummary> {
     const summary = await jobs.start('the CLIP feature stage', (signal) => featureStage(datasetId, signal, onProgress));
     if (summary.paused) throw stageCancelled();
     return summary;
@@ -248,11 +343,19 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
 
   // --- Zero-shot with ground-truth masks ----------------------------------------------------------------
 
-  async function zeroShot(datasetId: string, signal: AbortSignal, onProgress: (p: StageProgress) => void): Promise<ZeroShotReport> {
+  async function zeroShot(
+    datasetId: string,
+    signal: AbortSignal,
+    onProgress: (p: StageProgress) => void,
+  ): Promise<ZeroShotReport> {
     const loaded = requireClip(true);
     const dataset = await requireDataset(db, datasetId);
     if (dataset.labeledCount === 0) {
-      throw new DearliError('no-ground-truth', `"${dataset.name}" has no panoptic masks`, 'Pick a labeled or validation dataset.');
+      throw new DearliError(
+        'no-ground-truth',
+        `"${dataset.name}" has no panoptic masks`,
+        'Pick a labeled or validation dataset.',
+      );
     }
     const { classifier, classes } = await textClassifier(datasetId, onProgress);
     const evaluator = new PanopticEvaluator(dataset.categories);
@@ -270,7 +373,14 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
       const { ids } = decodeMaskPng(new Uint8Array(await image.mask.arrayBuffer()), image.fileName);
       const scored = image.segments.filter((s) => s.iscrowd !== 1);
       const { dense } = await denseFor(image, loaded);
-      const predicted = await classifySegments(loaded, classifier, dense, ids, image.width, scored.map((s) => s.id));
+      const predicted = await classifySegments(
+        loaded,
+        classifier,
+        dense,
+        ids,
+        image.width,
+        scored.map((s) => s.id),
+      );
       scored.forEach((s, n) => {
         const k = classIndex.get(s.category_id)!;
         gtSegments[k]++;
@@ -279,7 +389,13 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
       // The prediction: the GT segments relabelled; crowd regions are left VOID.
       const kept = new Set(scored.map((s) => s.id));
       const predIds = ids.map((id) => (kept.has(id) ? id : 0));
-      const gt: PanopticImage = { ids, width: image.width, height: image.height, segments: image.segments, pngFile: image.fileName };
+      const gt: PanopticImage = {
+        ids,
+        width: image.width,
+        height: image.height,
+        segments: image.segments,
+        pngFile: image.fileName,
+      };
       const pred: PanopticImage = {
         ids: predIds,
         width: image.width,
@@ -292,10 +408,24 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
       onProgress(meter.progress(done));
     }
     const { pq, miou, images } = evaluator.summarize();
-    const percent = (s: { pq: number; sq: number; rq: number; n: number }) => ({ pq: 100 * s.pq, sq: 100 * s.sq, rq: 100 * s.rq, n: s.n });
+    const percent = (s: { pq: number; sq: number; rq: number; n: number }) => ({
+      pq: 100 * s.pq,
+      sq: 100 * s.sq,
+      rq: 100 * s.rq,
+      n: s.n,
+    });
     const perClass: ZeroShotClassRow[] = dataset.categories.map((cat, k) => {
       const s = pq.per_class[cat.id];
-      return { id: cat.id, name: classes[k].names[0] ?? cat.name, isthing: cat.isthing, pq: 100 * s.pq, sq: 100 * s.sq, rq: 100 * s.rq, gtSegments: gtSegments[k], correctSegments: correct[k] };
+      return {
+        id: cat.id,
+        name: classes[k].names[0] ?? cat.name,
+        isthing: cat.isthing,
+        pq: 100 * s.pq,
+        sq: 100 * s.sq,
+        rq: 100 * s.rq,
+        gtSegments: gtSegments[k],
+        correctSegments: correct[k],
+      };
     });
     const report: ZeroShotReport = {
       datasetId,
@@ -342,8 +472,10 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
       setClassNames,
       textEmbeddings: async (datasetId: string) => embeddingSummary((await textClassifier(datasetId)).classifier),
       runFeatureStage,
-      evaluateZeroShot: (datasetId: string, onProgress: (p: StageProgress) => void) => jobs.start('the zero-shot evaluation', (signal) => zeroShot(datasetId, signal, onProgress)),
-      lastZeroShotReport: async (datasetId: string) => ((await store.getModel(db, reportKey(datasetId)))?.meta.report as ZeroShotReport | undefined) ?? null,
+      evaluateZeroShot: (datasetId: string, onProgress: (p: StageProgress) => void) =>
+        jobs.start('the zero-shot evaluation', (signal) => zeroShot(datasetId, signal, onProgress)),
+      lastZeroShotReport: async (datasetId: string) =>
+        ((await store.getModel(db, reportKey(datasetId)))?.meta.report as ZeroShotReport | undefined) ?? null,
     },
   };
 }

@@ -32,14 +32,20 @@ export function featureSide(config: ClipConfig): number {
   return Math.ceil(Math.max(MIN_FEATURE_SIDE, config.imageSize) / 32) * 32;
 }
 
-export const featureKey = (card: ModelCard, side: number, imageId: string) => `clip-res5:${card.sha256.slice(0, 16)}:${side}:${imageId}`;
+export const featureKey = (card: ModelCard, side: number, imageId: string) =>
+  `clip-res5:${card.sha256.slice(0, 16)}:${side}:${imageId}`;
 
 export interface DenseMap {
   data: Float32Array;
   shape: [number, number, number];
 }
 
-export async function computeDense(model: ClipModel, decode: ImageDecoder, image: store.ImageRecord, side: number): Promise<DenseMap> {
+export async function computeDense(
+  model: ClipModel,
+  decode: ImageDecoder,
+  image: store.ImageRecord,
+  side: number,
+): Promise<DenseMap> {
   const { rgba } = await decode(image.blob, image.fileName, { width: side, height: side });
   const rgb = new Float32Array(side * side * 3);
   for (let p = 0; p < side * side; p++) for (let ch = 0; ch < 3; ch++) rgb[3 * p + ch] = rgba[4 * p + ch];
@@ -53,7 +59,14 @@ export async function computeDense(model: ClipModel, decode: ImageDecoder, image
 }
 
 /** Predicted category of every non-crowd GT segment, by mask pooling on the dense map. */
-export async function classifySegments(loaded: LoadedClip, classifier: TextClassifier, dense: DenseMap, ids: Uint32Array, width: number, segmentIds: number[]): Promise<Int32Array> {
+export async function classifySegments(
+  loaded: LoadedClip,
+  classifier: TextClassifier,
+  dense: DenseMap,
+  ids: Uint32Array,
+  width: number,
+  segmentIds: number[],
+): Promise<Int32Array> {
   const [h, w, c] = dense.shape;
   const denseTensor = tf.tensor4d(dense.data, [1, h, w, c]);
   const predicted = new Int32Array(segmentIds.length);
@@ -79,4 +92,3 @@ export async function classifySegments(loaded: LoadedClip, classifier: TextClass
   }
   return predicted;
 }
-

@@ -66,7 +66,8 @@ export function createDatasetService(db: store.DearliDB): DatasetApi {
 
     commitImport: async (planId, choices, onProgress) => {
       const set = plans.get(planId);
-      if (!set) throw new DearliError('plan-expired', 'this import preview is no longer available', 'Drop the folder again.');
+      if (!set)
+        throw new DearliError('plan-expired', 'this import preview is no longer available', 'Drop the folder again.');
       const records = await withImportAbort((signal) => commitImports(db, set, choices, { signal, onProgress }));
       plans.delete(planId);
       return records.map(summary);
@@ -78,7 +79,9 @@ export function createDatasetService(db: store.DearliDB): DatasetApi {
 
     ensureDemoDatasets: async (onProgress) => {
       if ((await store.listDatasets(db)).length > 0) return null;
-      const records = await withImportAbort((signal) => importDemoDatasets(db, {}, { signal, onProgress: (p) => onProgress({ ...p, stage: `demo: ${p.stage}` }) }));
+      const records = await withImportAbort((signal) =>
+        importDemoDatasets(db, {}, { signal, onProgress: (p) => onProgress({ ...p, stage: `demo: ${p.stage}` }) }),
+      );
       return records.map(summary);
     },
 
@@ -88,12 +91,24 @@ export function createDatasetService(db: store.DearliDB): DatasetApi {
 
     listImages: async (datasetId, offset, limit): Promise<ImageSummary[]> => {
       const records = await store.listImages(db, datasetId, offset, limit);
-      return records.map((r) => ({ id: r.id, fileName: r.fileName, width: r.width, height: r.height, thumbnail: r.thumbnail ?? r.blob, labeled: !!r.mask }));
+      return records.map((r) => ({
+        id: r.id,
+        fileName: r.fileName,
+        width: r.width,
+        height: r.height,
+        thumbnail: r.thumbnail ?? r.blob,
+        labeled: !!r.mask,
+      }));
     },
 
     getImageDetail: async (imageId): Promise<ImageDetail> => {
       const rec = await store.getImage(db, imageId);
-      if (!rec) throw new DearliError('not-found', `image ${imageId} is not stored`, 'It may have been deleted; reload the dataset.');
+      if (!rec)
+        throw new DearliError(
+          'not-found',
+          `image ${imageId} is not stored`,
+          'It may have been deleted; reload the dataset.',
+        );
       const base = { id: rec.id, fileName: rec.fileName, width: rec.width, height: rec.height, image: rec.blob };
       if (!rec.mask || !rec.segments) return { ...base, overlay: null, segments: [] };
       const dataset = await store.getDataset(db, rec.datasetId);

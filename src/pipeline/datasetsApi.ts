@@ -83,7 +83,11 @@ export interface ImageDetail {
 export interface DatasetApi {
   planImport(files: DroppedFile[]): Promise<ImportPreview>;
   /** Imports the chosen splits of a preview (one choice per split), all or none. */
-  commitImport(planId: string, choices: ImportChoice[], onProgress: (p: ImportProgress) => void): Promise<DatasetSummary[]>;
+  commitImport(
+    planId: string,
+    choices: ImportChoice[],
+    onProgress: (p: ImportProgress) => void,
+  ): Promise<DatasetSummary[]>;
   cancelImport(): Promise<void>;
   /** On first run, generates the demo world and imports it like user data; null when datasets exist already. */
   ensureDemoDatasets(onProgress: (p: ImportProgress & { stage: string }) => void): Promise<DatasetSummary[] | null>;

@@ -32,7 +32,12 @@ afterAll(() => hub.close());
 
 describe('push to the hub', () => {
   it('creates the repository, commits the three files and returns a link to model.json', async () => {
-    const shared = await pushModelToHub(bundle, { repo: 'alice/tiny-dearli', accessToken: TOKEN, hubUrl: hub.url, labUrl: 'http://127.0.0.1:4173/#data' });
+    const shared = await pushModelToHub(bundle, {
+      repo: 'alice/tiny-dearli',
+      accessToken: TOKEN,
+      hubUrl: hub.url,
+      labUrl: 'http://127.0.0.1:4173/#data',
+    });
     const files = hub.repos.get('alice/tiny-dearli')!;
     expect([...files.keys()].sort()).toEqual(['README.md', 'model.json', 'model.safetensors']);
     expect(new Uint8Array(files.get('model.safetensors')!)).toEqual(bundle.weights);
@@ -49,7 +54,9 @@ describe('push to the hub', () => {
 
   it('updates an existing repository', async () => {
     await pushModelToHub(bundle, { repo: 'alice/again', accessToken: TOKEN, hubUrl: hub.url, labUrl: 'http://lab/' });
-    await expect(pushModelToHub(bundle, { repo: 'alice/again', accessToken: TOKEN, hubUrl: hub.url, labUrl: 'http://lab/' })).resolves.toBeTruthy();
+    await expect(
+      pushModelToHub(bundle, { repo: 'alice/again', accessToken: TOKEN, hubUrl: hub.url, labUrl: 'http://lab/' }),
+    ).resolves.toBeTruthy();
     expect(hub.repos.get('alice/again')!.size).toBe(3);
   });
 
@@ -60,7 +67,12 @@ describe('push to the hub', () => {
     }
     expect(hub.requests.filter((r) => r.authorization === `Bearer ${TOKEN}`).length).toBeGreaterThan(0);
     const wrong = 'hf_wrongTokenWrongTokenWrongToken00';
-    const refused = pushModelToHub(bundle, { repo: 'alice/denied', accessToken: wrong, hubUrl: hub.url, labUrl: 'http://lab/' });
+    const refused = pushModelToHub(bundle, {
+      repo: 'alice/denied',
+      accessToken: wrong,
+      hubUrl: hub.url,
+      labUrl: 'http://lab/',
+    });
     await expect(refused).rejects.toThrow(/HTTP 401.*write permission/);
     await refused.catch((e: Error) => expect(JSON.stringify({ ...e, text: e.message })).not.toContain(wrong));
   });

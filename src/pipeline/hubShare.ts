@@ -34,7 +34,10 @@ const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** The three files of a bundle, as they are uploaded or offered for download. */
 export function bundleFiles(bundle: ModelBundle): { path: string; content: Blob }[] {
   return [
-    { path: 'model.safetensors', content: new Blob([bundle.weights as BlobPart], { type: 'application/octet-stream' }) },
+    {
+      path: 'model.safetensors',
+      content: new Blob([bundle.weights as BlobPart], { type: 'application/octet-stream' }),
+    },
     { path: 'model.json', content: new Blob([cardText(bundle)], { type: 'application/json' }) },
     { path: 'README.md', content: new Blob([bundle.readme], { type: 'text/markdown' }) },
   ];
@@ -62,9 +65,11 @@ export function parseShareLink(hash: string): { cardUrl: string; cardSha256: str
   } catch {
     throw new DearliError('share-link', `the model URL "${cardUrl}" is not a URL`, fix);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new DearliError('share-link', `the model URL uses ${url.protocol}, not http(s)`, fix);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new DearliError('share-link', `the model URL uses ${url.protocol}, not http(s)`, fix);
   const cardSha256 = params.get('sha256') ?? '';
-  if (!/^[0-9a-f]{64}$/.test(cardSha256)) throw new DearliError('share-link', 'the link carries no valid sha256 of model.json', fix);
+  if (!/^[0-9a-f]{64}$/.test(cardSha256))
+    throw new DearliError('share-link', 'the link carries no valid sha256 of model.json', fix);
   return { cardUrl: url.href, cardSha256 };
 }
 
@@ -75,13 +80,21 @@ function hubError(e: unknown, repo: string, step: string): never {
     status === 401 || status === 403
       ? 'Check that the access token is valid and has write permission for this repository (hub settings → Access Tokens).'
       : 'Check the repository name and your connection, then push again.';
-  throw new DearliError('hub-push', `${step} ${repo} failed${status ? ` (HTTP ${status})` : ''}: ${(e as Error).message}`, fix);
+  throw new DearliError(
+    'hub-push',
+    `${step} ${repo} failed${status ? ` (HTTP ${status})` : ''}: ${(e as Error).message}`,
+    fix,
+  );
 }
 
 /** Creates the model repository if needed and commits the bundle; returns the share link. */
 export async function pushModelToHub(bundle: ModelBundle, push: HubPush): Promise<SharedModel> {
   if (!REPO_NAME.test(push.repo)) {
-    throw new DearliError('hub-push', `"${push.repo}" is not a repository name`, 'Write it as user/name or organisation/name.');
+    throw new DearliError(
+      'hub-push',
+      `"${push.repo}" is not a repository name`,
+      'Write it as user/name or organisation/name.',
+    );
   }
   const hubUrl = (push.hubUrl ?? HUB_URL).replace(/\/$/, '');
   const credentials = { accessToken: push.accessToken, hubUrl, fetch: push.fetch };
@@ -100,7 +113,11 @@ export async function pushModelToHub(bundle: ModelBundle, push: HubPush): Promis
       ...credentials,
       repo,
       title: `DEARLi Lab: ${bundle.card.name}`,
-      operations: bundleFiles(bundle).map((f) => ({ operation: 'addOrUpdate' as const, path: f.path, content: f.content })),
+      operations: bundleFiles(bundle).map((f) => ({
+        operation: 'addOrUpdate' as const,
+        path: f.path,
+        content: f.content,
+      })),
       useXet: false,
     });
     oid = out?.commit.oid;

@@ -12,7 +12,11 @@ interface DecodedRgba {
 }
 
 /** An image Blob → RGBA pixels, optionally resized (stretched) to width × height. */
-export type ImageDecoder = (blob: Blob, fileName: string, size?: { width: number; height: number }) => Promise<DecodedRgba>;
+export type ImageDecoder = (
+  blob: Blob,
+  fileName: string,
+  size?: { width: number; height: number },
+) => Promise<DecodedRgba>;
 
 /** The browser's decoder (worker or page): ImageBitmap without colour conversion, canvas resize. */
 export const browserImageDecoder: ImageDecoder = async (blob, fileName, size) => {
@@ -20,7 +24,12 @@ export const browserImageDecoder: ImageDecoder = async (blob, fileName, size) =>
   try {
     bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch (e) {
-    throw new DearliError('image-decode', `the image could not be decoded (${(e as Error).message})`, 'Re-import the dataset; the stored image may be damaged.', fileName);
+    throw new DearliError(
+      'image-decode',
+      `the image could not be decoded (${(e as Error).message})`,
+      'Re-import the dataset; the stored image may be damaged.',
+      fileName,
+    );
   }
   const width = size?.width ?? bitmap.width;
   const height = size?.height ?? bitmap.height;
@@ -37,7 +46,10 @@ export const browserImageDecoder: ImageDecoder = async (blob, fileName, size) =>
 const PAGE = 32;
 
 /** Every image of the datasets, in dataset then store order, read a page at a time. */
-export async function* datasetImages(db: store.DearliDB, datasets: readonly store.DatasetRecord[]): AsyncGenerator<store.ImageRecord> {
+export async function* datasetImages(
+  db: store.DearliDB,
+  datasets: readonly store.DatasetRecord[],
+): AsyncGenerator<store.ImageRecord> {
   for (const dataset of datasets) {
     for (let offset = 0; offset < dataset.imageCount; offset += PAGE) {
       for (const image of await store.listImages(db, dataset.id, offset, PAGE)) yield image;
@@ -72,13 +84,22 @@ export class ImageSequence {
       if (image) return { image, dataset };
       break;
     }
-    throw new DearliError('missing-image', `image ${index + 1} of ${this.total} is no longer stored`, 'Its dataset was deleted or changed; run the stage again.');
+    throw new DearliError(
+      'missing-image',
+      `image ${index + 1} of ${this.total} is no longer stored`,
+      'Its dataset was deleted or changed; run the stage again.',
+    );
   }
 }
 
 export async function requireDatasets(db: store.DearliDB, ids: readonly string[]): Promise<store.DatasetRecord[]> {
   const datasets = await Promise.all(ids.map((id) => store.getDataset(db, id)));
   const missing = ids.filter((_, i) => !datasets[i]);
-  if (missing.length > 0) throw new DearliError('not-found', `dataset ${missing.join(', ')} is not stored`, 'It may have been deleted; pick another dataset.');
+  if (missing.length > 0)
+    throw new DearliError(
+      'not-found',
+      `dataset ${missing.join(', ')} is not stored`,
+      'It may have been deleted; pick another dataset.',
+    );
   return datasets as store.DatasetRecord[];
 }

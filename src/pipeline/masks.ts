@@ -10,13 +10,45 @@ import { decodeMask, fromCocoRle } from '../core/rle';
 import { readJsonText } from '../data/files';
 import { parseSa1bJson } from '../data/sa1b';
 import * as store from '../data/store';
-import { samConfigFromFixture, samConfigFromHfConfig, samPreset, type SamConfig, type SamPresetName } from '../models/sam/config';
-import { autoPointsPerBatch, decoderBytesPerPrompt, maxPointsPerBatch, type AutoMaskOptions, type GpuBufferLimits } from '../models/sam/autoMask';
+import {
+  samConfigFromFixture,
+  samConfigFromHfConfig,
+  samPreset,
+  type SamConfig,
+  type SamPresetName,
+} from '../models/sam/config';
+import {
+  autoPointsPerBatch,
+  decoderBytesPerPrompt,
+  maxPointsPerBatch,
+  type AutoMaskOptions,
+  type GpuBufferLimits,
+} from '../models/sam/autoMask';
 import { SamModel } from '../models/sam/sam';
 import { generateMasksForImage, type MaskGenerator } from '../models/sam/samStage';
 import { openTensorSource } from '../models/weights/tensorSource';
-import type { DatasetMaskStats, MaskGeneratorInfo, MaskInfo, MasksApi, MaskStageProgress, MaskStageSettings, MaskStageSummary, MaskView, SamLoadRequest } from './masksApi';
-import { configFileSource, fileRecord, modelCard, parameterCount, readJson, type ModelFile, type ModelFiles, type ProgressSink, type SavedModelMeta } from './modelFiles';
+import type {
+  DatasetMaskStats,
+  MaskGeneratorInfo,
+  MaskInfo,
+  MasksApi,
+  MaskStageProgress,
+  MaskStageSettings,
+  MaskStageSummary,
+  MaskView,
+  SamLoadRequest,
+} from './masksApi';
+import {
+  configFileSource,
+  fileRecord,
+  modelCard,
+  parameterCount,
+  readJson,
+  type ModelFile,
+  type ModelFiles,
+  type ProgressSink,
+  type SavedModelMeta,
+} from './modelFiles';
 import type { ModelCard } from './modelsApi';
 import { requireDataset } from './clip';
 import { datasetImages, ImageSequence, type ImageDecoder } from './images';
@@ -38,7 +70,11 @@ const FALLBACK_REFERENCE_AREA = 128 * 128;
 export function fallbackScale(width: number, height: number): FelzenszwalbOptions {
   const area = (width * height) / FALLBACK_REFERENCE_AREA;
   const grow = Math.max(1, area);
-  return { ...DEFAULT_FELZENSZWALB_OPTIONS, scale: Math.round(DEFAULT_FELZENSZWALB_OPTIONS.scale * Math.sqrt(grow)), minSize: Math.round(DEFAULT_FELZENSZWALB_OPTIONS.minSize * grow) };
+  return {
+    ...DEFAULT_FELZENSZWALB_OPTIONS,
+    scale: Math.round(DEFAULT_FELZENSZWALB_OPTIONS.scale * Math.sqrt(grow)),
+    minSize: Math.round(DEFAULT_FELZENSZWALB_OPTIONS.minSize * grow),
+  };
 }
 
 const FALLBACK_DESCRIPTION = 'fallback: Felzenszwalb-Huttenlocher graph segmentation on colour (no SAM weights loaded)';
@@ -47,13 +83,18 @@ const FALLBACK_DESCRIPTION = 'fallback: Felzenszwalb-Huttenlocher graph segmenta
 
 /** transformers config.json or the fixtures' segment_anything_constructor_args. */
 function samConfigFromJson(json: unknown, file: string, name: string): SamConfig {
-  if (json !== null && typeof json === 'object' && 'segment_anything_constructor_args' in json) return { ...samConfigFromFixture(json, file), name };
+  if (json !== null && typeof json === 'object' && 'segment_anything_constructor_args' in json)
+    return { ...samConfigFromFixture(json, file), name };
   return samConfigFromHfConfig(json, file, name);
 }
 
 function presetConfig(name: string): SamConfig {
   if (!SAM_PRESETS.includes(name as SamPresetName)) {
-    throw new DearliError('sam-config', `"${name}" is not a SAM preset (known: ${SAM_PRESETS.join(', ')})`, 'Choose one of the listed presets.');
+    throw new DearliError(
+      'sam-config',
+      `"${name}" is not a SAM preset (known: ${SAM_PRESETS.join(', ')})`,
+      'Choose one of the listed presets.',
+    );
   }
   return samPreset(name as SamPresetName);
 }
@@ -63,8 +104,20 @@ interface LoadedSam {
   card: ModelCard;
 }
 
-async function buildSam(config: SamConfig, weights: ModelFile, onProgress: ProgressSink, signal: AbortSignal): Promise<LoadedSam> {
-  onProgress({ stage: 'loading', fileName: weights.name, receivedBytes: weights.blob.size, totalBytes: weights.blob.size, megabytesPerSecond: 0, etaSeconds: 0 });
+async function buildSam(
+  config: SamConfig,
+  weights: ModelFile,
+  onProgress: ProgressSink,
+  signal: AbortSignal,
+): Promise<LoadedSam> {
+  onProgress({
+    stage: 'loading',
+    fileName: weights.name,
+    receivedBytes: weights.blob.size,
+    totalBytes: weights.blob.size,
+    megabytesPerSecond: 0,
+    etaSeconds: 0,
+  });
   const source = await openTensorSource(weights.blob, weights.name);
   signal.throwIfAborted();
   const model = await SamModel.load(source, config);
@@ -73,7 +126,11 @@ async function buildSam(config: SamConfig, weights: ModelFile, onProgress: Progr
     signal.throwIfAborted();
   }
   const e = config.imageEncoder;
-  const details = [`${model.weights.naming} key naming`, `ViT ${e.depth} blocks × ${e.embedDim}`, `input ${e.imgSize} px`];
+  const details = [
+    `${model.weights.naming} key naming`,
+    `ViT ${e.depth} blocks × ${e.embedDim}`,
+    `input ${e.imgSize} px`,
+  ];
   return { model, card: modelCard('sam', config.name, weights, parameterCount(source), details) };
 }
 
@@ -111,24 +168,41 @@ const MAX_CROP_LAYERS = 4;
 const MAX_POINTS_PER_BATCH = 1024;
 
 function checkSettings(s: MaskStageSettings): void {
-  const bad = (field: string, range: string) => new DearliError('mask-settings', `${field} must be ${range}`, 'Correct the value and run again.');
+  const bad = (field: string, range: string) =>
+    new DearliError('mask-settings', `${field} must be ${range}`, 'Correct the value and run again.');
   const whole = (v: number, min: number, max: number) => Number.isInteger(v) && v >= min && v <= max;
   if (!whole(s.pointsPerSide, 1, 64)) throw bad('points per side', 'a whole number from 1 to 64');
-  for (const [field, v] of [['the predicted IoU threshold', s.predIouThresh], ['the stability score threshold', s.stabilityScoreThresh], ['the box NMS threshold', s.boxNmsThresh], ['the crop NMS threshold', s.cropNmsThresh]] as const) {
+  for (const [field, v] of [
+    ['the predicted IoU threshold', s.predIouThresh],
+    ['the stability score threshold', s.stabilityScoreThresh],
+    ['the box NMS threshold', s.boxNmsThresh],
+    ['the crop NMS threshold', s.cropNmsThresh],
+  ] as const) {
     if (!(v >= 0 && v <= 1)) throw bad(field, 'between 0 and 1');
   }
-  if (s.pointsPerBatch !== 'auto' && !whole(s.pointsPerBatch, 1, MAX_POINTS_PER_BATCH)) throw bad('points per batch', `"auto" or a whole number from 1 to ${MAX_POINTS_PER_BATCH}`);
-  if (!whole(s.cropNLayers, 0, MAX_CROP_LAYERS)) throw bad('crop layers', `a whole number from 0 to ${MAX_CROP_LAYERS}`);
+  if (s.pointsPerBatch !== 'auto' && !whole(s.pointsPerBatch, 1, MAX_POINTS_PER_BATCH))
+    throw bad('points per batch', `"auto" or a whole number from 1 to ${MAX_POINTS_PER_BATCH}`);
+  if (!whole(s.cropNLayers, 0, MAX_CROP_LAYERS))
+    throw bad('crop layers', `a whole number from 0 to ${MAX_CROP_LAYERS}`);
   if (!(s.cropOverlapRatio >= 0 && s.cropOverlapRatio < 1)) throw bad('the crop overlap', 'at least 0 and below 1');
-  if (!whole(s.cropNPointsDownscaleFactor, 1, 64)) throw bad('the points downscale factor', 'a whole number from 1 to 64');
+  if (!whole(s.cropNPointsDownscaleFactor, 1, 64))
+    throw bad('the points downscale factor', 'a whole number from 1 to 64');
   if (Math.trunc(s.pointsPerSide / s.cropNPointsDownscaleFactor ** s.cropNLayers) < 1) {
-    throw bad('points per side', `at least ${s.cropNPointsDownscaleFactor ** s.cropNLayers} with ${s.cropNLayers} crop layers downscaled by ${s.cropNPointsDownscaleFactor}, so that the last layer keeps a point`);
+    throw bad(
+      'points per side',
+      `at least ${s.cropNPointsDownscaleFactor ** s.cropNLayers} with ${s.cropNLayers} crop layers downscaled by ${s.cropNPointsDownscaleFactor}, so that the last layer keeps a point`,
+    );
   }
-  if (!(Number.isInteger(s.minMaskRegionArea) && s.minMaskRegionArea >= 0)) throw bad('the minimum region area', 'a whole number of pixels, 0 or more');
+  if (!(Number.isInteger(s.minMaskRegionArea) && s.minMaskRegionArea >= 0))
+    throw bad('the minimum region area', 'a whole number of pixels, 0 or more');
 }
 
 /** The points per batch to run SAM with: 'auto' from the GPU's buffer limits, a number checked against them. */
-function resolvePointsPerBatch(setting: MaskStageSettings['pointsPerBatch'], model: SamModel, limits: GpuBufferLimits | undefined): number {
+function resolvePointsPerBatch(
+  setting: MaskStageSettings['pointsPerBatch'],
+  model: SamModel,
+  limits: GpuBufferLimits | undefined,
+): number {
   if (setting === 'auto') return autoPointsPerBatch(limits, model.config);
   const fit = limits ? maxPointsPerBatch(limits, model.config) : Infinity;
   if (setting > fit) {
@@ -175,10 +249,18 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
     const weights = await files.fetchModelFile(request.weights, 'weights', signal, onProgress);
     const configSource = await configFileSource(request.config, request.weights, 'config.json', signal);
     const configFile = configSource ? await files.fetchModelFile(configSource, 'config', signal, onProgress) : null;
-    const name = request.weights.kind === 'hub' ? request.weights.repo.split('/').pop()! : weights.name.replace(/\.[^.]+$/, '');
-    const config = configFile ? samConfigFromJson(await readJson(configFile), configFile.name, name) : presetConfig((request.config as { preset: string }).preset);
+    const name =
+      request.weights.kind === 'hub' ? request.weights.repo.split('/').pop()! : weights.name.replace(/\.[^.]+$/, '');
+    const config = configFile
+      ? samConfigFromJson(await readJson(configFile), configFile.name, name)
+      : presetConfig((request.config as { preset: string }).preset);
     const loaded = await buildSam(config, weights, onProgress, signal);
-    await files.saveModel({ kind: 'sam', card: loaded.card, files: [weights, ...(configFile ? [configFile] : [])].map(fileRecord), preset: configFile ? undefined : config.name });
+    await files.saveModel({
+      kind: 'sam',
+      card: loaded.card,
+      files: [weights, ...(configFile ? [configFile] : [])].map(fileRecord),
+      preset: configFile ? undefined : config.name,
+    });
     use(loaded);
     return loaded.card;
   }
@@ -186,7 +268,9 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
   /** Loads a saved SAM from the weight cache alone. */
   async function loadSaved(meta: SavedModelMeta, onProgress: ProgressSink): Promise<ModelCard> {
     const { signal, weights, config: configFile } = await files.openSaved(meta);
-    const config = configFile ? samConfigFromJson(await readJson(configFile), configFile.name, meta.card.name) : presetConfig(meta.preset ?? meta.card.name);
+    const config = configFile
+      ? samConfigFromJson(await readJson(configFile), configFile.name, meta.card.name)
+      : presetConfig(meta.preset ?? meta.card.name);
     const loaded = await buildSam(config, weights, onProgress, signal);
     use(loaded);
     return loaded.card;
@@ -196,25 +280,49 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
    * The mask stage on the runner: one image per step. An image already masked with the same
    * generator and settings (or imported) is skipped; a pause mid-image drops that image's work only.
    */
-  async function maskStage(datasetIds: string[], settings: MaskStageSettings, signal: AbortSignal, onProgress: (p: MaskStageProgress) => void): Promise<MaskStageSummary> {
+  async function maskStage(
+    datasetIds: string[],
+    settings: MaskStageSettings,
+    signal: AbortSignal,
+    onProgress: (p: MaskStageProgress) => void,
+  ): Promise<MaskStageSummary> {
     checkSettings(settings);
-    const datasets = (await Promise.all(datasetIds.map((id) => store.getDataset(db, id)))).filter((x): x is store.DatasetRecord => !!x);
-    if (datasets.length === 0) throw new DearliError('no-datasets', 'no dataset is selected', 'Tick the datasets to mask.');
+    const datasets = (await Promise.all(datasetIds.map((id) => store.getDataset(db, id)))).filter(
+      (x): x is store.DatasetRecord => !!x,
+    );
+    if (datasets.length === 0)
+      throw new DearliError('no-datasets', 'no dataset is selected', 'Tick the datasets to mask.');
     const pointsPerBatch = sam ? resolvePointsPerBatch(settings.pointsPerBatch, sam.model, gpuLimits) : null;
     const generator: MaskGenerator = sam ? { kind: 'sam', model: sam.model } : { kind: 'fallback' };
     const params = generatorParams(sam, settings);
-    const autoMask: Partial<AutoMaskOptions> = { ...maskDecidingOptions(settings), ...(pointsPerBatch !== null && { pointsPerBatch }) };
+    const autoMask: Partial<AutoMaskOptions> = {
+      ...maskDecidingOptions(settings),
+      ...(pointsPerBatch !== null && { pointsPerBatch }),
+    };
     const images = new ImageSequence(db, datasets);
     const stage = imageStage(images, async (image, dataset, stepSignal) => {
       const existing = await store.getSamMasks(db, image.id);
       if (existing && (existing.source === 'imported' || sameParams(existing.params, params))) return false;
       const { rgba, width, height } = await decode(image.blob, image.fileName);
-      const records = await generateMasksForImage(generator, rgba, width, height, { autoMask, fallback: fallbackScale(width, height) }, stepSignal);
+      const records = await generateMasksForImage(
+        generator,
+        rgba,
+        width,
+        height,
+        { autoMask, fallback: fallbackScale(width, height) },
+        stepSignal,
+      );
       await store.putSamMasks(db, {
         imageId: image.id,
         datasetId: dataset.id,
         source: generator.kind,
-        masks: records.map((m) => ({ segmentation: m.segmentation, area: m.area, bbox: m.bbox, predicted_iou: m.predicted_iou, stability_score: m.stability_score })),
+        masks: records.map((m) => ({
+          segmentation: m.segmentation,
+          area: m.area,
+          bbox: m.bbox,
+          predicted_iou: m.predicted_iou,
+          stability_score: m.stability_score,
+        })),
         params,
         createdAt: Date.now(),
       });
@@ -226,7 +334,15 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
       const computed = (p.details?.computed as number | undefined) ?? 0;
       const imagesPerSecond = seconds > 0 ? computed / seconds : 0;
       const current = (p.details?.current as string | undefined) ?? '';
-      onProgress({ done: p.done, total: p.total, imagesPerSecond, etaSeconds: imagesPerSecond > 0 ? (p.total - p.done) / imagesPerSecond : 0, current, generator: generator.kind, pointsPerBatch });
+      onProgress({
+        done: p.done,
+        total: p.total,
+        imagesPerSecond,
+        etaSeconds: imagesPerSecond > 0 ? (p.total - p.done) / imagesPerSecond : 0,
+        current,
+        generator: generator.kind,
+        pointsPerBatch,
+      });
     };
     report({ done: 0, total: images.total });
     const key = `stage:masks:${fingerprint({ params, datasetIds: datasets.map((d) => d.id) })}`;
@@ -242,7 +358,12 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
       const bySource = { sam: 0, fallback: 0, imported: 0 };
       const index = db.transaction('samMasks').store.index('byDataset');
       for (let c = await index.openCursor(IDBKeyRange.only(id)); c; c = await c.continue()) bySource[c.value.source]++;
-      out.push({ datasetId: id, images: dataset.imageCount, processed: bySource.sam + bySource.fallback + bySource.imported, bySource });
+      out.push({
+        datasetId: id,
+        images: dataset.imageCount,
+        processed: bySource.sam + bySource.fallback + bySource.imported,
+        bySource,
+      });
     }
     return out;
   }
@@ -255,7 +376,12 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
     let imported = 0;
     for (const { path, file } of dropped) {
       if (!path.toLowerCase().endsWith('.json')) {
-        problems.push({ code: 'skipped', file: path, problem: 'not a JSON file', fix: 'Only SA-1B style .json mask files are read.' });
+        problems.push({
+          code: 'skipped',
+          file: path,
+          problem: 'not a JSON file',
+          fix: 'Only SA-1B style .json mask files are read.',
+        });
         continue;
       }
       try {
@@ -263,16 +389,32 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
         // SA-1B names the JSON after the image (sa_1.json ↔ sa_1.jpg); image.file_name says it too.
         const image = byStem.get(stem(parsed.image.file_name)) ?? byStem.get(stem(path));
         if (!image) {
-          throw new DearliError('sa1b-unmatched', `no image "${parsed.image.file_name}" in "${dataset.name}"`, 'Import the masks into the dataset that holds this image.', path);
+          throw new DearliError(
+            'sa1b-unmatched',
+            `no image "${parsed.image.file_name}" in "${dataset.name}"`,
+            'Import the masks into the dataset that holds this image.',
+            path,
+          );
         }
         if (image.width !== parsed.image.width || image.height !== parsed.image.height) {
-          throw new DearliError('sa1b-size', `the masks are ${parsed.image.width}×${parsed.image.height} but ${image.fileName} is ${image.width}×${image.height}`, 'Regenerate the masks for this image at its stored size.', path);
+          throw new DearliError(
+            'sa1b-size',
+            `the masks are ${parsed.image.width}×${parsed.image.height} but ${image.fileName} is ${image.width}×${image.height}`,
+            'Regenerate the masks for this image at its stored size.',
+            path,
+          );
         }
         await store.putSamMasks(db, {
           imageId: image.id,
           datasetId,
           source: 'imported',
-          masks: parsed.annotations.map((a) => ({ segmentation: a.segmentation, area: a.area, bbox: a.bbox, predicted_iou: a.predicted_iou, stability_score: a.stability_score })),
+          masks: parsed.annotations.map((a) => ({
+            segmentation: a.segmentation,
+            area: a.area,
+            bbox: a.bbox,
+            predicted_iou: a.predicted_iou,
+            stability_score: a.stability_score,
+          })),
           params: { file: path },
           createdAt: Date.now(),
         });
@@ -301,7 +443,17 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
       }
       return { area: m.area, predictedIou: m.predicted_iou ?? null, stabilityScore: m.stability_score ?? null, color };
     });
-    return { imageId, fileName: image.fileName, width, height, image: image.blob, source: record.source, count: masks.length, overlay, masks };
+    return {
+      imageId,
+      fileName: image.fileName,
+      width,
+      height,
+      image: image.blob,
+      source: record.source,
+      count: masks.length,
+      overlay,
+      masks,
+    };
   }
 
   const stageName = 'the mask stage';
@@ -313,8 +465,10 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
     api: {
       loadSam,
       unloadSam: async () => use(null),
-      maskGenerator: async (): Promise<MaskGeneratorInfo> => (sam ? { kind: 'sam', card: sam.card } : { kind: 'fallback', description: FALLBACK_DESCRIPTION }),
-      runMaskStage: (datasetIds: string[], settings: MaskStageSettings, onProgress: (p: MaskStageProgress) => void) => jobs.start(stageName, (signal) => maskStage(datasetIds, settings, signal, onProgress)),
+      maskGenerator: async (): Promise<MaskGeneratorInfo> =>
+        sam ? { kind: 'sam', card: sam.card } : { kind: 'fallback', description: FALLBACK_DESCRIPTION },
+      runMaskStage: (datasetIds: string[], settings: MaskStageSettings, onProgress: (p: MaskStageProgress) => void) =>
+        jobs.start(stageName, (signal) => maskStage(datasetIds, settings, signal, onProgress)),
       pauseMaskStage: () => jobs.stop(stageName),
       maskStats,
       importSa1bMasks,

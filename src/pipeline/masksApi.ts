@@ -109,7 +109,11 @@ export interface MasksApi {
   unloadSam(): Promise<void>;
   maskGenerator(): Promise<MaskGeneratorInfo>;
   /** Masks every image of the datasets that has none for the current generator and settings. */
-  runMaskStage(datasetIds: string[], settings: MaskStageSettings, onProgress: (p: MaskStageProgress) => void): Promise<MaskStageSummary>;
+  runMaskStage(
+    datasetIds: string[],
+    settings: MaskStageSettings,
+    onProgress: (p: MaskStageProgress) => void,
+  ): Promise<MaskStageSummary>;
   /** Stops after the current image; running the stage again resumes where it stopped. */
   pauseMaskStage(): Promise<void>;
   maskStats(datasetIds: string[]): Promise<DatasetMaskStats[]>;

@@ -69,7 +69,12 @@ describe('Mean Teacher stage', () => {
       { iteration: 0, alpha: 0.6 },
       { iteration: 1, alpha: 0.3 },
     ]);
-    expect(expected.losses.map((l) => [l.iteration, l.alpha])).toEqual([[1, 0.6], [2, 0.3], [3, 0.3], [4, 0.3]]);
+    expect(expected.losses.map((l) => [l.iteration, l.alpha])).toEqual([
+      [1, 0.6],
+      [2, 0.3],
+      [3, 0.3],
+      [4, 0.3],
+    ]);
     for (const l of expected.losses) expect(l.supervised! + l.unlabeled!).toBeCloseTo(l.total, 4);
     expect(expected.evals.map((e) => e.iteration)).toEqual([2, 4]);
     expect(expected.teacherEvals!.map((e) => e.iteration)).toEqual([2, 4]);
@@ -116,13 +121,25 @@ describe('Mean Teacher stage', () => {
     const db = await demoDatabase({ ...DEMO, validation: 0 });
     const s = await pool.open(db.name);
     await s.api().runMaskStage([db.ids.unlabeled], { ...DEFAULT_MASK_SETTINGS, pointsPerSide: 8 }, () => {});
-    const dewa = await s.training.createRun({ ...mtConfig(db.ids), kind: 'dewa', trainDatasetIds: [db.ids.unlabeled], validationDatasetId: null, iterations: 1 });
+    const dewa = await s.training.createRun({
+      ...mtConfig(db.ids),
+      kind: 'dewa',
+      trainDatasetIds: [db.ids.unlabeled],
+      validationDatasetId: null,
+      iterations: 1,
+    });
     expect((await s.training.train(dewa.id, new AbortController().signal)).status).toBe('finished');
 
-    const other = await s.training.createRun(mtConfig(db.ids, { dewaRunId: dewa.id, cropSize: 64, validationDatasetId: null, iterations: 1 }));
-    await expect(s.training.train(other.id, new AbortController().signal)).rejects.toMatchObject({ code: 'mt-dewa-preset' });
+    const other = await s.training.createRun(
+      mtConfig(db.ids, { dewaRunId: dewa.id, cropSize: 64, validationDatasetId: null, iterations: 1 }),
+    );
+    await expect(s.training.train(other.id, new AbortController().signal)).rejects.toMatchObject({
+      code: 'mt-dewa-preset',
+    });
 
-    const same = await s.training.createRun(mtConfig(db.ids, { dewaRunId: dewa.id, validationDatasetId: null, iterations: 1 }));
+    const same = await s.training.createRun(
+      mtConfig(db.ids, { dewaRunId: dewa.id, validationDatasetId: null, iterations: 1 }),
+    );
     const view = await s.training.train(same.id, new AbortController().signal);
     expect(view.status).toBe('finished');
   });

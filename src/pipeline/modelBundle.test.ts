@@ -54,7 +54,10 @@ describe('model bundle', () => {
     writeFileSync(path.join(scratch, 'model.safetensors'), bundle.weights);
     writeFileSync(path.join(scratch, 'model.json'), JSON.stringify(bundle.card));
     const r = spawnSync('python3', ['scripts/check_model_bundle.py', scratch], { encoding: 'utf8' });
-    if (r.error) throw new Error(`python3 with numpy is needed for this check (Debian: apt-get install python3-numpy): ${r.error.message}`);
+    if (r.error)
+      throw new Error(
+        `python3 with numpy is needed for this check (Debian: apt-get install python3-numpy): ${r.error.message}`,
+      );
     expect(r.stdout + r.stderr).toContain('ok: 110 tensors');
     expect(r.status).toBe(0);
 
@@ -71,7 +74,9 @@ describe('model bundle', () => {
     await expect(importDecoderWeights(fewerQueries, await open(bundle.weights))).rejects.toThrow(
       /query_feat.weight" is F32 \[12, 32\], expected F32 \[5, 32\]/,
     );
-    const extra = await open(writeSafetensors({ 'backbone.clip_model.logit_scale': { dtype: 'F32', shape: [], data: new Float32Array(1) } }));
+    const extra = await open(
+      writeSafetensors({ 'backbone.clip_model.logit_scale': { dtype: 'F32', shape: [], data: new Float32Array(1) } }),
+    );
     await expect(importDecoderWeights(config, extra)).rejects.toThrow(/not part of a "tiny" decoder/);
   });
 });
@@ -96,11 +101,23 @@ describe('reading a bundle', () => {
   it('refuses a tampered weight file, a wrong card sha256, a newer lab and an unknown preset', async () => {
     const tampered = bundle.weights.slice();
     tampered[tampered.length - 5] ^= 0x40;
-    await expect(readModelBundle(source({ weights: new Blob([tampered as BlobPart]) }))).rejects.toThrow(/do not have the sha256 the card records/);
-    await expect(readModelBundle(source({ weights: new Blob([bundle.weights.slice(0, 100) as BlobPart]) }))).rejects.toThrow(/the card says/);
-    await expect(readModelBundle(source({ expectedCardSha256: 'f'.repeat(64) }))).rejects.toThrow(/sha256 the link carries/);
-    await expect(readModelBundle(source({ cardText: JSON.stringify({ ...bundle.card, labVersion: '0.3.0' }) }))).rejects.toThrow(/newer than this lab/);
-    await expect(readModelBundle(source({ cardText: JSON.stringify({ ...bundle.card, preset: 'huge' }) }))).rejects.toThrow(/preset "huge" is not one this lab knows/);
-    await expect(readModelBundle(source({ cardText: '<!doctype html><title>Sign in</title>' }))).rejects.toThrow(/not JSON/);
+    await expect(readModelBundle(source({ weights: new Blob([tampered as BlobPart]) }))).rejects.toThrow(
+      /do not have the sha256 the card records/,
+    );
+    await expect(
+      readModelBundle(source({ weights: new Blob([bundle.weights.slice(0, 100) as BlobPart]) })),
+    ).rejects.toThrow(/the card says/);
+    await expect(readModelBundle(source({ expectedCardSha256: 'f'.repeat(64) }))).rejects.toThrow(
+      /sha256 the link carries/,
+    );
+    await expect(
+      readModelBundle(source({ cardText: JSON.stringify({ ...bundle.card, labVersion: '0.3.0' }) })),
+    ).rejects.toThrow(/newer than this lab/);
+    await expect(
+      readModelBundle(source({ cardText: JSON.stringify({ ...bundle.card, preset: 'huge' }) })),
+    ).rejects.toThrow(/preset "huge" is not one this lab knows/);
+    await expect(readModelBundle(source({ cardText: '<!doctype html><title>Sign in</title>' }))).rejects.toThrow(
+      /not JSON/,
+    );
   });
 });

@@ -4,7 +4,12 @@
  */
 import { createSHA256, sha256 } from 'hash-wasm';
 import { DearliError } from '../core/errors';
-import { bundleTensorList, exportDecoderWeights, importDecoderWeights, type BundleTensor } from '../models/decoder/bundleWeights';
+import {
+  bundleTensorList,
+  exportDecoderWeights,
+  importDecoderWeights,
+  type BundleTensor,
+} from '../models/decoder/bundleWeights';
 import { DECODER_PRESETS, type DecoderConfig } from '../models/decoder/config';
 import { SafetensorsFile } from '../models/weights/safetensors';
 
@@ -65,7 +70,12 @@ export async function buildModelBundle(input: ModelBundleInput): Promise<ModelBu
     format: MODEL_CARD_FORMAT,
     ...described,
     preset: input.decoder.preset,
-    weights: { file: 'model.safetensors', sha256: await sha256(weights), size: weights.length, tensors: bundleTensorList(input.decoder) },
+    weights: {
+      file: 'model.safetensors',
+      sha256: await sha256(weights),
+      size: weights.length,
+      tensors: bundleTensorList(input.decoder),
+    },
   };
   return { card, weights, readme: modelCardReadme(card) };
 }
@@ -75,7 +85,10 @@ const percent = (x: number) => x.toFixed(1);
 /** The Hugging Face hub's model card: YAML front matter, then what the model is and how it scores. */
 function modelCardReadme(card: ModelCard): string {
   const stages = card.stages
-    .map((s) => `- ${s.kind}: ${s.iterations} iterations, batch ${s.batch}${s.alpha === undefined ? '' : `, α ${s.alpha}`}`)
+    .map(
+      (s) =>
+        `- ${s.kind}: ${s.iterations} iterations, batch ${s.batch}${s.alpha === undefined ? '' : `, α ${s.alpha}`}`,
+    )
     .join('\n');
   const scores = card.validation
     ? `| dataset | PQ | SQ | RQ | mIoU |\n|---|---|---|---|---|\n| ${card.validation.dataset} | ${percent(card.validation.pq)} | ${percent(card.validation.sq)} | ${percent(card.validation.rq)} | ${percent(card.validation.miou)} |`
@@ -133,7 +146,8 @@ export interface BundleSource {
 async function blobSha256(blob: Blob): Promise<string> {
   const hasher = await createSHA256();
   const slice = 8 << 20;
-  for (let at = 0; at < blob.size; at += slice) hasher.update(new Uint8Array(await blob.slice(at, at + slice).arrayBuffer()));
+  for (let at = 0; at < blob.size; at += slice)
+    hasher.update(new Uint8Array(await blob.slice(at, at + slice).arrayBuffer()));
   return hasher.digest('hex');
 }
 
@@ -148,35 +162,77 @@ function isNewer(card: string, lab: string): boolean {
 }
 
 /** Verifies a bundle (card sha256, lab version, preset, weights size and sha256, every tensor) and reads its weights. */
-export async function readModelBundle(source: BundleSource): Promise<{ card: ModelCard; parameters: Map<string, Float32Array> }> {
+export async function readModelBundle(
+  source: BundleSource,
+): Promise<{ card: ModelCard; parameters: Map<string, Float32Array> }> {
   const { cardFrom, weightsFrom } = source;
   if (source.cardText.length > MAX_CARD_BYTES) {
-    throw new DearliError('bundle-card', `model.json is ${source.cardText.length} bytes (a card is at most ${MAX_CARD_BYTES})`, 'Check that the link points at a DEARLi Lab model.json.', cardFrom);
+    throw new DearliError(
+      'bundle-card',
+      `model.json is ${source.cardText.length} bytes (a card is at most ${MAX_CARD_BYTES})`,
+      'Check that the link points at a DEARLi Lab model.json.',
+      cardFrom,
+    );
   }
   if (source.expectedCardSha256 && (await sha256(source.cardText)) !== source.expectedCardSha256) {
-    throw new DearliError('bundle-sha256', 'model.json does not have the sha256 the link carries: it was changed after the link was made', 'Ask for a new link, or open the model from its files.', cardFrom);
+    throw new DearliError(
+      'bundle-sha256',
+      'model.json does not have the sha256 the link carries: it was changed after the link was made',
+      'Ask for a new link, or open the model from its files.',
+      cardFrom,
+    );
   }
   let card: ModelCard;
   try {
     card = JSON.parse(source.cardText) as ModelCard;
   } catch (e) {
-    throw new DearliError('bundle-card', `model.json is not JSON (${(e as Error).message})`, 'Check that the link points at a DEARLi Lab model.json, not a web page.', cardFrom);
+    throw new DearliError(
+      'bundle-card',
+      `model.json is not JSON (${(e as Error).message})`,
+      'Check that the link points at a DEARLi Lab model.json, not a web page.',
+      cardFrom,
+    );
   }
   if (card?.format !== MODEL_CARD_FORMAT) {
-    throw new DearliError('bundle-card', `this is not a DEARLi Lab model card (format ${JSON.stringify(card?.format)})`, `Open a model.json with format "${MODEL_CARD_FORMAT}".`, cardFrom);
+    throw new DearliError(
+      'bundle-card',
+      `this is not a DEARLi Lab model card (format ${JSON.stringify(card?.format)})`,
+      `Open a model.json with format "${MODEL_CARD_FORMAT}".`,
+      cardFrom,
+    );
   }
   if (typeof card.labVersion !== 'string' || isNewer(card.labVersion, source.labVersion)) {
-    throw new DearliError('bundle-version', `the model was made by DEARLi Lab ${card.labVersion}, newer than this lab (${source.labVersion})`, 'Open it in an up-to-date lab.', cardFrom);
+    throw new DearliError(
+      'bundle-version',
+      `the model was made by DEARLi Lab ${card.labVersion}, newer than this lab (${source.labVersion})`,
+      'Open it in an up-to-date lab.',
+      cardFrom,
+    );
   }
   if (!(card.preset in DECODER_PRESETS) || card.decoder?.preset !== card.preset) {
-    throw new DearliError('bundle-preset', `the decoder preset "${card.preset}" is not one this lab knows (${Object.keys(DECODER_PRESETS).join(', ')})`, 'Open it in the lab version that made it.', cardFrom);
+    throw new DearliError(
+      'bundle-preset',
+      `the decoder preset "${card.preset}" is not one this lab knows (${Object.keys(DECODER_PRESETS).join(', ')})`,
+      'Open it in the lab version that made it.',
+      cardFrom,
+    );
   }
   const expected = card.weights;
   if (source.weights.size !== expected?.size) {
-    throw new DearliError('bundle-weights-sha256', `the weights are ${source.weights.size} bytes, the card says ${expected?.size}`, 'The download was cut or the file is another one: fetch it again.', weightsFrom);
+    throw new DearliError(
+      'bundle-weights-sha256',
+      `the weights are ${source.weights.size} bytes, the card says ${expected?.size}`,
+      'The download was cut or the file is another one: fetch it again.',
+      weightsFrom,
+    );
   }
   if ((await blobSha256(source.weights)) !== expected.sha256) {
-    throw new DearliError('bundle-weights-sha256', 'the weights do not have the sha256 the card records: the file was changed', 'Fetch the original model.safetensors, or ask its author for a new link.', weightsFrom);
+    throw new DearliError(
+      'bundle-weights-sha256',
+      'the weights do not have the sha256 the card records: the file was changed',
+      'Fetch the original model.safetensors, or ask its author for a new link.',
+      weightsFrom,
+    );
   }
   const file = await SafetensorsFile.open(source.weights, weightsFrom);
   return { card, parameters: await importDecoderWeights(card.decoder, file) };

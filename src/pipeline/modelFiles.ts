@@ -10,7 +10,6 @@ import { listHubFiles, loadWeightFile, type WeightFile } from '../models/weights
 import type { TensorSource } from '../models/weights/tensorSource';
 import type { ConfigSource, FileSource, ModelCard, ModelDownloadProgress, ModelKind, SavedModel } from './modelsApi';
 
-
 export type ProgressSink = (p: ModelDownloadProgress) => void;
 
 /** A file fetched into (or found in) the cache, with the role it plays for the model. */
@@ -22,17 +21,32 @@ export interface ModelFile extends WeightFile {
 export function siblingSource(weights: FileSource, fileName: string): FileSource {
   if (weights.kind === 'hub') return { kind: 'hub', repo: weights.repo, file: fileName, revision: weights.revision };
   if (weights.kind === 'url') return { kind: 'url', url: new URL(fileName, weights.url).href };
-  throw new DearliError('config-missing', `a dropped weight file has no ${fileName} next to it`, 'Choose a preset, or give the config file too.', weights.file.name);
+  throw new DearliError(
+    'config-missing',
+    `a dropped weight file has no ${fileName} next to it`,
+    'Choose a preset, or give the config file too.',
+    weights.file.name,
+  );
 }
 
 /** Config source → the file to fetch, or null for a preset. */
-export async function configFileSource(config: ConfigSource, weights: FileSource, defaultName: string, signal: AbortSignal): Promise<FileSource | null> {
+export async function configFileSource(
+  config: ConfigSource,
+  weights: FileSource,
+  defaultName: string,
+  signal: AbortSignal,
+): Promise<FileSource | null> {
   if (config.kind === 'preset') return null;
   if (config.kind !== 'next-to-weights') return config;
   if (weights.kind === 'hub') {
     const files = await listHubFiles(weights.repo, { signal });
     if (!files.includes(defaultName)) {
-      throw new DearliError('config-missing', `the repository has no ${defaultName}`, 'Choose the architecture preset that matches the weights.', weights.repo);
+      throw new DearliError(
+        'config-missing',
+        `the repository has no ${defaultName}`,
+        'Choose the architecture preset that matches the weights.',
+        weights.repo,
+      );
     }
   }
   return siblingSource(weights, defaultName);
@@ -43,7 +57,12 @@ export async function readJson(file: ModelFile): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new DearliError('config-format', `the file is not valid JSON (${(e as Error).message})`, 'Give the model\'s config.json as published with the weights.', file.name);
+    throw new DearliError(
+      'config-format',
+      `the file is not valid JSON (${(e as Error).message})`,
+      "Give the model's config.json as published with the weights.",
+      file.name,
+    );
   }
 }
 
@@ -54,7 +73,13 @@ export function parameterCount(source: TensorSource): number {
   return n;
 }
 
-export function modelCard(kind: ModelKind, name: string, weights: ModelFile, parameters: number, details: string[]): ModelCard {
+export function modelCard(
+  kind: ModelKind,
+  name: string,
+  weights: ModelFile,
+  parameters: number,
+  details: string[],
+): ModelCard {
   return {
     kind,
     name,
@@ -81,7 +106,13 @@ export interface SavedModelMeta {
 const SAVED_PREFIX = 'saved:';
 
 export function fileRecord(f: ModelFile): SavedModelMeta['files'][number] {
-  if (!f.cached) throw new DearliError('cache-failed', 'the file was not kept in the browser cache', 'Free some storage space and load the model again.', f.name);
+  if (!f.cached)
+    throw new DearliError(
+      'cache-failed',
+      'the file was not kept in the browser cache',
+      'Free some storage space and load the model again.',
+      f.name,
+    );
   return { role: f.role, key: f.cached.key, name: f.name };
 }
 
@@ -108,10 +139,28 @@ export class ModelFiles {
   }
 
   /** Hub, URL or dropped file → cached Blob (dropped files are copied into the cache so a reload finds them). */
-  async fetchModelFile(source: FileSource, role: string, signal: AbortSignal, onProgress: ProgressSink): Promise<ModelFile> {
-    const weightSource = source.kind === 'file' ? { kind: 'file' as const, file: source.file, keepInCache: true } : source;
-    const label = source.kind === 'file' ? source.file.name : source.kind === 'url' ? source.url : `${source.repo}${source.file ? `/${source.file}` : ''}`;
-    onProgress({ stage: role, fileName: label, receivedBytes: 0, totalBytes: null, megabytesPerSecond: 0, etaSeconds: null });
+  async fetchModelFile(
+    source: FileSource,
+    role: string,
+    signal: AbortSignal,
+    onProgress: ProgressSink,
+  ): Promise<ModelFile> {
+    const weightSource =
+      source.kind === 'file' ? { kind: 'file' as const, file: source.file, keepInCache: true } : source;
+    const label =
+      source.kind === 'file'
+        ? source.file.name
+        : source.kind === 'url'
+          ? source.url
+          : `${source.repo}${source.file ? `/${source.file}` : ''}`;
+    onProgress({
+      stage: role,
+      fileName: label,
+      receivedBytes: 0,
+      totalBytes: null,
+      megabytesPerSecond: 0,
+      etaSeconds: null,
+    });
     const file = await loadWeightFile(weightSource, this.cache, {
       signal,
       onProgress: (p) => onProgress({ stage: role, fileName: label, ...p }),
@@ -128,7 +177,12 @@ export class ModelFiles {
 
   async savedModelMeta(id: string): Promise<SavedModelMeta> {
     const record = await store.getModel(this.db, id);
-    if (!record || !id.startsWith(SAVED_PREFIX)) throw new DearliError('model-not-saved', 'this model is no longer saved', 'Load it again from the hub, a URL or a file.');
+    if (!record || !id.startsWith(SAVED_PREFIX))
+      throw new DearliError(
+        'model-not-saved',
+        'this model is no longer saved',
+        'Load it again from the hub, a URL or a file.',
+      );
     return record.meta as unknown as SavedModelMeta;
   }
 
@@ -139,7 +193,12 @@ export class ModelFiles {
       .sort((a, b) => b.updatedAt - a.updatedAt)
       .map((r) => {
         const meta = r.meta as unknown as SavedModelMeta;
-        return { id: r.id, card: meta.card, available: meta.files.every((f) => cachedKeys.has(f.key)), savedAt: r.updatedAt };
+        return {
+          id: r.id,
+          card: meta.card,
+          available: meta.files.every((f) => cachedKeys.has(f.key)),
+          savedAt: r.updatedAt,
+        };
       });
   }
 
@@ -154,11 +213,18 @@ export class ModelFiles {
   }
 
   /** A saved model's weights, config (absent with a preset) and other files, from the cache only, under a new load signal. */
-  async openSaved(meta: SavedModelMeta): Promise<{ signal: AbortSignal; weights: ModelFile; config: ModelFile | undefined; others: ModelFile[] }> {
+  async openSaved(
+    meta: SavedModelMeta,
+  ): Promise<{ signal: AbortSignal; weights: ModelFile; config: ModelFile | undefined; others: ModelFile[] }> {
     const signal = this.beginLoad();
     const saved = await this.cachedModelFiles(meta);
     const weights = saved.find((f) => f.role === 'weights')!;
-    return { signal, weights, config: saved.find((f) => f.role === 'config'), others: saved.filter((f) => f.role !== 'weights' && f.role !== 'config') };
+    return {
+      signal,
+      weights,
+      config: saved.find((f) => f.role === 'config'),
+      others: saved.filter((f) => f.role !== 'weights' && f.role !== 'config'),
+    };
   }
 
   /** A saved model's files from the cache only: loading a saved model never touches the network. */
@@ -167,7 +233,12 @@ export class ModelFiles {
       meta.files.map(async (f) => {
         const hit = await this.cache.get(f.key);
         if (!hit) {
-          throw new DearliError('cache-missing', `${f.name} is no longer in the browser cache`, 'Load the model again from the hub, a URL or a file.', f.name);
+          throw new DearliError(
+            'cache-missing',
+            `${f.name} is no longer in the browser cache`,
+            'Load the model again from the hub, a URL or a file.',
+            f.name,
+          );
         }
         return { role: f.role, blob: hit.blob, name: hit.info.name, sourceUrl: hit.info.sourceUrl, cached: hit.info };
       }),

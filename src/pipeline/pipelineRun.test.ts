@@ -15,14 +15,28 @@ const pool = sessionPool();
 const session = pool.open;
 afterEach(pool.closeAll);
 
-const training = { preset: 'tiny', cropSize: 32, iterations: 2, batchSize: 1, evalEvery: 0, validationImages: 1, learningRate: 1e-4, seed: 8 };
+const training = {
+  preset: 'tiny',
+  cropSize: 32,
+  iterations: 2,
+  batchSize: 1,
+  evalEvery: 0,
+  validationImages: 1,
+  learningRate: 1e-4,
+  seed: 8,
+};
 
 function config(ids: Record<string, string>): PipelineRunConfig {
   return {
     datasetIds: [ids.labeled, ids.unlabeled],
     maskSettings: { ...DEFAULT_MASK_SETTINGS, pointsPerSide: 8 },
     dewa: training,
-    meanTeacher: { ...training, trainDatasetIds: [ids.labeled], unlabeledDatasetIds: [ids.unlabeled], validationDatasetId: ids.validation },
+    meanTeacher: {
+      ...training,
+      trainDatasetIds: [ids.labeled],
+      unlabeledDatasetIds: [ids.unlabeled],
+      validationDatasetId: ids.validation,
+    },
   };
 }
 
@@ -70,12 +84,22 @@ describe('whole pipeline run', () => {
 
     const d = await session(split.name);
     const resumed = await d.api().runPipeline({ resumeId: latest.id }, () => {});
-    expect(resumed).toMatchObject({ status: 'finished', step: 4, runIds: { dewa: paused.runIds.dewa, meanTeacher: pausedInMt.runIds.meanTeacher } });
+    expect(resumed).toMatchObject({
+      status: 'finished',
+      step: 4,
+      runIds: { dewa: paused.runIds.dewa, meanTeacher: pausedInMt.runIds.meanTeacher },
+    });
     const curve = (v: RunView) => v.losses.map(({ iterationsPerSecond: _, ...rest }) => rest);
     for (const kind of ['dewa', 'meanTeacher'] as const) {
       expect(curve(await runView(d, resumed.runIds[kind]!))).toEqual(curve(await runView(a, expected.runIds[kind]!)));
     }
-    const figures = (v: RunView) => [...v.evals, ...(v.teacherEvals ?? [])].map(({ iteration, pq, miou, ensembled }) => ({ iteration, pq, miou, ensembled }));
+    const figures = (v: RunView) =>
+      [...v.evals, ...(v.teacherEvals ?? [])].map(({ iteration, pq, miou, ensembled }) => ({
+        iteration,
+        pq,
+        miou,
+        ensembled,
+      }));
     expect(figures(await runView(d, resumed.runIds.meanTeacher!))).toEqual(figures(expectedMt));
   });
 });

@@ -49,7 +49,10 @@ export interface PipelineProgress {
 
 export interface PipelineRunApi {
   /** Starts a new whole-pipeline run (or, with `resumeId`, continues a stored one) until it finishes or is paused. */
-  runPipeline(config: PipelineRunConfig | { resumeId: string }, onProgress: (p: PipelineProgress) => void): Promise<PipelineRunState>;
+  runPipeline(
+    config: PipelineRunConfig | { resumeId: string },
+    onProgress: (p: PipelineProgress) => void,
+  ): Promise<PipelineRunState>;
   pausePipeline(): Promise<void>;
   latestPipelineRun(): Promise<PipelineRunState | null>;
 }
@@ -69,7 +72,11 @@ export function createPipelineRun({ db, jobs, clip, masks, training }: PipelineR
   const save = (state: PipelineRunState) => store.putRun(db, { id: state.id, updatedAt: Date.now(), state });
 
   /** Runs one step; false when the signal paused it. */
-  async function runStep(state: PipelineRunState, signal: AbortSignal, onProgress: (p: PipelineProgress) => void): Promise<boolean> {
+  async function runStep(
+    state: PipelineRunState,
+    signal: AbortSignal,
+    onProgress: (p: PipelineProgress) => void,
+  ): Promise<boolean> {
     const step = PIPELINE_STEPS[state.step];
     const started = performance.now();
     let firstDone: number | null = null;
@@ -102,7 +109,9 @@ export function createPipelineRun({ db, jobs, clip, masks, training }: PipelineR
     let runId = state.runIds[kind];
     if (!runId) {
       const trainingConfig: TrainingConfig =
-        kind === 'dewa' ? { ...config.dewa, kind, trainDatasetIds: config.datasetIds, validationDatasetId: null } : { ...config.meanTeacher, kind, dewaRunId: state.runIds.dewa! };
+        kind === 'dewa'
+          ? { ...config.dewa, kind, trainDatasetIds: config.datasetIds, validationDatasetId: null }
+          : { ...config.meanTeacher, kind, dewaRunId: state.runIds.dewa! };
       runId = (await training.createRun(trainingConfig)).id;
       state.runIds[kind] = runId;
       await save(state);
@@ -113,7 +122,11 @@ export function createPipelineRun({ db, jobs, clip, masks, training }: PipelineR
     return view.status === 'finished';
   }
 
-  async function execute(state: PipelineRunState, signal: AbortSignal, onProgress: (p: PipelineProgress) => void): Promise<PipelineRunState> {
+  async function execute(
+    state: PipelineRunState,
+    signal: AbortSignal,
+    onProgress: (p: PipelineProgress) => void,
+  ): Promise<PipelineRunState> {
     state.status = 'running';
     await save(state);
     try {
@@ -138,20 +151,32 @@ export function createPipelineRun({ db, jobs, clip, masks, training }: PipelineR
 
   async function load(id: string): Promise<PipelineRunState> {
     const rec = await store.getRun<PipelineRunState>(db, id);
-    if (!rec) throw new DearliError('pipeline-missing-run', `pipeline run ${id} is not stored`, 'Start a new pipeline run.');
+    if (!rec)
+      throw new DearliError('pipeline-missing-run', `pipeline run ${id} is not stored`, 'Start a new pipeline run.');
     return rec.state;
   }
 
   const api: PipelineRunApi = {
     runPipeline: async (request, onProgress) => {
       const state: PipelineRunState =
-        'resumeId' in request ? await load(request.resumeId) : { id: `${PREFIX}${crypto.randomUUID()}`, config: request, step: 0, status: 'paused', runIds: {}, notes: {} };
+        'resumeId' in request
+          ? await load(request.resumeId)
+          : {
+              id: `${PREFIX}${crypto.randomUUID()}`,
+              config: request,
+              step: 0,
+              status: 'paused',
+              runIds: {},
+              notes: {},
+            };
       if (state.status === 'finished') return state;
       return jobs.start(JOB, (signal) => execute(state, signal, onProgress));
     },
     pausePipeline: () => jobs.stop(JOB),
     latestPipelineRun: async () => {
-      const runs = (await store.listRuns(db)).filter((r) => r.id.startsWith(PREFIX)).sort((a, b) => b.updatedAt - a.updatedAt);
+      const runs = (await store.listRuns(db))
+        .filter((r) => r.id.startsWith(PREFIX))
+        .sort((a, b) => b.updatedAt - a.updatedAt);
       return (runs[0]?.state as PipelineRunState | undefined) ?? null;
     },
   };

@@ -68,7 +68,13 @@ describe('the session job slot', () => {
   it('refuses a second job while one runs, and stop waits until the job has ended', async () => {
     const jobs = new JobSlot();
     let ended = false;
-    const job = jobs.start('the mask stage', (signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => setTimeout(() => ((ended = true), resolve()), 5))));
+    const job = jobs.start(
+      'the mask stage',
+      (signal) =>
+        new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () => setTimeout(() => ((ended = true), resolve()), 5)),
+        ),
+    );
     expect(jobs.current).toBe('the mask stage');
     expect(() => jobs.start('training', async () => {})).toThrow(DearliError);
     await jobs.stop('training');

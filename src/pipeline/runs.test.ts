@@ -55,7 +55,13 @@ describe('training runs list', () => {
     ]);
     const secondPqs = (await api.trainingRun(second.id)).evals.map((e) => e.pq);
     expect(secondPqs).toHaveLength(2);
-    expect(listed[0]).toMatchObject({ name: 'supervised · tiny', datasets: ['Demo · labeled'], lastPq: secondPqs[1], bestPq: Math.max(...secondPqs), totalIterations: 2 });
+    expect(listed[0]).toMatchObject({
+      name: 'supervised · tiny',
+      datasets: ['Demo · labeled'],
+      lastPq: secondPqs[1],
+      bestPq: Math.max(...secondPqs),
+      totalIterations: 2,
+    });
     expect(listed[0].lastPq).not.toBeNull();
 
     await api.renameTrainingRun(first.id, '  first try  ');
@@ -83,8 +89,12 @@ describe('training runs list', () => {
       problem: expect.stringContaining('1 of 1 image'),
       fix: expect.stringContaining('"Run mask stage"'),
     });
-    await expect(api.startTraining({ ...config(ids), trainDatasetIds: [ids.unlabeled] })).rejects.toMatchObject({ code: 'preflight-no-labels' });
-    await expect(api.startTraining({ ...config(ids), trainDatasetIds: [] })).rejects.toMatchObject({ code: 'preflight-no-dataset' });
+    await expect(api.startTraining({ ...config(ids), trainDatasetIds: [ids.unlabeled] })).rejects.toMatchObject({
+      code: 'preflight-no-labels',
+    });
+    await expect(api.startTraining({ ...config(ids), trainDatasetIds: [] })).rejects.toMatchObject({
+      code: 'preflight-no-dataset',
+    });
     expect(await api.listTrainingRuns()).toEqual([]);
   });
 });

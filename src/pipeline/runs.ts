@@ -19,18 +19,26 @@ function asStored(view: RunView, runningId: string | null): RunView {
 export function createRunsService(db: store.DearliDB, training: TrainingService) {
   async function stored(runId: string): Promise<PersistedRun> {
     const rec = runId.startsWith(RUN_PREFIX) ? await store.getRun<PersistedRun>(db, runId) : undefined;
-    if (!rec) throw new DearliError('run-missing', `run ${runId} is not stored`, 'Reload the runs list; it may have been deleted in another tab.');
+    if (!rec)
+      throw new DearliError(
+        'run-missing',
+        `run ${runId} is not stored`,
+        'Reload the runs list; it may have been deleted in another tab.',
+      );
     return rec.state;
   }
 
   function refuseWhileTraining(runId: string, what: string): void {
-    if (training.runningRunId() === runId) throw new DearliError('run-busy', `this run is training now and cannot be ${what}`, 'Pause it first.');
+    if (training.runningRunId() === runId)
+      throw new DearliError('run-busy', `this run is training now and cannot be ${what}`, 'Pause it first.');
   }
 
   const api: RunsApi = {
     listTrainingRuns: async () => {
       const names = new Map((await store.listDatasets(db)).map((d) => [d.id, d.name]));
-      const runs = (await store.listRuns(db)).filter((r) => r.id.startsWith(RUN_PREFIX)).sort((a, b) => b.updatedAt - a.updatedAt);
+      const runs = (await store.listRuns(db))
+        .filter((r) => r.id.startsWith(RUN_PREFIX))
+        .sort((a, b) => b.updatedAt - a.updatedAt);
       return runs.map((rec): RunSummary => {
         const view = asStored((rec.state as PersistedRun).view, training.runningRunId());
         const pqs = view.evals.map((e) => e.pq);
@@ -50,12 +58,17 @@ export function createRunsService(db: store.DearliDB, training: TrainingService)
       });
     },
 
-    trainingRun: async (runId) => asStored(await training.withClassNames((await stored(runId)).view), training.runningRunId()),
+    trainingRun: async (runId) =>
+      asStored(await training.withClassNames((await stored(runId)).view), training.runningRunId()),
 
     renameTrainingRun: async (runId, name) => {
       const trimmed = name.trim();
       if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) {
-        throw new DearliError('run-name', `a run name has 1 to ${MAX_NAME_LENGTH} characters (this one has ${trimmed.length})`, 'Type another name.');
+        throw new DearliError(
+          'run-name',
+          `a run name has 1 to ${MAX_NAME_LENGTH} characters (this one has ${trimmed.length})`,
+          'Type another name.',
+        );
       }
       refuseWhileTraining(runId, 'renamed');
       const persisted = await stored(runId);

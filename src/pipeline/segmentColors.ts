@@ -20,7 +20,8 @@ export function hslToRgb(hue: number, saturation: number, lightness: number): Rg
   const c = (1 - Math.abs(2 * lightness - 1)) * saturation;
   const h = (((hue % 360) + 360) % 360) / 60;
   const x = c * (1 - Math.abs((h % 2) - 1));
-  const [r, g, b] = h < 1 ? [c, x, 0] : h < 2 ? [x, c, 0] : h < 3 ? [0, c, x] : h < 4 ? [0, x, c] : h < 5 ? [x, 0, c] : [c, 0, x];
+  const [r, g, b] =
+    h < 1 ? [c, x, 0] : h < 2 ? [x, c, 0] : h < 3 ? [0, c, x] : h < 4 ? [0, x, c] : h < 5 ? [x, 0, c] : [c, 0, x];
   const m = lightness - c / 2;
   return [Math.round(255 * (r + m)), Math.round(255 * (g + m)), Math.round(255 * (b + m))];
 }
@@ -35,7 +36,11 @@ export function segmentColor(id: number, category: Category | undefined): Rgb {
 }
 
 /** RGBA at the id map's size: each pixel in its segment's colour, pixels without a colour transparent. */
-export function paintOverlay(ids: ArrayLike<number>, colorOf: (id: number) => Rgb | null | undefined, alpha = 255): Uint8ClampedArray {
+export function paintOverlay(
+  ids: ArrayLike<number>,
+  colorOf: (id: number) => Rgb | null | undefined,
+  alpha = 255,
+): Uint8ClampedArray {
   const rgba = new Uint8ClampedArray(ids.length * 4);
   for (let i = 0; i < ids.length; i++) {
     const c = colorOf(ids[i]);

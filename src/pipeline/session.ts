@@ -46,10 +46,28 @@ export class LabSession {
     this.samples = new TrainingSamples(db, decode);
     this.datasets = createDatasetService(db);
     this.clip = createClipService({ db, files: this.files, decode, jobs: this.jobs });
-    this.masks = createMaskService({ db, files: this.files, decode, jobs: this.jobs, gpuLimits: platform.backend.limits });
-    this.training = createTrainingService({ db, samples: this.samples, jobs: this.jobs, backbone: () => this.clip.backbone(), classNames: (id, categories) => this.clip.editedClassNames(id, categories) });
+    this.masks = createMaskService({
+      db,
+      files: this.files,
+      decode,
+      jobs: this.jobs,
+      gpuLimits: platform.backend.limits,
+    });
+    this.training = createTrainingService({
+      db,
+      samples: this.samples,
+      jobs: this.jobs,
+      backbone: () => this.clip.backbone(),
+      classNames: (id, categories) => this.clip.editedClassNames(id, categories),
+    });
     this.runs = createRunsService(db, this.training);
-    this.pipeline = createPipelineRun({ db, jobs: this.jobs, clip: this.clip, masks: this.masks, training: this.training });
+    this.pipeline = createPipelineRun({
+      db,
+      jobs: this.jobs,
+      clip: this.clip,
+      masks: this.masks,
+      training: this.training,
+    });
     this.use = createUseService({ db, files: this.files, clip: this.clip, decode });
   }
 

@@ -13,7 +13,13 @@ function storedState<S>(db: store.DearliDB, id: string): StateStore<S> {
  * Runs a stage whose state is kept under `id`: a paused run resumes; a finished one starts again
  * (its stored per-image results make the second pass cheap, and pick up what changed since).
  */
-export async function runStoredStage<S>(db: store.DearliDB, id: string, stage: Stage<S>, signal: AbortSignal, report: (p: StageProgress) => void): Promise<{ outcome: RunOutcome; state: S }> {
+export async function runStoredStage<S>(
+  db: store.DearliDB,
+  id: string,
+  stage: Stage<S>,
+  signal: AbortSignal,
+  report: (p: StageProgress) => void,
+): Promise<{ outcome: RunOutcome; state: S }> {
   const persisted = storedState<S>(db, id);
   const previous = await persisted.load();
   if (previous !== null && stage.isDone(previous)) await store.deleteRun(db, id);
@@ -28,7 +34,10 @@ export class StageMeter {
     readonly label: string,
   ) {}
 
-  progress(done: number, counted = done): { done: number; total: number; rate: number; etaSeconds: number; label: string } {
+  progress(
+    done: number,
+    counted = done,
+  ): { done: number; total: number; rate: number; etaSeconds: number; label: string } {
     const seconds = (performance.now() - this.start) / 1000;
     const rate = seconds > 0 ? counted / seconds : 0;
     return { done, total: this.total, rate, etaSeconds: rate > 0 ? (this.total - done) / rate : 0, label: this.label };

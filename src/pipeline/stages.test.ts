@@ -55,7 +55,13 @@ describe('class-agnostic mask stage (fallback generator)', () => {
     });
     const first = await b.api().runMaskStage([split.ids.unlabeled], MASK_SETTINGS, () => {});
     expect(first).toEqual({ computed: 2, skipped: 0, paused: true, generator: 'fallback' });
-    expect((await storedMasks(b, split.ids.unlabeled)).map((m) => m !== null)).toEqual([true, true, false, false, false]);
+    expect((await storedMasks(b, split.ids.unlabeled)).map((m) => m !== null)).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
 
     const c = await session(split.name);
     const second = await c.api().runMaskStage([split.ids.unlabeled], MASK_SETTINGS, () => {});
@@ -63,7 +69,12 @@ describe('class-agnostic mask stage (fallback generator)', () => {
     expect(await storedMasks(c, split.ids.unlabeled)).toEqual(expected);
 
     // A finished stage run again starts over and finds every image done.
-    expect(await c.api().runMaskStage([split.ids.unlabeled], MASK_SETTINGS, () => {})).toEqual({ computed: 0, skipped: 5, paused: false, generator: 'fallback' });
+    expect(await c.api().runMaskStage([split.ids.unlabeled], MASK_SETTINGS, () => {})).toEqual({
+      computed: 0,
+      skipped: 5,
+      paused: false,
+      generator: 'fallback',
+    });
   });
 });
 
@@ -71,14 +82,32 @@ describe('class-agnostic mask stage (fallback generator)', () => {
 async function useFixtureClip(s: LabSession): Promise<void> {
   const dir = 'openclip-convnext-tiny';
   const config = clipConfigFromFixture(await readFixtureJson<ClipFixtureConfig>(`${dir}/config.json`));
-  const model = new ClipModel(config, await loadClipWeights(config, safetensorsSource(await openFixtureSafetensors(`${dir}/weights.safetensors`)), { towers: 'image' }));
-  const card = { kind: 'clip' as const, name: config.name, fileName: 'weights.safetensors', parameters: 0, bytes: 0, source: 'fixture', sha256: 'f1x7ure0'.repeat(8), details: [] };
+  const model = new ClipModel(
+    config,
+    await loadClipWeights(config, safetensorsSource(await openFixtureSafetensors(`${dir}/weights.safetensors`)), {
+      towers: 'image',
+    }),
+  );
+  const card = {
+    kind: 'clip' as const,
+    name: config.name,
+    fileName: 'weights.safetensors',
+    parameters: 0,
+    bytes: 0,
+    source: 'fixture',
+    sha256: 'f1x7ure0'.repeat(8),
+    details: [],
+  };
   s.clip.use({ model, tokenizer: null, card });
 }
 
 async function storedFeatures(s: LabSession): Promise<number[][]> {
   const keys = (await store.listFeatureKeys(s.platform.db, 'clip-res5:')).sort();
-  return Promise.all(keys.map(async (k) => Array.from(new Float32Array(await (await store.getFeature(s.platform.db, k))!.blob.arrayBuffer()))));
+  return Promise.all(
+    keys.map(async (k) =>
+      Array.from(new Float32Array(await (await store.getFeature(s.platform.db, k))!.blob.arrayBuffer())),
+    ),
+  );
 }
 
 describe('CLIP feature stage', () => {
@@ -145,7 +174,12 @@ describe.each(['dewa', 'supervised'] as const)('%s training stage', (kind) => {
       const db = await demoDatabase(options);
       const s = await session(db.name);
       if (kind === 'dewa') await s.api().runMaskStage([db.ids.labeled], MASK_SETTINGS, () => {});
-      const view = await s.training.createRun({ ...TRAINING, kind, trainDatasetIds: [db.ids.labeled], validationDatasetId: null });
+      const view = await s.training.createRun({
+        ...TRAINING,
+        kind,
+        trainDatasetIds: [db.ids.labeled],
+        validationDatasetId: null,
+      });
       return { db, s, runId: view.id };
     };
     const whole = await prepare();

@@ -18,7 +18,12 @@ import { restoreCheckpoint } from '../train/checkpoint';
 import { restoreMeanTeacher } from '../train/meanTeacherCheckpoint';
 import { createTrainer } from '../train/createTrainer';
 import { UPSTREAM_EMA_DECAY } from '../train/meanTeacher';
-import { MeanTeacherTrainer, meanTeacherOptions, type AlphaChange, type FrozenTrunk } from '../train/meanTeacherTrainer';
+import {
+  MeanTeacherTrainer,
+  meanTeacherOptions,
+  type AlphaChange,
+  type FrozenTrunk,
+} from '../train/meanTeacherTrainer';
 import type { Trainer } from '../train/trainStep';
 import { UPSTREAM_ENSEMBLE_ALPHA } from '../train/pseudoLabels';
 import { DEWA_CLASS_SYNONYMS } from '../train/targets';
@@ -49,7 +54,10 @@ interface TeacherContext {
 
 export interface PersistedRun {
   view: RunView;
-  stage: (Omit<DecoderStageState, 'checkpoint'> & { checkpoint: Blob | null }) | (Omit<MeanTeacherStageState, 'checkpoint' | 'teacher'> & { checkpoint: Blob | null; teacher: Blob | null }) | null;
+  stage:
+    | (Omit<DecoderStageState, 'checkpoint'> & { checkpoint: Blob | null })
+    | (Omit<MeanTeacherStageState, 'checkpoint' | 'teacher'> & { checkpoint: Blob | null; teacher: Blob | null })
+    | null;
   /** The last validation's predictions, kept so that the viewer shows them after a reload. */
   predictions?: { predictions: ImagePrediction[]; categories: Category[] };
 }
@@ -63,16 +71,30 @@ const JOB = 'training';
 
 /** The class list a run trains on: the dataset's categories, or DeWa's single class-agnostic one. */
 function runCategories(config: TrainingConfig, dataset: store.DatasetRecord | undefined): Category[] {
-  if (config.kind === 'dewa') return [{ id: 1, name: DEWA_CLASS_SYNONYMS[0], synonyms: [...DEWA_CLASS_SYNONYMS], isthing: true }];
-  if (!dataset) throw new DearliError('train-missing-dataset', 'the training dataset is no longer stored', 'Choose another dataset.');
+  if (config.kind === 'dewa')
+    return [{ id: 1, name: DEWA_CLASS_SYNONYMS[0], synonyms: [...DEWA_CLASS_SYNONYMS], isthing: true }];
+  if (!dataset)
+    throw new DearliError(
+      'train-missing-dataset',
+      'the training dataset is no longer stored',
+      'Choose another dataset.',
+    );
   return dataset.categories;
 }
 
 function decoderConfig(config: TrainingConfig, backbone: Backbone): DecoderConfig {
   if (!backbone.presets.includes(config.preset)) {
-    throw new DearliError('train-preset', `preset "${config.preset}" does not fit the backbone ${backbone.name}`, `Choose one of: ${backbone.presets.join(', ')}.`);
+    throw new DearliError(
+      'train-preset',
+      `preset "${config.preset}" does not fit the backbone ${backbone.name}`,
+      `Choose one of: ${backbone.presets.join(', ')}.`,
+    );
   }
-  return decoderPreset(config.preset, { trunkChannels: backbone.channels, embedDim: backbone.embedDim, cropSize: config.cropSize });
+  return decoderPreset(config.preset, {
+    trunkChannels: backbone.channels,
+    embedDim: backbone.embedDim,
+    cropSize: config.cropSize,
+  });
 }
 
 /** The α a Mean Teacher iteration used. */
@@ -87,7 +109,12 @@ function testTimeEnsembleAlpha(config: TrainingConfig): number | null {
   return config.testTimeEnsembleAlpha === undefined ? UPSTREAM_ENSEMBLE_ALPHA : config.testTimeEnsembleAlpha;
 }
 
-type StepTimings = { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number; pseudoLabelsMs?: number };
+type StepTimings = {
+  forwardAndReadbackMs: number;
+  matchingMs: number;
+  lossAndUpdateMs: number;
+  pseudoLabelsMs?: number;
+};
 
 /** Adds wall-clock timing and a per-step hook (curves, evaluation) around a stage's step. */
 function timed<S extends StageState>(
@@ -99,7 +126,12 @@ function timed<S extends StageState>(
     async step(state, signal) {
       const t0 = performance.now();
       const r = await stage.step(state, signal);
-      await onStep(r.state, performance.now() - t0, r.state.lastLoss, r.progress.details?.timings as StepTimings | undefined);
+      await onStep(
+        r.state,
+        performance.now() - t0,
+        r.state.lastLoss,
+        r.progress.details?.timings as StepTimings | undefined,
+      );
       return r;
     },
   };
@@ -118,15 +150,27 @@ export interface TrainingServiceDeps {
 
 export type TrainingService = ReturnType<typeof createTrainingService>;
 
-export function createTrainingService({ db, samples, jobs, backbone: activeBackbone, classNames }: TrainingServiceDeps) {
+export function createTrainingService({
+  db,
+  samples,
+  jobs,
+  backbone: activeBackbone,
+  classNames,
+}: TrainingServiceDeps) {
   const watchers = new Set<(view: RunView) => void>();
-  let lastPredictions: { runId: string; predictions: ImagePrediction[]; categories: Category[]; classNames: string[][] } | null = null;
+  let lastPredictions: {
+    runId: string;
+    predictions: ImagePrediction[];
+    categories: Category[];
+    classNames: string[][];
+  } | null = null;
   let runningId: string | null = null;
   /** The view of the run training now (what setAlpha changes). */
   let liveView: RunView | null = null;
   /** The teacher of the Mean Teacher run training now (sweeps and the strip use it between steps). */
   let liveTeacher: TeacherContext | null = null;
-  let strip: { runId: string; count: number; cache: StripCache; categories: Category[]; decoderRuns: number } | null = null;
+  let strip: { runId: string; count: number; cache: StripCache; categories: Category[]; decoderRuns: number } | null =
+    null;
 
   function notify(view: RunView): void {
     for (const w of watchers) w(structuredClone(view));
@@ -148,7 +192,8 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     if (view.classNames) return view;
     const dataset = await store.getDataset(db, view.config.trainDatasetIds[0]);
     // A supervised run whose dataset is gone cannot resume, so it lists no names.
-    view.classNames = view.config.kind === 'supervised' && !dataset ? [] : runCategories(view.config, dataset).map(promptNames);
+    view.classNames =
+      view.config.kind === 'supervised' && !dataset ? [] : runCategories(view.config, dataset).map(promptNames);
     return view;
   }
 
@@ -159,11 +204,20 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
   async function withTeacher<T>(use: (ctx: TeacherContext) => Promise<T>): Promise<T> {
     if (liveTeacher) return use(liveTeacher);
     const latest = await api.latestRun();
-    if (!latest || latest.config.kind !== 'meanTeacher') throw new DearliError('mt-no-run', 'there is no Mean Teacher run', 'Start one (Train tab, stage "Mean Teacher") first.');
+    if (!latest || latest.config.kind !== 'meanTeacher')
+      throw new DearliError(
+        'mt-no-run',
+        'there is no Mean Teacher run',
+        'Start one (Train tab, stage "Mean Teacher") first.',
+      );
     const persisted = await loadRun(latest.id);
     const saved = persisted.stage;
     if (!saved || saved.kind !== 'meanTeacher' || !saved.checkpoint || !saved.teacher) {
-      throw new DearliError('mt-no-teacher', 'the Mean Teacher run has no saved teacher yet', 'Train it for a few iterations (it saves at pauses and every few steps).');
+      throw new DearliError(
+        'mt-no-teacher',
+        'the Mean Teacher run has no saved teacher yet',
+        'Train it for a few iterations (it saves at pauses and every few steps).',
+      );
     }
     const config = latest.config;
     const backbone = await activeBackbone();
@@ -174,9 +228,17 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     const model = new M2FLang(decoder, config.seed);
     const trainer = createTrainer('supervised', model, classifier, config.iterations, config.seed);
     const trunk: FrozenTrunk = (images) => backbone.trunk.forwardFeatures(normalizeForClip(images));
-    const mt = new MeanTeacherTrainer(trainer, trunk, backbone.clip, meanTeacherOptions(decoder.cropSize, decoder.numQueries, (k) => categories[k].isthing));
+    const mt = new MeanTeacherTrainer(
+      trainer,
+      trunk,
+      backbone.clip,
+      meanTeacherOptions(decoder.cropSize, decoder.numQueries, (k) => categories[k].isthing),
+    );
     try {
-      await restoreMeanTeacher(mt, { student: (await fromBlob(saved.checkpoint))!, teacher: (await fromBlob(saved.teacher))! });
+      await restoreMeanTeacher(mt, {
+        student: (await fromBlob(saved.checkpoint))!,
+        teacher: (await fromBlob(saved.teacher))!,
+      });
       return await use({ view: persisted.view, teacher: mt.teacher.model, classifier, categories, backbone });
     } finally {
       mt.dispose();
@@ -191,7 +253,11 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     const dewa = await store.getRun<PersistedRun>(db, config.dewaRunId!);
     const state = dewa?.state;
     if (!state || state.view.config.kind !== 'dewa' || state.view.status !== 'finished' || !state.stage?.checkpoint) {
-      throw new DearliError('mt-dewa-run', `run ${config.dewaRunId} is not a finished DeWa run`, 'Finish the DeWa run first, or start Mean Teacher from scratch.');
+      throw new DearliError(
+        'mt-dewa-run',
+        `run ${config.dewaRunId} is not a finished DeWa run`,
+        'Finish the DeWa run first, or start Mean Teacher from scratch.',
+      );
     }
     const d = state.view.config;
     if (d.preset !== config.preset || d.cropSize !== config.cropSize) {
@@ -206,7 +272,12 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
 
   /** A new run, persisted before its first step; training it is `train`'s job. */
   async function createRun(config: TrainingConfig): Promise<RunView> {
-    if (config.trainDatasetIds.length === 0) throw new DearliError('train-no-dataset', 'no training dataset was chosen', 'Choose a labeled dataset (or datasets with SAM masks for DeWa).');
+    if (config.trainDatasetIds.length === 0)
+      throw new DearliError(
+        'train-no-dataset',
+        'no training dataset was chosen',
+        'Choose a labeled dataset (or datasets with SAM masks for DeWa).',
+      );
     const backbone = await activeBackbone();
     const decoder = decoderConfig(config, backbone);
     const categories = runCategories(config, await store.getDataset(db, config.trainDatasetIds[0]));
@@ -219,7 +290,8 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       totalIterations: config.iterations,
       backbone: backbone.name,
       // DeWa trains its one class-agnostic class; supervised runs the user's names, kept on resume.
-      classNames: config.kind === 'dewa' ? categories.map(promptNames) : await classNames(config.trainDatasetIds[0], categories),
+      classNames:
+        config.kind === 'dewa' ? categories.map(promptNames) : await classNames(config.trainDatasetIds[0], categories),
       parameterCount: parameterCount(decoder),
       losses: [],
       evals: [],
@@ -237,7 +309,11 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     const config = view.config;
     const backbone = await activeBackbone();
     if (view.backbone !== backbone.name) {
-      throw new DearliError('train-backbone', `this run trains on "${view.backbone}" but the loaded backbone is "${backbone.name}"`, 'Load the same CLIP weights (Models tab) to resume it, or start a new run.');
+      throw new DearliError(
+        'train-backbone',
+        `this run trains on "${view.backbone}" but the loaded backbone is "${backbone.name}"`,
+        'Load the same CLIP weights (Models tab) to resume it, or start a new run.',
+      );
     }
     const categories = runCategories(config, await store.getDataset(db, config.trainDatasetIds[0]));
     const valDataset = config.validationDatasetId ? await store.getDataset(db, config.validationDatasetId) : undefined;
@@ -247,20 +323,42 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     const classifier = buildTextClassifier(classes.rows, backbone.embedDim, classes.synonymClass, categories.length);
     const model = new M2FLang(decoder, config.seed);
     const labeled = config.kind !== 'dewa';
-    const trainer = createTrainer(labeled ? 'supervised' : 'dewa', model, classifier, config.iterations, config.seed, { learningRate: config.learningRate });
+    const trainer = createTrainer(labeled ? 'supervised' : 'dewa', model, classifier, config.iterations, config.seed, {
+      learningRate: config.learningRate,
+    });
     let meanTeacher: MeanTeacherTrainer | null = null;
     try {
       const refs = await samples.sampleRefs(config.trainDatasetIds, labeled);
-      if (refs.length === 0) throw new DearliError('train-empty', 'the training datasets hold no usable images', labeled ? 'Import a labeled dataset.' : 'Run the SAM stage first.');
-      const valRefs: SampleRef[] = labeled && valDataset ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages)) : [];
-      const plan = { kind: labeled ? ('supervised' as const) : ('dewa' as const), refs, batchSize: config.batchSize, cropSize: decoder.cropSize, maxTargets: decoder.numQueries, classOf: classIndex(categories) };
+      if (refs.length === 0)
+        throw new DearliError(
+          'train-empty',
+          'the training datasets hold no usable images',
+          labeled ? 'Import a labeled dataset.' : 'Run the SAM stage first.',
+        );
+      const valRefs: SampleRef[] =
+        labeled && valDataset
+          ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages))
+          : [];
+      const plan = {
+        kind: labeled ? ('supervised' as const) : ('dewa' as const),
+        refs,
+        batchSize: config.batchSize,
+        cropSize: decoder.cropSize,
+        maxTargets: decoder.numQueries,
+        classOf: classIndex(categories),
+      };
       const nextBatch = (_it: number, rng: Rng) => samples.trainingBatch(backbone, plan, rng);
       let stage: Stage<StageState>;
       if (config.kind === 'meanTeacher') {
         // DEARLi: DeWa weights into the student (the teacher copies them), a fresh optimizer, constant γ.
         if (config.dewaRunId && !persisted.stage) await loadDewaWeights(config, trainer);
         const unlabeledRefs = await samples.sampleRefs(config.unlabeledDatasetIds ?? [], false);
-        if (unlabeledRefs.length === 0) throw new DearliError('mt-no-unlabeled', 'the Mean Teacher run has no unlabeled images', 'Choose an unlabeled dataset (or a labeled one, whose labels it ignores).');
+        if (unlabeledRefs.length === 0)
+          throw new DearliError(
+            'mt-no-unlabeled',
+            'the Mean Teacher run has no unlabeled images',
+            'Choose an unlabeled dataset (or a labeled one, whose labels it ignores).',
+          );
         const trunk: FrozenTrunk = (images) => backbone.trunk.forwardFeatures(normalizeForClip(images));
         const mt = new MeanTeacherTrainer(
           trainer,
@@ -316,11 +414,29 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
 
       const evaluate = async (iteration: number) => {
         if (valRefs.length === 0) return;
-        const { point, predictions } = await evaluateDecoder(samples, backbone, model, classifier, categories, valRefs, iteration, testTimeEnsembleAlpha(config));
+        const { point, predictions } = await evaluateDecoder(
+          samples,
+          backbone,
+          model,
+          classifier,
+          categories,
+          valRefs,
+          iteration,
+          testTimeEnsembleAlpha(config),
+        );
         view.evals.push(point);
         persisted.predictions = { predictions, categories };
         if (meanTeacher) {
-          const teacher = await evaluateDecoder(samples, backbone, meanTeacher.teacher.model, classifier, categories, valRefs, iteration, testTimeEnsembleAlpha(config));
+          const teacher = await evaluateDecoder(
+            samples,
+            backbone,
+            meanTeacher.teacher.model,
+            classifier,
+            categories,
+            valRefs,
+            iteration,
+            testTimeEnsembleAlpha(config),
+          );
           (view.teacherEvals ??= []).push(teacher.point);
         }
         lastPredictions = { runId, predictions, categories, classNames: view.classNames };
@@ -335,14 +451,22 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
           rate = (1000 * runningSteps) / runningMs;
         }
         if (timings) {
-          const dataMs = Math.max(0, ms - timings.forwardAndReadbackMs - timings.matchingMs - timings.lossAndUpdateMs - (timings.pseudoLabelsMs ?? 0));
+          const dataMs = Math.max(
+            0,
+            ms -
+              timings.forwardAndReadbackMs -
+              timings.matchingMs -
+              timings.lossAndUpdateMs -
+              (timings.pseudoLabelsMs ?? 0),
+          );
           view.timings = { ...timings, dataMs };
         }
         view.iteration = state.iteration;
         if (state.kind === 'meanTeacher') view.alphaHistory = state.alphaHistory;
         if (loss) addLossPoint(loss);
         const atEnd = state.iteration >= config.iterations;
-        if (atEnd || (config.evalEvery > 0 && state.iteration % config.evalEvery === 0)) await evaluate(state.iteration);
+        if (atEnd || (config.evalEvery > 0 && state.iteration % config.evalEvery === 0))
+          await evaluate(state.iteration);
         notify(view);
         onStep(view);
       });
@@ -351,11 +475,15 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
         load: async () => {
           const saved = persisted.stage;
           if (!saved) return null;
-          if (saved.kind === 'meanTeacher') return { ...saved, checkpoint: await fromBlob(saved.checkpoint), teacher: await fromBlob(saved.teacher) };
+          if (saved.kind === 'meanTeacher')
+            return { ...saved, checkpoint: await fromBlob(saved.checkpoint), teacher: await fromBlob(saved.teacher) };
           return { ...saved, checkpoint: await fromBlob(saved.checkpoint) };
         },
         save: async (state) => {
-          persisted.stage = state.kind === 'meanTeacher' ? { ...state, checkpoint: toBlob(state.checkpoint), teacher: toBlob(state.teacher) } : { ...state, checkpoint: toBlob(state.checkpoint) };
+          persisted.stage =
+            state.kind === 'meanTeacher'
+              ? { ...state, checkpoint: toBlob(state.checkpoint), teacher: toBlob(state.teacher) }
+              : { ...state, checkpoint: toBlob(state.checkpoint) };
           if (state.lastLoss) addLossPoint(state.lastLoss);
           view.iteration = state.iteration;
           await saveRun(runId, persisted);
@@ -380,7 +508,11 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
   }
 
   /** Trains a stored run until it finishes or `signal` pauses it; a failure is recorded in the run. */
-  async function train(runId: string, signal: AbortSignal, onStep: (view: RunView) => void = () => {}): Promise<RunView> {
+  async function train(
+    runId: string,
+    signal: AbortSignal,
+    onStep: (view: RunView) => void = () => {},
+  ): Promise<RunView> {
     runningId = runId;
     try {
       return await execute(runId, signal, onStep);
@@ -463,7 +595,12 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     },
 
     startTraining: async (config) => {
-      if (jobs.current) throw new DearliError('train-busy', `${jobs.current} is in progress`, 'Pause it before starting a training run.');
+      if (jobs.current)
+        throw new DearliError(
+          'train-busy',
+          `${jobs.current} is in progress`,
+          'Pause it before starting a training run.',
+        );
       await preflightTraining(db, config);
       const view = await createRun(config);
       lastPredictions = null;
@@ -475,9 +612,11 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     pauseTraining: () => jobs.stop(JOB),
 
     resumeTraining: async (runId) => {
-      if (jobs.current) throw new DearliError('train-busy', `${jobs.current} is in progress`, 'Pause it before resuming a run.');
+      if (jobs.current)
+        throw new DearliError('train-busy', `${jobs.current} is in progress`, 'Pause it before resuming a run.');
       const persisted = await loadRun(runId);
-      if (persisted.view.status === 'finished') throw new DearliError('train-finished', 'this run has finished', 'Start a new run.');
+      if (persisted.view.status === 'finished')
+        throw new DearliError('train-finished', 'this run has finished', 'Start a new run.');
       launch(runId);
     },
 
@@ -500,7 +639,12 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     sweepAlpha: () =>
       withTeacher(async ({ view, teacher, classifier, categories, backbone }) => {
         const valId = view.config.validationDatasetId;
-        if (!valId) throw new DearliError('mt-sweep-no-validation', 'the run has no validation dataset', 'Start a Mean Teacher run with a labeled validation dataset to sweep α.');
+        if (!valId)
+          throw new DearliError(
+            'mt-sweep-no-validation',
+            'the run has no validation dataset',
+            'Start a Mean Teacher run with a labeled validation dataset to sweep α.',
+          );
         const refs = (await samples.sampleRefs([valId], true)).slice(0, Math.max(1, view.config.validationImages));
         const images = await sweepImages(samples, backbone, teacher, classifier, refs);
         const { points, best } = sweepFromCache(images, teacher.config.numQueries, categories);
@@ -508,7 +652,8 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
       }),
 
     pseudoLabelStrip: async (alpha, { count, refresh }) => {
-      if (!(alpha >= 0 && alpha <= 1)) throw new DearliError('mt-alpha', `α must lie between 0 and 1, got ${alpha}`, 'Choose α in [0, 1].');
+      if (!(alpha >= 0 && alpha <= 1))
+        throw new DearliError('mt-alpha', `α must lie between 0 and 1, got ${alpha}`, 'Choose α in [0, 1].');
       if (!strip || refresh || strip.count !== count) {
         strip = await withTeacher(async ({ view, teacher, classifier, categories, backbone }) => {
           const refs = (await samples.sampleRefs(view.config.unlabeledDatasetIds ?? [], false)).slice(0, count);
@@ -520,14 +665,16 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     },
 
     setAlpha: async (alpha) => {
-      if (!(alpha >= 0 && alpha <= 1)) throw new DearliError('mt-alpha', `α must lie between 0 and 1, got ${alpha}`, 'Choose α in [0, 1].');
+      if (!(alpha >= 0 && alpha <= 1))
+        throw new DearliError('mt-alpha', `α must lie between 0 and 1, got ${alpha}`, 'Choose α in [0, 1].');
       if (runningId && liveView?.id === runningId) {
         liveView.requestedAlpha = alpha;
         notify(liveView);
         return;
       }
       const latest = await api.latestRun();
-      if (!latest || latest.config.kind !== 'meanTeacher') throw new DearliError('mt-no-run', 'there is no Mean Teacher run', 'Start one first.');
+      if (!latest || latest.config.kind !== 'meanTeacher')
+        throw new DearliError('mt-no-run', 'there is no Mean Teacher run', 'Start one first.');
       const persisted = await loadRun(latest.id);
       persisted.view.requestedAlpha = alpha;
       await saveRun(latest.id, persisted);
@@ -535,5 +682,12 @@ export function createTrainingService({ db, samples, jobs, backbone: activeBackb
     },
   };
 
-  return { createRun, train, loadRun: async (runId: string) => (await loadRun(runId)).view, runningRunId: () => runningId, withClassNames, api };
+  return {
+    createRun,
+    train,
+    loadRun: async (runId: string) => (await loadRun(runId)).view,
+    runningRunId: () => runningId,
+    withClassNames,
+    api,
+  };
 }

@@ -43,7 +43,11 @@ export async function sweepImages(
   return images;
 }
 
-export function sweepFromCache(images: readonly SweepImage[], numQueries: number, categories: readonly Category[]): { points: SweepPoint[]; best: SweepPoint } {
+export function sweepFromCache(
+  images: readonly SweepImage[],
+  numQueries: number,
+  categories: readonly Category[],
+): { points: SweepPoint[]; best: SweepPoint } {
   return alphaSweep(images, { numQueries, categories, objectMaskThreshold: 0.0, overlapThreshold: 0.8 });
 }
 
@@ -56,10 +60,23 @@ export interface StripCache {
   outputs: TeacherOutputs;
 }
 
-export async function stripCache(samples: TrainingSamples, backbone: Backbone, teacher: M2FLang, classifier: TextClassifier, refs: SampleRef[]): Promise<StripCache> {
+export async function stripCache(
+  samples: TrainingSamples,
+  backbone: Backbone,
+  teacher: M2FLang,
+  classifier: TextClassifier,
+  refs: SampleRef[],
+): Promise<StripCache> {
   const crop = teacher.config.cropSize;
   const views: tf.Tensor3D[] = [];
-  for (const ref of refs) views.push(augmentImage(await samples.imageTensor(ref.imageId), { height: crop, width: crop, cropY: 0, cropX: 0, flip: false, colour: null }, crop));
+  for (const ref of refs)
+    views.push(
+      augmentImage(
+        await samples.imageTensor(ref.imageId),
+        { height: crop, width: crop, cropY: 0, cropX: 0, flip: false, colour: null },
+        crop,
+      ),
+    );
   const batch = tf.stack(views) as tf.Tensor4D;
   const features = tidyAll(() => backbone.trunk.forwardFeatures(normalizeForClip(batch)));
   const outputs = await teacherOutputs(teacher, features, classifier, backbone.clip);
@@ -79,7 +96,12 @@ export async function stripCache(samples: TrainingSamples, backbone: Backbone, t
 }
 
 /** The strip at α: host work only (ensemble, mask upsampling, panoptic inference). */
-export function stripAt(cache: StripCache, alpha: number, categories: readonly Category[], decoderRuns: number): PseudoLabelStripView {
+export function stripAt(
+  cache: StripCache,
+  alpha: number,
+  categories: readonly Category[],
+  decoderRuns: number,
+): PseudoLabelStripView {
   const options = { isThing: (k: number) => categories[k].isthing };
   const paint = (r: PanopticResult) => {
     const segments = new Map(r.segments.map((s) => [s.id, s]));

@@ -101,7 +101,13 @@ export interface RunView {
   /** Mean Teacher: the α asked for, applied from the next iteration. */
   requestedAlpha?: number;
   /** ms per iteration split by phase, averaged over the last steps. */
-  timings: { forwardAndReadbackMs: number; matchingMs: number; lossAndUpdateMs: number; dataMs: number; /** Mean Teacher: P_ENS and panoptic inference on the host. */ pseudoLabelsMs?: number } | null;
+  timings: {
+    forwardAndReadbackMs: number;
+    matchingMs: number;
+    lossAndUpdateMs: number;
+    dataMs: number;
+    /** Mean Teacher: P_ENS and panoptic inference on the host. */ pseudoLabelsMs?: number;
+  } | null;
   error: UserMessage | null;
 }
 
@@ -150,7 +156,14 @@ export interface PseudoLabelStripView {
   /** How many times the teacher has run for this strip (unchanged when only α moved). */
   decoderRuns: number;
   /** RGBA, crop × crop: the weak view, and the hard pseudo-labels from P_MT, P_CLIP and P_ENS at α. */
-  items: { imageId: string; fileName: string; weakView: Uint8ClampedArray; teacher: Uint8ClampedArray; clip: Uint8ClampedArray; ensemble: Uint8ClampedArray }[];
+  items: {
+    imageId: string;
+    fileName: string;
+    weakView: Uint8ClampedArray;
+    teacher: Uint8ClampedArray;
+    clip: Uint8ClampedArray;
+    ensemble: Uint8ClampedArray;
+  }[];
 }
 
 export interface TrainingApi {

@@ -103,7 +103,13 @@ export class TrainingSamples {
   async panopticLabel(imageId: string): Promise<DecodedLabel> {
     return this.labels.get(imageId, async () => {
       const rec = await this.requireImage(imageId);
-      if (!rec.mask || !rec.segments) throw new DearliError('train-unlabeled', `${rec.fileName} has no panoptic mask`, 'Train on a labeled dataset.', rec.fileName);
+      if (!rec.mask || !rec.segments)
+        throw new DearliError(
+          'train-unlabeled',
+          `${rec.fileName} has no panoptic mask`,
+          'Train on a labeled dataset.',
+          rec.fileName,
+        );
       const { ids } = decodeMaskPng(new Uint8Array(await rec.mask.arrayBuffer()), rec.fileName);
       return { ids, segments: rec.segments };
     });
@@ -112,7 +118,13 @@ export class TrainingSamples {
   private async imageMasks(ref: SampleRef): Promise<{ count: number; masks: Uint8Array }> {
     return this.samMasks.get(ref.imageId, async () => {
       const rec = await store.getSamMasks(this.db, ref.imageId);
-      if (!rec) throw new DearliError('dewa-no-masks', `${ref.fileName} has no class-agnostic masks`, 'Run the SAM stage (Masks tab) on this dataset first.', ref.fileName);
+      if (!rec)
+        throw new DearliError(
+          'dewa-no-masks',
+          `${ref.fileName} has no class-agnostic masks`,
+          'Run the SAM stage (Masks tab) on this dataset first.',
+          ref.fileName,
+        );
       const n = ref.width * ref.height;
       const masks = new Uint8Array(rec.masks.length * n);
       rec.masks.forEach((m, k) => masks.set(decodeMask(normalizeRle(m.segmentation, ref.fileName)), k * n));
@@ -122,7 +134,12 @@ export class TrainingSamples {
 
   private async requireImage(imageId: string): Promise<store.ImageRecord> {
     const rec = await store.getImage(this.db, imageId);
-    if (!rec) throw new DearliError('train-missing-image', `image ${imageId} is no longer stored`, 'Its dataset was deleted or changed: start a new run.');
+    if (!rec)
+      throw new DearliError(
+        'train-missing-image',
+        `image ${imageId} is no longer stored`,
+        'Its dataset was deleted or changed: start a new run.',
+      );
     return rec;
   }
 
@@ -155,7 +172,9 @@ export class TrainingSamples {
         }
         crops.push(augmentImage(await this.imageTensor(ref.imageId), draw, crop));
       }
-      const features: TrunkFeatures = tidyAll(() => backbone.trunk.forwardFeatures(normalizeForClip(tf.stack(crops) as tf.Tensor4D)));
+      const features: TrunkFeatures = tidyAll(() =>
+        backbone.trunk.forwardFeatures(normalizeForClip(tf.stack(crops) as tf.Tensor4D)),
+      );
       return { features, targets: uploadTargets(hosts, plan.maxTargets) };
     } finally {
       tf.dispose(crops);

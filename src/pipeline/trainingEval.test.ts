@@ -11,7 +11,14 @@ afterEach(pool.closeAll);
 
 describe('validation with test-time ensembling', () => {
   it('scores the student alone and ensembled; α = 1 leaves the student unchanged, null turns it off', async () => {
-    const { name, ids } = await demoDatabase({ width: 32, height: 32, labeled: 1, unlabeled: 0, validation: 2, seed: 3 });
+    const { name, ids } = await demoDatabase({
+      width: 32,
+      height: 32,
+      labeled: 1,
+      unlabeled: 0,
+      validation: 2,
+      seed: 3,
+    });
     const session = await pool.open(name);
     const config = (alpha: number | null): TrainingConfig => ({
       kind: 'supervised',
@@ -37,7 +44,8 @@ describe('validation with test-time ensembling', () => {
     expect(student.images).toBe(2);
     const { alpha, ...ensembled } = student.ensembled!;
     expect(alpha).toBe(1);
-    for (const key of ['pq', 'sq', 'rq', 'pqThings', 'pqStuff', 'miou'] as const) expect(ensembled[key]).toBeCloseTo(student[key], 6);
+    for (const key of ['pq', 'sq', 'rq', 'pqThings', 'pqStuff', 'miou'] as const)
+      expect(ensembled[key]).toBeCloseTo(student[key], 6);
     const off = await evalOf(null);
     expect(off.ensembled).toBeUndefined();
     expect(off.pq).toBe(student.pq);

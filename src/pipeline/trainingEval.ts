@@ -62,18 +62,34 @@ export async function testForward(
   const [height, width] = image.shape;
   const plan = planTestResize(height, width, testResizeOptions(model.config.cropSize));
   const { cls, clipCls, masks, labels } = tf.tidy(() => {
-    const features: TrunkFeatures = tidyAll(() => backbone.trunk.forwardFeatures(normalizeForClip(testResizeImage(image, plan))));
+    const features: TrunkFeatures = tidyAll(() =>
+      backbone.trunk.forwardFeatures(normalizeForClip(testResizeImage(image, plan))),
+    );
     const preds = model.forward(features, classifier);
     const last = preds[preds.length - 1];
     const classLogits = tf.squeeze(last.classLogits, [0]) as tf.Tensor2D;
     const maskLogits = maskLogitsToImage(last.maskLogits, plan);
-    const out: Record<string, tf.Tensor> = { cls: classLogits, masks: maskLogits, labels: semanticInferenceOnDevice(classLogits, maskLogits) };
-    if (withClip) out.clipCls = zeroShotLogits(backbone.clip.head.project(maskPool(features.res5, last.maskLogits)), classifier, backbone.clip.logitScale);
+    const out: Record<string, tf.Tensor> = {
+      cls: classLogits,
+      masks: maskLogits,
+      labels: semanticInferenceOnDevice(classLogits, maskLogits),
+    };
+    if (withClip)
+      out.clipCls = zeroShotLogits(
+        backbone.clip.head.project(maskPool(features.res5, last.maskLogits)),
+        classifier,
+        backbone.clip.logitScale,
+      );
     return out as { cls: tf.Tensor2D; masks: tf.Tensor; labels: tf.Tensor1D; clipCls?: tf.Tensor };
   });
   const [c, m, s, z] = await Promise.all([cls.data(), masks.data(), labels.data(), clipCls?.data() ?? null]);
   tf.dispose([cls, masks, labels, ...(clipCls ? [clipCls] : [])]);
-  return { classLogits: c as Float32Array, clipLogits: (z as Float32Array | null) ?? null, maskLogits: m as Float32Array, semantic: s as Int32Array };
+  return {
+    classLogits: c as Float32Array,
+    clipLogits: (z as Float32Array | null) ?? null,
+    maskLogits: m as Float32Array,
+    semantic: s as Int32Array,
+  };
 }
 
 /** Predicts one validation image at its own size; `ensembleAlpha` (P_MT's weight) adds the test-time ensemble with CLIP. */
@@ -86,7 +102,14 @@ async function predictImage(
   ref: SampleRef,
   ensembleAlpha: number | null = null,
 ): Promise<ImageInferences> {
-  return predictImageTensor(await samples.imageTensor(ref.imageId), backbone, model, classifier, categories, ensembleAlpha);
+  return predictImageTensor(
+    await samples.imageTensor(ref.imageId),
+    backbone,
+    model,
+    classifier,
+    categories,
+    ensembleAlpha,
+  );
 }
 
 /** Predicts an RGB 0–255 [H, W, 3] image at its own size (validation images, images dropped in the Use view). */
@@ -102,12 +125,23 @@ export async function predictImageTensor(
   const numQueries = model.config.numQueries;
   const f = await testForward(image, backbone, model, classifier, ensembleAlpha !== null);
   const options = { numClasses: categories.length, isThing: (k: number) => categories[k].isthing };
-  const inference = { panoptic: panopticInference(f.classLogits, f.maskLogits, numQueries, height, width, options), semantic: f.semantic };
+  const inference = {
+    panoptic: panopticInference(f.classLogits, f.maskLogits, numQueries, height, width, options),
+    semantic: f.semantic,
+  };
   let ensembled: ImageInference | null = null;
   if (f.clipLogits && ensembleAlpha !== null) {
     const scores = ensemblePosteriors(f.classLogits, f.clipLogits, numQueries, categories.length, ensembleAlpha);
-    const semantic = tf.tidy(() => semanticInferenceOnDevice(tf.tensor2d(Float32Array.from(scores), [numQueries, categories.length + 1]), tf.tensor2d(f.maskLogits, [numQueries, height * width])));
-    ensembled = { panoptic: panopticInference(scores, f.maskLogits, numQueries, height, width, options), semantic: (await semantic.data()) as Int32Array };
+    const semantic = tf.tidy(() =>
+      semanticInferenceOnDevice(
+        tf.tensor2d(Float32Array.from(scores), [numQueries, categories.length + 1]),
+        tf.tensor2d(f.maskLogits, [numQueries, height * width]),
+      ),
+    );
+    ensembled = {
+      panoptic: panopticInference(scores, f.maskLogits, numQueries, height, width, options),
+      semantic: (await semantic.data()) as Int32Array,
+    };
     semantic.dispose();
   }
   return { model: inference, ensembled };
@@ -137,7 +171,16 @@ class QualityAccumulator {
   summarize(): QualityFigures & { images: number; perClass: ClassScores[] } {
     const { pq, images } = this.panoptic.summarize();
     const perClass = this.categories.map((c) => ({ name: c.name, isthing: c.isthing, ...pq.per_class[c.id] }));
-    return { pq: pq.All.pq, sq: pq.All.sq, rq: pq.All.rq, pqThings: pq.Things.pq, pqStuff: pq.Stuff.pq, miou: this.semantic.summarize().miou, images, perClass };
+    return {
+      pq: pq.All.pq,
+      sq: pq.All.sq,
+      rq: pq.All.rq,
+      pqThings: pq.Things.pq,
+      pqStuff: pq.Stuff.pq,
+      miou: this.semantic.summarize().miou,
+      images,
+      perClass,
+    };
   }
 }
 
@@ -156,9 +199,23 @@ export async function evaluateDecoder(
   const ensemble = new QualityAccumulator(categories);
   const predictions: ImagePrediction[] = [];
   for (const ref of refs) {
-    const { model: inference, ensembled } = await predictImage(samples, backbone, model, classifier, categories, ref, ensembleAlpha);
+    const { model: inference, ensembled } = await predictImage(
+      samples,
+      backbone,
+      model,
+      classifier,
+      categories,
+      ref,
+      ensembleAlpha,
+    );
     const label = await samples.panopticLabel(ref.imageId);
-    const gt: PanopticImage = { ids: label.ids, width: ref.width, height: ref.height, segments: label.segments, pngFile: ref.fileName };
+    const gt: PanopticImage = {
+      ids: label.ids,
+      width: ref.width,
+      height: ref.height,
+      segments: label.segments,
+      pngFile: ref.fileName,
+    };
     alone.add(gt, ref, inference);
     if (ensembled) ensemble.add(gt, ref, ensembled);
     predictions.push({ ref, result: (ensembled ?? inference).panoptic });

@@ -36,8 +36,17 @@ beforeAll(async () => {
   ids = demo.ids;
   trained = await pool.open(demo.name);
   const view = await trained.training.createRun({
-    kind: 'supervised', preset: 'tiny', cropSize: 32, trainDatasetIds: [ids.labeled], validationDatasetId: ids.validation,
-    iterations: 2, batchSize: 1, evalEvery: 0, validationImages: 1, learningRate: 1e-4, seed: 3,
+    kind: 'supervised',
+    preset: 'tiny',
+    cropSize: 32,
+    trainDatasetIds: [ids.labeled],
+    validationDatasetId: ids.validation,
+    iterations: 2,
+    batchSize: 1,
+    evalEvery: 0,
+    validationImages: 1,
+    learningRate: 1e-4,
+    seed: 3,
   });
   runId = view.id;
   await trained.training.train(runId, new AbortController().signal);
@@ -70,15 +79,28 @@ async function freshSession(): Promise<LabSession> {
 }
 
 describe('model bundle of a run', () => {
-  it('carries the run\'s checkpoint weights bit for bit, its classes, stage and scores', async () => {
+  it("carries the run's checkpoint weights bit for bit, its classes, stage and scores", async () => {
     const json = JSON.parse(await fileOf(bundle, 'model.json').text());
-    expect(json).toMatchObject({ preset: 'tiny', labVersion: '0.1.0', stages: [{ kind: 'supervised', iterations: 2, batch: 1 }], clip: { sha256: '0'.repeat(64) } });
+    expect(json).toMatchObject({
+      preset: 'tiny',
+      labVersion: '0.1.0',
+      stages: [{ kind: 'supervised', iterations: 2, batch: 1 }],
+      clip: { sha256: '0'.repeat(64) },
+    });
     const dataset = await store.getDataset(trained.platform.db, ids.labeled);
-    expect(json.classes.map((c: { id: number; isthing: boolean }) => [c.id, c.isthing])).toEqual(dataset!.categories.map((c) => [c.id, c.isthing]));
-    const run = await store.getRun<{ view: { evals: { pq: number }[] }; stage: { checkpoint: Blob } }>(trained.platform.db, runId);
+    expect(json.classes.map((c: { id: number; isthing: boolean }) => [c.id, c.isthing])).toEqual(
+      dataset!.categories.map((c) => [c.id, c.isthing]),
+    );
+    const run = await store.getRun<{ view: { evals: { pq: number }[] }; stage: { checkpoint: Blob } }>(
+      trained.platform.db,
+      runId,
+    );
     expect(json.validation.pq).toBeCloseTo(100 * run!.state.view.evals.at(-1)!.pq, 10);
     const checkpoint = await SafetensorsFile.open(run!.state.stage.checkpoint);
-    const back = await importDecoderWeights(json.decoder, await SafetensorsFile.open(fileOf(bundle, 'model.safetensors')));
+    const back = await importDecoderWeights(
+      json.decoder,
+      await SafetensorsFile.open(fileOf(bundle, 'model.safetensors')),
+    );
     for (const [name, v] of back) expect(v, name).toEqual((await checkpoint.read(`param/${name}`)).data);
     const zip = new ZipReader(new BlobReader(bundle.zip));
     const entries = await zip.getEntries();
@@ -111,14 +133,22 @@ describe('model bundle of a run', () => {
     expect([...stages]).toEqual(expect.arrayContaining(['model card', 'weights']));
     expect((await other.api().segmentImages(images))[0].overlay).toEqual(expected[0].overlay);
 
-    await expect(other.api().openSharedModel(shareLink('http://lab.test/', `${base}/m/model.json`, 'e'.repeat(64)), () => {})).rejects.toThrow(/sha256 the link carries/);
+    await expect(
+      other.api().openSharedModel(shareLink('http://lab.test/', `${base}/m/model.json`, 'e'.repeat(64)), () => {}),
+    ).rejects.toThrow(/sha256 the link carries/);
     const weights = served.get('/m/model.safetensors')!;
     const tampered = weights.slice();
     tampered[tampered.length - 3] ^= 0x10;
     served.set('/t/model.json', served.get('/m/model.json')!);
     served.set('/t/model.safetensors', tampered);
-    await expect(other.api().openSharedModel(shareLink('http://lab.test/', `${base}/t/model.json`, bundle.cardSha256), () => {})).rejects.toThrow(/do not have the sha256 the card records/);
-    await expect(other.api().openSharedModel(shareLink('http://lab.test/', `${base}/missing/model.json`, bundle.cardSha256), () => {})).rejects.toThrow(/404|could not be downloaded/);
+    await expect(
+      other.api().openSharedModel(shareLink('http://lab.test/', `${base}/t/model.json`, bundle.cardSha256), () => {}),
+    ).rejects.toThrow(/do not have the sha256 the card records/);
+    await expect(
+      other
+        .api()
+        .openSharedModel(shareLink('http://lab.test/', `${base}/missing/model.json`, bundle.cardSha256), () => {}),
+    ).rejects.toThrow(/404|could not be downloaded/);
   });
 });
 
@@ -129,8 +159,13 @@ describe('hub push and predictions', () => {
   });
   afterAll(() => hub.close());
 
-  it('pushes the run\'s bundle and hands back a link to the pushed card', async () => {
-    const { link, cardUrl } = await trained.api().pushToHub(runId, { repo: 'alice/demo', accessToken: 'hf_useTestTokenUseTestToken0000000', hubUrl: hub.url, labUrl: 'http://lab.test/' });
+  it("pushes the run's bundle and hands back a link to the pushed card", async () => {
+    const { link, cardUrl } = await trained.api().pushToHub(runId, {
+      repo: 'alice/demo',
+      accessToken: 'hf_useTestTokenUseTestToken0000000',
+      hubUrl: hub.url,
+      labUrl: 'http://lab.test/',
+    });
     const files = hub.repos.get('alice/demo')!;
     expect(new Uint8Array(files.get('model.safetensors')!)).toEqual(served.get('/m/model.safetensors'));
     expect(link).toBe(shareLink('http://lab.test/', cardUrl, bundle.cardSha256));
@@ -141,13 +176,15 @@ describe('hub push and predictions', () => {
     }
   });
 
-  it('exports the model\'s predictions on a dataset as COCO panoptic', async () => {
+  it("exports the model's predictions on a dataset as COCO panoptic", async () => {
     const zip = await trained.api().exportPredictions(ids.validation);
     const entries = await new ZipReader(new BlobReader(zip)).getEntries();
     const json = JSON.parse(await entryText(entries.find((e) => e.filename === 'panoptic_pred.json')!));
     expect(json.annotations).toHaveLength(1);
     const classes = JSON.parse(await fileOf(bundle, 'model.json').text()).classes as { id: number; name: string }[];
-    const names = json.annotations[0].segments_info.map((s: { category_id: number }) => classes.find((c) => c.id === s.category_id)!.name);
+    const names = json.annotations[0].segments_info.map(
+      (s: { category_id: number }) => classes.find((c) => c.id === s.category_id)!.name,
+    );
     expect(names).toEqual(expected[0].segments.map((s) => s.name));
   });
 });

@@ -68,7 +68,12 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     const rec = await store.getRun<StoredRun>(db, runId);
     if (!rec) throw new DearliError('use-missing-run', `run ${runId} is not stored`, 'Pick another run.');
     const checkpoint = rec.state.stage?.checkpoint;
-    if (!checkpoint) throw new DearliError('use-untrained', 'this run has no saved weights yet', 'Train it a little longer: a run saves every 10 iterations and when paused.');
+    if (!checkpoint)
+      throw new DearliError(
+        'use-untrained',
+        'this run has no saved weights yet',
+        'Train it a little longer: a run saves every 10 iterations and when paused.',
+      );
     return { ...rec.state, checkpoint };
   }
 
@@ -77,7 +82,11 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     const loaded = clip.current();
     if (loaded && view.backbone.startsWith(`CLIP ${loaded.name}`)) return { model: loaded.name, sha256: loaded.sha256 };
     if (!view.backbone.startsWith('CLIP ')) return { model: view.backbone, sha256: OFFLINE_BACKBONE_SHA256 };
-    throw new DearliError('use-clip', `this run trained on "${view.backbone}", which is not loaded`, 'Load that CLIP model (Models tab) so the bundle can name its sha256.');
+    throw new DearliError(
+      'use-clip',
+      `this run trained on "${view.backbone}", which is not loaded`,
+      'Load that CLIP model (Models tab) so the bundle can name its sha256.',
+    );
   }
 
   async function runBundle(runId: string): Promise<ModelBundle> {
@@ -85,23 +94,45 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     const file = await SafetensorsFile.open(checkpoint, `checkpoint of ${runId}`);
     const decoder = (await readCheckpointMeta(file)).config;
     const parameters = new Map<string, Float32Array>();
-    for (const name of decoderParamTable(decoder).keys()) parameters.set(name, (await file.read(`param/${name}`)).data as Float32Array);
+    for (const name of decoderParamTable(decoder).keys())
+      parameters.set(name, (await file.read(`param/${name}`)).data as Float32Array);
     const { config } = view;
     const categories: { id: number; isthing: boolean }[] =
-      config.kind === 'dewa' ? [{ id: 1, isthing: true }] : ((await store.getDataset(db, config.trainDatasetIds[0]))?.categories ?? []);
+      config.kind === 'dewa'
+        ? [{ id: 1, isthing: true }]
+        : ((await store.getDataset(db, config.trainDatasetIds[0]))?.categories ?? []);
     if (categories.length !== view.classNames.length) {
-      throw new DearliError('use-missing-dataset', 'the run\'s training dataset is no longer stored, so its classes are unknown', 'Import the dataset again, or export another run.');
+      throw new DearliError(
+        'use-missing-dataset',
+        "the run's training dataset is no longer stored, so its classes are unknown",
+        'Import the dataset again, or export another run.',
+      );
     }
-    const validationDataset = config.validationDatasetId ? await store.getDataset(db, config.validationDatasetId) : undefined;
+    const validationDataset = config.validationDatasetId
+      ? await store.getDataset(db, config.validationDatasetId)
+      : undefined;
     const last = view.evals.at(-1);
     return buildModelBundle({
       labVersion: LAB_VERSION,
       name: `${config.kind} ${config.preset} (${view.iteration} iterations)`,
       decoder,
-      classes: categories.map((c, k) => ({ id: c.id, name: view.classNames[k][0], synonyms: view.classNames[k].slice(1), isthing: c.isthing })),
+      classes: categories.map((c, k) => ({
+        id: c.id,
+        name: view.classNames[k][0],
+        synonyms: view.classNames[k].slice(1),
+        isthing: c.isthing,
+      })),
       clip: runClip(view),
       stages: [{ kind: config.kind, iterations: view.iteration, batch: config.batchSize }],
-      validation: last ? { dataset: validationDataset?.name ?? 'validation', pq: 100 * last.pq, sq: 100 * last.sq, rq: 100 * last.rq, miou: 100 * last.miou } : null,
+      validation: last
+        ? {
+            dataset: validationDataset?.name ?? 'validation',
+            pq: 100 * last.pq,
+            sq: 100 * last.sq,
+            rq: 100 * last.rq,
+            miou: 100 * last.miou,
+          }
+        : null,
       parameters,
     });
   }
@@ -111,17 +142,32 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     const want = card.clip.sha256;
     const loaded = clip.current();
     if (want === OFFLINE_BACKBONE_SHA256) {
-      if (loaded) throw new DearliError('use-clip', `the model was trained on the offline random backbone, but CLIP ${loaded.name} is loaded`, 'Free the CLIP model (Models tab), then open the model again.');
+      if (loaded)
+        throw new DearliError(
+          'use-clip',
+          `the model was trained on the offline random backbone, but CLIP ${loaded.name} is loaded`,
+          'Free the CLIP model (Models tab), then open the model again.',
+        );
     } else if (loaded?.sha256 !== want) {
-      const saved = (await files.listSavedModels()).find((m) => m.card.kind === 'clip' && m.card.sha256 === want && m.available);
+      const saved = (await files.listSavedModels()).find(
+        (m) => m.card.kind === 'clip' && m.card.sha256 === want && m.available,
+      );
       if (!saved) {
-        throw new DearliError('use-clip', `the model needs CLIP ${card.clip.model} (sha256 ${want.slice(0, 12)}…), which this browser does not have`, 'Load that CLIP model in the Models tab (from the hub or a file), then open the model again.');
+        throw new DearliError(
+          'use-clip',
+          `the model needs CLIP ${card.clip.model} (sha256 ${want.slice(0, 12)}…), which this browser does not have`,
+          'Load that CLIP model in the Models tab (from the hub or a file), then open the model again.',
+        );
       }
       await clip.loadSaved(await files.savedModelMeta(saved.id), onProgress);
     }
     const backbone = await clip.backbone();
     if (backbone.embedDim !== card.decoder.embedDim || backbone.channels.join() !== card.decoder.trunkChannels.join()) {
-      throw new DearliError('use-clip', `the backbone ${backbone.name} does not fit the model's decoder`, `Load CLIP ${card.clip.model}.`);
+      throw new DearliError(
+        'use-clip',
+        `the backbone ${backbone.name} does not fit the model's decoder`,
+        `Load CLIP ${card.clip.model}.`,
+      );
     }
     return backbone;
   }
@@ -134,11 +180,29 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     return { card, from };
   }
 
-  async function readBundle(cardFile: Blob, cardFrom: string, weights: Blob, weightsFrom: string, expectedCardSha256?: string) {
+  async function readBundle(
+    cardFile: Blob,
+    cardFrom: string,
+    weights: Blob,
+    weightsFrom: string,
+    expectedCardSha256?: string,
+  ) {
     if (cardFile.size > MAX_CARD_BYTES) {
-      throw new DearliError('bundle-card', `model.json is ${cardFile.size} bytes (a card is at most ${MAX_CARD_BYTES})`, 'Check that it is a DEARLi Lab model.json.', cardFrom);
+      throw new DearliError(
+        'bundle-card',
+        `model.json is ${cardFile.size} bytes (a card is at most ${MAX_CARD_BYTES})`,
+        'Check that it is a DEARLi Lab model.json.',
+        cardFrom,
+      );
     }
-    return readModelBundle({ cardText: await cardFile.text(), cardFrom, weights, weightsFrom, expectedCardSha256, labVersion: LAB_VERSION });
+    return readModelBundle({
+      cardText: await cardFile.text(),
+      cardFrom,
+      weights,
+      weightsFrom,
+      expectedCardSha256,
+      labVersion: LAB_VERSION,
+    });
   }
 
   async function segmentOne(backbone: Backbone, image: tf.Tensor3D, categories: Category[]) {
@@ -153,7 +217,12 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
   }
 
   function requireUsed(): UsedModel {
-    if (!used) throw new DearliError('use-no-model', 'no model is open', 'Pick a run, drop a bundle or open a share link first.');
+    if (!used)
+      throw new DearliError(
+        'use-no-model',
+        'no model is open',
+        'Pick a run, drop a bundle or open a share link first.',
+      );
     return used;
   }
 
@@ -164,7 +233,11 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
         .sort((a, b) => b.updatedAt - a.updatedAt)
         .map((r) => {
           const { view } = r.state as StoredRun;
-          return { id: r.id, label: `${view.config.kind} · ${view.config.preset} · ${view.iteration}/${view.totalIterations} iterations · ${view.status}`, updatedAt: r.updatedAt };
+          return {
+            id: r.id,
+            label: `${view.config.kind} · ${view.config.preset} · ${view.iteration}/${view.totalIterations} iterations · ${view.status}`,
+            updatedAt: r.updatedAt,
+          };
         }),
 
     exportModelBundle: async (runId) => {
@@ -177,7 +250,12 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
 
     useRunModel: async (runId) => {
       const bundle = await runBundle(runId);
-      const { card, parameters } = await readBundle(new Blob([cardText(bundle)]), runId, new Blob([bundle.weights as BlobPart]), runId);
+      const { card, parameters } = await readBundle(
+        new Blob([cardText(bundle)]),
+        runId,
+        new Blob([bundle.weights as BlobPart]),
+        runId,
+      );
       await backboneFor(card, () => {});
       return use(card, parameters, runId);
     },
@@ -187,9 +265,18 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
       const find = (name: string) => all.find((f) => baseName(f.path) === name);
       const [cardFile, weightsFile] = [find('model.json'), find('model.safetensors')];
       if (!cardFile || !weightsFile) {
-        throw new DearliError('bundle-files', `the dropped files hold no ${cardFile ? 'model.safetensors' : 'model.json'}`, 'Drop model.json and model.safetensors together, or the zip the lab exported.');
+        throw new DearliError(
+          'bundle-files',
+          `the dropped files hold no ${cardFile ? 'model.safetensors' : 'model.json'}`,
+          'Drop model.json and model.safetensors together, or the zip the lab exported.',
+        );
       }
-      const { card, parameters } = await readBundle(await readBlob(cardFile.file), cardFile.path, await readBlob(weightsFile.file), weightsFile.path);
+      const { card, parameters } = await readBundle(
+        await readBlob(cardFile.file),
+        cardFile.path,
+        await readBlob(weightsFile.file),
+        weightsFile.path,
+      );
       await backboneFor(card, () => {});
       return use(card, parameters, cardFile.path);
     },
@@ -203,13 +290,24 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
           return await files.fetchModelFile({ kind: 'url', url }, role, signal, onProgress);
         } catch (e) {
           if (e instanceof DearliError) throw e;
-          throw new DearliError('share-unreachable', `${url} could not be downloaded (${(e as Error).message})`, 'Check the link, and that the server allows cross-origin requests (CORS).', url);
+          throw new DearliError(
+            'share-unreachable',
+            `${url} could not be downloaded (${(e as Error).message})`,
+            'Check the link, and that the server allows cross-origin requests (CORS).',
+            url,
+          );
         }
       };
       const cardFile = await fetchFile(parsed.cardUrl, 'model card');
       const weightsUrl = new URL('model.safetensors', parsed.cardUrl).href;
       const weightsFile = await fetchFile(weightsUrl, 'weights');
-      const { card, parameters } = await readBundle(cardFile.blob, parsed.cardUrl, weightsFile.blob, weightsUrl, parsed.cardSha256);
+      const { card, parameters } = await readBundle(
+        cardFile.blob,
+        parsed.cardUrl,
+        weightsFile.blob,
+        weightsUrl,
+        parsed.cardSha256,
+      );
       await backboneFor(card, onProgress);
       return use(card, parameters, parsed.cardUrl);
     },
@@ -234,7 +332,13 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
           height,
           image: file,
           overlay: paintOverlay(result.idMap, (id) => colors.get(id)),
-          segments: result.segments.map((s) => ({ id: s.id, name: categories[s.category_id].name, isthing: s.isthing, color: colors.get(s.id)!, area: area.get(s.id) ?? 0 })),
+          segments: result.segments.map((s) => ({
+            id: s.id,
+            name: categories[s.category_id].name,
+            isthing: s.isthing,
+            color: colors.get(s.id)!,
+            area: area.get(s.id) ?? 0,
+          })),
         });
       }
       return out;
@@ -250,7 +354,8 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     exportPredictions: async (datasetId) => {
       const { card } = requireUsed();
       const dataset = await store.getDataset(db, datasetId);
-      if (!dataset) throw new DearliError('use-missing-dataset', `dataset ${datasetId} is not stored`, 'Pick another dataset.');
+      if (!dataset)
+        throw new DearliError('use-missing-dataset', `dataset ${datasetId} is not stored`, 'Pick another dataset.');
       const backbone = await backboneFor(card, () => {});
       const categories = cardCategories(card);
       async function* predictions(): AsyncGenerator<PanopticPrediction> {

@@ -48,7 +48,10 @@ export interface UseApi {
   usedModel(): Promise<UsedModelView | null>;
   segmentImages(files: File[]): Promise<SegmentedImage[]>;
   /** Pushes a run's bundle to a Hugging Face Hub model repository; returns the share link. The token is used for this call only. */
-  pushToHub(runId: string, push: { repo: string; accessToken: string; labUrl: string; hubUrl?: string }): Promise<{ link: string; cardUrl: string }>;
+  pushToHub(
+    runId: string,
+    push: { repo: string; accessToken: string; labUrl: string; hubUrl?: string },
+  ): Promise<{ link: string; cardUrl: string }>;
   /** `<lab URL>#model=…&sha256=…` for a model.json hosted at `cardUrl`. */
   shareLink(labUrl: string, cardUrl: string, cardSha256: string): Promise<string>;
   /** The model in use on every image of a dataset → COCO panoptic predictions zip. */

@@ -33,9 +33,19 @@ function sweepImages(): SweepImage[] {
   });
   return [
     // The teacher gets the thing right and the stuff wrong (class 2); CLIP the other way round; q2 is void.
-    { classLogits: [4, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 5], clipLogits: [0, 4, 0, 0, 4, 0, 4, 0, 0], maskLogits, gt: gt(2) },
+    {
+      classLogits: [4, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 5],
+      clipLogits: [0, 4, 0, 0, 4, 0, 4, 0, 0],
+      maskLogits,
+      gt: gt(2),
+    },
     // Both get the thing right; the teacher narrowly picks the wrong stuff class (1.2 vs 1), CLIP the right one.
-    { classLogits: [3, 0, 0, 0, 0, 1.2, 1, 0, 0, 0, 0, 5], clipLogits: [3, 0, 0, 0, 0, 5, 0, 0, 4], maskLogits, gt: gt(3) },
+    {
+      classLogits: [3, 0, 0, 0, 0, 1.2, 1, 0, 0, 0, 0, 5],
+      clipLogits: [3, 0, 0, 0, 0, 5, 0, 0, 4],
+      maskLogits,
+      gt: gt(3),
+    },
   ];
 }
 
@@ -43,14 +53,22 @@ function sweepImages(): SweepImage[] {
 function pqOf(images: SweepImage[], scores: (im: SweepImage) => ArrayLike<number>): number {
   const evaluator = new PanopticEvaluator(categories);
   for (const im of images) {
-    const r = panopticInference(scores(im), im.maskLogits, Q, size, size, { numClasses: 3, isThing: (c) => categories[c].isthing });
-    evaluator.addImage(im.gt, { ids: Uint32Array.from(r.idMap), width: size, height: size, segments: r.segments.map((s) => ({ id: s.id, category_id: categories[s.category_id].id })) });
+    const r = panopticInference(scores(im), im.maskLogits, Q, size, size, {
+      numClasses: 3,
+      isThing: (c) => categories[c].isthing,
+    });
+    evaluator.addImage(im.gt, {
+      ids: Uint32Array.from(r.idMap),
+      width: size,
+      height: size,
+      segments: r.segments.map((s) => ({ id: s.id, category_id: categories[s.category_id].id })),
+    });
   }
   return evaluator.summarize().pq.All.pq;
 }
 
 describe('α sweep', () => {
-  it('PQ(α=1) is the teacher alone, PQ(α=0) CLIP classification of the teacher\'s masks', () => {
+  it("PQ(α=1) is the teacher alone, PQ(α=0) CLIP classification of the teacher's masks", () => {
     const images = sweepImages();
     const { points, best } = alphaSweep(images, { numQueries: Q, categories });
     expect(points.map((p) => p.alpha)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);

@@ -38,7 +38,11 @@ export interface SweepOptions {
 }
 
 /** PQ/SQ/RQ over all categories (fractions) at each α, and the best α (the first on ties). */
-export function alphaSweep(images: readonly SweepImage[], options: SweepOptions, alphas: readonly number[] = SWEEP_ALPHAS): { points: SweepPoint[]; best: SweepPoint } {
+export function alphaSweep(
+  images: readonly SweepImage[],
+  options: SweepOptions,
+  alphas: readonly number[] = SWEEP_ALPHAS,
+): { points: SweepPoint[]; best: SweepPoint } {
   const { numQueries, categories } = options;
   const numClasses = categories.length;
   const points = alphas.map((alpha) => {
@@ -51,7 +55,12 @@ export function alphaSweep(images: readonly SweepImage[], options: SweepOptions,
         objectMaskThreshold: options.objectMaskThreshold,
         overlapThreshold: options.overlapThreshold,
       });
-      evaluator.addImage(im.gt, { ids: Uint32Array.from(r.idMap), width: im.gt.width, height: im.gt.height, segments: r.segments.map((s) => ({ id: s.id, category_id: categories[s.category_id].id })) });
+      evaluator.addImage(im.gt, {
+        ids: Uint32Array.from(r.idMap),
+        width: im.gt.width,
+        height: im.gt.height,
+        segments: r.segments.map((s) => ({ id: s.id, category_id: categories[s.category_id].id })),
+      });
     }
     const { pq, sq, rq } = evaluator.summarize().pq.All;
     return { alpha, pq, sq, rq };

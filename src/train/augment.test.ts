@@ -25,8 +25,13 @@ describe('GPU augmentation', () => {
   it('moves image and masks with the same geometry; pads image 128, masks 0', () => {
     // A vertical edge at x = 4 of an 8x8 image, upscaled x2, cropped 14x14 at (2, 3) and flipped (the crop runs past the resized 16x16: padding).
     const d: AugmentDraw = { height: 16, width: 16, cropY: 2, cropX: 3, flip: true, colour: null };
-    const mask = tf.tensor3d(Array.from({ length: 64 }, (_, i) => (i % 8 < 4 ? 1 : 0)), [1, 8, 8]);
-    const image = tf.tidy(() => tf.stack([tf.mul(tf.squeeze(mask, [0]), 200), tf.zeros([8, 8]), tf.zeros([8, 8])], -1)) as tf.Tensor3D;
+    const mask = tf.tensor3d(
+      Array.from({ length: 64 }, (_, i) => (i % 8 < 4 ? 1 : 0)),
+      [1, 8, 8],
+    );
+    const image = tf.tidy(() =>
+      tf.stack([tf.mul(tf.squeeze(mask, [0]), 200), tf.zeros([8, 8]), tf.zeros([8, 8])], -1),
+    ) as tf.Tensor3D;
     const m = augmentMasks(mask, d, 14).arraySync()[0];
     const img = augmentImage(image, d, 14).arraySync();
     for (let y = 0; y < 14; y++) {

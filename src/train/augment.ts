@@ -67,7 +67,14 @@ export function drawAugmentation(rng: Rng, height: number, width: number, o: Aug
 }
 
 /** Rows [start, start+crop) of the resize matrix (rows past the resized size are zero = padding). */
-function cropMatrix(outSize: number, inSize: number, start: number, crop: number, reverse: boolean, nearest: boolean): Float32Array {
+function cropMatrix(
+  outSize: number,
+  inSize: number,
+  start: number,
+  crop: number,
+  reverse: boolean,
+  nearest: boolean,
+): Float32Array {
   const full = nearest ? nearestMatrixValues(outSize, inSize) : interpolationMatrixValues(outSize, inSize);
   const m = new Float32Array(crop * inSize);
   for (let r = 0; r < crop; r++) {
@@ -113,7 +120,10 @@ export function applySeparable(image: tf.Tensor3D, rh: tf.Tensor2D, rw: tf.Tenso
     const outH = rh.shape[0];
     const outW = rw.shape[0];
     const alongH = tf.reshape(tf.matMul(rh, tf.reshape(image, [h, w * 3])), [outH, w, 3]);
-    return tf.transpose(tf.reshape(tf.matMul(rw, tf.reshape(tf.transpose(alongH, [1, 0, 2]), [w, outH * 3])), [outW, outH, 3]), [1, 0, 2]) as tf.Tensor3D;
+    return tf.transpose(
+      tf.reshape(tf.matMul(rw, tf.reshape(tf.transpose(alongH, [1, 0, 2]), [w, outH * 3])), [outW, outH, 3]),
+      [1, 0, 2],
+    ) as tf.Tensor3D;
   });
 }
 
@@ -157,7 +167,10 @@ function colourJitter(img: tf.Tensor3D, c: ColourJitter): tf.Tensor3D {
     const s = c.saturation ?? 1;
     const a = ((c.hue ?? 0) * Math.PI) / 180;
     // Scale chroma (I, Q) by the saturation factor and rotate it by the hue angle.
-    const chroma = tf.tensor2d([1, 0, 0, 0, s * Math.cos(a), -s * Math.sin(a), 0, s * Math.sin(a), s * Math.cos(a)], [3, 3]);
+    const chroma = tf.tensor2d(
+      [1, 0, 0, 0, s * Math.cos(a), -s * Math.sin(a), 0, s * Math.sin(a), s * Math.cos(a)],
+      [3, 3],
+    );
     const back = tf.matMul(tf.matMul(yiq, chroma, false, true), tf.tensor2d(yiqToRgb(), [3, 3]), false, true);
     return clip(tf.reshape(back, t.shape));
   };
@@ -168,5 +181,15 @@ function colourJitter(img: tf.Tensor3D, c: ColourJitter): tf.Tensor3D {
 function yiqToRgb(): number[] {
   const [a, b, c, d, e, f, g, h, i] = RGB_TO_YIQ;
   const det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
-  return [(e * i - f * h) / det, (c * h - b * i) / det, (b * f - c * e) / det, (f * g - d * i) / det, (a * i - c * g) / det, (c * d - a * f) / det, (d * h - e * g) / det, (b * g - a * h) / det, (a * e - b * d) / det];
+  return [
+    (e * i - f * h) / det,
+    (c * h - b * i) / det,
+    (b * f - c * e) / det,
+    (f * g - d * i) / det,
+    (a * i - c * g) / det,
+    (c * d - a * f) / det,
+    (d * h - e * g) / det,
+    (b * g - a * h) / det,
+    (a * e - b * d) / det,
+  ];
 }

@@ -26,7 +26,8 @@ describe('label augmentation on the host', () => {
       let j = 0;
       for (let k = 0; k < 2; k++) {
         const plane = expected.subarray(k * crop * crop, (k + 1) * crop * crop);
-        if (plane.some((v) => v > 0)) full.set(host.masks.subarray(j++ * crop * crop, j * crop * crop), k * crop * crop);
+        if (plane.some((v) => v > 0))
+          full.set(host.masks.subarray(j++ * crop * crop, j * crop * crop), k * crop * crop);
       }
       expect(Array.from(full)).toEqual(Array.from(expected));
     }

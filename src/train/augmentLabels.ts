@@ -47,7 +47,12 @@ export function augmentedPanopticTargets(
     masks[k * n + p] = 1;
     area[k]++;
   }
-  return compactTargets(masks, area, Int32Array.from(kept, (s) => classOf(s.category_id)), crop);
+  return compactTargets(
+    masks,
+    area,
+    Int32Array.from(kept, (s) => classOf(s.category_id)),
+    crop,
+  );
 }
 
 /** Class-agnostic (DeWa) targets from binary masks [count, H, W] at the source size. */

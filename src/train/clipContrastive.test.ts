@@ -10,8 +10,14 @@ beforeAll(async () => {
 describe('contrastiveLoss', () => {
   it('matches hand-computed InfoNCE values, with same-content pairs as shared targets', () => {
     // Unit embeddings, scale exp(0) = 1: logits = identity, each row's softmax is (e, 1) / (e + 1).
-    const images = tf.tensor2d([[2, 0], [0, 3]]);
-    const texts = tf.tensor2d([[1, 0], [0, 0.5]]);
+    const images = tf.tensor2d([
+      [2, 0],
+      [0, 3],
+    ]);
+    const texts = tf.tensor2d([
+      [1, 0],
+      [0, 0.5],
+    ]);
     const scale = tf.scalar(0);
     const distinct = positivesFromKeys(['ball', 'sky']);
     // Diagonal targets: −log(e / (e + 1)) = log(1 + 1/e) in both directions.

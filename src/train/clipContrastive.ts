@@ -19,7 +19,12 @@ import { AdamW, type OptimizerConfig } from './optim';
  * content, which a small world repeats within a batch): such pairs are targets, not negatives,
  * each row's target mass split evenly among them.
  */
-export function contrastiveLoss(imageEmbeds: tf.Tensor2D, textEmbeds: tf.Tensor2D, positives: tf.Tensor2D, logitScale: tf.Scalar): tf.Scalar {
+export function contrastiveLoss(
+  imageEmbeds: tf.Tensor2D,
+  textEmbeds: tf.Tensor2D,
+  positives: tf.Tensor2D,
+  logitScale: tf.Scalar,
+): tf.Scalar {
   return tf.tidy(() => {
     const scale = tf.exp(tf.minimum(logitScale, Math.log(MAX_LOGIT_SCALE)));
     const logits = tf.mul(tf.matMul(l2Normalize(imageEmbeds), l2Normalize(textEmbeds), false, true), scale);
@@ -73,7 +78,8 @@ export class ContrastiveClipTrainer {
     weights: ClipWeights,
     options: ContrastiveClipOptions,
   ) {
-    if (!weights.text || weights.logitScale === undefined) throw new Error('contrastive training needs the text tower and logit_scale');
+    if (!weights.text || weights.logitScale === undefined)
+      throw new Error('contrastive training needs the text tower and logit_scale');
     const { vocabSize, width } = config.text;
     this.tokenTable = weights.text.tokenEmbedding;
     this.tokenIds = Int32Array.from(new Set(options.vocabulary)).sort();
@@ -86,7 +92,11 @@ export class ContrastiveClipTrainer {
     });
     this.tokenRows = tf.variable(tf.tensor2d(rows, [this.tokenIds.length, width]), true);
     this.logitScale = tf.variable(tf.scalar(weights.logitScale), true);
-    const variables = toVariables({ trunk: weights.trunk, imageHead: weights.imageHead, text: weights.text }, '', this.params) as ClipWeights;
+    const variables = toVariables(
+      { trunk: weights.trunk, imageHead: weights.imageHead, text: weights.text },
+      '',
+      this.params,
+    ) as ClipWeights;
     this.model = new ClipModel(config, { ...variables, logitScale: weights.logitScale });
     this.params.set('text.tokenRows', this.tokenRows);
     this.params.set('logitScale', this.logitScale);
@@ -109,7 +119,10 @@ export class ContrastiveClipTrainer {
       });
     });
     return tf.tidy(() => {
-      const embedded = tf.add(tf.reshape(tf.gather(this.tokenRows, tf.tensor1d(rows, 'int32')), [ids.length, n, this.config.text.width]), text.weights.positionalEmbedding);
+      const embedded = tf.add(
+        tf.reshape(tf.gather(this.tokenRows, tf.tensor1d(rows, 'int32')), [ids.length, n, this.config.text.width]),
+        text.weights.positionalEmbedding,
+      );
       return text.pool(text.finalNorm(text.forwardBlocks(embedded as tf.Tensor3D)), ids);
     });
   }
@@ -119,9 +132,15 @@ export class ContrastiveClipTrainer {
    * sizes are encoded separately and concatenated), one caption per image in the same order, and a
    * content key per pair (equal keys = same content). Returns the loss (a tensor: read it when logging).
    */
-  step(imageGroups: readonly tf.Tensor4D[], captions: readonly Int32Array[], keys: readonly string[], iteration: number): tf.Scalar {
+  step(
+    imageGroups: readonly tf.Tensor4D[],
+    captions: readonly Int32Array[],
+    keys: readonly string[],
+    iteration: number,
+  ): tf.Scalar {
     const count = imageGroups.reduce((a, g) => a + g.shape[0], 0);
-    if (captions.length !== count || keys.length !== count) throw new RangeError(`${count} images, ${captions.length} captions, ${keys.length} keys`);
+    if (captions.length !== count || keys.length !== count)
+      throw new RangeError(`${count} images, ${captions.length} captions, ${keys.length} keys`);
     const positives = positivesFromKeys(keys);
     const names = [...this.params.keys()];
     const { value, grads } = tf.variableGrads(
@@ -150,7 +169,12 @@ export class ContrastiveClipTrainer {
     const rows = this.tokenRows.dataSync() as Float32Array;
     this.tokenIds.forEach((id, r) => this.tokenTable.set(rows.subarray(r * width, (r + 1) * width), id * width));
     const { trunk, imageHead, text } = this.model;
-    return { trunk: trunk.weights, imageHead: imageHead.weights, text: text!.weights, logitScale: (this.logitScale.dataSync() as Float32Array)[0] };
+    return {
+      trunk: trunk.weights,
+      imageHead: imageHead.weights,
+      text: text!.weights,
+      logitScale: (this.logitScale.dataSync() as Float32Array)[0],
+    };
   }
 
   dispose(): void {

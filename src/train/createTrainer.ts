@@ -12,8 +12,18 @@ export type DecoderStageKind = 'supervised' | 'dewa';
  * classifier must hold the single class "segment, object, regular shape" (targets.ts
  * DEWA_CLASS_SYNONYMS); class weight 0 in loss and matcher.
  */
-export function createTrainer(kind: DecoderStageKind, model: M2FLang, classifier: TextClassifier, totalIterations: number, seed: number, optimizer: Partial<OptimizerConfig> = {}): Trainer {
-  if (kind === 'dewa' && classifier.numClasses !== 1) throw new Error(`DeWa trains class-agnostically: the classifier must have 1 class, it has ${classifier.numClasses}`);
+export function createTrainer(
+  kind: DecoderStageKind,
+  model: M2FLang,
+  classifier: TextClassifier,
+  totalIterations: number,
+  seed: number,
+  optimizer: Partial<OptimizerConfig> = {},
+): Trainer {
+  if (kind === 'dewa' && classifier.numClasses !== 1)
+    throw new Error(
+      `DeWa trains class-agnostically: the classifier must have 1 class, it has ${classifier.numClasses}`,
+    );
   return new Trainer(model, classifier, {
     criterion: criterionConfig(classifier.numClasses, model.config, kind === 'dewa'),
     optimizer: { ...DEFAULT_OPTIMIZER, maxIterations: totalIterations, ...optimizer },

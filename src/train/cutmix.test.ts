@@ -12,7 +12,7 @@ beforeAll(async () => {
 const grid = (rows: string[]) => Int32Array.from(rows.join('').replaceAll(' ', ''), (ch) => Number(ch));
 
 describe('CutMix', () => {
-  it('box sampler: inside B\'s unpadded region, area U(0.02, 0.4)·H·W, aspect in [0.3, 1/0.3], p 0.5', () => {
+  it("box sampler: inside B's unpadded region, area U(0.02, 0.4)·H·W, aspect in [0.3, 1/0.3], p 0.5", () => {
     const rng = new Rng(9);
     const region = { x0: 5, width: 40, height: 24 };
     let boxes = 0;
@@ -36,14 +36,17 @@ describe('CutMix', () => {
 
   it('a region no box can fit gives no box instead of looping forever (labelled deviation)', () => {
     // 1 row, 1000 columns: area ≥ 0.02·1000 = 20 and r ≥ 0.3 give h = int(√(area·r)) ≥ 2 > 1, so no draw ever fits.
-    expect(drawCutmixBox(new Rng(1), { x0: 0, width: 1000, height: 1 }, { ...UPSTREAM_CUTMIX, probability: 1 })).toBeNull();
+    expect(
+      drawCutmixBox(new Rng(1), { x0: 0, width: 1000, height: 1 }, { ...UPSTREAM_CUTMIX, probability: 1 }),
+    ).toBeNull();
   });
 
   it('pastes strong B inside the box only', () => {
     const a = tf.fill([4, 4, 3], 10) as tf.Tensor3D;
     const b = tf.fill([4, 4, 3], 200) as tf.Tensor3D;
     const out = pasteBox(a, b, { y: 1, x: 2, height: 2, width: 1 }).arraySync();
-    for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) expect(out[y][x]).toEqual(new Array(3).fill(y >= 1 && y <= 2 && x === 2 ? 200 : 10));
+    for (let y = 0; y < 4; y++)
+      for (let x = 0; x < 4; x++) expect(out[y][x]).toEqual(new Array(3).fill(y >= 1 && y <= 2 && x === 2 ? 200 : 10));
   });
 
   it('mixes ids and segments: a thing cut in two, stuff merged across A and B, a fully covered segment dropped', () => {
@@ -82,8 +85,14 @@ describe('CutMix', () => {
     expect(mixed.targets.masks.length).toBe(4 * 36);
   });
 
-  it('without a box the targets are A\'s own segments', () => {
-    const a: PanopticResult = { idMap: grid(['12', '20']), segments: [{ id: 1, isthing: true, category_id: 3 }, { id: 2, isthing: false, category_id: 4 }] };
+  it("without a box the targets are A's own segments", () => {
+    const a: PanopticResult = {
+      idMap: grid(['12', '20']),
+      segments: [
+        { id: 1, isthing: true, category_id: 3 },
+        { id: 2, isthing: false, category_id: 4 },
+      ],
+    };
     const mixed = cutmixLabels(a, null, null, 2);
     expect([...mixed.targets.classes]).toEqual([3, 4]);
     expect([...mixed.targets.masks]).toEqual([1, 0, 0, 0, 0, 1, 1, 0]);

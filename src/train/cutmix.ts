@@ -31,7 +31,12 @@ export interface CutmixOptions {
   maxTries: number;
 }
 
-export const UPSTREAM_CUTMIX: CutmixOptions = { probability: 0.5, areaRange: [0.02, 0.4], ratioRange: [0.3, 1 / 0.3], maxTries: 1000 };
+export const UPSTREAM_CUTMIX: CutmixOptions = {
+  probability: 0.5,
+  areaRange: [0.02, 0.4],
+  ratioRange: [0.3, 1 / 0.3],
+  maxTries: 1000,
+};
 
 /**
  * upstream obtain_cutmix_box on the partner's unpadded region: with probability p, area fixed, then
@@ -48,7 +53,8 @@ export function drawCutmixBox(rng: Rng, region: ValidRegion, o: CutmixOptions = 
     const height = Math.floor(Math.sqrt(area * r));
     const x = rng.int(0, W - 1);
     const y = rng.int(0, H - 1);
-    if (x + width <= W && y + height <= H) return width > 0 && height > 0 ? { y, x: region.x0 + x, height, width } : null;
+    if (x + width <= W && y + height <= H)
+      return width > 0 && height > 0 ? { y, x: region.x0 + x, height, width } : null;
   }
   return null;
 }
@@ -76,7 +82,12 @@ export interface MixedLabel {
  * no pixel left are dropped; things keep one mask each; stuff is merged by class across A and B.
  * Without a box this is A's own targets.
  */
-export function cutmixLabels(a: PanopticResult, b: PanopticResult | null, box: CutmixBox | null, size: number): MixedLabel {
+export function cutmixLabels(
+  a: PanopticResult,
+  b: PanopticResult | null,
+  box: CutmixBox | null,
+  size: number,
+): MixedLabel {
   const ids = Int32Array.from(a.idMap);
   let offset = 0;
   for (const v of a.idMap) offset = Math.max(offset, v);

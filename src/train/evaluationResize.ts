@@ -48,7 +48,14 @@ export function planTestResize(height: number, width: number, o: TestResizeOptio
   const resizedHeight = Math.floor(h + 0.5);
   const resizedWidth = Math.floor(w + 0.5);
   const pad = (n: number) => Math.ceil(n / o.sizeDivisibility) * o.sizeDivisibility;
-  return { height, width, resizedHeight, resizedWidth, paddedHeight: pad(resizedHeight), paddedWidth: pad(resizedWidth) };
+  return {
+    height,
+    width,
+    resizedHeight,
+    resizedWidth,
+    paddedHeight: pad(resizedHeight),
+    paddedWidth: pad(resizedWidth),
+  };
 }
 
 /**
@@ -61,7 +68,18 @@ export function testResizeImage(image: tf.Tensor3D, plan: TestResizePlan): tf.Te
     const bottom = plan.paddedHeight - plan.resizedHeight;
     const right = plan.paddedWidth - plan.resizedWidth;
     if (bottom === 0 && right === 0) return resized;
-    const channels = CLIP_IMAGE_MEAN.map((m, c) => tf.pad(tf.slice(resized, [0, 0, 0, c], [-1, -1, -1, 1]), [[0, 0], [0, bottom], [0, right], [0, 0]], m * 255));
+    const channels = CLIP_IMAGE_MEAN.map((m, c) =>
+      tf.pad(
+        tf.slice(resized, [0, 0, 0, c], [-1, -1, -1, 1]),
+        [
+          [0, 0],
+          [0, bottom],
+          [0, right],
+          [0, 0],
+        ],
+        m * 255,
+      ),
+    );
     return tf.concat(channels, 3) as tf.Tensor4D;
   });
 }
@@ -87,7 +105,10 @@ function cropBackMatrix(out: number, resized: number, padded: number, grid: numb
   const down = interpolationTaps(out, resized);
   const m = new Float32Array(out * grid);
   for (let o = 0; o < out; o++) {
-    for (const [r, a] of [[down.first[o], 1 - down.frac[o]], [down.second[o], down.frac[o]]]) {
+    for (const [r, a] of [
+      [down.first[o], 1 - down.frac[o]],
+      [down.second[o], down.frac[o]],
+    ]) {
       m[o * grid + up.first[r]] += a * (1 - up.frac[r]);
       m[o * grid + up.second[r]] += a * up.frac[r];
     }

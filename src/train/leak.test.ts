@@ -19,13 +19,24 @@ describe('training leaks no tensors', () => {
     for (const kind of ['supervised', 'dewa'] as const) {
       const model = new M2FLang(config, 1);
       const classes = kind === 'dewa' ? 1 : 2;
-      const classifier = buildTextClassifier(Float32Array.from({ length: 3 * config.embedDim }, (_, i) => Math.sin(i)), config.embedDim, kind === 'dewa' ? [0, 0, 0] : [0, 1, 1], classes);
+      const classifier = buildTextClassifier(
+        Float32Array.from({ length: 3 * config.embedDim }, (_, i) => Math.sin(i)),
+        config.embedDim,
+        kind === 'dewa' ? [0, 0, 0] : [0, 1, 1],
+        classes,
+      );
       const trainer = createTrainer(kind, model, classifier, 50, 3);
       const features = Object.fromEntries(
-        (['res2', 'res3', 'res4', 'res5'] as const).map((k, i) => [k, tf.randomNormal([1, 8 >> i, 8 >> i, config.trunkChannels[i]], 0, 1, 'float32', i + 1) as tf.Tensor4D]),
+        (['res2', 'res3', 'res4', 'res5'] as const).map((k, i) => [
+          k,
+          tf.randomNormal([1, 8 >> i, 8 >> i, config.trunkChannels[i]], 0, 1, 'float32', i + 1) as tf.Tensor4D,
+        ]),
       ) as unknown as Parameters<typeof trainer.step>[0];
-      const mask = new Uint8Array(2 * 32 * 32).map((_, i) => ((i % 32 < 16) !== i >= 1024 ? 1 : 0));
-      const targets = uploadTargets([{ width: 32, height: 32, masks: mask, classes: Int32Array.from(kind === 'dewa' ? [0, 0] : [0, 1]) }], 3);
+      const mask = new Uint8Array(2 * 32 * 32).map((_, i) => (i % 32 < 16 !== i >= 1024 ? 1 : 0));
+      const targets = uploadTargets(
+        [{ width: 32, height: 32, masks: mask, classes: Int32Array.from(kind === 'dewa' ? [0, 0] : [0, 1]) }],
+        3,
+      );
       const counts: number[] = [];
       for (let i = 1; i <= 50; i++) {
         await trainer.step(features, targets);

@@ -14,12 +14,17 @@ beforeAll(async () => {
 /** Two images of 8x8, 3 queries, 2 classes; image 0 has 2 targets, image 1 has 1. */
 function fixture() {
   const masks = new Float32Array(2 * 2 * 64);
-  for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) {
-    masks[y * 8 + x] = x < 4 ? 1 : 0;
-    masks[64 + y * 8 + x] = x >= 4 && y < 5 ? 1 : 0;
-    masks[128 + y * 8 + x] = y >= 3 ? 1 : 0;
-  }
-  const targets: TargetBatch = { masks: tf.tensor3d(masks, [4, 8, 8]), maxTargets: 2, classes: [Int32Array.from([0, 1]), Int32Array.from([1])] };
+  for (let y = 0; y < 8; y++)
+    for (let x = 0; x < 8; x++) {
+      masks[y * 8 + x] = x < 4 ? 1 : 0;
+      masks[64 + y * 8 + x] = x >= 4 && y < 5 ? 1 : 0;
+      masks[128 + y * 8 + x] = y >= 3 ? 1 : 0;
+    }
+  const targets: TargetBatch = {
+    masks: tf.tensor3d(masks, [4, 8, 8]),
+    maxTargets: 2,
+    classes: [Int32Array.from([0, 1]), Int32Array.from([1])],
+  };
   const cls = tf.randomNormal([2, 3, 3], 0, 1, 'float32', 1);
   const mask = tf.randomNormal([2, 3, 4, 4], 0, 2, 'float32', 2);
   return { targets, cls, mask };
@@ -44,8 +49,14 @@ describe('set criterion', () => {
       const x0 = Math.floor(px);
       const y0 = Math.floor(py);
       let v = 0;
-      for (const [cx, cy] of [[x0, y0], [x0 + 1, y0], [x0, y0 + 1], [x0 + 1, y0 + 1]]) {
-        if (cx >= 0 && cy >= 0 && cx < n && cy < n) v += (1 - Math.abs(px - cx)) * (1 - Math.abs(py - cy)) * plane[cy * n + cx];
+      for (const [cx, cy] of [
+        [x0, y0],
+        [x0 + 1, y0],
+        [x0, y0 + 1],
+        [x0 + 1, y0 + 1],
+      ]) {
+        if (cx >= 0 && cy >= 0 && cx < n && cy < n)
+          v += (1 - Math.abs(px - cx)) * (1 - Math.abs(py - cy)) * plane[cy * n + cx];
       }
       return v;
     };
@@ -67,7 +78,10 @@ describe('set criterion', () => {
             sp += p;
             sg += label;
           }
-          const expected = 5 * (bce / 16) + 5 * (1 - (2 * inter + 1) / (sp + sg + 1)) - 2 * probs[(b * 3 + q) * 3 + targets.classes[b][t]];
+          const expected =
+            5 * (bce / 16) +
+            5 * (1 - (2 * inter + 1) / (sp + sg + 1)) -
+            2 * probs[(b * 3 + q) * 3 + targets.classes[b][t]];
           expect(c[(b * 3 + q) * 2 + t]).toBeCloseTo(expected, 4);
         }
       }
@@ -78,7 +92,14 @@ describe('set criterion', () => {
     const { targets, cls, mask } = fixture();
     const cfg = criterionConfig(2, { trainPoints: 24, oversampleRatio: 1, importanceRatio: 0 });
     const matches = [[hungarianMatch([0, 1, 1, 0, 2, 2], 3, 2), hungarianMatch([1, 0, 2], 3, 1)]];
-    const loss = (c: tf.Tensor, m: tf.Tensor) => setCriterionLoss([{ classLogits: c as tf.Tensor3D, maskLogits: m as tf.Tensor4D }], targets, matches, cfg, new Rng(5)).total;
+    const loss = (c: tf.Tensor, m: tf.Tensor) =>
+      setCriterionLoss(
+        [{ classLogits: c as tf.Tensor3D, maskLogits: m as tf.Tensor4D }],
+        targets,
+        matches,
+        cfg,
+        new Rng(5),
+      ).total;
     const ec = gradientCheck((t) => loss(t, mask), cls, 1e-2);
     const em = gradientCheck((t) => loss(cls, t), mask, 1e-2);
     console.log('criterion FD rel err: class logits', ec.maxRelError, 'mask logits', em.maxRelError);
@@ -92,7 +113,18 @@ describe('set criterion', () => {
     const dewaTargets = { ...targets, classes: [Int32Array.from([0, 0]), Int32Array.from([0])] };
     const matches = [[hungarianMatch([0, 1, 1, 0, 2, 2], 3, 2), hungarianMatch([1, 0, 2], 3, 1)]];
     const cls1 = tf.slice(cls, [0, 0, 0], [2, 3, 2]);
-    const g = tf.grads((c: tf.Tensor, m: tf.Tensor) => tf.add(setCriterionLoss([{ classLogits: c as tf.Tensor3D, maskLogits: m as tf.Tensor4D }], dewaTargets, matches, cfg, new Rng(1)).total, tf.mul(tf.sum(c), 0)))([cls1, mask]);
+    const g = tf.grads((c: tf.Tensor, m: tf.Tensor) =>
+      tf.add(
+        setCriterionLoss(
+          [{ classLogits: c as tf.Tensor3D, maskLogits: m as tf.Tensor4D }],
+          dewaTargets,
+          matches,
+          cfg,
+          new Rng(1),
+        ).total,
+        tf.mul(tf.sum(c), 0),
+      ),
+    )([cls1, mask]);
     expect(tf.max(tf.abs(g[0])).dataSync()[0]).toBe(0);
     expect(tf.max(tf.abs(g[1])).dataSync()[0]).toBeGreaterThan(0);
   });

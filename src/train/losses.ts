@@ -27,7 +27,11 @@ export interface CriterionConfig {
   importanceRatio: number;
 }
 
-export function criterionConfig(numClasses: number, points: { trainPoints: number; oversampleRatio: number; importanceRatio: number }, dewa = false): CriterionConfig {
+export function criterionConfig(
+  numClasses: number,
+  points: { trainPoints: number; oversampleRatio: number; importanceRatio: number },
+  dewa = false,
+): CriterionConfig {
   return { numClasses, classWeight: dewa ? 0 : 2, maskWeight: 5, diceWeight: 5, noObjectWeight: 0.1, ...points };
 }
 
@@ -94,7 +98,12 @@ function targetClassOneHot(targets: TargetBatch, numClasses: number): tf.Tensor3
  * maskWeight·BCE + diceWeight·dice on trainPoints uniform points per (layer, image).
  * shifts: [(L+1)·B, 2]. No gradient (call outside the tape).
  */
-export function matchingCosts(preds: DecoderPrediction[], targets: TargetBatch, cfg: CriterionConfig, shifts: Float32Array): tf.Tensor4D {
+export function matchingCosts(
+  preds: DecoderPrediction[],
+  targets: TargetBatch,
+  cfg: CriterionConfig,
+  shifts: Float32Array,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const layers = preds.length;
     const [b, q, h, w] = preds[0].maskLogits.shape;
@@ -103,19 +112,39 @@ export function matchingCosts(preds: DecoderPrediction[], targets: TargetBatch, 
     const [px, py] = rotatedPoints(p, shifts); // [(L+1)·B, P]
     const x = tf.reshape(px, [layers, b, 1, p]);
     const y = tf.reshape(py, [layers, b, 1, p]);
-    const predPlanes = tf.reshape(tf.concat(preds.map((d) => detach(d.maskLogits)), 0), [layers * b * q, h, w]) as tf.Tensor3D;
+    const predPlanes = tf.reshape(
+      tf.concat(
+        preds.map((d) => detach(d.maskLogits)),
+        0,
+      ),
+      [layers * b * q, h, w],
+    ) as tf.Tensor3D;
     const predPlane = tf.reshape(tf.range(0, layers * b * q, 1, 'int32'), [layers, b, q, 1]);
     const logits = tf.reshape(samplePlanes(predPlanes, x, y, predPlane), [layers * b, q, p]);
     const gtPlane = tf.reshape(tf.range(0, b * t, 1, 'int32'), [1, b, t, 1]);
     const gt = tf.reshape(samplePlanes(targets.masks, x, y, gtPlane), [layers * b, t, p]);
     const bce = tf.div(tf.sub(tf.sum(tf.softplus(logits), -1, true), tf.matMul(logits, gt, false, true)), p);
     const prob = tf.sigmoid(logits);
-    const dice = tf.sub(1, tf.div(tf.add(tf.mul(tf.matMul(prob, gt, false, true), 2), 1), tf.add(tf.add(tf.sum(prob, -1, true), tf.reshape(tf.sum(gt, -1), [layers * b, 1, t])), 1)));
+    const dice = tf.sub(
+      1,
+      tf.div(
+        tf.add(tf.mul(tf.matMul(prob, gt, false, true), 2), 1),
+        tf.add(tf.add(tf.sum(prob, -1, true), tf.reshape(tf.sum(gt, -1), [layers * b, 1, t])), 1),
+      ),
+    );
     let cost = tf.add(tf.mul(bce, cfg.maskWeight), tf.mul(dice, cfg.diceWeight)); // [(L+1)·B, Q, T]
     cost = tf.transpose(tf.reshape(cost, [layers, b, q, t]), [1, 0, 2, 3]);
     if (cfg.classWeight !== 0) {
-      const probs = tf.softmax(tf.stack(preds.map((d) => detach(d.classLogits)), 1)); // [B, L+1, Q, C+1]
-      const gathered = tf.matMul(tf.reshape(probs, [b, layers * q, cfg.numClasses + 1]), targetClassOneHot(targets, cfg.numClasses));
+      const probs = tf.softmax(
+        tf.stack(
+          preds.map((d) => detach(d.classLogits)),
+          1,
+        ),
+      ); // [B, L+1, Q, C+1]
+      const gathered = tf.matMul(
+        tf.reshape(probs, [b, layers * q, cfg.numClasses + 1]),
+        targetClassOneHot(targets, cfg.numClasses),
+      );
       cost = tf.sub(cost, tf.mul(tf.reshape(gathered, [b, layers, q, t]), cfg.classWeight));
     }
     return cost as tf.Tensor4D;
@@ -134,7 +163,13 @@ export interface LossParts {
  * upstream: CE a weighted mean over queries, mask losses summed over matches / num targets).
  * matches: [layer][image]. rng draws the point-set shifts (2 numbers per matched mask and kind).
  */
-export function setCriterionLoss(preds: DecoderPrediction[], targets: TargetBatch, matches: LayerMatches[][], cfg: CriterionConfig, rng: Rng): LossParts {
+export function setCriterionLoss(
+  preds: DecoderPrediction[],
+  targets: TargetBatch,
+  matches: LayerMatches[][],
+  cfg: CriterionConfig,
+  rng: Rng,
+): LossParts {
   return tf.tidy(() => {
     const layers = preds.length;
     const [b, q, h, w] = preds[0].maskLogits.shape;
@@ -156,9 +191,19 @@ export function setCriterionLoss(preds: DecoderPrediction[], targets: TargetBatc
     const zero = tf.scalar(0);
     let classLoss: tf.Scalar = zero;
     if (cfg.classWeight !== 0) {
-      const logits = tf.reshape(tf.concat(preds.map((d) => d.classLogits), 0), [layers * b * q, cfg.numClasses + 1]);
+      const logits = tf.reshape(
+        tf.concat(
+          preds.map((d) => d.classLogits),
+          0,
+        ),
+        [layers * b * q, cfg.numClasses + 1],
+      );
       const labels = tf.tensor1d(classTarget, 'int32');
-      const weights = tf.where(tf.equal(labels, cfg.numClasses), tf.fill([layers * b * q], cfg.noObjectWeight), tf.onesLike(labels).toFloat());
+      const weights = tf.where(
+        tf.equal(labels, cfg.numClasses),
+        tf.fill([layers * b * q], cfg.noObjectWeight),
+        tf.onesLike(labels).toFloat(),
+      );
       const ce = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(labels, cfg.numClasses + 1)), -1));
       // Per-layer weighted means summed over layers; every layer has the same weight total.
       classLoss = tf.mul(tf.div(tf.sum(tf.mul(ce, weights)), tf.sum(weights)), layers) as tf.Scalar;
@@ -167,7 +212,13 @@ export function setCriterionLoss(preds: DecoderPrediction[], targets: TargetBatc
     let diceLoss: tf.Scalar = zero;
     const m = predRows.length;
     if (m > 0) {
-      const table = tf.reshape(tf.concat(preds.map((d) => d.maskLogits), 0), [layers * b * q, h, w]);
+      const table = tf.reshape(
+        tf.concat(
+          preds.map((d) => d.maskLogits),
+          0,
+        ),
+        [layers * b * q, h, w],
+      );
       const predMasks = tf.gather(table, tf.tensor1d(predRows, 'int32')) as tf.Tensor3D;
       const gtMasks = tf.gather(targets.masks, tf.tensor1d(gtRows, 'int32')) as tf.Tensor3D;
       const [px, py] = importancePoints(predMasks, cfg, rng);
@@ -176,10 +227,20 @@ export function setCriterionLoss(preds: DecoderPrediction[], targets: TargetBatc
       const bce = tf.mean(tf.sub(tf.softplus(logits), tf.mul(logits, labels)), -1);
       maskLoss = tf.div(tf.sum(bce), numMasks) as tf.Scalar;
       const prob = tf.sigmoid(logits);
-      const dice = tf.sub(1, tf.div(tf.add(tf.mul(tf.sum(tf.mul(prob, labels), -1), 2), 1), tf.add(tf.add(tf.sum(prob, -1), tf.sum(labels, -1)), 1)));
+      const dice = tf.sub(
+        1,
+        tf.div(
+          tf.add(tf.mul(tf.sum(tf.mul(prob, labels), -1), 2), 1),
+          tf.add(tf.add(tf.sum(prob, -1), tf.sum(labels, -1)), 1),
+        ),
+      );
       diceLoss = tf.div(tf.sum(dice), numMasks) as tf.Scalar;
     }
-    const total = tf.addN([tf.mul(classLoss, cfg.classWeight), tf.mul(maskLoss, cfg.maskWeight), tf.mul(diceLoss, cfg.diceWeight)]) as tf.Scalar;
+    const total = tf.addN([
+      tf.mul(classLoss, cfg.classWeight),
+      tf.mul(maskLoss, cfg.maskWeight),
+      tf.mul(diceLoss, cfg.diceWeight),
+    ]) as tf.Scalar;
     return { total, classLoss, maskLoss, diceLoss };
   });
 }

@@ -15,18 +15,20 @@ function bruteForce(cost: number[], q: number, t: number): number {
     // Assign targets in order when t ≤ q, else queries in order.
     if (t <= q) {
       const tt = depth;
-      for (let qq = 0; qq < q; qq++) if (!usedQ[qq]) {
-        usedQ[qq] = true;
-        rec(depth + 1, sum + cost[qq * t + tt], startT);
-        usedQ[qq] = false;
-      }
+      for (let qq = 0; qq < q; qq++)
+        if (!usedQ[qq]) {
+          usedQ[qq] = true;
+          rec(depth + 1, sum + cost[qq * t + tt], startT);
+          usedQ[qq] = false;
+        }
     } else {
       const qq = depth;
-      for (let tt = 0; tt < t; tt++) if (!usedT[tt]) {
-        usedT[tt] = true;
-        rec(depth + 1, sum + cost[qq * t + tt], startT);
-        usedT[tt] = false;
-      }
+      for (let tt = 0; tt < t; tt++)
+        if (!usedT[tt]) {
+          usedT[tt] = true;
+          rec(depth + 1, sum + cost[qq * t + tt], startT);
+          usedT[tt] = false;
+        }
     }
   };
   rec(0, 0, 0);

@@ -15,7 +15,12 @@ export interface Assignment {
  * cost: row-major [numQueries, numTargets] (only the first numTargets columns of each row of
  * width `stride` are read). Returns pairs sorted by query index.
  */
-export function hungarianMatch(cost: ArrayLike<number>, numQueries: number, numTargets: number, stride = numTargets): Assignment {
+export function hungarianMatch(
+  cost: ArrayLike<number>,
+  numQueries: number,
+  numTargets: number,
+  stride = numTargets,
+): Assignment {
   if (numQueries === 0 || numTargets === 0) return { queries: new Int32Array(0), targets: new Int32Array(0) };
   // Rows = the smaller side.
   const transposed = numTargets > numQueries;

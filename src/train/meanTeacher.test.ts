@@ -32,7 +32,8 @@ describe('Mean Teacher EMA', () => {
     for (const n of names) expect(await mt.model.params.get(n).data()).toEqual(await student.params.get(n).data());
     // Hand values on two parameters: teacher 1, student 3 → γ = 0.75: 1.5; then student −1, γ = 0.5: 0.25.
     const [a, b] = names;
-    const setAll = (m: M2FLang, name: string, value: number) => tf.tidy(() => m.params.get(name).assign(tf.fill(m.params.get(name).shape, value)));
+    const setAll = (m: M2FLang, name: string, value: number) =>
+      tf.tidy(() => m.params.get(name).assign(tf.fill(m.params.get(name).shape, value)));
     setAll(mt.model, a, 1);
     setAll(student, a, 3);
     setAll(mt.model, b, -2);

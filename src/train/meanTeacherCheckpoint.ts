@@ -25,25 +25,45 @@ interface MeanTeacherExtra {
 
 /** Reads every variable back once: call at pauses, not per step. */
 export async function saveMeanTeacher(trainer: MeanTeacherTrainer): Promise<MeanTeacherCheckpoint> {
-  const extra: MeanTeacherExtra = { rngState: trainer.rng.state, alphaHistory: trainer.alphaHistory.map((c) => ({ ...c })) };
+  const extra: MeanTeacherExtra = {
+    rngState: trainer.rng.state,
+    alphaHistory: trainer.alphaHistory.map((c) => ({ ...c })),
+  };
   const student = await saveCheckpoint(trainer.student, { stage: 'mean-teacher', meanTeacher: extra });
   const tensors: Record<string, TensorToWrite> = {};
-  for (const [name, v] of trainer.teacher.model.variables) tensors[name] = { dtype: 'F32', shape: v.shape, data: (await v.data()) as Float32Array };
-  const teacher = writeSafetensors(tensors, { dearli: JSON.stringify({ format: TEACHER_FORMAT, config: trainer.teacher.model.config }) });
+  for (const [name, v] of trainer.teacher.model.variables)
+    tensors[name] = { dtype: 'F32', shape: v.shape, data: (await v.data()) as Float32Array };
+  const teacher = writeSafetensors(tensors, {
+    dearli: JSON.stringify({ format: TEACHER_FORMAT, config: trainer.teacher.model.config }),
+  });
   return { student, teacher };
 }
 
 const corrupt = (what: string): never => {
-  throw new DearliError('mean-teacher-checkpoint', `the Mean Teacher checkpoint is unusable: ${what}`, 'Start the Mean Teacher stage again from its DeWa weights.', 'mean-teacher checkpoint');
+  throw new DearliError(
+    'mean-teacher-checkpoint',
+    `the Mean Teacher checkpoint is unusable: ${what}`,
+    'Start the Mean Teacher stage again from its DeWa weights.',
+    'mean-teacher checkpoint',
+  );
 };
 
 function parseExtra(extra: Record<string, unknown> | undefined): MeanTeacherExtra {
   const mt = extra?.meanTeacher as Partial<MeanTeacherExtra> | undefined;
   const state = mt?.rngState;
-  if (!Array.isArray(state) || state.length !== 4 || !state.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)) return corrupt('its RNG state is missing or malformed');
+  if (!Array.isArray(state) || state.length !== 4 || !state.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32))
+    return corrupt('its RNG state is missing or malformed');
   const history = mt?.alphaHistory;
-  if (!Array.isArray(history) || history.length === 0 || !history.every((c) => Number.isInteger(c?.iteration) && c.alpha >= 0 && c.alpha <= 1)) return corrupt('its α history is missing or malformed');
-  return { rngState: state as RngState, alphaHistory: history.map((c) => ({ iteration: c.iteration, alpha: c.alpha })) };
+  if (
+    !Array.isArray(history) ||
+    history.length === 0 ||
+    !history.every((c) => Number.isInteger(c?.iteration) && c.alpha >= 0 && c.alpha <= 1)
+  )
+    return corrupt('its α history is missing or malformed');
+  return {
+    rngState: state as RngState,
+    alphaHistory: history.map((c) => ({ iteration: c.iteration, alpha: c.alpha })),
+  };
 }
 
 function parseTeacherMeta(raw: string | undefined): { format?: string; config?: unknown } | null {
@@ -55,18 +75,28 @@ function parseTeacherMeta(raw: string | undefined): { format?: string; config?: 
 }
 
 /** Loads a checkpoint into a trainer built with the same decoder config. */
-export async function restoreMeanTeacher(trainer: MeanTeacherTrainer, checkpoint: MeanTeacherCheckpoint): Promise<void> {
+export async function restoreMeanTeacher(
+  trainer: MeanTeacherTrainer,
+  checkpoint: MeanTeacherCheckpoint,
+): Promise<void> {
   const file = await SafetensorsFile.open(new Blob([checkpoint.teacher as BlobPart]), 'teacher.safetensors');
   const meta = parseTeacherMeta(file.metadata.dearli);
   if (meta?.format !== TEACHER_FORMAT) corrupt('the teacher file is not a DEARLi teacher');
-  if (JSON.stringify(meta!.config) !== JSON.stringify(trainer.teacher.model.config)) corrupt(`the teacher was trained with decoder config ${JSON.stringify(meta!.config)}`);
+  if (JSON.stringify(meta!.config) !== JSON.stringify(trainer.teacher.model.config))
+    corrupt(`the teacher was trained with decoder config ${JSON.stringify(meta!.config)}`);
   const values = new Map<string, Float32Array>();
   for (const name of trainer.teacher.model.variables.keys()) {
     if (!file.names.includes(name)) corrupt(`the teacher lacks parameter "${name}"`);
     values.set(name, (await file.read(name)).data as Float32Array);
   }
   // Everything is checked before anything is assigned.
-  const extra = parseExtra((await readCheckpointMeta(await SafetensorsFile.open(new Blob([checkpoint.student as BlobPart]), 'student.safetensors'))).extra);
+  const extra = parseExtra(
+    (
+      await readCheckpointMeta(
+        await SafetensorsFile.open(new Blob([checkpoint.student as BlobPart]), 'student.safetensors'),
+      )
+    ).extra,
+  );
   await restoreCheckpoint(trainer.student, checkpoint.student);
   trainer.teacher.model.params.assign(values);
   trainer.rng = new Rng(extra.rngState);

@@ -9,7 +9,12 @@ import { DearliError } from '../core/errors';
 import { saveCheckpoint } from './checkpoint';
 import { criterionConfig } from './losses';
 import { restoreMeanTeacher, saveMeanTeacher } from './meanTeacherCheckpoint';
-import { meanTeacherOptions, MeanTeacherTrainer, type MeanTeacherOptions, type UnlabeledItem } from './meanTeacherTrainer';
+import {
+  meanTeacherOptions,
+  MeanTeacherTrainer,
+  type MeanTeacherOptions,
+  type UnlabeledItem,
+} from './meanTeacherTrainer';
 import { DEFAULT_OPTIMIZER } from './optim';
 import { uploadTargets } from './targets';
 import { clipTrunk, tinyClip } from '../../test/trainingSupport';
@@ -24,7 +29,12 @@ beforeAll(async () => {
   await setupTestBackend();
   clip = await tinyClip();
   // Three classes: a thing and two stuff classes.
-  classifier = buildTextClassifier(Float32Array.from({ length: 3 * 32 }, (_, i) => Math.sin(0.7 * i)), 32, [0, 1, 2], 3);
+  classifier = buildTextClassifier(
+    Float32Array.from({ length: 3 * 32 }, (_, i) => Math.sin(0.7 * i)),
+    32,
+    [0, 1, 2],
+    3,
+  );
 });
 
 afterAll(() => {
@@ -32,11 +42,24 @@ afterAll(() => {
   clip.dispose();
 });
 
-function newTrainer(modelSeed: number, seed: number, total: number, overrides: Partial<MeanTeacherOptions> = {}): MeanTeacherTrainer {
+function newTrainer(
+  modelSeed: number,
+  seed: number,
+  total: number,
+  overrides: Partial<MeanTeacherOptions> = {},
+): MeanTeacherTrainer {
   const model = new M2FLang(config, modelSeed);
-  const student = new Trainer(model, classifier, { criterion: criterionConfig(3, config), optimizer: { ...DEFAULT_OPTIMIZER, maxIterations: total }, seed });
+  const student = new Trainer(model, classifier, {
+    criterion: criterionConfig(3, config),
+    optimizer: { ...DEFAULT_OPTIMIZER, maxIterations: total },
+    seed,
+  });
   // CutMix on every item here, so both paths (with and without a box, when the box is empty) run within a few steps.
-  const options = meanTeacherOptions(config.cropSize, config.numQueries, (c) => c === 0, { seed, cutmix: { probability: 0.7, areaRange: [0.02, 0.4], ratioRange: [0.3, 1 / 0.3], maxTries: 1000 }, ...overrides });
+  const options = meanTeacherOptions(config.cropSize, config.numQueries, (c) => c === 0, {
+    seed,
+    cutmix: { probability: 0.7, areaRange: [0.02, 0.4], ratioRange: [0.3, 1 / 0.3], maxTries: 1000 },
+    ...overrides,
+  });
   return new MeanTeacherTrainer(student, clipTrunk(clip), { head: clip.imageHead, logitScale: Math.log(100) }, options);
 }
 
@@ -49,18 +72,29 @@ function disposeTrainer(t: MeanTeacherTrainer): void {
 /** A deterministic batch for iteration i: labeled features + targets, one or two unlabeled items with partners. */
 function batch(i: number, items: number) {
   const features = Object.fromEntries(
-    (['res2', 'res3', 'res4', 'res5'] as const).map((k, l) => [k, tf.randomNormal([1, 8 >> l, 8 >> l, config.trunkChannels[l]], 0, 1, 'float32', i * 10 + l + 1) as tf.Tensor4D]),
+    (['res2', 'res3', 'res4', 'res5'] as const).map((k, l) => [
+      k,
+      tf.randomNormal([1, 8 >> l, 8 >> l, config.trunkChannels[l]], 0, 1, 'float32', i * 10 + l + 1) as tf.Tensor4D,
+    ]),
   ) as never;
-  const mask = new Uint8Array(2 * 32 * 32).map((_, p) => ((p % 32 < 16) !== p >= 1024 ? 1 : 0));
+  const mask = new Uint8Array(2 * 32 * 32).map((_, p) => (p % 32 < 16 !== p >= 1024 ? 1 : 0));
   const targets = uploadTargets([{ width: 32, height: 32, masks: mask, classes: Int32Array.from([0, 1]) }], 2);
-  const image = (h: number, w: number, phase: number) => tf.tensor3d(Float32Array.from({ length: h * w * 3 }, (_, p) => 127.5 + 127.5 * Math.sin(0.05 * p + phase)), [h, w, 3]);
+  const image = (h: number, w: number, phase: number) =>
+    tf.tensor3d(
+      Float32Array.from({ length: h * w * 3 }, (_, p) => 127.5 + 127.5 * Math.sin(0.05 * p + phase)),
+      [h, w, 3],
+    );
   const unlabeled: UnlabeledItem[] = [{ image: image(40, 48, i), partner: image(36, 30, i + 0.5) }];
   if (items === 2) unlabeled.push({ image: image(24, 40, i + 0.25), partner: image(48, 48, i + 0.75) });
   return { labeled: { features, targets }, unlabeled };
 }
 
 function disposeBatch(b: ReturnType<typeof batch>): void {
-  tf.dispose([b.labeled.targets.masks, ...Object.values(b.labeled.features as Record<string, tf.Tensor>), ...b.unlabeled.flatMap((u) => [u.image, u.partner])]);
+  tf.dispose([
+    b.labeled.targets.masks,
+    ...Object.values(b.labeled.features as Record<string, tf.Tensor>),
+    ...b.unlabeled.flatMap((u) => [u.image, u.partner]),
+  ]);
 }
 
 async function step(t: MeanTeacherTrainer, items = 2) {
@@ -70,7 +104,8 @@ async function step(t: MeanTeacherTrainer, items = 2) {
   return report;
 }
 
-const weights = (m: M2FLang) => Promise.all([...m.variables.values()].map(async (v) => Array.from((await v.data()) as Float32Array)));
+const weights = (m: M2FLang) =>
+  Promise.all([...m.variables.values()].map(async (v) => Array.from((await v.data()) as Float32Array)));
 
 describe('Mean Teacher trainer', () => {
   it('numTensors is flat over 50 Mean Teacher steps and back to baseline after dispose', async () => {
@@ -132,7 +167,10 @@ describe('Mean Teacher trainer', () => {
   it('refuses a malformed Mean Teacher checkpoint with a DearliError before assigning anything', async () => {
     const t = newTrainer(1, 5, 4);
     const good = await saveMeanTeacher(t);
-    const badStudent = await saveCheckpoint(t.student, { stage: 'mean-teacher', meanTeacher: { rngState: [1, 2, 3], alphaHistory: [] } });
+    const badStudent = await saveCheckpoint(t.student, {
+      stage: 'mean-teacher',
+      meanTeacher: { rngState: [1, 2, 3], alphaHistory: [] },
+    });
     const other = newTrainer(2, 6, 4);
     const before = await weights(other.student.model);
     await expect(restoreMeanTeacher(other, { ...good, student: badStudent })).rejects.toThrow(DearliError);

@@ -12,12 +12,25 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../core/rng';
 import type { TrunkFeatures } from '../models/decoder/m2fLang';
 import { tidyAll } from '../models/ops/scope';
-import { augmentImage, defaultAugmentOptions, drawAugmentation, validRegion, type AugmentDraw, type AugmentOptions } from './augment';
+import {
+  augmentImage,
+  defaultAugmentOptions,
+  drawAugmentation,
+  validRegion,
+  type AugmentDraw,
+  type AugmentOptions,
+} from './augment';
 import { cutmixLabels, drawCutmixBox, pasteBox, UPSTREAM_CUTMIX, type CutmixBox, type CutmixOptions } from './cutmix';
 import type { TargetBatch } from './losses';
 import { emaDecay, MeanTeacher, UPSTREAM_EMA_DECAY, type EmaSchedule } from './meanTeacher';
 import { pseudoLabelOfView, teacherOutputs, UPSTREAM_ENSEMBLE_ALPHA, type ClipBranch } from './pseudoLabels';
-import { drawStrongAugmentation, strongAugmentImage, UPSTREAM_STRONG_AUGMENT, type StrongAugmentOptions, type StrongDraw } from './strongAugment';
+import {
+  drawStrongAugmentation,
+  strongAugmentImage,
+  UPSTREAM_STRONG_AUGMENT,
+  type StrongAugmentOptions,
+  type StrongDraw,
+} from './strongAugment';
 import { uploadTargets } from './targets';
 import type { LossReport, Trainer } from './trainStep';
 
@@ -44,7 +57,12 @@ export interface MeanTeacherOptions {
   seed: number;
 }
 
-export function meanTeacherOptions(cropSize: number, numQueries: number, isThing: (classIndex: number) => boolean, overrides: Partial<MeanTeacherOptions> = {}): MeanTeacherOptions {
+export function meanTeacherOptions(
+  cropSize: number,
+  numQueries: number,
+  isThing: (classIndex: number) => boolean,
+  overrides: Partial<MeanTeacherOptions> = {},
+): MeanTeacherOptions {
   return {
     alpha: UPSTREAM_ENSEMBLE_ALPHA,
     ema: { kind: 'constant', decay: UPSTREAM_EMA_DECAY },
@@ -128,7 +146,10 @@ export class MeanTeacherTrainer {
     this.alphaHistory.push({ iteration: this.iteration, alpha });
   }
 
-  async step(labeled: { features: TrunkFeatures; targets: TargetBatch }, unlabeled: UnlabeledItem[]): Promise<MeanTeacherStepReport> {
+  async step(
+    labeled: { features: TrunkFeatures; targets: TargetBatch },
+    unlabeled: UnlabeledItem[],
+  ): Promise<MeanTeacherStepReport> {
     const o = this.options;
     const crop = this.student.model.config.cropSize;
     const alpha = this.alpha;
@@ -149,7 +170,12 @@ export class MeanTeacherTrainer {
     tf.dispose(Object.values(teacherFeatures));
     const t1 = performance.now();
 
-    const labelOptions = { isThing: o.isThing, alpha, objectMaskThreshold: o.objectMaskThreshold, overlapThreshold: o.overlapThreshold };
+    const labelOptions = {
+      isThing: o.isThing,
+      alpha,
+      objectMaskThreshold: o.objectMaskThreshold,
+      overlapThreshold: o.overlapThreshold,
+    };
     const pseudo = draws.map((d, i) => {
       const a = pseudoLabelOfView(out, i, crop, labelOptions);
       const j = mixed.indexOf(i);
@@ -183,7 +209,12 @@ export class MeanTeacherTrainer {
       emaDecay: decay,
       previous: report.previous,
       cutmixed: mixed.length,
-      timings: { teacherMs: t1 - t0, pseudoLabelsMs: t2 - t1, studentMs: performance.now() - t2, matchingMs: report.timings.matchingMs },
+      timings: {
+        teacherMs: t1 - t0,
+        pseudoLabelsMs: t2 - t1,
+        studentMs: performance.now() - t2,
+        matchingMs: report.timings.matchingMs,
+      },
     };
   }
 

@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupTestBackend } from '../../test/backend';
-import { expectMatchesReference, loadFixtureTensors, readFixtureJson, toleranceFor, type TolerancePattern } from '../../test/fixtures';
+import {
+  expectMatchesReference,
+  loadFixtureTensors,
+  readFixtureJson,
+  toleranceFor,
+  type TolerancePattern,
+} from '../../test/fixtures';
 import { panopticInference, semanticInference, semanticScores, type PanopticSegmentInfo } from './panopticInference';
 import { semanticInferenceOnDevice } from './semanticInference';
 
@@ -24,7 +30,12 @@ beforeAll(async () => {
  * Per pixel of the reference semseg [C, pixels]: its argmax, and whether the top two classes differ by
  * more than twice the semseg tolerance (elsewhere an error within tolerance may swap them).
  */
-function referenceLabels(semseg: ArrayLike<number>, numClasses: number, pixels: number, tol: TolerancePattern): { labels: Int32Array; decided: boolean[] } {
+function referenceLabels(
+  semseg: ArrayLike<number>,
+  numClasses: number,
+  pixels: number,
+  tol: TolerancePattern,
+): { labels: Int32Array; decided: boolean[] } {
   const labels = new Int32Array(pixels);
   const decided: boolean[] = [];
   for (let i = 0; i < pixels; i++) {
@@ -63,21 +74,44 @@ describe('M2F panoptic and semantic inference vs Mask2Former', async () => {
         objectMaskThreshold: spec.object_mask_threshold,
         overlapThreshold: spec.overlap_threshold,
       });
-      expectMatchesReference(`${c.name}__panoptic_seg`, result.idMap, tensors.get(`${c.name}__panoptic_seg`)!.data, patterns);
-      expect(result.segments).toEqual(c.segments_info.map(({ id, isthing, category_id }) => ({ id, isthing, category_id })));
+      expectMatchesReference(
+        `${c.name}__panoptic_seg`,
+        result.idMap,
+        tensors.get(`${c.name}__panoptic_seg`)!.data,
+        patterns,
+      );
+      expect(result.segments).toEqual(
+        c.segments_info.map(({ id, isthing, category_id }) => ({ id, isthing, category_id })),
+      );
       const sem = semanticScores(cls.data, masks.data, numQueries, spec.num_classes, height * width);
       expectMatchesReference(`${c.name}__semseg`, sem, tensors.get(`${c.name}__semseg`)!.data, patterns);
 
       // Semantic inference (argmax of semseg) on the CPU and on this backend's device.
       const pixels = height * width;
-      const reference = referenceLabels(tensors.get(`${c.name}__semseg`)!.data, spec.num_classes, pixels, toleranceFor(`${c.name}__semseg`, patterns));
-      const onDevice = tf.tidy(() => semanticInferenceOnDevice(tf.tensor2d(cls.data, [numQueries, spec.num_classes + 1]), tf.tensor3d(masks.data, [numQueries, height, width])));
-      const labelSets = { cpu: semanticInference(cls.data, masks.data, numQueries, spec.num_classes, pixels), device: await onDevice.data() };
+      const reference = referenceLabels(
+        tensors.get(`${c.name}__semseg`)!.data,
+        spec.num_classes,
+        pixels,
+        toleranceFor(`${c.name}__semseg`, patterns),
+      );
+      const onDevice = tf.tidy(() =>
+        semanticInferenceOnDevice(
+          tf.tensor2d(cls.data, [numQueries, spec.num_classes + 1]),
+          tf.tensor3d(masks.data, [numQueries, height, width]),
+        ),
+      );
+      const labelSets = {
+        cpu: semanticInference(cls.data, masks.data, numQueries, spec.num_classes, pixels),
+        device: await onDevice.data(),
+      };
       onDevice.dispose();
       expect(reference.decided.filter(Boolean).length).toBeGreaterThan(pixels / 2);
       for (const [where, labels] of Object.entries(labelSets)) {
         const wrong = reference.decided.flatMap((d, i) => (d && labels[i] !== reference.labels[i] ? [i] : []));
-        expect(wrong, `${c.name}: ${where} semantic labels differ from the reference argmax at pixels ${wrong.slice(0, 5).join(', ')}`).toEqual([]);
+        expect(
+          wrong,
+          `${c.name}: ${where} semantic labels differ from the reference argmax at pixels ${wrong.slice(0, 5).join(', ')}`,
+        ).toEqual([]);
       }
     });
   }

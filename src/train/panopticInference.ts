@@ -31,7 +31,11 @@ export interface PanopticInferenceOptions {
 }
 
 /** Per query: softmax over C+1 columns, then max and first-index argmax (torch.max semantics). */
-function queryScores(classLogits: ArrayLike<number>, numQueries: number, numColumns: number): { scores: Float64Array; labels: Int32Array; probs: Float64Array } {
+function queryScores(
+  classLogits: ArrayLike<number>,
+  numQueries: number,
+  numColumns: number,
+): { scores: Float64Array; labels: Int32Array; probs: Float64Array } {
   const probs = softmaxRows(classLogits, numQueries, numColumns);
   const scores = new Float64Array(numQueries);
   const labels = new Int32Array(numQueries);
@@ -81,8 +85,10 @@ export function panopticInference(
   const objectMaskThreshold = options.objectMaskThreshold ?? 0.0;
   const overlapThreshold = options.overlapThreshold ?? 0.8;
   const pixels = height * width;
-  if (classLogits.length !== numQueries * (numClasses + 1)) throw new RangeError(`class logits: ${classLogits.length} values, expected ${numQueries}x${numClasses + 1}`);
-  if (maskLogits.length !== numQueries * pixels) throw new RangeError(`mask logits: ${maskLogits.length} values, expected ${numQueries}x${height}x${width}`);
+  if (classLogits.length !== numQueries * (numClasses + 1))
+    throw new RangeError(`class logits: ${classLogits.length} values, expected ${numQueries}x${numClasses + 1}`);
+  if (maskLogits.length !== numQueries * pixels)
+    throw new RangeError(`mask logits: ${maskLogits.length} values, expected ${numQueries}x${height}x${width}`);
 
   const { scores, labels } = queryScores(classLogits, numQueries, numClasses + 1);
   const kept: number[] = [];
@@ -143,7 +149,13 @@ export function panopticInference(
 }
 
 /** S[c, p] = Σ_q softmax(cls_q)[c] · σ(mask_q[p]) for c < C (no-object dropped); returns [C, H·W]. */
-export function semanticScores(classLogits: ArrayLike<number>, maskLogits: ArrayLike<number>, numQueries: number, numClasses: number, pixels: number): Float32Array {
+export function semanticScores(
+  classLogits: ArrayLike<number>,
+  maskLogits: ArrayLike<number>,
+  numQueries: number,
+  numClasses: number,
+  pixels: number,
+): Float32Array {
   const probs = softmaxRows(classLogits, numQueries, numClasses + 1);
   const out = new Float64Array(numClasses * pixels);
   const m = new Float64Array(pixels);
@@ -159,7 +171,13 @@ export function semanticScores(classLogits: ArrayLike<number>, maskLogits: Array
 }
 
 /** Semantic inference: per-pixel argmax over classes of semanticScores (first index on ties). */
-export function semanticInference(classLogits: ArrayLike<number>, maskLogits: ArrayLike<number>, numQueries: number, numClasses: number, pixels: number): Int32Array {
+export function semanticInference(
+  classLogits: ArrayLike<number>,
+  maskLogits: ArrayLike<number>,
+  numQueries: number,
+  numClasses: number,
+  pixels: number,
+): Int32Array {
   const s = semanticScores(classLogits, maskLogits, numQueries, numClasses, pixels);
   const labels = new Int32Array(pixels);
   for (let i = 0; i < pixels; i++) {

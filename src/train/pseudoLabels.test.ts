@@ -18,10 +18,11 @@ describe('ensemblePosteriors (P_ENS with void re-attached)', () => {
     const expected = [0.375, 0.375, 0.25, (0.5 * s3) / (s3 + 1), 0.5 / (s3 + 1), 0.5];
     expected.forEach((p, i) => expect(out[i]).toBeCloseTo(ln(p + 1e-8), 12));
     // The re-attached probabilities of a query still sum to 1 (up to the 3·1e-8 of the log's epsilon).
-    for (let q = 0; q < 2; q++) expect(Math.exp(out[3 * q]) + Math.exp(out[3 * q + 1]) + Math.exp(out[3 * q + 2])).toBeCloseTo(1 + 3e-8, 12);
+    for (let q = 0; q < 2; q++)
+      expect(Math.exp(out[3 * q]) + Math.exp(out[3 * q + 1]) + Math.exp(out[3 * q + 2])).toBeCloseTo(1 + 3e-8, 12);
   });
 
-  it('α = 1 gives the teacher alone, α = 0 CLIP with the teacher\'s void', () => {
+  it("α = 1 gives the teacher alone, α = 0 CLIP with the teacher's void", () => {
     const mt = ensemblePosteriors(teacher, clip, 2, 2, 1);
     [0.5, 0.25, 0.25, 0.25, 0.25, 0.5].forEach((p, i) => expect(mt[i]).toBeCloseTo(ln(p + 1e-8), 12));
     const zs = ensemblePosteriors(teacher, clip, 2, 2, 0);
@@ -52,11 +53,17 @@ describe('pseudo-labels', () => {
     const e1 = ens([1 / 5, 4 / 5], [1 / 2, 1 / 2]); // [1/(1+4^0.6), 4^0.6/(1+4^0.6)]
     expect(e0[0]).toBeCloseTo(2 ** 0.2 / (1 + 2 ** 0.2), 12);
     expect(e1[1]).toBeCloseTo(4 ** 0.6 / (1 + 4 ** 0.6), 12);
-    const reference = [e0[0] * 0.75, e0[1] * 0.75, 0.25, (e1[0] * 5) / 6, (e1[1] * 5) / 6, 1 / 6].map((p) => ln(p + 1e-8));
+    const reference = [e0[0] * 0.75, e0[1] * 0.75, 0.25, (e1[0] * 5) / 6, (e1[1] * 5) / 6, 1 / 6].map((p) =>
+      ln(p + 1e-8),
+    );
     const scores = ensemblePosteriors(teacher, clip, 2, 2, 0.6);
     reference.forEach((r, i) => expect(Math.abs(scores[i] - r)).toBeLessThan(1e-6));
 
-    const result = pseudoLabel(teacher, clip, masks, 2, [2, 2], 4, { numClasses: 2, isThing: (c) => c === 0, alpha: 0.6 });
+    const result = pseudoLabel(teacher, clip, masks, 2, [2, 2], 4, {
+      numClasses: 2,
+      isThing: (c) => c === 0,
+      alpha: 0.6,
+    });
     // q0 keeps class 0 with score 0.75·e0[0] ≈ 0.401, q1 class 1 with (5/6)·e1[1] ≈ 0.581. Upsampled columns: q0 [4, 2, −2, −4],
     // q1 [−4, −2, 2, 4]; score·σ is won by q0 in columns 0–1 (0.394, 0.353 vs 0.010, 0.069) and by q1 in 2–3.
     // Both keep all of their σ ≥ 0.5 pixels (overlap 1 ≥ 0.8): id 1 = thing class 0, id 2 = stuff class 1.
@@ -65,7 +72,10 @@ describe('pseudo-labels', () => {
       { id: 2, isthing: false, category_id: 1 },
     ]);
     expect([...result.idMap]).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2]);
-    const targets = panopticToHostTargets({ width: 4, height: 4, ids: result.idMap, segments: result.segments }, (c) => c);
+    const targets = panopticToHostTargets(
+      { width: 4, height: 4, ids: result.idMap, segments: result.segments },
+      (c) => c,
+    );
     expect([...targets.classes]).toEqual([0, 1]);
     expect([...targets.masks.subarray(0, 16)]).toEqual([1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0]);
     expect([...targets.masks.subarray(16)]).toEqual([0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1]);
@@ -75,7 +85,11 @@ describe('pseudo-labels', () => {
     // q0 as above over the whole canvas; q1 is most likely void (p_void 1/2 > its classes) and is dropped.
     const teacher = [ln(2), 0, 0, 0, 0, ln(2)];
     const clip = [0, ln(2), ln(3), 0];
-    const result = pseudoLabel(teacher, clip, [4, 4, 4, 4, 4, 4, 4, 4], 2, [2, 2], 4, { numClasses: 2, isThing: () => true, alpha: 0.5 });
+    const result = pseudoLabel(teacher, clip, [4, 4, 4, 4, 4, 4, 4, 4], 2, [2, 2], 4, {
+      numClasses: 2,
+      isThing: () => true,
+      alpha: 0.5,
+    });
     expect(result.segments).toHaveLength(1);
     expect([...result.idMap]).toEqual(new Array(16).fill(1));
   });

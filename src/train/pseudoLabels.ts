@@ -29,12 +29,19 @@ const LOG_EPS = 1e-8;
  * P_MT = softmax over the first C columns, P_CLIP = softmax over C, P_ENS = normalise(P_MT^α·P_CLIP^(1−α)),
  * p_void = softmax over all C+1 [void]; result = log([P_ENS·(1 − p_void), p_void] + 1e-8).
  */
-export function ensemblePosteriors(teacherLogits: ArrayLike<number>, clipLogits: ArrayLike<number>, numQueries: number, numClasses: number, alpha: number): Float64Array {
+export function ensemblePosteriors(
+  teacherLogits: ArrayLike<number>,
+  clipLogits: ArrayLike<number>,
+  numQueries: number,
+  numClasses: number,
+  alpha: number,
+): Float64Array {
   const c1 = numClasses + 1;
   const withVoid = softmaxRows(teacherLogits, numQueries, c1);
   const pClip = softmaxRows(clipLogits, numQueries, numClasses);
   const firstC = new Float64Array(numQueries * numClasses);
-  for (let q = 0; q < numQueries; q++) for (let c = 0; c < numClasses; c++) firstC[q * numClasses + c] = teacherLogits[q * c1 + c];
+  for (let q = 0; q < numQueries; q++)
+    for (let c = 0; c < numClasses; c++) firstC[q * numClasses + c] = teacherLogits[q * c1 + c];
   const pMt = softmaxRows(firstC, numQueries, numClasses);
   const out = new Float64Array(numQueries * c1);
   const ens = new Float64Array(numClasses);
@@ -52,7 +59,14 @@ export function ensemblePosteriors(teacherLogits: ArrayLike<number>, clipLogits:
 }
 
 /** Bilinear resize (PyTorch align_corners=False) of planes [N, h, w] → [N, outH, outW] on the host. */
-export function resizePlanesHost(planes: ArrayLike<number>, count: number, h: number, w: number, outH: number, outW: number): Float32Array {
+export function resizePlanesHost(
+  planes: ArrayLike<number>,
+  count: number,
+  h: number,
+  w: number,
+  outH: number,
+  outW: number,
+): Float32Array {
   const taps = (out: number, inSize: number) => {
     const m = interpolationMatrixValues(out, inSize);
     const index = new Int32Array(2 * out);
@@ -82,7 +96,11 @@ export function resizePlanesHost(planes: ArrayLike<number>, count: number, h: nu
         const wy = ty.weight[2 * y + a];
         if (wy === 0) continue;
         const base = src + ty.index[2 * y + a] * w;
-        for (let x = 0; x < outW; x++) row[x] += wy * (tx.weight[2 * x] * planes[base + tx.index[2 * x]] + tx.weight[2 * x + 1] * planes[base + tx.index[2 * x + 1]]);
+        for (let x = 0; x < outW; x++)
+          row[x] +=
+            wy *
+            (tx.weight[2 * x] * planes[base + tx.index[2 * x]] +
+              tx.weight[2 * x + 1] * planes[base + tx.index[2 * x + 1]]);
       }
       out.set(row, dst + y * outW);
     }
@@ -142,13 +160,22 @@ export interface ClipBranch {
 }
 
 /** Teacher forward (final layer only) + same-forward P_CLIP logits, read back once. */
-export async function teacherOutputs(teacher: M2FLang, features: TrunkFeatures, classifier: TextClassifier, clip: ClipBranch): Promise<TeacherOutputs> {
+export async function teacherOutputs(
+  teacher: M2FLang,
+  features: TrunkFeatures,
+  classifier: TextClassifier,
+  clip: ClipBranch,
+): Promise<TeacherOutputs> {
   const [packed, shape] = tf.tidy(() => {
     const preds = teacher.forward(features, classifier);
     const last = preds[preds.length - 1];
     const pooled = maskPool(features.res5, last.maskLogits);
     const clipLogits = zeroShotLogits(clip.head.project(pooled), classifier, clip.logitScale);
-    const flat = tf.concat([tf.reshape(last.classLogits, [-1]), tf.reshape(clipLogits, [-1]), tf.reshape(last.maskLogits, [-1])]);
+    const flat = tf.concat([
+      tf.reshape(last.classLogits, [-1]),
+      tf.reshape(clipLogits, [-1]),
+      tf.reshape(last.maskLogits, [-1]),
+    ]);
     return [flat, last.maskLogits.shape] as const;
   });
   const data = (await packed.data()) as Float32Array;
@@ -169,7 +196,12 @@ export async function teacherOutputs(teacher: M2FLang, features: TrunkFeatures, 
 }
 
 /** The pseudo-label of view i of a teacher readback. */
-export function pseudoLabelOfView(out: TeacherOutputs, i: number, canvas: number, options: Omit<PseudoLabelOptions, 'numClasses'>): PanopticResult {
+export function pseudoLabelOfView(
+  out: TeacherOutputs,
+  i: number,
+  canvas: number,
+  options: Omit<PseudoLabelOptions, 'numClasses'>,
+): PanopticResult {
   const { numQueries: q, numClasses: c, maskSize } = out;
   const plane = maskSize[0] * maskSize[1];
   return pseudoLabel(

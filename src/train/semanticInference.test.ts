@@ -28,7 +28,9 @@ const EXPECTED_LABELS = [0, 1, 1, 1, 1, 0];
 describe('semantic inference and the mIoU taken from it', () => {
   it('labels every pixel with argmax_c Σ_q softmax(class)[c]·σ(mask), on the CPU and on the device', () => {
     expect(Array.from(semanticInference(CLASS_LOGITS, MASK_LOGITS, 2, 2, 6))).toEqual(EXPECTED_LABELS);
-    const labels = tf.tidy(() => semanticInferenceOnDevice(tf.tensor2d(CLASS_LOGITS, [2, 3]), tf.tensor3d(MASK_LOGITS, [2, 2, 3])));
+    const labels = tf.tidy(() =>
+      semanticInferenceOnDevice(tf.tensor2d(CLASS_LOGITS, [2, 3]), tf.tensor3d(MASK_LOGITS, [2, 2, 3])),
+    );
     expect(labels.dtype).toBe('int32');
     expect(Array.from(labels.dataSync())).toEqual(EXPECTED_LABELS);
     labels.dispose();
@@ -38,7 +40,15 @@ describe('semantic inference and the mIoU taken from it', () => {
     // Categories: index 0 = wall (id 7, stuff), index 1 = person (id 9, thing).
     const categories = [{ id: 7 }, { id: 9 }];
     // Ground truth a0 b1 c0 / d void, e1 f1: segment 1 = wall, segment 2 = person.
-    const gt = { ids: Uint32Array.from([1, 2, 1, 0, 2, 2]), width: 3, height: 2, segments: [{ id: 1, category_id: 7 }, { id: 2, category_id: 9 }] };
+    const gt = {
+      ids: Uint32Array.from([1, 2, 1, 0, 2, 2]),
+      width: 3,
+      height: 2,
+      segments: [
+        { id: 1, category_id: 7 },
+        { id: 2, category_id: 9 },
+      ],
+    };
     const evaluator = new SemanticEvaluator(categories);
     evaluator.addImage(gt, semanticInference(CLASS_LOGITS, MASK_LOGITS, 2, 2, 6));
     // Prediction a0 b1 c1 / d1 e1 f0; d is ignored (GT void).

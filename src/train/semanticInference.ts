@@ -11,11 +11,16 @@ import * as tf from '@tensorflow/tfjs';
  * [1, Q, H, W] at output resolution → class index per pixel, int32 [H·W] (first index on ties).
  * At most `scoresPerChunk` class scores (C × pixels of a chunk) exist on the device at once.
  */
-export function semanticInferenceOnDevice(classLogits: tf.Tensor2D, maskLogits: tf.Tensor, scoresPerChunk = 1 << 24): tf.Tensor1D {
+export function semanticInferenceOnDevice(
+  classLogits: tf.Tensor2D,
+  maskLogits: tf.Tensor,
+  scoresPerChunk = 1 << 24,
+): tf.Tensor1D {
   const [numQueries, columns] = classLogits.shape;
   const numClasses = columns - 1;
   const pixels = maskLogits.size / numQueries;
-  if (!Number.isInteger(pixels)) throw new RangeError(`semantic inference: ${maskLogits.size} mask values for ${numQueries} queries`);
+  if (!Number.isInteger(pixels))
+    throw new RangeError(`semantic inference: ${maskLogits.size} mask values for ${numQueries} queries`);
   return tf.tidy(() => {
     const classProbs = tf.slice(tf.softmax(classLogits), [0, 0], [numQueries, numClasses]); // [Q, C]
     const masks = tf.sigmoid(tf.reshape(maskLogits, [numQueries, pixels]));

@@ -85,7 +85,8 @@ export function adjustSaturation(x: tf.Tensor3D, f: number): tf.Tensor3D {
   return tf.tidy(() => blend(x, luma(x), f) as tf.Tensor3D);
 }
 
-const select = (cond: tf.Tensor, a: tf.Tensor, b: tf.Tensor | number) => tf.where(cond, a, typeof b === 'number' ? tf.fill(a.shape, b) : b);
+const select = (cond: tf.Tensor, a: tf.Tensor, b: tf.Tensor | number) =>
+  tf.where(cond, a, typeof b === 'number' ? tf.fill(a.shape, b) : b);
 
 /** Rotates hue by `shift` of the colour circle in HSV (torchvision's _rgb2hsv / _hsv2rgb). */
 export function adjustHue(x: tf.Tensor3D, shift: number): tf.Tensor3D {
@@ -103,7 +104,11 @@ export function adjustHue(x: tf.Tensor3D, shift: number): tf.Tensor3D {
     const isR = tf.equal(maxc, r);
     const isG = tf.logicalAnd(tf.equal(maxc, g), tf.logicalNot(isR));
     const isB = tf.logicalAnd(tf.logicalNot(tf.equal(maxc, g)), tf.logicalNot(isR));
-    const hRaw = tf.addN([select(isR, tf.sub(bc, gc), 0), select(isG, tf.add(tf.sub(rc, bc), 2), 0), select(isB, tf.add(tf.sub(gc, rc), 4), 0)]);
+    const hRaw = tf.addN([
+      select(isR, tf.sub(bc, gc), 0),
+      select(isG, tf.add(tf.sub(rc, bc), 2), 0),
+      select(isB, tf.add(tf.sub(gc, rc), 4), 0),
+    ]);
     const h0 = tf.add(tf.div(hRaw, 6), 1 + shift);
     const h = tf.sub(h0, tf.floor(h0));
     const v = maxc;

@@ -38,7 +38,12 @@ export function panopticToHostTargets(label: PanopticLabel, classOf: (categoryId
     const k = slot.get(label.ids[p]);
     if (k !== undefined) masks[k * n + p] = 1;
   }
-  return { width: label.width, height: label.height, masks, classes: Int32Array.from(kept, (s) => classOf(s.category_id)) };
+  return {
+    width: label.width,
+    height: label.height,
+    masks,
+    classes: Int32Array.from(kept, (s) => classOf(s.category_id)),
+  };
 }
 
 /** DeWa targets from SAM masks ([count, H, W] 0/1 bytes, possibly overlapping). */
@@ -56,7 +61,8 @@ export function uploadTargets(images: HostTargets[], maxTargets: number): Target
   const n = width * height;
   const data = new Float32Array(images.length * maxTargets * n);
   const classes = images.map((img, i) => {
-    if (img.width !== width || img.height !== height) throw new Error(`target ${i} is ${img.width}x${img.height}, the batch is ${width}x${height}`);
+    if (img.width !== width || img.height !== height)
+      throw new Error(`target ${i} is ${img.width}x${img.height}, the batch is ${width}x${height}`);
     const count = Math.min(img.classes.length, maxTargets);
     for (let k = 0; k < count * n; k++) data[i * maxTargets * n + k] = img.masks[k];
     return img.classes.slice(0, count);

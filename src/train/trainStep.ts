@@ -11,7 +11,14 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, type RngState } from '../core/rng';
 import type { TextClassifier } from '../models/decoder/classHead';
 import type { M2FLang, TrunkFeatures } from '../models/decoder/m2fLang';
-import { matchingCosts, randomShifts, setCriterionLoss, type CriterionConfig, type LayerMatches, type TargetBatch } from './losses';
+import {
+  matchingCosts,
+  randomShifts,
+  setCriterionLoss,
+  type CriterionConfig,
+  type LayerMatches,
+  type TargetBatch,
+} from './losses';
 import { hungarianMatch } from './matcher';
 import { AdamW, type OptimizerConfig } from './optim';
 
@@ -93,7 +100,14 @@ export class Trainer {
     const layers = this.model.config.decoderLayers + 1;
     const q = this.model.config.numQueries;
     const shifts = terms.map((term) => randomShifts(this.rng, layers * term.targets.classes.length));
-    const costs = terms.map((term, k) => tf.tidy(() => tf.reshape(matchingCosts(this.model.forward(term.features, this.classifier), term.targets, term.criterion, shifts[k]), [-1])));
+    const costs = terms.map((term, k) =>
+      tf.tidy(() =>
+        tf.reshape(
+          matchingCosts(this.model.forward(term.features, this.classifier), term.targets, term.criterion, shifts[k]),
+          [-1],
+        ),
+      ),
+    );
     const previous = this.pending;
     const packed = tf.tidy(() => tf.concat(previous ? [...costs, previous.values] : costs));
     tf.dispose(costs);
@@ -127,7 +141,15 @@ export class Trainer {
     const values = tf.tidy(() => {
       let parts: tf.Scalar[] = [];
       const { grads } = tf.variableGrads(() => {
-        const losses = terms.map((term, k) => setCriterionLoss(this.model.forward(term.features, this.classifier), term.targets, matches[k], term.criterion, this.rng));
+        const losses = terms.map((term, k) =>
+          setCriterionLoss(
+            this.model.forward(term.features, this.classifier),
+            term.targets,
+            matches[k],
+            term.criterion,
+            this.rng,
+          ),
+        );
         parts = losses.flatMap((loss) => [loss.classLoss, loss.maskLoss, loss.diceLoss].map((s) => tf.keep(s)));
         return tf.addN(losses.map((loss) => loss.total)) as tf.Scalar;
       }, vars);
@@ -170,10 +192,18 @@ export class Trainer {
 }
 
 function lossReport(iteration: number, v: ArrayLike<number>): LossReport {
-  const report: LossReport = { iteration, total: v[0], classLoss: v[1], maskLoss: v[2], diceLoss: v[3], gradNorm: v[4] };
+  const report: LossReport = {
+    iteration,
+    total: v[0],
+    classLoss: v[1],
+    maskLoss: v[2],
+    diceLoss: v[3],
+    gradNorm: v[4],
+  };
   if (v.length > 5) {
     report.terms = [];
-    for (let k = 5; k + 4 <= v.length; k += 4) report.terms.push({ total: v[k], classLoss: v[k + 1], maskLoss: v[k + 2], diceLoss: v[k + 3] });
+    for (let k = 5; k + 4 <= v.length; k += 4)
+      report.terms.push({ total: v[k], classLoss: v[k + 1], maskLoss: v[k + 2], diceLoss: v[k + 3] });
   }
   return report;
 }

@@ -26,7 +26,9 @@ export function App() {
   const initBackend = useBackendStore((s) => s.init);
   const { viewerImageId, openImage, loadDemoIfEmpty } = useDatasetsStore();
   // A share link (#model=…) opens the Use view.
-  const [tab, setTab] = useState(() => (/[#&]model=/.test(window.location.hash) ? 'use' : (localStorage.getItem(TAB_KEY) ?? 'data')));
+  const [tab, setTab] = useState(() =>
+    /[#&]model=/.test(window.location.hash) ? 'use' : (localStorage.getItem(TAB_KEY) ?? 'data'),
+  );
   const current = TABS.find((t) => t.id === tab) ?? TABS[0];
   const go = (id: string) => {
     setTab(id);

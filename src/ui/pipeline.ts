@@ -6,7 +6,10 @@ let api: Comlink.Remote<PipelineApi> | null = null;
 
 export function pipeline(): Comlink.Remote<PipelineApi> {
   if (!api) {
-    const worker = new Worker(new URL('../../workers/pipeline.worker.ts', import.meta.url), { type: 'module', name: 'dearli-pipeline' });
+    const worker = new Worker(new URL('../../workers/pipeline.worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'dearli-pipeline',
+    });
     api = Comlink.wrap<PipelineApi>(worker);
   }
   return api;

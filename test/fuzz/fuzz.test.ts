@@ -14,7 +14,12 @@ describe(`fuzzing, ${CASES} cases per parser, seed ${SEED}`, () => {
   for (const target of FUZZ_TARGETS) {
     it(target.name, async () => {
       const { failures, parsed, refused } = await fuzz(target, CASES, SEED);
-      const shown = failures.slice(0, 3).map((f) => `case ${f.caseIndex}: ${f.reason}\n  input (base64, first 2 kB): ${Buffer.from(f.input.subarray(0, 2048)).toString('base64')}`);
+      const shown = failures
+        .slice(0, 3)
+        .map(
+          (f) =>
+            `case ${f.caseIndex}: ${f.reason}\n  input (base64, first 2 kB): ${Buffer.from(f.input.subarray(0, 2048)).toString('base64')}`,
+        );
       expect(shown.join('\n'), `${failures.length} of ${CASES} cases failed`).toBe('');
       expect(parsed + refused).toBe(CASES);
       // Both outcomes must occur, or the mutations would not be exercising the parser.

@@ -28,7 +28,21 @@ export interface FuzzFailure {
 }
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x20, 0x22, 0x2c, 0x5b, 0x7b, 0x7d];
-const HOSTILE_NUMBERS = ['-1', '0', '1e300', '4294967296', '9007199254740993', '-0', '1.5', '65536', '2147483648', 'null', '"x"', '[]', '{}'];
+const HOSTILE_NUMBERS = [
+  '-1',
+  '0',
+  '1e300',
+  '4294967296',
+  '9007199254740993',
+  '-0',
+  '1.5',
+  '65536',
+  '2147483648',
+  'null',
+  '"x"',
+  '[]',
+  '{}',
+];
 
 /** One mutation of `input`, chosen by `rng`. */
 function mutate(input: Uint8Array, rng: Rng, text: boolean): Uint8Array {
@@ -36,41 +50,54 @@ function mutate(input: Uint8Array, rng: Rng, text: boolean): Uint8Array {
   const at = () => rng.int(0, Math.max(0, bytes.length - 1));
   const kind = rng.int(0, text ? 7 : 6);
   switch (kind) {
-    case 0: { // flip bits
+    case 0: {
+      // flip bits
       for (let n = rng.int(1, 4); n > 0 && bytes.length; n--) bytes[at()] ^= 1 << rng.int(0, 7);
       return bytes;
     }
-    case 1: { // interesting bytes
+    case 1: {
+      // interesting bytes
       for (let n = rng.int(1, 3); n > 0 && bytes.length; n--) bytes[at()] = rng.pick(INTERESTING);
       return bytes;
     }
     case 2: // truncate
       return bytes.subarray(0, at());
-    case 3: { // delete a range
+    case 3: {
+      // delete a range
       const a = at();
       return concatBytes(bytes.subarray(0, a), bytes.subarray(a + rng.int(1, 64)));
     }
-    case 4: { // duplicate a range
+    case 4: {
+      // duplicate a range
       const a = at();
       const b = Math.min(bytes.length, a + rng.int(1, 256));
       return concatBytes(bytes.subarray(0, b), bytes.subarray(a, b), bytes.subarray(b));
     }
-    case 5: { // random 32-bit word (sizes, offsets, lengths)
+    case 5: {
+      // random 32-bit word (sizes, offsets, lengths)
       if (bytes.length < 4) return bytes;
       const a = rng.int(0, bytes.length - 4);
-      new DataView(bytes.buffer, bytes.byteOffset).setUint32(a, rng.pick([0, 0xffffffff, 0x7fffffff, 0x80000000, rng.nextUint32()]), rng.next() < 0.5);
+      new DataView(bytes.buffer, bytes.byteOffset).setUint32(
+        a,
+        rng.pick([0, 0xffffffff, 0x7fffffff, 0x80000000, rng.nextUint32()]),
+        rng.next() < 0.5,
+      );
       return bytes;
     }
-    case 6: { // random bytes
+    case 6: {
+      // random bytes
       for (let n = rng.int(1, 16); n > 0 && bytes.length; n--) bytes[at()] = rng.int(0, 255);
       return bytes;
     }
-    default: { // a number in the text replaced by a hostile value
+    default: {
+      // a number in the text replaced by a hostile value
       const text = new TextDecoder().decode(bytes);
       const numbers = [...text.matchAll(/-?\d+(\.\d+)?(e[+-]?\d+)?/g)];
       if (numbers.length === 0) return bytes;
       const m = rng.pick(numbers);
-      return new TextEncoder().encode(text.slice(0, m.index) + rng.pick(HOSTILE_NUMBERS) + text.slice(m.index! + m[0].length));
+      return new TextEncoder().encode(
+        text.slice(0, m.index) + rng.pick(HOSTILE_NUMBERS) + text.slice(m.index! + m[0].length),
+      );
     }
   }
 }
@@ -86,7 +113,11 @@ function concatBytes(...parts: Uint8Array[]): Uint8Array {
 }
 
 /** Runs `cases` mutated inputs against `target`; returns the failures (empty when every case was handled). */
-export async function fuzz(target: FuzzTarget, cases: number, seed: number): Promise<{ failures: FuzzFailure[]; parsed: number; refused: number }> {
+export async function fuzz(
+  target: FuzzTarget,
+  cases: number,
+  seed: number,
+): Promise<{ failures: FuzzFailure[]; parsed: number; refused: number }> {
   const seeds = await target.seeds();
   const rng = new Rng(seed);
   const failures: FuzzFailure[] = [];
@@ -94,13 +125,17 @@ export async function fuzz(target: FuzzTarget, cases: number, seed: number): Pro
   let refused = 0;
   for (let i = 0; i < cases; i++) {
     const seedInput = rng.pick(seeds);
-    const split = target.parsedPrefix && rng.next() < 0.9 ? Math.min(seedInput.length, target.parsedPrefix(seedInput)) : seedInput.length;
+    const split =
+      target.parsedPrefix && rng.next() < 0.9
+        ? Math.min(seedInput.length, target.parsedPrefix(seedInput))
+        : seedInput.length;
     let input = seedInput.subarray(0, split);
     for (let n = rng.int(1, 3); n > 0; n--) input = mutate(input, rng, target.text ?? false);
     if (split < seedInput.length) input = concatBytes(input, seedInput.subarray(split));
     const outcome = await bounded(() => target.run(input));
     let reason: string | null = null;
-    if (outcome.error !== undefined && !(outcome.error instanceof DearliError)) reason = `unnamed error: ${String((outcome.error as Error)?.stack ?? outcome.error).slice(0, 600)}`;
+    if (outcome.error !== undefined && !(outcome.error instanceof DearliError))
+      reason = `unnamed error: ${String((outcome.error as Error)?.stack ?? outcome.error).slice(0, 600)}`;
     else if (outcome.cpuMs > HOSTILE_BUDGET.cpuMs) reason = `took ${outcome.cpuMs.toFixed(0)} ms of CPU`;
     else if (outcome.extraBytes > HOSTILE_BUDGET.bytes) reason = `used ${(outcome.extraBytes / 2 ** 20).toFixed(0)} MB`;
     if (reason) failures.push({ target: target.name, caseIndex: i, reason, input });

@@ -22,8 +22,17 @@ const encode = (s: string) => new TextEncoder().encode(s);
 const safetensors: FuzzTarget = {
   name: 'safetensors',
   seeds: async () => [
-    writeSafetensors({ w: { dtype: 'F32', shape: [2, 3], data: Float32Array.from([0, 1, 2, 3, 4, 5]) }, ids: { dtype: 'I32', shape: [2], data: Int32Array.of(7, -3) } }, { format: 'pt' }),
-    writeSafetensors({ m: { dtype: 'U8', shape: [4, 1], data: Uint8Array.of(1, 2, 3, 4) }, e: { dtype: 'F32', shape: [0], data: new Float32Array(0) } }),
+    writeSafetensors(
+      {
+        w: { dtype: 'F32', shape: [2, 3], data: Float32Array.from([0, 1, 2, 3, 4, 5]) },
+        ids: { dtype: 'I32', shape: [2], data: Int32Array.of(7, -3) },
+      },
+      { format: 'pt' },
+    ),
+    writeSafetensors({
+      m: { dtype: 'U8', shape: [4, 1], data: Uint8Array.of(1, 2, 3, 4) },
+      e: { dtype: 'F32', shape: [0], data: new Float32Array(0) },
+    }),
   ],
   run: async (bytes) => {
     const file = await SafetensorsFile.open(blobOf(bytes), 'fuzz.safetensors');
@@ -61,14 +70,26 @@ const cocoJson: FuzzTarget = {
   name: 'COCO panoptic JSON',
   text: true,
   seeds: async () => [
-    encode(JSON.stringify({
-      images: [{ id: 1, file_name: '0001.jpg', width: 8, height: 6 }, { id: 2, file_name: '0002.jpg', width: 8, height: 6 }],
-      annotations: [
-        { image_id: 1, file_name: '0001.png', segments_info: [{ id: 1001, category_id: 1, iscrowd: 0, area: 10, bbox: [0, 0, 2, 5] }] },
-        { image_id: 2, file_name: '0002.png', segments_info: [] },
-      ],
-      categories: [{ id: 1, name: 'person', isthing: 1 }, { id: 2, name: 'sky', isthing: 0, supercategory: 'sky' }],
-    })),
+    encode(
+      JSON.stringify({
+        images: [
+          { id: 1, file_name: '0001.jpg', width: 8, height: 6 },
+          { id: 2, file_name: '0002.jpg', width: 8, height: 6 },
+        ],
+        annotations: [
+          {
+            image_id: 1,
+            file_name: '0001.png',
+            segments_info: [{ id: 1001, category_id: 1, iscrowd: 0, area: 10, bbox: [0, 0, 2, 5] }],
+          },
+          { image_id: 2, file_name: '0002.png', segments_info: [] },
+        ],
+        categories: [
+          { id: 1, name: 'person', isthing: 1 },
+          { id: 2, name: 'sky', isthing: 0, supercategory: 'sky' },
+        ],
+      }),
+    ),
   ],
   run: async (bytes) => {
     const path = 'd/annotations/panoptic_train.json';
@@ -88,7 +109,7 @@ const rle: FuzzTarget = {
   name: 'COCO RLE',
   text: true,
   seeds: async () => {
-    const mask = Uint8Array.from({ length: 7 * 5 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0);
+    const mask = Uint8Array.from({ length: 7 * 5 }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0));
     const counts = encodeMask(mask, 7, 5);
     return [encode(JSON.stringify(toCocoRle(counts))), encode(JSON.stringify(counts))];
   },
@@ -102,8 +123,23 @@ const rle: FuzzTarget = {
 let trainer: Trainer | null = null;
 function fuzzTrainer(): Trainer {
   if (!trainer) {
-    const config = decoderPreset('tiny', { numQueries: 2, decoderLayers: 1, cropSize: 16, trainPoints: 4, hiddenDim: 16, ffnDim: 16, convDim: 16, maskDim: 16, encoderFfnDim: 16 });
-    const classifier = buildTextClassifier(Float32Array.from({ length: 2 * config.embedDim }, (_, i) => Math.cos(i)), config.embedDim, [0, 1], 2);
+    const config = decoderPreset('tiny', {
+      numQueries: 2,
+      decoderLayers: 1,
+      cropSize: 16,
+      trainPoints: 4,
+      hiddenDim: 16,
+      ffnDim: 16,
+      convDim: 16,
+      maskDim: 16,
+      encoderFfnDim: 16,
+    });
+    const classifier = buildTextClassifier(
+      Float32Array.from({ length: 2 * config.embedDim }, (_, i) => Math.cos(i)),
+      config.embedDim,
+      [0, 1],
+      2,
+    );
     trainer = createTrainer('supervised', new M2FLang(config, 1), classifier, 10, 1);
   }
   return trainer;

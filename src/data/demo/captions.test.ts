@@ -12,7 +12,13 @@ describe('demo captions', () => {
     // Each pixel's red byte is its class (1 = coin, 101/102 = stuff), so a crop's centre tells where it came from.
     const rgb = new Uint8Array(width * width * 3);
     ids.forEach((id, i) => (rgb[3 * i] = Math.floor(id / 1000)));
-    const segments = [7001, 101000, 102000].map((id) => ({ id, category_id: Math.floor(id / 1000), area: 0, bbox: [0, 0, 0, 0] as [number, number, number, number], iscrowd: 0 }));
+    const segments = [7001, 101000, 102000].map((id) => ({
+      id,
+      category_id: Math.floor(id / 1000),
+      area: 0,
+      bbox: [0, 0, 0, 0] as [number, number, number, number],
+      iscrowd: 0,
+    }));
     const scene: DemoImage = { width, height: width, rgb, ids, segments };
     const side = 8;
     const crops = sampleSegmentCrops(new Rng(5), [scene], 300, side);
@@ -28,12 +34,27 @@ describe('demo captions', () => {
 
   it('captions name the class, and scene captions every class of the scene', () => {
     const rng = new Rng(2);
-    for (let i = 0; i < 50; i++) expect(captionClass(rng, 5, ['a photo of a {}.'])).toMatch(/^a photo of a .*triangle\.$/);
+    for (let i = 0; i < 50; i++)
+      expect(captionClass(rng, 5, ['a photo of a {}.'])).toMatch(/^a photo of a .*triangle\.$/);
     const scene = generateDemoImage(new Rng(9), { width: 64, height: 64 });
     const ids = [...new Set(scene.segments.map((s) => s.category_id))];
     const caption = captionScene(rng, ids);
     expect(caption.startsWith('a photo of a ')).toBe(true);
-    const names: Record<number, RegExp> = { 1: /ball/, 2: /star/, 3: /ring/, 4: /box/, 5: /triangle/, 6: /kite/, 7: /coin/, 101: /sky/, 102: /grass|lawn/, 103: /water|sea/, 104: /wall/, 105: /floor/, 106: /sand|beach/ };
+    const names: Record<number, RegExp> = {
+      1: /ball/,
+      2: /star/,
+      3: /ring/,
+      4: /box/,
+      5: /triangle/,
+      6: /kite/,
+      7: /coin/,
+      101: /sky/,
+      102: /grass|lawn/,
+      103: /water|sea/,
+      104: /wall/,
+      105: /floor/,
+      106: /sand|beach/,
+    };
     for (const id of ids) expect(caption).toMatch(names[id]);
   });
 });

@@ -54,7 +54,8 @@ export function captionClass(rng: Rng, categoryId: number, templates: readonly s
 /** A caption listing every class in a scene, e.g. 'a photo of a red ball, a star and sky and grass.' */
 export function captionScene(rng: Rng, categoryIds: readonly number[]): string {
   const phrases = categoryIds.map((id) => `a ${describeClass(rng, id)}`);
-  const list = phrases.length === 1 ? phrases[0] : `${phrases.slice(0, -1).join(', ')} and ${phrases[phrases.length - 1]}`;
+  const list =
+    phrases.length === 1 ? phrases[0] : `${phrases.slice(0, -1).join(', ')} and ${phrases[phrases.length - 1]}`;
   return `a photo of ${list}.`;
 }
 
@@ -79,7 +80,8 @@ export interface DemoCrop {
 export function sampleSegmentCrops(rng: Rng, scenes: readonly DemoImage[], count: number, side: number): DemoCrop[] {
   const byClass = new Map<number, { scene: DemoImage; segmentId: number }[]>();
   for (const scene of scenes) {
-    if (scene.width < side || scene.height < side) throw new RangeError(`a ${scene.width}×${scene.height} scene cannot give ${side}-pixel crops`);
+    if (scene.width < side || scene.height < side)
+      throw new RangeError(`a ${scene.width}×${scene.height} scene cannot give ${side}-pixel crops`);
     for (const s of scene.segments) {
       const list = byClass.get(s.category_id) ?? [];
       list.push({ scene, segmentId: s.id });
@@ -94,7 +96,11 @@ export function sampleSegmentCrops(rng: Rng, scenes: readonly DemoImage[], count
     const x0 = Math.min(Math.max(0, (centre % scene.width) - (side >> 1)), scene.width - side);
     const y0 = Math.min(Math.max(0, Math.floor(centre / scene.width) - (side >> 1)), scene.height - side);
     const rgb = new Uint8Array(side * side * 3);
-    for (let y = 0; y < side; y++) rgb.set(scene.rgb.subarray(((y0 + y) * scene.width + x0) * 3, ((y0 + y) * scene.width + x0 + side) * 3), y * side * 3);
+    for (let y = 0; y < side; y++)
+      rgb.set(
+        scene.rgb.subarray(((y0 + y) * scene.width + x0) * 3, ((y0 + y) * scene.width + x0 + side) * 3),
+        y * side * 3,
+      );
     return { rgb, side, categoryId };
   });
 }

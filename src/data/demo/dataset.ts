@@ -31,7 +31,14 @@ export interface DemoOptions {
   validation?: number;
 }
 
-export const DEMO_DEFAULTS: Required<DemoOptions> = { seed: 1, width: 256, height: 256, labeled: 8, unlabeled: 48, validation: 16 };
+export const DEMO_DEFAULTS: Required<DemoOptions> = {
+  seed: 1,
+  width: 256,
+  height: 256,
+  labeled: 8,
+  unlabeled: 48,
+  validation: 16,
+};
 
 export interface DemoRecord extends DemoImage {
   /** Stem of the image's file name, e.g. 'demo_labeled_00003'. */
@@ -45,7 +52,9 @@ export interface DemoRecord extends DemoImage {
  */
 function imageRng(seed: number, split: DemoSplit, index: number): Rng {
   const salt = DEMO_SPLITS.indexOf(split) + 1;
-  return new Rng((Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(salt, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35)) >>> 0);
+  return new Rng(
+    (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(salt, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35)) >>> 0,
+  );
 }
 
 /** The images of one split, one at a time (the generate script writes them without holding them all). */
@@ -54,7 +63,11 @@ export function* iterateDemoSplit(options: DemoOptions, split: DemoSplit): Gener
   for (let i = 0; i < o[split]; i++) {
     const image = generateDemoImage(imageRng(o.seed, split, i), { width: o.width, height: o.height });
     // Image ids are unique across splits, so the splits can also be merged into one COCO file.
-    yield { ...image, name: `demo_${split}_${String(i).padStart(5, '0')}`, imageId: (DEMO_SPLITS.indexOf(split) + 1) * 1_000_000 + i };
+    yield {
+      ...image,
+      name: `demo_${split}_${String(i).padStart(5, '0')}`,
+      imageId: (DEMO_SPLITS.indexOf(split) + 1) * 1_000_000 + i,
+    };
   }
 }
 
@@ -92,20 +105,38 @@ export function generateDemoDataset(options: DemoOptions = {}): DemoDataset {
  *   dearli-demo/annotations/panoptic_{split}.json                     segments_info, categories
  * The unlabeled split has images only.
  */
-export function* demoSplitEntries(split: DemoSplit, records: Iterable<DemoRecord>): Generator<{ path: string; bytes: Uint8Array }> {
+export function* demoSplitEntries(
+  split: DemoSplit,
+  records: Iterable<DemoRecord>,
+): Generator<{ path: string; bytes: Uint8Array }> {
   const images: { id: number; file_name: string; width: number; height: number }[] = [];
   const annotations: { image_id: number; file_name: string; segments_info: SegmentInfo[] }[] = [];
   for (const record of records) {
-    yield { path: `${DEMO_ROOT}/${split}/${record.name}.png`, bytes: encodeRgbPng(record.rgb, record.width, record.height) };
+    yield {
+      path: `${DEMO_ROOT}/${split}/${record.name}.png`,
+      bytes: encodeRgbPng(record.rgb, record.width, record.height),
+    };
     if (split === 'unlabeled') continue;
-    yield { path: `${DEMO_ROOT}/annotations/panoptic_${split}/${record.name}.png`, bytes: encodeIdPng(record.ids, record.width, record.height) };
+    yield {
+      path: `${DEMO_ROOT}/annotations/panoptic_${split}/${record.name}.png`,
+      bytes: encodeIdPng(record.ids, record.width, record.height),
+    };
     images.push({ id: record.imageId, file_name: `${record.name}.png`, width: record.width, height: record.height });
     annotations.push({ image_id: record.imageId, file_name: `${record.name}.png`, segments_info: record.segments });
   }
   if (split === 'unlabeled') return;
-  const categories = DEMO_CATEGORIES.map((c) => ({ id: c.id, name: c.name, isthing: c.isthing ? 1 : 0, color: c.color, synonyms: c.synonyms }));
+  const categories = DEMO_CATEGORIES.map((c) => ({
+    id: c.id,
+    name: c.name,
+    isthing: c.isthing ? 1 : 0,
+    color: c.color,
+    synonyms: c.synonyms,
+  }));
   const json = { info: { description: 'DEARLi Lab demo world', split }, images, annotations, categories };
-  yield { path: `${DEMO_ROOT}/annotations/panoptic_${split}.json`, bytes: new TextEncoder().encode(JSON.stringify(json)) };
+  yield {
+    path: `${DEMO_ROOT}/annotations/panoptic_${split}.json`,
+    bytes: new TextEncoder().encode(JSON.stringify(json)),
+  };
 }
 
 /**
@@ -113,10 +144,18 @@ export function* demoSplitEntries(split: DemoSplit, records: Iterable<DemoRecord
  * else all three splits in one folder (planImports makes one dataset per split; planImport needs
  * `annotationFile` to pick one).
  */
-export function demoAsCocoFiles(dataset: DemoDataset, split?: DemoSplit | DemoSplitData): { path: string; file: Blob }[] {
+export function demoAsCocoFiles(
+  dataset: DemoDataset,
+  split?: DemoSplit | DemoSplitData,
+): { path: string; file: Blob }[] {
   const role = typeof split === 'string' ? split : split?.role;
   const chosen = dataset.splits.filter((s) => role === undefined || s.role === role);
-  return chosen.flatMap((s) => [...demoSplitEntries(s.role, s.images)].map(({ path, bytes }) => ({ path, file: new Blob([bytes as Uint8Array<ArrayBuffer>]) })));
+  return chosen.flatMap((s) =>
+    [...demoSplitEntries(s.role, s.images)].map(({ path, bytes }) => ({
+      path,
+      file: new Blob([bytes as Uint8Array<ArrayBuffer>]),
+    })),
+  );
 }
 
 export type DemoImportProgress = ImportProgress & { stage: string };
@@ -139,7 +178,14 @@ export async function importDemoDatasets(
       if (o[role] === 0) continue; // an empty dataset cannot be imported, and need not be
       const files = demoSplitFiles(o, role, report(`generating ${role}`), control.signal);
       const plan = await planImport(files, { role, signal: control.signal, onProgress: report(`checking ${role}`) });
-      datasets.push(await commitImport(db, plan, { name: demoDatasetName(role), role }, { signal: control.signal, onProgress: report(`importing ${role}`) }));
+      datasets.push(
+        await commitImport(
+          db,
+          plan,
+          { name: demoDatasetName(role), role },
+          { signal: control.signal, onProgress: report(`importing ${role}`) },
+        ),
+      );
     }
   } catch (e) {
     // All three or none: a half-imported demo would look like a complete one.
@@ -150,7 +196,12 @@ export async function importDemoDatasets(
 }
 
 /** One split's files, generated image by image with progress (a few seconds at the default size). */
-function demoSplitFiles(options: Required<DemoOptions>, role: DemoSplit, onProgress: (p: ImportProgress) => void, signal: AbortSignal | undefined): ImportFile[] {
+function demoSplitFiles(
+  options: Required<DemoOptions>,
+  role: DemoSplit,
+  onProgress: (p: ImportProgress) => void,
+  signal: AbortSignal | undefined,
+): ImportFile[] {
   const total = options[role];
   const start = performance.now();
   let done = 0;

@@ -6,7 +6,14 @@ import { planImport } from '../import';
 import { listDatasets, listImages, openStore } from '../store';
 import { bytesOf } from '../testing/builders';
 import { measureSegments } from '../validate';
-import { DEMO_CATEGORIES, demoAsCocoFiles, generateDemoDataset, generateDemoImage, importDemoDatasets, iterateDemoSplit } from '.';
+import {
+  DEMO_CATEGORIES,
+  demoAsCocoFiles,
+  generateDemoDataset,
+  generateDemoImage,
+  importDemoDatasets,
+  iterateDemoSplit,
+} from '.';
 
 const SMALL = { seed: 7, width: 64, height: 48, labeled: 3, unlabeled: 2, validation: 2 };
 
@@ -66,8 +73,13 @@ describe('demo world', () => {
       const plan = await planImport(demoAsCocoFiles(demo, split), { role: split.role });
       expect(plan.errors).toEqual([]);
       expect(plan.notices).toEqual([]);
-      expect(plan).toMatchObject({ imageCount: split.images.length, layout: split.role === 'unlabeled' ? 'unlabeled' : 'coco-panoptic', suggestedRole: split.role });
-      if (split.role !== 'unlabeled') expect(plan.images.map((i) => i.mask!.segments)).toEqual(split.images.map((i) => i.segments));
+      expect(plan).toMatchObject({
+        imageCount: split.images.length,
+        layout: split.role === 'unlabeled' ? 'unlabeled' : 'coco-panoptic',
+        suggestedRole: split.role,
+      });
+      if (split.role !== 'unlabeled')
+        expect(plan.images.map((i) => i.mask!.segments)).toEqual(split.images.map((i) => i.segments));
     }
   });
 
@@ -93,7 +105,10 @@ describe('demo world', () => {
   it('imports nothing when cancelled', async () => {
     const db = await openStore('demo-cancel-test');
     const abort = new AbortController();
-    const run = importDemoDatasets(db, SMALL, { signal: abort.signal, onProgress: (p) => p.stage === 'importing unlabeled' && abort.abort() });
+    const run = importDemoDatasets(db, SMALL, {
+      signal: abort.signal,
+      onProgress: (p) => p.stage === 'importing unlabeled' && abort.abort(),
+    });
     await expect(run).rejects.toMatchObject({ code: 'cancelled' });
     expect(await db.getAll('datasets')).toEqual([]);
     expect(await db.count('images')).toBe(0);

@@ -250,12 +250,18 @@ export function generateDemoImage(rng: Rng, size: { width: number; height: numbe
   const sea = outdoor && rng.next() < 0.45;
   const shore = horizon + height * rng.uniform(0.1, 0.25);
   const hasWindow = !outdoor && rng.next() < 0.4;
-  const win = { x0: width * rng.uniform(0.1, 0.5), y0: horizon * rng.uniform(0.15, 0.35), w: width * rng.uniform(0.15, 0.35), h: horizon * rng.uniform(0.35, 0.55) };
+  const win = {
+    x0: width * rng.uniform(0.1, 0.5),
+    y0: horizon * rng.uniform(0.15, 0.35),
+    w: width * rng.uniform(0.15, 0.35),
+    h: horizon * rng.uniform(0.35, 0.55),
+  };
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const line = horizon + waveAmp * Math.sin((x / width) * 2 * Math.PI * 1.5 + wavePhase);
       let category: number;
-      if (outdoor) category = y < line ? SKY : sea && y < shore + waveAmp * Math.sin(x * 0.03 + wavePhase) ? WATER : ground;
+      if (outdoor)
+        category = y < line ? SKY : sea && y < shore + waveAmp * Math.sin(x * 0.03 + wavePhase) ? WATER : ground;
       else if (y >= line) category = FLOOR;
       else category = hasWindow && x >= win.x0 && x < win.x0 + win.w && y >= win.y0 && y < win.y0 + win.h ? SKY : WALL;
       const i = y * width + x;

@@ -31,7 +31,9 @@ export function isPanopticJson(json: unknown): boolean {
   const o = json as Record<string, unknown> | null;
   if (typeof o !== 'object' || o === null || !Array.isArray(o.annotations)) return false;
   const first = o.annotations[0] as Record<string, unknown> | undefined;
-  return first === undefined ? Array.isArray(o.images) || Array.isArray(o.categories) : Array.isArray(first?.segments_info);
+  return first === undefined
+    ? Array.isArray(o.images) || Array.isArray(o.categories)
+    : Array.isArray(first?.segments_info);
 }
 
 /** Whether parsed JSON is a COCO instances (detection) file: annotations with polygons or RLE, no segments_info. */
@@ -45,7 +47,16 @@ export function cocoLayout(scan: FileScan, jsonPath: string, json: unknown, anno
   const errors: DearliError[] = [];
   const notices: DearliError[] = [];
   const used = new Set<string>([jsonPath]);
-  const result: LayoutResult = { layout: 'coco-panoptic', categories: [], images: [], annotationFile: jsonPath, annotationFiles, notices, errors, used };
+  const result: LayoutResult = {
+    layout: 'coco-panoptic',
+    categories: [],
+    images: [],
+    annotationFile: jsonPath,
+    annotationFiles,
+    notices,
+    errors,
+    used,
+  };
   const o = json as { images?: unknown; annotations: unknown[]; categories?: unknown };
   // Without usable categories the split is refused, but its images and masks are still located
   // so that they are not mistaken for photos left over by the layout.
@@ -68,10 +79,21 @@ export function cocoLayout(scan: FileScan, jsonPath: string, json: unknown, anno
   const categoryIds = new Set(result.categories.map((c) => c.id));
   // Images are found first, away from folders that look like mask folders, then masks among the
   // other files: PNG images and PNG masks may share names (the demo's do).
-  const maskLike = (dir: string) => (baseName(dir) === stem(jsonPath) ? 2 : /panoptic|mask/i.test(baseName(dir)) ? 1 : 0);
-  const imageFiles = locate(scan, images.map((i) => i.file_name), (dir) => -maskLike(dir), () => true);
+  const maskLike = (dir: string) =>
+    baseName(dir) === stem(jsonPath) ? 2 : /panoptic|mask/i.test(baseName(dir)) ? 1 : 0;
+  const imageFiles = locate(
+    scan,
+    images.map((i) => i.file_name),
+    (dir) => -maskLike(dir),
+    () => true,
+  );
   const imagePaths = new Set(images.map((i) => imageFiles.find(i.file_name)?.path));
-  const maskFiles = locate(scan, annotations.map((a) => a.file_name), maskLike, (path) => !imagePaths.has(path));
+  const maskFiles = locate(
+    scan,
+    annotations.map((a) => a.file_name),
+    maskLike,
+    (path) => !imagePaths.has(path),
+  );
   const annotationByImage = new Map<number | string, CocoAnnotation>();
   for (const a of annotations) annotationByImage.set(a.image_id, a);
 
@@ -86,8 +108,11 @@ export function cocoLayout(scan: FileScan, jsonPath: string, json: unknown, anno
     const maskFile = maskFiles.find(annotation.file_name);
     if (!imageFile) errors.push(problems.missingImage(jsonPath, image.file_name));
     if (!maskFile) errors.push(problems.missingMask(jsonPath, annotation.file_name));
-    const unknown = [...new Set(annotation.segments_info.map((s) => s.category_id).filter((id) => !categoryIds.has(id)))];
-    if (categoriesOk && unknown.length) errors.push(problems.unknownCategory(`${jsonPath} (annotation of ${image.file_name})`, unknown));
+    const unknown = [
+      ...new Set(annotation.segments_info.map((s) => s.category_id).filter((id) => !categoryIds.has(id))),
+    ];
+    if (categoriesOk && unknown.length)
+      errors.push(problems.unknownCategory(`${jsonPath} (annotation of ${image.file_name})`, unknown));
     if (maskFile) used.add(maskFile.path);
     if (imageFile) used.add(imageFile.path);
     if (!imageFile || !maskFile || !plannable) continue;
@@ -101,7 +126,14 @@ export function cocoLayout(scan: FileScan, jsonPath: string, json: unknown, anno
     result.images.push(planned);
   }
   const imageIds = new Set(images.map((i) => i.id));
-  for (const a of annotations) if (!imageIds.has(a.image_id)) errors.push(problems.badAnnotationJson(jsonPath, `an annotation refers to image_id ${JSON.stringify(a.image_id)}, which "images" does not list`));
+  for (const a of annotations)
+    if (!imageIds.has(a.image_id))
+      errors.push(
+        problems.badAnnotationJson(
+          jsonPath,
+          `an annotation refers to image_id ${JSON.stringify(a.image_id)}, which "images" does not list`,
+        ),
+      );
   if (unannotated) notices.push(problems.unannotatedImages(jsonPath, unannotated));
   return result;
 }
@@ -130,7 +162,11 @@ function readAnnotations(raw: unknown[], file: string, errors: DearliError[]): C
   const out: CocoAnnotation[] = [];
   for (const [i, entry] of raw.entries()) {
     const { image_id, file_name, segments_info } = (entry ?? {}) as Record<string, unknown>;
-    if ((typeof image_id !== 'number' && typeof image_id !== 'string') || typeof file_name !== 'string' || !Array.isArray(segments_info)) {
+    if (
+      (typeof image_id !== 'number' && typeof image_id !== 'string') ||
+      typeof file_name !== 'string' ||
+      !Array.isArray(segments_info)
+    ) {
       errors.push(problems.badAnnotationJson(file, `annotations[${i}] needs image_id, file_name and segments_info`));
       continue;
     }
@@ -141,7 +177,9 @@ function readAnnotations(raw: unknown[], file: string, errors: DearliError[]): C
     for (const s of segments_info as Record<string, unknown>[]) {
       const { id, category_id, iscrowd } = s ?? {};
       if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0 || typeof category_id !== 'number') {
-        errors.push(problems.badAnnotationJson(file, `a segment of ${file_name} needs a positive integer id and a category_id`));
+        errors.push(
+          problems.badAnnotationJson(file, `a segment of ${file_name} needs a positive integer id and a category_id`),
+        );
         continue;
       }
       if (segmentIds.has(id)) errors.push(problems.duplicateSegmentId(file, id, file_name));
@@ -164,20 +202,29 @@ interface Located {
  * preference (Cityscapes keeps images in one folder per city), never from a less preferred folder:
  * a same-named file there is more likely the wrong file (a mask for an image) than the right one.
  */
-function locate(scan: FileScan, names: string[], preference: (dir: string) => number, allowed: (path: string) => boolean): Located {
+function locate(
+  scan: FileScan,
+  names: string[],
+  preference: (dir: string) => number,
+  allowed: (path: string) => boolean,
+): Located {
   const byBase = new Map<string, ScannedFile[]>();
   for (const f of scan.images) {
     if (!allowed(f.path)) continue;
     const base = baseName(f.path);
     byBase.set(base, [...(byBase.get(base) ?? []), f]);
   }
-  const dirOf = (f: ScannedFile, name: string) => (f.path === name ? '' : f.path.slice(0, f.path.length - name.length - 1));
-  const matches = (name: string) => (byBase.get(baseName(name)) ?? []).filter((f) => f.path === name || f.path.endsWith(`/${name}`));
+  const dirOf = (f: ScannedFile, name: string) =>
+    f.path === name ? '' : f.path.slice(0, f.path.length - name.length - 1);
+  const matches = (name: string) =>
+    (byBase.get(baseName(name)) ?? []).filter((f) => f.path === name || f.path.endsWith(`/${name}`));
   const counts = new Map<string, number>();
   for (const name of names) {
     for (const f of matches(name)) counts.set(dirOf(f, name), (counts.get(dirOf(f, name)) ?? 0) + 1);
   }
-  const ranked = [...counts].sort(([da, ca], [db, cb]) => preference(db) - preference(da) || cb - ca || da.length - db.length);
+  const ranked = [...counts].sort(
+    ([da, ca], [db, cb]) => preference(db) - preference(da) || cb - ca || da.length - db.length,
+  );
   if (ranked.length === 0) return { find: () => undefined };
   const best = ranked[0][0];
   const bestPreference = preference(best);

@@ -95,17 +95,20 @@ export function parseCategories(raw: unknown, file: string): Category[] {
     const at = `entry ${i}`;
     if (typeof entry !== 'object' || entry === null) throw problems.badCategories(file, `${at} is not an object`);
     const { id, name, isthing, color, synonyms } = entry;
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw problems.badCategories(file, `${at} has id ${JSON.stringify(id)}, not a non-negative integer`);
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
+      throw problems.badCategories(file, `${at} has id ${JSON.stringify(id)}, not a non-negative integer`);
     if (seen.has(id)) throw problems.badCategories(file, `category id ${id} appears twice`);
     seen.add(id);
     if (typeof name !== 'string' || !name) throw problems.badCategories(file, `category ${id} has no name`);
-    if (isthing !== 0 && isthing !== 1 && isthing !== true && isthing !== false) throw problems.badCategories(file, `category ${id} (${name}) has no isthing (0 or 1)`);
+    if (isthing !== 0 && isthing !== 1 && isthing !== true && isthing !== false)
+      throw problems.badCategories(file, `category ${id} (${name}) has no isthing (0 or 1)`);
     const category: Category = { id, name, isthing: isthing === 1 || isthing === true };
     if (Array.isArray(color) && color.length === 3 && color.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) {
       category.color = [color[0], color[1], color[2]];
     }
     // A categories.json lists synonyms besides the name; the stored list holds them all, the name first.
-    if (Array.isArray(synonyms) && synonyms.every((s) => typeof s === 'string')) category.synonyms = splitClassNames([name, ...synonyms]);
+    if (Array.isArray(synonyms) && synonyms.every((s) => typeof s === 'string'))
+      category.synonyms = splitClassNames([name, ...synonyms]);
     return category;
   });
 }

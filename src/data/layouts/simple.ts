@@ -31,9 +31,19 @@ export function simpleLayout(scan: FileScan, dir: string, categoriesJson: unknow
   const errors: DearliError[] = [];
   const notices: DearliError[] = [];
   const used = new Set<string>([categoriesPath]);
-  const result: LayoutResult = { layout: 'simple', categories: [], images: [], annotationFiles: [], notices, errors, used };
+  const result: LayoutResult = {
+    layout: 'simple',
+    categories: [],
+    images: [],
+    annotationFiles: [],
+    notices,
+    errors,
+    used,
+  };
   try {
-    const raw = Array.isArray(categoriesJson) ? categoriesJson : (categoriesJson as { categories?: unknown } | null)?.categories;
+    const raw = Array.isArray(categoriesJson)
+      ? categoriesJson
+      : (categoriesJson as { categories?: unknown } | null)?.categories;
     result.categories = parseCategories(raw, categoriesPath);
   } catch (e) {
     errors.push(e as DearliError);
@@ -41,7 +51,9 @@ export function simpleLayout(scan: FileScan, dir: string, categoriesJson: unknow
   }
   const imagesDir = `${prefix}images/`;
   const masksDir = `${prefix}panoptic/`;
-  const masks = new Map(scan.images.filter((f) => f.path.startsWith(masksDir)).map((f) => [f.path.slice(masksDir.length), f]));
+  const masks = new Map(
+    scan.images.filter((f) => f.path.startsWith(masksDir)).map((f) => [f.path.slice(masksDir.length), f]),
+  );
   const byStem = new Map<string, string>();
   let withoutMask = 0;
   for (const image of scan.images.filter((f) => f.path.startsWith(imagesDir))) {
@@ -53,13 +65,19 @@ export function simpleLayout(scan: FileScan, dir: string, categoriesJson: unknow
       continue;
     }
     byStem.set(relativeStem, image.path);
-    const mask = masks.get(`${relativeStem}.png`) ?? masks.get(`${relativeStem}.jpg`) ?? masks.get(`${relativeStem}.jpeg`);
+    const mask =
+      masks.get(`${relativeStem}.png`) ?? masks.get(`${relativeStem}.jpg`) ?? masks.get(`${relativeStem}.jpeg`);
     if (!mask) {
       withoutMask++;
       continue;
     }
     used.add(mask.path);
-    const planned: LayoutImage = { path: image.path, file: image.file, fileName: relative, mask: { path: mask.path, file: mask.file } };
+    const planned: LayoutImage = {
+      path: image.path,
+      file: image.file,
+      fileName: relative,
+      mask: { path: mask.path, file: mask.file },
+    };
     result.images.push(planned);
   }
   if (withoutMask) notices.push(problems.imagesWithoutMask(withoutMask, masksDir));

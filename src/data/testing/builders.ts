@@ -17,7 +17,14 @@ export function rgbPng(width: number, height: number, seed = 1): Uint8Array {
 }
 
 /** A PNG of any fast-png colour type, for mask decoding tests. */
-export function customPng(data: Uint8Array | Uint16Array, width: number, height: number, channels: number, depth: 1 | 2 | 4 | 8 | 16, palette?: number[][]): Uint8Array {
+export function customPng(
+  data: Uint8Array | Uint16Array,
+  width: number,
+  height: number,
+  channels: number,
+  depth: 1 | 2 | 4 | 8 | 16,
+  palette?: number[][],
+): Uint8Array {
   return encodePng({ width, height, data, channels, depth, palette });
 }
 
@@ -25,11 +32,35 @@ export function customPng(data: Uint8Array | Uint16Array, width: number, height:
  * A JPEG with valid markers but no real picture (Node has no JPEG decoder): SOI, an APP1 segment of
  * `app1Bytes`, SOF0 with the size, SOS, a few data bytes and EOI.
  */
-export function fakeJpeg(width: number, height: number, options: { eoi?: boolean; app1Bytes?: number } = {}): Uint8Array {
+export function fakeJpeg(
+  width: number,
+  height: number,
+  options: { eoi?: boolean; app1Bytes?: number } = {},
+): Uint8Array {
   const app1 = options.app1Bytes ?? 16;
   const parts: number[] = [0xff, 0xd8];
   parts.push(0xff, 0xe1, (app1 + 2) >> 8, (app1 + 2) & 255, ...new Array<number>(app1).fill(0x45));
-  parts.push(0xff, 0xc0, 0, 17, 8, height >> 8, height & 255, width >> 8, width & 255, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1);
+  parts.push(
+    0xff,
+    0xc0,
+    0,
+    17,
+    8,
+    height >> 8,
+    height & 255,
+    width >> 8,
+    width & 255,
+    3,
+    1,
+    0x22,
+    0,
+    2,
+    0x11,
+    1,
+    3,
+    0x11,
+    1,
+  );
   parts.push(0xff, 0xda, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 63, 0, 0x12, 0x34, 0x56, 0xff, 0x00, 0x78);
   if (options.eoi !== false) parts.push(0xff, 0xd9);
   return Uint8Array.from(parts);
@@ -74,7 +105,9 @@ export function sceneIds(width = 8, height = 6): Uint32Array {
 }
 
 export function segmentsOf(ids: Uint32Array, width: number): SegmentInfo[] {
-  return [...measureSegments(ids, width).keys()].sort((a, b) => a - b).map((id) => ({ id, category_id: Math.floor(id / 1000), iscrowd: 0 }));
+  return [...measureSegments(ids, width).keys()]
+    .sort((a, b) => a - b)
+    .map((id) => ({ id, category_id: Math.floor(id / 1000), iscrowd: 0 }));
 }
 
 export interface CocoImageSpec {
@@ -93,7 +126,10 @@ export interface CocoImageSpec {
  * A COCO panoptic folder: root/annotations/panoptic_{split}.json, root/annotations/panoptic_{split}/*.png,
  * root/{split}/*.jpg|png (split 'train' unless given). `categories: null` leaves the JSON without categories.
  */
-export function cocoFolder(specs: CocoImageSpec[], options: { root?: string; split?: string; categories?: Category[] | null; json?: string } = {}): ImportFile[] {
+export function cocoFolder(
+  specs: CocoImageSpec[],
+  options: { root?: string; split?: string; categories?: Category[] | null; json?: string } = {},
+): ImportFile[] {
   const root = options.root ?? 'mydata';
   const split = options.split ?? 'train';
   const files: ImportFile[] = [];
@@ -105,24 +141,42 @@ export function cocoFolder(specs: CocoImageSpec[], options: { root?: string; spl
     const ids = spec.ids ?? sceneIds(width, height);
     const stem = spec.name.replace(/\.[^.]+$/, '');
     files.push({ path: `${root}/${split}/${spec.name}`, file: blobOf(spec.image ?? rgbPng(width, height, i)) });
-    files.push({ path: `${root}/annotations/panoptic_${split}/${stem}.png`, file: blobOf(spec.mask ?? encodeIdPng(ids, width, height)) });
+    files.push({
+      path: `${root}/annotations/panoptic_${split}/${stem}.png`,
+      file: blobOf(spec.mask ?? encodeIdPng(ids, width, height)),
+    });
     images.push({ id: i + 1, file_name: spec.name, width, height });
-    annotations.push({ image_id: i + 1, file_name: `${stem}.png`, segments_info: spec.segments ?? segmentsOf(ids, width) });
+    annotations.push({
+      image_id: i + 1,
+      file_name: `${stem}.png`,
+      segments_info: spec.segments ?? segmentsOf(ids, width),
+    });
   }
-  const categories = options.categories === null ? undefined : (options.categories ?? TEST_CATEGORIES).map((c) => ({ ...c, isthing: c.isthing ? 1 : 0 }));
+  const categories =
+    options.categories === null
+      ? undefined
+      : (options.categories ?? TEST_CATEGORIES).map((c) => ({ ...c, isthing: c.isthing ? 1 : 0 }));
   const json = options.json ?? JSON.stringify({ images, annotations, categories }, null, 1);
   files.push({ path: `${root}/annotations/panoptic_${split}.json`, file: new Blob([json]) });
   return files;
 }
 
 /** A simple-layout folder: root/categories.json, root/images/*.png, root/panoptic/*.png. */
-export function simpleFolder(names: string[], options: { root?: string; categories?: unknown; masks?: Record<string, Uint8Array> } = {}): ImportFile[] {
+export function simpleFolder(
+  names: string[],
+  options: { root?: string; categories?: unknown; masks?: Record<string, Uint8Array> } = {},
+): ImportFile[] {
   const root = options.root ?? 'simple';
-  const files: ImportFile[] = [{ path: `${root}/categories.json`, file: new Blob([JSON.stringify(options.categories ?? TEST_CATEGORIES)]) }];
+  const files: ImportFile[] = [
+    { path: `${root}/categories.json`, file: new Blob([JSON.stringify(options.categories ?? TEST_CATEGORIES)]) },
+  ];
   for (const [i, name] of names.entries()) {
     const stem = name.replace(/\.[^.]+$/, '');
     files.push({ path: `${root}/images/${name}`, file: blobOf(rgbPng(8, 6, i)) });
-    files.push({ path: `${root}/panoptic/${stem}.png`, file: blobOf(options.masks?.[stem] ?? encodeIdPng(sceneIds(), 8, 6)) });
+    files.push({
+      path: `${root}/panoptic/${stem}.png`,
+      file: blobOf(options.masks?.[stem] ?? encodeIdPng(sceneIds(), 8, 6)),
+    });
   }
   return files;
 }

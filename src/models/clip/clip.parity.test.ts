@@ -47,7 +47,9 @@ function ref(name: string): LoadedTensor {
 
 function input(name: string): tf.Tensor4D {
   const t = ref(name);
-  return tf.tidy(() => tf.transpose(tf.tensor4d(t.data as Float32Array, t.shape as [number, number, number, number]), [0, 2, 3, 1]));
+  return tf.tidy(() =>
+    tf.transpose(tf.tensor4d(t.data as Float32Array, t.shape as [number, number, number, number]), [0, 2, 3, 1]),
+  );
 }
 
 function textIds(): Int32Array[] {
@@ -108,7 +110,11 @@ async function checkImageOutputs(prefix: string, inputName: string): Promise<str
 }
 
 /** A source over the fixture weights with names, shapes or tensors changed. */
-function editedSource(edit: { rename?: (n: string) => string | null; extra?: Record<string, LoadedTensor>; reshape?: Record<string, number[]> }): TensorSource {
+function editedSource(edit: {
+  rename?: (n: string) => string | null;
+  extra?: Record<string, LoadedTensor>;
+  reshape?: Record<string, number[]>;
+}): TensorSource {
   const base = safetensorsSource(weightsFile);
   const originalOf = new Map<string, string>();
   for (const n of base.names) {
@@ -165,7 +171,9 @@ describe('OpenCLIP ConvNeXt parity', () => {
 
   it('image tower at the extra size', async () => {
     const checked = await checkImageOutputs('extra_', 'extra_image_input');
-    expect(checked).toEqual(expect.arrayContaining(['extra_dense_features_nchw', 'extra_pooled_prenorm_avg', 'extra_image_embeds']));
+    expect(checked).toEqual(
+      expect.arrayContaining(['extra_dense_features_nchw', 'extra_pooled_prenorm_avg', 'extra_image_embeds']),
+    );
   });
 
   it('normalises [0, 1] RGB with the fixture mean/std', async () => {
@@ -205,7 +213,10 @@ describe('OpenCLIP ConvNeXt parity', () => {
     const pooled = maskPool(dense, masks);
     const [allOnes, quadrant] = tf.split(pooled, 2, 1);
     await check('extra_pooled_prenorm_avg', tf.reshape(allOnes, [b, c]));
-    await check('extra_image_embeds', tf.tidy(() => tf.reshape(model.imageHead.project(allOnes), [b, -1])));
+    await check(
+      'extra_image_embeds',
+      tf.tidy(() => tf.reshape(model.imageHead.project(allOnes), [b, -1])),
+    );
 
     // Quadrant reference from the fixture's own dense map (NCHW).
     const ref5 = ref('extra_dense_features_nchw').data as Float32Array;
@@ -255,7 +266,12 @@ describe('OpenCLIP ConvNeXt parity', () => {
   it('loads the image tower from timm naming (timm checkpoint_filter_fn) and gives the same image_embeds', async () => {
     const proj = await weightsFile.read('visual.head.proj.weight');
     const source = editedSource({
-      rename: (n) => (n.startsWith('visual.trunk.') ? n.slice('visual.trunk.'.length) : n === 'visual.head.proj.weight' ? 'head.fc.weight' : null),
+      rename: (n) =>
+        n.startsWith('visual.trunk.')
+          ? n.slice('visual.trunk.'.length)
+          : n === 'visual.head.proj.weight'
+            ? 'head.fc.weight'
+            : null,
       extra: { 'head.fc.bias': { dtype: 'F32', shape: [proj.shape[0]], data: new Float32Array(proj.shape[0]) } },
     });
     const timmModel = new ClipModel(config, await loadClipWeights(config, source, { naming: 'timm' }));
@@ -311,12 +327,22 @@ describe('OpenCLIP ConvNeXt parity', () => {
     // One template "{}" makes each row the text's own normalised embedding (text_embeds_normalized).
     const classes = [[texts[0]], [texts[1], texts[2]], [texts[3]]];
     const rows = encodeSynonyms(model, classes.flat(), lookup, { templates: ['{}'], textsPerBatch: 2 });
-    const classifier = buildTextClassifier((await rows.data()) as Float32Array, rows.shape[1], classes.flatMap((c, k) => c.map(() => k)), classes.length);
+    const classifier = buildTextClassifier(
+      (await rows.data()) as Float32Array,
+      rows.shape[1],
+      classes.flatMap((c, k) => c.map(() => k)),
+      classes.length,
+    );
     await check('text_embeds_normalized', rows);
     // Two identical templates average to the same rows.
     const doubled = encodeSynonyms(model, classes.flat(), lookup, { templates: ['{}', '{}'] });
     const expectedRows = ref('text_embeds_normalized');
-    expectMatchesReference('text_embeds_normalized', await doubled.data(), expectedRows.data, fixture.tolerances.patterns);
+    expectMatchesReference(
+      'text_embeds_normalized',
+      await doubled.data(),
+      expectedRows.data,
+      fixture.tolerances.patterns,
+    );
     doubled.dispose();
 
     // Class logits = clamp(exp(scale)) · max over synonyms of logits_per_image / exp(scale).

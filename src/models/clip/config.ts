@@ -109,11 +109,23 @@ export interface OpenClipModelConfig {
     timm_proj_bias?: boolean;
     image_size: number | [number, number];
   };
-  text_cfg: { context_length?: number; vocab_size?: number; width: number; heads: number; layers: number; mlp_ratio?: number };
+  text_cfg: {
+    context_length?: number;
+    vocab_size?: number;
+    width: number;
+    heads: number;
+    layers: number;
+    mlp_ratio?: number;
+  };
 }
 
 function configError(problem: string, file?: string): never {
-  throw new DearliError('clip-config', problem, 'Use an OpenCLIP ConvNeXt configuration (e.g. convnext_base_w_320).', file);
+  throw new DearliError(
+    'clip-config',
+    problem,
+    'Use an OpenCLIP ConvNeXt configuration (e.g. convnext_base_w_320).',
+    file,
+  );
 }
 
 /** Builds a config from an open_clip model config object; rejects options the port does not implement. */
@@ -121,9 +133,11 @@ export function clipConfigFromOpenClip(modelCfg: OpenClipModelConfig, name: stri
   const v = modelCfg.vision_cfg;
   if (!v?.timm_model_name) configError('the model config has no timm image tower (vision_cfg.timm_model_name)', file);
   if (modelCfg.quick_gelu) configError('QuickGELU models (OpenAI-pretrained) are not supported', file);
-  if (v.timm_pool && v.timm_pool !== 'avg') configError(`vision_cfg.timm_pool "${v.timm_pool}" is not supported (only "" or "avg")`, file);
+  if (v.timm_pool && v.timm_pool !== 'avg')
+    configError(`vision_cfg.timm_pool "${v.timm_pool}" is not supported (only "" or "avg")`, file);
   const proj = v.timm_proj ?? 'linear';
-  if (proj !== 'linear' && proj !== 'mlp') configError(`vision_cfg.timm_proj "${proj}" is not supported (only "linear" or "mlp")`, file);
+  if (proj !== 'linear' && proj !== 'mlp')
+    configError(`vision_cfg.timm_proj "${proj}" is not supported (only "linear" or "mlp")`, file);
   const trunk = trunkPreset(v.timm_model_name);
   if (v.timm_model_kwargs?.depths) trunk.depths = [...v.timm_model_kwargs.depths];
   if (v.timm_model_kwargs?.dims) trunk.dims = [...v.timm_model_kwargs.dims];
@@ -153,8 +167,23 @@ export interface ClipFixtureConfig {
   open_clip_model_config: OpenClipModelConfig;
   resolved_architecture?: {
     embed_dim: number;
-    vision: { depths: number[]; dims: number[]; stem_patch_size: number; dw_kernel_size: number; mlp_ratio: number; norm_eps: number };
-    text: { context_length: number; vocab_size: number; width: number; heads: number; layers: number; mlp_ratio: number; norm_eps: number };
+    vision: {
+      depths: number[];
+      dims: number[];
+      stem_patch_size: number;
+      dw_kernel_size: number;
+      mlp_ratio: number;
+      norm_eps: number;
+    };
+    text: {
+      context_length: number;
+      vocab_size: number;
+      width: number;
+      heads: number;
+      layers: number;
+      mlp_ratio: number;
+      norm_eps: number;
+    };
   };
 }
 

@@ -58,7 +58,13 @@ export class ConvNextTrunk {
   stem(x: tf.Tensor4D): tf.Tensor4D {
     const { conv, norm } = this.weights.stem;
     return tf.tidy(() => {
-      const y = tf.fused.conv2d({ x, filter: conv.kernel, strides: this.config.stemPatch, pad: 'valid', bias: conv.bias });
+      const y = tf.fused.conv2d({
+        x,
+        filter: conv.kernel,
+        strides: this.config.stemPatch,
+        pad: 'valid',
+        bias: conv.bias,
+      });
       return layerNormInference(y, norm.weight, norm.bias, this.config.eps) as tf.Tensor4D;
     });
   }
@@ -99,10 +105,14 @@ export class ConvNextTrunk {
   forwardFeatures(x: tf.Tensor4D): ConvNextFeatures {
     const s = this.stride;
     if (x.shape[1] % s !== 0 || x.shape[2] % s !== 0 || x.shape[3] !== 3) {
-      throw new RangeError(`ConvNeXt input must be [B, H, W, 3] with H and W multiples of ${s}, got [${x.shape.join(', ')}]`);
+      throw new RangeError(
+        `ConvNeXt input must be [B, H, W, 3] with H and W multiples of ${s}, got [${x.shape.join(', ')}]`,
+      );
     }
     if (this.weights.stages.length !== FEATURE_NAMES.length) {
-      throw new RangeError(`ConvNeXt features need ${FEATURE_NAMES.length} stages, the weights have ${this.weights.stages.length}`);
+      throw new RangeError(
+        `ConvNeXt features need ${FEATURE_NAMES.length} stages, the weights have ${this.weights.stages.length}`,
+      );
     }
     const stem = this.stem(x);
     const res2 = this.stage(0, stem);

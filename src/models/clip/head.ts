@@ -9,8 +9,7 @@ import { geluInference, layerNormInference, linearFused } from '../ops/inference
 import { collectTensors, type LayerNormWeights, type LinearWeights } from './layers';
 
 type ClipProjectionWeights =
-  | { kind: 'linear'; proj: LinearWeights }
-  | { kind: 'mlp'; fc1: LinearWeights; fc2: LinearWeights };
+  { kind: 'linear'; proj: LinearWeights } | { kind: 'mlp'; fc1: LinearWeights; fc2: LinearWeights };
 
 export interface ClipImageHeadWeights {
   norm: LayerNormWeights;

@@ -10,7 +10,10 @@ beforeAll(async () => {
 it('mask pooling resizes like F.interpolate(bilinear, align_corners=False) before thresholding', async () => {
   // Logits on a 5x7 grid pooled onto a 3x4 map: a fractional resize where the source index clamps at 0.
   const [h, w, mh, mw, c] = [3, 4, 5, 7, 2];
-  const dense = tf.tensor4d(Float32Array.from({ length: h * w * c }, (_, i) => (i % 7) - 3 + i / 10), [1, h, w, c]);
+  const dense = tf.tensor4d(
+    Float32Array.from({ length: h * w * c }, (_, i) => (i % 7) - 3 + i / 10),
+    [1, h, w, c],
+  );
   const logits = Float32Array.from({ length: mh * mw }, (_, i) => Math.sin(i * 1.7) + 0.1);
   const masks = tf.tensor4d(logits, [1, 1, mh, mw]);
   // PyTorch: src = max(0, (dst + 0.5)·in/out − 0.5), neighbours floor(src) and min(floor+1, in−1).

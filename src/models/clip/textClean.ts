@@ -24,7 +24,8 @@
 import { LEGACY_ENTITY_NAMES, namedEntities } from './htmlEntities';
 
 /** Characters Python's str.isspace() accepts (str.strip / str.split / `\s` of open_clip), as a RegExp class body. */
-export const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+export const PY_SPACE =
+  '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const PY_SPACE_RUN = new RegExp(`[${PY_SPACE}]+`, 'g');
 const PY_SPACE_EDGES = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
 
@@ -50,8 +51,12 @@ function numericReference(code: number): string {
   if (code >= 0x80 && code <= 0x9f) return CP1252_HIGH[code - 0x80];
   if ((code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) return '\ufffd';
   const dropped =
-    (code >= 0x01 && code <= 0x08) || code === 0x0b || (code >= 0x0e && code <= 0x1f) || code === 0x7f ||
-    (code >= 0xfdd0 && code <= 0xfdef) || (code & 0xfffe) === 0xfffe;
+    (code >= 0x01 && code <= 0x08) ||
+    code === 0x0b ||
+    (code >= 0x0e && code <= 0x1f) ||
+    code === 0x7f ||
+    (code >= 0xfdd0 && code <= 0xfdef) ||
+    (code & 0xfffe) === 0xfffe;
   return dropped ? '' : String.fromCodePoint(code);
 }
 
@@ -121,7 +126,8 @@ let cp1252Encoder: Map<string, number> | null = null;
 function singleByteEncode(text: string, windows1252: boolean): Uint8Array | null {
   if (!cp1252Encoder) {
     cp1252Encoder = new Map();
-    for (let b = 0; b < 256; b++) cp1252Encoder.set(b >= 0x80 && b <= 0x9f ? CP1252_HIGH[b - 0x80] : String.fromCharCode(b), b);
+    for (let b = 0; b < 256; b++)
+      cp1252Encoder.set(b >= 0x80 && b <= 0x9f ? CP1252_HIGH[b - 0x80] : String.fromCharCode(b), b);
   }
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
@@ -180,9 +186,28 @@ function fixEncoding(text: string): string {
 
 /** ftfy's Latin ligature table (other scripts' ligatures are left alone, as ftfy does). */
 const LIGATURES: Record<string, string> = {
-  'Ĳ': 'IJ', 'ĳ': 'ij', 'ŉ': 'ʼn', 'Ǳ': 'DZ', 'ǲ': 'Dz', 'ǳ': 'dz', 'Ǆ': 'DŽ', 'ǅ': 'Dž', 'ǆ': 'dž',
-  'Ǉ': 'LJ', 'ǈ': 'Lj', 'ǉ': 'lj', 'Ǌ': 'NJ', 'ǋ': 'Nj', 'ǌ': 'nj',
-  'ﬀ': 'ff', 'ﬁ': 'fi', 'ﬂ': 'fl', 'ﬃ': 'ffi', 'ﬄ': 'ffl', 'ﬅ': 'ſt', 'ﬆ': 'st',
+  Ĳ: 'IJ',
+  ĳ: 'ij',
+  ŉ: 'ʼn',
+  Ǳ: 'DZ',
+  ǲ: 'Dz',
+  ǳ: 'dz',
+  Ǆ: 'DŽ',
+  ǅ: 'Dž',
+  ǆ: 'dž',
+  Ǉ: 'LJ',
+  ǈ: 'Lj',
+  ǉ: 'lj',
+  Ǌ: 'NJ',
+  ǋ: 'Nj',
+  ǌ: 'nj',
+  ﬀ: 'ff',
+  ﬁ: 'fi',
+  ﬂ: 'fl',
+  ﬃ: 'ffi',
+  ﬄ: 'ffl',
+  ﬅ: 'ſt',
+  ﬆ: 'st',
 };
 const LIGATURE_CHARS = new RegExp(`[${Object.keys(LIGATURES).join('')}]`, 'g');
 const WIDTH_FORMS = /[\u3000\uff01-\uffef]/g;

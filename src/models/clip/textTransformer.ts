@@ -66,8 +66,11 @@ export class ClipTextTransformer {
     const { contextLength, vocabSize } = this.config;
     if (ids.length === 0) throw new RangeError('encodeText needs at least one token row');
     for (const row of ids) {
-      if (row.length !== contextLength) throw new RangeError(`token rows must have ${contextLength} ids, got ${row.length}`);
-      for (const id of row) if (id < 0 || id >= vocabSize) throw new RangeError(`token id ${id} is outside the vocabulary (0..${vocabSize - 1})`);
+      if (row.length !== contextLength)
+        throw new RangeError(`token rows must have ${contextLength} ids, got ${row.length}`);
+      for (const id of row)
+        if (id < 0 || id >= vocabSize)
+          throw new RangeError(`token id ${id} is outside the vocabulary (0..${vocabSize - 1})`);
     }
   }
 
@@ -78,7 +81,8 @@ export class ClipTextTransformer {
     const table = this.weights.tokenEmbedding;
     const gathered = new Float32Array(ids.length * n * width);
     ids.forEach((row, b) => {
-      for (let t = 0; t < n; t++) gathered.set(table.subarray(row[t] * width, (row[t] + 1) * width), (b * n + t) * width);
+      for (let t = 0; t < n; t++)
+        gathered.set(table.subarray(row[t] * width, (row[t] + 1) * width), (b * n + t) * width);
     });
     return tf.tidy(() => tf.add(tf.tensor3d(gathered, [ids.length, n, width]), this.weights.positionalEmbedding));
   }
@@ -88,9 +92,17 @@ export class ClipTextTransformer {
     return tf.tidy(() => {
       const qkv = linearFused(layerNormInference(x, w.ln1.weight, w.ln1.bias, eps), w.qkv.weight, w.qkv.bias);
       const [q, k, v] = tf.split(qkv, 3, -1);
-      const attended = attention(splitHeads(q, heads), splitHeads(k, heads), splitHeads(v, heads), 1 / Math.sqrt(width / heads), this.causalMask);
+      const attended = attention(
+        splitHeads(q, heads),
+        splitHeads(k, heads),
+        splitHeads(v, heads),
+        1 / Math.sqrt(width / heads),
+        this.causalMask,
+      );
       const afterAttn = tf.add(x, linearFused(mergeHeads(attended), w.out.weight, w.out.bias));
-      const hidden = geluInference(linearFused(layerNormInference(afterAttn, w.ln2.weight, w.ln2.bias, eps), w.fc.weight, w.fc.bias));
+      const hidden = geluInference(
+        linearFused(layerNormInference(afterAttn, w.ln2.weight, w.ln2.bias, eps), w.fc.weight, w.fc.bias),
+      );
       return tf.add(afterAttn, linearFused(hidden, w.proj.weight, w.proj.bias)) as tf.Tensor3D;
     });
   }
@@ -101,7 +113,12 @@ export class ClipTextTransformer {
   }
 
   finalNorm(x: tf.Tensor3D): tf.Tensor3D {
-    return layerNormInference(x, this.weights.lnFinal.weight, this.weights.lnFinal.bias, this.config.eps) as tf.Tensor3D;
+    return layerNormInference(
+      x,
+      this.weights.lnFinal.weight,
+      this.weights.lnFinal.bias,
+      this.config.eps,
+    ) as tf.Tensor3D;
   }
 
   /** Rows at the EOT positions of the normalised sequence, projected: [B, embedDim]. */

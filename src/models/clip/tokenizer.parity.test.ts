@@ -1,5 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectMatchesReference, readFixtureBytes, readFixtureJson, type TolerancePattern } from '../../../test/fixtures';
+import {
+  expectMatchesReference,
+  readFixtureBytes,
+  readFixtureJson,
+  type TolerancePattern,
+} from '../../../test/fixtures';
 import { cleanLower } from './textClean';
 import { ClipTokenizer } from './tokenizer';
 
@@ -40,13 +45,21 @@ describe('ClipTokenizer parity with open_clip SimpleTokenizer', () => {
   });
 
   it('cleans every case text as open_clip does', () => {
-    const wrong = cases.filter((c) => cleanLower(c.text) !== c.cleaned).map((c) => `${JSON.stringify(c.text)} → ${JSON.stringify(cleanLower(c.text))}, expected ${JSON.stringify(c.cleaned)}`);
+    const wrong = cases
+      .filter((c) => cleanLower(c.text) !== c.cleaned)
+      .map(
+        (c) =>
+          `${JSON.stringify(c.text)} → ${JSON.stringify(cleanLower(c.text))}, expected ${JSON.stringify(c.cleaned)}`,
+      );
     expect(wrong).toEqual([]);
   });
 
   it('gives exactly the reference ids for every case', () => {
     const contextLength = cases[0].ids.length;
-    const rows = tokenizer.tokenize(cases.map((c) => c.text), contextLength);
+    const rows = tokenizer.tokenize(
+      cases.map((c) => c.text),
+      contextLength,
+    );
     const failures: string[] = [];
     cases.forEach((c, i) => {
       try {

@@ -8,7 +8,7 @@ describe('textClean (ftfy 6.3.1 subset + html.unescape), expectations observed w
     ['P&EACUTE;REZ &SZLIG; &nTILDE; &NTILDE;', 'pérez ss &ntilde; ñ'],
     ['line1 &amp;amp;amp;\nline2 <b> &amp;amp;amp;\nline3 &amp;amp;amp;', 'line1 & line2 <b> &amp; line3 &amp;'],
     ['&notit; &#x41;&#0;&#128;&#xD800;&#11;', '¬it; a\ufffd€\ufffd'],
-    ['â€™quoted â€œthisâ€\x9d', "'quoted \"this\""],
+    ['â€™quoted â€œthisâ€\x9d', '\'quoted "this"'],
     ['\x93smart\x94', '"smart"'],
     ['cafÃƒÂ© ðŸ˜€', 'café 😀'],
     ['mixed 日本 cafÃ©', 'mixed 日本 café'],
@@ -31,7 +31,9 @@ describe('textClean (ftfy 6.3.1 subset + html.unescape), expectations observed w
 
 /** HF's vocab.json / merges.txt for CLIP, laid out from the open_clip merges file as transformers ships them. */
 async function hfFilesFromOpenClipGz(gz: Uint8Array): Promise<{ vocabJson: string; mergesTxt: string }> {
-  const text = await new Response(new Blob([gz as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
+  const text = await new Response(
+    new Blob([gz as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip')),
+  ).text();
   const merges = text.split('\n').slice(1, 49152 - 256 - 2 + 1);
   const bytes: string[] = [];
   let next = 256;
@@ -40,7 +42,13 @@ async function hfFilesFromOpenClipGz(gz: Uint8Array): Promise<{ vocabJson: strin
     bytes.push(String.fromCharCode(printable ? b : next++));
   }
   bytes.sort((a, b) => a.charCodeAt(0) - b.charCodeAt(0));
-  const tokens = [...bytes, ...bytes.map((c) => `${c}</w>`), ...merges.map((m) => m.replace(' ', '')), '<|startoftext|>', '<|endoftext|>'];
+  const tokens = [
+    ...bytes,
+    ...bytes.map((c) => `${c}</w>`),
+    ...merges.map((m) => m.replace(' ', '')),
+    '<|startoftext|>',
+    '<|endoftext|>',
+  ];
   const vocab = Object.fromEntries(tokens.map((t, i) => [t, i]));
   return { vocabJson: JSON.stringify(vocab), mergesTxt: `#version: 0.2\n${merges.join('\n')}\n` };
 }
@@ -53,9 +61,18 @@ describe('ClipTokenizer vocabulary sources', () => {
     const hf = await hfFilesFromOpenClipGz(gz);
     const fromHf = ClipTokenizer.fromHfFiles(hf);
     const vocab = JSON.parse(hf.vocabJson) as Record<string, number>;
-    const merges = hf.mergesTxt.split('\n').slice(1, -1).map((m) => m.split(' '));
+    const merges = hf.mergesTxt
+      .split('\n')
+      .slice(1, -1)
+      .map((m) => m.split(' '));
     const fromTokenizerJson = ClipTokenizer.fromHfFiles({
-      tokenizerJson: JSON.stringify({ model: { type: 'BPE', vocab, merges }, added_tokens: [{ id: 49406, content: '<|startoftext|>' }, { id: 49407, content: '<|endoftext|>' }] }),
+      tokenizerJson: JSON.stringify({
+        model: { type: 'BPE', vocab, merges },
+        added_tokens: [
+          { id: 49406, content: '<|startoftext|>' },
+          { id: 49407, content: '<|endoftext|>' },
+        ],
+      }),
     });
     const texts = cases.map((c) => c.text);
     const expected = fromGz.tokenize(texts).map((r) => Array.from(r));
@@ -66,8 +83,21 @@ describe('ClipTokenizer vocabulary sources', () => {
   });
 
   it('applies merges by rank on a tiny vocabulary and finds the EOT row', () => {
-    const vocab = { a: 0, b: 1, 'a</w>': 2, 'b</w>': 3, ab: 4, 'ab</w>': 5, 'abab</w>': 6, '<|startoftext|>': 7, '<|endoftext|>': 8 };
-    const tok = ClipTokenizer.fromHfFiles({ vocabJson: JSON.stringify(vocab), mergesTxt: '#version: 0.2\na b\na b</w>\nab ab</w>\n' });
+    const vocab = {
+      a: 0,
+      b: 1,
+      'a</w>': 2,
+      'b</w>': 3,
+      ab: 4,
+      'ab</w>': 5,
+      'abab</w>': 6,
+      '<|startoftext|>': 7,
+      '<|endoftext|>': 8,
+    };
+    const tok = ClipTokenizer.fromHfFiles({
+      vocabJson: JSON.stringify(vocab),
+      mergesTxt: '#version: 0.2\na b\na b</w>\nab ab</w>\n',
+    });
     expect(tok.encode('abab ab a')).toEqual([6, 5, 2]);
     const [row] = tok.tokenize(['abab ab a'], 4);
     expect(Array.from(row)).toEqual([7, 6, 5, 8]);
@@ -75,9 +105,15 @@ describe('ClipTokenizer vocabulary sources', () => {
   });
 
   it('refuses files that are not a CLIP vocabulary', async () => {
-    await expect(ClipTokenizer.fromBpeGz(Uint8Array.from([0x1f, 0x8b, 1, 2, 3]), 'v.gz')).rejects.toThrow(/v\.gz: the file is neither gzip data nor UTF-8 text/);
-    await expect(ClipTokenizer.fromBpeGz(new TextEncoder().encode('header\na b\n'), 'v.txt')).rejects.toThrow(/v\.txt: the file has 2 merges, CLIP needs 48894/);
-    expect(() => ClipTokenizer.fromHfFiles({ vocabJson: '{"a": 0}', mergesTxt: '' })).toThrow(/no <\|startoftext\|> token/);
+    await expect(ClipTokenizer.fromBpeGz(Uint8Array.from([0x1f, 0x8b, 1, 2, 3]), 'v.gz')).rejects.toThrow(
+      /v\.gz: the file is neither gzip data nor UTF-8 text/,
+    );
+    await expect(ClipTokenizer.fromBpeGz(new TextEncoder().encode('header\na b\n'), 'v.txt')).rejects.toThrow(
+      /v\.txt: the file has 2 merges, CLIP needs 48894/,
+    );
+    expect(() => ClipTokenizer.fromHfFiles({ vocabJson: '{"a": 0}', mergesTxt: '' })).toThrow(
+      /no <\|startoftext\|> token/,
+    );
     expect(() => ClipTokenizer.fromHfFiles({ tokenizerJson: '{' })).toThrow(/not valid JSON/);
   });
 });

@@ -16,10 +16,7 @@ const HF_NAMES: Record<string, string> = { [SOT]: '<|startoftext|>', [EOT]: '<|e
 const MERGE_COUNT = 49152 - 256 - 2;
 const WORD_END = '</w>';
 
-const PRE_TOKEN = new RegExp(
-  `${SOT}|${EOT}|'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^${PY_SPACE}\\p{L}\\p{N}]+`,
-  'giu',
-);
+const PRE_TOKEN = new RegExp(`${SOT}|${EOT}|'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^${PY_SPACE}\\p{L}\\p{N}]+`, 'giu');
 
 /** GPT-2's reversible byte → printable character map: printable Latin-1 bytes map to themselves, the rest to U+0100+. */
 function byteToUnicode(): string[] {
@@ -38,7 +35,12 @@ function byteVocabOrder(byteChars: string[]): string[] {
 }
 
 function bad(file: string, problem: string): never {
-  throw new DearliError('tokenizer-format', problem, 'Use the CLIP vocabulary file (bpe_simple_vocab_16e6.txt.gz) or a CLIP tokenizer.json / vocab.json + merges.txt.', file);
+  throw new DearliError(
+    'tokenizer-format',
+    problem,
+    'Use the CLIP vocabulary file (bpe_simple_vocab_16e6.txt.gz) or a CLIP tokenizer.json / vocab.json + merges.txt.',
+    file,
+  );
 }
 
 export class ClipTokenizer {
@@ -67,7 +69,10 @@ export class ClipTokenizer {
    * From open_clip's gzip'd merges file. Already-inflated text is accepted too: servers that label the .gz with
    * `Content-Encoding: gzip` (Vite's dev server does) get it decompressed by fetch itself.
    */
-  static async fromBpeGz(bytes: Uint8Array | ArrayBuffer, fileName = 'bpe_simple_vocab_16e6.txt.gz'): Promise<ClipTokenizer> {
+  static async fromBpeGz(
+    bytes: Uint8Array | ArrayBuffer,
+    fileName = 'bpe_simple_vocab_16e6.txt.gz',
+  ): Promise<ClipTokenizer> {
     const raw = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
     let text: string;
     try {
@@ -95,7 +100,10 @@ export class ClipTokenizer {
     const source = 'tokenizerJson' in files ? 'tokenizer.json' : 'vocab.json / merges.txt';
     try {
       if ('tokenizerJson' in files) {
-        const json = JSON.parse(files.tokenizerJson) as { model?: { vocab?: Record<string, number>; merges?: unknown[] }; added_tokens?: { id: number; content: string }[] };
+        const json = JSON.parse(files.tokenizerJson) as {
+          model?: { vocab?: Record<string, number>; merges?: unknown[] };
+          added_tokens?: { id: number; content: string }[];
+        };
         vocab = { ...(json.model?.vocab ?? {}) };
         for (const t of json.added_tokens ?? []) vocab[t.content] = t.id;
         rawMerges = json.model?.merges ?? [];
@@ -106,7 +114,9 @@ export class ClipTokenizer {
     } catch (e) {
       bad(source, `the file is not valid JSON (${(e as Error).message})`);
     }
-    const merges = rawMerges.map((m, i) => (Array.isArray(m) ? ([String(m[0]), String(m[1])] as [string, string]) : parseMerge(String(m), source, i)));
+    const merges = rawMerges.map((m, i) =>
+      Array.isArray(m) ? ([String(m[0]), String(m[1])] as [string, string]) : parseMerge(String(m), source, i),
+    );
     const encoder = new Map(Object.entries(vocab));
     for (const special of [SOT, EOT]) {
       const id = encoder.get(special) ?? encoder.get(HF_NAMES[special]);
@@ -124,7 +134,12 @@ export class ClipTokenizer {
       for (const byte of this.utf8.encode(piece)) mapped += this.byteChars[byte];
       for (const token of this.bpe(mapped)) {
         const id = this.encoder.get(token);
-        if (id === undefined) throw new DearliError('tokenizer-format', `the token "${token}" is not in the vocabulary`, 'The tokenizer files are incomplete: use a CLIP vocabulary.');
+        if (id === undefined)
+          throw new DearliError(
+            'tokenizer-format',
+            `the token "${token}" is not in the vocabulary`,
+            'The tokenizer files are incomplete: use a CLIP vocabulary.',
+          );
         ids.push(id);
       }
     }

@@ -49,9 +49,16 @@ type Take = (spec: ClipWeightSpec) => unknown;
  * The mapping itself. Called twice per load: first with a recorder to list what the checkpoint must
  * hold, then with the uploaded tensors to assemble the weight objects.
  */
-function mapClipWeights(config: ClipConfig, naming: ClipWeightNaming, towers: 'all' | 'image', take: Take): ClipWeights {
-  const image = (name: string, shape: number[], layout: Layout, init: Init) => take({ name, shape, layout, init, tower: 'image' });
-  const text = (name: string, shape: number[], layout: Layout, init: Init) => take({ name, shape, layout, init, tower: 'text' });
+function mapClipWeights(
+  config: ClipConfig,
+  naming: ClipWeightNaming,
+  towers: 'all' | 'image',
+  take: Take,
+): ClipWeights {
+  const image = (name: string, shape: number[], layout: Layout, init: Init) =>
+    take({ name, shape, layout, init, tower: 'image' });
+  const text = (name: string, shape: number[], layout: Layout, init: Init) =>
+    take({ name, shape, layout, init, tower: 'text' });
   const trunkPrefix = naming === 'open_clip' ? 'visual.trunk.' : '';
   const { trunk: t, embedDim } = config;
 
@@ -59,7 +66,14 @@ function mapClipWeights(config: ClipConfig, naming: ClipWeightNaming, towers: 'a
     weight: tower(`${prefix}.weight`, [c], 'asIs', 'normWeight') as tf.Tensor1D,
     bias: tower(`${prefix}.bias`, [c], 'asIs', 'normBias') as tf.Tensor1D,
   });
-  const lin = (tower: typeof image, prefix: string, inDim: number, outDim: number, withBias = true, biasInit: Init = 'bias'): LinearWeights => ({
+  const lin = (
+    tower: typeof image,
+    prefix: string,
+    inDim: number,
+    outDim: number,
+    withBias = true,
+    biasInit: Init = 'bias',
+  ): LinearWeights => ({
     weight: tower(`${prefix}.weight`, [outDim, inDim], 'linear', 'fanIn') as tf.Tensor2D,
     bias: withBias ? (tower(`${prefix}.bias`, [outDim], 'asIs', biasInit) as tf.Tensor1D) : undefined,
   });
@@ -69,16 +83,30 @@ function mapClipWeights(config: ClipConfig, naming: ClipWeightNaming, towers: 'a
   });
 
   const trunk: ConvNextTrunkWeights = {
-    stem: { conv: conv(`${trunkPrefix}stem.0`, 3, t.dims[0], t.stemPatch), norm: norm(image, `${trunkPrefix}stem.1`, t.dims[0]) },
+    stem: {
+      conv: conv(`${trunkPrefix}stem.0`, 3, t.dims[0], t.stemPatch),
+      norm: norm(image, `${trunkPrefix}stem.1`, t.dims[0]),
+    },
     stages: t.dims.map((c, s) => {
       const p = `${trunkPrefix}stages.${s}`;
       return {
-        downsample: s === 0 ? undefined : { norm: norm(image, `${p}.downsample.0`, t.dims[s - 1]), conv: conv(`${p}.downsample.1`, t.dims[s - 1], c, 2) },
+        downsample:
+          s === 0
+            ? undefined
+            : {
+                norm: norm(image, `${p}.downsample.0`, t.dims[s - 1]),
+                conv: conv(`${p}.downsample.1`, t.dims[s - 1], c, 2),
+              },
         blocks: Array.from({ length: t.depths[s] }, (_, b) => {
           const bp = `${p}.blocks.${b}`;
           return {
             dwConv: {
-              kernel: image(`${bp}.conv_dw.weight`, [c, 1, t.kernelSize, t.kernelSize], 'depthwise', 'fanIn') as tf.Tensor4D,
+              kernel: image(
+                `${bp}.conv_dw.weight`,
+                [c, 1, t.kernelSize, t.kernelSize],
+                'depthwise',
+                'fanIn',
+              ) as tf.Tensor4D,
               bias: image(`${bp}.conv_dw.bias`, [c], 'asIs', 'bias') as tf.Tensor1D,
             },
             norm: norm(image, `${bp}.norm`, c),
@@ -100,11 +128,33 @@ function mapClipWeights(config: ClipConfig, naming: ClipWeightNaming, towers: 'a
     norm: norm(image, `${trunkPrefix}head.norm`, features),
     projection:
       kind === 'linear'
-        ? { kind, proj: lin(image, naming === 'open_clip' ? 'visual.head.proj' : 'head.fc', features, embedDim, lastBias, lastBiasInit) }
+        ? {
+            kind,
+            proj: lin(
+              image,
+              naming === 'open_clip' ? 'visual.head.proj' : 'head.fc',
+              features,
+              embedDim,
+              lastBias,
+              lastBiasInit,
+            ),
+          }
         : {
             kind,
-            fc1: lin(image, naming === 'open_clip' ? 'visual.head.mlp.fc1' : 'head.pre_logits.fc', features, 2 * embedDim),
-            fc2: lin(image, naming === 'open_clip' ? 'visual.head.mlp.fc2' : 'head.fc', 2 * embedDim, embedDim, lastBias, lastBiasInit),
+            fc1: lin(
+              image,
+              naming === 'open_clip' ? 'visual.head.mlp.fc1' : 'head.pre_logits.fc',
+              features,
+              2 * embedDim,
+            ),
+            fc2: lin(
+              image,
+              naming === 'open_clip' ? 'visual.head.mlp.fc2' : 'head.fc',
+              2 * embedDim,
+              embedDim,
+              lastBias,
+              lastBiasInit,
+            ),
           },
   };
   if (naming === 'timm' || towers === 'image') return { trunk, imageHead };
@@ -136,7 +186,11 @@ function mapClipWeights(config: ClipConfig, naming: ClipWeightNaming, towers: 'a
 }
 
 /** The tensors a checkpoint of this config must hold, in mapping order. */
-export function clipWeightSpecs(config: ClipConfig, naming: ClipWeightNaming = 'open_clip', towers: 'all' | 'image' = 'all'): ClipWeightSpec[] {
+export function clipWeightSpecs(
+  config: ClipConfig,
+  naming: ClipWeightNaming = 'open_clip',
+  towers: 'all' | 'image' = 'all',
+): ClipWeightSpec[] {
   const specs: ClipWeightSpec[] = [];
   mapClipWeights(config, naming, towers, (spec) => specs.push(spec));
   return specs;
@@ -157,7 +211,10 @@ function torchLayout(spec: ClipWeightSpec, data: Float32Array): Float32Array {
  * layout (what a checkpoint writer needs). Reads tensors with dataSync: for
  * export, not for loops.
  */
-export function clipStateDict(config: ClipConfig, weights: ClipWeights): Map<string, { shape: readonly number[]; data: Float32Array }> {
+export function clipStateDict(
+  config: ClipConfig,
+  weights: ClipWeights,
+): Map<string, { shape: readonly number[]; data: Float32Array }> {
   const towers = weights.text ? 'all' : 'image';
   // The mapping run with specs as leaves has the shape of `weights`: walking both pairs names with values.
   const specTree = mapClipWeights(config, 'open_clip', towers, (spec) => spec);
@@ -167,11 +224,16 @@ export function clipStateDict(config: ClipConfig, weights: ClipWeights): Map<str
     const spec = specs as ClipWeightSpec;
     if (typeof spec.name === 'string' && Array.isArray(spec.shape)) {
       const data =
-        typeof values === 'number' ? Float32Array.of(values) : values instanceof Float32Array ? values : ((values as tf.Tensor).dataSync() as Float32Array);
+        typeof values === 'number'
+          ? Float32Array.of(values)
+          : values instanceof Float32Array
+            ? values
+            : ((values as tf.Tensor).dataSync() as Float32Array);
       out.set(spec.name, { shape: spec.shape, data: torchLayout(spec, data) });
       return;
     }
-    for (const key of Object.keys(specs as object)) walk((specs as Record<string, unknown>)[key], (values as Record<string, unknown>)[key]);
+    for (const key of Object.keys(specs as object))
+      walk((specs as Record<string, unknown>)[key], (values as Record<string, unknown>)[key]);
   };
   walk(specTree, weights);
   return out;
@@ -182,7 +244,11 @@ export function clipStateDict(config: ClipConfig, weights: ClipWeights): Map<str
  * is read: missing and unexpected tensors (all of them, by name), then the first tensor whose stored
  * shape differs.
  */
-export function planClipWeights(config: ClipConfig, source: TensorListing, options: LoadClipOptions = {}): ClipWeightSpec[] {
+export function planClipWeights(
+  config: ClipConfig,
+  source: TensorListing,
+  options: LoadClipOptions = {},
+): ClipWeightSpec[] {
   const naming = options.naming ?? 'open_clip';
   const towers = naming === 'timm' ? 'image' : (options.towers ?? 'all');
   const wanted = clipWeightSpecs(config, naming, towers);
@@ -209,7 +275,12 @@ export function planClipWeights(config: ClipConfig, source: TensorListing, optio
   return wanted;
 }
 
-function checkClipShape(config: ClipConfig, source: Pick<TensorListing, 'fileName'>, spec: ClipWeightSpec, shape: readonly number[]): void {
+function checkClipShape(
+  config: ClipConfig,
+  source: Pick<TensorListing, 'fileName'>,
+  spec: ClipWeightSpec,
+  shape: readonly number[],
+): void {
   const sameShape = shape.length === spec.shape.length && shape.every((d, i) => d === spec.shape[i]);
   if (!sameShape) {
     weightsError(
@@ -224,7 +295,11 @@ function checkClipShape(config: ClipConfig, source: Pick<TensorListing, 'fileNam
  * Loads CLIP weights from any source: the listing is checked first (planClipWeights), then each
  * tensor again as it is read.
  */
-export async function loadClipWeights(config: ClipConfig, source: TensorSource, options: LoadClipOptions = {}): Promise<ClipWeights> {
+export async function loadClipWeights(
+  config: ClipConfig,
+  source: TensorSource,
+  options: LoadClipOptions = {},
+): Promise<ClipWeights> {
   const naming = options.naming ?? 'open_clip';
   const towers = naming === 'timm' ? 'image' : (options.towers ?? 'all');
   const wanted = planClipWeights(config, source, options);
@@ -233,7 +308,12 @@ export async function loadClipWeights(config: ClipConfig, source: TensorSource, 
     for (const spec of wanted) {
       const t = await source.read(spec.name);
       if (!(t.data instanceof Float32Array)) {
-        throw new DearliError('weights-format', `tensor "${spec.name}" is ${t.dtype}, CLIP weights must be floating point`, 'Export the checkpoint with float weights.', source.fileName);
+        throw new DearliError(
+          'weights-format',
+          `tensor "${spec.name}" is ${t.dtype}, CLIP weights must be floating point`,
+          'Export the checkpoint with float weights.',
+          source.fileName,
+        );
       }
       checkClipShape(config, source, spec, t.shape);
       if (spec.layout === 'scalar') loaded.set(spec.name, t.data[0]);
@@ -251,7 +331,10 @@ export async function loadClipWeights(config: ClipConfig, source: TensorSource, 
 }
 
 function listNames(names: string[]): string {
-  const shown = names.slice(0, 8).map((n) => `"${n}"`).join(', ');
+  const shown = names
+    .slice(0, 8)
+    .map((n) => `"${n}"`)
+    .join(', ');
   return names.length > 8 ? `${shown} and ${names.length - 8} more` : shown;
 }
 
@@ -293,12 +376,20 @@ function randomClipSource(config: ClipConfig, seed: number, towers: 'all' | 'ima
 }
 
 /** Seeded random CLIP weights for a config (benchmarks, other modules' tests). */
-export function createRandomClipWeights(config: ClipConfig, seed: number, towers: 'all' | 'image' = 'all'): Promise<ClipWeights> {
+export function createRandomClipWeights(
+  config: ClipConfig,
+  seed: number,
+  towers: 'all' | 'image' = 'all',
+): Promise<ClipWeights> {
   return loadClipWeights(config, randomClipSource(config, seed, towers), { towers });
 }
 
 /** A ClipModel with seeded random weights. */
-export async function createRandomClipModel(config: ClipConfig, seed: number, towers: 'all' | 'image' = 'all'): Promise<ClipModel> {
+export async function createRandomClipModel(
+  config: ClipConfig,
+  seed: number,
+  towers: 'all' | 'image' = 'all',
+): Promise<ClipModel> {
   return new ClipModel(config, await createRandomClipWeights(config, seed, towers));
 }
 

@@ -42,10 +42,14 @@ const AREA_EPS = 1e-8;
 export function maskPool(dense: tf.Tensor4D, maskLogits: tf.Tensor4D): tf.Tensor3D {
   const [b, h, w, c] = dense.shape;
   const n = maskLogits.shape[1];
-  if (maskLogits.shape[0] !== b) throw new RangeError(`maskPool: ${maskLogits.shape[0]} mask batches for ${b} feature maps`);
+  if (maskLogits.shape[0] !== b)
+    throw new RangeError(`maskPool: ${maskLogits.shape[0]} mask batches for ${b} feature maps`);
   return tf.tidy(() => {
     const masksNhwc = tf.transpose(maskLogits, [0, 2, 3, 1]);
-    const resized = masksNhwc.shape[1] === h && masksNhwc.shape[2] === w ? masksNhwc : tf.image.resizeBilinear(masksNhwc, [h, w], false, true);
+    const resized =
+      masksNhwc.shape[1] === h && masksNhwc.shape[2] === w
+        ? masksNhwc
+        : tf.image.resizeBilinear(masksNhwc, [h, w], false, true);
     // step, not cast(greater): tfjs-webgpu 4.22 casts bool → float32 by aliasing the int buffer, which
     // later kernels misread (Transpose fails WGSL validation, others see denormals).
     const binary = tf.reshape(tf.step(resized, 0), [b, h * w, n]);
@@ -61,22 +65,39 @@ function clampedLogitScale(logitScale: number): number {
 }
 
 /** Region embeddings [..., E] (not normalised) → class logits [..., K]: scale · max over synonyms of the cosine. */
-export function zeroShotLogits<T extends tf.Tensor>(regionEmbeds: T, classifier: TextClassifier, logitScale: number): T {
+export function zeroShotLogits<T extends tf.Tensor>(
+  regionEmbeds: T,
+  classifier: TextClassifier,
+  logitScale: number,
+): T {
   const lead = regionEmbeds.shape.slice(0, -1);
   const e = regionEmbeds.shape[regionEmbeds.rank - 1];
   return tf.tidy(() => {
     const flat = tf.reshape(l2Normalize(regionEmbeds), [-1, e]) as tf.Tensor2D;
-    return tf.reshape(tf.mul(synonymMaxCosine(flat, classifier), clampedLogitScale(logitScale)), [...lead, classifier.numClasses]) as T;
+    return tf.reshape(tf.mul(synonymMaxCosine(flat, classifier), clampedLogitScale(logitScale)), [
+      ...lead,
+      classifier.numClasses,
+    ]) as T;
   });
 }
 
 /** Mask-pooled (pre-norm) features [B, N, C] → class probabilities [B, N, K]. */
-function classifyPooled(head: ClipImageHead, pooled: tf.Tensor3D, classifier: TextClassifier, logitScale: number): tf.Tensor3D {
+function classifyPooled(
+  head: ClipImageHead,
+  pooled: tf.Tensor3D,
+  classifier: TextClassifier,
+  logitScale: number,
+): tf.Tensor3D {
   return tf.tidy(() => tf.softmax(zeroShotLogits(head.project(pooled), classifier, logitScale)));
 }
 
 /** The whole branch: dense res5 [B, h, w, C] + mask logits [B, N, H, W] → class probabilities [B, N, K]. */
-export function zeroShotMaskProbabilities(model: ClipModel, dense: tf.Tensor4D, maskLogits: tf.Tensor4D, classifier: TextClassifier): tf.Tensor3D {
+export function zeroShotMaskProbabilities(
+  model: ClipModel,
+  dense: tf.Tensor4D,
+  maskLogits: tf.Tensor4D,
+  classifier: TextClassifier,
+): tf.Tensor3D {
   if (model.logitScale === null) throw new Error('zero-shot classification needs the CLIP logit_scale');
   const logitScale = model.logitScale;
   return tf.tidy(() => classifyPooled(model.imageHead, maskPool(dense, maskLogits), classifier, logitScale));
@@ -93,7 +114,12 @@ export interface SynonymEncodingOptions {
  * mean over templates → L2-normalise. `buildTextClassifier` (../decoder/classHead.ts) groups the rows
  * into classes.
  */
-export function encodeSynonyms(model: ClipModel, synonyms: readonly string[], tokenize: Tokenize, options: SynonymEncodingOptions = {}): tf.Tensor2D {
+export function encodeSynonyms(
+  model: ClipModel,
+  synonyms: readonly string[],
+  tokenize: Tokenize,
+  options: SynonymEncodingOptions = {},
+): tf.Tensor2D {
   const templates = options.templates ?? VILD_TEMPLATES;
   const synonymsPerBatch = Math.max(1, Math.floor((options.textsPerBatch ?? 256) / templates.length));
   const chunks: tf.Tensor2D[] = [];
@@ -101,7 +127,8 @@ export function encodeSynonyms(model: ClipModel, synonyms: readonly string[], to
     const batch = synonyms.slice(start, start + synonymsPerBatch);
     const texts = batch.flatMap((s) => templates.map((t) => t.replaceAll('{}', s)));
     const ids = tokenize(texts);
-    if (ids.length !== texts.length) throw new RangeError(`tokenize returned ${ids.length} rows for ${texts.length} texts`);
+    if (ids.length !== texts.length)
+      throw new RangeError(`tokenize returned ${ids.length} rows for ${texts.length} texts`);
     chunks.push(
       tf.tidy(() => {
         const perTemplate = tf.reshape(l2Normalize(model.encodeText(ids)), [batch.length, templates.length, -1]);
@@ -144,7 +171,12 @@ export async function classifyGtSegments(
       const offset = n * pixels;
       for (let p = 0; p < pixels; p++) if (ids[p] === id) logits[offset + p] = 1;
     });
-    const best = tf.tidy(() => tf.argMax(zeroShotMaskProbabilities(model, dense, tf.tensor4d(logits, [1, perBatch, pixels / width, width]), classifier), -1));
+    const best = tf.tidy(() =>
+      tf.argMax(
+        zeroShotMaskProbabilities(model, dense, tf.tensor4d(logits, [1, perBatch, pixels / width, width]), classifier),
+        -1,
+      ),
+    );
     predicted.set(((await best.data()) as Int32Array).subarray(0, batch.length), start);
     best.dispose();
   }

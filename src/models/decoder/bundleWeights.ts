@@ -18,7 +18,11 @@ export interface BundleTensor {
 
 /** The tensors `model.safetensors` holds for this decoder configuration, in upstream naming. */
 export function bundleTensorList(config: DecoderConfig): BundleTensor[] {
-  return upstreamTensors(config, decoderParamTable(config)).map((t) => ({ name: t.name, dtype: 'F32', shape: t.shape }));
+  return upstreamTensors(config, decoderParamTable(config)).map((t) => ({
+    name: t.name,
+    dtype: 'F32',
+    shape: t.shape,
+  }));
 }
 
 /** Lab parameter values (lab names, lab layouts) → safetensors bytes in upstream naming. */
@@ -46,17 +50,26 @@ export function exportDecoderWeights(
   return writeSafetensors(tensors, metadata);
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** `model.safetensors` → lab parameter values, after checking every name, dtype and shape. */
-export async function importDecoderWeights(config: DecoderConfig, file: SafetensorsFile): Promise<Map<string, Float32Array>> {
+export async function importDecoderWeights(
+  config: DecoderConfig,
+  file: SafetensorsFile,
+): Promise<Map<string, Float32Array>> {
   const table = decoderParamTable(config);
   const expected = upstreamTensors(config, table);
   const fix = `Export the model again, or pick the card that belongs to this file (preset "${config.preset}").`;
   const known = new Set(expected.map((t) => t.name));
   const extra = file.names.filter((n) => !known.has(n));
   if (extra.length) {
-    throw new DearliError('bundle-weights', `${extra.length} tensors are not part of a "${config.preset}" decoder (${extra.slice(0, 3).join(', ')})`, fix, file.fileName);
+    throw new DearliError(
+      'bundle-weights',
+      `${extra.length} tensors are not part of a "${config.preset}" decoder (${extra.slice(0, 3).join(', ')})`,
+      fix,
+      file.fileName,
+    );
   }
   const values = new Map<string, Float32Array>();
   for (const t of expected) {

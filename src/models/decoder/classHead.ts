@@ -20,13 +20,20 @@ export interface TextClassifier {
 }
 
 /** rows: [S, E] CLIP text embeddings (normalised here); synonymClass[s] = the class of row s. */
-export function buildTextClassifier(rows: Float32Array, embedDim: number, synonymClass: ArrayLike<number>, numClasses: number): TextClassifier {
+export function buildTextClassifier(
+  rows: Float32Array,
+  embedDim: number,
+  synonymClass: ArrayLike<number>,
+  numClasses: number,
+): TextClassifier {
   const s = synonymClass.length;
-  if (rows.length !== s * embedDim) throw new Error(`text classifier: ${rows.length} values for ${s} synonyms × ${embedDim}`);
+  if (rows.length !== s * embedDim)
+    throw new Error(`text classifier: ${rows.length} values for ${s} synonyms × ${embedDim}`);
   const perClass: number[][] = Array.from({ length: numClasses }, () => []);
   for (let i = 0; i < s; i++) {
     const c = synonymClass[i];
-    if (!(c >= 0 && c < numClasses)) throw new Error(`text classifier: synonym ${i} has class ${c}, outside [0, ${numClasses})`);
+    if (!(c >= 0 && c < numClasses))
+      throw new Error(`text classifier: synonym ${i} has class ${c}, outside [0, ${numClasses})`);
     perClass[c].push(i);
   }
   const empty = perClass.findIndex((l) => l.length === 0);
@@ -58,18 +65,30 @@ export function synonymMaxCosine(normalized: tf.Tensor2D, classifier: TextClassi
     const n = normalized.shape[0];
     const synonymCos = tf.matMul(normalized, classifier.rows, false, true); // [N, S]
     const padded = tf.concat([synonymCos, tf.fill([n, 1], -1e4)], 1);
-    return tf.max(tf.reshape(tf.gather(padded, classifier.synonymSlots, 1), [n, classifier.numClasses, classifier.maxSynonyms]), 2) as tf.Tensor2D;
+    return tf.max(
+      tf.reshape(tf.gather(padded, classifier.synonymSlots, 1), [n, classifier.numClasses, classifier.maxSynonyms]),
+      2,
+    ) as tf.Tensor2D;
   });
 }
 
 /** classEmbed [B, Q, E] → logits [B, Q, C+1] (void last). */
-export function classLogits(classEmbed: tf.Tensor3D, classifier: TextClassifier, logitScale: tf.Tensor, voidEmbedding: tf.Tensor2D): tf.Tensor3D {
+export function classLogits(
+  classEmbed: tf.Tensor3D,
+  classifier: TextClassifier,
+  logitScale: tf.Tensor,
+  voidEmbedding: tf.Tensor2D,
+): tf.Tensor3D {
   return tf.tidy(() => {
     const [b, q, e] = classEmbed.shape;
     const x = tf.reshape(l2Normalize(classEmbed), [b * q, e]) as tf.Tensor2D;
     const scale = tf.minimum(tf.exp(logitScale), 100);
     const perClass = synonymMaxCosine(x, classifier);
     const voidCos = tf.matMul(x, l2Normalize(voidEmbedding), false, true); // [BQ, 1]
-    return tf.reshape(tf.mul(tf.concat([perClass, voidCos], 1), scale), [b, q, classifier.numClasses + 1]) as tf.Tensor3D;
+    return tf.reshape(tf.mul(tf.concat([perClass, voidCos], 1), scale), [
+      b,
+      q,
+      classifier.numClasses + 1,
+    ]) as tf.Tensor3D;
   });
 }

@@ -68,9 +68,26 @@ export const DECODER_PRESETS: Record<string, DecoderConfig> = {
   /** M2F's ADE default of 100 queries, 6 layers, crop 512 (method-spec §10.5–10.6). */
   laptop: { ...PAPER, preset: 'laptop', numQueries: 100, decoderLayers: 6, cropSize: 512, trainPoints: 64 * 64 },
   /** The smallest sensible one: crop 384, 3 deformable encoder layers. */
-  'laptop-small': { ...PAPER, preset: 'laptop-small', numQueries: 100, decoderLayers: 6, encoderLayers: 3, cropSize: 384, trainPoints: 48 * 48 },
+  'laptop-small': {
+    ...PAPER,
+    preset: 'laptop-small',
+    numQueries: 100,
+    decoderLayers: 6,
+    encoderLayers: 3,
+    cropSize: 384,
+    trainPoints: 48 * 48,
+  },
   /** Same, with the plain FPN pixel decoder. */
-  'laptop-fpn': { ...PAPER, preset: 'laptop-fpn', numQueries: 100, decoderLayers: 6, pixelDecoder: 'fpn', encoderLayers: 0, cropSize: 384, trainPoints: 48 * 48 },
+  'laptop-fpn': {
+    ...PAPER,
+    preset: 'laptop-fpn',
+    numQueries: 100,
+    decoderLayers: 6,
+    pixelDecoder: 'fpn',
+    encoderLayers: 0,
+    cropSize: 384,
+    trainPoints: 48 * 48,
+  },
   /** For tests: 64x64 crops, a few thousand parameters per block. */
   tiny: {
     preset: 'tiny',

@@ -14,7 +14,9 @@ beforeAll(async () => {
 });
 
 function randomFeatures(channels: number[], size: number, batch: number, seed: number) {
-  const [res2, res3, res4, res5] = [4, 8, 16, 32].map((s, i) => tf.randomNormal([batch, size / s, size / s, channels[i]], 0, 1, 'float32', seed + i) as tf.Tensor4D);
+  const [res2, res3, res4, res5] = [4, 8, 16, 32].map(
+    (s, i) => tf.randomNormal([batch, size / s, size / s, channels[i]], 0, 1, 'float32', seed + i) as tf.Tensor4D,
+  );
   return { res2, res3, res4, res5 };
 }
 
@@ -33,7 +35,12 @@ describe('M2F-Lang forward', () => {
     for (const pixelDecoder of ['msdeform', 'fpn'] as const) {
       const cfg = decoderPreset('tiny', { pixelDecoder });
       const model = new M2FLang(cfg, 1);
-      const clf = buildTextClassifier(Float32Array.from({ length: 5 * cfg.embedDim }, (_, i) => Math.sin(i)), cfg.embedDim, [0, 0, 1, 2, 2], 3);
+      const clf = buildTextClassifier(
+        Float32Array.from({ length: 5 * cfg.embedDim }, (_, i) => Math.sin(i)),
+        cfg.embedDim,
+        [0, 0, 1, 2, 2],
+        3,
+      );
       const before = tf.memory().numTensors;
       const f = randomFeatures(cfg.trunkChannels, 64, 2, 3);
       const preds = model.forward(f, clf);
@@ -50,12 +57,19 @@ describe('M2F-Lang forward', () => {
   it('gets a gradient for every parameter except the class path under a mask-only loss', () => {
     const cfg = decoderPreset('tiny');
     const model = new M2FLang(cfg, 2);
-    const clf = buildTextClassifier(Float32Array.from({ length: 3 * cfg.embedDim }, (_, i) => Math.cos(i)), cfg.embedDim, [0, 1, 1], 2);
+    const clf = buildTextClassifier(
+      Float32Array.from({ length: 3 * cfg.embedDim }, (_, i) => Math.cos(i)),
+      cfg.embedDim,
+      [0, 1, 1],
+      2,
+    );
     const f = randomFeatures(cfg.trunkChannels, 64, 1, 5);
     const vars = [...model.variables.values()];
     const { grads } = tf.variableGrads(() => {
       const preds = model.forward(f, clf);
-      return tf.addN(preds.map((p) => tf.add(tf.mean(tf.square(p.maskLogits)), tf.mean(tf.square(p.classLogits))))) as tf.Scalar;
+      return tf.addN(
+        preds.map((p) => tf.add(tf.mean(tf.square(p.maskLogits)), tf.mean(tf.square(p.classLogits)))),
+      ) as tf.Scalar;
     }, vars);
     const names = [...model.variables.keys()];
     const missing = names.filter((n) => !(model.variables.get(n)!.name in grads));
@@ -79,13 +93,31 @@ describe('finite-difference gradients', () => {
     const nv = 13;
     const r = (shape: number[], seed: number, s = 0.5) => tf.randomNormal(shape, 0, s, 'float32', seed);
     const lin = (i: number, o: number, s: number) => [r([i, o], s), r([o], s + 100, 0.1)] as [tf.Tensor2D, tf.Tensor];
-    const p = { valueProj: lin(d, d, 1), samplingOffsets: lin(d, heads * 2 * points * 2, 2), attentionWeights: lin(d, heads * 2 * points, 3), outputProj: lin(d, d, 4) };
+    const p = {
+      valueProj: lin(d, d, 1),
+      samplingOffsets: lin(d, heads * 2 * points * 2, 2),
+      attentionWeights: lin(d, heads * 2 * points, 3),
+      outputProj: lin(d, d, 4),
+    };
     const query = r([1, 3, d], 5) as tf.Tensor3D;
     const input = r([1, nv, d], 6) as tf.Tensor3D;
     const ref = tf.tensor2d([0.3, 0.4, 0.55, 0.7, 0.8, 0.2], [3, 2]);
     const w = r([1, 3, d], 7);
     const loss = (q: tf.Tensor, x: tf.Tensor, off: tf.Tensor) =>
-      tf.sum(tf.mul(msDeformAttn({ ...p, samplingOffsets: [off as tf.Tensor2D, p.samplingOffsets[1]] }, heads, points, q as tf.Tensor3D, ref, x as tf.Tensor3D, levels), w)) as tf.Scalar;
+      tf.sum(
+        tf.mul(
+          msDeformAttn(
+            { ...p, samplingOffsets: [off as tf.Tensor2D, p.samplingOffsets[1]] },
+            heads,
+            points,
+            q as tf.Tensor3D,
+            ref,
+            x as tf.Tensor3D,
+            levels,
+          ),
+          w,
+        ),
+      ) as tf.Scalar;
     const eq = gradientCheck((t) => loss(t, input, p.samplingOffsets[0]), query, 1e-3);
     const ex = gradientCheck((t) => loss(query, t, p.samplingOffsets[0]), input, 1e-2);
     const eo = gradientCheck((t) => loss(query, input, t), p.samplingOffsets[0], 1e-3);
@@ -96,12 +128,18 @@ describe('finite-difference gradients', () => {
   });
 
   it('class head w.r.t. embeddings, logit scale and void embedding', () => {
-    const clf = buildTextClassifier(Float32Array.from({ length: 4 * 6 }, (_, i) => Math.sin(3 * i)), 6, [0, 1, 0, 1], 2);
+    const clf = buildTextClassifier(
+      Float32Array.from({ length: 4 * 6 }, (_, i) => Math.sin(3 * i)),
+      6,
+      [0, 1, 0, 1],
+      2,
+    );
     const embed = tf.randomNormal([1, 3, 6], 0, 1, 'float32', 11);
     const voidE = tf.randomNormal([1, 6], 0, 1, 'float32', 12);
     const scale = tf.scalar(Math.log(1 / 0.07));
     const w = tf.randomNormal([1, 3, 3], 0, 1, 'float32', 13);
-    const f = (e: tf.Tensor, s: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(classLogits(e as tf.Tensor3D, clf, s, v as tf.Tensor2D), w)) as tf.Scalar;
+    const f = (e: tf.Tensor, s: tf.Tensor, v: tf.Tensor) =>
+      tf.sum(tf.mul(classLogits(e as tf.Tensor3D, clf, s, v as tf.Tensor2D), w)) as tf.Scalar;
     const ee = gradientCheck((t) => f(t, scale, voidE), embed, 1e-3);
     const es = gradientCheck((t) => f(embed, t, voidE), scale, 1e-3);
     const ev = gradientCheck((t) => f(embed, scale, t), voidE, 1e-3);

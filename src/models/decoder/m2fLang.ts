@@ -16,7 +16,8 @@ export class M2FLang {
   readonly params: ParamStore;
 
   constructor(config: DecoderConfig, seed: number) {
-    if (config.convDim !== config.hiddenDim) throw new Error('M2F-Lang needs convDim == hiddenDim (the decoder input projection is the identity)');
+    if (config.convDim !== config.hiddenDim)
+      throw new Error('M2F-Lang needs convDim == hiddenDim (the decoder input projection is the identity)');
     this.config = config;
     this.params = new ParamStore(decoderParamTable(config), seed);
   }

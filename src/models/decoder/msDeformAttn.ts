@@ -42,25 +42,46 @@ export function msDeformAttn(
     const nl = levels.length;
     const value = linear(input, p.valueProj[0], p.valueProj[1]);
     // Table rows: ((batch·heads + head)·Nv + token), headDim channels.
-    const table = tf.reshape(tf.transpose(tf.reshape(value, [b, nv, heads, hd]), [0, 2, 1, 3]), [b * heads * nv, hd]) as tf.Tensor2D;
-    const offsets = tf.reshape(linear(query, p.samplingOffsets[0], p.samplingOffsets[1]), [b, nq, heads, nl * points, 2]);
+    const table = tf.reshape(tf.transpose(tf.reshape(value, [b, nv, heads, hd]), [0, 2, 1, 3]), [
+      b * heads * nv,
+      hd,
+    ]) as tf.Tensor2D;
+    const offsets = tf.reshape(linear(query, p.samplingOffsets[0], p.samplingOffsets[1]), [
+      b,
+      nq,
+      heads,
+      nl * points,
+      2,
+    ]);
     const [offX, offY] = tf.split(offsets, 2, -1).map((t) => tf.reshape(t, [b, nq, heads, nl, points]));
     const attn = tf.reshape(
       tf.softmax(tf.reshape(linear(query, p.attentionWeights[0], p.attentionWeights[1]), [b, nq, heads, nl * points])),
       [b, nq, heads, nl, points],
     );
-    const [refX, refY] = tf.split(tf.reshape(reference, [1, nq, 1, 1, 2]), 2, -1).map((t) => tf.reshape(t, [1, nq, 1, 1, 1]));
+    const [refX, refY] = tf
+      .split(tf.reshape(reference, [1, nq, 1, 1, 2]), 2, -1)
+      .map((t) => tf.reshape(t, [1, nq, 1, 1, 1]));
     // Per level: offsets are in that level's pixels; taps index the level's block of the table.
-    const widths = tf.tensor(levels.map((l) => l.width), [1, 1, 1, nl, 1]);
-    const heights = tf.tensor(levels.map((l) => l.height), [1, 1, 1, nl, 1]);
+    const widths = tf.tensor(
+      levels.map((l) => l.width),
+      [1, 1, 1, nl, 1],
+    );
+    const heights = tf.tensor(
+      levels.map((l) => l.height),
+      [1, 1, 1, nl, 1],
+    );
     const starts: number[] = [];
     levels.reduce((s, l) => (starts.push(s), s + l.height * l.width), 0);
     // Head-major (b, head, q, level, point) before the taps: one batched matMul per (b, head, q)
     // then sums levels×points×taps. (Float transposes only: tfjs-webgpu's transpose mis-types int32.)
-    const headMajor = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [b, nq, heads, nl * points]), [0, 2, 1, 3]), [b, heads, nq, nl, points]);
+    const headMajor = (t: tf.Tensor) =>
+      tf.reshape(tf.transpose(tf.reshape(t, [b, nq, heads, nl * points]), [0, 2, 1, 3]), [b, heads, nq, nl, points]);
     const x = headMajor(tf.add(refX, tf.div(offX, widths)));
     const y = headMajor(tf.add(refY, tf.div(offY, heights)));
-    const rowOffset = tf.add(tf.reshape(tf.range(0, b * heads * nv, nv, 'int32'), [b, heads, 1, 1, 1]), tf.tensor(starts, [1, 1, 1, nl, 1], 'int32'));
+    const rowOffset = tf.add(
+      tf.reshape(tf.range(0, b * heads * nv, nv, 'int32'), [b, heads, 1, 1, 1]),
+      tf.tensor(starts, [1, 1, 1, nl, 1], 'int32'),
+    );
     const taps = bilinearTaps(x, y, heights, widths, rowOffset);
     const k = nl * points * 4;
     const weights = tf.reshape(tf.mul(taps.weights, tf.reshape(headMajor(attn), [-1, 1])), [b * heads * nq, 1, k]);

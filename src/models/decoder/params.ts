@@ -28,7 +28,14 @@ export type ParamTable = Map<string, ParamSpec>;
 
 const size = (shape: number[]): number => shape.reduce((a, d) => a * d, 1);
 
-function addLinear(t: ParamTable, name: string, inDim: number, outDim: number, weightInit: Init, biasInit: Init | null): void {
+function addLinear(
+  t: ParamTable,
+  name: string,
+  inDim: number,
+  outDim: number,
+  weightInit: Init,
+  biasInit: Init | null,
+): void {
   t.set(`${name}.weight`, { shape: [inDim, outDim], init: weightInit, decay: true });
   if (biasInit) t.set(`${name}.bias`, { shape: [outDim], init: biasInit, decay: true });
 }
@@ -69,7 +76,10 @@ function addPixelDecoder(t: ParamTable, c: DecoderConfig): void {
     const hp = c.encoderHeads * NUM_LEVELS * c.encoderPoints;
     for (let i = 0; i < c.encoderLayers; i++) {
       const p = `pixel.encoder.${i}`;
-      addLinear(t, `${p}.attn.sampling_offsets`, d, hp * 2, ZEROS, { kind: 'constant', values: samplingOffsetBias(c.encoderHeads, NUM_LEVELS, c.encoderPoints) });
+      addLinear(t, `${p}.attn.sampling_offsets`, d, hp * 2, ZEROS, {
+        kind: 'constant',
+        values: samplingOffsetBias(c.encoderHeads, NUM_LEVELS, c.encoderPoints),
+      });
       addLinear(t, `${p}.attn.attention_weights`, d, hp, ZEROS, ZEROS);
       addLinear(t, `${p}.attn.value_proj`, d, d, XAVIER, ZEROS);
       addLinear(t, `${p}.attn.output_proj`, d, d, XAVIER, ZEROS);
@@ -113,8 +123,10 @@ function addTransformerDecoder(t: ParamTable, c: DecoderConfig): void {
     addNorm(t, `${p}.ffn.norm`, h);
   }
   addNorm(t, 'decoder.decoder_norm', h);
-  for (let i = 0; i < 3; i++) addLinear(t, `decoder.mask_embed.${i}`, h, i === 2 ? c.maskDim : h, torchLinear(h), torchLinear(h));
-  for (let i = 0; i < 3; i++) addLinear(t, `decoder.class_embed.${i}`, h, i === 2 ? c.embedDim : h, torchLinear(h), torchLinear(h));
+  for (let i = 0; i < 3; i++)
+    addLinear(t, `decoder.mask_embed.${i}`, h, i === 2 ? c.maskDim : h, torchLinear(h), torchLinear(h));
+  for (let i = 0; i < 3; i++)
+    addLinear(t, `decoder.class_embed.${i}`, h, i === 2 ? c.embedDim : h, torchLinear(h), torchLinear(h));
   // Learnable logit scale (decayed like any weight, as upstream) and the void-class embedding.
   t.set('decoder.logit_scale', { shape: [], init: { kind: 'constant', values: [Math.log(1 / 0.07)] }, decay: true });
   t.set('decoder.void_embedding', { shape: [1, c.embedDim], init: { kind: 'normal', std: 1 }, decay: false });
@@ -175,7 +187,10 @@ export class ParamStore {
     const rng = new Rng(seed);
     for (const [name, spec] of table) {
       // tidy frees the initial tensor; the variable keeps its own copy of the data.
-      this.vars.set(name, tf.tidy(() => tf.variable(tf.tensor(initialValues(spec, rng), spec.shape), true)));
+      this.vars.set(
+        name,
+        tf.tidy(() => tf.variable(tf.tensor(initialValues(spec, rng), spec.shape), true)),
+      );
     }
   }
 
@@ -190,7 +205,8 @@ export class ParamStore {
     for (const [name, v] of this.vars) {
       const data = values.get(name);
       if (!data) throw new Error(`checkpoint lacks decoder parameter "${name}"`);
-      if (data.length !== v.size) throw new Error(`decoder parameter "${name}": ${data.length} values, expected ${v.size}`);
+      if (data.length !== v.size)
+        throw new Error(`decoder parameter "${name}": ${data.length} values, expected ${v.size}`);
       tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
     }
   }

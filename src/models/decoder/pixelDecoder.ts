@@ -32,19 +32,42 @@ export interface PixelDecoderOutput {
 const relu = (x: tf.Tensor4D): tf.Tensor4D => tf.relu(x);
 
 function convNorm(ps: ParamStore, name: string, x: tf.Tensor4D, groups: number, bias: boolean): tf.Tensor4D {
-  const y = linear(x, ps.get(`${name}.weight`) as tf.Tensor2D, bias ? ps.get(`${name}.bias`) : undefined) as tf.Tensor4D;
+  const y = linear(
+    x,
+    ps.get(`${name}.weight`) as tf.Tensor2D,
+    bias ? ps.get(`${name}.bias`) : undefined,
+  ) as tf.Tensor4D;
   return groupNorm(y, groups, ps.get(`${name}.norm.weight`), ps.get(`${name}.norm.bias`));
 }
 
 function conv3Norm(ps: ParamStore, name: string, x: tf.Tensor4D, groups: number): tf.Tensor4D {
-  return groupNorm(conv3x3(x, ps.get(`${name}.weight`) as tf.Tensor4D), groups, ps.get(`${name}.norm.weight`), ps.get(`${name}.norm.bias`));
+  return groupNorm(
+    conv3x3(x, ps.get(`${name}.weight`) as tf.Tensor4D),
+    groups,
+    ps.get(`${name}.norm.weight`),
+    ps.get(`${name}.norm.bias`),
+  );
 }
 
-function deformableEncoderLayer(ps: ParamStore, c: DecoderConfig, i: number, src: tf.Tensor3D, pos: tf.Tensor, reference: tf.Tensor2D, levels: LevelShape[]): tf.Tensor3D {
+function deformableEncoderLayer(
+  ps: ParamStore,
+  c: DecoderConfig,
+  i: number,
+  src: tf.Tensor3D,
+  pos: tf.Tensor,
+  reference: tf.Tensor2D,
+  levels: LevelShape[],
+): tf.Tensor3D {
   const p = `pixel.encoder.${i}`;
-  const lin = (n: string) => [ps.get(`${p}.${n}.weight`) as tf.Tensor2D, ps.get(`${p}.${n}.bias`)] as [tf.Tensor2D, tf.Tensor];
+  const lin = (n: string) =>
+    [ps.get(`${p}.${n}.weight`) as tf.Tensor2D, ps.get(`${p}.${n}.bias`)] as [tf.Tensor2D, tf.Tensor];
   const attended = msDeformAttn(
-    { valueProj: lin('attn.value_proj'), samplingOffsets: lin('attn.sampling_offsets'), attentionWeights: lin('attn.attention_weights'), outputProj: lin('attn.output_proj') },
+    {
+      valueProj: lin('attn.value_proj'),
+      samplingOffsets: lin('attn.sampling_offsets'),
+      attentionWeights: lin('attn.attention_weights'),
+      outputProj: lin('attn.output_proj'),
+    },
     c.encoderHeads,
     c.encoderPoints,
     tf.add(src, pos) as tf.Tensor3D,
@@ -64,16 +87,32 @@ function msDeformPixelDecoder(ps: ParamStore, c: DecoderConfig, f: TrunkFeatures
   const levels: LevelShape[] = inputs.map((t) => ({ height: t.shape[1], width: t.shape[2] }));
   const projected = inputs.map((t, l) => convNorm(ps, `pixel.input_proj.${l}`, t, c.normGroups, true));
   const levelEmbed = tf.split(ps.get('pixel.level_embed'), NUM_LEVELS, 0);
-  const pos = tf.concat(levels.map((l, i) => tf.add(sinePosition(l.height, l.width, d / 2), levelEmbed[i])), 0);
+  const pos = tf.concat(
+    levels.map((l, i) => tf.add(sinePosition(l.height, l.width, d / 2), levelEmbed[i])),
+    0,
+  );
   const reference = tf.tensor2d(encoderReferencePoints(levels), [pos.shape[0], 2]);
-  let src = tf.concat(projected.map((t) => tf.reshape(t, [b, -1, d])), 1) as tf.Tensor3D;
+  let src = tf.concat(
+    projected.map((t) => tf.reshape(t, [b, -1, d])),
+    1,
+  ) as tf.Tensor3D;
   for (let i = 0; i < c.encoderLayers; i++) src = deformableEncoderLayer(ps, c, i, src, pos, reference, levels);
-  const multiScale = tf.split(src, levels.map((l) => l.height * l.width), 1).map((t, i) => tf.reshape(t, [b, levels[i].height, levels[i].width, d]) as tf.Tensor4D);
+  const multiScale = tf
+    .split(
+      src,
+      levels.map((l) => l.height * l.width),
+      1,
+    )
+    .map((t, i) => tf.reshape(t, [b, levels[i].height, levels[i].width, d]) as tf.Tensor4D);
   const [h2, w2] = f.res2.shape.slice(1, 3);
   const lateral = convNorm(ps, 'pixel.lateral.0', f.res2, c.normGroups, false);
   const merged = tf.add(lateral, resizeNHWC(multiScale[2], h2, w2)) as tf.Tensor4D;
   const fpnOut = relu(conv3Norm(ps, 'pixel.output.0', merged, c.normGroups));
-  const maskFeatures = linear(fpnOut, ps.get('pixel.mask_features.weight') as tf.Tensor2D, ps.get('pixel.mask_features.bias')) as tf.Tensor4D;
+  const maskFeatures = linear(
+    fpnOut,
+    ps.get('pixel.mask_features.weight') as tf.Tensor2D,
+    ps.get('pixel.mask_features.bias'),
+  ) as tf.Tensor4D;
   return { multiScale, maskFeatures };
 }
 
@@ -82,13 +121,28 @@ function fpnPixelDecoder(ps: ParamStore, c: DecoderConfig, f: TrunkFeatures): Pi
   const multiScale = [y];
   [f.res4, f.res3, f.res2].forEach((t, l) => {
     const lateral = convNorm(ps, `pixel.lateral.${l}`, t, c.normGroups, false);
-    y = relu(conv3Norm(ps, `pixel.output.${l}`, tf.add(lateral, resizeNHWC(y, t.shape[1], t.shape[2])) as tf.Tensor4D, c.normGroups));
+    y = relu(
+      conv3Norm(
+        ps,
+        `pixel.output.${l}`,
+        tf.add(lateral, resizeNHWC(y, t.shape[1], t.shape[2])) as tf.Tensor4D,
+        c.normGroups,
+      ),
+    );
     if (l < 2) multiScale.push(y);
   });
-  const maskFeatures = linear(y, ps.get('pixel.mask_features.weight') as tf.Tensor2D, ps.get('pixel.mask_features.bias')) as tf.Tensor4D;
+  const maskFeatures = linear(
+    y,
+    ps.get('pixel.mask_features.weight') as tf.Tensor2D,
+    ps.get('pixel.mask_features.bias'),
+  ) as tf.Tensor4D;
   return { multiScale, maskFeatures };
 }
 
 export function pixelDecoder(ps: ParamStore, config: DecoderConfig, features: TrunkFeatures): PixelDecoderOutput {
-  return tidyAll(() => (config.pixelDecoder === 'msdeform' ? msDeformPixelDecoder(ps, config, features) : fpnPixelDecoder(ps, config, features)));
+  return tidyAll(() =>
+    config.pixelDecoder === 'msdeform'
+      ? msDeformPixelDecoder(ps, config, features)
+      : fpnPixelDecoder(ps, config, features),
+  );
 }

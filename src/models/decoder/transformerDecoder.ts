@@ -25,14 +25,30 @@ export interface DecoderPrediction {
 /** Additive attention bias: −1e9 where blocked. */
 const BLOCKED = -1e9;
 
-function multiHeadAttention(ps: ParamStore, p: string, heads: number, query: tf.Tensor3D, key: tf.Tensor3D, value: tf.Tensor3D, bias?: tf.Tensor): tf.Tensor3D {
-  const lin = (n: string, x: tf.Tensor) => linear(x, ps.get(`${p}.${n}.weight`) as tf.Tensor2D, ps.get(`${p}.${n}.bias`));
+function multiHeadAttention(
+  ps: ParamStore,
+  p: string,
+  heads: number,
+  query: tf.Tensor3D,
+  key: tf.Tensor3D,
+  value: tf.Tensor3D,
+  bias?: tf.Tensor,
+): tf.Tensor3D {
+  const lin = (n: string, x: tf.Tensor) =>
+    linear(x, ps.get(`${p}.${n}.weight`) as tf.Tensor2D, ps.get(`${p}.${n}.bias`));
   const hd = query.shape[2] / heads;
-  const out = attention(splitHeads(lin('q', query), heads), splitHeads(lin('k', key), heads), splitHeads(lin('v', value), heads), 1 / Math.sqrt(hd), bias);
+  const out = attention(
+    splitHeads(lin('q', query), heads),
+    splitHeads(lin('k', key), heads),
+    splitHeads(lin('v', value), heads),
+    1 / Math.sqrt(hd),
+    bias,
+  );
   return lin('out', mergeHeads(out)) as tf.Tensor3D;
 }
 
-const norm = (ps: ParamStore, p: string, x: tf.Tensor): tf.Tensor3D => layerNorm(x, ps.get(`${p}.weight`), ps.get(`${p}.bias`), 1e-5) as tf.Tensor3D;
+const norm = (ps: ParamStore, p: string, x: tf.Tensor): tf.Tensor3D =>
+  layerNorm(x, ps.get(`${p}.weight`), ps.get(`${p}.bias`), 1e-5) as tf.Tensor3D;
 
 function mlp3(ps: ParamStore, p: string, x: tf.Tensor): tf.Tensor {
   let y = x;
@@ -59,7 +75,13 @@ export function maskedAttentionBias(maskLogits: tf.Tensor4D, height: number, wid
  * multiScale: [s32, s16, s8] NHWC with hiddenDim channels; maskFeatures [B, H4, W4, maskDim].
  * Returns decoderLayers + 1 predictions, the last one the final output.
  */
-export function transformerDecoder(ps: ParamStore, c: DecoderConfig, multiScale: tf.Tensor4D[], maskFeatures: tf.Tensor4D, classifier: TextClassifier): DecoderPrediction[] {
+export function transformerDecoder(
+  ps: ParamStore,
+  c: DecoderConfig,
+  multiScale: tf.Tensor4D[],
+  maskFeatures: tf.Tensor4D,
+  classifier: TextClassifier,
+): DecoderPrediction[] {
   return tidyAll(() => {
     const b = maskFeatures.shape[0];
     const [h4, w4, md] = maskFeatures.shape.slice(1);
@@ -67,16 +89,28 @@ export function transformerDecoder(ps: ParamStore, c: DecoderConfig, multiScale:
     const levelEmbed = tf.split(ps.get('decoder.level_embed'), NUM_LEVELS, 0);
     const sizes = multiScale.map((t) => [t.shape[1], t.shape[2]] as [number, number]);
     const memory = multiScale.map((t, l) => tf.add(tf.reshape(t, [b, -1, hd]), levelEmbed[l]) as tf.Tensor3D);
-    const memoryWithPos = memory.map((m, l) => tf.add(m, sinePosition(sizes[l][0], sizes[l][1], hd / 2)) as tf.Tensor3D);
+    const memoryWithPos = memory.map(
+      (m, l) => tf.add(m, sinePosition(sizes[l][0], sizes[l][1], hd / 2)) as tf.Tensor3D,
+    );
     const queryPos = ps.get('decoder.query_embed');
     const flatMaskFeatures = tf.reshape(maskFeatures, [b, h4 * w4, md]);
 
     const predict = (output: tf.Tensor3D): DecoderPrediction => {
       const normed = norm(ps, 'decoder.decoder_norm', output);
       const maskEmbed = mlp3(ps, 'decoder.mask_embed', normed);
-      const maskLogits = tf.reshape(tf.matMul(maskEmbed, flatMaskFeatures, false, true), [b, c.numQueries, h4, w4]) as tf.Tensor4D;
+      const maskLogits = tf.reshape(tf.matMul(maskEmbed, flatMaskFeatures, false, true), [
+        b,
+        c.numQueries,
+        h4,
+        w4,
+      ]) as tf.Tensor4D;
       const embed = mlp3(ps, 'decoder.class_embed', normed) as tf.Tensor3D;
-      const logits = classLogits(embed, classifier, ps.get('decoder.logit_scale'), ps.get('decoder.void_embedding') as tf.Tensor2D);
+      const logits = classLogits(
+        embed,
+        classifier,
+        ps.get('decoder.logit_scale'),
+        ps.get('decoder.void_embedding') as tf.Tensor2D,
+      );
       return { classLogits: logits, maskLogits };
     };
 
@@ -87,10 +121,25 @@ export function transformerDecoder(ps: ParamStore, c: DecoderConfig, multiScale:
       const p = `decoder.layers.${i}`;
       const bias = maskedAttentionBias(predictions[i].maskLogits, sizes[level][0], sizes[level][1]);
       const withPos = tf.add(output, queryPos) as tf.Tensor3D;
-      output = norm(ps, `${p}.cross_attn.norm`, tf.add(output, multiHeadAttention(ps, `${p}.cross_attn`, c.heads, withPos, memoryWithPos[level], memory[level], bias)));
+      output = norm(
+        ps,
+        `${p}.cross_attn.norm`,
+        tf.add(
+          output,
+          multiHeadAttention(ps, `${p}.cross_attn`, c.heads, withPos, memoryWithPos[level], memory[level], bias),
+        ),
+      );
       const selfQ = tf.add(output, queryPos) as tf.Tensor3D;
-      output = norm(ps, `${p}.self_attn.norm`, tf.add(output, multiHeadAttention(ps, `${p}.self_attn`, c.heads, selfQ, selfQ, output)));
-      const ffn = linear(tf.relu(linear(output, ps.get(`${p}.ffn.linear1.weight`) as tf.Tensor2D, ps.get(`${p}.ffn.linear1.bias`))), ps.get(`${p}.ffn.linear2.weight`) as tf.Tensor2D, ps.get(`${p}.ffn.linear2.bias`));
+      output = norm(
+        ps,
+        `${p}.self_attn.norm`,
+        tf.add(output, multiHeadAttention(ps, `${p}.self_attn`, c.heads, selfQ, selfQ, output)),
+      );
+      const ffn = linear(
+        tf.relu(linear(output, ps.get(`${p}.ffn.linear1.weight`) as tf.Tensor2D, ps.get(`${p}.ffn.linear1.bias`))),
+        ps.get(`${p}.ffn.linear2.weight`) as tf.Tensor2D,
+        ps.get(`${p}.ffn.linear2.bias`),
+      );
       output = norm(ps, `${p}.ffn.norm`, tf.add(output, ffn));
       predictions.push(predict(output));
     }

@@ -34,22 +34,32 @@ function upstreamTiny(): Map<string, number[]> {
   m.set(`${px}.mask_features.weight`, [32, 32, 1, 1]).set(`${px}.mask_features.bias`, [32]);
 
   const pr = 'sem_seg_head.predictor';
-  m.set(`${pr}.query_feat.weight`, [12, 32]).set(`${pr}.query_embed.weight`, [12, 32]).set(`${pr}.level_embed.weight`, [3, 32]);
+  m.set(`${pr}.query_feat.weight`, [12, 32])
+    .set(`${pr}.query_embed.weight`, [12, 32])
+    .set(`${pr}.level_embed.weight`, [3, 32]);
   for (let i = 0; i < 3; i++) {
-    for (const [list, attn] of [['transformer_self_attention_layers', 'self_attn'], ['transformer_cross_attention_layers', 'multihead_attn']]) {
+    for (const [list, attn] of [
+      ['transformer_self_attention_layers', 'self_attn'],
+      ['transformer_cross_attention_layers', 'multihead_attn'],
+    ]) {
       const p = `${pr}.${list}.${i}`;
       m.set(`${p}.${attn}.in_proj_weight`, [96, 32]).set(`${p}.${attn}.in_proj_bias`, [96]);
       m.set(`${p}.${attn}.out_proj.weight`, [32, 32]).set(`${p}.${attn}.out_proj.bias`, [32]);
       norm(`${p}.norm`);
     }
     const f = `${pr}.transformer_ffn_layers.${i}`;
-    m.set(`${f}.linear1.weight`, [64, 32]).set(`${f}.linear1.bias`, [64]).set(`${f}.linear2.weight`, [32, 64]).set(`${f}.linear2.bias`, [32]);
+    m.set(`${f}.linear1.weight`, [64, 32])
+      .set(`${f}.linear1.bias`, [64])
+      .set(`${f}.linear2.weight`, [32, 64])
+      .set(`${f}.linear2.bias`, [32]);
     norm(`${f}.norm`);
   }
   norm(`${pr}.decoder_norm`);
   for (let i = 0; i < 3; i++) {
     m.set(`${pr}.mask_embed.layers.${i}.weight`, [32, 32]).set(`${pr}.mask_embed.layers.${i}.bias`, [32]);
-    m.set(`${pr}.class_embed.layers.${i}.weight`, [i === 2 ? 16 : 32, 32]).set(`${pr}.class_embed.layers.${i}.bias`, [i === 2 ? 16 : 32]);
+    m.set(`${pr}.class_embed.layers.${i}.weight`, [i === 2 ? 16 : 32, 32]).set(`${pr}.class_embed.layers.${i}.bias`, [
+      i === 2 ? 16 : 32,
+    ]);
   }
   m.set(`${pr}.logit_scale`, []);
   m.set('void_embedding.weight', [1, 16]);

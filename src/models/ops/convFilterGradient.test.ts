@@ -9,11 +9,21 @@ beforeAll(async () => {
 });
 
 function randomTensor(shape: number[], rng: Rng): tf.Tensor {
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => rng.normal()), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => rng.normal()),
+    shape,
+  );
 }
 
 /** dL/dW of L = Σ conv(x, W)·dy, by the definition: Σ over batch and output positions of x·dy. */
-function naiveFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, k: number, stride: number, pad: number, depthwise: boolean): Float32Array {
+function naiveFilterGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  k: number,
+  stride: number,
+  pad: number,
+  depthwise: boolean,
+): Float32Array {
   const [b, h, w, ci] = x.shape;
   const [, oh, ow, co] = dy.shape;
   const xv = x.dataSync();
@@ -30,7 +40,9 @@ function naiveFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, k: number, stride:
             for (let i = 0; i < ci; i++) {
               const xi = xv[((n * h + xr) * w + xc) * ci + i];
               if (depthwise) out[(r * k + c) * ci + i] += xi * dv[((n * oh + yr) * ow + yc) * co + i];
-              else for (let o = 0; o < co; o++) out[((r * k + c) * ci + i) * co + o] += xi * dv[((n * oh + yr) * ow + yc) * co + o];
+              else
+                for (let o = 0; o < co; o++)
+                  out[((r * k + c) * ci + i) * co + o] += xi * dv[((n * oh + yr) * ow + yc) * co + o];
             }
           }
   return out;
@@ -48,7 +60,8 @@ describe('cpu conv filter gradients', () => {
       const x = randomTensor([2, 8, 8, ci], rng) as tf.Tensor4D;
       const filter = randomTensor(depthwise ? [k, k, ci, 1] : [k, k, ci, co], rng) as tf.Tensor4D;
       const padding = pad === 0 ? 'valid' : 'same';
-      const conv = (f: tf.Tensor4D) => (depthwise ? tf.depthwiseConv2d(x, f, stride, padding) : tf.conv2d(x, f, stride, padding));
+      const conv = (f: tf.Tensor4D) =>
+        depthwise ? tf.depthwiseConv2d(x, f, stride, padding) : tf.conv2d(x, f, stride, padding);
       const dy = randomTensor(conv(filter).shape, rng) as tf.Tensor4D;
       const grad = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(conv(f as tf.Tensor4D), dy)))(filter);
       const expected = naiveFilterGradient(x, dy, k, stride, pad, depthwise);

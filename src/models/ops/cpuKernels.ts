@@ -22,7 +22,15 @@ interface CpuBackendLike {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array | Int32Array): tf.TensorInfo;
 }
 
-function unsortedSegmentSumCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function unsortedSegmentSumCpu({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const cpu = backend as CpuBackendLike;
   const x = inputs.x as tf.TensorInfo;
   const segmentIds = inputs.segmentIds as tf.TensorInfo;
@@ -43,7 +51,13 @@ function unsortedSegmentSumCpu({ inputs, backend, attrs }: { inputs: tf.NamedTen
 }
 
 /** Copies the box [begin, begin+size) of a row-major array of `shape`. */
-function sliceValues(values: ArrayLike<number> & { subarray?: unknown }, shape: number[], begin: number[], size: number[], out: Float32Array | Int32Array): void {
+function sliceValues(
+  values: ArrayLike<number> & { subarray?: unknown },
+  shape: number[],
+  begin: number[],
+  size: number[],
+  out: Float32Array | Int32Array,
+): void {
   const rank = shape.length;
   const strides = new Array<number>(rank);
   strides[rank - 1] = 1;
@@ -63,7 +77,15 @@ function sliceValues(values: ArrayLike<number> & { subarray?: unknown }, shape: 
   }
 }
 
-function sliceCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function sliceCpu({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const cpu = backend as CpuBackendLike;
   const x = inputs.x as tf.TensorInfo;
   const a = attrs as { begin: number | number[]; size: number | number[] };
@@ -78,7 +100,15 @@ function sliceInfo(cpu: CpuBackendLike, x: tf.TensorInfo, begin: number[], size:
   return cpu.makeTensorInfo(size, x.dtype, out);
 }
 
-function splitVCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+function splitVCpu({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo[] {
   const cpu = backend as CpuBackendLike;
   const x = inputs.x as tf.TensorInfo;
   const a = attrs as { numOrSizeSplits: number | number[]; axis: number };
@@ -94,7 +124,17 @@ function splitVCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; 
   });
 }
 
-type Row = (out: Float32Array, o: number, a: Float32Array, ia: number, sa: number, b: Float32Array, ib: number, sb: number, n: number) => void;
+type Row = (
+  out: Float32Array,
+  o: number,
+  a: Float32Array,
+  ia: number,
+  sa: number,
+  b: Float32Array,
+  ib: number,
+  sb: number,
+  n: number,
+) => void;
 
 const ROWS: Record<string, Row> = {
   Add: (out, o, a, ia, sa, b, ib, sb, n) => {
@@ -115,7 +155,11 @@ const ROWS: Record<string, Row> = {
  * Element strides of `shape` read as the broadcast `outShape` (0 along broadcast axes), with
  * adjacent axes merged wherever both operands stay contiguous across them.
  */
-function broadcastPlan(aShape: number[], bShape: number[], outShape: number[]): { dims: number[]; sa: number[]; sb: number[] } {
+function broadcastPlan(
+  aShape: number[],
+  bShape: number[],
+  outShape: number[],
+): { dims: number[]; sa: number[]; sb: number[] } {
   const r = outShape.length;
   const strides = (shape: number[]) => {
     const padded = [...new Array<number>(r - shape.length).fill(1), ...shape];
@@ -153,7 +197,8 @@ function broadcastBinaryCpu(row: Row, stock: tf.KernelFunc): tf.KernelFunc {
   return ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
     const a = args.inputs.a as tf.TensorInfo;
     const b = args.inputs.b as tf.TensorInfo;
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || tf.util.arraysEqual(a.shape, b.shape)) return stock(args as never);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || tf.util.arraysEqual(a.shape, b.shape))
+      return stock(args as never);
     const cpu = args.backend as CpuBackendLike;
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const out = new Float32Array(tf.util.sizeFromShape(outShape));
@@ -194,7 +239,8 @@ function gatherCpu(stock: tf.KernelFunc): tf.KernelFunc {
     const outer = tf.util.sizeFromShape(x.shape.slice(0, axis));
     const inner = tf.util.sizeFromShape(x.shape.slice(axis + 1));
     const values = cpu.data.get(x.dataId).values as Float32Array | Int32Array;
-    const out = x.dtype === 'int32' ? new Int32Array(outer * ids.length * inner) : new Float32Array(outer * ids.length * inner);
+    const out =
+      x.dtype === 'int32' ? new Int32Array(outer * ids.length * inner) : new Float32Array(outer * ids.length * inner);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < ids.length; i++) {
         const src = (o * size + ids[i]) * inner;
@@ -211,13 +257,18 @@ function rowMajor(values: Float32Array, batch: number, rows: number, cols: numbe
   const out = new Float32Array(batch * rows * cols);
   for (let b = 0; b < batch; b++) {
     const base = b * rows * cols;
-    for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[base + r * cols + c] = values[base + c * rows + r];
+    for (let c = 0; c < cols; c++)
+      for (let r = 0; r < rows; r++) out[base + r * cols + c] = values[base + c * rows + r];
   }
   return out;
 }
 
 function batchMatMulCpu(stock: tf.KernelFunc): tf.KernelFunc {
-  return ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: { transposeA: boolean; transposeB: boolean } }) => {
+  return ((args: {
+    inputs: tf.NamedTensorInfoMap;
+    backend: unknown;
+    attrs: { transposeA: boolean; transposeB: boolean };
+  }) => {
     const a = args.inputs.a as tf.TensorInfo;
     const b = args.inputs.b as tf.TensorInfo;
     const { transposeA, transposeB } = args.attrs;
@@ -278,8 +329,25 @@ function batchMatMulCpu(stock: tf.KernelFunc): tf.KernelFunc {
  * TensorBuffer.get per product; for ConvNeXt's patchify and 7×7 depthwise convs they were 40 % of a
  * training step.
  */
-function convFilterGradient(x: Float32Array, dy: Float32Array, c: ReturnType<typeof tf.backend_util.computeConv2DInfo>, depthwise: boolean): Float32Array {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = c;
+function convFilterGradient(
+  x: Float32Array,
+  dy: Float32Array,
+  c: ReturnType<typeof tf.backend_util.computeConv2DInfo>,
+  depthwise: boolean,
+): Float32Array {
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+  } = c;
   const { top, left } = c.padInfo;
   const perTap = depthwise ? inChannels : inChannels * outChannels;
   const acc = new Float64Array(filterHeight * filterWidth * perTap);
@@ -318,10 +386,26 @@ function convBackpropFilterCpu(depthwise: boolean, stock: tf.KernelFunc): tf.Ker
     const cpu = args.backend as CpuBackendLike;
     const x = args.inputs.x as tf.TensorInfo;
     const dy = args.inputs.dy as tf.TensorInfo;
-    const a = args.attrs as { strides: [number, number] | number; pad: 'valid' | 'same' | number; dataFormat?: string; dilations?: [number, number] | number; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number] };
+    const a = args.attrs as {
+      strides: [number, number] | number;
+      pad: 'valid' | 'same' | number;
+      dataFormat?: string;
+      dilations?: [number, number] | number;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      filterShape: [number, number, number, number];
+    };
     const dilated = a.dilations !== undefined && [a.dilations].flat().some((d) => d !== 1);
-    if (a.dataFormat === 'NCHW' || dilated || (depthwise && a.filterShape[3] !== 1) || x.dtype !== 'float32') return stock(args as never);
-    const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, depthwise);
+    if (a.dataFormat === 'NCHW' || dilated || (depthwise && a.filterShape[3] !== 1) || x.dtype !== 'float32')
+      return stock(args as never);
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterShape,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+      depthwise,
+    );
     const values = (t: tf.TensorInfo) => cpu.data.get(t.dataId).values as Float32Array;
     return cpu.makeTensorInfo(a.filterShape, 'float32', convFilterGradient(values(x), values(dy), info, depthwise));
   }) as unknown as tf.KernelFunc;
@@ -329,7 +413,10 @@ function convBackpropFilterCpu(depthwise: boolean, stock: tf.KernelFunc): tf.Ker
 
 // Bool tensors are stored as Uint8Array on cpu; keep the stock kernels for them.
 function unlessBool(fast: (args: never) => tf.TensorInfo | tf.TensorInfo[], stock: tf.KernelFunc): tf.KernelFunc {
-  return ((args: { inputs: tf.NamedTensorInfoMap }) => ((args.inputs.x as tf.TensorInfo | undefined)?.dtype === 'bool' ? stock(args as never) : fast(args as never))) as unknown as tf.KernelFunc;
+  return ((args: { inputs: tf.NamedTensorInfoMap }) =>
+    (args.inputs.x as tf.TensorInfo | undefined)?.dtype === 'bool'
+      ? stock(args as never)
+      : fast(args as never)) as unknown as tf.KernelFunc;
 }
 
 replaceKernel('UnsortedSegmentSum', 'cpu', () => unsortedSegmentSumCpu as unknown as tf.KernelFunc);

@@ -15,7 +15,13 @@ export interface GradientCheckResult {
  * Checks d f / d x at `coordinates` (all when omitted) with step eps. f must return a scalar and
  * be deterministic; it is called with tensors it must not dispose.
  */
-export function gradientCheck(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, eps = 1e-2, coordinates?: number[], floor = 1e-2): GradientCheckResult {
+export function gradientCheck(
+  f: (x: tf.Tensor) => tf.Scalar,
+  x: tf.Tensor,
+  eps = 1e-2,
+  coordinates?: number[],
+  floor = 1e-2,
+): GradientCheckResult {
   const analytic = tf.tidy(() => tf.grad(f)(x).dataSync());
   const base = x.dataSync().slice();
   const coords = coordinates ?? [...base.keys()];

@@ -8,7 +8,10 @@ import { geluInference, layerNormInference, linearFused } from './inferenceKerne
 import { gelu, layerNorm, linear } from './nn';
 
 function randomTensor(shape: number[], rng: Rng, scale: number): tf.Tensor {
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => scale * rng.normal()), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => scale * rng.normal()),
+    shape,
+  );
 }
 
 async function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
@@ -30,20 +33,19 @@ describe('inference kernels', () => {
   const rng = new Rng(7);
 
   // Rows not a multiple of the workgroup, odd channel counts, an offset mean.
-  it.each([
-    [[2, 5, 7, 13]],
-    [[3, 130]],
-    [[1, 4, 4, 512]],
-  ])('layerNormInference matches layerNorm on %j', async (shape) => {
-    const c = shape[shape.length - 1];
-    const x = tf.tidy(() => tf.add(randomTensor(shape, rng, 3), 5));
-    const w = randomTensor([c], rng, 1) as tf.Tensor1D;
-    const b = randomTensor([c], rng, 1) as tf.Tensor1D;
-    const fused = layerNormInference(x, w, b, 1e-6);
-    expect(fused.shape).toEqual(shape);
-    expect(await maxAbsDiff(fused, layerNorm(x, w, b, 1e-6))).toBeLessThan(1e-4);
-    tf.dispose([x, w, b]);
-  });
+  it.each([[[2, 5, 7, 13]], [[3, 130]], [[1, 4, 4, 512]]])(
+    'layerNormInference matches layerNorm on %j',
+    async (shape) => {
+      const c = shape[shape.length - 1];
+      const x = tf.tidy(() => tf.add(randomTensor(shape, rng, 3), 5));
+      const w = randomTensor([c], rng, 1) as tf.Tensor1D;
+      const b = randomTensor([c], rng, 1) as tf.Tensor1D;
+      const fused = layerNormInference(x, w, b, 1e-6);
+      expect(fused.shape).toEqual(shape);
+      expect(await maxAbsDiff(fused, layerNorm(x, w, b, 1e-6))).toBeLessThan(1e-4);
+      tf.dispose([x, w, b]);
+    },
+  );
 
   it('geluInference matches gelu, including 0 and large |x|', async () => {
     const x = tf.concat([randomTensor([1000], rng, 4), tf.tensor1d([0, -12, 12, -0.5, 1e-3])]);

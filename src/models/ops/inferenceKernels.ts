@@ -87,11 +87,15 @@ export function layerNormInference<T extends tf.Tensor>(x: T, weight: tf.Tensor1
   if (!onWebGpu()) return layerNorm(x, weight, bias, eps) as T;
   const channels = x.shape[x.rank - 1];
   const rows = x.size / channels;
-  return runProgram(new RowLayerNormProgram(x.shape, rows), [x, weight, bias], [
-    { type: 'float32', data: [eps] },
-    { type: 'int32', data: [rows] },
-    { type: 'int32', data: [channels] },
-  ]) as T;
+  return runProgram(
+    new RowLayerNormProgram(x.shape, rows),
+    [x, weight, bias],
+    [
+      { type: 'float32', data: [eps] },
+      { type: 'int32', data: [rows] },
+      { type: 'int32', data: [channels] },
+    ],
+  ) as T;
 }
 
 /** Exact (erf) GELU, as nn.ts gelu; one dispatch on WebGPU. */

@@ -23,9 +23,15 @@ export function conv3x3(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
   if (tf.getBackend() !== 'cpu') return tf.conv2d(x, weight, 1, 'same');
   return tf.tidy(() => {
     const [b, h, w, c] = x.shape;
-    const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    const padded = tf.pad(x, [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ]);
     const taps: tf.Tensor[] = [];
-    for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) taps.push(tf.slice(padded, [0, ky, kx, 0], [b, h, w, c]));
+    for (let ky = 0; ky < 3; ky++)
+      for (let kx = 0; kx < 3; kx++) taps.push(tf.slice(padded, [0, ky, kx, 0], [b, h, w, c]));
     const cols = tf.reshape(tf.concat(taps, 3), [b * h * w, 9 * c]);
     const out = tf.matMul(cols, tf.reshape(weight, [9 * c, weight.shape[3]]));
     return tf.reshape(out, [b, h, w, weight.shape[3]]) as tf.Tensor4D;

@@ -36,7 +36,13 @@ export function linear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor): tf.
  * softmax(q·kᵀ·scale + bias)·v for q [B, H, Nq, D], k/v [B, H, Nk, D].
  * `bias` is added to the logits (an additive mask: 0 where allowed, a large negative number where not).
  */
-export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number, bias?: tf.Tensor): tf.Tensor4D {
+export function attention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  scale: number,
+  bias?: tf.Tensor,
+): tf.Tensor4D {
   return tf.tidy(() => {
     let logits: tf.Tensor = tf.matMul(tf.mul(q, scale), k, false, true);
     if (bias) logits = tf.add(logits, bias);

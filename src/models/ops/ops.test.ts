@@ -21,7 +21,12 @@ function gridSampleRef(plane: ArrayLike<number>, h: number, w: number, x: number
   const x0 = Math.floor(px);
   const y0 = Math.floor(py);
   let v = 0;
-  for (const [cx, cy] of [[x0, y0], [x0 + 1, y0], [x0, y0 + 1], [x0 + 1, y0 + 1]]) {
+  for (const [cx, cy] of [
+    [x0, y0],
+    [x0 + 1, y0],
+    [x0, y0 + 1],
+    [x0 + 1, y0 + 1],
+  ]) {
     if (cx < 0 || cy < 0 || cx >= w || cy >= h) continue;
     v += (1 - Math.abs(px - cx)) * (1 - Math.abs(py - cy)) * plane[cy * w + cx];
   }
@@ -33,7 +38,9 @@ describe('zero gradients for comparisons and detach', () => {
     const x = tf.tensor1d([-1, 2, 3, -4]);
     const g = tf.grad((t: tf.Tensor) => {
       const cond = tf.logicalNot(tf.logicalOr(tf.less(t, -2), tf.logicalAnd(tf.equal(t, 3), tf.notEqual(t, 0))));
-      return tf.sum(tf.where(tf.logicalAnd(cond, tf.greater(t, tf.lessEqual(t, 0).cast('float32'))), tf.mul(t, t), tf.zerosLike(t)));
+      return tf.sum(
+        tf.where(tf.logicalAnd(cond, tf.greater(t, tf.lessEqual(t, 0).cast('float32'))), tf.mul(t, t), tf.zerosLike(t)),
+      );
     })(x);
     expect(Array.from(g.dataSync())).toEqual([0, 4, 0, 0]);
   });
@@ -57,8 +64,20 @@ describe('cpu kernel replacements', () => {
     const [a, b] = tf.split(x, [2, 3], 3).map((t) => t.arraySync() as number[][][][]);
     expect(a).toEqual(v.map((p) => p.map((r) => r.map((c) => c.slice(0, 2)))));
     expect(b).toEqual(v.map((p) => p.map((r) => r.map((c) => c.slice(2)))));
-    const seg = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([2, 0, 2], 'int32'), 3);
-    expect(seg.arraySync()).toEqual([[3, 4], [0, 0], [6, 8]]);
+    const seg = tf.unsortedSegmentSum(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+      tf.tensor1d([2, 0, 2], 'int32'),
+      3,
+    );
+    expect(seg.arraySync()).toEqual([
+      [3, 4],
+      [0, 0],
+      [6, 8],
+    ]);
     expect(tf.slice(tf.tensor1d([true, false, true], 'bool'), [1], [2]).arraySync()).toEqual([0, 1]);
   });
 
@@ -67,29 +86,62 @@ describe('cpu kernel replacements', () => {
     const v = x.arraySync() as number[][][];
     expect(tf.gather(x, tf.tensor1d([2, 0, 2], 'int32'), 1).arraySync()).toEqual(v.map((p) => [p[2], p[0], p[2]]));
     expect(tf.gather(x, tf.tensor2d([[1], [0]], [2, 1], 'int32'), 0).arraySync()).toEqual([[v[1]], [v[0]]]);
-    expect(tf.gather(x.cast('int32'), tf.tensor1d([3, 1], 'int32'), 2).arraySync()).toEqual(v.map((p) => p.map((r) => [r[3], r[1]])));
+    expect(tf.gather(x.cast('int32'), tf.tensor1d([3, 1], 'int32'), 2).arraySync()).toEqual(
+      v.map((p) => p.map((r) => [r[3], r[1]])),
+    );
     expect(() => tf.gather(x, tf.tensor1d([3], 'int32'), 1)).toThrow();
   });
 
   it('batched matMul matches a reference for every transpose, batch broadcast and width', () => {
     const cases: [number[], number[]][] = [
-      [[5, 7], [7, 20]],
-      [[3, 5, 7], [7, 3]],
-      [[2, 3, 5, 7], [1, 7, 17]],
-      [[1, 5, 7], [4, 7, 2]],
+      [
+        [5, 7],
+        [7, 20],
+      ],
+      [
+        [3, 5, 7],
+        [7, 3],
+      ],
+      [
+        [2, 3, 5, 7],
+        [1, 7, 17],
+      ],
+      [
+        [1, 5, 7],
+        [4, 7, 2],
+      ],
     ];
     cases.forEach(([sa, sb], c) => {
       for (const transposeA of [false, true]) {
         for (const transposeB of [false, true]) {
-          const flip = (shape: number[], t: boolean) => (t ? [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]] : shape);
+          const flip = (shape: number[], t: boolean) =>
+            t ? [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]] : shape;
           const a = randomTensor(flip(sa, transposeA), 10 * c + 1);
           const b = randomTensor(flip(sb, transposeB), 10 * c + 2);
           const got = tf.matMul(a, b, transposeA, transposeB);
-          const a3 = (transposeA ? tf.transpose(a, [...sa.keys()].map((d) => (d < sa.length - 2 ? d : 2 * sa.length - 3 - d))) : a).reshape([-1, sa[sa.length - 2], sa[sa.length - 1]]);
-          const b3 = (transposeB ? tf.transpose(b, [...sb.keys()].map((d) => (d < sb.length - 2 ? d : 2 * sb.length - 3 - d))) : b).reshape([-1, sb[sb.length - 2], sb[sb.length - 1]]);
+          const a3 = (
+            transposeA
+              ? tf.transpose(
+                  a,
+                  [...sa.keys()].map((d) => (d < sa.length - 2 ? d : 2 * sa.length - 3 - d)),
+                )
+              : a
+          ).reshape([-1, sa[sa.length - 2], sa[sa.length - 1]]);
+          const b3 = (
+            transposeB
+              ? tf.transpose(
+                  b,
+                  [...sb.keys()].map((d) => (d < sb.length - 2 ? d : 2 * sb.length - 3 - d)),
+                )
+              : b
+          ).reshape([-1, sb[sb.length - 2], sb[sb.length - 1]]);
           const [av, bv] = [a3.arraySync() as number[][][], b3.arraySync() as number[][][]];
           const batch = Math.max(av.length, bv.length);
-          const want = Array.from({ length: batch }, (_, i) => av[i % av.length].map((row) => bv[i % bv.length][0].map((_, j) => row.reduce((s, x, p) => s + x * bv[i % bv.length][p][j], 0))));
+          const want = Array.from({ length: batch }, (_, i) =>
+            av[i % av.length].map((row) =>
+              bv[i % bv.length][0].map((_, j) => row.reduce((s, x, p) => s + x * bv[i % bv.length][p][j], 0)),
+            ),
+          );
           expect(got.shape.slice(-2)).toEqual([sa[sa.length - 2], sb[sb.length - 1]]);
           const flat = got.dataSync();
           want.flat(2).forEach((w, i) => expect(flat[i]).toBeCloseTo(w, 4));
@@ -100,12 +152,24 @@ describe('cpu kernel replacements', () => {
 
   it('broadcasting add, sub, mul and div match an element-by-element reference', () => {
     const pairs: [number[], number[]][] = [
-      [[4, 1024 / 64, 8, 4], [4, 1, 8, 1]],
-      [[19, 1, 1], [19, 4, 1]],
-      [[3, 1, 5], [1, 4, 1]],
+      [
+        [4, 1024 / 64, 8, 4],
+        [4, 1, 8, 1],
+      ],
+      [
+        [19, 1, 1],
+        [19, 4, 1],
+      ],
+      [
+        [3, 1, 5],
+        [1, 4, 1],
+      ],
       [[2, 3, 4], [4]],
       [[1], [2, 3]],
-      [[2, 1, 3, 1], [1, 5, 1, 2]],
+      [
+        [2, 1, 3, 1],
+        [1, 5, 1, 2],
+      ],
     ];
     const ops: [(a: tf.Tensor, b: tf.Tensor) => tf.Tensor, (x: number, y: number) => number][] = [
       [tf.add, (x, y) => x + y],
@@ -127,7 +191,9 @@ describe('cpu kernel replacements', () => {
         expect(out.shape).toEqual(outShape);
         const got = out.dataSync();
         for (let i = 0; i < got.length; i++) {
-          const loc = outShape.map((_, d) => Math.floor(i / outShape.slice(d + 1).reduce((p, n) => p * n, 1)) % outShape[d]);
+          const loc = outShape.map(
+            (_, d) => Math.floor(i / outShape.slice(d + 1).reduce((p, n) => p * n, 1)) % outShape[d],
+          );
           expect(got[i]).toBeCloseTo(ref(av[index(sa, loc)], bv[index(sb, loc)]), 5);
         }
       }
@@ -199,9 +265,17 @@ describe('gather-based bilinear sampling (grid_sample, align_corners=False, zero
     const rv = gradientCheck((t) => tf.sum(tf.mul(samplePlanes(t as tf.Tensor3D, px, py), w)) as tf.Scalar, planes);
     expect(rv.maxRelError).toBeLessThan(1e-2);
     // Positions: steps well inside one pixel cell so the function is smooth there.
-    const rx = gradientCheck((t) => tf.sum(tf.mul(samplePlanes(planes as tf.Tensor3D, t as tf.Tensor2D, py), w)) as tf.Scalar, px, 1e-3);
+    const rx = gradientCheck(
+      (t) => tf.sum(tf.mul(samplePlanes(planes as tf.Tensor3D, t as tf.Tensor2D, py), w)) as tf.Scalar,
+      px,
+      1e-3,
+    );
     expect(rx.maxRelError).toBeLessThan(2e-2);
-    const ry = gradientCheck((t) => tf.sum(tf.mul(samplePlanes(planes as tf.Tensor3D, px, t as tf.Tensor2D), w)) as tf.Scalar, py, 1e-3);
+    const ry = gradientCheck(
+      (t) => tf.sum(tf.mul(samplePlanes(planes as tf.Tensor3D, px, t as tf.Tensor2D), w)) as tf.Scalar,
+      py,
+      1e-3,
+    );
     expect(ry.maxRelError).toBeLessThan(2e-2);
   });
 

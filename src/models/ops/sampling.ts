@@ -22,7 +22,13 @@ export interface BilinearTaps {
  * height×width planes whose pixels are rows rowOffset + y·width + x of a table. height, width and
  * rowOffset (int32) may be tensors broadcasting against x and y (several levels in one call).
  */
-export function bilinearTaps(x: tf.Tensor, y: tf.Tensor, height: number | tf.Tensor, width: number | tf.Tensor, rowOffset: number | tf.Tensor = 0): BilinearTaps {
+export function bilinearTaps(
+  x: tf.Tensor,
+  y: tf.Tensor,
+  height: number | tf.Tensor,
+  width: number | tf.Tensor,
+  rowOffset: number | tf.Tensor = 0,
+): BilinearTaps {
   return tf.tidy(() => {
     const offset = typeof rowOffset === 'number' ? tf.scalar(rowOffset, 'int32') : rowOffset;
     const px = tf.sub(tf.mul(x, width), 0.5);
@@ -43,7 +49,10 @@ export function bilinearTaps(x: tf.Tensor, y: tf.Tensor, height: number | tf.Ten
         const cx = tf.add(x0, dx);
         const cy = tf.add(y0, dy);
         const inside = tf.cast(
-          tf.logicalAnd(tf.logicalAnd(tf.greaterEqual(cx, 0), tf.lessEqual(cx, maxX)), tf.logicalAnd(tf.greaterEqual(cy, 0), tf.lessEqual(cy, maxY))),
+          tf.logicalAnd(
+            tf.logicalAnd(tf.greaterEqual(cx, 0), tf.lessEqual(cx, maxX)),
+            tf.logicalAnd(tf.greaterEqual(cy, 0), tf.lessEqual(cy, maxY)),
+          ),
           'float32',
         );
         const w = tf.mul(tf.mul(gx[dx], gy[dy]), inside);
@@ -75,7 +84,9 @@ export function gatherBilinear(table: tf.Tensor2D, taps: BilinearTaps): tf.Tenso
 export function samplePlanes(planes: tf.Tensor3D, x: tf.Tensor, y: tf.Tensor, planeIndex?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const [n, h, w] = planes.shape;
-    const offsets = planeIndex ? tf.mul(planeIndex, tf.scalar(h * w, 'int32')) : tf.reshape(tf.range(0, n * h * w, h * w, 'int32'), [n, 1]);
+    const offsets = planeIndex
+      ? tf.mul(planeIndex, tf.scalar(h * w, 'int32'))
+      : tf.reshape(tf.range(0, n * h * w, h * w, 'int32'), [n, 1]);
     const taps = bilinearTaps(x, y, h, w, offsets);
     return tf.reshape(gatherBilinear(tf.reshape(planes, [n * h * w, 1]) as tf.Tensor2D, taps), taps.shape);
   });

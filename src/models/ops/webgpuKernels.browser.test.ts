@@ -45,12 +45,14 @@ function softmaxReference(data: Float32Array, cols: number): Float32Array {
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
   expect(actual.length).toBe(expected.length);
   let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
+  for (let i = 0; i < expected.length; i++)
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
   expect(worst).toBeLessThan(tol);
 }
 
 /** Shader keys the WebGPU backend has compiled: shows which program a kernel ran. */
-const compiledShaders = () => Object.keys((tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache);
+const compiledShaders = () =>
+  Object.keys((tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache);
 
 beforeAll(async () => {
   await setupTestBackend();
@@ -62,7 +64,8 @@ afterEach(() => {
 
 describe('short-axis WebGPU kernels', () => {
   const rng = new Rng(11);
-  const random = (shape: number[], scale = 1) => Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => scale * rng.normal());
+  const random = (shape: number[], scale = 1) =>
+    Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, () => scale * rng.normal());
 
   // [shape, first reduced axis, reduced axis count]: inner axes, trailing size-1 axes, several axes,
   // the last axis, at and just over the threshold (stock kernel), rows not a multiple of the workgroup.
@@ -82,23 +85,29 @@ describe('short-axis WebGPU kernels', () => {
       const expected = reduceReference(op, data, shape, first, count);
       for (const keepDims of [false, true]) {
         const y = tf[op](x, axes, keepDims);
-        expect(y.shape).toEqual(keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i)));
+        expect(y.shape).toEqual(
+          keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i)),
+        );
         expectClose(await y.data(), expected, 1e-5);
         y.dispose();
       }
       x.dispose();
-      if (expected.length * SHORT_REDUCTION >= data.length) expect(compiledShaders().some((k) => k.includes(`dearli_strided_${op}`))).toBe(true);
+      if (expected.length * SHORT_REDUCTION >= data.length)
+        expect(compiledShaders().some((k) => k.includes(`dearli_strided_${op}`))).toBe(true);
     });
   }
 
-  it.each([[[5, 1]], [[2, 65, 7]], [[3, SHORT_REDUCTION]], [[4, SHORT_REDUCTION + 1]]])('softmax over the last axis of %j, with logits of ±200', async (shape) => {
-    const data = random(shape, 80);
-    const x = tf.tensor(data, shape);
-    const y = tf.softmax(x);
-    expectClose(await y.data(), softmaxReference(data, shape[shape.length - 1]), 1e-5);
-    expect(compiledShaders().some((k) => k.includes('dearli_row_softmax'))).toBe(true);
-    tf.dispose([x, y]);
-  });
+  it.each([[[5, 1]], [[2, 65, 7]], [[3, SHORT_REDUCTION]], [[4, SHORT_REDUCTION + 1]]])(
+    'softmax over the last axis of %j, with logits of ±200',
+    async (shape) => {
+      const data = random(shape, 80);
+      const x = tf.tensor(data, shape);
+      const y = tf.softmax(x);
+      expectClose(await y.data(), softmaxReference(data, shape[shape.length - 1]), 1e-5);
+      expect(compiledShaders().some((k) => k.includes('dearli_row_softmax'))).toBe(true);
+      tf.dispose([x, y]);
+    },
+  );
 
   it('keeps int32 sums and the gradients of the replaced kernels', async () => {
     const ints = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32');
@@ -109,7 +118,9 @@ describe('short-axis WebGPU kernels', () => {
     const x = tf.tensor2d(data, [6, 5]);
     const w = tf.tensor2d(random([6, 5]), [6, 5]);
     // d/dx Σ w·softmax(x) = s ⊙ (w − Σ w⊙s) per row; sum/mean/max gradients by their definitions
-    const grads = tf.grads((a: tf.Tensor) => tf.add(tf.add(tf.sum(tf.mul(w, tf.softmax(a))), tf.sum(tf.mean(a, 1))), tf.sum(tf.max(a, 1))));
+    const grads = tf.grads((a: tf.Tensor) =>
+      tf.add(tf.add(tf.sum(tf.mul(w, tf.softmax(a))), tf.sum(tf.mean(a, 1))), tf.sum(tf.max(a, 1))),
+    );
     const [g] = grads([x]);
     const sm = softmaxReference(data, 5);
     const wv = await w.data();
@@ -119,7 +130,8 @@ describe('short-axis WebGPU kernels', () => {
       for (let c = 0; c < 5; c++) dot += wv[r * 5 + c] * sm[r * 5 + c];
       const row = Array.from(data.subarray(r * 5, r * 5 + 5));
       const argmax = row.indexOf(Math.max(...row));
-      for (let c = 0; c < 5; c++) expected[r * 5 + c] = sm[r * 5 + c] * (wv[r * 5 + c] - dot) + 1 / 5 + (c === argmax ? 1 : 0);
+      for (let c = 0; c < 5; c++)
+        expected[r * 5 + c] = sm[r * 5 + c] * (wv[r * 5 + c] - dot) + 1 / 5 + (c === argmax ? 1 : 0);
     }
     expectClose(await g.data(), expected, 1e-5);
     tf.dispose([ints, s, x, w, g]);

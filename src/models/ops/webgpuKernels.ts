@@ -97,13 +97,24 @@ function shortReduction(op: Reduction, axisAttr: string, stock: tf.KernelFunc): 
     const contiguous = axes.every((a, i) => a === first + i);
     const reduced = product(axes.map((a) => x.shape[a]));
     const kept = x.shape.filter((_, i) => !axes.includes(i));
-    if (x.dtype !== 'float32' || !contiguous || axes.length === 0 || reduced === 0 || reduced > SHORT_REDUCTION || kept.length === 0) {
+    if (
+      x.dtype !== 'float32' ||
+      !contiguous ||
+      axes.length === 0 ||
+      reduced === 0 ||
+      reduced > SHORT_REDUCTION ||
+      kept.length === 0
+    ) {
       return stock(args as never);
     }
     const inner = product(x.shape.slice(first + axes.length));
     const outputs = product(kept);
     const outShape = args.attrs.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : kept;
-    const uniforms: ProgramUniform = [{ type: 'int32', data: [outputs] }, { type: 'int32', data: [reduced] }, { type: 'int32', data: [inner] }];
+    const uniforms: ProgramUniform = [
+      { type: 'int32', data: [outputs] },
+      { type: 'int32', data: [reduced] },
+      { type: 'int32', data: [inner] },
+    ];
     return args.backend.runWebGPUProgram(new StridedReduceProgram(op, outShape, outputs), [x], 'float32', uniforms);
   }) as unknown as tf.KernelFunc;
 }
@@ -114,9 +125,13 @@ function shortSoftmax(stock: tf.KernelFunc): tf.KernelFunc {
     const rank = logits.shape.length;
     const dim = args.attrs.dim as number;
     const cols = logits.shape[rank - 1];
-    if (logits.dtype !== 'float32' || (dim !== -1 && dim !== rank - 1) || cols > SHORT_REDUCTION || cols === 0) return stock(args as never);
+    if (logits.dtype !== 'float32' || (dim !== -1 && dim !== rank - 1) || cols > SHORT_REDUCTION || cols === 0)
+      return stock(args as never);
     const rows = product(logits.shape) / cols;
-    const uniforms: ProgramUniform = [{ type: 'int32', data: [rows] }, { type: 'int32', data: [cols] }];
+    const uniforms: ProgramUniform = [
+      { type: 'int32', data: [rows] },
+      { type: 'int32', data: [cols] },
+    ];
     return args.backend.runWebGPUProgram(new RowSoftmaxProgram(logits.shape, rows), [logits], 'float32', uniforms);
   }) as unknown as tf.KernelFunc;
 }

@@ -19,7 +19,12 @@ export interface WebGpuProgram {
 export type ProgramUniform = { type: 'float32' | 'int32'; data: number[] }[];
 
 export interface WebGpuBackendLike {
-  runWebGPUProgram(program: WebGpuProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: ProgramUniform): tf.TensorInfo;
+  runWebGPUProgram(
+    program: WebGpuProgram,
+    inputs: tf.TensorInfo[],
+    dtype: 'float32',
+    uniforms?: ProgramUniform,
+  ): tf.TensorInfo;
 }
 
 export const WORKGROUP = 64;

@@ -3,7 +3,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setupTestBackend } from '../../../test/backend';
 import { maskRecordFromBinary, maskToBox } from '../../core/maskRecord';
 import { decodeMask, fromCocoRle } from '../../core/rle';
-import { autoPointsPerBatch, buildPointGrid, decoderBytesPerPrompt, maxPointsPerBatch, postprocessSmallRegions, stabilityScore, stabilityScores } from './autoMask';
+import {
+  autoPointsPerBatch,
+  buildPointGrid,
+  decoderBytesPerPrompt,
+  maxPointsPerBatch,
+  postprocessSmallRegions,
+  stabilityScore,
+  stabilityScores,
+} from './autoMask';
 import { boxIou, boxNms, generateCropBoxes, isBoxNearCropEdge, layerPointsPerSide, nmsAcrossCrops } from './cropBoxes';
 import { samPreset } from './config';
 
@@ -43,7 +51,12 @@ describe('automatic mask generation helpers', () => {
     const mask = [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0];
     expect(maskToBox(mask, 3, 4)).toEqual([1, 0, 2, 2]);
     expect(maskToBox(new Uint8Array(12), 3, 4)).toEqual([0, 0, 0, 0]);
-    const record = maskRecordFromBinary(mask, 3, 4, { predicted_iou: 0.9, stability_score: 0.97, point_coords: [[1, 1]], source: 'sam' });
+    const record = maskRecordFromBinary(mask, 3, 4, {
+      predicted_iou: 0.9,
+      stability_score: 0.97,
+      point_coords: [[1, 1]],
+      source: 'sam',
+    });
     // xywh without +1, as segment-anything's box_xyxy_to_xywh
     expect(record.bbox).toEqual([1, 0, 1, 2]);
     expect(record.area).toBe(2);
@@ -143,7 +156,11 @@ describe('crops (generate_crop_boxes, build_all_layer_point_grids, is_box_near_c
       [11, 10, 30, 30], // the same object from a 35×27 crop: IoU 19·20 / 20·20 = 0.95
       [40, 30, 50, 38], // elsewhere, whole image
     ];
-    const crops: [number, number, number, number][] = [[0, 0, 56, 40], [0, 0, 35, 27], [0, 0, 56, 40]];
+    const crops: [number, number, number, number][] = [
+      [0, 0, 56, 40],
+      [0, 0, 35, 27],
+      [0, 0, 56, 40],
+    ];
     expect(nmsAcrossCrops(boxes, crops, 0.7)).toEqual([1, 2]);
     // below the threshold both stay, the smaller crop's first
     expect(nmsAcrossCrops(boxes, crops, 0.96)).toEqual([1, 0, 2]);
@@ -155,11 +172,17 @@ describe('small-region post-processing (postprocess_small_regions)', () => {
   function record(pixels: [number, number][], predictedIou: number) {
     const mask = new Uint8Array(64);
     for (const [r, c] of pixels) mask[r * 8 + c] = 1;
-    return maskRecordFromBinary(mask, 8, 8, { predicted_iou: predictedIou, stability_score: 0.99, point_coords: [[1, 1]], source: 'sam' });
+    return maskRecordFromBinary(mask, 8, 8, {
+      predicted_iou: predictedIou,
+      stability_score: 0.99,
+      point_coords: [[1, 1]],
+      source: 'sam',
+    });
   }
   const block = (r0: number, c0: number, r1: number, c1: number, except: [number, number][] = []) => {
     const out: [number, number][] = [];
-    for (let r = r0; r <= r1; r++) for (let c = c0; c <= c1; c++) if (!except.some(([er, ec]) => er === r && ec === c)) out.push([r, c]);
+    for (let r = r0; r <= r1; r++)
+      for (let c = c0; c <= c1; c++) if (!except.some(([er, ec]) => er === r && ec === c)) out.push([r, c]);
     return out;
   };
 
@@ -178,7 +201,9 @@ describe('small-region post-processing (postprocess_small_regions)', () => {
     expect(out[2].bbox).toEqual([4, 4, 2, 2]);
     expect(out[2].predicted_iou).toBe(0.97);
     expect(out[2].point_coords).toEqual([[1, 1]]);
-    expect(Array.from(decodeMask(fromCocoRle(out[2].segmentation)))).toEqual(Array.from(decodeMask(fromCocoRle(record(block(4, 4, 6, 6), 0).segmentation))));
+    expect(Array.from(decodeMask(fromCocoRle(out[2].segmentation)))).toEqual(
+      Array.from(decodeMask(fromCocoRle(record(block(4, 4, 6, 6), 0).segmentation))),
+    );
   });
 
   it('returns nothing for no masks', () => {

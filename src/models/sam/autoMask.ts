@@ -17,7 +17,14 @@ import { maskRecordFromBinary, maskToBox, type MaskRecord } from '../../core/mas
 import { decodeMask, fromCocoRle } from '../../core/rle';
 import { removeSmallRegions } from '../../core/smallRegions';
 import type { SamConfig } from './config';
-import { boxNms, generateCropBoxes, layerPointsPerSide, isBoxNearCropEdge, nmsAcrossCrops, type BoxXyxy } from './cropBoxes';
+import {
+  boxNms,
+  generateCropBoxes,
+  layerPointsPerSide,
+  isBoxNearCropEdge,
+  nmsAcrossCrops,
+  type BoxXyxy,
+} from './cropBoxes';
 import { postprocessMasks } from './postprocess';
 import { SamPredictor, type SamImage } from './sam';
 
@@ -115,7 +122,16 @@ export function decoderBytesPerPrompt(config: SamConfig): number {
   const { transformerDim: c, numHeads, numMultimaskOutputs } = config.maskDecoder;
   const maskTokens = numMultimaskOutputs + 1;
   const tokens = 1 + maskTokens + 2;
-  return 4 * Math.max(h * w * c, 4 * h * w * Math.floor(c / 4), 16 * h * w * Math.floor(c / 8), 16 * h * w * maskTokens, numHeads * h * w * tokens);
+  return (
+    4 *
+    Math.max(
+      h * w * c,
+      4 * h * w * Math.floor(c / 4),
+      16 * h * w * Math.floor(c / 8),
+      16 * h * w * maskTokens,
+      numHeads * h * w * tokens,
+    )
+  );
 }
 
 /** Most prompts per decoder batch whose largest tensor still fits one GPU buffer binding. */
@@ -129,7 +145,11 @@ export function maxPointsPerBatch(limits: GpuBufferLimits, config: SamConfig): n
  * Without limits (no WebGPU) the cap. Larger batches barely speed up a saturated GPU but multiply its
  * memory use, hence the cap; an explicit larger number is allowed where it fits.
  */
-export function autoPointsPerBatch(limits: GpuBufferLimits | undefined, config: SamConfig, cap = DEFAULT_AUTO_MASK_OPTIONS.pointsPerBatch): number {
+export function autoPointsPerBatch(
+  limits: GpuBufferLimits | undefined,
+  config: SamConfig,
+  cap = DEFAULT_AUTO_MASK_OPTIONS.pointsPerBatch,
+): number {
   const n = limits ? Math.min(cap, maxPointsPerBatch(limits, config)) : cap;
   const step = n >= 16 ? 16 : n >= 8 ? 8 : 1;
   return Math.max(1, n - (n % step));
@@ -149,7 +169,8 @@ function cropImage(image: SamImage, [x0, y0, x1, y1]: BoxXyxy): SamImage {
   const height = y1 - y0;
   const pixels = new Uint8Array(width * height * channels);
   for (let y = 0; y < height; y++) {
-    for (let k = 0; k < width * channels; k++) pixels[y * width * channels + k] = image.pixels[((y0 + y) * image.width + x0) * channels + k];
+    for (let k = 0; k < width * channels; k++)
+      pixels[y * width * channels + k] = image.pixels[((y0 + y) * image.width + x0) * channels + k];
   }
   return { pixels, width, height, channels };
 }
@@ -212,11 +233,18 @@ async function cropCandidates(predictor: SamPredictor, run: CropRun): Promise<Ca
       const chunk = passing.slice(c0, c0 + chunkSize);
       const { scores, binary } = tf.tidy(() => {
         const selected = tf.gather(flatLogits, tf.tensor1d(chunk, 'int32')).expandDims(0) as tf.Tensor4D;
-        const full = postprocessMasks(selected, predictor.inputSize, predictor.originalSize, predictor.imgSize).squeeze([0]) as tf.Tensor3D;
-        return { scores: stabilityScores(full, threshold, opts.stabilityScoreOffset), binary: tf.greater(full, threshold) };
+        const full = postprocessMasks(selected, predictor.inputSize, predictor.originalSize, predictor.imgSize).squeeze(
+          [0],
+        ) as tf.Tensor3D;
+        return {
+          scores: stabilityScores(full, threshold, opts.stabilityScoreOffset),
+          binary: tf.greater(full, threshold),
+        };
       });
       const stability = (await scores.data()) as Float32Array;
-      const stable = chunk.map((_, i) => i).filter((i) => !(opts.stabilityScoreThresh > 0) || stability[i] >= opts.stabilityScoreThresh);
+      const stable = chunk
+        .map((_, i) => i)
+        .filter((i) => !(opts.stabilityScoreThresh > 0) || stability[i] >= opts.stabilityScoreThresh);
       if (stable.length > 0) {
         const kept = tf.tidy(() => tf.gather(binary, tf.tensor1d(stable, 'int32')));
         const bits = (await kept.data()) as Uint8Array;
@@ -229,7 +257,8 @@ async function cropCandidates(predictor: SamPredictor, run: CropRun): Promise<Ca
           let frameMask: Uint8Array = mask;
           if (fullMask) {
             fullMask.fill(0);
-            for (let y = 0; y < height; y++) fullMask.set(mask.subarray(y * width, (y + 1) * width), (cropY0 + y) * imageWidth + cropX0);
+            for (let y = 0; y < height; y++)
+              fullMask.set(mask.subarray(y * width, (y + 1) * width), (cropY0 + y) * imageWidth + cropX0);
             frameMask = fullMask;
           }
           const k = chunk[i];
@@ -250,7 +279,11 @@ async function cropCandidates(predictor: SamPredictor, run: CropRun): Promise<Ca
     run.onBatch(count, candidates.length);
   }
 
-  const keep = boxNms(candidates.map((c) => c.boxXyxy), candidates.map((c) => c.record.predicted_iou ?? 0), opts.boxNmsThresh);
+  const keep = boxNms(
+    candidates.map((c) => c.boxXyxy),
+    candidates.map((c) => c.record.predicted_iou ?? 0),
+    opts.boxNmsThresh,
+  );
   return keep.map((i) => candidates[i]);
 }
 
@@ -259,7 +292,11 @@ async function cropCandidates(predictor: SamPredictor, run: CropRun): Promise<Ca
  * changed score 0 and the others 1, so that box NMS (on boxes of the cleaned masks) prefers masks
  * that needed no clean-up. Changed survivors get their new RLE, area and box.
  */
-export function postprocessSmallRegions(records: readonly MaskRecord[], minArea: number, nmsThresh: number): MaskRecord[] {
+export function postprocessSmallRegions(
+  records: readonly MaskRecord[],
+  minArea: number,
+  nmsThresh: number,
+): MaskRecord[] {
   const cleaned: (MaskRecord | null)[] = [];
   const boxes: BoxXyxy[] = [];
   for (const record of records) {
@@ -269,9 +306,25 @@ export function postprocessSmallRegions(records: readonly MaskRecord[], minArea:
     boxes.push(maskToBox(islands.mask, height, width));
     const changed = holes.changed || islands.changed;
     const { predicted_iou, stability_score, point_coords, source, crop_box } = record;
-    cleaned.push(changed ? { ...maskRecordFromBinary(islands.mask, height, width, { predicted_iou, stability_score, point_coords, source }), crop_box } : null);
+    cleaned.push(
+      changed
+        ? {
+            ...maskRecordFromBinary(islands.mask, height, width, {
+              predicted_iou,
+              stability_score,
+              point_coords,
+              source,
+            }),
+            crop_box,
+          }
+        : null,
+    );
   }
-  const keep = boxNms(boxes, cleaned.map((c) => (c ? 0 : 1)), nmsThresh);
+  const keep = boxNms(
+    boxes,
+    cleaned.map((c) => (c ? 0 : 1)),
+    nmsThresh,
+  );
   return keep.map((i) => cleaned[i] ?? records[i]);
 }
 
@@ -290,13 +343,21 @@ export async function generateSamMasks(
 ): Promise<MaskRecord[]> {
   const opts = { ...DEFAULT_AUTO_MASK_OPTIONS, ...options };
   if (!(Number.isInteger(opts.pointsPerBatch) && opts.pointsPerBatch >= 1)) {
-    throw new DearliError('mask-settings', `points per batch must be a whole number of at least 1, got ${opts.pointsPerBatch}`, 'Correct the value and run again.');
+    throw new DearliError(
+      'mask-settings',
+      `points per batch must be a whole number of at least 1, got ${opts.pointsPerBatch}`,
+      'Correct the value and run again.',
+    );
   }
   const [imageHeight, imageWidth] = predictor.originalSize;
   const crops = generateCropBoxes(imageHeight, imageWidth, opts.cropNLayers, opts.cropOverlapRatio);
   const image = predictor.sourceImage;
   if (crops.length > 1 && !image) {
-    throw new DearliError('sam-crops', 'crop layers need the original pixels, but the image was set already resized', 'Set the image with setImage, or use no crop layers.');
+    throw new DearliError(
+      'sam-crops',
+      'crop layers need the original pixels, but the image was set already resized',
+      'Set the image with setImage, or use no crop layers.',
+    );
   }
   const perSide = layerPointsPerSide(opts.pointsPerSide, opts.cropNLayers, opts.cropNPointsDownscaleFactor);
   const pointsTotal = crops.reduce((n, c) => n + perSide[c.layer] ** 2, 0);
@@ -336,9 +397,14 @@ export async function generateSamMasks(
   }
 
   if (crops.length > 1) {
-    candidates = nmsAcrossCrops(candidates.map((c) => c.boxXyxy), candidates.map((c) => c.cropBox), opts.cropNmsThresh).map((i) => candidates[i]);
+    candidates = nmsAcrossCrops(
+      candidates.map((c) => c.boxXyxy),
+      candidates.map((c) => c.cropBox),
+      opts.cropNmsThresh,
+    ).map((i) => candidates[i]);
   }
   const records = candidates.map((c) => c.record);
-  if (opts.minMaskRegionArea > 0) return postprocessSmallRegions(records, opts.minMaskRegionArea, Math.max(opts.boxNmsThresh, opts.cropNmsThresh));
+  if (opts.minMaskRegionArea > 0)
+    return postprocessSmallRegions(records, opts.minMaskRegionArea, Math.max(opts.boxNmsThresh, opts.cropNmsThresh));
   return records;
 }

@@ -73,18 +73,47 @@ const PIXEL_MEAN: [number, number, number] = [123.675, 116.28, 103.53];
 const PIXEL_STD: [number, number, number] = [58.395, 57.12, 57.375];
 
 /** The prompt encoder and mask decoder are the same in every released SAM size. */
-function samWithVit(name: string, vit: Pick<SamImageEncoderConfig, 'embedDim' | 'depth' | 'numHeads' | 'mlpDim' | 'globalAttnIndexes' | 'blockDimsFromWeights'>, imgSize = 1024): SamConfig {
+function samWithVit(
+  name: string,
+  vit: Pick<
+    SamImageEncoderConfig,
+    'embedDim' | 'depth' | 'numHeads' | 'mlpDim' | 'globalAttnIndexes' | 'blockDimsFromWeights'
+  >,
+  imgSize = 1024,
+): SamConfig {
   const grid = imgSize / 16;
   return {
     name,
     imageEncoder: {
-      imgSize, patchSize: 16, inChans: 3, outChans: 256, qkvBias: true, useAbsPos: true, useRelPos: true,
-      windowSize: 14, layerNormEps: 1e-6, ...vit,
+      imgSize,
+      patchSize: 16,
+      inChans: 3,
+      outChans: 256,
+      qkvBias: true,
+      useAbsPos: true,
+      useRelPos: true,
+      windowSize: 14,
+      layerNormEps: 1e-6,
+      ...vit,
     },
-    promptEncoder: { embedDim: 256, imageEmbeddingSize: [grid, grid], inputImageSize: [imgSize, imgSize], maskInChans: 16, layerNormEps: 1e-6 },
+    promptEncoder: {
+      embedDim: 256,
+      imageEmbeddingSize: [grid, grid],
+      inputImageSize: [imgSize, imgSize],
+      maskInChans: 16,
+      layerNormEps: 1e-6,
+    },
     maskDecoder: {
-      transformerDim: 256, depth: 2, numHeads: 8, mlpDim: 2048, attentionDownsampleRate: 2, numMultimaskOutputs: 3,
-      iouHeadDepth: 3, iouHeadHiddenDim: 256, transformerLayerNormEps: 1e-5, layerNormEps: 1e-6,
+      transformerDim: 256,
+      depth: 2,
+      numHeads: 8,
+      mlpDim: 2048,
+      attentionDownsampleRate: 2,
+      numMultimaskOutputs: 3,
+      iouHeadDepth: 3,
+      iouHeadHiddenDim: 256,
+      transformerLayerNormEps: 1e-5,
+      layerNormEps: 1e-6,
     },
     pixelMean: PIXEL_MEAN,
     pixelStd: PIXEL_STD,
@@ -100,13 +129,57 @@ function samWithVit(name: string, vit: Pick<SamImageEncoderConfig, 'embedDim' | 
 export function samPreset(preset: SamPresetName, imgSize = 1024): SamConfig {
   switch (preset) {
     case 'sam-vit-b':
-      return samWithVit(preset, { embedDim: 768, depth: 12, numHeads: 12, mlpDim: 3072, globalAttnIndexes: [2, 5, 8, 11], blockDimsFromWeights: false }, imgSize);
+      return samWithVit(
+        preset,
+        {
+          embedDim: 768,
+          depth: 12,
+          numHeads: 12,
+          mlpDim: 3072,
+          globalAttnIndexes: [2, 5, 8, 11],
+          blockDimsFromWeights: false,
+        },
+        imgSize,
+      );
     case 'sam-vit-l':
-      return samWithVit(preset, { embedDim: 1024, depth: 24, numHeads: 16, mlpDim: 4096, globalAttnIndexes: [5, 11, 17, 23], blockDimsFromWeights: false }, imgSize);
+      return samWithVit(
+        preset,
+        {
+          embedDim: 1024,
+          depth: 24,
+          numHeads: 16,
+          mlpDim: 4096,
+          globalAttnIndexes: [5, 11, 17, 23],
+          blockDimsFromWeights: false,
+        },
+        imgSize,
+      );
     case 'sam-vit-h':
-      return samWithVit(preset, { embedDim: 1280, depth: 32, numHeads: 16, mlpDim: 5120, globalAttnIndexes: [7, 15, 23, 31], blockDimsFromWeights: false }, imgSize);
+      return samWithVit(
+        preset,
+        {
+          embedDim: 1280,
+          depth: 32,
+          numHeads: 16,
+          mlpDim: 5120,
+          globalAttnIndexes: [7, 15, 23, 31],
+          blockDimsFromWeights: false,
+        },
+        imgSize,
+      );
     case 'slimsam-77':
-      return samWithVit(preset, { embedDim: 168, depth: 12, numHeads: 12, mlpDim: 696, globalAttnIndexes: [2, 5, 8, 11], blockDimsFromWeights: true }, imgSize);
+      return samWithVit(
+        preset,
+        {
+          embedDim: 168,
+          depth: 12,
+          numHeads: 12,
+          mlpDim: 696,
+          globalAttnIndexes: [2, 5, 8, 11],
+          blockDimsFromWeights: true,
+        },
+        imgSize,
+      );
   }
 }
 
@@ -116,7 +189,8 @@ function configError(file: string, problem: string): never {
 
 function num(obj: Record<string, unknown>, key: string, file: string, fallback?: number): number {
   const v = obj[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) configError(file, `"${key}" must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    configError(file, `"${key}" must be a number, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -127,7 +201,8 @@ function record(obj: unknown, key: string, file: string): Record<string, unknown
 }
 
 function numberPair(v: unknown, key: string, file: string): [number, number] {
-  if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number')) configError(file, `"${key}" must be [h, w]`);
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number'))
+    configError(file, `"${key}" must be [h, w]`);
   return [v[0], v[1]];
 }
 
@@ -140,7 +215,8 @@ export function samConfigFromFixture(json: unknown, file = 'config.json'): SamCo
   const tr = record(dec, 'transformer', file);
   const embedDim = num(enc, 'embed_dim', file);
   const globals = enc.global_attn_indexes;
-  if (!Array.isArray(globals) || !globals.every((i) => Number.isInteger(i))) configError(file, '"global_attn_indexes" must be a list of integers');
+  if (!Array.isArray(globals) || !globals.every((i) => Number.isInteger(i)))
+    configError(file, '"global_attn_indexes" must be a list of integers');
   const eps = /eps=([0-9.e-]+)/.exec(String(enc.norm_layer ?? ''));
   const mean = args.pixel_mean as number[];
   const std = args.pixel_std as number[];
@@ -206,25 +282,40 @@ export function samConfigFromHfConfig(json: unknown, file = 'config.json', name 
   return {
     name,
     imageEncoder: {
-      imgSize, patchSize: patch, inChans: num(v, 'num_channels', file, 3), embedDim,
-      depth: num(v, 'num_hidden_layers', file, 12), numHeads: num(v, 'num_attention_heads', file, 12),
+      imgSize,
+      patchSize: patch,
+      inChans: num(v, 'num_channels', file, 3),
+      embedDim,
+      depth: num(v, 'num_hidden_layers', file, 12),
+      numHeads: num(v, 'num_attention_heads', file, 12),
       mlpDim: num(v, 'mlp_dim', file, Math.round(embedDim * num(v, 'mlp_ratio', file, 4))),
-      outChans: num(v, 'output_channels', file, 256), qkvBias: v.qkv_bias !== false,
-      useAbsPos: v.use_abs_pos !== false, useRelPos: v.use_rel_pos !== false, windowSize: num(v, 'window_size', file, 14),
-      globalAttnIndexes: globals, layerNormEps: num(v, 'layer_norm_eps', file, 1e-6),
+      outChans: num(v, 'output_channels', file, 256),
+      qkvBias: v.qkv_bias !== false,
+      useAbsPos: v.use_abs_pos !== false,
+      useRelPos: v.use_rel_pos !== false,
+      windowSize: num(v, 'window_size', file, 14),
+      globalAttnIndexes: globals,
+      layerNormEps: num(v, 'layer_norm_eps', file, 1e-6),
       // A width other than the released ViT-B/L/H ones means a pruned (SlimSAM) checkpoint: trust its per-block widths.
       blockDimsFromWeights: ![768, 1024, 1280].includes(embedDim),
     },
     promptEncoder: {
-      embedDim: promptDim, imageEmbeddingSize: [imgSize / patch, imgSize / patch], inputImageSize: [imgSize, imgSize],
-      maskInChans: num(p, 'mask_input_channels', file, 16), layerNormEps: num(p, 'layer_norm_eps', file, 1e-6),
+      embedDim: promptDim,
+      imageEmbeddingSize: [imgSize / patch, imgSize / patch],
+      inputImageSize: [imgSize, imgSize],
+      maskInChans: num(p, 'mask_input_channels', file, 16),
+      layerNormEps: num(p, 'layer_norm_eps', file, 1e-6),
     },
     maskDecoder: {
-      transformerDim: num(d, 'hidden_size', file, 256), depth: num(d, 'num_hidden_layers', file, 2),
-      numHeads: num(d, 'num_attention_heads', file, 8), mlpDim: num(d, 'mlp_dim', file, 2048),
+      transformerDim: num(d, 'hidden_size', file, 256),
+      depth: num(d, 'num_hidden_layers', file, 2),
+      numHeads: num(d, 'num_attention_heads', file, 8),
+      mlpDim: num(d, 'mlp_dim', file, 2048),
       attentionDownsampleRate: num(d, 'attention_downsample_rate', file, 2),
-      numMultimaskOutputs: num(d, 'num_multimask_outputs', file, 3), iouHeadDepth: num(d, 'iou_head_depth', file, 3),
-      iouHeadHiddenDim: num(d, 'iou_head_hidden_dim', file, 256), transformerLayerNormEps: 1e-5,
+      numMultimaskOutputs: num(d, 'num_multimask_outputs', file, 3),
+      iouHeadDepth: num(d, 'iou_head_depth', file, 3),
+      iouHeadHiddenDim: num(d, 'iou_head_hidden_dim', file, 256),
+      transformerLayerNormEps: 1e-5,
       layerNormEps: num(d, 'layer_norm_eps', file, 1e-6),
     },
     pixelMean: PIXEL_MEAN,
@@ -240,6 +331,10 @@ export function withImageSize(config: SamConfig, imgSize: number): SamConfig {
   return {
     ...config,
     imageEncoder: { ...config.imageEncoder, imgSize },
-    promptEncoder: { ...config.promptEncoder, imageEmbeddingSize: [imgSize / p, imgSize / p], inputImageSize: [imgSize, imgSize] },
+    promptEncoder: {
+      ...config.promptEncoder,
+      imageEmbeddingSize: [imgSize / p, imgSize / p],
+      inputImageSize: [imgSize, imgSize],
+    },
   };
 }

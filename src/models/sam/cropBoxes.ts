@@ -24,7 +24,11 @@ export function boxIou(a: readonly number[], b: readonly number[]): number {
  * torchvision `nms`: greedy by descending score (stable on ties), drops boxes with IoU > threshold
  * to a kept one. Returns kept indices in descending score order.
  */
-export function boxNms(boxes: readonly (readonly number[])[], scores: readonly number[], iouThreshold: number): number[] {
+export function boxNms(
+  boxes: readonly (readonly number[])[],
+  scores: readonly number[],
+  iouThreshold: number,
+): number[] {
   const order = scores.map((_, i) => i).sort((i, j) => scores[j] - scores[i] || i - j);
   const suppressed = new Uint8Array(boxes.length);
   const keep: number[] = [];
@@ -39,7 +43,6 @@ export function boxNms(boxes: readonly (readonly number[])[], scores: readonly n
   }
   return keep;
 }
-
 
 /**
  * `generate_crop_boxes`: the whole image (layer 0), then for layer i ≥ 1 a 2^i × 2^i grid of crops
@@ -74,7 +77,12 @@ export function layerPointsPerSide(pointsPerSide: number, nLayers: number, downs
  * `is_box_near_crop_edge`: a full-frame box lies within `atol` pixels of an edge of its crop that is
  * not also an edge of the image (such masks are likely cut off by the crop).
  */
-export function isBoxNearCropEdge(box: readonly number[], cropBox: readonly number[], imageBox: readonly number[], atol = 20): boolean {
+export function isBoxNearCropEdge(
+  box: readonly number[],
+  cropBox: readonly number[],
+  imageBox: readonly number[],
+  atol = 20,
+): boolean {
   return box.some((v, i) => Math.abs(v - cropBox[i]) <= atol && !(Math.abs(v - imageBox[i]) <= atol));
 }
 
@@ -82,6 +90,14 @@ export function isBoxNearCropEdge(box: readonly number[], cropBox: readonly numb
  * Duplicate removal between crops: box NMS scored by 1 / crop area, so the mask from the smaller crop
  * (seen at a higher resolution) wins. Returns kept indices, smaller crops first.
  */
-export function nmsAcrossCrops(boxes: readonly BoxXyxy[], cropBoxes: readonly BoxXyxy[], iouThreshold: number): number[] {
-  return boxNms(boxes, cropBoxes.map(([x0, y0, x1, y1]) => 1 / ((x1 - x0) * (y1 - y0))), iouThreshold);
+export function nmsAcrossCrops(
+  boxes: readonly BoxXyxy[],
+  cropBoxes: readonly BoxXyxy[],
+  iouThreshold: number,
+): number[] {
+  return boxNms(
+    boxes,
+    cropBoxes.map(([x0, y0, x1, y1]) => 1 / ((x1 - x0) * (y1 - y0))),
+    iouThreshold,
+  );
 }

@@ -67,7 +67,8 @@ export function relativePositionTable(table: tf.Tensor2D, qSize: number, kSize: 
   return tf.tidy(() => {
     const maxDist = 2 * Math.max(qSize, kSize) - 1;
     const len = table.shape[0];
-    const resized = len === maxDist ? table : tf.matMul(tf.tensor2d(linearResizeMatrix(len, maxDist), [maxDist, len]), table);
+    const resized =
+      len === maxDist ? table : tf.matMul(tf.tensor2d(linearResizeMatrix(len, maxDist), [maxDist, len]), table);
     const qScale = Math.max(kSize / qSize, 1);
     const kScale = Math.max(qSize / kSize, 1);
     const index = new Int32Array(qSize * kSize);
@@ -92,7 +93,13 @@ function gridAttention(x: tf.Tensor4D, p: BlockParams, maxLogits: number): tf.Te
   const scale = headDim ** -0.5;
   // q, k, v: [B·heads, N, headDim]
   const [q, k, v] = tf.tidy(() => {
-    const qkv = linearFused(x.reshape([batch, n, x.shape[3]]), p.qkvWeight, p.qkvBias).reshape([batch, n, 3, p.heads, headDim]);
+    const qkv = linearFused(x.reshape([batch, n, x.shape[3]]), p.qkvWeight, p.qkvBias).reshape([
+      batch,
+      n,
+      3,
+      p.heads,
+      headDim,
+    ]);
     return tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4]).reshape([3, groups, n, headDim]));
   });
   const perGroup = n * n;
@@ -114,10 +121,16 @@ function gridAttention(x: tf.Tensor4D, p: BlockParams, maxLogits: number): tf.Te
             // relative positions use the unscaled q, as upstream
             const qGrid = qBlock.reshape([g, r, w, headDim]);
             const rh = p.relPosH.slice([r0, 0, 0], [r, headDim, h]);
-            const relH = tf.matMul(tf.transpose(qGrid, [1, 0, 2, 3]).reshape([r, g * w, headDim]), rh)
-              .reshape([r, g, w, h]).transpose([1, 0, 2, 3]).reshape([g, r * w, h, 1]);
-            const relW = tf.matMul(tf.transpose(qGrid, [2, 0, 1, 3]).reshape([w, g * r, headDim]), p.relPosW)
-              .reshape([w, g, r, w]).transpose([1, 2, 0, 3]).reshape([g, r * w, 1, w]);
+            const relH = tf
+              .matMul(tf.transpose(qGrid, [1, 0, 2, 3]).reshape([r, g * w, headDim]), rh)
+              .reshape([r, g, w, h])
+              .transpose([1, 0, 2, 3])
+              .reshape([g, r * w, h, 1]);
+            const relW = tf
+              .matMul(tf.transpose(qGrid, [2, 0, 1, 3]).reshape([w, g * r, headDim]), p.relPosW)
+              .reshape([w, g, r, w])
+              .transpose([1, 2, 0, 3])
+              .reshape([g, r * w, 1, w]);
             logits = tf.add(tf.add(logits.reshape([g, r * w, h, w]), relH), relW).reshape([g, r * w, n]);
           }
           return tf.matMul(tf.softmax(logits), vBlock);
@@ -130,7 +143,9 @@ function gridAttention(x: tf.Tensor4D, p: BlockParams, maxLogits: number): tf.Te
   tf.dispose([q, k, v]);
   return tf.tidy(() => {
     const out = chunks.length === 1 ? chunks[0] : tf.concat(chunks, 0);
-    const merged = tf.transpose(out.reshape([batch, p.heads, h, w, headDim]), [0, 2, 3, 1, 4]).reshape([batch, h, w, attnDim]);
+    const merged = tf
+      .transpose(out.reshape([batch, p.heads, h, w, headDim]), [0, 2, 3, 1, 4])
+      .reshape([batch, h, w, attnDim]);
     tf.dispose(chunks);
     return linearFused(merged, p.projWeight, p.projBias) as tf.Tensor4D;
   });
@@ -141,17 +156,29 @@ function windowPartition(x: tf.Tensor4D, ws: number): tf.Tensor4D {
   const [, h, w, c] = x.shape;
   const ph = (ws - (h % ws)) % ws;
   const pw = (ws - (w % ws)) % ws;
-  const padded = ph || pw ? tf.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]]) : x;
+  const padded =
+    ph || pw
+      ? tf.pad(x, [
+          [0, 0],
+          [0, ph],
+          [0, pw],
+          [0, 0],
+        ])
+      : x;
   const hp = h + ph;
   const wp = w + pw;
-  return tf.transpose(padded.reshape([hp / ws, ws, wp / ws, ws, c]), [0, 2, 1, 3, 4]).reshape([(hp / ws) * (wp / ws), ws, ws, c]);
+  return tf
+    .transpose(padded.reshape([hp / ws, ws, wp / ws, ws, c]), [0, 2, 1, 3, 4])
+    .reshape([(hp / ws) * (wp / ws), ws, ws, c]);
 }
 
 function windowUnpartition(windows: tf.Tensor4D, ws: number, h: number, w: number): tf.Tensor4D {
   const c = windows.shape[3];
   const hp = Math.ceil(h / ws) * ws;
   const wp = Math.ceil(w / ws) * ws;
-  const x = tf.transpose(windows.reshape([hp / ws, wp / ws, ws, ws, c]), [0, 2, 1, 3, 4]).reshape([1, hp, wp, c]) as tf.Tensor4D;
+  const x = tf
+    .transpose(windows.reshape([hp / ws, wp / ws, ws, ws, c]), [0, 2, 1, 3, 4])
+    .reshape([1, hp, wp, c]) as tf.Tensor4D;
   return hp === h && wp === w ? x : x.slice([0, 0, 0, 0], [1, h, w, c]);
 }
 
@@ -161,7 +188,12 @@ export class SamImageEncoder {
   private readonly patchBias: tf.Tensor;
   private readonly posEmbed?: tf.Tensor;
   private readonly blocks: BlockParams[];
-  private readonly neck: { conv1: tf.Tensor4D; ln1: [tf.Tensor1D, tf.Tensor1D]; conv2: tf.Tensor4D; ln2: [tf.Tensor1D, tf.Tensor1D] };
+  private readonly neck: {
+    conv1: tf.Tensor4D;
+    ln1: [tf.Tensor1D, tf.Tensor1D];
+    conv2: tf.Tensor4D;
+    ln2: [tf.Tensor1D, tf.Tensor1D];
+  };
   /** Tensors this encoder created itself (gathered rel-pos tables); the weights belong to the caller. */
   private readonly owned: tf.Tensor[] = [];
   maxAttentionLogits = MAX_ATTENTION_LOGITS;
@@ -222,7 +254,9 @@ export class SamImageEncoder {
     normed.dispose();
     return tf.tidy(() => {
       const y = tf.add(x, attended);
-      const hidden = geluInference(linearFused(layerNormInference(y, p.norm2[0], p.norm2[1], this.config.layerNormEps), p.lin1Weight, p.lin1Bias));
+      const hidden = geluInference(
+        linearFused(layerNormInference(y, p.norm2[0], p.norm2[1], this.config.layerNormEps), p.lin1Weight, p.lin1Bias),
+      );
       attended.dispose();
       return tf.add(y, linearFused(hidden, p.lin2Weight, p.lin2Bias)) as tf.Tensor4D;
     });
@@ -240,7 +274,9 @@ export class SamImageEncoder {
   }
 
   private encode(input: tf.Tensor4D, keep: boolean): { kept: tf.Tensor4D[]; embeddings: tf.Tensor4D } {
-    const patchEmbed = tf.tidy(() => tf.add(tf.conv2d(input, this.patchWeight, this.config.patchSize, 'valid'), this.patchBias) as tf.Tensor4D);
+    const patchEmbed = tf.tidy(
+      () => tf.add(tf.conv2d(input, this.patchWeight, this.config.patchSize, 'valid'), this.patchBias) as tf.Tensor4D,
+    );
     let x = this.posEmbed ? (tf.add(patchEmbed, this.posEmbed) as tf.Tensor4D) : patchEmbed.clone();
     const kept = keep ? [patchEmbed, x] : [];
     if (!keep) patchEmbed.dispose();

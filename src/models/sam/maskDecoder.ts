@@ -20,7 +20,9 @@ export type SamDecoderOutput = {
 
 /** segment-anything `MLP`: Linear layers with ReLU between them (no sigmoid in SAM's heads). */
 function mlp(layers: Dense[], x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => layers.reduce((h, [w, b], i) => (i < layers.length - 1 ? tf.relu(linearFused(h, w, b)) : linearFused(h, w, b)), x));
+  return tf.tidy(() =>
+    layers.reduce((h, [w, b], i) => (i < layers.length - 1 ? tf.relu(linearFused(h, w, b)) : linearFused(h, w, b)), x),
+  );
 }
 
 export class SamMaskDecoder {
@@ -43,7 +45,10 @@ export class SamMaskDecoder {
     const upscaleDense = (name: string): Dense =>
       tf.tidy(() => {
         const f = get(`${name}.weight`) as tf.Tensor4D;
-        return [tf.transpose(f, [3, 0, 1, 2]).reshape([f.shape[3], -1]) as tf.Tensor2D, tf.tile(get(`${name}.bias`), [4]) as tf.Tensor1D];
+        return [
+          tf.transpose(f, [3, 0, 1, 2]).reshape([f.shape[3], -1]) as tf.Tensor2D,
+          tf.tile(get(`${name}.bias`), [4]) as tf.Tensor1D,
+        ];
       });
     this.upscale = {
       conv1: upscaleDense('output_upscaling.0'),
@@ -51,7 +56,9 @@ export class SamMaskDecoder {
       conv2: upscaleDense('output_upscaling.3'),
     };
     const numMaskTokens = config.numMultimaskOutputs + 1;
-    this.hypernetworks = Array.from({ length: numMaskTokens }, (_, i) => [0, 1, 2].map((l) => dense(`output_hypernetworks_mlps.${i}.layers.${l}`)));
+    this.hypernetworks = Array.from({ length: numMaskTokens }, (_, i) =>
+      [0, 1, 2].map((l) => dense(`output_hypernetworks_mlps.${i}.layers.${l}`)),
+    );
     this.iouHead = Array.from({ length: config.iouHeadDepth }, (_, l) => dense(`iou_prediction_head.layers.${l}`));
   }
 
@@ -71,7 +78,13 @@ export class SamMaskDecoder {
    * imageEmbeddings / imagePe [1, h, w, C] (one image, shared by the B prompts), sparse [B, T, C],
    * dense [B or 1, h, w, C].
    */
-  forward(imageEmbeddings: tf.Tensor4D, imagePe: tf.Tensor4D, sparse: tf.Tensor3D, dense: tf.Tensor4D, multimaskOutput: boolean): SamDecoderOutput {
+  forward(
+    imageEmbeddings: tf.Tensor4D,
+    imagePe: tf.Tensor4D,
+    sparse: tf.Tensor3D,
+    dense: tf.Tensor4D,
+    multimaskOutput: boolean,
+  ): SamDecoderOutput {
     const [, h, w, C] = imageEmbeddings.shape;
     const batch = sparse.shape[0];
     const numMaskTokens = this.config.numMultimaskOutputs + 1;
@@ -91,10 +104,14 @@ export class SamMaskDecoder {
       up = geluInference(this.upsample2x(up, this.upscale.conv2));
       const [, H, W, c8] = up.shape;
       const hyper = tf.stack(
-        this.hypernetworks.map((layers, i) => mlp(layers, queries.slice([0, 1 + i, 0], [batch, 1, C]).reshape([batch, C]))),
+        this.hypernetworks.map((layers, i) =>
+          mlp(layers, queries.slice([0, 1 + i, 0], [batch, 1, C]).reshape([batch, C])),
+        ),
         1,
       ) as tf.Tensor3D;
-      const masks = tf.matMul(hyper, up.reshape([batch, H * W, c8]), false, true).reshape([batch, numMaskTokens, H, W]) as tf.Tensor4D;
+      const masks = tf
+        .matMul(hyper, up.reshape([batch, H * W, c8]), false, true)
+        .reshape([batch, numMaskTokens, H, W]) as tf.Tensor4D;
       const iou = mlp(this.iouHead, queries.slice([0, 0, 0], [batch, 1, C]).reshape([batch, C])) as tf.Tensor2D;
       const first = multimaskOutput ? 1 : 0;
       const count = multimaskOutput ? numMaskTokens - 1 : 1;

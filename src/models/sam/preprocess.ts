@@ -67,7 +67,14 @@ function clip8(acc: number): number {
  * image): horizontal pass then vertical pass, both in 8-bit fixed point. `channels` 3 (RGB) or 4
  * (RGBA, alpha dropped). Returns packed RGB.
  */
-export function resizeRgbBilinear(src: ArrayLike<number>, width: number, height: number, channels: 3 | 4, outWidth: number, outHeight: number): Uint8Array {
+export function resizeRgbBilinear(
+  src: ArrayLike<number>,
+  width: number,
+  height: number,
+  channels: 3 | 4,
+  outWidth: number,
+  outHeight: number,
+): Uint8Array {
   const half = 1 << (PRECISION_BITS - 1);
   let rgb = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
@@ -83,7 +90,8 @@ export function resizeRgbBilinear(src: ArrayLike<number>, width: number, height:
       for (let x = 0; x < outWidth; x++) {
         for (let c = 0; c < 3; c++) {
           let acc = half;
-          for (let t = 0; t < k.taps[x]; t++) acc += rgb[(y * width + k.start[x] + t) * 3 + c] * k.weights[x * k.maxTaps + t];
+          for (let t = 0; t < k.taps[x]; t++)
+            acc += rgb[(y * width + k.start[x] + t) * 3 + c] * k.weights[x * k.maxTaps + t];
           out[(y * outWidth + x) * 3 + c] = clip8(acc);
         }
       }
@@ -98,7 +106,8 @@ export function resizeRgbBilinear(src: ArrayLike<number>, width: number, height:
       for (let x = 0; x < w; x++) {
         for (let c = 0; c < 3; c++) {
           let acc = half;
-          for (let t = 0; t < k.taps[y]; t++) acc += rgb[((k.start[y] + t) * w + x) * 3 + c] * k.weights[y * k.maxTaps + t];
+          for (let t = 0; t < k.taps[y]; t++)
+            acc += rgb[((k.start[y] + t) * w + x) * 3 + c] * k.weights[y * k.maxTaps + t];
           out[(y * w + x) * 3 + c] = clip8(acc);
         }
       }
@@ -114,12 +123,23 @@ export function normalizeAndPad(resizedRgb: Uint8Array, width: number, height: n
   return tf.tidy(() => {
     const x = tf.tensor3d(resizedRgb, [height, width, 3], 'int32').toFloat();
     const normalised = tf.div(tf.sub(x, tf.tensor1d(config.pixelMean)), tf.tensor1d(config.pixelStd));
-    return tf.pad(normalised, [[0, size - height], [0, size - width], [0, 0]]).expandDims(0) as tf.Tensor4D;
+    return tf
+      .pad(normalised, [
+        [0, size - height],
+        [0, size - width],
+        [0, 0],
+      ])
+      .expandDims(0) as tf.Tensor4D;
   });
 }
 
 /** `ResizeLongestSide.apply_coords`: (x, y) pairs in original pixels → model frame. */
-export function applyCoords(coords: ArrayLike<number>, originalHeight: number, originalWidth: number, longestSide: number): Float32Array {
+export function applyCoords(
+  coords: ArrayLike<number>,
+  originalHeight: number,
+  originalWidth: number,
+  longestSide: number,
+): Float32Array {
   const [newH, newW] = resizedShape(originalHeight, originalWidth, longestSide);
   const out = new Float32Array(coords.length);
   for (let i = 0; i < coords.length; i += 2) {

@@ -26,8 +26,10 @@ export class SamPromptEncoder {
   private readonly notAPoint: tf.Tensor;
   private readonly noMask: tf.Tensor;
   private readonly maskDown: {
-    conv1: [tf.Tensor4D, tf.Tensor]; ln1: [tf.Tensor1D, tf.Tensor1D];
-    conv2: [tf.Tensor4D, tf.Tensor]; ln2: [tf.Tensor1D, tf.Tensor1D];
+    conv1: [tf.Tensor4D, tf.Tensor];
+    ln1: [tf.Tensor1D, tf.Tensor1D];
+    conv2: [tf.Tensor4D, tf.Tensor];
+    ln2: [tf.Tensor1D, tf.Tensor1D];
     conv3: [tf.Tensor4D, tf.Tensor];
   };
 
@@ -38,8 +40,14 @@ export class SamPromptEncoder {
     this.pointEmbeddings = [0, 1, 2, 3].map((i) => get(`point_embeddings.${i}.weight`));
     this.notAPoint = get('not_a_point_embed.weight');
     this.noMask = get('no_mask_embed.weight');
-    const conv = (i: number): [tf.Tensor4D, tf.Tensor] => [get(`mask_downscaling.${i}.weight`) as tf.Tensor4D, get(`mask_downscaling.${i}.bias`)];
-    const ln = (i: number): [tf.Tensor1D, tf.Tensor1D] => [get(`mask_downscaling.${i}.weight`) as tf.Tensor1D, get(`mask_downscaling.${i}.bias`) as tf.Tensor1D];
+    const conv = (i: number): [tf.Tensor4D, tf.Tensor] => [
+      get(`mask_downscaling.${i}.weight`) as tf.Tensor4D,
+      get(`mask_downscaling.${i}.bias`),
+    ];
+    const ln = (i: number): [tf.Tensor1D, tf.Tensor1D] => [
+      get(`mask_downscaling.${i}.weight`) as tf.Tensor1D,
+      get(`mask_downscaling.${i}.bias`) as tf.Tensor1D,
+    ];
     this.maskDown = { conv1: conv(0), ln1: ln(1), conv2: conv(3), ln2: ln(4), conv3: conv(6) };
   }
 
@@ -128,7 +136,8 @@ export class SamPromptEncoder {
       const batch = prompts.pointCoords?.shape[0] ?? prompts.boxes?.shape[0] ?? prompts.masks?.shape[0] ?? 1;
       const C = this.config.embedDim;
       const parts: tf.Tensor3D[] = [];
-      if (prompts.pointCoords && prompts.pointLabels) parts.push(this.embedPoints(prompts.pointCoords, prompts.pointLabels, !prompts.boxes));
+      if (prompts.pointCoords && prompts.pointLabels)
+        parts.push(this.embedPoints(prompts.pointCoords, prompts.pointLabels, !prompts.boxes));
       if (prompts.boxes) parts.push(this.embedBoxes(prompts.boxes));
       const sparse = parts.length === 0 ? tf.zeros([batch, 0, C]) : parts.length === 1 ? parts[0] : tf.concat(parts, 1);
       const [h, w] = this.config.imageEmbeddingSize;

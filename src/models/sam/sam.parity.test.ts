@@ -60,7 +60,8 @@ function exactWhere(name: string, tol: TolerancePattern): { reference: string; t
   return { reference: name.replace(/[^_]+_binary_orig$|masks_binary_orig$/, m[1]), threshold: Number(m[2]) };
 }
 
-const promptNames = () => [...cases.keys()].filter((k) => k.endsWith('__sparse_embeddings')).map((k) => k.split('__')[0]);
+const promptNames = () =>
+  [...cases.keys()].filter((k) => k.endsWith('__sparse_embeddings')).map((k) => k.split('__')[0]);
 
 beforeAll(async () => {
   await setupTestBackend();
@@ -95,14 +96,20 @@ describe('SAM preprocessing', () => {
 
 describe('SAM key namings', () => {
   it('loads both fixture files to identical tfjs tensors', async () => {
-    const [original, hf] = await Promise.all(WEIGHT_FILES.map(async (f) => SamModel.load(safetensorsSource(await openFixtureSafetensors(`${DIR}/${f}`)), config)));
+    const [original, hf] = await Promise.all(
+      WEIGHT_FILES.map(async (f) =>
+        SamModel.load(safetensorsSource(await openFixtureSafetensors(`${DIR}/${f}`)), config),
+      ),
+    );
     expect(original.weights.naming).toBe('segment-anything');
     expect(hf.weights.naming).toBe('transformers');
     expect([...hf.weights.tensors.keys()].sort()).toEqual([...original.weights.tensors.keys()].sort());
     for (const [name, t] of original.weights.tensors) {
       const other = hf.weights.tensors.get(name)!;
       expect(other.shape, name).toEqual(t.shape);
-      expect(compareToReference(name, await other.data(), await t.data(), { match: '*', exact: true }).ok, name).toBe(true);
+      expect(compareToReference(name, await other.data(), await t.data(), { match: '*', exact: true }).ok, name).toBe(
+        true,
+      );
     }
     original.dispose();
     hf.dispose();
@@ -119,7 +126,13 @@ for (const weightFile of PIPELINE_FILES) {
       predictor = new SamPredictor(model);
       const resized = fixture('image_resized_uint8_hwc');
       const original = fixture('image_original_uint8_hwc');
-      predictor.setResizedImage(resized.data as Uint8Array, resized.shape[1], resized.shape[0], original.shape[0], original.shape[1]);
+      predictor.setResizedImage(
+        resized.data as Uint8Array,
+        resized.shape[1],
+        resized.shape[0],
+        original.shape[0],
+        original.shape[1],
+      );
     });
 
     afterAll(() => {
@@ -135,7 +148,8 @@ for (const weightFile of PIPELINE_FILES) {
       const out = model.imageEncoder.forwardWithIntermediates(input);
       check(weightFile, 'enc_patch_embed_nhwc', await out.patchEmbed.data());
       check(weightFile, 'enc_plus_pos_embed_nhwc', await out.plusPosEmbed.data());
-      for (let i = 0; i < out.blocks.length; i++) check(weightFile, `enc_block${i}_out_nhwc`, await out.blocks[i].data());
+      for (let i = 0; i < out.blocks.length; i++)
+        check(weightFile, `enc_block${i}_out_nhwc`, await out.blocks[i].data());
       check(weightFile, 'image_embeddings_nchw', await nchwOf(out.embeddings));
       check(weightFile, 'image_embeddings_nchw', await nchwOf(predictor.imageEmbedding));
       tf.dispose([input, out.patchEmbed, out.plusPosEmbed, ...out.blocks, out.embeddings]);
@@ -157,17 +171,28 @@ for (const weightFile of PIPELINE_FILES) {
         const coordsName = `${p}__point_coords_orig`;
         const hasPoints = cases.has(coordsName);
         const hasBox = cases.has(`${p}__box_orig`);
-        const pointCoords = hasPoints ? Array.from({ length: fixture(coordsName).shape[0] }, (_, i) => [fixture(coordsName).data[2 * i], fixture(coordsName).data[2 * i + 1]] as [number, number]) : undefined;
+        const pointCoords = hasPoints
+          ? Array.from(
+              { length: fixture(coordsName).shape[0] },
+              (_, i) => [fixture(coordsName).data[2 * i], fixture(coordsName).data[2 * i + 1]] as [number, number],
+            )
+          : undefined;
         const pointLabels = hasPoints ? Array.from(fixture(`${p}__point_labels`).data) : undefined;
-        const box = hasBox ? (Array.from(fixture(`${p}__box_orig`).data) as [number, number, number, number]) : undefined;
-        const maskInput = cases.has(`${p}__mask_input`) ? (fixture(`${p}__mask_input`).data as Float32Array) : undefined;
+        const box = hasBox
+          ? (Array.from(fixture(`${p}__box_orig`).data) as [number, number, number, number])
+          : undefined;
+        const maskInput = cases.has(`${p}__mask_input`)
+          ? (fixture(`${p}__mask_input`).data as Float32Array)
+          : undefined;
 
         if (pointCoords) check(weightFile, `${p}__point_coords_model`, predictor.toModelCoords(pointCoords.flat()));
         if (box) check(weightFile, `${p}__box_model`, predictor.toModelCoords(box));
 
         const [h, w] = config.promptEncoder.imageEmbeddingSize;
         const prompts = tf.tidy(() => ({
-          pointCoords: pointCoords ? tf.tensor3d(predictor.toModelCoords(pointCoords.flat()), [1, pointCoords.length, 2]) : undefined,
+          pointCoords: pointCoords
+            ? tf.tensor3d(predictor.toModelCoords(pointCoords.flat()), [1, pointCoords.length, 2])
+            : undefined,
           pointLabels: pointLabels ? tf.tensor2d(pointLabels, [1, pointLabels.length], 'int32') : undefined,
           boxes: box ? tf.tensor2d(predictor.toModelCoords(box), [1, 4]) : undefined,
           masks: maskInput ? tf.tensor3d(maskInput, [1, 4 * h, 4 * w]) : undefined,
@@ -206,7 +231,11 @@ for (const weightFile of PIPELINE_FILES) {
       const other = new SamPredictor(model);
       other.setImageEmbedding(predictor.imageEmbedding.clone(), predictor.originalSize, predictor.inputSize);
       const [height, width] = predictor.originalSize;
-      const prompt = { pointCoords: [[width / 2, height / 3]] as [number, number][], pointLabels: [1], multimaskOutput: true };
+      const prompt = {
+        pointCoords: [[width / 2, height / 3]] as [number, number][],
+        pointLabels: [1],
+        multimaskOutput: true,
+      };
       const [a, b] = [predictor.predict(prompt), other.predict(prompt)];
       expect(await b.lowResLogits.data()).toEqual(await a.lowResLogits.data());
       expect(await b.masks.data()).toEqual(await a.masks.data());

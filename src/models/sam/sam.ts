@@ -101,7 +101,11 @@ export class SamPredictor {
   /** Encodes an RGB or RGBA image (0..255, row-major) once; prompts then run against the kept embedding. */
   setImage(pixels: ArrayLike<number>, width: number, height: number, channels: 3 | 4): void {
     if (pixels.length !== width * height * channels) {
-      throw new DearliError('image-size', `the image has ${pixels.length} values, expected ${width}×${height}×${channels}`, 'Pass the pixel buffer that belongs to the given width and height.');
+      throw new DearliError(
+        'image-size',
+        `the image has ${pixels.length} values, expected ${width}×${height}×${channels}`,
+        'Pass the pixel buffer that belongs to the given width and height.',
+      );
     }
     const [newH, newW] = resizedShape(height, width, this.imgSize);
     this.setResizedImage(resizeRgbBilinear(pixels, width, height, channels, newW, newH), newW, newH, height, width);
@@ -109,7 +113,13 @@ export class SamPredictor {
   }
 
   /** As setImage for an image already resized by ResizeLongestSide (packed RGB, newH×newW). */
-  setResizedImage(resizedRgb: Uint8Array, resizedWidth: number, resizedHeight: number, originalHeight: number, originalWidth: number): void {
+  setResizedImage(
+    resizedRgb: Uint8Array,
+    resizedWidth: number,
+    resizedHeight: number,
+    originalHeight: number,
+    originalWidth: number,
+  ): void {
     this.resetImage();
     const input = normalizeAndPad(resizedRgb, resizedWidth, resizedHeight, this.model.config);
     this.embedding = this.model.imageEncoder.forward(input);
@@ -124,9 +134,17 @@ export class SamPredictor {
    * owns it from then on.
    */
   setImageEmbedding(embedding: tf.Tensor4D, originalSize: [number, number], inputSize: [number, number]): void {
-    const expected = [1, ...this.model.config.promptEncoder.imageEmbeddingSize, this.model.config.promptEncoder.embedDim];
+    const expected = [
+      1,
+      ...this.model.config.promptEncoder.imageEmbeddingSize,
+      this.model.config.promptEncoder.embedDim,
+    ];
     if (embedding.shape.some((d, i) => d !== expected[i])) {
-      throw new DearliError('sam-embedding', `the embedding is ${embedding.shape.join('×')}, this model needs ${expected.join('×')}`, 'Pass an embedding made by this model\'s image encoder.');
+      throw new DearliError(
+        'sam-embedding',
+        `the embedding is ${embedding.shape.join('×')}, this model needs ${expected.join('×')}`,
+        "Pass an embedding made by this model's image encoder.",
+      );
     }
     this.resetImage();
     this.embedding = embedding;
@@ -143,7 +161,8 @@ export class SamPredictor {
   }
 
   get imageEmbedding(): tf.Tensor4D {
-    if (!this.embedding) throw new DearliError('sam-no-image', 'no image has been set', 'Call setImage before predicting.');
+    if (!this.embedding)
+      throw new DearliError('sam-no-image', 'no image has been set', 'Call setImage before predicting.');
     return this.embedding;
   }
 
@@ -163,7 +182,12 @@ export class SamPredictor {
     };
     if (prompt.pointCoords?.length) {
       const labels = prompt.pointLabels ?? [];
-      if (labels.length !== prompt.pointCoords.length) throw new DearliError('sam-prompt', `${prompt.pointCoords.length} points but ${labels.length} labels`, 'Give one label per point.');
+      if (labels.length !== prompt.pointCoords.length)
+        throw new DearliError(
+          'sam-prompt',
+          `${prompt.pointCoords.length} points but ${labels.length} labels`,
+          'Give one label per point.',
+        );
       prompts.pointCoords = keep(tf.tensor3d(this.toModelCoords(prompt.pointCoords.flat()), [1, labels.length, 2]));
       prompts.pointLabels = keep(tf.tensor2d(labels, [1, labels.length], 'int32'));
     }
@@ -175,7 +199,9 @@ export class SamPredictor {
     const { lowResLogits, iouPredictions } = this.model.decode(embedding, prompts, prompt.multimaskOutput);
     tf.dispose(created);
     const result = tf.tidy(() => ({
-      masks: postprocessMasks(lowResLogits, this.inputSize, this.originalSize, this.imgSize).squeeze([0]) as tf.Tensor3D,
+      masks: postprocessMasks(lowResLogits, this.inputSize, this.originalSize, this.imgSize).squeeze([
+        0,
+      ]) as tf.Tensor3D,
       iouPredictions: iouPredictions.squeeze([0]) as tf.Tensor1D,
       lowResLogits: lowResLogits.squeeze([0]) as tf.Tensor3D,
     }));

@@ -31,7 +31,11 @@ export async function generateMasksForImage(
   signal?: AbortSignal,
 ): Promise<MaskRecord[]> {
   if (imageRGBA.length !== width * height * 4) {
-    throw new DearliError('image-size', `the image buffer has ${imageRGBA.length} bytes, expected ${width}×${height}×4 (RGBA)`, 'Pass the RGBA pixels that belong to the given width and height.');
+    throw new DearliError(
+      'image-size',
+      `the image buffer has ${imageRGBA.length} bytes, expected ${width}×${height}×4 (RGBA)`,
+      'Pass the RGBA pixels that belong to the given width and height.',
+    );
   }
   signal?.throwIfAborted();
   if (generator.kind === 'fallback') return felzenszwalbMasks(imageRGBA, width, height, options.fallback);

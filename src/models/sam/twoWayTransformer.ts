@@ -54,9 +54,16 @@ export class SamTwoWayTransformer {
     this.config = config;
     const get = (name: string) => weights.get(`mask_decoder.transformer.${name}`)!;
     const pair = (name: string): Dense => [get(`${name}.weight`) as tf.Tensor2D, get(`${name}.bias`) as tf.Tensor1D];
-    const vectors = (name: string): [tf.Tensor1D, tf.Tensor1D] => [get(`${name}.weight`) as tf.Tensor1D, get(`${name}.bias`) as tf.Tensor1D];
+    const vectors = (name: string): [tf.Tensor1D, tf.Tensor1D] => [
+      get(`${name}.weight`) as tf.Tensor1D,
+      get(`${name}.bias`) as tf.Tensor1D,
+    ];
     const attn = (prefix: string): AttentionParams => ({
-      q: pair(`${prefix}.q_proj`), k: pair(`${prefix}.k_proj`), v: pair(`${prefix}.v_proj`), out: pair(`${prefix}.out_proj`), heads: config.numHeads,
+      q: pair(`${prefix}.q_proj`),
+      k: pair(`${prefix}.k_proj`),
+      v: pair(`${prefix}.v_proj`),
+      out: pair(`${prefix}.out_proj`),
+      heads: config.numHeads,
     });
     this.layers = Array.from({ length: config.depth }, (_, i) => {
       const l = `layers.${i}`;
@@ -78,7 +85,11 @@ export class SamTwoWayTransformer {
    * Returns the processed tokens [B, T, C] and image features [B, N, C]. Each layer runs in its own
    * tidy so that only the running queries and keys outlive it (keys are [B, 4096, 256] at full size).
    */
-  forward(imageEmbedding: tf.Tensor3D, imagePe: tf.Tensor3D, pointEmbedding: tf.Tensor3D): { queries: tf.Tensor3D; keys: tf.Tensor3D } {
+  forward(
+    imageEmbedding: tf.Tensor3D,
+    imagePe: tf.Tensor3D,
+    pointEmbedding: tf.Tensor3D,
+  ): { queries: tf.Tensor3D; keys: tf.Tensor3D } {
     const eps = this.config.transformerLayerNormEps;
     const norm = (x: tf.Tensor, n: [tf.Tensor1D, tf.Tensor1D]) => layerNormInference(x as tf.Tensor3D, n[0], n[1], eps);
     let queries = pointEmbedding;
@@ -95,10 +106,22 @@ export class SamTwoWayTransformer {
         }
         qs = norm(qs, layer.norms[0]);
         const keysWithPe = tf.add(keys, imagePe) as tf.Tensor3D;
-        qs = norm(tf.add(qs, multiHeadAttention(layer.crossTokenToImage, tf.add(qs, pointEmbedding) as tf.Tensor3D, keysWithPe, keys)), layer.norms[1]);
+        qs = norm(
+          tf.add(
+            qs,
+            multiHeadAttention(layer.crossTokenToImage, tf.add(qs, pointEmbedding) as tf.Tensor3D, keysWithPe, keys),
+          ),
+          layer.norms[1],
+        );
         const hidden = tf.relu(linearFused(qs, layer.mlp.lin1[0], layer.mlp.lin1[1]));
         qs = norm(tf.add(qs, linearFused(hidden, layer.mlp.lin2[0], layer.mlp.lin2[1])), layer.norms[2]);
-        const ks = norm(tf.add(keys, multiHeadAttention(layer.crossImageToToken, keysWithPe, tf.add(qs, pointEmbedding) as tf.Tensor3D, qs)), layer.norms[3]);
+        const ks = norm(
+          tf.add(
+            keys,
+            multiHeadAttention(layer.crossImageToToken, keysWithPe, tf.add(qs, pointEmbedding) as tf.Tensor3D, qs),
+          ),
+          layer.norms[3],
+        );
         return { qs, ks };
       });
       if (queries !== pointEmbedding) queries.dispose();

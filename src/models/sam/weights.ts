@@ -51,7 +51,8 @@ const HF_TIED_PE = 'shared_image_embedding.positional_embedding';
 const PE_MATRIX = 'prompt_encoder.pe_layer.positional_encoding_gaussian_matrix';
 
 /** The decoder MLPs: segment-anything `layers.{0..n-1}` ↔ transformers `proj_in`, `layers.{0..n-3}`, `proj_out`. */
-const MLP_KEY = /^(mask_decoder\.(?:iou_prediction_head|output_hypernetworks_mlps\.\d+))\.(layers\.\d+|proj_in|proj_out)\.(.+)$/;
+const MLP_KEY =
+  /^(mask_decoder\.(?:iou_prediction_head|output_hypernetworks_mlps\.\d+))\.(layers\.\d+|proj_in|proj_out)\.(.+)$/;
 
 function mlpDepthOf(prefix: string, config: SamConfig): number {
   return prefix.endsWith('iou_prediction_head') ? config.maskDecoder.iouHeadDepth : 3;
@@ -116,7 +117,8 @@ export function samParameterShapes(config: SamConfig, blockDims: SamBlockDims[])
     shapes.set(`${b}attn.qkv.weight`, [3 * a, E]);
     if (e.qkvBias) shapes.set(`${b}attn.qkv.bias`, [3 * a]);
     shapes.set(`${b}attn.proj.weight`, [E, a]).set(`${b}attn.proj.bias`, [E]);
-    if (e.useRelPos) shapes.set(`${b}attn.rel_pos_h`, [-1, a / e.numHeads]).set(`${b}attn.rel_pos_w`, [-1, a / e.numHeads]);
+    if (e.useRelPos)
+      shapes.set(`${b}attn.rel_pos_h`, [-1, a / e.numHeads]).set(`${b}attn.rel_pos_w`, [-1, a / e.numHeads]);
     shapes.set(`${b}norm2.weight`, [E]).set(`${b}norm2.bias`, [E]);
     shapes.set(`${b}mlp.lin1.weight`, [m, E]).set(`${b}mlp.lin1.bias`, [m]);
     shapes.set(`${b}mlp.lin2.weight`, [E, m]).set(`${b}mlp.lin2.bias`, [E]);
@@ -144,7 +146,8 @@ export function samParameterShapes(config: SamConfig, blockDims: SamBlockDims[])
   const D = d.transformerDim;
   const cross = D / d.attentionDownsampleRate;
   const attention = (prefix: string, inner: number) => {
-    for (const proj of ['q_proj', 'k_proj', 'v_proj']) shapes.set(`${prefix}.${proj}.weight`, [inner, D]).set(`${prefix}.${proj}.bias`, [inner]);
+    for (const proj of ['q_proj', 'k_proj', 'v_proj'])
+      shapes.set(`${prefix}.${proj}.weight`, [inner, D]).set(`${prefix}.${proj}.bias`, [inner]);
     shapes.set(`${prefix}.out_proj.weight`, [D, inner]).set(`${prefix}.out_proj.bias`, [D]);
   };
   for (let i = 0; i < d.depth; i++) {
@@ -157,15 +160,23 @@ export function samParameterShapes(config: SamConfig, blockDims: SamBlockDims[])
     shapes.set(`${l}mlp.lin2.weight`, [D, d.mlpDim]).set(`${l}mlp.lin2.bias`, [D]);
   }
   attention('mask_decoder.transformer.final_attn_token_to_image', cross);
-  shapes.set('mask_decoder.transformer.norm_final_attn.weight', [D]).set('mask_decoder.transformer.norm_final_attn.bias', [D]);
+  shapes
+    .set('mask_decoder.transformer.norm_final_attn.weight', [D])
+    .set('mask_decoder.transformer.norm_final_attn.bias', [D]);
   const numMaskTokens = d.numMultimaskOutputs + 1;
   shapes.set('mask_decoder.iou_token.weight', [1, D]).set('mask_decoder.mask_tokens.weight', [numMaskTokens, D]);
-  shapes.set('mask_decoder.output_upscaling.0.weight', [D, D / 4, 2, 2]).set('mask_decoder.output_upscaling.0.bias', [D / 4]);
+  shapes
+    .set('mask_decoder.output_upscaling.0.weight', [D, D / 4, 2, 2])
+    .set('mask_decoder.output_upscaling.0.bias', [D / 4]);
   shapes.set('mask_decoder.output_upscaling.1.weight', [D / 4]).set('mask_decoder.output_upscaling.1.bias', [D / 4]);
-  shapes.set('mask_decoder.output_upscaling.3.weight', [D / 4, D / 8, 2, 2]).set('mask_decoder.output_upscaling.3.bias', [D / 8]);
+  shapes
+    .set('mask_decoder.output_upscaling.3.weight', [D / 4, D / 8, 2, 2])
+    .set('mask_decoder.output_upscaling.3.bias', [D / 8]);
   const mlp = (prefix: string, dims: number[]) => {
     for (let i = 0; i + 1 < dims.length; i++) {
-      shapes.set(`${prefix}.layers.${i}.weight`, [dims[i + 1], dims[i]]).set(`${prefix}.layers.${i}.bias`, [dims[i + 1]]);
+      shapes
+        .set(`${prefix}.layers.${i}.weight`, [dims[i + 1], dims[i]])
+        .set(`${prefix}.layers.${i}.bias`, [dims[i + 1]]);
     }
   };
   for (let i = 0; i < numMaskTokens; i++) mlp(`mask_decoder.output_hypernetworks_mlps.${i}`, [D, D, D, D / 8]);
@@ -176,7 +187,10 @@ export function samParameterShapes(config: SamConfig, blockDims: SamBlockDims[])
 
 /** nn.Embedding tables and raw parameters keep their layout; only Linear weights are transposed. */
 function isLinearWeight(name: string): boolean {
-  return name.endsWith('.weight') && !/(point_embeddings\.\d|not_a_point_embed|no_mask_embed|iou_token|mask_tokens)\.weight$/.test(name);
+  return (
+    name.endsWith('.weight') &&
+    !/(point_embeddings\.\d|not_a_point_embed|no_mask_embed|iou_token|mask_tokens)\.weight$/.test(name)
+  );
 }
 
 /** The layout of one torch tensor (canonical name): convolution and Linear weights move, the rest stays. */
@@ -262,7 +276,8 @@ export function planSamWeights(source: TensorListing, config: SamConfig): SamWei
       file,
     );
   }
-  for (const [canonical, want] of expected) checkShape(fileNameOf.get(canonical)!, fileShapes.get(canonical)!, want, file);
+  for (const [canonical, want] of expected)
+    checkShape(fileNameOf.get(canonical)!, fileShapes.get(canonical)!, want, file);
   return { naming, blockDims, expected, fileNameOf };
 }
 
@@ -280,7 +295,12 @@ export async function loadSamWeights(source: TensorSource, config: SamConfig): P
       const loaded = await source.read(n);
       checkShape(n, loaded.shape, want, file);
       if (!(loaded.data instanceof Float32Array)) {
-        throw new DearliError('weights-format', `tensor "${n}" has dtype ${loaded.dtype}, expected a float type`, 'Export the checkpoint with float weights.', file);
+        throw new DearliError(
+          'weights-format',
+          `tensor "${n}" has dtype ${loaded.dtype}, expected a float type`,
+          'Export the checkpoint with float weights.',
+          file,
+        );
       }
       const converted = torchToTfjs(torchLayout(canonical, loaded.shape), loaded.shape, loaded.data);
       tensors.set(canonical, tf.tensor(converted.data, converted.shape, 'float32'));
@@ -316,7 +336,9 @@ export function randomSamTensorSource(config: SamConfig, seed = 1): TensorSource
   for (let i = 0; i < e.depth; i++) {
     const size = e.globalAttnIndexes.includes(i) || e.windowSize <= 0 ? grid : e.windowSize;
     const hd = e.embedDim / e.numHeads;
-    for (const axis of ['h', 'w']) if (shapes.has(`image_encoder.blocks.${i}.attn.rel_pos_${axis}`)) shapes.set(`image_encoder.blocks.${i}.attn.rel_pos_${axis}`, [2 * size - 1, hd]);
+    for (const axis of ['h', 'w'])
+      if (shapes.has(`image_encoder.blocks.${i}.attn.rel_pos_${axis}`))
+        shapes.set(`image_encoder.blocks.${i}.attn.rel_pos_${axis}`, [2 * size - 1, hd]);
   }
   let state = seed >>> 0;
   const uniform = () => {
@@ -332,7 +354,9 @@ export function randomSamTensorSource(config: SamConfig, seed = 1): TensorSource
       const shape = shapes.get(name)!;
       const size = shape.reduce((a, b) => a * b, 1);
       const fanIn = shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
-      const isNormWeight = /norm\d?\.weight$|neck\.[13]\.weight$|downscaling\.[14]\.weight$|upscaling\.1\.weight$/.test(name);
+      const isNormWeight = /norm\d?\.weight$|neck\.[13]\.weight$|downscaling\.[14]\.weight$|upscaling\.1\.weight$/.test(
+        name,
+      );
       const scale = name.endsWith('.bias') ? 0.1 : isNormWeight ? 0.2 : shape.length >= 2 ? Math.sqrt(3 / fanIn) : 0.5;
       const data = new Float32Array(size);
       for (let i = 0; i < size; i++) data[i] = (isNormWeight ? 1 : 0) + (2 * uniform() - 1) * scale;

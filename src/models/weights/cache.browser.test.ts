@@ -14,7 +14,9 @@ function pseudoRandomBytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
 }
 
 async function sha256Hex(bytes: BufferSource): Promise<string> {
-  return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+  return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) =>
+    b.toString(16).padStart(2, '0'),
+  ).join('');
 }
 
 async function sameBytes(blob: Blob, expected: Uint8Array): Promise<boolean> {
@@ -28,7 +30,9 @@ function blobUrl(bytes: Uint8Array<ArrayBuffer>): string {
 }
 
 async function opfsFolderNames(): Promise<string[]> {
-  const dir = (await (await navigator.storage.getDirectory()).getDirectoryHandle(OPFS_FOLDER, { create: true })) as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> };
+  const dir = (await (
+    await navigator.storage.getDirectory()
+  ).getDirectoryHandle(OPFS_FOLDER, { create: true })) as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> };
   const names: string[] = [];
   for await (const name of dir.keys()) names.push(name);
   return names;
@@ -44,43 +48,50 @@ describe('weight cache in Chromium', () => {
     expect(openWeightCache().kind).toBe('opfs');
   });
 
-  it.each(backends)('%s: a downloaded file survives a new cache instance (reload) until deleted', async (_name, makeCache) => {
-    const bytes = pseudoRandomBytes(2 * 1024 * 1024 + 17, 7);
-    const key = 'hf:org/model@main/open_clip_model.safetensors';
-    const url = blobUrl(bytes);
-    const first = makeCache();
-    await first.delete(key);
-    const { info } = await downloadToCache(first, { key, url, name: 'open_clip_model.safetensors' });
-    expect(info.sha256).toBe(await sha256Hex(bytes));
-    expect(info.size).toBe(bytes.length);
+  it.each(backends)(
+    '%s: a downloaded file survives a new cache instance (reload) until deleted',
+    async (_name, makeCache) => {
+      const bytes = pseudoRandomBytes(2 * 1024 * 1024 + 17, 7);
+      const key = 'hf:org/model@main/open_clip_model.safetensors';
+      const url = blobUrl(bytes);
+      const first = makeCache();
+      await first.delete(key);
+      const { info } = await downloadToCache(first, { key, url, name: 'open_clip_model.safetensors' });
+      expect(info.sha256).toBe(await sha256Hex(bytes));
+      expect(info.size).toBe(bytes.length);
 
-    const afterReload = makeCache();
-    const cached = await afterReload.get(key);
-    expect(cached?.info).toEqual(info);
-    expect(await sameBytes(cached!.blob, bytes)).toBe(true);
-    expect((await afterReload.list()).map((i) => i.key)).toContain(key);
+      const afterReload = makeCache();
+      const cached = await afterReload.get(key);
+      expect(cached?.info).toEqual(info);
+      expect(await sameBytes(cached!.blob, bytes)).toBe(true);
+      expect((await afterReload.list()).map((i) => i.key)).toContain(key);
 
-    // A newer download under the same key replaces the old one.
-    const newer = pseudoRandomBytes(1000, 8);
-    await downloadToCache(afterReload, { key, url: blobUrl(newer), name: 'open_clip_model.safetensors' });
-    expect(await sameBytes((await makeCache().get(key))!.blob, newer)).toBe(true);
+      // A newer download under the same key replaces the old one.
+      const newer = pseudoRandomBytes(1000, 8);
+      await downloadToCache(afterReload, { key, url: blobUrl(newer), name: 'open_clip_model.safetensors' });
+      expect(await sameBytes((await makeCache().get(key))!.blob, newer)).toBe(true);
 
-    expect(await afterReload.delete(key)).toBe(true);
-    expect(await makeCache().get(key)).toBeNull();
-    if (afterReload.kind === 'opfs') expect(await opfsFolderNames()).toEqual([]);
-  });
+      expect(await afterReload.delete(key)).toBe(true);
+      expect(await makeCache().get(key)).toBeNull();
+      if (afterReload.kind === 'opfs') expect(await opfsFolderNames()).toEqual([]);
+    },
+  );
 
   it.each(backends)('%s: a cancelled download leaves no entry and no partial file', async (_name, makeCache) => {
     const bytes = pseudoRandomBytes(24 * 1024 * 1024, 9);
     const key = 'https://example.invalid/big.bin';
     const cache = makeCache();
     const controller = new AbortController();
-    const err = await downloadToCache(cache, { key, url: blobUrl(bytes), name: 'big.bin' }, {
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.receivedBytes > 0 && p.receivedBytes < bytes.length) controller.abort();
+    const err = await downloadToCache(
+      cache,
+      { key, url: blobUrl(bytes), name: 'big.bin' },
+      {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.receivedBytes > 0 && p.receivedBytes < bytes.length) controller.abort();
+        },
       },
-    }).catch((e: unknown) => e);
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DearliError);
     expect((err as DearliError).code).toBe('download-cancelled');
     expect(await makeCache().get(key)).toBeNull();

@@ -133,12 +133,18 @@ export class OpfsWeightCache implements WeightCache {
   private folder: Promise<OpfsDirectory> | null = null;
 
   static isSupported(): boolean {
-    return typeof navigator !== 'undefined' && typeof navigator.storage?.getDirectory === 'function' &&
-      typeof FileSystemFileHandle !== 'undefined' && 'createWritable' in FileSystemFileHandle.prototype;
+    return (
+      typeof navigator !== 'undefined' &&
+      typeof navigator.storage?.getDirectory === 'function' &&
+      typeof FileSystemFileHandle !== 'undefined' &&
+      'createWritable' in FileSystemFileHandle.prototype
+    );
   }
 
   private dir(): Promise<OpfsDirectory> {
-    this.folder ??= navigator.storage.getDirectory().then((root) => root.getDirectoryHandle(OPFS_FOLDER, { create: true }) as Promise<OpfsDirectory>);
+    this.folder ??= navigator.storage
+      .getDirectory()
+      .then((root) => root.getDirectoryHandle(OPFS_FOLDER, { create: true }) as Promise<OpfsDirectory>);
     return this.folder;
   }
 
@@ -269,7 +275,9 @@ export class CacheStorageWeightCache implements WeightCache {
       },
       commit: async (info) => {
         const headers = { [INFO_HEADER]: encodeURIComponent(JSON.stringify({ ...info, key })) };
-        await (await caches.open(CACHE_STORAGE_NAME)).put(CACHE_STORAGE_PREFIX + encodeURIComponent(key), new Response(new Blob(parts), { headers }));
+        await (
+          await caches.open(CACHE_STORAGE_NAME)
+        ).put(CACHE_STORAGE_PREFIX + encodeURIComponent(key), new Response(new Blob(parts), { headers }));
         parts = [];
       },
       abort: async () => {
@@ -279,7 +287,9 @@ export class CacheStorageWeightCache implements WeightCache {
   }
 
   async get(key: string): Promise<CachedFile | null> {
-    const response = await (await caches.open(CACHE_STORAGE_NAME)).match(CACHE_STORAGE_PREFIX + encodeURIComponent(key));
+    const response = await (
+      await caches.open(CACHE_STORAGE_NAME)
+    ).match(CACHE_STORAGE_PREFIX + encodeURIComponent(key));
     const info = response && parseInfo(response);
     return info && response ? { info, blob: await response.blob() } : null;
   }

@@ -23,7 +23,13 @@ let base: string;
 let spliceRequests = 0;
 
 /** Sends `bytes` then, when `cutAt` is given, destroys the connection after that many bytes. */
-function send(res: ServerResponse, status: number, headers: Record<string, string | number>, bytes: Uint8Array, cutAt?: number): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number>,
+  bytes: Uint8Array,
+  cutAt?: number,
+): void {
   res.writeHead(status, headers);
   if (cutAt === undefined) return void res.end(bytes);
   res.write(bytes.subarray(0, cutAt), () => res.socket?.destroy());
@@ -33,27 +39,71 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const lfs = { 'x-linked-etag': `"${sha(V1)}"`, 'x-linked-size': V1.length };
     switch (req.url) {
-      case '/ok.bin': return send(res, 200, { ...lfs, 'content-length': V1.length }, V1);
-      case '/wrong-sha.bin': return send(res, 200, { 'x-linked-etag': `"${sha(V2)}"`, 'content-length': V1.length }, V1);
-      case '/wrong-size.bin': return send(res, 200, { 'x-linked-size': V1.length + 10, 'content-length': V1.length }, V1);
-      case '/short.bin': return send(res, 200, { 'content-length': V1.length }, V1, 100_000);
+      case '/ok.bin':
+        return send(res, 200, { ...lfs, 'content-length': V1.length }, V1);
+      case '/wrong-sha.bin':
+        return send(res, 200, { 'x-linked-etag': `"${sha(V2)}"`, 'content-length': V1.length }, V1);
+      case '/wrong-size.bin':
+        return send(res, 200, { 'x-linked-size': V1.length + 10, 'content-length': V1.length }, V1);
+      case '/short.bin':
+        return send(res, 200, { 'content-length': V1.length }, V1, 100_000);
       // No length: the end of the connection ends the body, so a cut looks like a clean end.
-      case '/cut.bin': res.writeHead(200, { ...lfs, connection: 'close' }); res.end(V1.subarray(0, 100_000)); return;
-      case '/login.bin': return send(res, 200, { 'content-type': 'text/html; charset=utf-8' }, new TextEncoder().encode('<html>Sign in</html>'));
-      case '/error.bin': return send(res, 200, { 'content-type': 'application/json' }, new TextEncoder().encode('{"error":"Repository not found"}'));
+      case '/cut.bin':
+        res.writeHead(200, { ...lfs, connection: 'close' });
+        res.end(V1.subarray(0, 100_000));
+        return;
+      case '/login.bin':
+        return send(
+          res,
+          200,
+          { 'content-type': 'text/html; charset=utf-8' },
+          new TextEncoder().encode('<html>Sign in</html>'),
+        );
+      case '/error.bin':
+        return send(
+          res,
+          200,
+          { 'content-type': 'application/json' },
+          new TextEncoder().encode('{"error":"Repository not found"}'),
+        );
       case '/splice.bin':
         // First a cut v1; the resume gets a 206 of v2 (If-Range ignored); then v2 whole.
         spliceRequests++;
-        if (!req.headers.range) return send(res, 200, { etag: spliceRequests === 1 ? '"v1"' : '"v2"', 'content-length': V1.length }, spliceRequests === 1 ? V1 : V2, spliceRequests === 1 ? 120_000 : undefined);
-        return send(res, 206, { etag: '"v2"', 'content-range': `bytes 120000-${V2.length - 1}/${V2.length}`, 'content-length': V2.length - 120_000 }, V2.subarray(120_000));
+        if (!req.headers.range)
+          return send(
+            res,
+            200,
+            { etag: spliceRequests === 1 ? '"v1"' : '"v2"', 'content-length': V1.length },
+            spliceRequests === 1 ? V1 : V2,
+            spliceRequests === 1 ? 120_000 : undefined,
+          );
+        return send(
+          res,
+          206,
+          {
+            etag: '"v2"',
+            'content-range': `bytes 120000-${V2.length - 1}/${V2.length}`,
+            'content-length': V2.length - 120_000,
+          },
+          V2.subarray(120_000),
+        );
       case '/gzip.bin': {
         const body = gzipSync(new Uint8Array(64 * 1024 * 1024));
         return send(res, 200, { 'content-encoding': 'gzip', 'content-length': body.length }, body);
       }
-      case '/api/models/org/html': return send(res, 200, { 'content-type': 'text/html' }, new TextEncoder().encode('<html>login</html>'));
-      case '/api/models/org/bad-siblings': return send(res, 200, { 'content-type': 'application/json' }, new TextEncoder().encode('{"siblings":[{"rfilename":7}]}'));
-      case '/api/models/org/no-siblings': return send(res, 200, { 'content-type': 'application/json' }, new TextEncoder().encode('{"siblings":"x"}'));
-      default: res.writeHead(404).end();
+      case '/api/models/org/html':
+        return send(res, 200, { 'content-type': 'text/html' }, new TextEncoder().encode('<html>login</html>'));
+      case '/api/models/org/bad-siblings':
+        return send(
+          res,
+          200,
+          { 'content-type': 'application/json' },
+          new TextEncoder().encode('{"siblings":[{"rfilename":7}]}'),
+        );
+      case '/api/models/org/no-siblings':
+        return send(res, 200, { 'content-type': 'application/json' }, new TextEncoder().encode('{"siblings":"x"}'));
+      default:
+        res.writeHead(404).end();
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -66,7 +116,11 @@ afterAll(async () => {
 
 async function download(path: string, expected?: ExpectedFile) {
   const cache = new MemoryWeightCache();
-  const result = await downloadToCache(cache, { key: path, url: `${base}${path}`, name: path.slice(1), expected }, { retryDelayMs: 1, maxAttempts: 3 }).catch((e: unknown) => e);
+  const result = await downloadToCache(
+    cache,
+    { key: path, url: `${base}${path}`, name: path.slice(1), expected },
+    { retryDelayMs: 1, maxAttempts: 3 },
+  ).catch((e: unknown) => e);
   return { cache, result };
 }
 
@@ -100,7 +154,11 @@ describe('verified downloads (issue 13)', () => {
 
   it('refuses an HTML login page and a JSON error in place of a weight file, with the URL and status', async () => {
     await expectNothingKept('/login.bin', 'download-not-file', /\/login\.bin answered HTTP 200 with a text\/html/);
-    await expectNothingKept('/error.bin', 'download-not-file', /\/error\.bin answered HTTP 200 with a application\/json/);
+    await expectNothingKept(
+      '/error.bin',
+      'download-not-file',
+      /\/error\.bin answered HTTP 200 with a application\/json/,
+    );
   });
 
   it('starts over instead of splicing when a resume gets another version (If-Range ignored)', async () => {
@@ -116,10 +174,17 @@ describe('verified downloads (issue 13)', () => {
 
   it('refuses hub file names that leave the repository and names malformed hub API bodies', async () => {
     for (const file of ['../../etc/passwd', 'a/../b.bin', '/abs.bin', 'a//b']) {
-      await expect(resolveWeightSource({ kind: 'hub', repo: 'org/clip', file }, { endpoint: base })).rejects.toMatchObject({ code: 'hub-file' });
+      await expect(
+        resolveWeightSource({ kind: 'hub', repo: 'org/clip', file }, { endpoint: base }),
+      ).rejects.toMatchObject({ code: 'hub-file' });
     }
-    await expect(listHubFiles('org/html', { endpoint: base })).rejects.toMatchObject({ code: 'hub-malformed', file: 'org/html' });
-    await expect(listHubFiles('org/bad-siblings', { endpoint: base })).rejects.toThrow(/"siblings" entry without a file name/);
+    await expect(listHubFiles('org/html', { endpoint: base })).rejects.toMatchObject({
+      code: 'hub-malformed',
+      file: 'org/html',
+    });
+    await expect(listHubFiles('org/bad-siblings', { endpoint: base })).rejects.toThrow(
+      /"siblings" entry without a file name/,
+    );
     await expect(listHubFiles('org/no-siblings', { endpoint: base })).rejects.toThrow(/without a "siblings" list/);
   });
 
@@ -128,8 +193,18 @@ describe('verified downloads (issue 13)', () => {
     await loadWeightFile({ kind: 'url', url: `${base}/ok.bin` }, cache, { retryDelayMs: 1 });
     const stale = await cache.begin(`${base}/ok.bin`);
     await stale.write(new TextEncoder().encode('<html>'));
-    await stale.commit({ key: `${base}/ok.bin`, name: 'ok.bin', sourceUrl: `${base}/ok.bin`, size: 6, sha256: 'x', date: new Date().toISOString() });
-    const fresh = await loadWeightFile({ kind: 'url', url: `${base}/ok.bin` }, cache, { retryDelayMs: 1, expected: { sha256: sha(V1) } });
+    await stale.commit({
+      key: `${base}/ok.bin`,
+      name: 'ok.bin',
+      sourceUrl: `${base}/ok.bin`,
+      size: 6,
+      sha256: 'x',
+      date: new Date().toISOString(),
+    });
+    const fresh = await loadWeightFile({ kind: 'url', url: `${base}/ok.bin` }, cache, {
+      retryDelayMs: 1,
+      expected: { sha256: sha(V1) },
+    });
     expect(fresh.cached?.sha256).toBe(sha(V1));
     expect(fresh.blob.size).toBe(V1.length);
   });

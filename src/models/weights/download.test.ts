@@ -39,7 +39,11 @@ function sendFile(req: IncomingMessage, res: ServerResponse, opts: { ranges: boo
   let start = 0;
   if (opts.ranges && range && (!ifRange || ifRange === ETAG)) {
     start = Number(range[1]);
-    res.writeHead(206, { 'content-range': `bytes ${start}-${FILE.length - 1}/${FILE.length}`, 'content-length': FILE.length - start, etag: ETAG });
+    res.writeHead(206, {
+      'content-range': `bytes ${start}-${FILE.length - 1}/${FILE.length}`,
+      'content-length': FILE.length - start,
+      etag: ETAG,
+    });
   } else {
     res.writeHead(200, { 'content-length': FILE.length, etag: ETAG, 'accept-ranges': opts.ranges ? 'bytes' : 'none' });
   }
@@ -67,10 +71,24 @@ function sendFile(req: IncomingMessage, res: ServerResponse, opts: { ranges: boo
 beforeAll(async () => {
   server = createServer((req, res) => {
     const path = req.url ?? '/';
-    log.push({ path, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, authorization: req.headers.authorization });
+    log.push({
+      path,
+      range: req.headers.range,
+      ifRange: req.headers['if-range'] as string | undefined,
+      authorization: req.headers.authorization,
+    });
     if (path === '/api/models/org/clip') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'org/clip', siblings: [{ rfilename: 'open_clip_pytorch_model.bin' }, { rfilename: 'README.md' }, { rfilename: 'open_clip_model.safetensors' }] }));
+      res.end(
+        JSON.stringify({
+          id: 'org/clip',
+          siblings: [
+            { rfilename: 'open_clip_pytorch_model.bin' },
+            { rfilename: 'README.md' },
+            { rfilename: 'open_clip_model.safetensors' },
+          ],
+        }),
+      );
     } else if (path === '/api/models/org/text-only') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ siblings: [{ rfilename: 'README.md' }] }));
@@ -114,9 +132,19 @@ describe('downloadToCache', () => {
   it('streams a file into the cache with progress, size, sha256 and date', async () => {
     const cache = new MemoryWeightCache();
     const progress: DownloadProgress[] = [];
-    const { info, blob } = await downloadToCache(cache, { key: 'k', url: `${base}/files/model.bin`, name: 'model.bin' }, { onProgress: (p) => progress.push(p) });
+    const { info, blob } = await downloadToCache(
+      cache,
+      { key: 'k', url: `${base}/files/model.bin`, name: 'model.bin' },
+      { onProgress: (p) => progress.push(p) },
+    );
     await expectFileBytes(blob);
-    expect(info).toMatchObject({ key: 'k', name: 'model.bin', sourceUrl: `${base}/files/model.bin`, size: FILE.length, sha256: FILE_SHA256 });
+    expect(info).toMatchObject({
+      key: 'k',
+      name: 'model.bin',
+      sourceUrl: `${base}/files/model.bin`,
+      size: FILE.length,
+      sha256: FILE_SHA256,
+    });
     expect(Number.isNaN(Date.parse(info.date))).toBe(false);
     const last = progress[progress.length - 1];
     expect(last).toMatchObject({ receivedBytes: FILE.length, totalBytes: FILE.length, etaSeconds: 0, attempt: 1 });
@@ -126,7 +154,11 @@ describe('downloadToCache', () => {
   it('resumes with a Range request after the connection drops, twice, and gets the exact bytes', async () => {
     dropAfter = [1_000_000, 700_000];
     const cache = new MemoryWeightCache();
-    const { info, blob } = await downloadToCache(cache, { key: 'k', url: `${base}/files/model.bin`, name: 'model.bin' }, { retryDelayMs: 1 });
+    const { info, blob } = await downloadToCache(
+      cache,
+      { key: 'k', url: `${base}/files/model.bin`, name: 'model.bin' },
+      { retryDelayMs: 1 },
+    );
     await expectFileBytes(blob);
     expect(info.sha256).toBe(FILE_SHA256);
     expect(log).toHaveLength(3);
@@ -141,7 +173,11 @@ describe('downloadToCache', () => {
     dropAfter = [1_500_000];
     const cache = new MemoryWeightCache();
     const progress: DownloadProgress[] = [];
-    const { info, blob } = await downloadToCache(cache, { key: 'k', url: `${base}/files/norange.bin`, name: 'n.bin' }, { retryDelayMs: 1, onProgress: (p) => progress.push(p) });
+    const { info, blob } = await downloadToCache(
+      cache,
+      { key: 'k', url: `${base}/files/norange.bin`, name: 'n.bin' },
+      { retryDelayMs: 1, onProgress: (p) => progress.push(p) },
+    );
     expect(log.map((l) => l.range !== undefined)).toEqual([false, true]);
     expect(blob.size).toBe(FILE.length);
     await expectFileBytes(blob);
@@ -152,12 +188,16 @@ describe('downloadToCache', () => {
   it('leaves nothing in the cache when cancelled midway', async () => {
     const cache = new MemoryWeightCache();
     const controller = new AbortController();
-    const run = downloadToCache(cache, { key: 'k', url: `${base}/files/slow.bin`, name: 'slow.bin' }, {
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.receivedBytes > 200_000) controller.abort();
+    const run = downloadToCache(
+      cache,
+      { key: 'k', url: `${base}/files/slow.bin`, name: 'slow.bin' },
+      {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.receivedBytes > 200_000) controller.abort();
+        },
       },
-    });
+    );
     const err = await run.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DearliError);
     expect((err as DearliError).code).toBe('download-cancelled');
@@ -168,18 +208,30 @@ describe('downloadToCache', () => {
   it('retries server errors, gives up after maxAttempts, and does not retry a 404', async () => {
     failWith500 = 2;
     const cache = new MemoryWeightCache();
-    const ok = await downloadToCache(cache, { key: 'flaky', url: `${base}/files/flaky.bin`, name: 'f.bin' }, { retryDelayMs: 1 });
+    const ok = await downloadToCache(
+      cache,
+      { key: 'flaky', url: `${base}/files/flaky.bin`, name: 'f.bin' },
+      { retryDelayMs: 1 },
+    );
     expect(ok.info.sha256).toBe(FILE_SHA256);
     expect(log).toHaveLength(3);
 
     log = [];
     dropAfter = [100, 100, 100];
-    const broken = await downloadToCache(cache, { key: 'broken', url: `${base}/files/norange.bin`, name: 'b.bin' }, { retryDelayMs: 1, maxAttempts: 3 }).catch((e: unknown) => e);
+    const broken = await downloadToCache(
+      cache,
+      { key: 'broken', url: `${base}/files/norange.bin`, name: 'b.bin' },
+      { retryDelayMs: 1, maxAttempts: 3 },
+    ).catch((e: unknown) => e);
     expect((broken as DearliError).code).toBe('download-failed');
     expect((broken as DearliError).message).toMatch(/after 3 attempts/);
 
     log = [];
-    const missing = await downloadToCache(cache, { key: 'm', url: `${base}/files/missing.bin`, name: 'm.bin' }, { retryDelayMs: 1 }).catch((e: unknown) => e);
+    const missing = await downloadToCache(
+      cache,
+      { key: 'm', url: `${base}/files/missing.bin`, name: 'm.bin' },
+      { retryDelayMs: 1 },
+    ).catch((e: unknown) => e);
     expect((missing as DearliError).code).toBe('download-http');
     expect((missing as DearliError).message).toMatch(/HTTP 404/);
     expect(log).toHaveLength(1);
@@ -197,14 +249,20 @@ describe('hub', () => {
     expect(hubFileUrl('laion/CLIP-convnext_base_w-laion2B-s13B-b82K-augreg', 'open_clip_pytorch_model.bin')).toBe(
       'https://huggingface.co/laion/CLIP-convnext_base_w-laion2B-s13B-b82K-augreg/resolve/main/open_clip_pytorch_model.bin',
     );
-    expect(hubFileUrl('org/clip', 'sub dir/vocab.json', 'v1.0')).toBe('https://huggingface.co/org/clip/resolve/v1.0/sub%20dir/vocab.json');
+    expect(hubFileUrl('org/clip', 'sub dir/vocab.json', 'v1.0')).toBe(
+      'https://huggingface.co/org/clip/resolve/v1.0/sub%20dir/vocab.json',
+    );
   });
 
   it('explains a repo without weights, a gated repo and a bad repo name', async () => {
-    await expect(resolveWeightSource({ kind: 'hub', repo: 'org/text-only' }, { endpoint: base })).rejects.toThrow(/has none of open_clip_model\.safetensors/);
+    await expect(resolveWeightSource({ kind: 'hub', repo: 'org/text-only' }, { endpoint: base })).rejects.toThrow(
+      /has none of open_clip_model\.safetensors/,
+    );
     await expect(listHubFiles('org/gated', { endpoint: base, accessToken: 'hf_x' })).rejects.toThrow(/HTTP 401/);
     expect(log[log.length - 1].authorization).toBe('Bearer hf_x');
-    await expect(listHubFiles('../etc/passwd', { endpoint: base })).rejects.toThrow(/not a Hugging Face repository name/);
+    await expect(listHubFiles('../etc/passwd', { endpoint: base })).rejects.toThrow(
+      /not a Hugging Face repository name/,
+    );
   });
 
   it('downloads the chosen hub file once, then serves it from the cache', async () => {
@@ -214,14 +272,18 @@ describe('hub', () => {
     expect(first.cached?.key).toBe('hf:org/clip@main/open_clip_model.safetensors');
     expect(first.cached?.sha256).toBe(FILE_SHA256);
     const requests = log.length;
-    const again = await loadWeightFile({ kind: 'hub', repo: 'org/clip', file: 'open_clip_model.safetensors' }, cache, { endpoint: base });
+    const again = await loadWeightFile({ kind: 'hub', repo: 'org/clip', file: 'open_clip_model.safetensors' }, cache, {
+      endpoint: base,
+    });
     expect(log).toHaveLength(requests);
     await expectFileBytes(again.blob);
   });
 
   it('accepts any URL and dropped files (kept in the cache on request)', async () => {
     const cache = new MemoryWeightCache();
-    const fromUrl = await loadWeightFile({ kind: 'url', url: `${base}/files/model.bin` }, cache, { accessToken: 'secret' });
+    const fromUrl = await loadWeightFile({ kind: 'url', url: `${base}/files/model.bin` }, cache, {
+      accessToken: 'secret',
+    });
     expect(fromUrl.name).toBe('model.bin');
     expect(log.every((l) => l.authorization === undefined)).toBe(true);
     const dropped = new File([FILE.subarray(0, 1000)], 'mine.safetensors', { lastModified: 1 });

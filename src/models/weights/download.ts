@@ -56,7 +56,12 @@ const SPEED_WINDOW_MS = 3000;
 class RetryableError extends Error {}
 
 function cancelled(name: string): DearliError {
-  return new DearliError('download-cancelled', 'the download was cancelled', 'Start it again when you want the file; nothing was kept.', name);
+  return new DearliError(
+    'download-cancelled',
+    'the download was cancelled',
+    'Start it again when you want the file; nothing was kept.',
+    name,
+  );
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -109,7 +114,11 @@ function parseContentRange(header: string | null): { start: number; total: numbe
 }
 
 /** Downloads `target.url` into `cache` under `target.key` and returns the committed file. */
-export async function downloadToCache(cache: WeightCache, target: DownloadTarget, options: DownloadOptions = {}): Promise<CachedFile> {
+export async function downloadToCache(
+  cache: WeightCache,
+  target: DownloadTarget,
+  options: DownloadOptions = {},
+): Promise<CachedFile> {
   const { signal, maxAttempts = 6, retryDelayMs = 1000 } = options;
   const fetchFile = options.fetch ?? globalThis.fetch.bind(globalThis);
   if (signal?.aborted) throw cancelled(target.name);
@@ -117,7 +126,14 @@ export async function downloadToCache(cache: WeightCache, target: DownloadTarget
   const hasher = await createSHA256();
   hasher.init();
   const meter = new ProgressMeter(options.onProgress);
-  const state: AttemptState = { totalBytes: null, validator: null, attempt: 1, options, expected: { ...target.expected }, inflateCap: null };
+  const state: AttemptState = {
+    totalBytes: null,
+    validator: null,
+    attempt: 1,
+    options,
+    expected: { ...target.expected },
+    inflateCap: null,
+  };
   try {
     for (; ; state.attempt++) {
       const { attempt } = state;
@@ -128,7 +144,12 @@ export async function downloadToCache(cache: WeightCache, target: DownloadTarget
         if (signal?.aborted) throw cancelled(target.name);
         if (!(e instanceof RetryableError) || attempt >= maxAttempts) {
           if (e instanceof DearliError) throw e;
-          throw new DearliError('download-failed', `${(e as Error).message} (after ${attempt} attempt${attempt > 1 ? 's' : ''})`, 'Check the network connection and try again; or download the file yourself and drop it here.', target.name);
+          throw new DearliError(
+            'download-failed',
+            `${(e as Error).message} (after ${attempt} attempt${attempt > 1 ? 's' : ''})`,
+            'Check the network connection and try again; or download the file yourself and drop it here.',
+            target.name,
+          );
         }
         await sleep(retryDelayMs * 2 ** (attempt - 1), signal).catch(() => {
           throw cancelled(target.name);
@@ -138,7 +159,10 @@ export async function downloadToCache(cache: WeightCache, target: DownloadTarget
     meter.update(pending.bytesWritten, state.totalBytes ?? pending.bytesWritten, state.attempt, true);
     const sha256 = hasher.digest('hex');
     const { expected } = state;
-    if ((expected.size !== undefined && pending.bytesWritten !== expected.size) || (expected.sha256 !== undefined && sha256 !== expected.sha256)) {
+    if (
+      (expected.size !== undefined && pending.bytesWritten !== expected.size) ||
+      (expected.sha256 !== undefined && sha256 !== expected.sha256)
+    ) {
       throw new DearliError(
         'download-corrupt',
         `${target.url} gave ${pending.bytesWritten} bytes with sha256 ${sha256}, but the file should have ${expected.size ?? 'any number of'} bytes${expected.sha256 ? ` and sha256 ${expected.sha256}` : ''}; nothing was kept`,
@@ -159,7 +183,13 @@ export async function downloadToCache(cache: WeightCache, target: DownloadTarget
     throw e;
   }
   const stored = await cache.get(target.key);
-  if (!stored) throw new DearliError('cache-failed', 'the downloaded file could not be read back from the browser cache', 'Free some storage space (or allow persistent storage) and download again.', target.name);
+  if (!stored)
+    throw new DearliError(
+      'cache-failed',
+      'the downloaded file could not be read back from the browser cache',
+      'Free some storage space (or allow persistent storage) and download again.',
+      target.name,
+    );
   return stored;
 }
 
@@ -232,7 +262,12 @@ async function fetchOnce(
       if (announced[key] === undefined) continue;
       if (state.expected[key] !== undefined && state.expected[key] !== announced[key]) {
         await response.body?.cancel().catch(() => undefined);
-        throw new DearliError('download-corrupt', `the server announces ${key} ${announced[key]} for ${target.url}, but ${state.expected[key]} was expected`, 'The file changed on the server or the link is wrong: check the source.', target.name);
+        throw new DearliError(
+          'download-corrupt',
+          `the server announces ${key} ${announced[key]} for ${target.url}, but ${state.expected[key]} was expected`,
+          'The file changed on the server or the link is wrong: check the source.',
+          target.name,
+        );
       }
       (state.expected as Record<string, unknown>)[key] = announced[key];
     }
@@ -243,7 +278,8 @@ async function fetchOnce(
   const sameVersion = resumeFrom > 0 && state.validator !== null && validator === state.validator;
   if (response.status === 206 && resumeFrom > 0 && sameVersion) {
     const range = parseContentRange(response.headers.get('content-range'));
-    if (!range || range.start !== resumeFrom) throw new RetryableError(`the server resumed at the wrong place (${response.headers.get('content-range')})`);
+    if (!range || range.start !== resumeFrom)
+      throw new RetryableError(`the server resumed at the wrong place (${response.headers.get('content-range')})`);
     state.totalBytes = range.total ?? state.totalBytes;
   } else if (response.status === 206 && resumeFrom > 0) {
     await response.body?.cancel().catch(() => undefined);
@@ -263,14 +299,17 @@ async function fetchOnce(
     const length = response.headers.get('content-length');
     state.totalBytes = !encoded && length !== null ? Number(length) : null;
     // The body arrives inflated: bound it by the expected size, else by the ratio cap on its encoded length.
-    state.inflateCap = !encoded ? null : (state.expected.size ?? (length !== null ? inflateBound(Number(length)) : null));
+    state.inflateCap = !encoded
+      ? null
+      : (state.expected.size ?? (length !== null ? inflateBound(Number(length)) : null));
   } else {
     await response.body?.cancel().catch(() => undefined);
     const problem = `the server answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''} for ${target.url}`;
     if (response.status >= 500 || response.status === 408 || response.status === 429) throw new RetryableError(problem);
-    const fix = response.status === 401 || response.status === 403
-      ? 'The repository may be gated or private: accept its licence on huggingface.co and give an access token, or drop the file here.'
-      : 'Check the model name or URL.';
+    const fix =
+      response.status === 401 || response.status === 403
+        ? 'The repository may be gated or private: accept its licence on huggingface.co and give an access token, or drop the file here.'
+        : 'Check the model name or URL.';
     throw new DearliError('download-http', problem, fix, target.name);
   }
   state.validator = validator;
@@ -282,7 +321,12 @@ async function fetchOnce(
       if (done) break;
       const limit = state.totalBytes ?? state.inflateCap ?? state.expected.size;
       if (limit !== null && limit !== undefined && pending.bytesWritten + value.length > limit) {
-        throw new DearliError('download-failed', `${target.url} sent more than the ${limit} bytes the file ${state.inflateCap !== null ? 'may inflate to' : 'should have'}; nothing was kept`, 'Try again later or download the file yourself and drop it here.', target.name);
+        throw new DearliError(
+          'download-failed',
+          `${target.url} sent more than the ${limit} bytes the file ${state.inflateCap !== null ? 'may inflate to' : 'should have'}; nothing was kept`,
+          'Try again later or download the file yourself and drop it here.',
+          target.name,
+        );
       }
       hasher.update(value);
       await pending.write(value);
@@ -298,7 +342,12 @@ async function fetchOnce(
   }
   const { totalBytes } = state;
   if (totalBytes !== null && pending.bytesWritten > totalBytes) {
-    throw new DearliError('download-failed', `the server sent ${pending.bytesWritten} bytes for a file of ${totalBytes}`, 'Try again later or download the file yourself and drop it here.', target.name);
+    throw new DearliError(
+      'download-failed',
+      `the server sent ${pending.bytesWritten} bytes for a file of ${totalBytes}`,
+      'Try again later or download the file yourself and drop it here.',
+      target.name,
+    );
   }
   if (totalBytes !== null) return pending.bytesWritten === totalBytes;
   // No length announced: a body shorter than the expected size was cut, not complete.
@@ -306,7 +355,12 @@ async function fetchOnce(
 }
 
 /** Copies a Blob the user dropped into the cache (hashed on the way), so it survives a reload. */
-export async function storeBlobInCache(cache: WeightCache, target: DownloadTarget, blob: Blob, options: Pick<DownloadOptions, 'signal' | 'onProgress'> = {}): Promise<CachedFile> {
+export async function storeBlobInCache(
+  cache: WeightCache,
+  target: DownloadTarget,
+  blob: Blob,
+  options: Pick<DownloadOptions, 'signal' | 'onProgress'> = {},
+): Promise<CachedFile> {
   const pending = await cache.begin(target.key);
   const hasher = await createSHA256();
   hasher.init();
@@ -322,13 +376,26 @@ export async function storeBlobInCache(cache: WeightCache, target: DownloadTarge
       meter.update(pending.bytesWritten, blob.size, 1);
     }
     meter.update(pending.bytesWritten, blob.size, 1, true);
-    await pending.commit({ key: target.key, name: target.name, sourceUrl: target.url, size: blob.size, sha256: hasher.digest('hex'), date: new Date().toISOString() });
+    await pending.commit({
+      key: target.key,
+      name: target.name,
+      sourceUrl: target.url,
+      size: blob.size,
+      sha256: hasher.digest('hex'),
+      date: new Date().toISOString(),
+    });
   } catch (e) {
     await reader.cancel().catch(() => undefined);
     await pending.abort();
     throw e;
   }
   const stored = await cache.get(target.key);
-  if (!stored) throw new DearliError('cache-failed', 'the file could not be read back from the browser cache', 'Free some storage space (or allow persistent storage) and try again.', target.name);
+  if (!stored)
+    throw new DearliError(
+      'cache-failed',
+      'the file could not be read back from the browser cache',
+      'Free some storage space (or allow persistent storage) and try again.',
+      target.name,
+    );
   return stored;
 }

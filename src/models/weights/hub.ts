@@ -11,7 +11,11 @@ import { downloadToCache, storeBlobInCache, type DownloadOptions, type ExpectedF
 const HF_ENDPOINT = 'https://huggingface.co';
 
 /** open_clip's own order: its safetensors, then generic safetensors, then the pickle (open_clip pretrained.py). */
-const WEIGHT_FILE_PREFERENCE: readonly string[] = ['open_clip_model.safetensors', 'model.safetensors', 'open_clip_pytorch_model.bin'];
+const WEIGHT_FILE_PREFERENCE: readonly string[] = [
+  'open_clip_model.safetensors',
+  'model.safetensors',
+  'open_clip_pytorch_model.bin',
+];
 
 export type WeightSource =
   /** `file` omitted: the best weight file of the repo by WEIGHT_FILE_PREFERENCE. */
@@ -41,7 +45,11 @@ const REPO_ID = /^[\w.-]+(\/[\w.-]+)?$/;
 
 function checkRepo(repo: string): void {
   if (!REPO_ID.test(repo) || repo.includes('..')) {
-    throw new DearliError('hub-repo', `"${repo}" is not a Hugging Face repository name`, 'Write it as owner/name, e.g. laion/CLIP-convnext_base_w-laion2B-s13B-b82K-augreg.');
+    throw new DearliError(
+      'hub-repo',
+      `"${repo}" is not a Hugging Face repository name`,
+      'Write it as owner/name, e.g. laion/CLIP-convnext_base_w-laion2B-s13B-b82K-augreg.',
+    );
   }
 }
 
@@ -53,7 +61,8 @@ function authHeaders(options: HubOptions): Record<string, string> {
 export function hubFileUrl(repo: string, file: string, revision = 'main', endpoint = HF_ENDPOINT): string {
   checkRepo(repo);
   checkHubFileName(file, repo);
-  if (revision === '.' || revision === '..' || revision === '') throw new DearliError('hub-file', `"${revision}" is not a revision`, 'Name a branch, tag or commit.', repo);
+  if (revision === '.' || revision === '..' || revision === '')
+    throw new DearliError('hub-file', `"${revision}" is not a revision`, 'Name a branch, tag or commit.', repo);
   const path = file.split('/').map(encodeURIComponent).join('/');
   return `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${path}`;
 }
@@ -68,16 +77,27 @@ export async function listHubFiles(repo: string, options: HubOptions = {}): Prom
     response = await fetchJson(url, { headers: authHeaders(options), signal: options.signal });
   } catch (e) {
     if (options.signal?.aborted) throw e;
-    throw new DearliError('hub-unreachable', `the Hugging Face hub could not be reached (${(e as Error).message})`, 'Check the network connection, or download the weight file yourself and drop it here.', repo);
+    throw new DearliError(
+      'hub-unreachable',
+      `the Hugging Face hub could not be reached (${(e as Error).message})`,
+      'Check the network connection, or download the weight file yourself and drop it here.',
+      repo,
+    );
   }
   if (!response.ok) {
-    const fix = response.status === 401 || response.status === 403 || response.status === 404
-      ? 'Check the repository name; gated or private repositories need an access token.'
-      : 'Try again later, or download the weight file yourself and drop it here.';
+    const fix =
+      response.status === 401 || response.status === 403 || response.status === 404
+        ? 'Check the repository name; gated or private repositories need an access token.'
+        : 'Try again later, or download the weight file yourself and drop it here.';
     throw new DearliError('hub-http', `the hub answered HTTP ${response.status} for ${url}`, fix, repo);
   }
   const malformed = (what: string) =>
-    new DearliError('hub-malformed', `the hub answered ${url} with ${what}, not a model description`, 'The endpoint is not a Hugging Face hub, or a proxy or login page answered instead: check the network or the endpoint.', repo);
+    new DearliError(
+      'hub-malformed',
+      `the hub answered ${url} with ${what}, not a model description`,
+      'The endpoint is not a Hugging Face hub, or a proxy or login page answered instead: check the network or the endpoint.',
+      repo,
+    );
   const length = Number(response.headers.get('content-length') ?? 0);
   if (length > LIMITS.jsonBytes) throw malformed(`${length} bytes`);
   const text = await response.text();
@@ -100,13 +120,26 @@ export async function listHubFiles(repo: string, options: HubOptions = {}): Prom
 
 /** A repository file name must stay inside the repository: no empty, "." or ".." segments, no backslashes or absolute paths. */
 function checkHubFileName(file: string, repo: string): void {
-  if (file === '' || file.startsWith('/') || file.includes('\\') || file.split('/').some((s) => s === '' || s === '.' || s === '..')) {
-    throw new DearliError('hub-file', `"${file}" is not a file name inside the repository`, 'Name a file of the repository as the hub lists it, e.g. open_clip_model.safetensors.', repo);
+  if (
+    file === '' ||
+    file.startsWith('/') ||
+    file.includes('\\') ||
+    file.split('/').some((s) => s === '' || s === '.' || s === '..')
+  ) {
+    throw new DearliError(
+      'hub-file',
+      `"${file}" is not a file name inside the repository`,
+      'Name a file of the repository as the hub lists it, e.g. open_clip_model.safetensors.',
+      repo,
+    );
   }
 }
 
 /** The preferred weight file among `files`, or null. */
-export function pickWeightFile(files: readonly string[], preference: readonly string[] = WEIGHT_FILE_PREFERENCE): string | null {
+export function pickWeightFile(
+  files: readonly string[],
+  preference: readonly string[] = WEIGHT_FILE_PREFERENCE,
+): string | null {
   return preference.find((name) => files.includes(name)) ?? null;
 }
 
@@ -120,7 +153,11 @@ export async function resolveWeightSource(
     try {
       parsed = new URL(source.url);
     } catch {
-      throw new DearliError('bad-url', `"${source.url}" is not a URL`, 'Paste the full address, starting with https://.');
+      throw new DearliError(
+        'bad-url',
+        `"${source.url}" is not a URL`,
+        'Paste the full address, starting with https://.',
+      );
     }
     const name = source.name ?? decodeURIComponent(parsed.pathname.split('/').pop() || parsed.hostname);
     return { key: source.url, url: source.url, name };
@@ -131,10 +168,19 @@ export async function resolveWeightSource(
     const files = await listHubFiles(source.repo, options);
     file = pickWeightFile(files) ?? undefined;
     if (!file) {
-      throw new DearliError('hub-no-weights', `the repository has none of ${WEIGHT_FILE_PREFERENCE.join(', ')}`, 'Pick another repository, or name the weight file explicitly.', source.repo);
+      throw new DearliError(
+        'hub-no-weights',
+        `the repository has none of ${WEIGHT_FILE_PREFERENCE.join(', ')}`,
+        'Pick another repository, or name the weight file explicitly.',
+        source.repo,
+      );
     }
   }
-  return { key: `hf:${source.repo}@${revision}/${file}`, url: hubFileUrl(source.repo, file, revision, options.endpoint), name: file.split('/').pop()! };
+  return {
+    key: `hf:${source.repo}@${revision}/${file}`,
+    url: hubFileUrl(source.repo, file, revision, options.endpoint),
+    name: file.split('/').pop()!,
+  };
 }
 
 /** A weight or vocabulary file as a Blob: from the cache when present, else downloaded (or copied) into it. */
@@ -143,7 +189,12 @@ export async function loadWeightFile(
   cache: WeightCache,
   options: HubOptions & Omit<DownloadOptions, 'fetch' | 'headers' | 'signal'> & { expected?: ExpectedFile } = {},
 ): Promise<WeightFile> {
-  const asWeightFile = ({ info, blob }: CachedFile): WeightFile => ({ blob, name: info.name, sourceUrl: info.sourceUrl, cached: info });
+  const asWeightFile = ({ info, blob }: CachedFile): WeightFile => ({
+    blob,
+    name: info.name,
+    sourceUrl: info.sourceUrl,
+    cached: info,
+  });
   if (source.kind === 'file') {
     const { file } = source;
     const sourceUrl = `file:${file.name}`;

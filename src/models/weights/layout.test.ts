@@ -4,7 +4,10 @@ import { torchToTfjs } from './layout';
 describe('PyTorch → tfjs layout', () => {
   it('transposes a Linear weight [out, in] to [in, out]', () => {
     // [[1, 2, 3], [4, 5, 6]] → [[1, 4], [2, 5], [3, 6]]
-    expect(torchToTfjs('linear', [2, 3], Float32Array.of(1, 2, 3, 4, 5, 6))).toEqual({ shape: [3, 2], data: Float32Array.of(1, 4, 2, 5, 3, 6) });
+    expect(torchToTfjs('linear', [2, 3], Float32Array.of(1, 2, 3, 4, 5, 6))).toEqual({
+      shape: [3, 2],
+      data: Float32Array.of(1, 4, 2, 5, 3, 6),
+    });
   });
 
   it('moves a conv weight [out, in, kh, kw] to [kh, kw, in, out]', () => {

@@ -11,7 +11,11 @@
  */
 export type TorchLayout = 'conv' | 'depthwise' | 'linear' | 'keep';
 
-export function torchToTfjs(layout: TorchLayout, shape: readonly number[], data: Float32Array): { shape: number[]; data: Float32Array } {
+export function torchToTfjs(
+  layout: TorchLayout,
+  shape: readonly number[],
+  data: Float32Array,
+): { shape: number[]; data: Float32Array } {
   switch (layout) {
     case 'conv': {
       const [o, i, kh, kw] = shape;

@@ -49,10 +49,20 @@ describe('safetensors', () => {
   it.each([
     ['a truncated file', fileFromHeader({ t: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, 8), /truncated/],
     ['an unknown dtype', fileFromHeader({ t: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, 8), /dtype "C64"/],
-    ['a size that does not match the shape', fileFromHeader({ t: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8), /needs 12/],
+    [
+      'a size that does not match the shape',
+      fileFromHeader({ t: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8),
+      /needs 12/,
+    ],
     [
       'overlapping tensors',
-      fileFromHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12),
+      fileFromHeader(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+        },
+        12,
+      ),
       /overlap/,
     ],
     ['a corrupt header', new Blob([Uint8Array.from([4, 0, 0, 0, 0, 0, 0, 0, 123, 34, 120, 125])]), /not valid JSON/],
@@ -63,7 +73,10 @@ describe('safetensors', () => {
   });
 
   it('names a missing tensor', async () => {
-    const f = await SafetensorsFile.open(new Blob([writeSafetensors({ a: { dtype: 'F32', shape: [1], data: Float32Array.from([1]) } }) as BlobPart]), 'w.safetensors');
+    const f = await SafetensorsFile.open(
+      new Blob([writeSafetensors({ a: { dtype: 'F32', shape: [1], data: Float32Array.from([1]) } }) as BlobPart]),
+      'w.safetensors',
+    );
     await expect(f.read('b')).rejects.toThrow(/"b" is not in the file/);
   });
 });

@@ -12,7 +12,16 @@ import { checkedProduct, LIMITS, limitError } from '../../core/limits';
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 const BYTES: Record<SafetensorsDtype, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 export interface TensorEntry {
@@ -45,9 +54,13 @@ function fail(file: string, problem: string, fix = INVALID): never {
  */
 function tensorByteSize(dtype: SafetensorsDtype, shape: unknown, name: string, file: string): number {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    fail(file, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)?.slice(0, 200)} (dimensions must be non-negative integers)`);
+    fail(
+      file,
+      `tensor "${name}" has an invalid shape ${JSON.stringify(shape)?.slice(0, 200)} (dimensions must be non-negative integers)`,
+    );
   }
-  if (shape.length > LIMITS.tensorRank) throw limitError('weights-limit', `tensor "${name}" has ${shape.length} dimensions`, 'tensorRank', file);
+  if (shape.length > LIMITS.tensorRank)
+    throw limitError('weights-limit', `tensor "${name}" has ${shape.length} dimensions`, 'tensorRank', file);
   const bytes = checkedProduct([...(shape as number[]), BYTES[dtype]], Number.MAX_SAFE_INTEGER);
   if (bytes === null) fail(file, `tensor "${name}" has shape [${shape.join(', ')}], whose byte size overflows`);
   return bytes;
@@ -103,7 +116,12 @@ export class SafetensorsFile {
   private readonly blob: Blob;
   private readonly entries: Map<string, TensorEntry>;
 
-  private constructor(blob: Blob, fileName: string, entries: Map<string, TensorEntry>, metadata: Record<string, string>) {
+  private constructor(
+    blob: Blob,
+    fileName: string,
+    entries: Map<string, TensorEntry>,
+    metadata: Record<string, string>,
+  ) {
     this.blob = blob;
     this.fileName = fileName;
     this.entries = entries;
@@ -119,8 +137,14 @@ export class SafetensorsFile {
     if (blob.size < 8) fail(fileName, `the file is ${blob.size} bytes long, too short for a safetensors header`);
     const lenView = new DataView(await blob.slice(0, 8).arrayBuffer());
     const headerLen = Number(lenView.getBigUint64(0, true));
-    if (headerLen > LIMITS.safetensorsHeaderBytes) throw limitError('weights-limit', `the header claims ${headerLen} bytes`, 'safetensorsHeaderBytes', fileName);
-    if (8 + headerLen > blob.size) fail(fileName, `the header claims ${headerLen} bytes but the file has only ${blob.size - 8} after the length`, 'The file is truncated: download it again.');
+    if (headerLen > LIMITS.safetensorsHeaderBytes)
+      throw limitError('weights-limit', `the header claims ${headerLen} bytes`, 'safetensorsHeaderBytes', fileName);
+    if (8 + headerLen > blob.size)
+      fail(
+        fileName,
+        `the header claims ${headerLen} bytes but the file has only ${blob.size - 8} after the length`,
+        'The file is truncated: download it again.',
+      );
     let headerText: string;
     try {
       headerText = STRICT_UTF8.decode(await blob.slice(8, 8 + headerLen).arrayBuffer());
@@ -131,7 +155,12 @@ export class SafetensorsFile {
     const { keys, containers } = scanHeader(headerText);
     // A tensor entry is one object and two arrays: anything far beyond that is not a tensor index.
     if (keys.length > LIMITS.tensorCount + 1 || containers > 3 * LIMITS.tensorCount + 2) {
-      throw limitError('weights-limit', `the header lists ${keys.length} entries in ${containers} JSON objects and arrays`, 'tensorCount', fileName);
+      throw limitError(
+        'weights-limit',
+        `the header lists ${keys.length} entries in ${containers} JSON objects and arrays`,
+        'tensorCount',
+        fileName,
+      );
     }
     let header: Record<string, unknown>;
     try {
@@ -139,7 +168,8 @@ export class SafetensorsFile {
     } catch (e) {
       fail(fileName, `the header is not valid JSON (${(e as Error).message})`);
     }
-    if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(fileName, 'the header is not a JSON object');
+    if (header === null || typeof header !== 'object' || Array.isArray(header))
+      fail(fileName, 'the header is not a JSON object');
     const seen = new Set<string>();
     for (const key of keys) {
       if (seen.has(key)) fail(fileName, `the header names "${key}" twice`);
@@ -152,7 +182,12 @@ export class SafetensorsFile {
     for (const name of keys) {
       const raw = header[name];
       if (name === '__metadata__') {
-        if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
+        if (
+          raw === null ||
+          typeof raw !== 'object' ||
+          Array.isArray(raw) ||
+          !Object.values(raw).every((v) => typeof v === 'string')
+        ) {
           fail(fileName, '"__metadata__" is not a map of strings to strings');
         }
         metadata = raw as Record<string, string>;
@@ -160,27 +195,47 @@ export class SafetensorsFile {
       }
       const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
       if (typeof info?.dtype !== 'string' || !Object.hasOwn(BYTES, info.dtype)) {
-        fail(fileName, `tensor "${name}" has dtype ${JSON.stringify(info?.dtype)?.slice(0, 40)}, which the lab cannot read (known: ${Object.keys(BYTES).join(', ')})`, 'Convert the checkpoint to F32, F16 or BF16.');
+        fail(
+          fileName,
+          `tensor "${name}" has dtype ${JSON.stringify(info?.dtype)?.slice(0, 40)}, which the lab cannot read (known: ${Object.keys(BYTES).join(', ')})`,
+          'Convert the checkpoint to F32, F16 or BF16.',
+        );
       }
       const dtype = info.dtype as SafetensorsDtype;
       const expected = tensorByteSize(dtype, info.shape, name, fileName);
       const offs = info.data_offsets;
-      if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0) || offs[1] < offs[0]) {
+      if (
+        !Array.isArray(offs) ||
+        offs.length !== 2 ||
+        !offs.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+        offs[1] < offs[0]
+      ) {
         fail(fileName, `tensor "${name}" has invalid data_offsets ${JSON.stringify(offs)?.slice(0, 100)}`);
       }
       const [b, e] = offs as [number, number];
-      if (e > dataLen) fail(fileName, `tensor "${name}" ends at byte ${e} of the data section, which has only ${dataLen} bytes`, 'The file is truncated: download it again.');
-      if (e - b !== expected) fail(fileName, `tensor "${name}" has ${e - b} bytes but its shape [${(info.shape as number[]).join(', ')}] of ${dtype} needs ${expected}`);
+      if (e > dataLen)
+        fail(
+          fileName,
+          `tensor "${name}" ends at byte ${e} of the data section, which has only ${dataLen} bytes`,
+          'The file is truncated: download it again.',
+        );
+      if (e - b !== expected)
+        fail(
+          fileName,
+          `tensor "${name}" has ${e - b} bytes but its shape [${(info.shape as number[]).join(', ')}] of ${dtype} needs ${expected}`,
+        );
       entries.set(name, { name, dtype, shape: info.shape as number[], begin: dataStart + b, end: dataStart + e });
     }
     const sorted = [...entries.values()].sort((x, y) => x.begin - y.begin || x.end - y.end);
     let covered = dataStart;
     for (const t of sorted) {
       if (t.begin < covered) fail(fileName, `tensor "${t.name}" overlaps the tensor before it`);
-      if (t.begin > covered) fail(fileName, `bytes ${covered - dataStart}..${t.begin - dataStart} of the data section belong to no tensor`);
+      if (t.begin > covered)
+        fail(fileName, `bytes ${covered - dataStart}..${t.begin - dataStart} of the data section belong to no tensor`);
       covered = t.end;
     }
-    if (covered !== blob.size) fail(fileName, `the data section has ${dataLen} bytes but its tensors cover ${covered - dataStart}`);
+    if (covered !== blob.size)
+      fail(fileName, `the data section has ${dataLen} bytes but its tensors cover ${covered - dataStart}`);
     return new SafetensorsFile(blob, fileName, entries, metadata);
   }
 
@@ -194,13 +249,20 @@ export class SafetensorsFile {
 
   entry(name: string): TensorEntry {
     const e = this.entries.get(name);
-    if (!e) throw new DearliError('weights-missing', `tensor "${name}" is not in the file`, 'Check that the file belongs to the chosen model.', this.fileName);
+    if (!e)
+      throw new DearliError(
+        'weights-missing',
+        `tensor "${name}" is not in the file`,
+        'Check that the file belongs to the chosen model.',
+        this.fileName,
+      );
     return e;
   }
 
   async read(name: string): Promise<LoadedTensor> {
     const e = this.entry(name);
-    if (e.end - e.begin > LIMITS.tensorBytes) throw limitError('weights-limit', `tensor "${name}" has ${e.end - e.begin} bytes`, 'tensorBytes', this.fileName);
+    if (e.end - e.begin > LIMITS.tensorBytes)
+      throw limitError('weights-limit', `tensor "${name}" has ${e.end - e.begin} bytes`, 'tensorBytes', this.fileName);
     const bytes = await this.blob.slice(e.begin, e.end).arrayBuffer();
     return { dtype: e.dtype, shape: e.shape, data: decodeTensorBytes(bytes, e.dtype, this.fileName, name) };
   }
@@ -230,7 +292,12 @@ export function decodeTensorBytes(bytes: ArrayBuffer, dtype: SafetensorsDtype, f
       for (let i = 0; i < n; i++) {
         const v = src[i];
         if (v > 2147483647n || v < -2147483648n) {
-          throw new DearliError('weights-format', `tensor "${name}" holds the int64 value ${v} at index ${i}, outside the int32 range the lab computes in`, 'Store the tensor as int32 or as floats.', file);
+          throw new DearliError(
+            'weights-format',
+            `tensor "${name}" holds the int64 value ${v} at index ${i}, outside the int32 range the lab computes in`,
+            'Store the tensor as int32 or as floats.',
+            file,
+          );
         }
         out[i] = Number(v);
       }
@@ -256,7 +323,13 @@ function halfToFloat32(src: Uint16Array): Float32Array {
       const exp = (h >> 10) & 0x1f;
       const frac = h & 0x3ff;
       halfTable[h] =
-        exp === 0 ? s * 2 ** -14 * (frac / 1024) : exp === 31 ? (frac ? NaN : s * Infinity) : s * 2 ** (exp - 15) * (1 + frac / 1024);
+        exp === 0
+          ? s * 2 ** -14 * (frac / 1024)
+          : exp === 31
+            ? frac
+              ? NaN
+              : s * Infinity
+            : s * 2 ** (exp - 15) * (1 + frac / 1024);
     }
   }
   const out = new Float32Array(src.length);
@@ -283,15 +356,21 @@ export function float32ToBf16(values: Float32Array): Uint16Array {
 }
 
 /** Writes tensors (4-byte types first so every tensor stays aligned) with optional string metadata. */
-export function writeSafetensors(tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): Uint8Array {
-  const names = Object.keys(tensors).sort((a, b) => BYTES[tensors[b].dtype] - BYTES[tensors[a].dtype] || (a < b ? -1 : a > b ? 1 : 0));
+export function writeSafetensors(
+  tensors: Record<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const names = Object.keys(tensors).sort(
+    (a, b) => BYTES[tensors[b].dtype] - BYTES[tensors[a].dtype] || (a < b ? -1 : a > b ? 1 : 0),
+  );
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
   for (const name of names) {
     const t = tensors[name];
     const n = t.shape.reduce((a, d) => a * d, 1);
-    if (t.data.length !== n) throw new RangeError(`tensor "${name}": ${t.data.length} values for shape [${t.shape.join(', ')}]`);
+    if (t.data.length !== n)
+      throw new RangeError(`tensor "${name}": ${t.data.length} values for shape [${t.shape.join(', ')}]`);
     const bytes = n * BYTES[t.dtype];
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;

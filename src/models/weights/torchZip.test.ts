@@ -39,10 +39,26 @@ describe('TorchZipFile', () => {
   });
 
   it.each([
-    ['GLOBAL os.system', new PickleWriter().raw(0x80, 0x02).global('os', 'system').str('echo pwned').raw(0x85, 0x52).done(), /"os\.system"/],
-    ['STACK_GLOBAL builtins.eval', new PickleWriter().raw(0x80, 0x04).str('builtins').str('eval').raw(0x93).str('1+1').raw(0x85, 0x52).done(), /"builtins\.eval"/],
-    ['torch.constructor (an Object.prototype name)', new PickleWriter().raw(0x80, 0x02).global('torch', 'constructor').done(), /"torch\.constructor"/],
-    ['torch._utils._rebuild_device_tensor_from_numpy', new PickleWriter().raw(0x80, 0x02).global('torch._utils', '_rebuild_device_tensor_from_numpy').done(), /_rebuild_device_tensor_from_numpy/],
+    [
+      'GLOBAL os.system',
+      new PickleWriter().raw(0x80, 0x02).global('os', 'system').str('echo pwned').raw(0x85, 0x52).done(),
+      /"os\.system"/,
+    ],
+    [
+      'STACK_GLOBAL builtins.eval',
+      new PickleWriter().raw(0x80, 0x04).str('builtins').str('eval').raw(0x93).str('1+1').raw(0x85, 0x52).done(),
+      /"builtins\.eval"/,
+    ],
+    [
+      'torch.constructor (an Object.prototype name)',
+      new PickleWriter().raw(0x80, 0x02).global('torch', 'constructor').done(),
+      /"torch\.constructor"/,
+    ],
+    [
+      'torch._utils._rebuild_device_tensor_from_numpy',
+      new PickleWriter().raw(0x80, 0x02).global('torch._utils', '_rebuild_device_tensor_from_numpy').done(),
+      /_rebuild_device_tensor_from_numpy/,
+    ],
   ])('refuses a pickle that asks for %s, by name, without running it', async (_what, pickle, pattern) => {
     const zip = await torchZip({ ...stateDictFiles(), 'archive/data.pkl': pickle });
     const err = await TorchZipFile.open(zip, 'evil.bin').catch((e: unknown) => e);
@@ -67,16 +83,27 @@ describe('TorchZipFile', () => {
   });
 
   it('refuses a view that reaches past its storage and a legacy (non-zip) checkpoint', async () => {
-    const p = new PickleWriter().raw(0x80, 0x02, 0x7d, 0x28).str('x').tensor((q) => q.persistentStorage('FloatStorage', '0', 6, 1), 3, [2, 2], [2, 1]).raw(0x75);
-    await expect(TorchZipFile.open(await torchZip(stateDictFiles(p.done())), 'bad.bin')).rejects.toThrow(/reaches element 6 of a storage with 6/);
-    await expect(TorchZipFile.open(new Blob([Uint8Array.from([0x80, 0x02, 0x8a, 0x0a])]), 'old.bin')).rejects.toThrow(/not a zip archive/);
+    const p = new PickleWriter()
+      .raw(0x80, 0x02, 0x7d, 0x28)
+      .str('x')
+      .tensor((q) => q.persistentStorage('FloatStorage', '0', 6, 1), 3, [2, 2], [2, 1])
+      .raw(0x75);
+    await expect(TorchZipFile.open(await torchZip(stateDictFiles(p.done())), 'bad.bin')).rejects.toThrow(
+      /reaches element 6 of a storage with 6/,
+    );
+    await expect(TorchZipFile.open(new Blob([Uint8Array.from([0x80, 0x02, 0x8a, 0x0a])]), 'old.bin')).rejects.toThrow(
+      /not a zip archive/,
+    );
   });
 });
 
 describe('openTensorSource', () => {
   it('opens a torch zip and a safetensors file behind the same interface', async () => {
     const st = writeSafetensors({ wt: { dtype: 'F32', shape: [3, 2], data: Float32Array.from([0, 3, 1, 4, 2, 5]) } });
-    const sources = [await openTensorSource(await torchZip(stateDictFiles()), 'a.bin'), await openTensorSource(new Blob([st as BlobPart]), 'a.safetensors')];
+    const sources = [
+      await openTensorSource(await torchZip(stateDictFiles()), 'a.bin'),
+      await openTensorSource(new Blob([st as BlobPart]), 'a.safetensors'),
+    ];
     for (const source of sources) {
       expect(source.has('wt')).toBe(true);
       expect(source.shape('wt')).toEqual([3, 2]);

@@ -15,16 +15,37 @@ beforeAll(async () => {
 });
 
 const config = decoderPreset('tiny', { numQueries: 4, decoderLayers: 1, cropSize: 32, trainPoints: 16 });
-const classifier = () => buildTextClassifier(Float32Array.from({ length: 2 * config.embedDim }, (_, i) => Math.cos(i)), config.embedDim, [0, 1], 2);
+const classifier = () =>
+  buildTextClassifier(
+    Float32Array.from({ length: 2 * config.embedDim }, (_, i) => Math.cos(i)),
+    config.embedDim,
+    [0, 1],
+    2,
+  );
 
 /** A deterministic batch per iteration (the RNG decides the class order). Seeds start at 1: tfjs treats seed 0 as 'no seed'. */
 function source(iteration: number, rng: { next(): number }) {
   const swap = rng.next() < 0.5;
   const features = Object.fromEntries(
-    (['res2', 'res3', 'res4', 'res5'] as const).map((k, i) => [k, tf.randomNormal([1, 8 >> i, 8 >> i, config.trunkChannels[i]], 0, 1, 'float32', iteration * 10 + i + 1) as tf.Tensor4D]),
+    (['res2', 'res3', 'res4', 'res5'] as const).map((k, i) => [
+      k,
+      tf.randomNormal(
+        [1, 8 >> i, 8 >> i, config.trunkChannels[i]],
+        0,
+        1,
+        'float32',
+        iteration * 10 + i + 1,
+      ) as tf.Tensor4D,
+    ]),
   ) as never;
-  const mask = new Uint8Array(2 * 32 * 32).map((_, i) => ((i % 32 < 16) !== i >= 1024 ? 1 : 0));
-  return Promise.resolve({ features, targets: uploadTargets([{ width: 32, height: 32, masks: mask, classes: Int32Array.from(swap ? [1, 0] : [0, 1]) }], 2) });
+  const mask = new Uint8Array(2 * 32 * 32).map((_, i) => (i % 32 < 16 !== i >= 1024 ? 1 : 0));
+  return Promise.resolve({
+    features,
+    targets: uploadTargets(
+      [{ width: 32, height: 32, masks: mask, classes: Int32Array.from(swap ? [1, 0] : [0, 1]) }],
+      2,
+    ),
+  });
 }
 
 async function weightsOf(model: M2FLang): Promise<Float32Array[]> {
@@ -39,12 +60,20 @@ describe('the decoder-training stage on the runner', () => {
     const trainerA = createTrainer('supervised', modelA, classifier(), total, 4);
     const memA: { s: DecoderStageState | null } = { s: null };
     const storeA: StateStore<DecoderStageState> = { load: async () => memA.s, save: async (s) => void (memA.s = s) };
-    await run(decoderTrainingStage('supervised', trainerA, total, source), storeA, new AbortController().signal, () => {});
+    await run(
+      decoderTrainingStage('supervised', trainerA, total, source),
+      storeA,
+      new AbortController().signal,
+      () => {},
+    );
     const expected = await weightsOf(modelA);
 
     // Paused after 2 steps, then resumed in a fresh model/trainer from the stored checkpoint.
     const mem: { s: DecoderStageState | null } = { s: null };
-    const store: StateStore<DecoderStageState> = { load: async () => mem.s, save: async (s) => void (mem.s = { ...s }) };
+    const store: StateStore<DecoderStageState> = {
+      load: async () => mem.s,
+      save: async (s) => void (mem.s = { ...s }),
+    };
     const modelB = new M2FLang(config, 9);
     const trainerB = createTrainer('supervised', modelB, classifier(), total, 4);
     const abort = new AbortController();
@@ -57,7 +86,12 @@ describe('the decoder-training stage on the runner', () => {
     modelB.dispose();
     const modelC = new M2FLang(config, 1234); // different init: everything must come from the checkpoint
     const trainerC = createTrainer('supervised', modelC, classifier(), total, 77);
-    const second = await run(decoderTrainingStage('supervised', trainerC, total, source), store, new AbortController().signal, () => {});
+    const second = await run(
+      decoderTrainingStage('supervised', trainerC, total, source),
+      store,
+      new AbortController().signal,
+      () => {},
+    );
     expect(second.outcome).toBe('finished');
     expect(trainerC.iteration).toBe(total);
     const got = await weightsOf(modelC);

@@ -44,7 +44,12 @@ export function appliedRateTracker() {
   return { appliedRates, withRate };
 }
 
-export function decoderTrainingStage(kind: DecoderStageKind, trainer: Trainer, totalIterations: number, nextBatch: BatchSource): Stage<DecoderStageState> {
+export function decoderTrainingStage(
+  kind: DecoderStageKind,
+  trainer: Trainer,
+  totalIterations: number,
+  nextBatch: BatchSource,
+): Stage<DecoderStageState> {
   let restored = false;
   const { appliedRates, withRate } = appliedRateTracker();
   return {
@@ -62,8 +67,16 @@ export function decoderTrainingStage(kind: DecoderStageKind, trainer: Trainer, t
       appliedRates.set(report.iteration - 1, trainer.optimizer.appliedLearningRate);
       batch.targets.masks.dispose();
       for (const t of Object.values(batch.features)) t.dispose();
-      const next: DecoderStageState = { ...state, iteration: trainer.iteration, lastLoss: withRate(report.previous) ?? state.lastLoss };
-      const progress: StageProgress = { done: next.iteration, total: totalIterations, details: { loss: next.lastLoss, timings: report.timings } };
+      const next: DecoderStageState = {
+        ...state,
+        iteration: trainer.iteration,
+        lastLoss: withRate(report.previous) ?? state.lastLoss,
+      };
+      const progress: StageProgress = {
+        done: next.iteration,
+        total: totalIterations,
+        details: { loss: next.lastLoss, timings: report.timings },
+      };
       return { state: next, progress };
     },
     isDone: (state) => state.iteration >= state.totalIterations,

@@ -17,7 +17,11 @@ export interface ImageStageState {
 }
 
 /** Work on one image: true when it computed something, false when the stored result was reused. */
-export type ImageWork = (image: store.ImageRecord, dataset: store.DatasetRecord, signal: AbortSignal) => Promise<boolean>;
+export type ImageWork = (
+  image: store.ImageRecord,
+  dataset: store.DatasetRecord,
+  signal: AbortSignal,
+) => Promise<boolean>;
 
 export function imageStage(images: ImageSequence, work: ImageWork): Stage<ImageStageState> {
   return {
@@ -25,8 +29,16 @@ export function imageStage(images: ImageSequence, work: ImageWork): Stage<ImageS
     async step(state, signal) {
       const { image, dataset } = await images.at(state.next);
       const computed = await work(image, dataset, signal);
-      const next = { ...state, next: state.next + 1, computed: state.computed + (computed ? 1 : 0), reused: state.reused + (computed ? 0 : 1) };
-      return { state: next, progress: { done: next.next, total: next.total, details: { computed: next.computed, current: image.fileName } } };
+      const next = {
+        ...state,
+        next: state.next + 1,
+        computed: state.computed + (computed ? 1 : 0),
+        reused: state.reused + (computed ? 0 : 1),
+      };
+      return {
+        state: next,
+        progress: { done: next.next, total: next.total, details: { computed: next.computed, current: image.fileName } },
+      };
     },
     isDone: (state) => state.next >= state.total,
   };

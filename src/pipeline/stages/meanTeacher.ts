@@ -7,7 +7,12 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../core/rng';
 import { restoreMeanTeacher, saveMeanTeacher } from '../../train/meanTeacherCheckpoint';
-import type { AlphaChange, MeanTeacherStepReport, MeanTeacherTrainer, UnlabeledItem } from '../../train/meanTeacherTrainer';
+import type {
+  AlphaChange,
+  MeanTeacherStepReport,
+  MeanTeacherTrainer,
+  UnlabeledItem,
+} from '../../train/meanTeacherTrainer';
 import type { Stage, StageProgress } from '../runner';
 import { appliedRateTracker, type AppliedLoss, type BatchSource } from './decoderTraining';
 
@@ -37,21 +42,38 @@ export interface MeanTeacherStageOptions {
 
 /** The phases the Train tab shows: the teacher forward + readback, matching, the student's loss + update, and the host pseudo-labels. */
 function stepTimings(t: MeanTeacherStepReport['timings']) {
-  return { forwardAndReadbackMs: t.teacherMs, matchingMs: t.matchingMs, lossAndUpdateMs: Math.max(0, t.studentMs - t.matchingMs), pseudoLabelsMs: t.pseudoLabelsMs };
+  return {
+    forwardAndReadbackMs: t.teacherMs,
+    matchingMs: t.matchingMs,
+    lossAndUpdateMs: Math.max(0, t.studentMs - t.matchingMs),
+    pseudoLabelsMs: t.pseudoLabelsMs,
+  };
 }
 
-export function meanTeacherStage(trainer: MeanTeacherTrainer, o: MeanTeacherStageOptions): Stage<MeanTeacherStageState> {
+export function meanTeacherStage(
+  trainer: MeanTeacherTrainer,
+  o: MeanTeacherStageOptions,
+): Stage<MeanTeacherStageState> {
   let restored = false;
   const { appliedRates, withRate } = appliedRateTracker();
   const history = () => trainer.alphaHistory.map((c) => ({ ...c }));
   return {
     async init() {
       restored = true;
-      return { kind: 'meanTeacher', iteration: trainer.iteration, totalIterations: o.totalIterations, checkpoint: null, teacher: null, lastLoss: null, alphaHistory: history() };
+      return {
+        kind: 'meanTeacher',
+        iteration: trainer.iteration,
+        totalIterations: o.totalIterations,
+        checkpoint: null,
+        teacher: null,
+        lastLoss: null,
+        alphaHistory: history(),
+      };
     },
     async step(state) {
       if (!restored) {
-        if (state.checkpoint && state.teacher) await restoreMeanTeacher(trainer, { student: state.checkpoint, teacher: state.teacher });
+        if (state.checkpoint && state.teacher)
+          await restoreMeanTeacher(trainer, { student: state.checkpoint, teacher: state.teacher });
         restored = true;
       }
       const wanted = o.requestedAlpha();
@@ -62,8 +84,17 @@ export function meanTeacherStage(trainer: MeanTeacherTrainer, o: MeanTeacherStag
       appliedRates.set(report.iteration - 1, trainer.student.optimizer.appliedLearningRate);
       labeled.targets.masks.dispose();
       for (const t of Object.values(labeled.features) as tf.Tensor[]) t.dispose();
-      const next: MeanTeacherStageState = { ...state, iteration: trainer.iteration, lastLoss: withRate(report.previous) ?? state.lastLoss, alphaHistory: history() };
-      const progress: StageProgress = { done: next.iteration, total: o.totalIterations, details: { loss: next.lastLoss, timings: stepTimings(report.timings), alpha: report.alpha } };
+      const next: MeanTeacherStageState = {
+        ...state,
+        iteration: trainer.iteration,
+        lastLoss: withRate(report.previous) ?? state.lastLoss,
+        alphaHistory: history(),
+      };
+      const progress: StageProgress = {
+        done: next.iteration,
+        total: o.totalIterations,
+        details: { loss: next.lastLoss, timings: stepTimings(report.timings), alpha: report.alpha },
+      };
       return { state: next, progress };
     },
     isDone: (state) => state.iteration >= state.totalIterations,

@@ -4,7 +4,11 @@ import { formatBytes } from '../format';
 import { useDatasetsStore } from '../stores/datasetsStore';
 import { countOf } from '../../core/errors';
 
-const ROLE: Record<DatasetSummary['role'], string> = { labeled: 'labeled', unlabeled: 'unlabeled', validation: 'validation' };
+const ROLE: Record<DatasetSummary['role'], string> = {
+  labeled: 'labeled',
+  unlabeled: 'unlabeled',
+  validation: 'validation',
+};
 
 function DatasetRow({ ds, selected }: { ds: DatasetSummary; selected: boolean }) {
   const { select, rename, remove } = useDatasetsStore();
@@ -40,7 +44,8 @@ function DatasetRow({ ds, selected }: { ds: DatasetSummary; selected: boolean })
           type="button"
           data-testid="dataset-delete"
           onClick={() => {
-            if (confirm(`Delete dataset "${ds.name}" and its ${countOf(ds.imageCount, 'image')} from this browser?`)) void remove(ds.id);
+            if (confirm(`Delete dataset "${ds.name}" and its ${countOf(ds.imageCount, 'image')} from this browser?`))
+              void remove(ds.id);
           }}
         >
           Delete

@@ -13,7 +13,13 @@ export function DatasetsPanel() {
       <section className="panel">
         <h2>Datasets</h2>
         {phase === 'importing' && progress?.stage && !preview && (
-          <ProgressBar done={progress.done} total={progress.total} label={progress.stage} rate={progress.filesPerSecond} etaSeconds={progress.etaSeconds} />
+          <ProgressBar
+            done={progress.done}
+            total={progress.total}
+            label={progress.stage}
+            rate={progress.filesPerSecond}
+            etaSeconds={progress.etaSeconds}
+          />
         )}
         <ImportPanel />
         <DatasetList />

@@ -33,7 +33,11 @@ export function ImageViewer({ imageId, onClose }: { imageId: string; onClose: ()
     if (!c || !detail?.overlay) return;
     c.width = detail.width;
     c.height = detail.height;
-    c.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(detail.overlay.rgba), detail.width, detail.height), 0, 0);
+    c.getContext('2d')!.putImageData(
+      new ImageData(new Uint8ClampedArray(detail.overlay.rgba), detail.width, detail.height),
+      0,
+      0,
+    );
   }, [detail]);
 
   const segmentAt = (e: React.MouseEvent<HTMLCanvasElement>) => {
@@ -55,7 +59,15 @@ export function ImageViewer({ imageId, onClose }: { imageId: string; onClose: ()
           </span>
         )}
         <label>
-          overlay <input type="range" min={0} max={1} step={0.05} value={opacity} onChange={(e) => setOpacity(Number(e.target.value))} />
+          overlay{' '}
+          <input
+            type="range"
+            min={0}
+            max={1}
+            step={0.05}
+            value={opacity}
+            onChange={(e) => setOpacity(Number(e.target.value))}
+          />
         </label>
         <button type="button" data-testid="viewer-close" onClick={onClose}>
           Close

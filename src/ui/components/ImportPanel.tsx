@@ -6,7 +6,11 @@ import { useDatasetsStore } from '../stores/datasetsStore';
 import { Messages } from './Messages';
 import { ProgressBar } from './ProgressBar';
 
-const ROLE_LABEL: Record<DatasetRole, string> = { labeled: 'labeled train', unlabeled: 'unlabeled train', validation: 'validation' };
+const ROLE_LABEL: Record<DatasetRole, string> = {
+  labeled: 'labeled train',
+  unlabeled: 'unlabeled train',
+  validation: 'validation',
+};
 
 /** A split's name and role as edited in the preview; 'skip' leaves it out of the import. */
 interface SplitChoice {
@@ -18,7 +22,8 @@ interface SplitChoice {
 function blockedBy(preview: ImportPreview, choices: SplitChoice[]): string | null {
   const included = preview.splits.filter((_, i) => choices[i] && choices[i].role !== 'skip');
   const problems = preview.errors.length + included.reduce((sum, s) => sum + s.errors.length, 0);
-  if (problems > 0) return `Not importable: fix the ${countOf(problems, 'problem')} below${preview.splits.length > 1 ? ' (or leave out the splits that have them)' : ''} and drop the folder again; nothing was stored.`;
+  if (problems > 0)
+    return `Not importable: fix the ${countOf(problems, 'problem')} below${preview.splits.length > 1 ? ' (or leave out the splits that have them)' : ''} and drop the folder again; nothing was stored.`;
   if (preview.splits.length === 0) return 'Nothing to import.';
   if (included.length === 0) return 'Every split is left out: choose a role for at least one.';
   if (choices.some((c) => c.role !== 'skip' && !c.name.trim())) return 'Give every imported split a name.';
@@ -40,10 +45,14 @@ export function ImportPanel() {
     e.preventDefault();
     setDragging(false);
     // Names are read before the first await: the browser empties the drop's item list after it.
-    const dropped = Array.from(e.dataTransfer.items ?? [], (item) => item.webkitGetAsEntry?.()?.name ?? item.getAsFile()?.name ?? '').filter(Boolean);
+    const dropped = Array.from(
+      e.dataTransfer.items ?? [],
+      (item) => item.webkitGetAsEntry?.()?.name ?? item.getAsFile()?.name ?? '',
+    ).filter(Boolean);
     await scan(await filesFromDataTransfer(e.dataTransfer), dropped);
   };
-  const change = (index: number, part: Partial<SplitChoice>) => setChoices((all) => all.map((c, i) => (i === index ? { ...c, ...part } : c)));
+  const change = (index: number, part: Partial<SplitChoice>) =>
+    setChoices((all) => all.map((c, i) => (i === index ? { ...c, ...part } : c)));
   const blocked = preview && blockedBy(preview, choices);
 
   const busy = phase === 'scanning' || phase === 'importing';
@@ -60,8 +69,8 @@ export function ImportPanel() {
         onDrop={(e) => void onDrop(e)}
       >
         <p>
-          Drop dataset folders or a <code>.zip</code> here: COCO panoptic (JSON + PNG masks + images), simple (<code>images/</code>,{' '}
-          <code>panoptic/</code>, <code>categories.json</code>) or a folder of unlabeled images.
+          Drop dataset folders or a <code>.zip</code> here: COCO panoptic (JSON + PNG masks + images), simple (
+          <code>images/</code>, <code>panoptic/</code>, <code>categories.json</code>) or a folder of unlabeled images.
         </p>
         <div className="row">
           <button type="button" disabled={busy} onClick={() => folderInput.current?.click()}>
@@ -99,7 +108,13 @@ export function ImportPanel() {
       {phase === 'scanning' && <p data-testid="scanning">Reading the files…</p>}
       {preview && (
         <div className="preview" data-testid="import-preview">
-          <h3>{preview.splits.length > 1 ? `Found ${preview.splits.length} splits, each imported as its own dataset` : preview.splits.length === 1 ? `Found: ${preview.splits[0].layout}` : 'Found nothing to import'}</h3>
+          <h3>
+            {preview.splits.length > 1
+              ? `Found ${preview.splits.length} splits, each imported as its own dataset`
+              : preview.splits.length === 1
+                ? `Found: ${preview.splits[0].layout}`
+                : 'Found nothing to import'}
+          </h3>
           {preview.splits.length > 0 && (
             <table className="splits">
               <thead>
@@ -115,18 +130,35 @@ export function ImportPanel() {
                   <tr data-testid="import-split" key={i}>
                     <td>
                       {split.layout}
-                      {split.annotationFile && <code> {split.annotationFile.slice(split.annotationFile.lastIndexOf('/') + 1)}</code>}
+                      {split.annotationFile && (
+                        <code> {split.annotationFile.slice(split.annotationFile.lastIndexOf('/') + 1)}</code>
+                      )}
                     </td>
                     <td>
-                      <span data-testid="preview-images">{split.imageCount}</span> {split.imageCount === 1 ? 'image' : 'images'}
-                      {split.layout !== 'unlabeled' && `, ${split.labeledCount} with panoptic masks, ${countOf(split.categories.length, 'category', 'categories')}`}
-                      {split.categories.length > 0 && ` (${countOf(split.categories.filter((c) => c.isthing).length, 'thing', 'things')}, ${split.categories.filter((c) => !c.isthing).length} stuff)`}
+                      <span data-testid="preview-images">{split.imageCount}</span>{' '}
+                      {split.imageCount === 1 ? 'image' : 'images'}
+                      {split.layout !== 'unlabeled' &&
+                        `, ${split.labeledCount} with panoptic masks, ${countOf(split.categories.length, 'category', 'categories')}`}
+                      {split.categories.length > 0 &&
+                        ` (${countOf(split.categories.filter((c) => c.isthing).length, 'thing', 'things')}, ${split.categories.filter((c) => !c.isthing).length} stuff)`}
                     </td>
                     <td>
-                      <input aria-label="Name" data-testid="import-name" value={choices[i]?.name ?? ''} onChange={(e) => change(i, { name: e.target.value })} disabled={busy} />
+                      <input
+                        aria-label="Name"
+                        data-testid="import-name"
+                        value={choices[i]?.name ?? ''}
+                        onChange={(e) => change(i, { name: e.target.value })}
+                        disabled={busy}
+                      />
                     </td>
                     <td>
-                      <select aria-label="Use as" data-testid="import-role" value={choices[i]?.role ?? split.suggestedRole} onChange={(e) => change(i, { role: e.target.value as SplitChoice['role'] })} disabled={busy}>
+                      <select
+                        aria-label="Use as"
+                        data-testid="import-role"
+                        value={choices[i]?.role ?? split.suggestedRole}
+                        onChange={(e) => change(i, { role: e.target.value as SplitChoice['role'] })}
+                        disabled={busy}
+                      >
                         {(Object.keys(ROLE_LABEL) as DatasetRole[]).map((r) => (
                           <option key={r} value={r} disabled={r !== 'unlabeled' && split.labeledCount === 0}>
                             {ROLE_LABEL[r]}
@@ -145,7 +177,9 @@ export function ImportPanel() {
               type="button"
               data-testid="import-commit"
               disabled={busy || !!blocked}
-              onClick={() => void commit(choices.map((c) => (c.role === 'skip' ? null : { name: c.name.trim(), role: c.role })))}
+              onClick={() =>
+                void commit(choices.map((c) => (c.role === 'skip' ? null : { name: c.name.trim(), role: c.role })))
+              }
             >
               Import
             </button>
@@ -162,7 +196,13 @@ export function ImportPanel() {
       )}
       {phase === 'importing' && progress && (
         <div className="row">
-          <ProgressBar done={progress.done} total={progress.total} rate={progress.filesPerSecond} etaSeconds={progress.etaSeconds} label={progress.stage} />
+          <ProgressBar
+            done={progress.done}
+            total={progress.total}
+            rate={progress.filesPerSecond}
+            etaSeconds={progress.etaSeconds}
+            label={progress.stage}
+          />
           <button type="button" data-testid="import-cancel" onClick={() => void cancel()}>
             Cancel
           </button>

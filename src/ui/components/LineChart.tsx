@@ -38,11 +38,22 @@ export function LineChart({
       scales: { x: { time: false } },
       axes: [
         { stroke: '#9aa8c0', grid: { stroke: '#2a3750' } },
-        { stroke: '#9aa8c0', grid: { stroke: '#2a3750' }, size: 60, ...(formatY ? { values: (_u: uPlot, ticks: number[]) => ticks.map(formatY) } : {}) },
+        {
+          stroke: '#9aa8c0',
+          grid: { stroke: '#2a3750' },
+          size: 60,
+          ...(formatY ? { values: (_u: uPlot, ticks: number[]) => ticks.map(formatY) } : {}),
+        },
       ],
       series: [
         { label: 'iteration' },
-        ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, ...(formatY ? { value: (_u: uPlot, v: number | null) => (v === null ? '--' : formatY(v)) } : {}) })),
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 1.5,
+          spanGaps: true,
+          ...(formatY ? { value: (_u: uPlot, v: number | null) => (v === null ? '--' : formatY(v)) } : {}),
+        })),
       ],
     };
     plot.current = new uPlot(opts, [x, ...series.map((s) => s.values)] as uPlot.AlignedData, el.current);

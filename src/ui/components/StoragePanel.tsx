@@ -3,7 +3,8 @@ import { formatBytes } from '../format';
 import { useDatasetsStore } from '../stores/datasetsStore';
 import { useStorageStore, watchStorage } from '../stores/storageStore';
 
-const LAZY_NOTE = "The browser's own estimate. Browsers free deleted data lazily: after a delete, usage may drop only minutes later or after a restart.";
+const LAZY_NOTE =
+  "The browser's own estimate. Browsers free deleted data lazily: after a delete, usage may drop only minutes later or after a restart.";
 
 export function StoragePanel() {
   const { persisted, askPersistence } = useDatasetsStore();
@@ -21,7 +22,11 @@ export function StoragePanel() {
       {persisted ? (
         <span className="badge badge-ok">persistent</span>
       ) : (
-        <button type="button" onClick={() => void askPersistence()} title="Ask the browser not to evict the lab's data under storage pressure">
+        <button
+          type="button"
+          onClick={() => void askPersistence()}
+          title="Ask the browser not to evict the lab's data under storage pressure"
+        >
           Keep data persistent
         </button>
       )}

@@ -34,7 +34,12 @@ export function ThumbnailGrid({ datasetId, count }: { datasetId: string; count: 
     };
   }, [datasetId]);
 
-  const virtualizer = useVirtualizer({ count: rows, getScrollElement: () => parentRef.current, estimateSize: () => TILE, overscan: 2 });
+  const virtualizer = useVirtualizer({
+    count: rows,
+    getScrollElement: () => parentRef.current,
+    estimateSize: () => TILE,
+    overscan: 2,
+  });
   const items = virtualizer.getVirtualItems();
   const neededPages = useMemo(() => {
     const set = new Set<number>();
@@ -81,7 +86,14 @@ export function ThumbnailGrid({ datasetId, count }: { datasetId: string; count: 
               .map((i) => {
                 const img = imageAt(i);
                 return img ? (
-                  <button key={img.id} type="button" className="thumb" data-testid="thumbnail" title={img.fileName} onClick={() => openImage(img.id)}>
+                  <button
+                    key={img.id}
+                    type="button"
+                    className="thumb"
+                    data-testid="thumbnail"
+                    title={img.fileName}
+                    onClick={() => openImage(img.id)}
+                  >
                     <img src={urlFor(img)} alt={img.fileName} width={TILE - 8} height={TILE - 8} />
                     {img.labeled && <span className="thumb-tag">labeled</span>}
                   </button>

@@ -1,5 +1,12 @@
 import { create } from 'zustand';
-import type { DatasetSummary, DroppedFile, ImportChoice, ImportPreview, ImportProgress, UserMessage } from '../../../workers/api';
+import type {
+  DatasetSummary,
+  DroppedFile,
+  ImportChoice,
+  ImportPreview,
+  ImportProgress,
+  UserMessage,
+} from '../../../workers/api';
 import { asMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
@@ -94,7 +101,11 @@ export const useDatasetsStore = create<DatasetsState>((set, get) => ({
     const total = preview.splits.reduce((sum, s, i) => sum + (choices[i] ? s.imageCount : 0), 0);
     set({ phase: 'importing', progress: { done: 0, total, bytes: 0, filesPerSecond: 0, etaSeconds: 0 } });
     try {
-      const datasets = await pipeline().commitImport(preview.planId, choices, callback((p) => set({ progress: p })));
+      const datasets = await pipeline().commitImport(
+        preview.planId,
+        choices,
+        callback((p) => set({ progress: p })),
+      );
       set({ preview: null, messages: [], notices: [], selectedId: datasets[0]?.id ?? get().selectedId });
     } catch (e) {
       set({ messages: [asMessage(e)] });
@@ -133,7 +144,12 @@ function emptyDropMessage(dropped: string[]): UserMessage {
   return {
     code: 'no-files',
     file: dropped.length ? dropped.map((name) => `${name}/`).join(', ') : undefined,
-    problem: dropped.length === 1 ? 'this folder holds no files.' : dropped.length ? 'these folders hold no files.' : 'the chosen folder holds no files.',
+    problem:
+      dropped.length === 1
+        ? 'this folder holds no files.'
+        : dropped.length
+          ? 'these folders hold no files.'
+          : 'the chosen folder holds no files.',
     fix: 'Drop or choose the dataset folder itself: the folder that holds the images, or the COCO annotations/ and image folders.',
   };
 }

@@ -1,6 +1,15 @@
 import { create } from 'zustand';
 import type { DroppedFile, UserMessage } from '../../../workers/api';
-import type { DatasetMaskStats, MaskGeneratorInfo, MaskStageProgress, MaskStageSettings, MaskStageSummary, MaskView, SamLoadRequest, Sa1bImportResult } from '../../../workers/api';
+import type {
+  DatasetMaskStats,
+  MaskGeneratorInfo,
+  MaskStageProgress,
+  MaskStageSettings,
+  MaskStageSummary,
+  MaskView,
+  SamLoadRequest,
+  Sa1bImportResult,
+} from '../../../workers/api';
 import { DEFAULT_MASK_SETTINGS, type ModelDownloadProgress } from '../../../workers/api';
 import { attemptWithMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
@@ -46,7 +55,7 @@ interface MasksState {
 
 export const useMasksStore = create<MasksState>((set, get) => {
   /** Runs a worker call, turning its failure into a message. */
-  const attempt = <T,>(fn: () => Promise<T>) => attemptWithMessage(fn, (m) => set({ messages: [m] }));
+  const attempt = <T>(fn: () => Promise<T>) => attemptWithMessage(fn, (m) => set({ messages: [m] }));
 
   return {
     generator: null,
@@ -72,8 +81,17 @@ export const useMasksStore = create<MasksState>((set, get) => {
 
     loadSam: async (request) => {
       set({ loading: true, download: null, messages: [] });
-      await attempt(() => pipeline().loadSam(request, callback((p: ModelDownloadProgress) => set({ download: p }))));
-      set({ loading: false, download: null, generator: await attempt<MaskGeneratorInfo>(() => pipeline().maskGenerator()) });
+      await attempt(() =>
+        pipeline().loadSam(
+          request,
+          callback((p: ModelDownloadProgress) => set({ download: p })),
+        ),
+      );
+      set({
+        loading: false,
+        download: null,
+        generator: await attempt<MaskGeneratorInfo>(() => pipeline().maskGenerator()),
+      });
     },
 
     unloadSam: async () => {
@@ -82,7 +100,9 @@ export const useMasksStore = create<MasksState>((set, get) => {
     },
 
     toggle: (datasetId) => {
-      const selected = get().selected.includes(datasetId) ? get().selected.filter((id) => id !== datasetId) : [...get().selected, datasetId];
+      const selected = get().selected.includes(datasetId)
+        ? get().selected.filter((id) => id !== datasetId)
+        : [...get().selected, datasetId];
       localStorage.setItem(SELECTION_KEY, JSON.stringify(selected));
       set({ selected });
     },
@@ -95,7 +115,13 @@ export const useMasksStore = create<MasksState>((set, get) => {
     run: async () => {
       const { selected, settings } = get();
       set({ running: true, progress: null, summary: null, messages: [] });
-      const summary = await attempt(() => pipeline().runMaskStage(selected, settings, callback((p: MaskStageProgress) => set({ progress: p }))));
+      const summary = await attempt(() =>
+        pipeline().runMaskStage(
+          selected,
+          settings,
+          callback((p: MaskStageProgress) => set({ progress: p })),
+        ),
+      );
       set({ running: false, progress: null, summary });
       const ids = get().stats.map((s) => s.datasetId);
       await get().refresh(ids.length > 0 ? ids : selected);
@@ -117,7 +143,15 @@ export const useMasksStore = create<MasksState>((set, get) => {
       const view = await attempt(() => pipeline().getMaskView(imageId));
       set({ view });
       if (view === null && !get().messages.length) {
-        set({ messages: [{ code: 'notice-no-masks', problem: 'this image has no masks yet', fix: 'Run the mask stage on its dataset, or import SA-1B masks for it.' }] });
+        set({
+          messages: [
+            {
+              code: 'notice-no-masks',
+              problem: 'this image has no masks yet',
+              fix: 'Run the mask stage on its dataset, or import SA-1B masks for it.',
+            },
+          ],
+        });
       }
     },
 

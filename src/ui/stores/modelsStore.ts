@@ -51,7 +51,7 @@ interface ModelsState {
 
 export const useModelsStore = create<ModelsState>((set, get) => {
   /** Runs a worker call, turning its failure into a message. */
-  const attempt = <T,>(fn: () => Promise<T>) => attemptWithMessage(fn, (m) => set({ messages: [m] }));
+  const attempt = <T>(fn: () => Promise<T>) => attemptWithMessage(fn, (m) => set({ messages: [m] }));
 
   return {
     clipCard: null,
@@ -70,14 +70,23 @@ export const useModelsStore = create<ModelsState>((set, get) => {
 
     refresh: async () => {
       await attempt(async () => {
-        const [clipCard, saved, cachedFiles] = await Promise.all([pipeline().currentClip(), pipeline().listSavedModels(), pipeline().listCachedFiles()]);
+        const [clipCard, saved, cachedFiles] = await Promise.all([
+          pipeline().currentClip(),
+          pipeline().listSavedModels(),
+          pipeline().listCachedFiles(),
+        ]);
         set({ clipCard, saved, cachedFiles });
       });
     },
 
     loadClip: async (request) => {
       set({ loading: true, download: null, messages: [] });
-      const card = await attempt(() => pipeline().loadClip(request, callback((p: ModelDownloadProgress) => set({ download: p }))));
+      const card = await attempt(() =>
+        pipeline().loadClip(
+          request,
+          callback((p: ModelDownloadProgress) => set({ download: p })),
+        ),
+      );
       set({ loading: false, download: null, ...(card ? { clipCard: card } : {}) });
       await get().refresh();
       if (card && get().datasetId) await get().selectDataset(get().datasetId!);
@@ -85,7 +94,12 @@ export const useModelsStore = create<ModelsState>((set, get) => {
 
     loadSaved: async (id) => {
       set({ loading: true, download: null, messages: [] });
-      const card = await attempt(() => pipeline().loadSavedModel(id, callback((p: ModelDownloadProgress) => set({ download: p }))));
+      const card = await attempt(() =>
+        pipeline().loadSavedModel(
+          id,
+          callback((p: ModelDownloadProgress) => set({ download: p })),
+        ),
+      );
       set({ loading: false, download: null });
       await get().refresh();
       return card;
@@ -115,7 +129,10 @@ export const useModelsStore = create<ModelsState>((set, get) => {
       localStorage.setItem(DATASET_KEY, id);
       set({ datasetId: id, classNames: [], embeddings: null, features: null, report: null });
       await attempt(async () => {
-        const [classNames, report] = await Promise.all([pipeline().getClassNames(id), pipeline().lastZeroShotReport(id)]);
+        const [classNames, report] = await Promise.all([
+          pipeline().getClassNames(id),
+          pipeline().lastZeroShotReport(id),
+        ]);
         set({ classNames, report });
       });
     },
@@ -124,7 +141,10 @@ export const useModelsStore = create<ModelsState>((set, get) => {
       const id = get().datasetId;
       if (!id) return;
       set({ messages: [] });
-      const result = await attempt(async () => ({ embeddings: await pipeline().setClassNames(id, classes), classNames: await pipeline().getClassNames(id) }));
+      const result = await attempt(async () => ({
+        embeddings: await pipeline().setClassNames(id, classes),
+        classNames: await pipeline().getClassNames(id),
+      }));
       if (result) set(result);
     },
 
@@ -132,7 +152,12 @@ export const useModelsStore = create<ModelsState>((set, get) => {
       const id = get().datasetId;
       if (!id) return;
       set({ stage: 'features', stageProgress: null, messages: [], features: null });
-      const features = await attempt(() => pipeline().runFeatureStage(id, callback((p: StageProgress) => set({ stageProgress: p }))));
+      const features = await attempt(() =>
+        pipeline().runFeatureStage(
+          id,
+          callback((p: StageProgress) => set({ stageProgress: p })),
+        ),
+      );
       set({ stage: 'idle', stageProgress: null, features });
     },
 
@@ -140,7 +165,12 @@ export const useModelsStore = create<ModelsState>((set, get) => {
       const id = get().datasetId;
       if (!id) return;
       set({ stage: 'evaluating', stageProgress: null, messages: [] });
-      const report = await attempt(() => pipeline().evaluateZeroShot(id, callback((p: StageProgress) => set({ stageProgress: p }))));
+      const report = await attempt(() =>
+        pipeline().evaluateZeroShot(
+          id,
+          callback((p: StageProgress) => set({ stageProgress: p })),
+        ),
+      );
       set({ stage: 'idle', stageProgress: null, ...(report ? { report } : {}) });
       if (report) set({ embeddings: await attempt(() => pipeline().textEmbeddings(id)) });
     },

@@ -1,6 +1,17 @@
 import { create } from 'zustand';
 import type { UserMessage } from '../../../workers/api';
-import type { AlphaSweepView, PipelineProgress, PipelineRunConfig, PipelineRunState, PredictionView, PresetView, PseudoLabelStripView, RunSummary, RunView, TrainingConfig } from '../../../workers/api';
+import type {
+  AlphaSweepView,
+  PipelineProgress,
+  PipelineRunConfig,
+  PipelineRunState,
+  PredictionView,
+  PresetView,
+  PseudoLabelStripView,
+  RunSummary,
+  RunView,
+  TrainingConfig,
+} from '../../../workers/api';
 import { asMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
@@ -75,7 +86,8 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
     );
     const run = await pipeline().latestRun();
     set({ run, dearli: await pipeline().latestPipelineRun() });
-    if (run?.config.kind === 'meanTeacher') set({ alpha: run.requestedAlpha ?? run.alphaHistory?.at(-1)?.alpha ?? run.config.alpha ?? 0.6 });
+    if (run?.config.kind === 'meanTeacher')
+      set({ alpha: run.requestedAlpha ?? run.alphaHistory?.at(-1)?.alpha ?? run.config.alpha ?? 0.6 });
     await Promise.all([get().loadPredictions(), get().refreshRuns()]);
   },
 
@@ -166,7 +178,11 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
   runDearli: async (config) => {
     const resumeId = get().dearli?.id;
     if (!config && !resumeId) return;
-    set({ busy: true, message: null, dearli: get().dearli && !config ? { ...get().dearli!, status: 'running' } : null });
+    set({
+      busy: true,
+      message: null,
+      dearli: get().dearli && !config ? { ...get().dearli!, status: 'running' } : null,
+    });
     try {
       const onProgress = callback((p: PipelineProgress) => set({ dearliProgress: p }));
       const state = await pipeline().runPipeline(config ?? { resumeId: resumeId! }, onProgress);
@@ -186,7 +202,8 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
     set({ alpha });
     try {
       if (get().run?.config.kind === 'meanTeacher') await pipeline().setAlpha(alpha);
-      if (get().strip) set({ strip: await pipeline().pseudoLabelStrip(alpha, { count: STRIP_IMAGES, refresh: false }) });
+      if (get().strip)
+        set({ strip: await pipeline().pseudoLabelStrip(alpha, { count: STRIP_IMAGES, refresh: false }) });
     } catch (e) {
       set({ message: asMessage(e) });
     }

@@ -33,8 +33,15 @@ export function PipelineGuide({ tab, onGo }: { tab: string; onGo: (tab: GuideSte
     <nav className="guide" aria-label="pipeline guide" data-testid="guide">
       <ol className="row">
         {steps.map((s) => (
-          <li key={s.tab} data-testid={`guide-step-${s.tab}`} data-state={s.state} title={s.detail} className={s.tab === tab ? 'current' : ''}>
-            <strong>{s.title}</strong> <span className="badge">{s.state}</span> <span className="muted">{s.detail}</span>
+          <li
+            key={s.tab}
+            data-testid={`guide-step-${s.tab}`}
+            data-state={s.state}
+            title={s.detail}
+            className={s.tab === tab ? 'current' : ''}
+          >
+            <strong>{s.title}</strong> <span className="badge">{s.state}</span>{' '}
+            <span className="muted">{s.detail}</span>
           </li>
         ))}
       </ol>

@@ -16,13 +16,18 @@ export function WeightDropZone() {
         e.preventDefault();
         void filesFromDataTransfer(e.dataTransfer).then((dropped) => {
           const sorted = clipRequestFromFiles(dropped.map((d) => d.file));
-          if ('missing' in sorted) return setMissing(`${sorted.missing} — drop the weights together with their config.`);
+          if ('missing' in sorted)
+            return setMissing(`${sorted.missing} — drop the weights together with their config.`);
           setMissing(null);
           void loadClip(sorted.request);
         });
       }}
     >
-      <p>{loading ? 'Loading…' : 'Offline? Drop CLIP weight files here: the .safetensors (or .bin) with its config.json, and the tokenizer for text prompts.'}</p>
+      <p>
+        {loading
+          ? 'Loading…'
+          : 'Offline? Drop CLIP weight files here: the .safetensors (or .bin) with its config.json, and the tokenizer for text prompts.'}
+      </p>
       {missing && (
         <p className="warning" data-testid="weight-drop-missing">
           {missing}

@@ -21,7 +21,10 @@ export interface GuideInput {
   runs: { status: string }[];
 }
 
-export function guideSteps({ datasets, clip, masked, runs }: GuideInput): { steps: GuideStep[]; next: GuideStep | null } {
+export function guideSteps({ datasets, clip, masked, runs }: GuideInput): {
+  steps: GuideStep[];
+  next: GuideStep | null;
+} {
   const labeled = datasets.filter((d) => d.role === 'labeled');
   const images = datasets.reduce((n, d) => n + d.imageCount, 0);
   const maskedImages = datasets.reduce((n, d) => n + Math.min(d.imageCount, masked[d.id] ?? 0), 0);
@@ -38,20 +41,31 @@ export function guideSteps({ datasets, clip, masked, runs }: GuideInput): { step
     tab: 'models',
     title: 'Load CLIP',
     state: clip ? 'done' : 'optional',
-    detail: clip ? `${clip} loaded` : 'not loaded: training uses the offline stand-in backbone (drop CLIP weight files on the Models tab for real features)',
+    detail: clip
+      ? `${clip} loaded`
+      : 'not loaded: training uses the offline stand-in backbone (drop CLIP weight files on the Models tab for real features)',
   };
   const masks: GuideStep = {
     tab: 'masks',
     title: 'Class-agnostic masks (for DeWa)',
-    state: datasets.length === 0 ? 'blocked' : maskedImages >= images ? 'done' : maskedImages > 0 ? 'partly done' : 'next',
-    detail: datasets.length === 0 ? 'blocked: import a dataset first' : `${maskedImages} of ${images} images have masks`,
+    state:
+      datasets.length === 0 ? 'blocked' : maskedImages >= images ? 'done' : maskedImages > 0 ? 'partly done' : 'next',
+    detail:
+      datasets.length === 0 ? 'blocked: import a dataset first' : `${maskedImages} of ${images} images have masks`,
   };
   const finished = runs.filter((r) => r.status === 'finished').length;
   const paused = runs.filter((r) => r.status === 'paused').length;
   const train: GuideStep = {
     tab: 'train',
     title: 'Train the decoder',
-    state: labeled.length === 0 && maskedImages === 0 ? 'blocked' : finished > 0 ? 'done' : runs.length > 0 ? 'partly done' : 'next',
+    state:
+      labeled.length === 0 && maskedImages === 0
+        ? 'blocked'
+        : finished > 0
+          ? 'done'
+          : runs.length > 0
+            ? 'partly done'
+            : 'next',
     detail:
       labeled.length === 0 && maskedImages === 0
         ? 'blocked: needs a labeled dataset (supervised) or masks (DeWa)'
@@ -59,6 +73,13 @@ export function guideSteps({ datasets, clip, masked, runs }: GuideInput): { step
   };
   const steps = [data, models, masks, train];
   // Masks only stand in the way of DeWa: with a labeled dataset the next step is training.
-  const next = data.state !== 'done' ? data : train.state !== 'done' && train.state !== 'blocked' ? train : masks.state !== 'done' && masks.state !== 'blocked' ? masks : null;
+  const next =
+    data.state !== 'done'
+      ? data
+      : train.state !== 'done' && train.state !== 'blocked'
+        ? train
+        : masks.state !== 'done' && masks.state !== 'blocked'
+          ? masks
+          : null;
   return { steps, next };
 }

@@ -13,7 +13,12 @@ export function clipRequestFromFiles(files: File[]): { request: ClipLoadRequest 
   const config = files.find((f) => CONFIG.test(f.name));
   const tokenizer = files.find((f) => TOKENIZER.test(f.name));
   if (weights.length !== 1) {
-    return { missing: weights.length === 0 ? 'no weight file (.safetensors or .bin) among the dropped files' : `${weights.length} weight files: drop one model at a time` };
+    return {
+      missing:
+        weights.length === 0
+          ? 'no weight file (.safetensors or .bin) among the dropped files'
+          : `${weights.length} weight files: drop one model at a time`,
+    };
   }
   if (!config) return { missing: `no config file (open_clip_config.json or config.json) beside ${weights[0].name}` };
   return {

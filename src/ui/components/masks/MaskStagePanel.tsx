@@ -31,7 +31,17 @@ const CROP_FIELDS: Field[] = [
   { key: 'minMaskRegionArea', label: 'min region area (px)', step: 1, testId: 'mask-min-area' },
 ];
 
-function NumberField({ field, settings, disabled, onChange }: { field: Field; settings: MaskStageSettings; disabled: boolean; onChange: (s: MaskStageSettings) => void }) {
+function NumberField({
+  field,
+  settings,
+  disabled,
+  onChange,
+}: {
+  field: Field;
+  settings: MaskStageSettings;
+  disabled: boolean;
+  onChange: (s: MaskStageSettings) => void;
+}) {
   return (
     <label>
       {field.label}{' '}
@@ -52,13 +62,19 @@ function NumberField({ field, settings, disabled, onChange }: { field: Field; se
 /** Which datasets to mask, the generator settings, run / pause, and what is stored per dataset. */
 export function MaskStagePanel() {
   const datasets = useDatasetsStore((s) => s.datasets);
-  const { selected, settings, running, progress, summary, stats, generator, toggle, setSettings, run, pause } = useMasksStore();
-  const runBlocked = running ? 'The mask stage is running.' : selected.length === 0 ? 'Tick the datasets to mask above.' : null;
+  const { selected, settings, running, progress, summary, stats, generator, toggle, setSettings, run, pause } =
+    useMasksStore();
+  const runBlocked = running
+    ? 'The mask stage is running.'
+    : selected.length === 0
+      ? 'Tick the datasets to mask above.'
+      : null;
   const statsOf = new Map(stats.map((s) => [s.datasetId, s]));
   return (
     <section className="panel" data-testid="mask-stage">
       <h2>
-        Class-agnostic masks <small>stored per image; a rerun skips images already done with the same generator and settings</small>
+        Class-agnostic masks{' '}
+        <small>stored per image; a rerun skips images already done with the same generator and settings</small>
       </h2>
       <ul className="datasets">
         {datasets.map((d) => {
@@ -66,11 +82,20 @@ export function MaskStagePanel() {
           return (
             <li key={d.id} className="row" data-testid="mask-dataset" data-name={d.name}>
               <label>
-                <input type="checkbox" data-testid="mask-dataset-check" checked={selected.includes(d.id)} disabled={running} onChange={() => toggle(d.id)} /> {d.name}
+                <input
+                  type="checkbox"
+                  data-testid="mask-dataset-check"
+                  checked={selected.includes(d.id)}
+                  disabled={running}
+                  onChange={() => toggle(d.id)}
+                />{' '}
+                {d.name}
               </label>
               <span data-testid="mask-stats" data-processed={s?.processed ?? 0}>
                 {s ? `${s.processed} / ${s.images} images masked` : `${d.imageCount} images`}
-                {s && s.processed > 0 ? ` (SAM ${s.bySource.sam}, fallback ${s.bySource.fallback}, imported ${s.bySource.imported})` : ''}
+                {s && s.processed > 0
+                  ? ` (SAM ${s.bySource.sam}, fallback ${s.bySource.fallback}, imported ${s.bySource.imported})`
+                  : ''}
               </span>
             </li>
           );
@@ -88,7 +113,9 @@ export function MaskStagePanel() {
               data-testid="mask-batch-auto"
               disabled={running}
               checked={settings.pointsPerBatch === 'auto'}
-              onChange={(e) => setSettings({ ...settings, pointsPerBatch: e.target.checked ? 'auto' : DEFAULT_FIXED_BATCH })}
+              onChange={(e) =>
+                setSettings({ ...settings, pointsPerBatch: e.target.checked ? 'auto' : DEFAULT_FIXED_BATCH })
+              }
             />{' '}
             auto
           </label>{' '}
@@ -115,7 +142,11 @@ export function MaskStagePanel() {
           SAM defaults
         </button>
       </div>
-      {generator?.kind !== 'sam' && <p className="warning">No SAM weights loaded: the stage uses the Felzenszwalb fallback (the settings above apply to SAM only).</p>}
+      {generator?.kind !== 'sam' && (
+        <p className="warning">
+          No SAM weights loaded: the stage uses the Felzenszwalb fallback (the settings above apply to SAM only).
+        </p>
+      )}
       <div className="row">
         <button
           type="button"
@@ -150,7 +181,8 @@ export function MaskStagePanel() {
       )}
       {summary && (
         <p data-testid="mask-summary" data-computed={summary.computed} data-skipped={summary.skipped}>
-          {summary.paused ? 'Paused' : 'Done'} ({summary.generator}): {summary.computed} images masked, {summary.skipped} already done.
+          {summary.paused ? 'Paused' : 'Done'} ({summary.generator}): {summary.computed} images masked,{' '}
+          {summary.skipped} already done.
         </p>
       )}
     </section>

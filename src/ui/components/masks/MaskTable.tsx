@@ -38,13 +38,23 @@ export function MaskTable({ masks }: { masks: MaskInfo[] }) {
       </table>
       {pages > 1 && (
         <div className="row" data-testid="mask-pages">
-          <button type="button" disabled={current === 0} title={current === 0 ? 'This is the first page' : undefined} onClick={() => setPage(current - 1)}>
+          <button
+            type="button"
+            disabled={current === 0}
+            title={current === 0 ? 'This is the first page' : undefined}
+            onClick={() => setPage(current - 1)}
+          >
             Previous
           </button>
           <span>
             masks {first + 1}–{Math.min(masks.length, first + PAGE_SIZE)} of {masks.length}
           </span>
-          <button type="button" disabled={current === pages - 1} title={current === pages - 1 ? 'This is the last page' : undefined} onClick={() => setPage(current + 1)}>
+          <button
+            type="button"
+            disabled={current === pages - 1}
+            title={current === pages - 1 ? 'This is the last page' : undefined}
+            onClick={() => setPage(current + 1)}
+          >
             Next
           </button>
         </div>

@@ -53,7 +53,15 @@ export function MaskViewer() {
       </div>
       <div className="row">
         {images.map(({ summary, url }) => (
-          <button key={summary.id} type="button" className="thumb" style={{ width: 72, height: 72 }} data-testid="mask-thumb" title={summary.fileName} onClick={() => void openView(summary.id)}>
+          <button
+            key={summary.id}
+            type="button"
+            className="thumb"
+            style={{ width: 72, height: 72 }}
+            data-testid="mask-thumb"
+            title={summary.fileName}
+            onClick={() => void openView(summary.id)}
+          >
             <img src={url} alt={summary.fileName} />
           </button>
         ))}

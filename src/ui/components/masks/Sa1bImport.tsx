@@ -16,7 +16,11 @@ export function Sa1bImport() {
   return (
     <section className="panel" data-testid="sa1b-import">
       <h2>
-        Import SA-1B masks <small>one JSON per image: {'{image, annotations: [{segmentation (COCO RLE), area, predicted_iou, stability_score}]}'}</small>
+        Import SA-1B masks{' '}
+        <small>
+          one JSON per image:{' '}
+          {'{image, annotations: [{segmentation (COCO RLE), area, predicted_iou, stability_score}]}'}
+        </small>
       </h2>
       <div className="row">
         <label>

@@ -4,11 +4,23 @@ import { useModelsStore } from '../../stores/modelsStore';
 import { DownloadProgress } from '../models/DownloadProgress';
 import { ModelCardView } from '../models/ModelCardView';
 import { ConfigSourceFields, FileSourceFields } from '../models/SourceFields';
-import { configSourceDraft, fileSourceDraft, toConfigSource, toFileSource, type ConfigSourceDraft, type FileSourceDraft } from '../models/sourceDraft';
+import {
+  configSourceDraft,
+  fileSourceDraft,
+  toConfigSource,
+  toFileSource,
+  type ConfigSourceDraft,
+  type FileSourceDraft,
+} from '../models/sourceDraft';
 
 /** SlimSAM (pruned ViT-B, 38.9 MB) by default; facebook/sam-vit-base is the quality option. */
 const DEFAULT_SAM_REPO = 'Zigeng/SlimSAM-uniform-77';
-const SAM_REPOS = [DEFAULT_SAM_REPO, 'facebook/sam-vit-base', 'facebook/sam-vit-large', 'facebook/sam-vit-huge'] as const;
+const SAM_REPOS = [
+  DEFAULT_SAM_REPO,
+  'facebook/sam-vit-base',
+  'facebook/sam-vit-large',
+  'facebook/sam-vit-huge',
+] as const;
 const SAM_PRESETS = ['slimsam-77', 'sam-vit-b', 'sam-vit-l', 'sam-vit-h'] as const;
 
 export function SamLoader() {
@@ -21,7 +33,8 @@ export function SamLoader() {
   const submit = async () => {
     const w = toFileSource(weights, 'SAM weights');
     const c = toConfigSource(config);
-    if (typeof w === 'string' || typeof c === 'string') return showMessage({ code: 'form', problem: typeof w === 'string' ? w : (c as string), fix: '' });
+    if (typeof w === 'string' || typeof c === 'string')
+      return showMessage({ code: 'form', problem: typeof w === 'string' ? w : (c as string), fix: '' });
     // The hub repo holds several files: SAM weights are its model.safetensors.
     await loadSam({ weights: w.kind === 'hub' ? { ...w, file: 'model.safetensors' } : w, config: c });
     await refreshModels();
@@ -41,8 +54,20 @@ export function SamLoader() {
           </span>
         )}
       </h2>
-      <FileSourceFields draft={weights} onChange={(d) => d && setWeights(d)} testId="sam-source" label="SAM weights from" suggestedRepos={SAM_REPOS} />
-      <ConfigSourceFields draft={config} onChange={setConfig} presets={SAM_PRESETS} nextToWeightsLabel="config.json next to the weights" testId="sam-config" />
+      <FileSourceFields
+        draft={weights}
+        onChange={(d) => d && setWeights(d)}
+        testId="sam-source"
+        label="SAM weights from"
+        suggestedRepos={SAM_REPOS}
+      />
+      <ConfigSourceFields
+        draft={config}
+        onChange={setConfig}
+        presets={SAM_PRESETS}
+        nextToWeightsLabel="config.json next to the weights"
+        testId="sam-config"
+      />
       <div className="row">
         <button type="button" data-testid="sam-load" disabled={loading} onClick={() => void submit()}>
           Load SAM

@@ -8,7 +8,13 @@ export function ClassNamesEditor() {
   const [texts, setTexts] = useState<string[]>([]);
   useEffect(() => setTexts(classNames.map((c) => c.names.join(', '))), [classNames]);
 
-  const edited: ClassNames[] = classNames.map((c, i) => ({ ...c, names: (texts[i] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '') }));
+  const edited: ClassNames[] = classNames.map((c, i) => ({
+    ...c,
+    names: (texts[i] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  }));
   const dirty = classNames.some((c, i) => c.names.join(', ') !== texts[i]);
   return (
     <details data-testid="class-names">
@@ -17,7 +23,8 @@ export function ClassNamesEditor() {
         {embeddings && (
           <span data-testid="embeddings-summary">
             {' '}
-            · text embeddings: {embeddings.rows} rows ({embeddings.classes} classes × synonyms) × {embeddings.dims}, {embeddings.templates} templates each
+            · text embeddings: {embeddings.rows} rows ({embeddings.classes} classes × synonyms) × {embeddings.dims},{' '}
+            {embeddings.templates} templates each
           </span>
         )}
       </summary>
@@ -40,7 +47,12 @@ export function ClassNamesEditor() {
         </tbody>
       </table>
       <div className="row">
-        <button type="button" data-testid="class-names-save" disabled={!dirty} onClick={() => void saveClassNames(edited)}>
+        <button
+          type="button"
+          data-testid="class-names-save"
+          disabled={!dirty}
+          onClick={() => void saveClassNames(edited)}
+        >
           Save names{clipCard ? ' and recompute embeddings' : ''}
         </button>
       </div>

@@ -3,7 +3,14 @@ import { useModelsStore } from '../../stores/modelsStore';
 import { DownloadProgress } from './DownloadProgress';
 import { ModelCardView } from './ModelCardView';
 import { ConfigSourceFields, FileSourceFields } from './SourceFields';
-import { configSourceDraft, fileSourceDraft, toConfigSource, toFileSource, type ConfigSourceDraft, type FileSourceDraft } from './sourceDraft';
+import {
+  configSourceDraft,
+  fileSourceDraft,
+  toConfigSource,
+  toFileSource,
+  type ConfigSourceDraft,
+  type FileSourceDraft,
+} from './sourceDraft';
 
 /** The paper's backbone and a CLIP repo that publishes the tokenizer files. */
 const DEFAULT_CLIP_REPO = 'laion/CLIP-convnext_base_w_320-laion_aesthetic-s13B-b82K-augreg';
@@ -23,7 +30,11 @@ export function ClipLoader() {
     const t = tokenizer ? toFileSource(tokenizer, 'tokenizer vocabulary') : null;
     const missing = [w, c, t].find((x): x is string => typeof x === 'string');
     if (missing) return showMessage({ code: 'form', problem: missing, fix: '' });
-    void loadClip({ weights: w as Exclude<typeof w, string>, config: c as Exclude<typeof c, string>, tokenizer: t as Exclude<typeof t, string> });
+    void loadClip({
+      weights: w as Exclude<typeof w, string>,
+      config: c as Exclude<typeof c, string>,
+      tokenizer: t as Exclude<typeof t, string>,
+    });
   };
 
   return (
@@ -31,8 +42,24 @@ export function ClipLoader() {
       <h2>
         CLIP <small>OpenCLIP ConvNeXt image and text towers</small>
       </h2>
-      <FileSourceFields draft={weights} onChange={(d) => d && setWeights(d)} testId="clip-source" label="Weights from" suggestedRepos={[DEFAULT_CLIP_REPO, 'laion/CLIP-convnext_base_w-laion2B-s13B-b82K-augreg', 'laion/CLIP-convnext_large_d_320.laion2B-s29B-b131K-ft-soup']} />
-      <ConfigSourceFields draft={config} onChange={setConfig} presets={CLIP_PRESETS} nextToWeightsLabel="open_clip_config.json next to the weights" testId="clip-config" />
+      <FileSourceFields
+        draft={weights}
+        onChange={(d) => d && setWeights(d)}
+        testId="clip-source"
+        label="Weights from"
+        suggestedRepos={[
+          DEFAULT_CLIP_REPO,
+          'laion/CLIP-convnext_base_w-laion2B-s13B-b82K-augreg',
+          'laion/CLIP-convnext_large_d_320.laion2B-s29B-b131K-ft-soup',
+        ]}
+      />
+      <ConfigSourceFields
+        draft={config}
+        onChange={setConfig}
+        presets={CLIP_PRESETS}
+        nextToWeightsLabel="open_clip_config.json next to the weights"
+        testId="clip-config"
+      />
       <FileSourceFields
         draft={tokenizer}
         onChange={(d) => {
@@ -55,7 +82,13 @@ export function ClipLoader() {
         )}
       </div>
       {loading && <DownloadProgress progress={download} onCancel={() => void cancelLoad()} />}
-      {clipCard ? <ModelCardView card={clipCard} /> : <p className="warning" data-testid="clip-none">No CLIP model loaded.</p>}
+      {clipCard ? (
+        <ModelCardView card={clipCard} />
+      ) : (
+        <p className="warning" data-testid="clip-none">
+          No CLIP model loaded.
+        </p>
+      )}
     </section>
   );
 }

@@ -47,10 +47,20 @@ export function SavedModels() {
                   <code>{m.card.sha256.slice(0, 12)}</code>
                 </td>
                 <td className="actions">
-                  <button type="button" data-testid="saved-load" disabled={loading || !m.available} onClick={() => void load(m.id)}>
+                  <button
+                    type="button"
+                    data-testid="saved-load"
+                    disabled={loading || !m.available}
+                    onClick={() => void load(m.id)}
+                  >
                     Load
                   </button>
-                  <button type="button" data-testid="saved-free" disabled={loading} onClick={() => void freeSaved(m.id)}>
+                  <button
+                    type="button"
+                    data-testid="saved-free"
+                    disabled={loading}
+                    onClick={() => void freeSaved(m.id)}
+                  >
                     Free
                   </button>
                 </td>
@@ -61,7 +71,8 @@ export function SavedModels() {
       )}
       <details>
         <summary data-testid="cached-files-summary">
-          {cachedFiles.length} cached file{cachedFiles.length === 1 ? '' : 's'}, {formatBytes(cachedFiles.reduce((n, f) => n + f.size, 0))}
+          {cachedFiles.length} cached file{cachedFiles.length === 1 ? '' : 's'},{' '}
+          {formatBytes(cachedFiles.reduce((n, f) => n + f.size, 0))}
         </summary>
         <table className="data">
           <tbody>

@@ -1,9 +1,20 @@
 import type { ConfigSourceDraft, ConfigSourceKind, FileSourceDraft, FileSourceKind } from './sourceDraft';
 
-const FILE_KIND_LABEL: Record<FileSourceKind, string> = { hub: 'Hugging Face hub', url: 'URL', file: 'file on this computer' };
+const FILE_KIND_LABEL: Record<FileSourceKind, string> = {
+  hub: 'Hugging Face hub',
+  url: 'URL',
+  file: 'file on this computer',
+};
 
 /** Where one file comes from: a hub repo, a URL or a picked file. `testId` prefixes every control. */
-export function FileSourceFields({ draft, onChange, testId, label, allowNone, suggestedRepos = [] }: {
+export function FileSourceFields({
+  draft,
+  onChange,
+  testId,
+  label,
+  allowNone,
+  suggestedRepos = [],
+}: {
   draft: FileSourceDraft | null;
   onChange: (d: FileSourceDraft | null) => void;
   testId: string;
@@ -22,7 +33,9 @@ export function FileSourceFields({ draft, onChange, testId, label, allowNone, su
         <select
           data-testid={`${testId}-kind`}
           value={draft ? draft.kind : 'none'}
-          onChange={(e) => onChange(e.target.value === 'none' ? null : { ...current, kind: e.target.value as FileSourceKind })}
+          onChange={(e) =>
+            onChange(e.target.value === 'none' ? null : { ...current, kind: e.target.value as FileSourceKind })
+          }
         >
           {(Object.keys(FILE_KIND_LABEL) as FileSourceKind[]).map((k) => (
             <option key={k} value={k}>
@@ -34,7 +47,14 @@ export function FileSourceFields({ draft, onChange, testId, label, allowNone, su
       </label>
       {draft?.kind === 'hub' && (
         <>
-          <input data-testid={`${testId}-repo`} size={60} list={`${testId}-repos`} value={draft.repo} placeholder="owner/name" onChange={(e) => onChange({ ...draft, repo: e.target.value })} />
+          <input
+            data-testid={`${testId}-repo`}
+            size={60}
+            list={`${testId}-repos`}
+            value={draft.repo}
+            placeholder="owner/name"
+            onChange={(e) => onChange({ ...draft, repo: e.target.value })}
+          />
           <datalist id={`${testId}-repos`}>
             {suggestedRepos.map((r) => (
               <option key={r} value={r} />
@@ -43,27 +63,54 @@ export function FileSourceFields({ draft, onChange, testId, label, allowNone, su
         </>
       )}
       {draft?.kind === 'url' && (
-        <input data-testid={`${testId}-url`} size={60} value={draft.url} placeholder="https://…" onChange={(e) => onChange({ ...draft, url: e.target.value })} />
+        <input
+          data-testid={`${testId}-url`}
+          size={60}
+          value={draft.url}
+          placeholder="https://…"
+          onChange={(e) => onChange({ ...draft, url: e.target.value })}
+        />
       )}
-      {draft?.kind === 'file' && <input data-testid={`${testId}-file`} type="file" onChange={(e) => onChange({ ...draft, file: e.target.files?.[0] ?? null })} />}
+      {draft?.kind === 'file' && (
+        <input
+          data-testid={`${testId}-file`}
+          type="file"
+          onChange={(e) => onChange({ ...draft, file: e.target.files?.[0] ?? null })}
+        />
+      )}
     </div>
   );
 }
 
 /** The architecture: the config published next to the weights, a preset, or a config URL / file. */
-export function ConfigSourceFields({ draft, onChange, presets, nextToWeightsLabel, testId }: {
+export function ConfigSourceFields({
+  draft,
+  onChange,
+  presets,
+  nextToWeightsLabel,
+  testId,
+}: {
   draft: ConfigSourceDraft;
   onChange: (d: ConfigSourceDraft) => void;
   presets: readonly string[];
   nextToWeightsLabel: string;
   testId: string;
 }) {
-  const labels: Record<ConfigSourceKind, string> = { 'next-to-weights': nextToWeightsLabel, preset: 'preset', url: 'config URL', file: 'config file' };
+  const labels: Record<ConfigSourceKind, string> = {
+    'next-to-weights': nextToWeightsLabel,
+    preset: 'preset',
+    url: 'config URL',
+    file: 'config file',
+  };
   return (
     <div className="row">
       <label>
         Architecture{' '}
-        <select data-testid={`${testId}-kind`} value={draft.kind} onChange={(e) => onChange({ ...draft, kind: e.target.value as ConfigSourceKind })}>
+        <select
+          data-testid={`${testId}-kind`}
+          value={draft.kind}
+          onChange={(e) => onChange({ ...draft, kind: e.target.value as ConfigSourceKind })}
+        >
           {(Object.keys(labels) as ConfigSourceKind[]).map((k) => (
             <option key={k} value={k}>
               {labels[k]}
@@ -72,16 +119,33 @@ export function ConfigSourceFields({ draft, onChange, presets, nextToWeightsLabe
         </select>
       </label>
       {draft.kind === 'preset' && (
-        <select data-testid={`${testId}-preset`} value={draft.preset} onChange={(e) => onChange({ ...draft, preset: e.target.value })}>
+        <select
+          data-testid={`${testId}-preset`}
+          value={draft.preset}
+          onChange={(e) => onChange({ ...draft, preset: e.target.value })}
+        >
           {presets.map((p) => (
             <option key={p}>{p}</option>
           ))}
         </select>
       )}
       {draft.kind === 'url' && (
-        <input data-testid={`${testId}-url`} size={60} value={draft.url} placeholder="https://…/config.json" onChange={(e) => onChange({ ...draft, url: e.target.value })} />
+        <input
+          data-testid={`${testId}-url`}
+          size={60}
+          value={draft.url}
+          placeholder="https://…/config.json"
+          onChange={(e) => onChange({ ...draft, url: e.target.value })}
+        />
       )}
-      {draft.kind === 'file' && <input data-testid={`${testId}-file`} type="file" accept=".json" onChange={(e) => onChange({ ...draft, file: e.target.files?.[0] ?? null })} />}
+      {draft.kind === 'file' && (
+        <input
+          data-testid={`${testId}-file`}
+          type="file"
+          accept=".json"
+          onChange={(e) => onChange({ ...draft, file: e.target.files?.[0] ?? null })}
+        />
+      )}
     </div>
   );
 }

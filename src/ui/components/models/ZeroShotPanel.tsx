@@ -9,10 +9,26 @@ const pct = (x: number) => x.toFixed(1);
 /** Per dataset: class names → text embeddings, the CLIP feature stage, and zero-shot PQ with GT masks. */
 export function ZeroShotPanel() {
   const datasets = useDatasetsStore((s) => s.datasets);
-  const { datasetId, clipCard, stage, stageProgress, features, report, selectDataset, runFeatures, evaluate, cancelStage } = useModelsStore();
+  const {
+    datasetId,
+    clipCard,
+    stage,
+    stageProgress,
+    features,
+    report,
+    selectDataset,
+    runFeatures,
+    evaluate,
+    cancelStage,
+  } = useModelsStore();
   const current = datasets.find((d) => d.id === datasetId) ?? null;
   // The remembered dataset, else the first validation set (the paper's Fig. 3 evaluates there).
-  const target = current ?? datasets.find((d) => d.role === 'validation') ?? datasets.find((d) => d.role === 'labeled') ?? datasets[0] ?? null;
+  const target =
+    current ??
+    datasets.find((d) => d.role === 'validation') ??
+    datasets.find((d) => d.role === 'labeled') ??
+    datasets[0] ??
+    null;
   const targetId = target?.id ?? null;
 
   useEffect(() => {
@@ -22,7 +38,8 @@ export function ZeroShotPanel() {
   return (
     <section className="panel" data-testid="zeroshot-panel">
       <h2>
-        Features and zero-shot classification <small>mask pooling of the dense res5 map under every ground-truth segment</small>
+        Features and zero-shot classification{' '}
+        <small>mask pooling of the dense res5 map under every ground-truth segment</small>
       </h2>
       <div className="row">
         <label>
@@ -35,10 +52,20 @@ export function ZeroShotPanel() {
             ))}
           </select>
         </label>
-        <button type="button" data-testid="run-features" disabled={!clipCard || stage !== 'idle' || !current} onClick={() => void runFeatures()}>
+        <button
+          type="button"
+          data-testid="run-features"
+          disabled={!clipCard || stage !== 'idle' || !current}
+          onClick={() => void runFeatures()}
+        >
           Compute CLIP features
         </button>
-        <button type="button" data-testid="run-zeroshot" disabled={!clipCard || stage !== 'idle' || !current || current.role === 'unlabeled'} onClick={() => void evaluate()}>
+        <button
+          type="button"
+          data-testid="run-zeroshot"
+          disabled={!clipCard || stage !== 'idle' || !current || current.role === 'unlabeled'}
+          onClick={() => void evaluate()}
+        >
           Evaluate zero-shot with GT masks
         </button>
         {stage !== 'idle' && (
@@ -49,18 +76,28 @@ export function ZeroShotPanel() {
       </div>
       {!clipCard && <p className="warning">Load CLIP above to compute features and evaluate.</p>}
       {stage !== 'idle' && (
-        <ProgressBar done={stageProgress?.done ?? 0} total={stageProgress?.total ?? current?.imageCount ?? 0} rate={stageProgress?.rate} rateUnit="images/s" etaSeconds={stageProgress?.etaSeconds} label={stageProgress?.label ?? stage} />
+        <ProgressBar
+          done={stageProgress?.done ?? 0}
+          total={stageProgress?.total ?? current?.imageCount ?? 0}
+          rate={stageProgress?.rate}
+          rateUnit="images/s"
+          etaSeconds={stageProgress?.etaSeconds}
+          label={stageProgress?.label ?? stage}
+        />
       )}
       {features && (
         <p data-testid="features-summary">
-          Features: {features.computed} computed, {features.reused} reused from the cache · input {features.side}×{features.side} px → res5 {features.grid[0]}×{features.grid[1]}×{features.channels}
+          Features: {features.computed} computed, {features.reused} reused from the cache · input {features.side}×
+          {features.side} px → res5 {features.grid[0]}×{features.grid[1]}×{features.channels}
         </p>
       )}
       <ClassNamesEditor />
       {report && (
         <>
           <p data-testid="zeroshot-summary">
-            {report.datasetName}: PQ {pct(report.all.pq)} · SQ {pct(report.all.sq)} · RQ {pct(report.all.rq)} (things PQ {pct(report.things.pq)}, stuff PQ {pct(report.stuff.pq)}) · mIoU {pct(report.miou)} · {report.images} images, {report.segments} segments · model {report.modelName} ·{' '}
+            {report.datasetName}: PQ {pct(report.all.pq)} · SQ {pct(report.all.sq)} · RQ {pct(report.all.rq)} (things PQ{' '}
+            {pct(report.things.pq)}, stuff PQ {pct(report.stuff.pq)}) · mIoU {pct(report.miou)} · {report.images}{' '}
+            images, {report.segments} segments · model {report.modelName} ·{' '}
             <span data-testid="zeroshot-evaluator">evaluator: {report.evaluator}</span>
           </p>
           <table className="data" data-testid="zeroshot-table">

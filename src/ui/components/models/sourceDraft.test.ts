@@ -5,7 +5,10 @@ describe('model source drafts', () => {
   it('turn each kind into the matching source, trimmed', () => {
     const draft = fileSourceDraft(' laion/CLIP ');
     expect(toFileSource(draft, 'weights')).toEqual({ kind: 'hub', repo: 'laion/CLIP' });
-    expect(toFileSource({ ...draft, kind: 'url', url: ' https://x.test/w.safetensors ' }, 'weights')).toEqual({ kind: 'url', url: 'https://x.test/w.safetensors' });
+    expect(toFileSource({ ...draft, kind: 'url', url: ' https://x.test/w.safetensors ' }, 'weights')).toEqual({
+      kind: 'url',
+      url: 'https://x.test/w.safetensors',
+    });
     const file = new File([new Uint8Array(3)], 'w.safetensors');
     expect(toFileSource({ ...draft, kind: 'file', file }, 'weights')).toEqual({ kind: 'file', file });
   });

@@ -34,7 +34,9 @@ export function configSourceDraft(preset: string): ConfigSourceDraft {
 export function toFileSource(draft: FileSourceDraft, what: string): FileSource | string {
   switch (draft.kind) {
     case 'hub':
-      return draft.repo.trim() ? { kind: 'hub', repo: draft.repo.trim() } : `Name the Hugging Face repository of the ${what}.`;
+      return draft.repo.trim()
+        ? { kind: 'hub', repo: draft.repo.trim() }
+        : `Name the Hugging Face repository of the ${what}.`;
     case 'url':
       return draft.url.trim() ? { kind: 'url', url: draft.url.trim() } : `Paste the URL of the ${what}.`;
     case 'file':

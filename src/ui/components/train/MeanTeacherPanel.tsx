@@ -23,7 +23,12 @@ function Rgba({ rgba, size, label }: { rgba: Uint8ClampedArray; size: number; la
 /** weak view | teacher P_MT | CLIP P_CLIP | P_ENS pseudo-label, per unlabeled image. */
 function PseudoLabelStrip({ strip }: { strip: PseudoLabelStripView }) {
   return (
-    <div className="pred-grid" data-testid="pseudo-strip" data-alpha={strip.alpha} data-decoder-runs={strip.decoderRuns}>
+    <div
+      className="pred-grid"
+      data-testid="pseudo-strip"
+      data-alpha={strip.alpha}
+      data-decoder-runs={strip.decoderRuns}
+    >
       {strip.items.map((it) => (
         <div className="pred-row" key={it.imageId} data-testid="pseudo-strip-row">
           <Rgba rgba={it.weakView} size={strip.crop} label={`${it.fileName} (weak view)`} />
@@ -62,35 +67,77 @@ export function MeanTeacherPanel({ run }: { run: RunView }) {
       <div className="row">
         <label>
           α (weight of P_MT; 1 − α on CLIP){' '}
-          <input data-testid="mt-alpha-slider" type="range" min={0} max={1} step={0.05} value={alpha} onChange={(e) => void setAlpha(Number(e.target.value))} />
+          <input
+            data-testid="mt-alpha-slider"
+            type="range"
+            min={0}
+            max={1}
+            step={0.05}
+            value={alpha}
+            onChange={(e) => void setAlpha(Number(e.target.value))}
+          />
         </label>
-        <input data-testid="mt-alpha" type="number" min={0} max={1} step={0.05} value={alpha} onChange={(e) => void setAlpha(Number(e.target.value))} style={{ width: 70 }} />
+        <input
+          data-testid="mt-alpha"
+          type="number"
+          min={0}
+          max={1}
+          step={0.05}
+          value={alpha}
+          onChange={(e) => void setAlpha(Number(e.target.value))}
+          style={{ width: 70 }}
+        />
         <span className="muted" data-testid="mt-alpha-history">
           α history: {(run.alphaHistory ?? []).map((c) => `${c.alpha} from it. ${c.iteration}`).join(' · ')}
         </span>
       </div>
       <div className="row">
         <label>
-          <input data-testid="mt-tte" type="checkbox" checked={withEnsemble} onChange={(e) => setWithEnsemble(e.target.checked)} /> test-time ensembling with CLIP
+          <input
+            data-testid="mt-tte"
+            type="checkbox"
+            checked={withEnsemble}
+            onChange={(e) => setWithEnsemble(e.target.checked)}
+          />{' '}
+          test-time ensembling with CLIP
         </label>
         {last && (
           <span data-testid="mt-tte-figures">
-            student PQ {formatPercent(last.pq)} alone · {last.ensembled ? `${formatPercent(last.ensembled.pq)} ensembled (α ${last.ensembled.alpha})` : 'ensembling off for this run'}
+            student PQ {formatPercent(last.pq)} alone ·{' '}
+            {last.ensembled
+              ? `${formatPercent(last.ensembled.pq)} ensembled (α ${last.ensembled.alpha})`
+              : 'ensembling off for this run'}
             {lastTeacher && ` · teacher PQ ${formatPercent(lastTeacher.pq)} alone`}
           </span>
         )}
       </div>
       <div className="curves side-by-side">
-        <LineChart title={`Student validation (%)${withEnsemble ? ', ensembled' : ''}`} x={x} series={qualitySeries(run.evals, withEnsemble)} testId="mt-student-chart" />
-        <LineChart title={`Teacher validation (%)${withEnsemble ? ', ensembled' : ''}`} x={(run.teacherEvals ?? []).map((e) => e.iteration)} series={qualitySeries(run.teacherEvals ?? [], withEnsemble)} testId="mt-teacher-chart" />
+        <LineChart
+          title={`Student validation (%)${withEnsemble ? ', ensembled' : ''}`}
+          x={x}
+          series={qualitySeries(run.evals, withEnsemble)}
+          testId="mt-student-chart"
+        />
+        <LineChart
+          title={`Teacher validation (%)${withEnsemble ? ', ensembled' : ''}`}
+          x={(run.teacherEvals ?? []).map((e) => e.iteration)}
+          series={qualitySeries(run.teacherEvals ?? [], withEnsemble)}
+          testId="mt-teacher-chart"
+        />
       </div>
       <div className="row">
-        <button type="button" data-testid="mt-sweep" disabled={busy || run.status === 'running'} onClick={() => void runSweep()}>
+        <button
+          type="button"
+          data-testid="mt-sweep"
+          disabled={busy || run.status === 'running'}
+          onClick={() => void runSweep()}
+        >
           Sweep α
         </button>
         {sweep && (
           <span data-testid="mt-sweep-best">
-            best α {sweep.best.alpha.toFixed(1)}: PQ {formatPercent(sweep.best.pq)} (teacher at iteration {sweep.iteration}, {sweep.images} images)
+            best α {sweep.best.alpha.toFixed(1)}: PQ {formatPercent(sweep.best.pq)} (teacher at iteration{' '}
+            {sweep.iteration}, {sweep.images} images)
           </span>
         )}
       </div>
@@ -100,13 +147,21 @@ export function MeanTeacherPanel({ run }: { run: RunView }) {
           x={sweep.points.map((p) => p.alpha)}
           series={[
             { label: 'PQ', color: '#e6ebf4', values: sweep.points.map((p) => 100 * p.pq) },
-            { label: 'best', color: '#f5a524', values: sweep.points.map((p) => (p.alpha === sweep.best.alpha ? 100 * p.pq : null)) },
+            {
+              label: 'best',
+              color: '#f5a524',
+              values: sweep.points.map((p) => (p.alpha === sweep.best.alpha ? 100 * p.pq : null)),
+            },
           ]}
           testId="mt-sweep-chart"
         />
       )}
       <h3>Pseudo-labels</h3>
-      {strip ? <PseudoLabelStrip strip={strip} /> : <p className="muted">The strip appears once the teacher has trained an iteration.</p>}
+      {strip ? (
+        <PseudoLabelStrip strip={strip} />
+      ) : (
+        <p className="muted">The strip appears once the teacher has trained an iteration.</p>
+      )}
     </>
   );
 }

@@ -29,7 +29,13 @@ export function PerClassTable({ scores, iteration }: { scores: ClassScores[]; it
         <tr>
           {COLUMNS.map((c) => (
             <th key={c.key} aria-sort={sort.key === c.key ? (sort.descending ? 'descending' : 'ascending') : 'none'}>
-              <button type="button" className="link" onClick={() => setSort({ key: c.key, descending: sort.key === c.key ? !sort.descending : c.key !== 'name' })}>
+              <button
+                type="button"
+                className="link"
+                onClick={() =>
+                  setSort({ key: c.key, descending: sort.key === c.key ? !sort.descending : c.key !== 'name' })
+                }
+              >
                 {c.label}
               </button>
             </th>

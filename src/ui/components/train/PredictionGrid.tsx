@@ -2,7 +2,19 @@ import { useEffect, useRef, useState } from 'react';
 import type { PredictionView } from '../../../../workers/api';
 import { useTrainingStore } from '../../stores/trainingStore';
 
-function Overlay({ rgba, width, height, image, label }: { rgba: Uint8ClampedArray | null; width: number; height: number; image: string; label: string }) {
+function Overlay({
+  rgba,
+  width,
+  height,
+  image,
+  label,
+}: {
+  rgba: Uint8ClampedArray | null;
+  width: number;
+  height: number;
+  image: string;
+  label: string;
+}) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     if (!ref.current || !rgba) return;
@@ -33,7 +45,13 @@ function PredictionRow({ p }: { p: PredictionView }) {
     <div className="pred-row" data-testid="prediction-row">
       <Overlay rgba={null} width={p.width} height={p.height} image={url} label={p.fileName} />
       <Overlay rgba={p.groundTruth} width={p.width} height={p.height} image={url} label="ground truth" />
-      <Overlay rgba={p.prediction} width={p.width} height={p.height} image={url} label={`prediction: ${p.segments.length} segments`} />
+      <Overlay
+        rgba={p.prediction}
+        width={p.width}
+        height={p.height}
+        image={url}
+        label={`prediction: ${p.segments.length} segments`}
+      />
     </div>
   );
 }

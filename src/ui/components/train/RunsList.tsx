@@ -46,7 +46,13 @@ export function RunsList() {
       </thead>
       <tbody>
         {runs.map((r) => (
-          <tr key={r.id} data-testid="run-row" data-run-id={r.id} data-status={r.status} className={r.id === shown?.id ? 'selected' : ''}>
+          <tr
+            key={r.id}
+            data-testid="run-row"
+            data-run-id={r.id}
+            data-status={r.status}
+            className={r.id === shown?.id ? 'selected' : ''}
+          >
             <td>
               <RunName key={r.name} run={r} />
             </td>
@@ -60,7 +66,13 @@ export function RunsList() {
             <td>{r.lastPq === null ? '—' : formatPercent(r.lastPq)}</td>
             <td>{r.bestPq === null ? '—' : formatPercent(r.bestPq)}</td>
             <td className="row">
-              <button type="button" data-testid="run-open" disabled={r.id === shown?.id} title={r.id === shown?.id ? 'This run is shown below' : undefined} onClick={() => void openRun(r.id)}>
+              <button
+                type="button"
+                data-testid="run-open"
+                disabled={r.id === shown?.id}
+                title={r.id === shown?.id ? 'This run is shown below' : undefined}
+                onClick={() => void openRun(r.id)}
+              >
                 Open
               </button>
               <button
@@ -69,7 +81,8 @@ export function RunsList() {
                 disabled={busy || r.status === 'running'}
                 title={r.status === 'running' ? 'Pause this run before deleting it' : undefined}
                 onClick={() => {
-                  if (window.confirm(`Delete the run "${r.name}"? Its checkpoint and curves are removed.`)) void deleteRun(r.id);
+                  if (window.confirm(`Delete the run "${r.name}"? Its checkpoint and curves are removed.`))
+                    void deleteRun(r.id);
                 }}
               >
                 Delete

@@ -1,5 +1,10 @@
 import { useEffect, useState } from 'react';
-import { DEFAULT_MASK_SETTINGS, type PresetView, type TrainingConfig, type TrainingKind } from '../../../../workers/api';
+import {
+  DEFAULT_MASK_SETTINGS,
+  type PresetView,
+  type TrainingConfig,
+  type TrainingKind,
+} from '../../../../workers/api';
 import { formatBytes } from '../../format';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { useTrainingStore } from '../../stores/trainingStore';
@@ -93,7 +98,14 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     datasetIds: [...labeled, ...unlabeled].map((d) => d.id),
     maskSettings: DEFAULT_MASK_SETTINGS,
     dewa: common,
-    meanTeacher: { ...common, trainDatasetIds: trainIds.filter((id) => labeled.some((d) => d.id === id)), unlabeledDatasetIds: unlabeledIds, validationDatasetId: validationId || null, alpha, testTimeEnsembleAlpha: tte },
+    meanTeacher: {
+      ...common,
+      trainDatasetIds: trainIds.filter((id) => labeled.some((d) => d.id === id)),
+      unlabeledDatasetIds: unlabeledIds,
+      validationDatasetId: validationId || null,
+      alpha,
+      testTimeEnsembleAlpha: tte,
+    },
   };
 
   return (
@@ -110,7 +122,15 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
       <div className="row">
         <label>
           Stage{' '}
-          <select data-testid="train-kind" value={kind} onChange={(e) => { setKind(e.target.value as TrainingKind); setTrainIds([]); }} disabled={disabled}>
+          <select
+            data-testid="train-kind"
+            value={kind}
+            onChange={(e) => {
+              setKind(e.target.value as TrainingKind);
+              setTrainIds([]);
+            }}
+            disabled={disabled}
+          >
             <option value="supervised">supervised (labeled images)</option>
             <option value="dewa">DeWa warm-up (class-agnostic masks)</option>
             <option value="meanTeacher">Mean Teacher (labeled + unlabeled, CLIP-ensembled pseudo-labels)</option>
@@ -135,7 +155,13 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
         {kind === 'meanTeacher' && (
           <label>
             Unlabeled{' '}
-            <select data-testid="train-unlabeled" multiple value={unlabeledIds} onChange={(e) => setUnlabeledIds(Array.from(e.target.selectedOptions, (o) => o.value))} disabled={disabled}>
+            <select
+              data-testid="train-unlabeled"
+              multiple
+              value={unlabeledIds}
+              onChange={(e) => setUnlabeledIds(Array.from(e.target.selectedOptions, (o) => o.value))}
+              disabled={disabled}
+            >
               {[...unlabeled, ...labeled].map((d) => (
                 <option key={d.id} value={d.id}>
                   {d.name} ({d.imageCount})
@@ -147,7 +173,12 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
         {kind !== 'dewa' && (
           <label>
             Validate on{' '}
-            <select data-testid="train-validation" value={validationId} onChange={(e) => setValidationId(e.target.value)} disabled={disabled}>
+            <select
+              data-testid="train-validation"
+              value={validationId}
+              onChange={(e) => setValidationId(e.target.value)}
+              disabled={disabled}
+            >
               <option value="">none</option>
               {validation.map((d) => (
                 <option key={d.id} value={d.id}>
@@ -180,39 +211,108 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
         </label>
         {chosen && (
           <span className="muted" data-testid="train-preset-size">
-            {(chosen.parameterCount / 1e6).toFixed(2)} M parameters · ~{formatBytes(chosen.estimatedMemoryBytes)} GPU memory at batch {batchSize}
+            {(chosen.parameterCount / 1e6).toFixed(2)} M parameters · ~{formatBytes(chosen.estimatedMemoryBytes)} GPU
+            memory at batch {batchSize}
           </span>
         )}
       </div>
       <div className="row">
         <label>
-          Crop <input type="number" min={32} step={32} value={cropSize} onChange={(e) => setCropSize(Number(e.target.value))} disabled={disabled} style={{ width: 70 }} />
+          Crop{' '}
+          <input
+            type="number"
+            min={32}
+            step={32}
+            value={cropSize}
+            onChange={(e) => setCropSize(Number(e.target.value))}
+            disabled={disabled}
+            style={{ width: 70 }}
+          />
         </label>
         <label>
-          Batch <input data-testid="train-batch" type="number" min={1} max={16} value={batchSize} onChange={(e) => setBatchSize(Number(e.target.value))} disabled={disabled} style={{ width: 50 }} />
+          Batch{' '}
+          <input
+            data-testid="train-batch"
+            type="number"
+            min={1}
+            max={16}
+            value={batchSize}
+            onChange={(e) => setBatchSize(Number(e.target.value))}
+            disabled={disabled}
+            style={{ width: 50 }}
+          />
         </label>
         <label>
-          Iterations <input data-testid="train-iterations" type="number" min={1} value={iterations} onChange={(e) => setIterations(Number(e.target.value))} disabled={disabled} style={{ width: 80 }} />
+          Iterations{' '}
+          <input
+            data-testid="train-iterations"
+            type="number"
+            min={1}
+            value={iterations}
+            onChange={(e) => setIterations(Number(e.target.value))}
+            disabled={disabled}
+            style={{ width: 80 }}
+          />
         </label>
         {kind === 'supervised' && (
           <>
             <label>
-              Validate every <input data-testid="train-eval-every" type="number" min={0} value={evalEvery} onChange={(e) => setEvalEvery(Number(e.target.value))} disabled={disabled} style={{ width: 60 }} />
+              Validate every{' '}
+              <input
+                data-testid="train-eval-every"
+                type="number"
+                min={0}
+                value={evalEvery}
+                onChange={(e) => setEvalEvery(Number(e.target.value))}
+                disabled={disabled}
+                style={{ width: 60 }}
+              />
             </label>
             <label>
-              on <input data-testid="train-eval-images" type="number" min={1} value={validationImages} onChange={(e) => setValidationImages(Number(e.target.value))} disabled={disabled} style={{ width: 50 }} /> images
+              on{' '}
+              <input
+                data-testid="train-eval-images"
+                type="number"
+                min={1}
+                value={validationImages}
+                onChange={(e) => setValidationImages(Number(e.target.value))}
+                disabled={disabled}
+                style={{ width: 50 }}
+              />{' '}
+              images
             </label>
           </>
         )}
         <label>
-          Learning rate <input type="number" step="any" value={learningRate} onChange={(e) => setLearningRate(Number(e.target.value))} disabled={disabled} style={{ width: 90 }} />
+          Learning rate{' '}
+          <input
+            type="number"
+            step="any"
+            value={learningRate}
+            onChange={(e) => setLearningRate(Number(e.target.value))}
+            disabled={disabled}
+            style={{ width: 90 }}
+          />
         </label>
         {kind !== 'dewa' && (
           <label>
-            <input type="checkbox" data-testid="train-tte" checked={testTimeEnsemble} onChange={(e) => setTestTimeEnsemble(e.target.checked)} disabled={disabled} /> test-time ensembling
+            <input
+              type="checkbox"
+              data-testid="train-tte"
+              checked={testTimeEnsemble}
+              onChange={(e) => setTestTimeEnsemble(e.target.checked)}
+              disabled={disabled}
+            />{' '}
+            test-time ensembling
           </label>
         )}
-        <button type="submit" data-testid="train-start" disabled={startBlocked !== null} title={startBlocked ?? undefined} aria-describedby={startBlocked ? 'train-start-why' : undefined}>
+        <button
+          type="submit"
+          data-testid="train-start"
+          disabled={startBlocked !== null}
+          title={startBlocked ?? undefined}
+          aria-describedby={startBlocked ? 'train-start-why' : undefined}
+        >
           Start
         </button>
         {startBlocked && (

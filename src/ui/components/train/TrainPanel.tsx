@@ -18,11 +18,20 @@ function RunStatus({ run }: { run: RunView }) {
   const eta = rate > 0 ? (run.totalIterations - run.iteration) / rate : undefined;
   return (
     <div className="row" data-testid="run-status" data-status={run.status} data-iteration={run.iteration}>
-      <span className={`badge ${run.status === 'failed' ? 'badge-error' : run.status === 'running' ? 'badge-ok' : ''}`} data-testid="run-state">
+      <span
+        className={`badge ${run.status === 'failed' ? 'badge-error' : run.status === 'running' ? 'badge-ok' : ''}`}
+        data-testid="run-state"
+      >
         {run.status}
       </span>
       <span data-testid="train-iteration">iteration {run.iteration}</span>
-      <ProgressBar done={run.iteration} total={run.totalIterations} rate={rate} rateUnit="it/s" etaSeconds={run.status === 'running' ? eta : undefined} />
+      <ProgressBar
+        done={run.iteration}
+        total={run.totalIterations}
+        rate={rate}
+        rateUnit="it/s"
+        etaSeconds={run.status === 'running' ? eta : undefined}
+      />
       {run.status === 'running' ? (
         <button type="button" data-testid="train-pause" disabled={busy} onClick={() => void pause()}>
           Pause
@@ -45,14 +54,23 @@ function DearliStatus() {
   if (!dearli && !dearliProgress) return null;
   const running = dearli?.status === 'running' || (busy && !!dearliProgress && dearli === null);
   return (
-    <div className="row" data-testid="dearli-status" data-status={dearli?.status ?? 'running'} data-step={dearliProgress?.step ?? ''}>
+    <div
+      className="row"
+      data-testid="dearli-status"
+      data-status={dearli?.status ?? 'running'}
+      data-step={dearliProgress?.step ?? ''}
+    >
       <strong>Run DEARLi</strong>
       {dearliProgress && (
         <>
           <span data-testid="dearli-step">
             step {dearliProgress.stepIndex + 1}/4: {dearliProgress.step}
           </span>
-          <ProgressBar done={dearliProgress.done} total={dearliProgress.total} etaSeconds={running && dearliProgress.etaSeconds !== null ? dearliProgress.etaSeconds : undefined} />
+          <ProgressBar
+            done={dearliProgress.done}
+            total={dearliProgress.total}
+            etaSeconds={running && dearliProgress.etaSeconds !== null ? dearliProgress.etaSeconds : undefined}
+          />
         </>
       )}
       {dearli && <span className="muted">{dearli.status}</span>}
@@ -74,7 +92,10 @@ function RunClasses({ classNames }: { classNames: string[][] }) {
   if (classNames.length === 0) return null;
   return (
     <p className="muted" data-testid="train-classes">
-      classes: {classNames.map(([name, ...synonyms]) => (synonyms.length > 0 ? `${name} (${synonyms.join(', ')})` : name)).join(' · ')}
+      classes:{' '}
+      {classNames
+        .map(([name, ...synonyms]) => (synonyms.length > 0 ? `${name} (${synonyms.join(', ')})` : name))
+        .join(' · ')}
     </p>
   );
 }
@@ -118,7 +139,9 @@ function Curves({ run }: { run: RunView }) {
     <div className="curves">
       <LineChart title="Losses" x={loss.x} series={loss.series} testId="loss-chart" />
       <LineChart title="Learning rate" x={loss.x} series={loss.lr} height={120} formatY={(v) => v.toExponential(1)} />
-      {run.config.kind === 'supervised' && <LineChart title="Validation (%)" x={quality.x} series={quality.series} testId="pq-chart" />}
+      {run.config.kind === 'supervised' && (
+        <LineChart title="Validation (%)" x={quality.x} series={quality.series} testId="pq-chart" />
+      )}
       {lastEval && (
         <table className="data" data-testid="last-eval">
           <thead>
@@ -135,9 +158,11 @@ function Curves({ run }: { run: RunView }) {
           <tbody>
             <tr>
               <td>{lastEval.images} images</td>
-              {[lastEval.pq, lastEval.sq, lastEval.rq, lastEval.pqThings, lastEval.pqStuff, lastEval.miou].map((v, i) => (
-                <td key={i}>{formatPercent(v)}</td>
-              ))}
+              {[lastEval.pq, lastEval.sq, lastEval.rq, lastEval.pqThings, lastEval.pqStuff, lastEval.miou].map(
+                (v, i) => (
+                  <td key={i}>{formatPercent(v)}</td>
+                ),
+              )}
             </tr>
           </tbody>
         </table>
@@ -145,9 +170,11 @@ function Curves({ run }: { run: RunView }) {
       {lastEval?.perClass && <PerClassTable scores={lastEval.perClass} iteration={lastEval.iteration} />}
       {run.timings && (
         <p className="muted" data-testid="train-timings">
-          per iteration: data + backbone {run.timings.dataMs.toFixed(0)} ms · decoder forward + readback {run.timings.forwardAndReadbackMs.toFixed(0)} ms · matching{' '}
-          {run.timings.matchingMs.toFixed(1)} ms · loss + backward + AdamW {run.timings.lossAndUpdateMs.toFixed(0)} ms
-          {run.timings.pseudoLabelsMs !== undefined && ` · pseudo-labels (host) ${run.timings.pseudoLabelsMs.toFixed(0)} ms`}
+          per iteration: data + backbone {run.timings.dataMs.toFixed(0)} ms · decoder forward + readback{' '}
+          {run.timings.forwardAndReadbackMs.toFixed(0)} ms · matching {run.timings.matchingMs.toFixed(1)} ms · loss +
+          backward + AdamW {run.timings.lossAndUpdateMs.toFixed(0)} ms
+          {run.timings.pseudoLabelsMs !== undefined &&
+            ` · pseudo-labels (host) ${run.timings.pseudoLabelsMs.toFixed(0)} ms`}
         </p>
       )}
     </div>

@@ -6,9 +6,13 @@ export function ModelSummary({ model }: { model: UsedModelView }) {
   return (
     <div className="card" data-testid="use-card">
       <h3>{card.name}</h3>
-      <p className="muted">from {model.from} · DEARLi Lab {card.labVersion}</p>
+      <p className="muted">
+        from {model.from} · DEARLi Lab {card.labVersion}
+      </p>
       <ul>
-        <li>decoder preset {card.preset} ({card.decoder.numQueries} queries, crop {card.decoder.cropSize} px)</li>
+        <li>
+          decoder preset {card.preset} ({card.decoder.numQueries} queries, crop {card.decoder.cropSize} px)
+        </li>
         <li>CLIP {card.clip.model}</li>
         <li>
           {card.classes.length} classes: {card.classes.map((c) => c.name).join(', ')}

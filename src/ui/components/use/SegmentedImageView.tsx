@@ -14,7 +14,9 @@ export function SegmentedImageView({ result }: { result: SegmentedImage }) {
     if (!canvas.current) return;
     canvas.current.width = result.width;
     canvas.current.height = result.height;
-    canvas.current.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(result.overlay), result.width, result.height), 0, 0);
+    canvas.current
+      .getContext('2d')!
+      .putImageData(new ImageData(new Uint8ClampedArray(result.overlay), result.width, result.height), 0, 0);
   }, [result, url]);
   const pixels = result.width * result.height;
   return (
@@ -29,7 +31,10 @@ export function SegmentedImageView({ result }: { result: SegmentedImage }) {
       <ul className="use-legend" data-testid="use-legend">
         {result.segments.map((s) => (
           <li key={s.id} data-testid="use-segment">
-            <span className="swatch" style={{ background: `rgb(${s.color.join(',')})` }} /> {s.name} <span className="muted">({s.isthing ? 'thing' : 'stuff'}, {((100 * s.area) / pixels).toFixed(1)}% of the image)</span>
+            <span className="swatch" style={{ background: `rgb(${s.color.join(',')})` }} /> {s.name}{' '}
+            <span className="muted">
+              ({s.isthing ? 'thing' : 'stuff'}, {((100 * s.area) / pixels).toFixed(1)}% of the image)
+            </span>
           </li>
         ))}
         {result.segments.length === 0 && <li className="muted">no segment found</li>}

@@ -35,7 +35,9 @@ export function SharePanel({ runId, onMessage }: { runId: string; onMessage: (m:
   };
 
   const push = async () => {
-    const shared = await act('pushing', () => pipeline().pushToHub(runId, { repo, accessToken: token, labUrl: labUrl() }));
+    const shared = await act('pushing', () =>
+      pipeline().pushToHub(runId, { repo, accessToken: token, labUrl: labUrl() }),
+    );
     if (shared) setLink(shared.link);
   };
 
@@ -59,15 +61,37 @@ export function SharePanel({ runId, onMessage }: { runId: string; onMessage: (m:
         <span className="muted">model.safetensors, model.json and README.md in one zip</span>
       </div>
       <div className="row">
-        <input placeholder="user/model-name" value={repo} onChange={(e) => setRepo(e.target.value)} data-testid="use-hub-repo" />
-        <input type="password" placeholder="hub access token (write)" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" data-testid="use-hub-token" />
+        <input
+          placeholder="user/model-name"
+          value={repo}
+          onChange={(e) => setRepo(e.target.value)}
+          data-testid="use-hub-repo"
+        />
+        <input
+          type="password"
+          placeholder="hub access token (write)"
+          value={token}
+          onChange={(e) => setToken(e.target.value)}
+          autoComplete="off"
+          data-testid="use-hub-token"
+        />
         <button type="button" disabled={!!busy || !repo || !token} onClick={() => void push()} data-testid="use-push">
           Push to hub
         </button>
       </div>
       <div className="row">
-        <input placeholder="https://…/model.json (hosted with CORS)" value={hostedUrl} onChange={(e) => setHostedUrl(e.target.value)} data-testid="use-hosted-url" />
-        <button type="button" disabled={!!busy || !hostedUrl} onClick={() => void copyLink()} data-testid="use-copy-link">
+        <input
+          placeholder="https://…/model.json (hosted with CORS)"
+          value={hostedUrl}
+          onChange={(e) => setHostedUrl(e.target.value)}
+          data-testid="use-hosted-url"
+        />
+        <button
+          type="button"
+          disabled={!!busy || !hostedUrl}
+          onClick={() => void copyLink()}
+          data-testid="use-copy-link"
+        >
           Copy link
         </button>
       </div>
@@ -82,7 +106,13 @@ export function SharePanel({ runId, onMessage }: { runId: string; onMessage: (m:
 }
 
 /** Predictions of the model in use on a stored dataset, as a COCO panoptic zip for panopticapi / npm run eval. */
-export function PredictionsExport({ datasets, onMessage }: { datasets: { id: string; name: string }[]; onMessage: (m: UserMessage) => void }) {
+export function PredictionsExport({
+  datasets,
+  onMessage,
+}: {
+  datasets: { id: string; name: string }[];
+  onMessage: (m: UserMessage) => void;
+}) {
   const [datasetId, setDatasetId] = useState('');
   const [busy, setBusy] = useState(false);
   const run = async () => {

@@ -1,5 +1,11 @@
 import { useEffect, useState } from 'react';
-import type { ModelDownloadProgress, SegmentedImage, UsableRun, UsedModelView, UserMessage } from '../../../../workers/api';
+import type {
+  ModelDownloadProgress,
+  SegmentedImage,
+  UsableRun,
+  UsedModelView,
+  UserMessage,
+} from '../../../../workers/api';
 import { attemptWithMessage } from '../../messages';
 import { callback, pipeline } from '../../pipeline';
 import { useDatasetsStore } from '../../stores/datasetsStore';
@@ -76,17 +82,28 @@ export function UseView() {
               </option>
             ))}
           </select>
-          <button type="button" disabled={!runId || opening} onClick={() => void open(() => pipeline().useRunModel(runId), runId)} data-testid="use-open-run">
+          <button
+            type="button"
+            disabled={!runId || opening}
+            onClick={() => void open(() => pipeline().useRunModel(runId), runId)}
+            data-testid="use-open-run"
+          >
             Use this run
           </button>
         </div>
         <div className="row">
           <label>
             Bundle files (model.json + model.safetensors, or their zip):{' '}
-            <input type="file" multiple accept=".json,.safetensors,.zip" data-testid="use-bundle-input" onChange={(e) => {
-              const files = Array.from(e.target.files ?? []);
-              if (files.length) void open(() => pipeline().importModelBundle(files), null);
-            }} />
+            <input
+              type="file"
+              multiple
+              accept=".json,.safetensors,.zip"
+              data-testid="use-bundle-input"
+              onChange={(e) => {
+                const files = Array.from(e.target.files ?? []);
+                if (files.length) void open(() => pipeline().importModelBundle(files), null);
+              }}
+            />
           </label>
         </div>
         {opening && <DownloadProgress progress={progress} onCancel={() => void pipeline().cancelModelLoad()} />}
@@ -105,7 +122,13 @@ export function UseView() {
         >
           <h3>Segment images</h3>
           <p className="muted">Drop images here or pick them.</p>
-          <input type="file" multiple accept="image/*" data-testid="use-images-input" onChange={(e) => void segment(Array.from(e.target.files ?? []))} />
+          <input
+            type="file"
+            multiple
+            accept="image/*"
+            data-testid="use-images-input"
+            onChange={(e) => void segment(Array.from(e.target.files ?? []))}
+          />
           {segmenting && <p className="muted">Segmenting…</p>}
           {results.map((r, i) => (
             <SegmentedImageView key={`${r.fileName}-${i}`} result={r} />
