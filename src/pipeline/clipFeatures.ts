@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type * as store from '../data/store';
 import type { ClipModel } from '../models/clip/clip';
 import type { ClipConfig } from '../models/clip/config';
-import { zeroShotMaskProbabilities } from '../models/clip/zeroShot';
+import { classifyGtSegments } from '../models/clip/zeroShot';
 import type { TextClassifier } from '../models/decoder/classHead';
 import type { LoadedClip } from './clipLoading';
 import { normalizeForClip } from './backbone';
@@ -19,14 +19,6 @@ import type { ModelCard } from './modelsApi';
  * pool onto it the same way.
  */
 const MIN_FEATURE_SIDE = 320;
-
-/** Segments × pixels of mask logits uploaded at once in the zero-shot evaluation (4 bytes each). */
-const MAX_MASK_PIXELS_PER_BATCH = 8 * 1024 * 1024;
-/**
- * Segments per batch, padded with empty masks: one tensor shape per image size, so WebGPU compiles
- * the pooling shaders once instead of once per segment count.
- */
-const MAX_SEGMENTS_PER_BATCH = 32;
 
 export function featureSide(config: ClipConfig): number {
   return Math.ceil(Math.max(MIN_FEATURE_SIDE, config.imageSize) / 32) * 32;
@@ -58,7 +50,7 @@ export async function computeDense(
   return { data, shape: [h, w, c] };
 }
 
-/** Predicted category of every non-crowd GT segment, by mask pooling on the dense map. */
+/** Predicted category of every non-crowd GT segment, by mask pooling on the dense map (classifyGtSegments). */
 export async function classifySegments(
   loaded: LoadedClip,
   classifier: TextClassifier,
@@ -69,26 +61,9 @@ export async function classifySegments(
 ): Promise<Int32Array> {
   const [h, w, c] = dense.shape;
   const denseTensor = tf.tensor4d(dense.data, [1, h, w, c]);
-  const predicted = new Int32Array(segmentIds.length);
-  const pixels = ids.length;
-  const perBatch = Math.max(1, Math.min(MAX_SEGMENTS_PER_BATCH, Math.floor(MAX_MASK_PIXELS_PER_BATCH / pixels)));
   try {
-    for (let start = 0; start < segmentIds.length; start += perBatch) {
-      const batch = segmentIds.slice(start, start + perBatch);
-      // ±1 logits: after bilinear resizing to the feature grid, "> 0" keeps cells at least half covered.
-      const logits = new Float32Array(perBatch * pixels).fill(-1);
-      batch.forEach((id, n) => {
-        const offset = n * pixels;
-        for (let p = 0; p < pixels; p++) if (ids[p] === id) logits[offset + p] = 1;
-      });
-      const masks = tf.tensor4d(logits, [1, perBatch, pixels / width, width]);
-      const probabilities = zeroShotMaskProbabilities(loaded.model, denseTensor, masks, classifier);
-      const best = tf.argMax(probabilities, -1);
-      predicted.set(((await best.data()) as Int32Array).subarray(0, batch.length), start);
-      tf.dispose([masks, probabilities, best]);
-    }
+    return await classifyGtSegments(loaded.model, classifier, denseTensor, ids, width, segmentIds);
   } finally {
     denseTensor.dispose();
   }
-  return predicted;
 }
