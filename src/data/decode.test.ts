@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DearliError } from '../core/errors';
 import { checkImageIntegrity, decodeMaskPng, encodeIdPng, probeImage, sniffImageType } from './decode';
-import { blobOf, customPng, fakeJpeg, fakeWebp, pngHeaderClaiming, rgbPng } from './testing/builders';
+import { blobOf, customPng, fakeJpeg, fakeWebp, pngHeaderClaiming, rgbPng } from '../../test/dataBuilders';
 
 function errorOf(fn: () => unknown): DearliError {
   try {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { importDemoDatasets } from './demo';
 import { commitImport, planImport } from './import';
 import { beginDataset, importLockName, listDatasets, listImages, openStore, storageEstimate } from './store';
-import { blobOf, fakeJpeg, rgbPng } from './testing/builders';
+import { blobOf, fakeJpeg, rgbPng } from '../../test/dataBuilders';
 
 describe('data layer in Chromium', () => {
   it('imports the demo with thumbnails and reports storage use', async () => {

@@ -17,7 +17,7 @@ import {
   simpleFolder,
   zipOf,
   bytesOf,
-} from './testing/builders';
+} from '../../test/dataBuilders';
 import { DEMO_ROOT, demoAsCocoFiles, generateDemoDataset } from './demo';
 import type { ImportFile, ImportPlan } from './types';
 

@@ -29,7 +29,7 @@ import {
   storageEstimate,
   type DearliDB,
 } from './store';
-import { cocoFolder } from './testing/builders';
+import { cocoFolder } from '../../test/dataBuilders';
 
 let name: string;
 let db: DearliDB;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Category } from '../core/panoptic';
 import { commitImport, planImport } from './import';
 import { getDataset, openStore } from './store';
-import { cocoFolder, simpleFolder } from './testing/builders';
+import { cocoFolder, simpleFolder } from '../../test/dataBuilders';
 import {
   CURATED_VOCABULARIES,
   matchCuratedVocabulary,

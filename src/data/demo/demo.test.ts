@@ -4,7 +4,7 @@ import { Rng } from '../../core/rng';
 import { decodeMaskPng } from '../decode';
 import { planImport } from '../import';
 import { listDatasets, listImages, openStore } from '../store';
-import { bytesOf } from '../testing/builders';
+import { bytesOf } from '../../../test/dataBuilders';
 import { measureSegments } from '../validate';
 import {
   DEMO_CATEGORIES,

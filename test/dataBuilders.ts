@@ -1,10 +1,10 @@
 /** Small files for the data layer's tests: PNGs, fake JPEG/WebP headers and dataset folders. */
 import { BlobWriter, ZipWriter, Uint8ArrayReader } from '@zip.js/zip.js';
 import { encode as encodePng } from 'fast-png';
-import type { Category, SegmentInfo } from '../../core/panoptic';
-import { encodeIdPng, encodeRgbPng } from '../decode';
-import { measureSegments } from '../validate';
-import type { ImportFile } from '../types';
+import type { Category, SegmentInfo } from '../src/core/panoptic';
+import { encodeIdPng, encodeRgbPng } from '../src/data/decode';
+import { measureSegments } from '../src/data/validate';
+import type { ImportFile } from '../src/data/types';
 
 export function blobOf(bytes: Uint8Array): Blob {
   return new Blob([bytes as Uint8Array<ArrayBuffer>]);
