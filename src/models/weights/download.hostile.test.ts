@@ -18,6 +18,13 @@ const version = (seed: number) => Uint8Array.from({ length: 300_000 }, (_, i) =>
 const V1 = version(1);
 const V2 = version(2);
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** V1 with one byte changed. */
+const TAMPERED = V1.map((b, i) => (i === 150_000 ? b ^ 1 : b));
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const hubSiblings = [
+  { rfilename: 'README.md', size: 12 },
+  { rfilename: 'model.safetensors', size: V1.length, lfs: { sha256: sha(V1), size: V1.length } },
+];
 let server: Server;
 let base: string;
 let spliceRequests = 0;
@@ -91,16 +98,37 @@ beforeAll(async () => {
         const body = gzipSync(new Uint8Array(64 * 1024 * 1024));
         return send(res, 200, { 'content-encoding': 'gzip', 'content-length': body.length }, body);
       }
-      case '/api/models/org/html':
+      case '/api/models/org/html?blobs=true':
         return send(res, 200, { 'content-type': 'text/html' }, new TextEncoder().encode('<html>login</html>'));
-      case '/api/models/org/bad-siblings':
+      case '/api/models/org/bad-siblings?blobs=true':
         return send(
           res,
           200,
           { 'content-type': 'application/json' },
           new TextEncoder().encode('{"siblings":[{"rfilename":7}]}'),
         );
-      case '/api/models/org/no-siblings':
+      // A hub stand-in as a browser sees it: `resolve` redirects to a CDN whose answer has no x-linked headers.
+      case '/api/models/org/hub?blobs=true':
+      case '/api/models/org/hub/revision/v1?blobs=true':
+      case '/api/models/org/tampered?blobs=true':
+        return send(res, 200, { 'content-type': 'application/json' }, json({ siblings: hubSiblings }));
+      case '/org/hub/resolve/main/model.safetensors':
+      case '/org/hub/resolve/v1/model.safetensors':
+        return void res.writeHead(302, { location: '/cdn/v1' }).end();
+      case '/org/tampered/resolve/main/model.safetensors':
+        return void res.writeHead(302, { location: '/cdn/tampered' }).end();
+      case '/cdn/v1':
+        return send(res, 200, { 'content-length': V1.length }, V1);
+      case '/cdn/tampered':
+        return send(res, 200, { 'content-length': TAMPERED.length }, TAMPERED);
+      case '/api/models/org/bad-lfs?blobs=true':
+        return send(
+          res,
+          200,
+          { 'content-type': 'application/json' },
+          json({ siblings: [{ rfilename: 'model.safetensors', lfs: { sha256: 'not-a-hash', size: V1.length } }] }),
+        );
+      case '/api/models/org/no-siblings?blobs=true':
         return send(res, 200, { 'content-type': 'application/json' }, new TextEncoder().encode('{"siblings":"x"}'));
       default:
         res.writeHead(404).end();
@@ -186,6 +214,51 @@ describe('verified downloads (issue 13)', () => {
       /"siblings" entry without a file name/,
     );
     await expect(listHubFiles('org/no-siblings', { endpoint: base })).rejects.toThrow(/without a "siblings" list/);
+  });
+
+  it("checks a redirected hub download against the sha256 and size of the hub API's LFS entry", async () => {
+    const hub = { kind: 'hub', repo: 'org/hub', file: 'model.safetensors' } as const;
+    const cache = new MemoryWeightCache();
+    const loaded = await loadWeightFile(hub, cache, { endpoint: base, retryDelayMs: 1 });
+    expect(loaded.cached?.sha256).toBe(sha(V1));
+    expect(loaded.blob.size).toBe(V1.length);
+    expect((await cache.list()).map((i) => [i.key, i.sha256])).toEqual([
+      ['hf:org/hub@main/model.safetensors', sha(V1)],
+    ]);
+
+    const atRevision = await loadWeightFile({ kind: 'hub', repo: 'org/hub', revision: 'v1' }, new MemoryWeightCache(), {
+      endpoint: base,
+      retryDelayMs: 1,
+    });
+    expect(atRevision.cached?.sha256).toBe(sha(V1));
+
+    const tamperedCache = new MemoryWeightCache();
+    const tampered = await loadWeightFile({ ...hub, repo: 'org/tampered' }, tamperedCache, {
+      endpoint: base,
+      retryDelayMs: 1,
+    }).catch((e: unknown) => e);
+    expect(tampered).toBeInstanceOf(DearliError);
+    expect(tampered).toMatchObject({ code: 'download-corrupt', file: 'model.safetensors' });
+    expect((tampered as DearliError).message).toMatch(
+      new RegExp(`but the file should have 300000 bytes and sha256 ${sha(V1)}`),
+    );
+    expect(await tamperedCache.list()).toEqual([]);
+
+    const missing = loadWeightFile({ ...hub, file: 'other.safetensors' }, new MemoryWeightCache(), { endpoint: base });
+    await expect(missing).rejects.toMatchObject({ code: 'hub-file', file: 'org/hub' });
+  });
+
+  it('names a malformed LFS entry of the hub API and downloads nothing', async () => {
+    await expect(listHubFiles('org/bad-lfs', { endpoint: base })).rejects.toMatchObject({
+      code: 'hub-malformed',
+      file: 'org/bad-lfs',
+      message: expect.stringMatching(/"lfs" entry for model\.safetensors without a lowercase hex sha256/),
+    });
+    const cache = new MemoryWeightCache();
+    await expect(
+      loadWeightFile({ kind: 'hub', repo: 'org/bad-lfs', file: 'model.safetensors' }, cache, { endpoint: base }),
+    ).rejects.toMatchObject({ code: 'hub-malformed' });
+    expect(await cache.list()).toEqual([]);
   });
 
   it('replaces a cached copy that is not the expected file', async () => {

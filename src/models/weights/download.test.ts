@@ -77,7 +77,7 @@ beforeAll(async () => {
       ifRange: req.headers['if-range'] as string | undefined,
       authorization: req.headers.authorization,
     });
-    if (path === '/api/models/org/clip') {
+    if (path === '/api/models/org/clip?blobs=true') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
@@ -85,14 +85,14 @@ beforeAll(async () => {
           siblings: [
             { rfilename: 'open_clip_pytorch_model.bin' },
             { rfilename: 'README.md' },
-            { rfilename: 'open_clip_model.safetensors' },
+            { rfilename: 'open_clip_model.safetensors', lfs: { sha256: FILE_SHA256, size: FILE.length } },
           ],
         }),
       );
-    } else if (path === '/api/models/org/text-only') {
+    } else if (path === '/api/models/org/text-only?blobs=true') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ siblings: [{ rfilename: 'README.md' }] }));
-    } else if (path === '/api/models/org/gated') {
+    } else if (path === '/api/models/org/gated?blobs=true') {
       res.writeHead(401).end();
     } else if (path === '/org/clip/resolve/main/open_clip_model.safetensors' || path === '/files/model.bin') {
       sendFile(req, res, { ranges: true, slow: false });

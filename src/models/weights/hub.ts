@@ -67,10 +67,25 @@ export function hubFileUrl(repo: string, file: string, revision = 'main', endpoi
   return `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${path}`;
 }
 
-/** The files of a hub repo, from `GET /api/models/<repo>` (`siblings[].rfilename`). */
-export async function listHubFiles(repo: string, options: HubOptions = {}): Promise<string[]> {
+/** A repository file as the hub API describes it: its name and what its download must be. */
+interface HubFile {
+  name: string;
+  /** sha256 and size for LFS files (weights); the size alone for small files kept in git. */
+  expected: ExpectedFile;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const isByteCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * The files of a hub repo with their LFS sha256 and size, from `GET /api/models/<repo>[/revision/<rev>]?blobs=true`.
+ * In a browser the file downloads are redirected to a CDN whose answer lacks the hub's `x-linked-*` headers, so
+ * this is where the expected sha256 and size of a hub file come from.
+ */
+async function describeHubFiles(repo: string, options: HubOptions & { revision?: string }): Promise<HubFile[]> {
   checkRepo(repo);
-  const url = `${options.endpoint ?? HF_ENDPOINT}/api/models/${repo}`;
+  const revision = options.revision === undefined ? '' : `/revision/${encodeURIComponent(options.revision)}`;
+  const url = `${options.endpoint ?? HF_ENDPOINT}/api/models/${repo}${revision}?blobs=true`;
   const fetchJson = options.fetch ?? globalThis.fetch.bind(globalThis);
   let response: Response;
   try {
@@ -109,13 +124,40 @@ export async function listHubFiles(repo: string, options: HubOptions = {}): Prom
   }
   const siblings = (body as { siblings?: unknown } | null)?.siblings;
   if (!Array.isArray(siblings)) throw malformed('JSON without a "siblings" list');
-  const files: string[] = [];
-  for (const s of siblings) {
-    const name = (s as { rfilename?: unknown } | null)?.rfilename;
+  return siblings.map((s: unknown): HubFile => {
+    const { rfilename: name, size, lfs } = (s ?? {}) as { rfilename?: unknown; size?: unknown; lfs?: unknown };
     if (typeof name !== 'string') throw malformed('a "siblings" entry without a file name');
-    files.push(name);
+    if (size !== undefined && !isByteCount(size)) throw malformed(`a size of ${JSON.stringify(size)} for ${name}`);
+    if (lfs === undefined) return { name, expected: size === undefined ? {} : { size } };
+    const { sha256, size: lfsSize } = (lfs ?? {}) as { sha256?: unknown; size?: unknown };
+    if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256) || !isByteCount(lfsSize))
+      throw malformed(`an "lfs" entry for ${name} without a lowercase hex sha256 and a byte count`);
+    if (size !== undefined && size !== lfsSize) throw malformed(`${name} with size ${size} but LFS size ${lfsSize}`);
+    return { name, expected: { sha256, size: lfsSize } };
+  });
+}
+
+/** The file names of a hub repo (see describeHubFiles). */
+export async function listHubFiles(repo: string, options: HubOptions & { revision?: string } = {}): Promise<string[]> {
+  return (await describeHubFiles(repo, options)).map((f) => f.name);
+}
+
+/** What one named hub file must be, as the hub API announces it. */
+async function expectedHubFile(
+  source: { repo: string; file: string; revision?: string },
+  options: HubOptions,
+): Promise<ExpectedFile> {
+  const files = await describeHubFiles(source.repo, { ...options, revision: source.revision });
+  const found = files.find((f) => f.name === source.file);
+  if (!found) {
+    throw new DearliError(
+      'hub-file',
+      `the repository has no file "${source.file}"${source.revision ? ` at revision ${source.revision}` : ''}`,
+      'Name a file of the repository as the hub lists it, e.g. open_clip_model.safetensors.',
+      source.repo,
+    );
   }
-  return files;
+  return found.expected;
 }
 
 /** A repository file name must stay inside the repository: no empty, "." or ".." segments, no backslashes or absolute paths. */
@@ -143,11 +185,14 @@ export function pickWeightFile(
   return preference.find((name) => files.includes(name)) ?? null;
 }
 
-/** Key, URL and display name of a hub or URL source (asks the hub for the file list when no file is named). */
+/**
+ * Key, URL and display name of a hub or URL source. When no hub file is named, the hub API is asked which files the
+ * repo has, and the chosen file's expected sha256 and size come back with it.
+ */
 export async function resolveWeightSource(
   source: Exclude<WeightSource, { kind: 'file' }>,
   options: HubOptions = {},
-): Promise<{ key: string; url: string; name: string }> {
+): Promise<{ key: string; url: string; name: string; expected?: ExpectedFile }> {
   if (source.kind === 'url') {
     let parsed: URL;
     try {
@@ -164,9 +209,11 @@ export async function resolveWeightSource(
   }
   const revision = source.revision ?? 'main';
   let file = source.file;
+  let expected: ExpectedFile | undefined;
   if (!file) {
-    const files = await listHubFiles(source.repo, options);
-    file = pickWeightFile(files) ?? undefined;
+    const files = await describeHubFiles(source.repo, { ...options, revision: source.revision });
+    file = pickWeightFile(files.map((f) => f.name)) ?? undefined;
+    expected = files.find((f) => f.name === file)?.expected;
     if (!file) {
       throw new DearliError(
         'hub-no-weights',
@@ -180,6 +227,7 @@ export async function resolveWeightSource(
     key: `hf:${source.repo}@${revision}/${file}`,
     url: hubFileUrl(source.repo, file, revision, options.endpoint),
     name: file.split('/').pop()!,
+    expected,
   };
 }
 
@@ -202,11 +250,18 @@ export async function loadWeightFile(
     const target = { key: `file:${file.name}:${file.size}:${file.lastModified}`, url: sourceUrl, name: file.name };
     return asWeightFile((await cache.get(target.key)) ?? (await storeBlobInCache(cache, target, file, options)));
   }
-  const target = { ...(await resolveWeightSource(source, options)), expected: options.expected };
-  const hit = await cache.get(target.key);
+  const resolved = await resolveWeightSource(source, options);
+  const hit = await cache.get(resolved.key);
   // A cached copy that is not the expected file (another version, or cached before checks existed) is replaced.
   if (hit && (!options.expected?.sha256 || hit.info.sha256 === options.expected.sha256)) return asWeightFile(hit);
-  if (hit) await cache.delete(target.key);
+  if (hit) await cache.delete(resolved.key);
+  // A hub file is checked against the sha256 and size the hub API announces (asked only on a cache miss, so cached
+  // files open offline); the caller's own expectation takes precedence.
+  const hubExpected =
+    source.kind === 'hub' && source.file
+      ? await expectedHubFile({ ...source, file: source.file }, options)
+      : resolved.expected;
+  const target = { ...resolved, expected: { ...hubExpected, ...options.expected } };
   // The token is for huggingface.co only, never for arbitrary URLs.
   const headers = source.kind === 'hub' ? authHeaders(options) : {};
   const downloaded = await downloadToCache(cache, target, { ...options, headers });
