@@ -61,7 +61,7 @@ export function presetConfig(name: string): ClipConfig {
 
 export async function tokenizerSources(source: FileSource, signal: AbortSignal): Promise<FileSource[]> {
   if (source.kind === 'hub' && !source.file) {
-    const files = await listHubFiles(source.repo, { signal });
+    const files = await listHubFiles(source.repo, { revision: source.revision, signal });
     const set = HUB_TOKENIZER_FILES.find((names) => names.every((n) => files.includes(n)));
     if (!set) {
       throw new DearliError(

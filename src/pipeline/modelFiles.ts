@@ -39,7 +39,7 @@ export async function configFileSource(
   if (config.kind === 'preset') return null;
   if (config.kind !== 'next-to-weights') return config;
   if (weights.kind === 'hub') {
-    const files = await listHubFiles(weights.repo, { signal });
+    const files = await listHubFiles(weights.repo, { revision: weights.revision, signal });
     if (!files.includes(defaultName)) {
       throw new DearliError(
         'config-missing',
