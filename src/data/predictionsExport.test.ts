@@ -92,9 +92,8 @@ describe('panoptic predictions export', () => {
 
     const out = path.join(scratch, 'pq.json');
     const cli = spawnSync(
-      'npx',
+      path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx'),
       [
-        'tsx',
         'scripts/eval.ts',
         '--gt-json',
         path.join(scratch, 'gt.json'),
