@@ -135,6 +135,9 @@ describe('Mean Teacher stage', () => {
       { iteration: 2, source: 'adaptive' },
     ]);
     const adaptive = expected.alphaHistory![1].alpha;
+    // The untrained tiny teacher scores PQ 0 at every α, so the sweep's best is its first α (ties): 0, not the starting 0.6,
+    // which makes the switch visible on the loss curve.
+    expect(adaptive).toBe(0);
     expect(expected.losses.map((l) => l.alpha)).toEqual([0.6, 0.6, adaptive, adaptive]);
 
     // Paused after iteration 2, the saved teacher swept independently through the API gives the recorded α.
