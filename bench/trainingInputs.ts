@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildTextClassifier, type TextClassifier } from '../src/models/decoder/classHead';
 import type { DecoderConfig } from '../src/models/decoder/config';
 import type { TargetBatch } from '../src/train/losses';
+import type { UnlabeledItem } from '../src/train/meanTeacherTrainer';
 import { uploadTargets } from '../src/train/targets';
 
 export const BENCH_CLASSES = 150;
@@ -41,4 +42,10 @@ export function randomTrainingBatch(
     };
   });
   return { images, targets: uploadTargets(perImage, Math.min(config.numQueries, 50)) };
+}
+
+/** Unlabeled images (RGB 0–255) and their CutMix partners, one pair per batch item, at the crop size. */
+export function randomUnlabeled(batch: number, crop: number): UnlabeledItem[] {
+  const image = (seed: number) => tf.randomUniform([crop, crop, 3], 0, 255, 'float32', seed) as tf.Tensor3D;
+  return Array.from({ length: batch }, (_, i) => ({ image: image(10 + 2 * i), partner: image(11 + 2 * i) }));
 }

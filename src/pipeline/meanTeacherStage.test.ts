@@ -35,11 +35,11 @@ function mtConfig(ids: Record<string, string>, over: Partial<TrainingConfig> = {
   };
 }
 
-/** Trains as the session's job; α → 0.3 once iteration 1 is done (so from 0-based iteration 1); `pauseAt` pauses after that iteration. */
-async function train(s: LabSession, runId: string, pauseAt?: number): Promise<RunView> {
+/** Trains as the session's job; α → 0.3 once iteration 1 is done (so from 0-based iteration 1) unless `manualAlpha` is false; `pauseAt` pauses after that iteration. */
+async function train(s: LabSession, runId: string, pauseAt?: number, manualAlpha = true): Promise<RunView> {
   const abort = new AbortController();
   await s.training.api.watchTraining((view) => {
-    if (view.iteration === 1 && view.requestedAlpha === undefined) void s.training.api.setAlpha(0.3);
+    if (manualAlpha && view.iteration === 1 && view.requestedAlpha === undefined) void s.training.api.setAlpha(0.3);
     if (view.iteration === pauseAt) abort.abort();
   });
   return s.jobs.start('training', (signal) => {
@@ -65,9 +65,11 @@ describe('Mean Teacher stage', () => {
     const whole = await prepare();
     const expected = await train(whole.s, whole.runId);
     expect(expected.status).toBe('finished');
+    // Adaptive α is off by default: only the user's change is recorded.
+    expect(expected.config.adaptiveAlpha).toBeUndefined();
     expect(expected.alphaHistory).toEqual([
       { iteration: 0, alpha: 0.6 },
-      { iteration: 1, alpha: 0.3 },
+      { iteration: 1, alpha: 0.3, source: 'manual' },
     ]);
     expect(expected.losses.map((l) => [l.iteration, l.alpha])).toEqual([
       [1, 0.6],
@@ -115,6 +117,57 @@ describe('Mean Teacher stage', () => {
     expect((await reloaded.training.api.pseudoLabelStrip(0.6, { count: 2, refresh: true })).decoderRuns).toBe(2);
     await pool.closeAll();
     expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('adaptive α every 2 iterations applies the best α of the sweep from the next iteration, and resumes bit-exactly', async () => {
+    const prepare = async () => {
+      const db = await demoDatabase(DEMO);
+      const s = await pool.open(db.name);
+      const config = mtConfig(db.ids, { adaptiveAlpha: { every: 2 }, evalEvery: 0 });
+      return { db, s, runId: (await s.training.createRun(config)).id };
+    };
+    const whole = await prepare();
+    const expected = await train(whole.s, whole.runId, undefined, false);
+    expect(expected.status).toBe('finished');
+    // One sweep after iteration 2; none after the last iteration (4), which no iteration would use.
+    expect(expected.alphaHistory!.map(({ alpha: _, ...c }) => c)).toEqual([
+      { iteration: 0 },
+      { iteration: 2, source: 'adaptive' },
+    ]);
+    const adaptive = expected.alphaHistory![1].alpha;
+    // The untrained tiny teacher scores PQ 0 at every α, so the sweep's best is its first α (ties): 0, not the starting 0.6,
+    // which makes the switch visible on the loss curve.
+    expect(adaptive).toBe(0);
+    expect(expected.losses.map((l) => l.alpha)).toEqual([0.6, 0.6, adaptive, adaptive]);
+
+    // Paused after iteration 2, the saved teacher swept independently through the API gives the recorded α.
+    const split = await prepare();
+    const paused = await train(split.s, split.runId, 2, false);
+    expect(paused).toMatchObject({ status: 'paused', iteration: 2 });
+    const reloaded = await pool.open(split.db.name);
+    const sweep = await reloaded.training.api.sweepAlpha();
+    expect(sweep.iteration).toBe(2);
+    expect(sweep.best.pq).toBe(Math.max(...sweep.points.map((p) => p.pq)));
+    expect(paused.alphaHistory).toEqual(expected.alphaHistory);
+    expect(sweep.best.alpha).toBe(adaptive);
+    const resumed = await train(reloaded, split.runId, undefined, false);
+    expect(resumed.alphaHistory).toEqual(expected.alphaHistory);
+    expect(await storedState(reloaded, split.runId)).toEqual(await storedState(whole.s, whole.runId));
+  });
+
+  it('refuses adaptive α without validation images or with a period below 1', async () => {
+    const db = await demoDatabase({ ...DEMO, validation: 0 });
+    const s = await pool.open(db.name);
+    const noValidation = await s.training.createRun(
+      mtConfig(db.ids, { adaptiveAlpha: { every: 2 }, validationDatasetId: null, iterations: 1 }),
+    );
+    await expect(s.training.train(noValidation.id, new AbortController().signal)).rejects.toMatchObject({
+      code: 'mt-adaptive-no-validation',
+    });
+    const zero = await s.training.createRun(mtConfig(db.ids, { adaptiveAlpha: { every: 0 }, iterations: 1 }));
+    await expect(s.training.train(zero.id, new AbortController().signal)).rejects.toMatchObject({
+      code: 'mt-adaptive-every',
+    });
   });
 
   it('starts from a finished DeWa run of the same preset and crop, and refuses another crop', async () => {

@@ -104,6 +104,23 @@ function alphaAt(history: readonly AlphaChange[], iteration: number): number {
   return alpha;
 }
 
+/** The adaptive α period, checked: a whole number of iterations and validation images to sweep over. */
+function adaptiveEvery(adaptive: { every: number }, validationImages: number): number {
+  if (!Number.isInteger(adaptive.every) || adaptive.every < 1)
+    throw new DearliError(
+      'mt-adaptive-every',
+      `adaptive α must re-sweep every whole number of iterations ≥ 1, got ${adaptive.every}`,
+      'Set "every K iterations" to 1 or more.',
+    );
+  if (validationImages === 0)
+    throw new DearliError(
+      'mt-adaptive-no-validation',
+      'adaptive α sweeps over the validation images, and the run has none',
+      'Choose a labeled validation dataset, or turn adaptive α off.',
+    );
+  return adaptive.every;
+}
+
 /** Test-time ensembling is on by default at upstream's weight. */
 function testTimeEnsembleAlpha(config: TrainingConfig): number | null {
   return config.testTimeEnsembleAlpha === undefined ? UPSTREAM_ENSEMBLE_ALPHA : config.testTimeEnsembleAlpha;
@@ -385,6 +402,15 @@ export function createTrainingService({
             return items;
           },
           requestedAlpha: () => view.requestedAlpha ?? null,
+          adaptiveAlpha: config.adaptiveAlpha
+            ? {
+                every: adaptiveEvery(config.adaptiveAlpha, valRefs.length),
+                bestAlpha: async () => {
+                  const images = await sweepImages(samples, backbone, mt.teacher.model, classifier, valRefs);
+                  return sweepFromCache(images, decoder.numQueries, categories).best.alpha;
+                },
+              }
+            : null,
         }) as Stage<StageState>;
       } else {
         stage = decoderTrainingStage(config.kind, trainer, config.iterations, nextBatch) as Stage<StageState>;

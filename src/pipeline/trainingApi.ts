@@ -29,6 +29,8 @@ export interface TrainingConfig {
   alpha?: number;
   /** Mean Teacher: the EMA decay γ (default upstream's 0.999; a lower one is a deviation for short runs). */
   emaDecay?: number;
+  /** Mean Teacher, beyond the paper: every `every` iterations sweep α over the validation images with the teacher and use its best (absent or null: off, α stays as set). */
+  adaptiveAlpha?: { every: number } | null;
   /** Test-time ensembling with CLIP in evaluation (review §5b): P_MT's weight α, null for off; absent = on at UPSTREAM_ENSEMBLE_ALPHA. */
   testTimeEnsembleAlpha?: number | null;
 }

@@ -57,12 +57,20 @@ function parseExtra(extra: Record<string, unknown> | undefined): MeanTeacherExtr
   if (
     !Array.isArray(history) ||
     history.length === 0 ||
-    !history.every((c) => Number.isInteger(c?.iteration) && c.alpha >= 0 && c.alpha <= 1)
+    !history.every(
+      (c) =>
+        Number.isInteger(c?.iteration) &&
+        c.alpha >= 0 &&
+        c.alpha <= 1 &&
+        (c.source === undefined || c.source === 'manual' || c.source === 'adaptive'),
+    )
   )
     return corrupt('its α history is missing or malformed');
   return {
     rngState: state as RngState,
-    alphaHistory: history.map((c) => ({ iteration: c.iteration, alpha: c.alpha })),
+    alphaHistory: history.map(({ iteration, alpha, source }) =>
+      source ? { iteration, alpha, source } : { iteration, alpha },
+    ),
   };
 }
 

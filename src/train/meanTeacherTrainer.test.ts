@@ -151,7 +151,7 @@ describe('Mean Teacher trainer', () => {
     expect(c.iteration).toBe(n / 2);
     expect(c.alphaHistory).toEqual([
       { iteration: 0, alpha: 0.6 },
-      { iteration: 1, alpha: 0.3 },
+      { iteration: 1, alpha: 0.3, source: 'manual' },
     ]);
     for (let i = n / 2; i < n; i++) expect((await step(c)).alpha).toBe(0.3);
     expect(await weights(c.student.model)).toEqual(await weights(a.student.model));

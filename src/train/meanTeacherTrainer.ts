@@ -91,6 +91,8 @@ export interface AlphaChange {
   /** First iteration (0-based) that uses this α. */
   iteration: number;
   alpha: number;
+  /** Who changed α: the user, or the adaptive mode's sweep (beyond the paper); absent on the starting α. */
+  source?: 'manual' | 'adaptive';
 }
 
 export interface MeanTeacherStepReport {
@@ -141,9 +143,9 @@ export class MeanTeacherTrainer {
   }
 
   /** Applies from the next iteration; recorded in the history. */
-  setAlpha(alpha: number): void {
+  setAlpha(alpha: number, source: 'manual' | 'adaptive' = 'manual'): void {
     if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`α must lie in [0, 1], got ${alpha}`);
-    this.alphaHistory.push({ iteration: this.iteration, alpha });
+    this.alphaHistory.push({ iteration: this.iteration, alpha, source });
   }
 
   async step(

@@ -38,6 +38,17 @@ export interface MeanTeacherStageOptions {
   nextUnlabeled: UnlabeledSource;
   /** The α the user asks for now (read before every step: a change applies from that step on). */
   requestedAlpha: () => number | null;
+  /**
+   * Adaptive α (beyond the paper, whose α is fixed): every `every` iterations, at the step boundary,
+   * `bestAlpha` sweeps α with the live teacher and its best applies from the next iteration. The sweep
+   * draws no randomness, so a resumed run sweeps the same teacher to the same α.
+   */
+  adaptiveAlpha: { every: number; bestAlpha: () => Promise<number> } | null;
+}
+
+/** The α the user set last (or the starting one): a request applies only when it differs, so adaptive changes are not undone by a standing request. */
+function lastUserAlpha(history: readonly AlphaChange[]): number {
+  return history.findLast((c) => c.source !== 'adaptive')!.alpha;
 }
 
 /** The phases the Train tab shows: the teacher forward + readback, matching, the student's loss + update, and the host pseudo-labels. */
@@ -77,13 +88,16 @@ export function meanTeacherStage(
         restored = true;
       }
       const wanted = o.requestedAlpha();
-      if (wanted !== null && wanted !== trainer.alpha) trainer.setAlpha(wanted);
+      if (wanted !== null && wanted !== lastUserAlpha(trainer.alphaHistory)) trainer.setAlpha(wanted);
       const labeled = await o.nextBatch(trainer.iteration, trainer.student.rng);
       const unlabeled = await o.nextUnlabeled(o.unlabeledPerStep, trainer.rng);
       const report = await trainer.step(labeled, unlabeled);
       appliedRates.set(report.iteration - 1, trainer.student.optimizer.appliedLearningRate);
       labeled.targets.masks.dispose();
       for (const t of Object.values(labeled.features) as tf.Tensor[]) t.dispose();
+      const adaptive = o.adaptiveAlpha;
+      if (adaptive && trainer.iteration % adaptive.every === 0 && trainer.iteration < o.totalIterations)
+        trainer.setAlpha(await adaptive.bestAlpha(), 'adaptive');
       const next: MeanTeacherStageState = {
         ...state,
         iteration: trainer.iteration,

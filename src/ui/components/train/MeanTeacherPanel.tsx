@@ -88,8 +88,16 @@ export function MeanTeacherPanel({ run }: { run: RunView }) {
           style={{ width: 70 }}
         />
         <span className="muted" data-testid="mt-alpha-history">
-          α history: {(run.alphaHistory ?? []).map((c) => `${c.alpha} from it. ${c.iteration}`).join(' · ')}
+          α history:{' '}
+          {(run.alphaHistory ?? [])
+            .map((c) => `${c.alpha} from it. ${c.iteration}${c.source === 'adaptive' ? ' (adaptive)' : ''}`)
+            .join(' · ')}
         </span>
+        {run.config.adaptiveAlpha && (
+          <span className="muted" data-testid="mt-adaptive">
+            adaptive α: best of a sweep every {run.config.adaptiveAlpha.every} iterations
+          </span>
+        )}
       </div>
       <div className="row">
         <label>

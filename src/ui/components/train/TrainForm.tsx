@@ -28,6 +28,9 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
   const unlabeled = datasets.filter((d) => d.role === 'unlabeled');
   const [unlabeledIds, setUnlabeledIds] = useState<string[]>([]);
   const [testTimeEnsemble, setTestTimeEnsemble] = useState(true);
+  // Adaptive α (beyond the paper): off by default; K is the sweep period in iterations.
+  const [adaptiveAlpha, setAdaptiveAlpha] = useState(false);
+  const [adaptiveEvery, setAdaptiveEvery] = useState(50);
 
   // The form shows the settings of the latest run (after a reload too) until the user edits them.
   const runId = run?.id;
@@ -46,6 +49,8 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     setValidationId(c.validationDatasetId ?? '');
     if (c.unlabeledDatasetIds) setUnlabeledIds(c.unlabeledDatasetIds);
     setTestTimeEnsemble(c.testTimeEnsembleAlpha !== null);
+    setAdaptiveAlpha(Boolean(c.adaptiveAlpha));
+    if (c.adaptiveAlpha) setAdaptiveEvery(c.adaptiveAlpha.every);
   }, [runId]);
   /** A preset's proposed settings (under which validation PQ rises), which the user may then edit. */
   const applyProposal = (p: PresetView) => {
@@ -85,12 +90,15 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
   const pool = kind === 'dewa' ? datasets : labeled;
   const common = { preset, cropSize, iterations, batchSize, evalEvery, validationImages, learningRate, seed: 1 };
   const tte = testTimeEnsemble ? undefined : null;
+  const adaptive = adaptiveAlpha ? { every: adaptiveEvery } : null;
   const config: TrainingConfig = {
     ...common,
     kind,
     trainDatasetIds: trainIds,
     validationDatasetId: kind !== 'dewa' && validationId ? validationId : null,
-    ...(kind === 'meanTeacher' ? { unlabeledDatasetIds: unlabeledIds, alpha, dewaRunId: null } : {}),
+    ...(kind === 'meanTeacher'
+      ? { unlabeledDatasetIds: unlabeledIds, alpha, adaptiveAlpha: adaptive, dewaRunId: null }
+      : {}),
     testTimeEnsembleAlpha: tte,
   };
   // "Run DEARLi": features and masks on the labeled and unlabeled images, DeWa on them, then Mean Teacher from DeWa's weights.
@@ -104,6 +112,7 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
       unlabeledDatasetIds: unlabeledIds,
       validationDatasetId: validationId || null,
       alpha,
+      adaptiveAlpha: adaptive,
       testTimeEnsembleAlpha: tte,
     },
   };
@@ -169,6 +178,34 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
               ))}
             </select>
           </label>
+        )}
+        {kind === 'meanTeacher' && (
+          <>
+            <label title="Beyond the paper: re-sweep α over the validation images every K iterations and use its best">
+              <input
+                data-testid="train-adaptive-alpha"
+                type="checkbox"
+                checked={adaptiveAlpha}
+                onChange={(e) => setAdaptiveAlpha(e.target.checked)}
+                disabled={disabled}
+              />{' '}
+              adaptive α
+            </label>
+            <label>
+              every K{' '}
+              <input
+                data-testid="train-adaptive-every"
+                type="number"
+                min={1}
+                step={1}
+                value={adaptiveEvery}
+                onChange={(e) => setAdaptiveEvery(Math.max(1, Math.round(Number(e.target.value))))}
+                disabled={disabled || !adaptiveAlpha}
+                style={{ width: 70 }}
+              />{' '}
+              iterations
+            </label>
+          </>
         )}
         {kind !== 'dewa' && (
           <label>
