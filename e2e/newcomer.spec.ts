@@ -25,11 +25,14 @@ async function demoReady(page: Page): Promise<void> {
 }
 
 async function startRun(page: Page): Promise<void> {
+  const runsBefore = await page.getByTestId('run-row').count();
   await page.getByTestId('train-iterations').fill('2');
   await page.getByTestId('train-eval-every').fill('1');
   await page.getByTestId('train-eval-images').fill('1');
   await page.getByTestId('train-batch').fill('1');
   await page.getByTestId('train-start').click();
+  // The new run is listed once it exists; until then the status shown is the previous run's.
+  await expect(page.getByTestId('run-row')).toHaveCount(runsBefore + 1);
   await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'finished', { timeout: 300_000 });
 }
 
