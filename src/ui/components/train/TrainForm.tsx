@@ -291,7 +291,7 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             style={{ width: 80 }}
           />
         </label>
-        {kind === 'supervised' && (
+        {kind !== 'dewa' && (
           <>
             <label>
               Validate every{' '}
