@@ -15,8 +15,15 @@ import {
 import { ClipTokenizer } from '../models/clip/tokenizer';
 import { loadClipWeights, type ClipWeightNaming } from '../models/clip/weights';
 import { listHubFiles } from '../models/weights/hub';
-import { openTensorSource, type TensorSource } from '../models/weights/tensorSource';
-import { modelCard, parameterCount, siblingSource, type ModelFile, type ProgressSink } from './modelFiles';
+import type { TensorSource } from '../models/weights/tensorSource';
+import {
+  modelCard,
+  openModelWeights,
+  parameterCount,
+  siblingSource,
+  type ModelFile,
+  type ProgressSink,
+} from './modelFiles';
 import type { FileSource, ModelCard } from './modelsApi';
 
 /** The CLIP text files a hub repo may hold, in the order tried. */
@@ -110,15 +117,7 @@ export async function buildClip(
   onProgress: ProgressSink,
   signal: AbortSignal,
 ): Promise<LoadedClip> {
-  onProgress({
-    stage: 'loading',
-    fileName: weights.name,
-    receivedBytes: weights.blob.size,
-    totalBytes: weights.blob.size,
-    megabytesPerSecond: 0,
-    etaSeconds: 0,
-  });
-  const source = await openTensorSource(weights.blob, weights.name);
+  const source = await openModelWeights(weights, onProgress);
   const naming = clipNaming(source);
   const tokenizer = tokenizerFiles.length > 0 ? await buildTokenizer(tokenizerFiles) : null;
   if (tokenizer && tokenizer.vocabSize > config.text.vocabSize) {

@@ -26,7 +26,6 @@ import {
 } from '../models/sam/autoMask';
 import { SamModel } from '../models/sam/sam';
 import { generateMasksForImage, type MaskGenerator } from '../models/sam/samStage';
-import { openTensorSource } from '../models/weights/tensorSource';
 import type {
   DatasetMaskStats,
   MaskGeneratorInfo,
@@ -42,6 +41,7 @@ import {
   configFileSource,
   fileRecord,
   modelCard,
+  openModelWeights,
   parameterCount,
   readJson,
   type ModelFile,
@@ -110,15 +110,7 @@ async function buildSam(
   onProgress: ProgressSink,
   signal: AbortSignal,
 ): Promise<LoadedSam> {
-  onProgress({
-    stage: 'loading',
-    fileName: weights.name,
-    receivedBytes: weights.blob.size,
-    totalBytes: weights.blob.size,
-    megabytesPerSecond: 0,
-    etaSeconds: 0,
-  });
-  const source = await openTensorSource(weights.blob, weights.name);
+  const source = await openModelWeights(weights, onProgress);
   signal.throwIfAborted();
   const model = await SamModel.load(source, config);
   if (signal.aborted) {

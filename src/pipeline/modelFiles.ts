@@ -7,7 +7,7 @@ import { DearliError } from '../core/errors';
 import * as store from '../data/store';
 import type { WeightCache } from '../models/weights/cache';
 import { listHubFiles, loadWeightFile, type WeightFile } from '../models/weights/hub';
-import type { TensorSource } from '../models/weights/tensorSource';
+import { openTensorSource, type TensorSource } from '../models/weights/tensorSource';
 import type { ConfigSource, FileSource, ModelCard, ModelDownloadProgress, ModelKind, SavedModel } from './modelsApi';
 
 export type ProgressSink = (p: ModelDownloadProgress) => void;
@@ -244,4 +244,18 @@ export class ModelFiles {
       }),
     );
   }
+}
+
+/** Opens a downloaded or dropped weight file as a tensor source, reporting the "loading" step. */
+export async function openModelWeights(weights: ModelFile, onProgress: ProgressSink): Promise<TensorSource> {
+  const size = weights.blob.size;
+  onProgress({
+    stage: 'loading',
+    fileName: weights.name,
+    receivedBytes: size,
+    totalBytes: size,
+    megabytesPerSecond: 0,
+    etaSeconds: 0,
+  });
+  return openTensorSource(weights.blob, weights.name);
 }

@@ -11,7 +11,8 @@ import { checkedProduct, LIMITS, limitError } from '../../core/limits';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
-const BYTES: Record<SafetensorsDtype, number> = {
+/** Bytes per element of each dtype (shared by every checkpoint reader). */
+export const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
   F64: 8,
   F32: 4,
   F16: 2,
@@ -61,7 +62,7 @@ function tensorByteSize(dtype: SafetensorsDtype, shape: unknown, name: string, f
   }
   if (shape.length > LIMITS.tensorRank)
     throw limitError('weights-limit', `tensor "${name}" has ${shape.length} dimensions`, 'tensorRank', file);
-  const bytes = checkedProduct([...(shape as number[]), BYTES[dtype]], Number.MAX_SAFE_INTEGER);
+  const bytes = checkedProduct([...(shape as number[]), DTYPE_BYTES[dtype]], Number.MAX_SAFE_INTEGER);
   if (bytes === null) fail(file, `tensor "${name}" has shape [${shape.join(', ')}], whose byte size overflows`);
   return bytes;
 }
@@ -194,10 +195,10 @@ export class SafetensorsFile {
         continue;
       }
       const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      if (typeof info?.dtype !== 'string' || !Object.hasOwn(BYTES, info.dtype)) {
+      if (typeof info?.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, info.dtype)) {
         fail(
           fileName,
-          `tensor "${name}" has dtype ${JSON.stringify(info?.dtype)?.slice(0, 40)}, which the lab cannot read (known: ${Object.keys(BYTES).join(', ')})`,
+          `tensor "${name}" has dtype ${JSON.stringify(info?.dtype)?.slice(0, 40)}, which the lab cannot read (known: ${Object.keys(DTYPE_BYTES).join(', ')})`,
           'Convert the checkpoint to F32, F16 or BF16.',
         );
       }
@@ -270,7 +271,7 @@ export class SafetensorsFile {
 
 /** Little-endian raw bytes of one tensor to the lab's typed arrays (halves widened to float32). */
 export function decodeTensorBytes(bytes: ArrayBuffer, dtype: SafetensorsDtype, file: string, name: string): TensorData {
-  const n = bytes.byteLength / BYTES[dtype];
+  const n = bytes.byteLength / DTYPE_BYTES[dtype];
   switch (dtype) {
     case 'F32':
       return new Float32Array(bytes);
@@ -361,7 +362,7 @@ export function writeSafetensors(
   metadata?: Record<string, string>,
 ): Uint8Array {
   const names = Object.keys(tensors).sort(
-    (a, b) => BYTES[tensors[b].dtype] - BYTES[tensors[a].dtype] || (a < b ? -1 : a > b ? 1 : 0),
+    (a, b) => DTYPE_BYTES[tensors[b].dtype] - DTYPE_BYTES[tensors[a].dtype] || (a < b ? -1 : a > b ? 1 : 0),
   );
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
@@ -371,7 +372,7 @@ export function writeSafetensors(
     const n = t.shape.reduce((a, d) => a * d, 1);
     if (t.data.length !== n)
       throw new RangeError(`tensor "${name}": ${t.data.length} values for shape [${t.shape.join(', ')}]`);
-    const bytes = n * BYTES[t.dtype];
+    const bytes = n * DTYPE_BYTES[t.dtype];
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }

@@ -13,21 +13,8 @@ import { BlobReader, ZipReader, type Entry, type FileEntry } from '@zip.js/zip.j
 import { DearliError } from '../../core/errors';
 import { checkedProduct, LIMITS, limitError } from '../../core/limits';
 import { inflateZipEntry } from '../../core/zipEntry';
-import { decodeTensorBytes, type LoadedTensor, type SafetensorsDtype } from './safetensors';
+import { decodeTensorBytes, DTYPE_BYTES, type LoadedTensor, type SafetensorsDtype } from './safetensors';
 import type { TensorSource } from './tensorSource';
-
-const ITEM_BYTES: Record<SafetensorsDtype, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
 
 /** torch storage classes and dtype names → the safetensors dtype with the same bytes. */
 const STORAGE_DTYPES = new Map<string, SafetensorsDtype>(
@@ -581,7 +568,7 @@ export class TorchZipFile implements TensorSource {
       if (!entry) fail(fileName, `tensor "${t.name}" needs storage ${t.storage.key}, which is not in the archive`);
       if (entry.directory) fail(fileName, `storage ${t.storage.key} is a folder`);
       if (t.storage.numel < 0) fail(fileName, `storage ${t.storage.key} has the negative size ${t.storage.numel}`);
-      const storageBytes = t.storage.numel * ITEM_BYTES[t.dtype];
+      const storageBytes = t.storage.numel * DTYPE_BYTES[t.dtype];
       if (entry.uncompressedSize !== storageBytes)
         fail(
           fileName,
@@ -608,10 +595,10 @@ export class TorchZipFile implements TensorSource {
       const last = count === 0 ? t.offset - 1 : t.shape.reduce((acc, d, i) => acc + (d - 1) * t.stride[i], t.offset);
       if (last >= t.storage.numel)
         fail(fileName, `tensor "${t.name}" reaches element ${last} of a storage with ${t.storage.numel}`);
-      if (count * ITEM_BYTES[t.dtype] > LIMITS.tensorBytes)
+      if (count * DTYPE_BYTES[t.dtype] > LIMITS.tensorBytes)
         throw limitError(
           'weights-limit',
-          `tensor "${t.name}" has ${count * ITEM_BYTES[t.dtype]} bytes`,
+          `tensor "${t.name}" has ${count * DTYPE_BYTES[t.dtype]} bytes`,
           'tensorBytes',
           fileName,
         );
@@ -633,7 +620,7 @@ export class TorchZipFile implements TensorSource {
 
   async read(name: string): Promise<LoadedTensor> {
     const t = this.entry(name);
-    const item = ITEM_BYTES[t.dtype];
+    const item = DTYPE_BYTES[t.dtype];
     const count = t.shape.reduce((a, d) => a * d, 1);
     const storage = await this.storageBlob(t.storage.key);
     if (count === 0)
