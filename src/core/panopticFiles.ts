@@ -6,7 +6,8 @@
 import { decode as decodeWithFastPng, type DecodedPng } from 'fast-png';
 import { DearliError } from './errors';
 import { decodeIdMap, type Category, type PanopticAnnotation, type SegmentInfo } from './panoptic';
-import { PairCounter, PanopticEvaluator, type PairCounts, type PanopticEvaluation } from './pq';
+import { PairCounter, type PairCounts } from './pairCounts';
+import { PanopticEvaluator, type PanopticEvaluation } from './pq';
 
 export interface PanopticJson {
   /** Empty unless asked for: only the ground truth's categories count, as in panopticapi. */
