@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import {
   DEFAULT_MASK_SETTINGS,
   type PresetView,
@@ -52,11 +52,15 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     setAdaptiveAlpha(Boolean(c.adaptiveAlpha));
     if (c.adaptiveAlpha) setAdaptiveEvery(c.adaptiveAlpha.every);
   }, [runId]);
+  // Fields the user typed into: the first preset's proposal, which arrives once the backbone is ready,
+  // must not overwrite them (a user who filled Iterations before the presets loaded keeps their value).
+  const edited = useRef(new Set<'cropSize' | 'learningRate' | 'iterations'>());
   /** A preset's proposed settings (under which validation PQ rises), which the user may then edit. */
-  const applyProposal = (p: PresetView) => {
-    setCropSize(p.proposed.cropSize);
-    setLearningRate(p.proposed.learningRate);
-    setIterations(p.proposed.iterations);
+  const applyProposal = (p: PresetView, keepEdited: boolean) => {
+    const keep = (field: 'cropSize' | 'learningRate' | 'iterations') => keepEdited && edited.current.has(field);
+    if (!keep('cropSize')) setCropSize(p.proposed.cropSize);
+    if (!keep('learningRate')) setLearningRate(p.proposed.learningRate);
+    if (!keep('iterations')) setIterations(p.proposed.iterations);
   };
   useEffect(() => {
     void loadPresets(batchSize);
@@ -64,7 +68,7 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
   useEffect(() => {
     if (!preset && presets[0]) {
       setPreset(presets[0].name);
-      applyProposal(presets[0]);
+      applyProposal(presets[0], true);
     }
   }, [presets, preset]);
   useEffect(() => {
@@ -235,7 +239,7 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             onChange={(e) => {
               setPreset(e.target.value);
               const next = presets.find((p) => p.name === e.target.value);
-              if (next) applyProposal(next);
+              if (next) applyProposal(next, false);
             }}
             disabled={disabled}
           >
@@ -261,7 +265,10 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             min={32}
             step={32}
             value={cropSize}
-            onChange={(e) => setCropSize(Number(e.target.value))}
+            onChange={(e) => {
+              edited.current.add('cropSize');
+              setCropSize(Number(e.target.value));
+            }}
             disabled={disabled}
             style={{ width: 70 }}
           />
@@ -286,7 +293,10 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             type="number"
             min={1}
             value={iterations}
-            onChange={(e) => setIterations(Number(e.target.value))}
+            onChange={(e) => {
+              edited.current.add('iterations');
+              setIterations(Number(e.target.value));
+            }}
             disabled={disabled}
             style={{ width: 80 }}
           />
@@ -326,7 +336,10 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             type="number"
             step="any"
             value={learningRate}
-            onChange={(e) => setLearningRate(Number(e.target.value))}
+            onChange={(e) => {
+              edited.current.add('learningRate');
+              setLearningRate(Number(e.target.value));
+            }}
             disabled={disabled}
             style={{ width: 90 }}
           />
