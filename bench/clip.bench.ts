@@ -26,8 +26,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/models/backend';
+import { ClipModel } from '../src/models/clip/clip';
 import { CLIP_PRESETS, type ClipConfig } from '../src/models/clip/config';
-import { createRandomClipModel } from '../src/models/clip/weights';
 import {
   adapterLimits,
   formatLimits,
@@ -120,7 +120,7 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   log(`warm-up ${warmup}, repeats ${repeats}${ort ? `; ORT warm-up ${ortWarmup}, repeats ${ortRepeats}` : ''}`);
   const tfDevice = (tf.backend() as unknown as { device?: GPUDevice }).device;
   const tLoad = performance.now();
-  const model = withOurs ? await createRandomClipModel(config, 1, 'image') : null;
+  const model = withOurs ? await ClipModel.random(config, 1, 'image') : null;
   const loadMs = performance.now() - tLoad;
   const weightBytes = tf.memory().numBytes;
   if (model)

@@ -24,14 +24,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/models/backend';
-import { normalizeClipImage } from '../src/models/clip/clip';
+import { ClipModel, normalizeClipImage } from '../src/models/clip/clip';
 import { CONVNEXT_BASE_W_320, type ClipConfig, type ConvNextConfig } from '../src/models/clip/config';
-import { createRandomClipModel } from '../src/models/clip/weights';
 import { estimateTrainingMemory } from '../src/models/decoder/budget';
 import { disposeTextClassifier } from '../src/models/decoder/classHead';
 import { decoderPreset } from '../src/models/decoder/config';
 import { M2FLang } from '../src/models/decoder/m2fLang';
-import { parameterCount } from '../src/models/decoder/params';
+import { parameterCount } from '../src/models/decoder/m2fLang';
 import type { DecoderConfig } from '../src/models/decoder/config';
 import { tidyAll } from '../src/models/ops/scope';
 import { createTrainer } from '../src/train/createTrainer';
@@ -62,7 +61,7 @@ function randomClip(trunk: ConvNextConfig, config: DecoderConfig) {
     projection: { kind: 'linear', bias: false },
     text: { contextLength: 1, vocabSize: 1, width: 1, heads: 1, layers: 0, mlpRatio: 1, eps: 1e-5 },
   };
-  return createRandomClipModel(clip, 1, 'image');
+  return ClipModel.random(clip, 1, 'image');
 }
 
 export const runBenchmark: BrowserBenchmark = async (log) => {

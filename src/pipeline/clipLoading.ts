@@ -13,7 +13,7 @@ import {
   type OpenClipModelConfig,
 } from '../models/clip/config';
 import { ClipTokenizer } from '../models/clip/tokenizer';
-import { loadClipWeights, type ClipWeightNaming } from '../models/clip/weights';
+import type { ClipWeightNaming } from '../models/clip/weights';
 import { listHubFiles } from '../models/weights/hub';
 import type { TensorSource } from '../models/weights/tensorSource';
 import {
@@ -130,7 +130,7 @@ export async function buildClip(
   }
   const towers = naming === 'open_clip' && tokenizer ? 'all' : 'image';
   signal.throwIfAborted();
-  const model = new ClipModel(config, await loadClipWeights(config, source, { naming, towers }));
+  const model = await ClipModel.load(source, config, { naming, towers });
   const details = [
     `${naming} naming`,
     towers === 'all' ? 'image + text towers' : 'image tower only',

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTestBackend } from '../../test/backend';
 import { startFakeHub, type FakeHub } from '../../test/fakeHub';
 import { decoderPreset } from '../models/decoder/config';
-import { decoderParamTable, ParamStore } from '../models/decoder/params';
+import { decoderParamTable } from '../models/decoder/m2fLang';
+import { ParamStore } from '../models/decoder/params';
 import { cardText, parseShareLink, pushModelToHub } from './hubShare';
 import { buildModelBundle, type ModelBundle } from './modelBundle';
 

@@ -8,7 +8,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as store from '../data/store';
 import { ClipModel } from '../models/clip/clip';
 import { clipConfigFromFixture, type ClipFixtureConfig } from '../models/clip/config';
-import { loadClipWeights } from '../models/clip/weights';
 import { safetensorsSource } from '../models/weights/tensorSource';
 import { openFixtureSafetensors, readFixtureJson } from '../../test/fixtures';
 import { demoDatabase, nodePngDecoder, sessionPool } from '../../test/pipelineSession';
@@ -82,11 +81,12 @@ describe('class-agnostic mask stage (fallback generator)', () => {
 async function useFixtureClip(s: LabSession): Promise<void> {
   const dir = 'openclip-convnext-tiny';
   const config = clipConfigFromFixture(await readFixtureJson<ClipFixtureConfig>(`${dir}/config.json`));
-  const model = new ClipModel(
+  const model = await ClipModel.load(
+    safetensorsSource(await openFixtureSafetensors(`${dir}/weights.safetensors`)),
     config,
-    await loadClipWeights(config, safetensorsSource(await openFixtureSafetensors(`${dir}/weights.safetensors`)), {
+    {
       towers: 'image',
-    }),
+    },
   );
   const card = {
     kind: 'clip' as const,

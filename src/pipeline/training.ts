@@ -12,7 +12,7 @@ import { estimateTrainingMemory } from '../models/decoder/budget';
 import { buildTextClassifier, disposeTextClassifier, type TextClassifier } from '../models/decoder/classHead';
 import { decoderPreset, type DecoderConfig } from '../models/decoder/config';
 import { M2FLang } from '../models/decoder/m2fLang';
-import { parameterCount } from '../models/decoder/params';
+import { parameterCount } from '../models/decoder/m2fLang';
 import type { Rng } from '../core/rng';
 import { restoreCheckpoint } from '../train/checkpoint';
 import { restoreMeanTeacher } from '../train/meanTeacherCheckpoint';

@@ -13,7 +13,7 @@ import { baseName, expandZips, readBlob } from '../data/files';
 import { exportPanopticPredictions, type PanopticPrediction } from '../data/predictionsExport';
 import * as store from '../data/store';
 import { buildTextClassifier, disposeTextClassifier } from '../models/decoder/classHead';
-import { decoderParamTable } from '../models/decoder/params';
+import { decoderParamTable } from '../models/decoder/m2fLang';
 import { M2FLang } from '../models/decoder/m2fLang';
 import { SafetensorsFile } from '../models/weights/safetensors';
 import { readCheckpointMeta } from '../train/checkpoint';
@@ -173,8 +173,7 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
   }
 
   function use(card: ModelCard, parameters: Map<string, Float32Array>, from: string): UsedModelView {
-    const model = new M2FLang(card.decoder, 0);
-    for (const [name, v] of model.variables) tf.tidy(() => v.assign(tf.tensor(parameters.get(name)!, v.shape)));
+    const model = M2FLang.load(parameters, card.decoder);
     used?.model.dispose();
     used = { card, from, model };
     return { card, from };

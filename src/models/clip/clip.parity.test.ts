@@ -142,7 +142,7 @@ beforeAll(async () => {
   config = clipConfigFromFixture(fixture);
   cases = await loadFixtureTensors(`${DIR}/cases.safetensors`);
   weightsFile = await openFixtureSafetensors(`${DIR}/weights.safetensors`);
-  model = new ClipModel(config, await loadClipWeights(config, safetensorsSource(weightsFile)));
+  model = await ClipModel.load(safetensorsSource(weightsFile), config);
 });
 
 // WebGPU validation errors otherwise only show up as wrong numbers.
@@ -274,7 +274,7 @@ describe('OpenCLIP ConvNeXt parity', () => {
             : null,
       extra: { 'head.fc.bias': { dtype: 'F32', shape: [proj.shape[0]], data: new Float32Array(proj.shape[0]) } },
     });
-    const timmModel = new ClipModel(config, await loadClipWeights(config, source, { naming: 'timm' }));
+    const timmModel = await ClipModel.load(source, config, { naming: 'timm' });
     expect(timmModel.text).toBeNull();
     const x = input('image_input');
     await check('image_embeds', timmModel.encodeImage(x));

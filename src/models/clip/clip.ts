@@ -7,6 +7,8 @@ import type { ClipConfig } from './config';
 import { ConvNextTrunk, type ConvNextTrunkWeights } from './convnext';
 import { ClipImageHead, type ClipImageHeadWeights } from './head';
 import { ClipTextTransformer, type ClipTextWeights } from './textTransformer';
+import type { TensorSource } from '../weights/tensorSource';
+import { loadClipWeights, randomClipSource, type LoadClipOptions } from './weights';
 
 /** OpenAI CLIP normalisation of [0, 1] RGB, used by every OpenCLIP ConvNeXt model. */
 export const CLIP_IMAGE_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
@@ -43,6 +45,16 @@ export class ClipModel {
     this.imageHead = new ClipImageHead(weights.imageHead, config.trunk.eps);
     this.text = weights.text ? new ClipTextTransformer(config.text, weights.text) : null;
     this.logitScale = weights.logitScale ?? null;
+  }
+
+  /** The family's factory (open_clip's create_model): a config and a checkpoint in either naming → the model. */
+  static async load(source: TensorSource, config: ClipConfig, options: LoadClipOptions = {}): Promise<ClipModel> {
+    return new ClipModel(config, await loadClipWeights(config, source, options));
+  }
+
+  /** A model with seeded random weights (benchmarks, other modules' tests). */
+  static random(config: ClipConfig, seed: number, towers: 'all' | 'image' = 'all'): Promise<ClipModel> {
+    return ClipModel.load(randomClipSource(config, seed, towers), config, { towers });
   }
 
   /** open_clip `encode_image`: [B, H, W, 3] → [B, E] (not L2-normalised). */

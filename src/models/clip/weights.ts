@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DearliError } from '../../core/errors';
 import { Rng } from '../../core/rng';
 import type { TensorListing, TensorSource } from '../weights/tensorSource';
-import { ClipModel, type ClipWeights } from './clip';
+import type { ClipWeights } from './clip';
 import type { ClipConfig, ConvNextConfig } from './config';
 import { ConvNextTrunk, type ConvNextTrunkWeights } from './convnext';
 import type { ClipImageHeadWeights } from './head';
@@ -358,7 +358,7 @@ function randomData(spec: ClipWeightSpec, rng: Rng): Float32Array {
 }
 
 /** Seeded random weights in open_clip naming, as a source: tests and benchmarks go through the real loader. */
-function randomClipSource(config: ClipConfig, seed: number, towers: 'all' | 'image' = 'all'): TensorSource {
+export function randomClipSource(config: ClipConfig, seed: number, towers: 'all' | 'image' = 'all'): TensorSource {
   const specs = new Map(clipWeightSpecs(config, 'open_clip', towers).map((s) => [s.name, s]));
   const rng = new Rng(seed);
   return {
@@ -382,15 +382,6 @@ export function createRandomClipWeights(
   towers: 'all' | 'image' = 'all',
 ): Promise<ClipWeights> {
   return loadClipWeights(config, randomClipSource(config, seed, towers), { towers });
-}
-
-/** A ClipModel with seeded random weights. */
-export async function createRandomClipModel(
-  config: ClipConfig,
-  seed: number,
-  towers: 'all' | 'image' = 'all',
-): Promise<ClipModel> {
-  return new ClipModel(config, await createRandomClipWeights(config, seed, towers));
 }
 
 /** A ConvNeXt trunk alone with seeded random weights (e.g. tiny trunks for decoder tests). */

@@ -6,7 +6,7 @@
  * reports the measured figure.
  */
 import { NUM_LEVELS, type DecoderConfig } from './config';
-import { parameterCount } from './params';
+import { parameterCount } from './m2fLang';
 
 export interface MemoryEstimate {
   parameterBytes: number;

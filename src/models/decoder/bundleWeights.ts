@@ -6,7 +6,7 @@
 import { DearliError } from '../../core/errors';
 import { writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../weights/safetensors';
 import type { DecoderConfig } from './config';
-import { decoderParamTable } from './params';
+import { decoderParamTable } from './m2fLang';
 import { fromTorchLayout, toTorchLayout, upstreamTensors } from './upstreamNames';
 
 /** One tensor of the file, as a model card lists it. */

@@ -5,6 +5,8 @@
  * logit = min(exp(logit_scale), 100)·cos) and CLIP's zero-shot branch (../clip/zeroShot.ts) share it.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { DecoderConfig } from './config';
+import { addLinear, torchLinear, type ParamTable } from './params';
 
 /** Fixed synonym rows and which rows belong to which class. */
 export interface TextClassifier {
@@ -91,4 +93,14 @@ export function classLogits(
       classifier.numClasses + 1,
     ]) as tf.Tensor3D;
   });
+}
+
+/** The class head's parameters: the 3-layer class-embedding MLP, the learnable logit scale (decayed like
+ * any weight, as upstream) and the void-class embedding. */
+export function declareClassHeadParams(t: ParamTable, c: DecoderConfig): void {
+  const h = c.hiddenDim;
+  for (let i = 0; i < 3; i++)
+    addLinear(t, `decoder.class_embed.${i}`, h, i === 2 ? c.embedDim : h, torchLinear(h), torchLinear(h));
+  t.set('decoder.logit_scale', { shape: [], init: { kind: 'constant', values: [Math.log(1 / 0.07)] }, decay: true });
+  t.set('decoder.void_embedding', { shape: [1, c.embedDim], init: { kind: 'normal', std: 1 }, decay: false });
 }

@@ -4,9 +4,8 @@ import { setupTestBackend } from '../../../test/backend';
 import { gradientCheck } from '../ops/gradientCheck';
 import { buildTextClassifier, classLogits } from './classHead';
 import { decoderPreset, DECODER_PRESETS } from './config';
-import { M2FLang } from './m2fLang';
+import { M2FLang, parameterCount } from './m2fLang';
 import { msDeformAttn } from './msDeformAttn';
-import { parameterCount } from './params';
 import { maskedAttentionBias } from './transformerDecoder';
 
 beforeAll(async () => {

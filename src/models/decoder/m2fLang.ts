@@ -7,9 +7,19 @@ import * as tf from '@tensorflow/tfjs';
 import { tidyAll } from '../ops/scope';
 import type { TextClassifier } from './classHead';
 import type { DecoderConfig } from './config';
-import { ParamStore, decoderParamTable } from './params';
-import { pixelDecoder, type TrunkFeatures } from './pixelDecoder';
-import { transformerDecoder, type DecoderPrediction } from './transformerDecoder';
+import { ParamStore, tableSize, type ParamTable } from './params';
+import { declarePixelDecoderParams, pixelDecoder, type TrunkFeatures } from './pixelDecoder';
+import { declareTransformerDecoderParams, transformerDecoder, type DecoderPrediction } from './transformerDecoder';
+
+/** Every decoder parameter, as the modules declare them (pixel decoder, then transformer decoder). */
+export function decoderParamTable(config: DecoderConfig): ParamTable {
+  const t: ParamTable = new Map();
+  declarePixelDecoderParams(t, config);
+  declareTransformerDecoderParams(t, config);
+  return t;
+}
+
+export const parameterCount = (config: DecoderConfig): number => tableSize(decoderParamTable(config));
 
 export class M2FLang {
   readonly config: DecoderConfig;
@@ -20,6 +30,18 @@ export class M2FLang {
       throw new Error('M2F-Lang needs convDim == hiddenDim (the decoder input projection is the identity)');
     this.config = config;
     this.params = new ParamStore(decoderParamTable(config), seed);
+  }
+
+  /** The family's factory for trained weights (from a checkpoint or a model bundle), by parameter name. */
+  static load(parameters: Map<string, Float32Array>, config: DecoderConfig): M2FLang {
+    const model = new M2FLang(config, 0);
+    try {
+      model.params.assign(parameters);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return model;
   }
 
   /** decoderLayers + 1 predictions; the last is the final output, the others feed deep supervision. */

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { linear } from '../ops/nn';
 import { bilinearTaps } from '../ops/sampling';
+import { addLinear, XAVIER, ZEROS, type ParamTable } from './params';
 
 export interface LevelShape {
   height: number;
@@ -20,6 +21,38 @@ export interface MsDeformAttnParams {
   samplingOffsets: [tf.Tensor2D, tf.Tensor];
   attentionWeights: [tf.Tensor2D, tf.Tensor];
   outputProj: [tf.Tensor2D, tf.Tensor];
+}
+
+/** Upstream MSDeformAttn offset bias: per-head direction (max-abs normalised) × (point index + 1). */
+function samplingOffsetBias(heads: number, levels: number, points: number): number[] {
+  const v: number[] = [];
+  for (let h = 0; h < heads; h++) {
+    const theta = (2 * Math.PI * h) / heads;
+    const cx = Math.cos(theta);
+    const cy = Math.sin(theta);
+    const m = Math.max(Math.abs(cx), Math.abs(cy));
+    for (let l = 0; l < levels; l++) for (let p = 0; p < points; p++) v.push((cx / m) * (p + 1), (cy / m) * (p + 1));
+  }
+  return v;
+}
+
+/** MSDeformAttn's parameters under `prefix` (MSDeformAttn._reset_parameters). */
+export function declareMsDeformAttnParams(
+  t: ParamTable,
+  prefix: string,
+  dim: number,
+  heads: number,
+  levels: number,
+  points: number,
+): void {
+  const hp = heads * levels * points;
+  addLinear(t, `${prefix}.sampling_offsets`, dim, hp * 2, ZEROS, {
+    kind: 'constant',
+    values: samplingOffsetBias(heads, levels, points),
+  });
+  addLinear(t, `${prefix}.attention_weights`, dim, hp, ZEROS, ZEROS);
+  addLinear(t, `${prefix}.value_proj`, dim, dim, XAVIER, ZEROS);
+  addLinear(t, `${prefix}.output_proj`, dim, dim, XAVIER, ZEROS);
 }
 
 /**

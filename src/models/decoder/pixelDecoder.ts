@@ -11,8 +11,8 @@ import { layerNorm, linear } from '../ops/nn';
 import { resizeNHWC } from '../ops/resize';
 import { tidyAll } from '../ops/scope';
 import { NUM_LEVELS, type DecoderConfig } from './config';
-import { encoderReferencePoints, msDeformAttn, type LevelShape } from './msDeformAttn';
-import type { ParamStore } from './params';
+import { declareMsDeformAttnParams, encoderReferencePoints, msDeformAttn, type LevelShape } from './msDeformAttn';
+import { addLinear, addNorm, c2Xavier, torchLinear, XAVIER, ZEROS, type ParamStore, type ParamTable } from './params';
 import { sinePosition } from './positionEncoding';
 
 export interface TrunkFeatures {
@@ -145,4 +145,42 @@ export function pixelDecoder(ps: ParamStore, config: DecoderConfig, features: Tr
       ? msDeformPixelDecoder(ps, config, features)
       : fpnPixelDecoder(ps, config, features),
   );
+}
+
+/** The pixel decoder's parameters (input projections, deformable encoder, FPN step, mask features). */
+export function declarePixelDecoderParams(t: ParamTable, c: DecoderConfig): void {
+  const d = c.convDim;
+  const [c2, c3, c4, c5] = c.trunkChannels;
+  if (c.pixelDecoder === 'msdeform') {
+    // Input projections in level order res5, res4, res3.
+    [c5, c4, c3].forEach((cin, l) => {
+      addLinear(t, `pixel.input_proj.${l}`, cin, d, XAVIER, ZEROS);
+      addNorm(t, `pixel.input_proj.${l}.norm`, d);
+    });
+    t.set('pixel.level_embed', { shape: [NUM_LEVELS, d], init: { kind: 'normal', std: 1 }, decay: false });
+    for (let i = 0; i < c.encoderLayers; i++) {
+      const p = `pixel.encoder.${i}`;
+      declareMsDeformAttnParams(t, `${p}.attn`, d, c.encoderHeads, NUM_LEVELS, c.encoderPoints);
+      addNorm(t, `${p}.norm1`, d);
+      addLinear(t, `${p}.linear1`, d, c.encoderFfnDim, XAVIER, torchLinear(d));
+      addLinear(t, `${p}.linear2`, c.encoderFfnDim, d, XAVIER, torchLinear(c.encoderFfnDim));
+      addNorm(t, `${p}.norm2`, d);
+    }
+    // One FPN step onto res2 (stride 4).
+    addLinear(t, 'pixel.lateral.0', c2, d, c2Xavier(c2), null);
+    addNorm(t, 'pixel.lateral.0.norm', d);
+    t.set('pixel.output.0.weight', { shape: [3, 3, d, d], init: c2Xavier(9 * d), decay: true });
+    addNorm(t, 'pixel.output.0.norm', d);
+  } else {
+    // Plain FPN: 3x3 on res5, then lateral 1x1 + 3x3 output conv on res4, res3, res2.
+    t.set('pixel.fpn.top.weight', { shape: [3, 3, c5, d], init: c2Xavier(9 * c5), decay: true });
+    addNorm(t, 'pixel.fpn.top.norm', d);
+    [c4, c3, c2].forEach((cin, l) => {
+      addLinear(t, `pixel.lateral.${l}`, cin, d, c2Xavier(cin), null);
+      addNorm(t, `pixel.lateral.${l}.norm`, d);
+      t.set(`pixel.output.${l}.weight`, { shape: [3, 3, d, d], init: c2Xavier(9 * d), decay: true });
+      addNorm(t, `pixel.output.${l}.norm`, d);
+    });
+  }
+  addLinear(t, 'pixel.mask_features', d, c.maskDim, c2Xavier(d), ZEROS);
 }

@@ -10,9 +10,9 @@ import { detach } from '../ops/gradients';
 import { attention, layerNorm, linear, mergeHeads, splitHeads } from '../ops/nn';
 import { resizePlanes } from '../ops/resize';
 import { tidyAll } from '../ops/scope';
-import { classLogits, type TextClassifier } from './classHead';
+import { classLogits, declareClassHeadParams, type TextClassifier } from './classHead';
 import { NUM_LEVELS, type DecoderConfig } from './config';
-import type { ParamStore } from './params';
+import { addLinear, addNorm, torchLinear, XAVIER, ZEROS, type ParamStore, type ParamTable } from './params';
 import { sinePosition } from './positionEncoding';
 
 export interface DecoderPrediction {
@@ -145,4 +145,26 @@ export function transformerDecoder(
     }
     return predictions;
   });
+}
+
+/** The transformer decoder's parameters: queries, layers, final norm, mask MLP, then the class head. */
+export function declareTransformerDecoderParams(t: ParamTable, c: DecoderConfig): void {
+  const h = c.hiddenDim;
+  t.set('decoder.query_feat', { shape: [c.numQueries, h], init: { kind: 'normal', std: 1 }, decay: false });
+  t.set('decoder.query_embed', { shape: [c.numQueries, h], init: { kind: 'normal', std: 1 }, decay: false });
+  t.set('decoder.level_embed', { shape: [NUM_LEVELS, h], init: { kind: 'normal', std: 1 }, decay: false });
+  for (let i = 0; i < c.decoderLayers; i++) {
+    const p = `decoder.layers.${i}`;
+    for (const attn of ['cross_attn', 'self_attn']) {
+      for (const proj of ['q', 'k', 'v', 'out']) addLinear(t, `${p}.${attn}.${proj}`, h, h, XAVIER, ZEROS);
+      addNorm(t, `${p}.${attn}.norm`, h);
+    }
+    addLinear(t, `${p}.ffn.linear1`, h, c.ffnDim, XAVIER, torchLinear(h));
+    addLinear(t, `${p}.ffn.linear2`, c.ffnDim, h, XAVIER, torchLinear(c.ffnDim));
+    addNorm(t, `${p}.ffn.norm`, h);
+  }
+  addNorm(t, 'decoder.decoder_norm', h);
+  for (let i = 0; i < 3; i++)
+    addLinear(t, `decoder.mask_embed.${i}`, h, i === 2 ? c.maskDim : h, torchLinear(h), torchLinear(h));
+  declareClassHeadParams(t, c);
 }

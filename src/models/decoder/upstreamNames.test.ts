@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decoderPreset } from './config';
-import { decoderParamTable } from './params';
+import { decoderParamTable } from './m2fLang';
 import { fromTorchLayout, toTorchLayout, upstreamTensors } from './upstreamNames';
 
 /**
