@@ -37,7 +37,7 @@ import { decoderTrainingStage, type AppliedLoss, type DecoderStageState } from '
 import { meanTeacherStage, type MeanTeacherStageState } from './stages/meanTeacher';
 import { classIndex, type SampleRef, type TrainingSamples } from './trainingData';
 import { sweepFromCache, sweepImages, stripAt, stripCache, type StripCache } from './trainingAlpha';
-import { evaluateDecoder, type ImagePrediction } from './trainingEval';
+import { evaluateDecoder, evaluateMaskRecall, type ImagePrediction } from './trainingEval';
 import type { LossPoint, PredictionView, PresetView, RunView, TrainingApi, TrainingConfig } from './trainingApi';
 import type { JobSlot } from './jobs';
 
@@ -352,10 +352,10 @@ export function createTrainingService({
           'the training datasets hold no usable images',
           labeled ? 'Import a labeled dataset.' : 'Run the SAM stage first.',
         );
-      const valRefs: SampleRef[] =
-        labeled && valDataset
-          ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages))
-          : [];
+      // Validation reads the panoptic labels: PQ for supervised and Mean Teacher runs, mask recall for DeWa.
+      const valRefs: SampleRef[] = valDataset
+        ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages))
+        : [];
       const plan = {
         kind: labeled ? ('supervised' as const) : ('dewa' as const),
         refs,
@@ -440,6 +440,11 @@ export function createTrainingService({
 
       const evaluate = async (iteration: number) => {
         if (valRefs.length === 0) return;
+        if (config.kind === 'dewa') {
+          const point = await evaluateMaskRecall(samples, backbone, model, classifier, valRefs, iteration);
+          (view.recallEvals ??= []).push(point);
+          return;
+        }
         const { point, predictions } = await evaluateDecoder(
           samples,
           backbone,

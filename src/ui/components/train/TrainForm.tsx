@@ -99,7 +99,7 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     ...common,
     kind,
     trainDatasetIds: trainIds,
-    validationDatasetId: kind !== 'dewa' && validationId ? validationId : null,
+    validationDatasetId: validationId || null,
     ...(kind === 'meanTeacher'
       ? { unlabeledDatasetIds: unlabeledIds, alpha, adaptiveAlpha: adaptive, dewaRunId: null }
       : {}),
@@ -211,24 +211,22 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             </label>
           </>
         )}
-        {kind !== 'dewa' && (
-          <label>
-            Validate on{' '}
-            <select
-              data-testid="train-validation"
-              value={validationId}
-              onChange={(e) => setValidationId(e.target.value)}
-              disabled={disabled}
-            >
-              <option value="">none</option>
-              {validation.map((d) => (
-                <option key={d.id} value={d.id}>
-                  {d.name} ({d.imageCount})
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
+        <label title={kind === 'dewa' ? 'DeWa is scored by class-agnostic mask recall (AR) on its labels' : undefined}>
+          Validate on{' '}
+          <select
+            data-testid="train-validation"
+            value={validationId}
+            onChange={(e) => setValidationId(e.target.value)}
+            disabled={disabled}
+          >
+            <option value="">none</option>
+            {validation.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name} ({d.imageCount})
+              </option>
+            ))}
+          </select>
+        </label>
       </div>
       <div className="row">
         <label>
@@ -301,35 +299,31 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             style={{ width: 80 }}
           />
         </label>
-        {kind !== 'dewa' && (
-          <>
-            <label>
-              Validate every{' '}
-              <input
-                data-testid="train-eval-every"
-                type="number"
-                min={0}
-                value={evalEvery}
-                onChange={(e) => setEvalEvery(Number(e.target.value))}
-                disabled={disabled}
-                style={{ width: 60 }}
-              />
-            </label>
-            <label>
-              on{' '}
-              <input
-                data-testid="train-eval-images"
-                type="number"
-                min={1}
-                value={validationImages}
-                onChange={(e) => setValidationImages(Number(e.target.value))}
-                disabled={disabled}
-                style={{ width: 50 }}
-              />{' '}
-              images
-            </label>
-          </>
-        )}
+        <label>
+          Validate every{' '}
+          <input
+            data-testid="train-eval-every"
+            type="number"
+            min={0}
+            value={evalEvery}
+            onChange={(e) => setEvalEvery(Number(e.target.value))}
+            disabled={disabled}
+            style={{ width: 60 }}
+          />
+        </label>
+        <label>
+          on{' '}
+          <input
+            data-testid="train-eval-images"
+            type="number"
+            min={1}
+            value={validationImages}
+            onChange={(e) => setValidationImages(Number(e.target.value))}
+            disabled={disabled}
+            style={{ width: 50 }}
+          />{' '}
+          images
+        </label>
         <label>
           Learning rate{' '}
           <input

@@ -6,6 +6,7 @@ import { LineChart } from '../LineChart';
 import { Messages } from '../Messages';
 import { ProgressBar } from '../ProgressBar';
 import { PerClassTable } from './PerClassTable';
+import { MaskRecallView } from './MaskRecallView';
 import { MeanTeacherPanel } from './MeanTeacherPanel';
 import { PredictionGrid } from './PredictionGrid';
 import { RunsList } from './RunsList';
@@ -142,6 +143,7 @@ function Curves({ run }: { run: RunView }) {
       {run.config.kind === 'supervised' && (
         <LineChart title="Validation (%)" x={quality.x} series={quality.series} testId="pq-chart" />
       )}
+      {run.config.kind === 'dewa' && <MaskRecallView points={run.recallEvals ?? []} />}
       {lastEval && (
         <table className="data" data-testid="last-eval">
           <thead>
