@@ -134,7 +134,7 @@ export interface PresetView {
   /** Rough GPU memory for training at the given batch (weights, moments, activations). */
   estimatedMemoryBytes: number;
   cropSize: number;
-  /** What a new run with this preset starts from (src/pipeline/presetDefaults.ts). */
+  /** What a new run with this preset starts from, for the chosen training images (src/pipeline/presetDefaults.ts). */
   proposed: ProposedSettings;
 }
 
@@ -184,7 +184,8 @@ export interface PseudoLabelStripView {
 }
 
 export interface TrainingApi {
-  trainingPresets(batchSize: number): Promise<{ backbone: string; presets: PresetView[] }>;
+  /** The presets that fit the backbone, with what each proposes for the training images of `trainDatasetIds`. */
+  trainingPresets(batchSize: number, trainDatasetIds?: string[]): Promise<{ backbone: string; presets: PresetView[] }>;
   startTraining(config: TrainingConfig): Promise<RunView>;
   pauseTraining(): Promise<void>;
   resumeTraining(runId: string): Promise<void>;

@@ -32,11 +32,15 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
   const [adaptiveAlpha, setAdaptiveAlpha] = useState(false);
   const [adaptiveEvery, setAdaptiveEvery] = useState(50);
 
+  // Fields the user typed into, or that show a run's settings: a proposal must not overwrite them (a
+  // user who filled Iterations before the presets loaded keeps their value).
+  const edited = useRef(new Set<'cropSize' | 'learningRate' | 'iterations'>());
   // The form shows the settings of the latest run (after a reload too) until the user edits them.
   const runId = run?.id;
   useEffect(() => {
     const c = useTrainingStore.getState().run?.config;
     if (!c) return;
+    for (const field of ['cropSize', 'learningRate', 'iterations'] as const) edited.current.add(field);
     setKind(c.kind);
     setPreset(c.preset);
     setCropSize(c.cropSize);
@@ -52,9 +56,6 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     setAdaptiveAlpha(Boolean(c.adaptiveAlpha));
     if (c.adaptiveAlpha) setAdaptiveEvery(c.adaptiveAlpha.every);
   }, [runId]);
-  // Fields the user typed into: the first preset's proposal, which arrives once the backbone is ready,
-  // must not overwrite them (a user who filled Iterations before the presets loaded keeps their value).
-  const edited = useRef(new Set<'cropSize' | 'learningRate' | 'iterations'>());
   /** A preset's proposed settings (under which validation PQ rises), which the user may then edit. */
   const applyProposal = (p: PresetView, keepEdited: boolean) => {
     const keep = (field: 'cropSize' | 'learningRate' | 'iterations') => keepEdited && edited.current.has(field);
@@ -62,15 +63,19 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     if (!keep('learningRate')) setLearningRate(p.proposed.learningRate);
     if (!keep('iterations')) setIterations(p.proposed.iterations);
   };
+  // The proposals depend on the training images' size: they are asked again when the datasets change.
+  const trainKey = trainIds.join(',');
   useEffect(() => {
-    void loadPresets(batchSize);
-  }, [loadPresets, batchSize]);
+    void loadPresets(batchSize, trainKey ? trainKey.split(',') : []);
+  }, [loadPresets, batchSize, trainKey]);
   useEffect(() => {
-    if (!preset && presets[0]) {
-      setPreset(presets[0].name);
-      applyProposal(presets[0], true);
-    }
+    if (!preset && presets[0]) setPreset(presets[0].name);
   }, [presets, preset]);
+  const chosen = presets.find((p) => p.name === preset);
+  const proposal = chosen ? JSON.stringify(chosen.proposed) : '';
+  useEffect(() => {
+    if (chosen) applyProposal(chosen, true);
+  }, [proposal]);
   useEffect(() => {
     const pool = kind === 'dewa' ? datasets : labeled;
     if (trainIds.length === 0 && pool[0]) setTrainIds([pool[0].id]);
@@ -78,7 +83,6 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     if (unlabeledIds.length === 0 && unlabeled[0]) setUnlabeledIds([unlabeled[0].id]);
   }, [kind, labeled, datasets, validation, unlabeled, trainIds.length, validationId, unlabeledIds.length]);
 
-  const chosen = presets.find((p) => p.name === preset);
   // Why Start is greyed, said beside it (and as its title).
   const startBlocked = disabled
     ? 'A run is training: pause it first.'
