@@ -8,6 +8,7 @@ import {
 import { formatBytes } from '../../format';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { useTrainingStore } from '../../stores/trainingStore';
+import { ReasonedButton } from '../ReasonedButton';
 
 /** Chooses what to train on and how long; shows the preset's size before anything starts. */
 export function TrainForm({ disabled }: { disabled: boolean }) {
@@ -354,29 +355,22 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             test-time ensembling
           </label>
         )}
-        <button
-          type="submit"
-          data-testid="train-start"
-          disabled={startBlocked !== null}
-          title={startBlocked ?? undefined}
-          aria-describedby={startBlocked ? 'train-start-why' : undefined}
-        >
+        <ReasonedButton type="submit" data-testid="train-start" why={startBlocked} hint hintTestId="train-start-why">
           Start
-        </button>
-        {startBlocked && (
-          <span id="train-start-why" className="muted" data-testid="train-start-why">
-            {startBlocked}
-          </span>
-        )}
-        <button
-          type="button"
+        </ReasonedButton>
+        <ReasonedButton
           data-testid="dearli-run"
           title="CLIP features → class-agnostic masks → DeWa → Mean Teacher, with these settings for each training stage"
-          disabled={disabled || busy || !preset || trainIds.length === 0 || unlabeledIds.length === 0}
+          why={
+            startBlocked ??
+            (unlabeledIds.length === 0
+              ? 'Run DEARLi needs unlabeled images: import a folder of them (Data tab).'
+              : null)
+          }
           onClick={() => void runDearli(dearliConfig)}
         >
           Run DEARLi
-        </button>
+        </ReasonedButton>
       </div>
     </form>
   );
