@@ -522,6 +522,8 @@ export function createTrainingService({
 
       view.status = 'running';
       view.error = null;
+      // Saved at once, not at the first save: the runs list reads the store and must show it running.
+      await saveRun(runId, persisted);
       notify(view);
       const { outcome } = await run(withEval, stateStore, signal, () => {}, { saveEvery: SAVE_EVERY });
       view.status = outcome === 'finished' ? 'finished' : 'paused';
