@@ -63,6 +63,16 @@ describe('whole pipeline run', () => {
     expect(expectedMt).toMatchObject({ status: 'finished', iteration: 2, config: { dewaRunId: expected.runIds.dewa } });
     expect(expectedMt.evals).toHaveLength(1);
     expect(expectedMt.teacherEvals).toHaveLength(1);
+    // DeWa validates on the Mean Teacher's validation split by class-agnostic mask recall, not PQ.
+    const expectedDewa = await runView(a, expected.runIds.dewa!);
+    expect(expectedDewa.evals).toHaveLength(0);
+    expect(expectedDewa.recallEvals).toHaveLength(1);
+    const validationImage = (await store.listImages(a.platform.db, whole.ids.validation, 0, 1))[0];
+    expect(expectedDewa.recallEvals![0]).toMatchObject({
+      iteration: 2,
+      images: 1,
+      masks: validationImage.segments!.length,
+    });
 
     const split = await demoDatabase(options);
     const b = await session(split.name);
@@ -101,5 +111,6 @@ describe('whole pipeline run', () => {
         ensembled,
       }));
     expect(figures(await runView(d, resumed.runIds.meanTeacher!))).toEqual(figures(expectedMt));
+    expect((await runView(d, resumed.runIds.dewa!)).recallEvals).toEqual(expectedDewa.recallEvals);
   });
 });

@@ -108,9 +108,15 @@ export function createPipelineRun({ db, jobs, clip, masks, training }: PipelineR
     const kind = step;
     let runId = state.runIds[kind];
     if (!runId) {
+      // DeWa validates on Mean Teacher's validation split, by class-agnostic mask recall.
       const trainingConfig: TrainingConfig =
         kind === 'dewa'
-          ? { ...config.dewa, kind, trainDatasetIds: config.datasetIds, validationDatasetId: null }
+          ? {
+              ...config.dewa,
+              kind,
+              trainDatasetIds: config.datasetIds,
+              validationDatasetId: config.meanTeacher.validationDatasetId,
+            }
           : { ...config.meanTeacher, kind, dewaRunId: state.runIds.dewa! };
       runId = (await training.createRun(trainingConfig)).id;
       state.runIds[kind] = runId;

@@ -57,7 +57,8 @@ export async function preflightTraining(db: store.DearliDB, config: TrainingConf
         'the validation dataset is no longer stored',
         'Choose another validation dataset, or none.',
       );
-    if (config.kind === 'supervised' && validation.labeledCount === 0) {
+    // Every kind validates against panoptic labels (DeWa too: its segments are the masks to recall).
+    if (validation.labeledCount === 0) {
       throw new DearliError(
         'preflight-no-labels',
         `the validation dataset "${validation.name}" has 0 labeled images`,

@@ -4,14 +4,38 @@
  * hundred iterations need 1e-3 to leave PQ 0 (measured on the demo with the tiny preset: 1e-4 for
  * 200 iterations at crop 64 stays at PQ 0, 1e-3 reaches ~30%).
  */
+import * as store from '../data/store';
 import type { ProposedSettings } from './trainingApi';
 
 /** The larger presets' proposal follows the tiny one's learning rate; not yet measured on the demo. */
 const SHORT_RUN: Omit<ProposedSettings, 'cropSize'> = { learningRate: 1e-3, iterations: 200 };
 
-/** `presetCrop` is the preset's own crop (the paper's 640 and the laptop presets' smaller ones). */
-export function proposedSettings(preset: string, presetCrop: number): ProposedSettings {
+/** The decoder's coarsest level has stride 32: crops are multiples of it. */
+const CROP_STEP = 32;
+
+/** Images read per dataset to find the training images' typical short edge. */
+const SIZE_SAMPLE = 64;
+
+/**
+ * `presetCrop` is the preset's own crop (the paper's 640 and the laptop presets' smaller ones);
+ * `shortEdge` the training images' typical shortest side (null: not known). A crop above the short
+ * edge only upsamples the images (augmentation draws their short edge at 0.5–2× the crop, validation
+ * resizes it to the crop), costing (crop/edge)² more compute for no detail, so the crop is capped at
+ * the short edge, rounded down to a multiple of 32 (at least 32).
+ */
+export function proposedSettings(preset: string, presetCrop: number, shortEdge: number | null): ProposedSettings {
   // The tiny preset trains on the demo's small images: at 64 px its stride-4 mask grid is 16x16.
-  if (preset === 'tiny') return { learningRate: 1e-3, cropSize: 64, iterations: 200 };
-  return { ...SHORT_RUN, cropSize: presetCrop };
+  const crop = preset === 'tiny' ? 64 : presetCrop;
+  const cap = shortEdge === null ? crop : Math.max(CROP_STEP, Math.floor(shortEdge / CROP_STEP) * CROP_STEP);
+  return { ...SHORT_RUN, cropSize: Math.min(crop, cap) };
+}
+
+/** The median shortest side of the first images of the datasets; null with no dataset or image. */
+export async function typicalShortEdge(db: store.DearliDB, datasetIds: readonly string[]): Promise<number | null> {
+  const edges: number[] = [];
+  for (const id of datasetIds)
+    for (const image of await store.listImages(db, id, 0, SIZE_SAMPLE)) edges.push(Math.min(image.width, image.height));
+  if (edges.length === 0) return null;
+  edges.sort((a, b) => a - b);
+  return edges[Math.floor(edges.length / 2)];
 }

@@ -6,7 +6,6 @@
  */
 import { DearliError, toUserMessage } from '../core/errors';
 import type { Category } from '../core/panoptic';
-import { decodeMaskPng } from '../data/decode';
 import * as store from '../data/store';
 import { estimateTrainingMemory } from '../models/decoder/budget';
 import { buildTextClassifier, disposeTextClassifier, type TextClassifier } from '../models/decoder/classHead';
@@ -31,13 +30,13 @@ import { promptNames } from '../data/vocabulary';
 import { normalizeForClip, type Backbone } from './backbone';
 import { run, type Stage, type StateStore } from './runner';
 import { preflightTraining } from './preflight';
-import { proposedSettings } from './presetDefaults';
-import { paintOverlay, segmentColor } from './segmentColors';
+import { proposedSettings, typicalShortEdge } from './presetDefaults';
 import { decoderTrainingStage, type AppliedLoss, type DecoderStageState } from './stages/decoderTraining';
 import { meanTeacherStage, type MeanTeacherStageState } from './stages/meanTeacher';
 import { classIndex, type SampleRef, type TrainingSamples } from './trainingData';
 import { sweepFromCache, sweepImages, stripAt, stripCache, type StripCache } from './trainingAlpha';
-import { evaluateDecoder, type ImagePrediction } from './trainingEval';
+import { evaluateDecoder, evaluateMaskRecall, type ImagePrediction } from './trainingEval';
+import { predictionViews } from './predictionViews';
 import type { LossPoint, PredictionView, PresetView, RunView, TrainingApi, TrainingConfig } from './trainingApi';
 import type { JobSlot } from './jobs';
 
@@ -352,10 +351,10 @@ export function createTrainingService({
           'the training datasets hold no usable images',
           labeled ? 'Import a labeled dataset.' : 'Run the SAM stage first.',
         );
-      const valRefs: SampleRef[] =
-        labeled && valDataset
-          ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages))
-          : [];
+      // Validation reads the panoptic labels: PQ for supervised and Mean Teacher runs, mask recall for DeWa.
+      const valRefs: SampleRef[] = valDataset
+        ? (await samples.sampleRefs([valDataset.id], true)).slice(0, Math.max(1, config.validationImages))
+        : [];
       const plan = {
         kind: labeled ? ('supervised' as const) : ('dewa' as const),
         refs,
@@ -440,6 +439,11 @@ export function createTrainingService({
 
       const evaluate = async (iteration: number) => {
         if (valRefs.length === 0) return;
+        if (config.kind === 'dewa') {
+          const point = await evaluateMaskRecall(samples, backbone, model, classifier, valRefs, iteration);
+          (view.recallEvals ??= []).push(point);
+          return;
+        }
         const { point, predictions } = await evaluateDecoder(
           samples,
           backbone,
@@ -518,6 +522,8 @@ export function createTrainingService({
 
       view.status = 'running';
       view.error = null;
+      // Saved at once, not at the first save: the runs list reads the store and must show it running.
+      await saveRun(runId, persisted);
       notify(view);
       const { outcome } = await run(withEval, stateStore, signal, () => {}, { saveEvery: SAVE_EVERY });
       view.status = outcome === 'finished' ? 'finished' : 'paused';
@@ -569,44 +575,13 @@ export function createTrainingService({
 
   async function validationPredictions(limit: number, runId?: string): Promise<PredictionView[]> {
     const stored = await predictionsOf(runId);
-    if (!stored) return [];
-    const { predictions, categories, classNames: names } = stored;
-    const byId = new Map(categories.map((c) => [c.id, c]));
-    const views: PredictionView[] = [];
-    for (const { ref, result } of predictions.slice(0, limit)) {
-      const rec = await store.getImage(db, ref.imageId);
-      if (!rec) continue;
-      let gt: Uint8ClampedArray | null = null;
-      if (rec.mask && rec.segments) {
-        const { ids } = decodeMaskPng(new Uint8Array(await rec.mask.arrayBuffer()), rec.fileName);
-        const segs = new Map(rec.segments.map((s) => [s.id, s]));
-        gt = paintOverlay(ids, (id) => {
-          const s = segs.get(id);
-          return s ? segmentColor(s.id, byId.get(s.category_id)) : null;
-        });
-      }
-      const predSegments = new Map(result.segments.map((s) => [s.id, s]));
-      const prediction = paintOverlay(result.idMap, (id) => {
-        const s = predSegments.get(id);
-        return s ? segmentColor(s.id, categories[s.category_id]) : null;
-      });
-      views.push({
-        imageId: ref.imageId,
-        fileName: ref.fileName,
-        width: ref.width,
-        height: ref.height,
-        image: rec.blob,
-        groundTruth: gt,
-        prediction,
-        segments: result.segments.map((s) => ({ id: s.id, name: names[s.category_id][0], isthing: s.isthing })),
-      });
-    }
-    return views;
+    return stored ? predictionViews(db, stored, limit) : [];
   }
 
   const api: TrainingApi = {
-    trainingPresets: async (batchSize) => {
+    trainingPresets: async (batchSize, trainDatasetIds = []) => {
       const backbone = await activeBackbone();
+      const shortEdge = await typicalShortEdge(db, trainDatasetIds);
       const presets: PresetView[] = backbone.presets.map((name) => {
         const c = decoderPreset(name, { trunkChannels: backbone.channels, embedDim: backbone.embedDim });
         return {
@@ -614,7 +589,7 @@ export function createTrainingService({
           parameterCount: parameterCount(c),
           estimatedMemoryBytes: estimateTrainingMemory(c, batchSize).totalBytes,
           cropSize: c.cropSize,
-          proposed: proposedSettings(name, c.cropSize),
+          proposed: proposedSettings(name, c.cropSize, shortEdge),
         };
       });
       return { backbone: backbone.name, presets };

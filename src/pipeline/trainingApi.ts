@@ -12,6 +12,7 @@ export interface TrainingConfig {
   cropSize: number;
   /** Labeled dataset (supervised) or the datasets whose SAM masks drive DeWa. */
   trainDatasetIds: string[];
+  /** A labeled dataset: PQ for supervised and Mean Teacher runs, class-agnostic mask recall for DeWa. */
   validationDatasetId: string | null;
   iterations: number;
   batchSize: number;
@@ -68,6 +69,18 @@ export interface EvalPoint extends QualityFigures {
   perClass?: ClassScores[];
 }
 
+/** DeWa's validation: its masks as class-agnostic proposals against the validation split's segments (src/core/maskRecall.ts). */
+export interface MaskRecallPoint {
+  iteration: number;
+  images: number;
+  /** Ground-truth masks (segments) scored. */
+  masks: number;
+  /** AR: recall averaged over IoU 0.50:0.05:0.95 (fraction). */
+  averageRecall: number;
+  /** Recall at each IoU threshold 0.50, 0.55, …, 0.95. */
+  recall: number[];
+}
+
 export interface ClassScores {
   name: string;
   isthing: boolean;
@@ -96,6 +109,8 @@ export interface RunView {
   losses: LossPoint[];
   /** The student's validation (the trained model's for other kinds). */
   evals: EvalPoint[];
+  /** DeWa: class-agnostic mask recall and AR on the validation split, in place of PQ. */
+  recallEvals?: MaskRecallPoint[];
   /** Mean Teacher: the teacher's validation at the same iterations. */
   teacherEvals?: EvalPoint[];
   /** Mean Teacher: every α the run used, from the iteration it applied. */
@@ -119,7 +134,7 @@ export interface PresetView {
   /** Rough GPU memory for training at the given batch (weights, moments, activations). */
   estimatedMemoryBytes: number;
   cropSize: number;
-  /** What a new run with this preset starts from (src/pipeline/presetDefaults.ts). */
+  /** What a new run with this preset starts from, for the chosen training images (src/pipeline/presetDefaults.ts). */
   proposed: ProposedSettings;
 }
 
@@ -169,7 +184,8 @@ export interface PseudoLabelStripView {
 }
 
 export interface TrainingApi {
-  trainingPresets(batchSize: number): Promise<{ backbone: string; presets: PresetView[] }>;
+  /** The presets that fit the backbone, with what each proposes for the training images of `trainDatasetIds`. */
+  trainingPresets(batchSize: number, trainDatasetIds?: string[]): Promise<{ backbone: string; presets: PresetView[] }>;
   startTraining(config: TrainingConfig): Promise<RunView>;
   pauseTraining(): Promise<void>;
   resumeTraining(runId: string): Promise<void>;

@@ -13,6 +13,7 @@ import { PanopticEvaluator, type PanopticImage } from '../core/pq';
 import type { TextClassifier } from '../models/decoder/classHead';
 import type { M2FLang, TrunkFeatures } from '../models/decoder/m2fLang';
 import { SemanticEvaluator } from '../core/semanticIoU';
+import { MaskRecallEvaluator } from '../core/maskRecall';
 import { tidyAll } from '../models/ops/scope';
 import { maskLogitsToImage, planTestResize, testResizeImage, testResizeOptions } from '../train/evaluationResize';
 import { panopticInference, type PanopticResult } from '../train/panopticInference';
@@ -21,7 +22,7 @@ import { maskPool, zeroShotLogits } from '../models/clip/zeroShot';
 import { ensemblePosteriors } from '../train/pseudoLabels';
 import { normalizeForClip, type Backbone } from './backbone';
 import type { SampleRef, TrainingSamples } from './trainingData';
-import type { ClassScores, EvalPoint, QualityFigures } from './trainingApi';
+import type { ClassScores, EvalPoint, MaskRecallPoint, QualityFigures } from './trainingApi';
 
 export interface ImagePrediction {
   ref: SampleRef;
@@ -226,4 +227,27 @@ export async function evaluateDecoder(
     point.ensembled = { alpha: ensembleAlpha, ...figures };
   }
   return { point, predictions };
+}
+
+/**
+ * DeWa's own validation: every query's mask (σ > 0.5 at the image size, upstream's test geometry) as a
+ * class-agnostic proposal, scored by recall and AR against the validation images' panoptic segments.
+ */
+export async function evaluateMaskRecall(
+  samples: TrainingSamples,
+  backbone: Backbone,
+  model: M2FLang,
+  classifier: TextClassifier,
+  refs: SampleRef[],
+  iteration: number,
+): Promise<MaskRecallPoint> {
+  const evaluator = new MaskRecallEvaluator();
+  const q = model.config.numQueries;
+  for (const ref of refs) {
+    const f = await testForward(await samples.imageTensor(ref.imageId), backbone, model, classifier, false);
+    const proposals = Uint8Array.from(f.maskLogits, (logit) => (logit > 0 ? 1 : 0));
+    const label = await samples.panopticLabel(ref.imageId);
+    evaluator.addImage({ ids: label.ids, segments: label.segments, file: ref.fileName }, proposals, q);
+  }
+  return { iteration, ...evaluator.summarize() };
 }

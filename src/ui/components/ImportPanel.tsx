@@ -5,6 +5,7 @@ import { filesFromDataTransfer, filesFromInput } from '../dropFiles';
 import { useDatasetsStore } from '../stores/datasetsStore';
 import { Messages } from './Messages';
 import { ProgressBar } from './ProgressBar';
+import { ReasonedButton, WAIT } from './ReasonedButton';
 
 const ROLE_LABEL: Record<DatasetRole, string> = {
   labeled: 'labeled train',
@@ -73,9 +74,9 @@ export function ImportPanel() {
           <code>images/</code>, <code>panoptic/</code>, <code>categories.json</code>) or a folder of unlabeled images.
         </p>
         <div className="row">
-          <button type="button" disabled={busy} onClick={() => folderInput.current?.click()}>
+          <ReasonedButton why={busy ? WAIT : null} onClick={() => folderInput.current?.click()}>
             Choose a folder…
-          </button>
+          </ReasonedButton>
           <input
             ref={folderInput}
             data-testid="folder-input"
@@ -173,19 +174,18 @@ export function ImportPanel() {
             </table>
           )}
           <div className="row">
-            <button
-              type="button"
+            <ReasonedButton
               data-testid="import-commit"
-              disabled={busy || !!blocked}
+              why={busy ? WAIT : blocked || null}
               onClick={() =>
                 void commit(choices.map((c) => (c.role === 'skip' ? null : { name: c.name.trim(), role: c.role })))
               }
             >
               Import
-            </button>
-            <button type="button" disabled={busy} onClick={dismissPreview}>
+            </ReasonedButton>
+            <ReasonedButton why={busy ? WAIT : null} onClick={dismissPreview}>
               Discard
-            </button>
+            </ReasonedButton>
           </div>
           {blocked && (
             <p className={messages.length ? 'error' : 'hint'} data-testid="import-blocked">

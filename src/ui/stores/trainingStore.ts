@@ -25,7 +25,8 @@ interface TrainingState {
   message: UserMessage | null;
   busy: boolean;
   connect: () => Promise<void>;
-  loadPresets: (batchSize: number) => Promise<void>;
+  /** The presets and their proposals for the training datasets' images. */
+  loadPresets: (batchSize: number, trainDatasetIds: string[]) => Promise<void>;
   start: (config: TrainingConfig) => Promise<void>;
   pause: () => Promise<void>;
   resume: () => Promise<void>;
@@ -91,9 +92,9 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
     await Promise.all([get().loadPredictions(), get().refreshRuns()]);
   },
 
-  loadPresets: async (batchSize) => {
+  loadPresets: async (batchSize, trainDatasetIds) => {
     try {
-      const { backbone, presets } = await pipeline().trainingPresets(batchSize);
+      const { backbone, presets } = await pipeline().trainingPresets(batchSize, trainDatasetIds);
       set({ backbone, presets });
     } catch (e) {
       set({ message: asMessage(e) });

@@ -2,6 +2,7 @@ import type { MaskStageSettings } from '../../../../workers/api';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { DEFAULT_MASK_SETTINGS, useMasksStore } from '../../stores/masksStore';
 import { ProgressBar } from '../ProgressBar';
+import { ReasonedButton } from '../ReasonedButton';
 
 /** Upstream's points_per_batch, offered when "auto" is unticked. */
 const DEFAULT_FIXED_BATCH = 64;
@@ -138,9 +139,12 @@ export function MaskStagePanel() {
         {CROP_FIELDS.map((f) => (
           <NumberField key={f.key} field={f} settings={settings} disabled={running} onChange={setSettings} />
         ))}
-        <button type="button" disabled={running} onClick={() => setSettings(DEFAULT_MASK_SETTINGS)}>
+        <ReasonedButton
+          why={running ? 'The mask stage is running: pause it to change settings.' : null}
+          onClick={() => setSettings(DEFAULT_MASK_SETTINGS)}
+        >
           SAM defaults
-        </button>
+        </ReasonedButton>
       </div>
       {generator?.kind !== 'sam' && (
         <p className="warning">
@@ -148,21 +152,15 @@ export function MaskStagePanel() {
         </p>
       )}
       <div className="row">
-        <button
-          type="button"
+        <ReasonedButton
           data-testid="mask-run"
-          disabled={runBlocked !== null}
-          title={runBlocked ?? undefined}
-          aria-describedby={runBlocked ? 'mask-run-why' : undefined}
+          why={runBlocked}
+          hint={!running}
+          hintTestId="mask-run-why"
           onClick={() => void run()}
         >
           {summary?.paused ? 'Resume' : 'Run'} mask stage
-        </button>
-        {runBlocked && !running && (
-          <span id="mask-run-why" className="muted" data-testid="mask-run-why">
-            {runBlocked}
-          </span>
-        )}
+        </ReasonedButton>
         {running && (
           <button type="button" data-testid="mask-pause" onClick={() => void pause()}>
             Pause

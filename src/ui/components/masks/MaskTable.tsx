@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { MaskInfo } from '../../../../workers/api';
+import { ReasonedButton } from '../ReasonedButton';
 
 /** Rows per page: the fallback or SAM can make hundreds of masks, and one table must not make the page thousands of pixels tall. */
 const PAGE_SIZE = 20;
@@ -38,25 +39,18 @@ export function MaskTable({ masks }: { masks: MaskInfo[] }) {
       </table>
       {pages > 1 && (
         <div className="row" data-testid="mask-pages">
-          <button
-            type="button"
-            disabled={current === 0}
-            title={current === 0 ? 'This is the first page' : undefined}
-            onClick={() => setPage(current - 1)}
-          >
+          <ReasonedButton why={current === 0 ? 'This is the first page.' : null} onClick={() => setPage(current - 1)}>
             Previous
-          </button>
+          </ReasonedButton>
           <span>
             masks {first + 1}–{Math.min(masks.length, first + PAGE_SIZE)} of {masks.length}
           </span>
-          <button
-            type="button"
-            disabled={current === pages - 1}
-            title={current === pages - 1 ? 'This is the last page' : undefined}
+          <ReasonedButton
+            why={current === pages - 1 ? 'This is the last page.' : null}
             onClick={() => setPage(current + 1)}
           >
             Next
-          </button>
+          </ReasonedButton>
         </div>
       )}
     </>

@@ -3,6 +3,7 @@ import { filesFromInput } from '../../dropFiles';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { useMasksStore } from '../../stores/masksStore';
 import { Messages } from '../Messages';
+import { ReasonedButton, WAIT } from '../ReasonedButton';
 
 /** A folder of SA-1B style JSONs (one per image, e.g. SAM ViT-H run offline) into a dataset's masks. */
 export function Sa1bImport() {
@@ -33,9 +34,12 @@ export function Sa1bImport() {
             ))}
           </select>
         </label>
-        <button type="button" disabled={!target || busy} onClick={() => input.current?.click()}>
+        <ReasonedButton
+          why={!target ? 'Import a dataset first (Data tab): the masks belong to its images.' : busy ? WAIT : null}
+          onClick={() => input.current?.click()}
+        >
           Choose a folder of JSONs…
-        </button>
+        </ReasonedButton>
         <input
           ref={input}
           data-testid="sa1b-input"

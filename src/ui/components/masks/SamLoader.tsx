@@ -12,6 +12,7 @@ import {
   type ConfigSourceDraft,
   type FileSourceDraft,
 } from '../models/sourceDraft';
+import { MODEL_LOADING, ReasonedButton } from '../ReasonedButton';
 
 /** SlimSAM (pruned ViT-B, 38.9 MB) by default; facebook/sam-vit-base is the quality option. */
 const DEFAULT_SAM_REPO = 'Zigeng/SlimSAM-uniform-77';
@@ -69,13 +70,17 @@ export function SamLoader() {
         testId="sam-config"
       />
       <div className="row">
-        <button type="button" data-testid="sam-load" disabled={loading} onClick={() => void submit()}>
+        <ReasonedButton data-testid="sam-load" why={loading ? MODEL_LOADING : null} onClick={() => void submit()}>
           Load SAM
-        </button>
+        </ReasonedButton>
         {generator?.kind === 'sam' && (
-          <button type="button" data-testid="sam-unload" disabled={loading} onClick={() => void unloadSam()}>
+          <ReasonedButton
+            data-testid="sam-unload"
+            why={loading ? MODEL_LOADING : null}
+            onClick={() => void unloadSam()}
+          >
             Use the fallback instead
-          </button>
+          </ReasonedButton>
         )}
       </div>
       {loading && <DownloadProgress progress={download} onCancel={() => void cancelLoad()} />}

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { ClassNames } from '../../../../workers/api';
 import { useModelsStore } from '../../stores/modelsStore';
+import { ReasonedButton } from '../ReasonedButton';
 
 /** One text field per class: "name, synonym, synonym"; saving recomputes the text embeddings. */
 export function ClassNamesEditor() {
@@ -47,14 +48,13 @@ export function ClassNamesEditor() {
         </tbody>
       </table>
       <div className="row">
-        <button
-          type="button"
+        <ReasonedButton
           data-testid="class-names-save"
-          disabled={!dirty}
+          why={dirty ? null : 'No name has changed: edit one above first.'}
           onClick={() => void saveClassNames(edited)}
         >
           Save names{clipCard ? ' and recompute embeddings' : ''}
-        </button>
+        </ReasonedButton>
       </div>
     </details>
   );

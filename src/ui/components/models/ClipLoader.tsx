@@ -11,6 +11,7 @@ import {
   type ConfigSourceDraft,
   type FileSourceDraft,
 } from './sourceDraft';
+import { MODEL_LOADING, ReasonedButton } from '../ReasonedButton';
 
 /** The paper's backbone and a CLIP repo that publishes the tokenizer files. */
 const DEFAULT_CLIP_REPO = 'laion/CLIP-convnext_base_w_320-laion_aesthetic-s13B-b82K-augreg';
@@ -72,13 +73,17 @@ export function ClipLoader() {
         suggestedRepos={[DEFAULT_TOKENIZER_REPO]}
       />
       <div className="row">
-        <button type="button" data-testid="clip-load" disabled={loading} onClick={submit}>
+        <ReasonedButton data-testid="clip-load" why={loading ? MODEL_LOADING : null} onClick={submit}>
           Load CLIP
-        </button>
+        </ReasonedButton>
         {clipCard && (
-          <button type="button" data-testid="clip-unload" disabled={loading} onClick={() => void unloadClip()}>
+          <ReasonedButton
+            data-testid="clip-unload"
+            why={loading ? MODEL_LOADING : null}
+            onClick={() => void unloadClip()}
+          >
             Unload
-          </button>
+          </ReasonedButton>
         )}
       </div>
       {loading && <DownloadProgress progress={download} onCancel={() => void cancelLoad()} />}

@@ -2,6 +2,7 @@ import { formatBytes } from '../../format';
 import { useMasksStore } from '../../stores/masksStore';
 import { useModelsStore } from '../../stores/modelsStore';
 import { formatParameters } from './ModelCardView';
+import { MODEL_LOADING, ReasonedButton } from '../ReasonedButton';
 
 /** Models loaded before (they load again from the browser cache, offline) and every cached file. */
 export function SavedModels() {
@@ -47,22 +48,26 @@ export function SavedModels() {
                   <code>{m.card.sha256.slice(0, 12)}</code>
                 </td>
                 <td className="actions">
-                  <button
-                    type="button"
+                  <ReasonedButton
                     data-testid="saved-load"
-                    disabled={loading || !m.available}
+                    why={
+                      loading
+                        ? MODEL_LOADING
+                        : !m.available
+                          ? 'Its files are no longer cached: load it again from its source above.'
+                          : null
+                    }
                     onClick={() => void load(m.id)}
                   >
                     Load
-                  </button>
-                  <button
-                    type="button"
+                  </ReasonedButton>
+                  <ReasonedButton
                     data-testid="saved-free"
-                    disabled={loading}
+                    why={loading ? MODEL_LOADING : null}
                     onClick={() => void freeSaved(m.id)}
                   >
                     Free
-                  </button>
+                  </ReasonedButton>
                 </td>
               </tr>
             ))}

@@ -3,6 +3,7 @@ import { useDatasetsStore } from '../../stores/datasetsStore';
 import { useModelsStore } from '../../stores/modelsStore';
 import { ProgressBar } from '../ProgressBar';
 import { ClassNamesEditor } from './ClassNamesEditor';
+import { ReasonedButton } from '../ReasonedButton';
 
 const pct = (x: number) => x.toFixed(1);
 
@@ -34,6 +35,13 @@ export function ZeroShotPanel() {
   useEffect(() => {
     if (targetId) void selectDataset(targetId);
   }, [targetId, selectDataset]);
+  const featuresBlocked = !clipCard
+    ? 'Load CLIP above first.'
+    : stage !== 'idle'
+      ? 'A stage is running: wait for it or cancel it.'
+      : !current
+        ? 'Import a dataset first (Data tab).'
+        : null;
 
   return (
     <section className="panel" data-testid="zeroshot-panel">
@@ -52,22 +60,21 @@ export function ZeroShotPanel() {
             ))}
           </select>
         </label>
-        <button
-          type="button"
-          data-testid="run-features"
-          disabled={!clipCard || stage !== 'idle' || !current}
-          onClick={() => void runFeatures()}
-        >
+        <ReasonedButton data-testid="run-features" why={featuresBlocked} onClick={() => void runFeatures()}>
           Compute CLIP features
-        </button>
-        <button
-          type="button"
+        </ReasonedButton>
+        <ReasonedButton
           data-testid="run-zeroshot"
-          disabled={!clipCard || stage !== 'idle' || !current || current.role === 'unlabeled'}
+          why={
+            featuresBlocked ??
+            (current?.role === 'unlabeled'
+              ? 'This dataset is unlabeled: the evaluation needs ground-truth masks, choose a labeled one.'
+              : null)
+          }
           onClick={() => void evaluate()}
         >
           Evaluate zero-shot with GT masks
-        </button>
+        </ReasonedButton>
         {stage !== 'idle' && (
           <button type="button" data-testid="stage-cancel" onClick={() => void cancelStage()}>
             Cancel

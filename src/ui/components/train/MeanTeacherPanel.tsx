@@ -3,6 +3,7 @@ import type { EvalPoint, PseudoLabelStripView, RunView } from '../../../../worke
 import { formatPercent } from '../../format';
 import { useTrainingStore } from '../../stores/trainingStore';
 import { LineChart } from '../LineChart';
+import { ReasonedButton, WAIT } from '../ReasonedButton';
 
 function Rgba({ rgba, size, label }: { rgba: Uint8ClampedArray; size: number; label: string }) {
   const ref = useRef<HTMLCanvasElement>(null);
@@ -134,14 +135,13 @@ export function MeanTeacherPanel({ run }: { run: RunView }) {
         />
       </div>
       <div className="row">
-        <button
-          type="button"
+        <ReasonedButton
           data-testid="mt-sweep"
-          disabled={busy || run.status === 'running'}
+          why={run.status === 'running' ? 'Pause the run to sweep α.' : busy ? WAIT : null}
           onClick={() => void runSweep()}
         >
           Sweep α
-        </button>
+        </ReasonedButton>
         {sweep && (
           <span data-testid="mt-sweep-best">
             best α {sweep.best.alpha.toFixed(1)}: PQ {formatPercent(sweep.best.pq)} (teacher at iteration{' '}

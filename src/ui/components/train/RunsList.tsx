@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { RunSummary } from '../../../../workers/api';
 import { formatPercent } from '../../format';
 import { useTrainingStore } from '../../stores/trainingStore';
+import { ReasonedButton, WAIT } from '../ReasonedButton';
 
 function RunName({ run }: { run: RunSummary }) {
   const renameRun = useTrainingStore((s) => s.renameRun);
@@ -66,27 +67,23 @@ export function RunsList() {
             <td>{r.lastPq === null ? '—' : formatPercent(r.lastPq)}</td>
             <td>{r.bestPq === null ? '—' : formatPercent(r.bestPq)}</td>
             <td className="row">
-              <button
-                type="button"
+              <ReasonedButton
                 data-testid="run-open"
-                disabled={r.id === shown?.id}
-                title={r.id === shown?.id ? 'This run is shown below' : undefined}
+                why={r.id === shown?.id ? 'This run is shown below.' : null}
                 onClick={() => void openRun(r.id)}
               >
                 Open
-              </button>
-              <button
-                type="button"
+              </ReasonedButton>
+              <ReasonedButton
                 data-testid="run-delete"
-                disabled={busy || r.status === 'running'}
-                title={r.status === 'running' ? 'Pause this run before deleting it' : undefined}
+                why={r.status === 'running' ? 'Pause this run before deleting it.' : busy ? WAIT : null}
                 onClick={() => {
                   if (window.confirm(`Delete the run "${r.name}"? Its checkpoint and curves are removed.`))
                     void deleteRun(r.id);
                 }}
               >
                 Delete
-              </button>
+              </ReasonedButton>
             </td>
           </tr>
         ))}

@@ -8,6 +8,7 @@ import {
 import { formatBytes } from '../../format';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { useTrainingStore } from '../../stores/trainingStore';
+import { ReasonedButton } from '../ReasonedButton';
 
 /** Chooses what to train on and how long; shows the preset's size before anything starts. */
 export function TrainForm({ disabled }: { disabled: boolean }) {
@@ -32,11 +33,15 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
   const [adaptiveAlpha, setAdaptiveAlpha] = useState(false);
   const [adaptiveEvery, setAdaptiveEvery] = useState(50);
 
+  // Fields the user typed into, or that show a run's settings: a proposal must not overwrite them (a
+  // user who filled Iterations before the presets loaded keeps their value).
+  const edited = useRef(new Set<'cropSize' | 'learningRate' | 'iterations'>());
   // The form shows the settings of the latest run (after a reload too) until the user edits them.
   const runId = run?.id;
   useEffect(() => {
     const c = useTrainingStore.getState().run?.config;
     if (!c) return;
+    for (const field of ['cropSize', 'learningRate', 'iterations'] as const) edited.current.add(field);
     setKind(c.kind);
     setPreset(c.preset);
     setCropSize(c.cropSize);
@@ -52,9 +57,6 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     setAdaptiveAlpha(Boolean(c.adaptiveAlpha));
     if (c.adaptiveAlpha) setAdaptiveEvery(c.adaptiveAlpha.every);
   }, [runId]);
-  // Fields the user typed into: the first preset's proposal, which arrives once the backbone is ready,
-  // must not overwrite them (a user who filled Iterations before the presets loaded keeps their value).
-  const edited = useRef(new Set<'cropSize' | 'learningRate' | 'iterations'>());
   /** A preset's proposed settings (under which validation PQ rises), which the user may then edit. */
   const applyProposal = (p: PresetView, keepEdited: boolean) => {
     const keep = (field: 'cropSize' | 'learningRate' | 'iterations') => keepEdited && edited.current.has(field);
@@ -62,15 +64,19 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     if (!keep('learningRate')) setLearningRate(p.proposed.learningRate);
     if (!keep('iterations')) setIterations(p.proposed.iterations);
   };
+  // The proposals depend on the training images' size: they are asked again when the datasets change.
+  const trainKey = trainIds.join(',');
   useEffect(() => {
-    void loadPresets(batchSize);
-  }, [loadPresets, batchSize]);
+    void loadPresets(batchSize, trainKey ? trainKey.split(',') : []);
+  }, [loadPresets, batchSize, trainKey]);
   useEffect(() => {
-    if (!preset && presets[0]) {
-      setPreset(presets[0].name);
-      applyProposal(presets[0], true);
-    }
+    if (!preset && presets[0]) setPreset(presets[0].name);
   }, [presets, preset]);
+  const chosen = presets.find((p) => p.name === preset);
+  const proposal = chosen ? JSON.stringify(chosen.proposed) : '';
+  useEffect(() => {
+    if (chosen) applyProposal(chosen, true);
+  }, [proposal]);
   useEffect(() => {
     const pool = kind === 'dewa' ? datasets : labeled;
     if (trainIds.length === 0 && pool[0]) setTrainIds([pool[0].id]);
@@ -78,7 +84,6 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     if (unlabeledIds.length === 0 && unlabeled[0]) setUnlabeledIds([unlabeled[0].id]);
   }, [kind, labeled, datasets, validation, unlabeled, trainIds.length, validationId, unlabeledIds.length]);
 
-  const chosen = presets.find((p) => p.name === preset);
   // Why Start is greyed, said beside it (and as its title).
   const startBlocked = disabled
     ? 'A run is training: pause it first.'
@@ -99,7 +104,7 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
     ...common,
     kind,
     trainDatasetIds: trainIds,
-    validationDatasetId: kind !== 'dewa' && validationId ? validationId : null,
+    validationDatasetId: validationId || null,
     ...(kind === 'meanTeacher'
       ? { unlabeledDatasetIds: unlabeledIds, alpha, adaptiveAlpha: adaptive, dewaRunId: null }
       : {}),
@@ -211,24 +216,22 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             </label>
           </>
         )}
-        {kind !== 'dewa' && (
-          <label>
-            Validate on{' '}
-            <select
-              data-testid="train-validation"
-              value={validationId}
-              onChange={(e) => setValidationId(e.target.value)}
-              disabled={disabled}
-            >
-              <option value="">none</option>
-              {validation.map((d) => (
-                <option key={d.id} value={d.id}>
-                  {d.name} ({d.imageCount})
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
+        <label title={kind === 'dewa' ? 'DeWa is scored by class-agnostic mask recall (AR) on its labels' : undefined}>
+          Validate on{' '}
+          <select
+            data-testid="train-validation"
+            value={validationId}
+            onChange={(e) => setValidationId(e.target.value)}
+            disabled={disabled}
+          >
+            <option value="">none</option>
+            {validation.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name} ({d.imageCount})
+              </option>
+            ))}
+          </select>
+        </label>
       </div>
       <div className="row">
         <label>
@@ -301,35 +304,31 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             style={{ width: 80 }}
           />
         </label>
-        {kind !== 'dewa' && (
-          <>
-            <label>
-              Validate every{' '}
-              <input
-                data-testid="train-eval-every"
-                type="number"
-                min={0}
-                value={evalEvery}
-                onChange={(e) => setEvalEvery(Number(e.target.value))}
-                disabled={disabled}
-                style={{ width: 60 }}
-              />
-            </label>
-            <label>
-              on{' '}
-              <input
-                data-testid="train-eval-images"
-                type="number"
-                min={1}
-                value={validationImages}
-                onChange={(e) => setValidationImages(Number(e.target.value))}
-                disabled={disabled}
-                style={{ width: 50 }}
-              />{' '}
-              images
-            </label>
-          </>
-        )}
+        <label>
+          Validate every{' '}
+          <input
+            data-testid="train-eval-every"
+            type="number"
+            min={0}
+            value={evalEvery}
+            onChange={(e) => setEvalEvery(Number(e.target.value))}
+            disabled={disabled}
+            style={{ width: 60 }}
+          />
+        </label>
+        <label>
+          on{' '}
+          <input
+            data-testid="train-eval-images"
+            type="number"
+            min={1}
+            value={validationImages}
+            onChange={(e) => setValidationImages(Number(e.target.value))}
+            disabled={disabled}
+            style={{ width: 50 }}
+          />{' '}
+          images
+        </label>
         <label>
           Learning rate{' '}
           <input
@@ -356,29 +355,22 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             test-time ensembling
           </label>
         )}
-        <button
-          type="submit"
-          data-testid="train-start"
-          disabled={startBlocked !== null}
-          title={startBlocked ?? undefined}
-          aria-describedby={startBlocked ? 'train-start-why' : undefined}
-        >
+        <ReasonedButton type="submit" data-testid="train-start" why={startBlocked} hint hintTestId="train-start-why">
           Start
-        </button>
-        {startBlocked && (
-          <span id="train-start-why" className="muted" data-testid="train-start-why">
-            {startBlocked}
-          </span>
-        )}
-        <button
-          type="button"
+        </ReasonedButton>
+        <ReasonedButton
           data-testid="dearli-run"
           title="CLIP features → class-agnostic masks → DeWa → Mean Teacher, with these settings for each training stage"
-          disabled={disabled || busy || !preset || trainIds.length === 0 || unlabeledIds.length === 0}
+          why={
+            startBlocked ??
+            (unlabeledIds.length === 0
+              ? 'Run DEARLi needs unlabeled images: import a folder of them (Data tab).'
+              : null)
+          }
           onClick={() => void runDearli(dearliConfig)}
         >
           Run DEARLi
-        </button>
+        </ReasonedButton>
       </div>
     </form>
   );

@@ -6,10 +6,12 @@ import { LineChart } from '../LineChart';
 import { Messages } from '../Messages';
 import { ProgressBar } from '../ProgressBar';
 import { PerClassTable } from './PerClassTable';
+import { MaskRecallView } from './MaskRecallView';
 import { MeanTeacherPanel } from './MeanTeacherPanel';
 import { PredictionGrid } from './PredictionGrid';
 import { RunsList } from './RunsList';
 import { TrainForm } from './TrainForm';
+import { ReasonedButton, WAIT } from '../ReasonedButton';
 
 function RunStatus({ run }: { run: RunView }) {
   const { pause, resume, busy } = useTrainingStore();
@@ -33,13 +35,13 @@ function RunStatus({ run }: { run: RunView }) {
         etaSeconds={run.status === 'running' ? eta : undefined}
       />
       {run.status === 'running' ? (
-        <button type="button" data-testid="train-pause" disabled={busy} onClick={() => void pause()}>
+        <ReasonedButton data-testid="train-pause" why={busy ? WAIT : null} onClick={() => void pause()}>
           Pause
-        </button>
+        </ReasonedButton>
       ) : run.status === 'paused' || run.status === 'failed' ? (
-        <button type="button" data-testid="train-resume" disabled={busy} onClick={() => void resume()}>
+        <ReasonedButton data-testid="train-resume" why={busy ? WAIT : null} onClick={() => void resume()}>
           Resume
-        </button>
+        </ReasonedButton>
       ) : null}
       <span className="muted">
         {run.config.kind} · {run.config.preset} · {(run.parameterCount / 1e6).toFixed(2)} M params · {run.backbone}
@@ -79,9 +81,9 @@ function DearliStatus() {
           Pause
         </button>
       ) : dearli?.status === 'paused' || dearli?.status === 'failed' ? (
-        <button type="button" data-testid="dearli-resume" disabled={busy} onClick={() => void runDearli(null)}>
+        <ReasonedButton data-testid="dearli-resume" why={busy ? WAIT : null} onClick={() => void runDearli(null)}>
           Resume DEARLi
-        </button>
+        </ReasonedButton>
       ) : null}
     </div>
   );
@@ -142,6 +144,7 @@ function Curves({ run }: { run: RunView }) {
       {run.config.kind === 'supervised' && (
         <LineChart title="Validation (%)" x={quality.x} series={quality.series} testId="pq-chart" />
       )}
+      {run.config.kind === 'dewa' && <MaskRecallView points={run.recallEvals ?? []} />}
       {lastEval && (
         <table className="data" data-testid="last-eval">
           <thead>

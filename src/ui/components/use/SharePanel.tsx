@@ -3,6 +3,7 @@ import type { UserMessage } from '../../../../workers/api';
 import { attemptWithMessage } from '../../messages';
 import { pipeline } from '../../pipeline';
 import { saveBlob } from './download';
+import { ReasonedButton } from '../ReasonedButton';
 
 const labUrl = () => window.location.href.replace(/#.*$/, '');
 
@@ -55,9 +56,13 @@ export function SharePanel({ runId, onMessage }: { runId: string; onMessage: (m:
     <section className="card" data-testid="use-share">
       <h3>Share this run's model</h3>
       <div className="row">
-        <button type="button" data-testid="use-export-bundle" disabled={!!busy} onClick={() => void exportBundle()}>
+        <ReasonedButton
+          data-testid="use-export-bundle"
+          why={busy ? `${busy}…` : null}
+          onClick={() => void exportBundle()}
+        >
           Export bundle
-        </button>
+        </ReasonedButton>
         <span className="muted">model.safetensors, model.json and README.md in one zip</span>
       </div>
       <div className="row">
@@ -75,9 +80,21 @@ export function SharePanel({ runId, onMessage }: { runId: string; onMessage: (m:
           autoComplete="off"
           data-testid="use-hub-token"
         />
-        <button type="button" disabled={!!busy || !repo || !token} onClick={() => void push()} data-testid="use-push">
+        <ReasonedButton
+          why={
+            busy
+              ? `${busy}…`
+              : !repo
+                ? 'Type the repository (user/name) first.'
+                : !token
+                  ? 'Paste a hub access token with write permission first.'
+                  : null
+          }
+          onClick={() => void push()}
+          data-testid="use-push"
+        >
           Push to hub
-        </button>
+        </ReasonedButton>
       </div>
       <div className="row">
         <input
@@ -86,14 +103,13 @@ export function SharePanel({ runId, onMessage }: { runId: string; onMessage: (m:
           onChange={(e) => setHostedUrl(e.target.value)}
           data-testid="use-hosted-url"
         />
-        <button
-          type="button"
-          disabled={!!busy || !hostedUrl}
+        <ReasonedButton
+          why={busy ? `${busy}…` : !hostedUrl ? 'Type the URL of a hosted model.json first.' : null}
           onClick={() => void copyLink()}
           data-testid="use-copy-link"
         >
           Copy link
-        </button>
+        </ReasonedButton>
       </div>
       {busy && <p className="muted">{busy}…</p>}
       {link && (
@@ -131,9 +147,9 @@ export function PredictionsExport({
           </option>
         ))}
       </select>
-      <button type="button" disabled={busy} onClick={() => void run()} data-testid="use-export-predictions">
+      <ReasonedButton why={busy ? 'Predicting…' : null} onClick={() => void run()} data-testid="use-export-predictions">
         {busy ? 'Predicting…' : 'Export predictions'}
-      </button>
+      </ReasonedButton>
     </div>
   );
 }

@@ -14,6 +14,7 @@ import { DownloadProgress } from '../models/DownloadProgress';
 import { ModelSummary } from './ModelSummary';
 import { SegmentedImageView } from './SegmentedImageView';
 import { PredictionsExport, SharePanel } from './SharePanel';
+import { ReasonedButton } from '../ReasonedButton';
 
 /**
  * The Use view: open a model (a run trained here, dropped bundle files, or a share link), see its
@@ -82,14 +83,15 @@ export function UseView() {
               </option>
             ))}
           </select>
-          <button
-            type="button"
-            disabled={!runId || opening}
+          <ReasonedButton
+            why={
+              !runId ? 'Train a run first (Train tab), or open a bundle below.' : opening ? 'Opening a model…' : null
+            }
             onClick={() => void open(() => pipeline().useRunModel(runId), runId)}
             data-testid="use-open-run"
           >
             Use this run
-          </button>
+          </ReasonedButton>
         </div>
         <div className="row">
           <label>
