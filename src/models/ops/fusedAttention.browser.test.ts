@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../core/rng';
-import { setupTestBackend } from '../../../test/backend';
+import { compiledShaderKeys, setupTestBackend, worstRelativeError } from '../../../test/backend';
 import {
   compareToReference,
   loadFixtureTensors,
@@ -71,9 +71,6 @@ function attentionReference(
   return out;
 }
 
-const compiledShaders = () =>
-  Object.keys((tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache);
-
 beforeAll(async () => {
   await setupTestBackend();
 });
@@ -118,10 +115,7 @@ describe('fused grid attention kernel', () => {
       relative ? relHData : undefined,
       relative ? relWData : undefined,
     );
-    let worst = 0;
-    for (let i = 0; i < expected.length; i++)
-      worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
-    expect(worst).toBeLessThan(KERNEL_TOLERANCE);
+    expect(worstRelativeError(actual, expected)).toBeLessThan(KERNEL_TOLERANCE);
     tf.dispose([qkv, out, ...(relPos ? [relPos.h, relPos.w] : [])]);
     expect(tf.memory().numTensors).toBe(start);
   });
@@ -150,7 +144,7 @@ describe('SAM image encoder with fused attention', () => {
     encoder.fusedAttention = true;
     const fused = encoder.forwardWithIntermediates(input);
     // the windowed block (4 windows of 3×3: the 4×4 grid padded to 6×6) and the global block ran fused
-    const shaders = compiledShaders();
+    const shaders = compiledShaderKeys();
     for (const key of ['dearli_fused_attention_4_3_3_2_16_true', 'dearli_fused_attention_1_4_4_2_16_true'])
       expect(shaders.some((k) => k.startsWith(key))).toBe(true);
     const pairs: [string, tf.Tensor, tf.Tensor][] = [

@@ -51,6 +51,25 @@ export abstract class RowProgram implements WebGpuProgram {
   abstract getUserCode(): string;
 }
 
+/** One thread per output element: its WGSL `main(index)` must check index < uniforms.size. */
+export abstract class ElementwiseProgram implements WebGpuProgram {
+  abstract variableNames: string[];
+  abstract shaderKey: string;
+  outputShape: number[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  size = true;
+
+  constructor(shape: number[]) {
+    this.outputShape = shape;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(shape.reduce((a, d) => a * d, 1) / WORKGROUP), 1, 1];
+  }
+
+  abstract getUserCode(): string;
+}
+
 /** Runs a program on the active (WebGPU) backend and wraps its output as a tensor. */
 export function runProgram(program: WebGpuProgram, inputs: tf.Tensor[], uniforms?: ProgramUniform): tf.Tensor {
   const backend = tf.backend() as unknown as WebGpuBackendLike;
