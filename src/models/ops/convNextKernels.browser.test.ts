@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../core/rng';
 import { compiledShaderKeys, setupTestBackend, worstRelativeError } from '../../../test/backend';
 import { takeGpuError } from '../backend';
-import { depthwiseConvLayerNorm, layerScaleResidual } from './convNextKernels';
+import { depthwiseConvLayerNorm, layerScaleResidual, MIN_FUSED_PIXELS } from './convNextKernels';
 import { layerNorm } from './nn';
 
 /** float32 kernels vs float64 references: 49-tap sums and a normalisation by a variance of O(1). */
@@ -66,10 +66,9 @@ describe('ConvNeXt block kernels on WebGPU', () => {
   const random = (length: number, scale = 1, offset = 0) =>
     Float32Array.from({ length }, () => offset + scale * rng.normal());
 
-  // 7×7 with borders on every side and 70 channels (two per lane, the second partly empty);
-  // a 3×3 kernel over 2 images of 8 channels (most lanes idle)
+  // 7×7 with borders on every side (30 pixels, not a multiple of the workgroup); a 3×3 kernel over 2 images
   it.each([
-    [[1, 5, 6, 70], 7],
+    [[1, 5, 6, 72], 7],
     [[2, 3, 4, 8], 3],
   ])(
     'depthwise conv + LayerNorm of %j with a square kernel of side %i matches the float64 reference',
@@ -108,6 +107,24 @@ describe('ConvNeXt block kernels on WebGPU', () => {
       expect(tf.memory().numTensors).toBe(start);
     },
   );
+
+  // channels not a multiple of 4; fewer pixels than MIN_FUSED_PIXELS
+  it.each([[[1, 5, 6, 70]], [[1, 1, MIN_FUSED_PIXELS - 1, 8]]])('keeps the composed path for %j', async (shape) => {
+    const c = shape[3];
+    const xData = random(shape.reduce((a, d) => a * d, 1));
+    const kernelData = random(49 * c, 0.3);
+    const x = tf.tensor4d(xData, shape as [number, number, number, number]);
+    const kernel = tf.tensor4d(kernelData, [7, 7, c, 1]);
+    const [zeros, ones] = [tf.zeros([c]) as tf.Tensor1D, tf.ones([c]) as tf.Tensor1D];
+    const out = depthwiseConvLayerNorm(x, kernel, zeros, ones, zeros, 1e-6);
+    const [biases, gains] = [new Float32Array(c), new Float32Array(c).fill(1)];
+    const expected = dwConvLayerNormReference(xData, shape, kernelData, 7, biases, gains, biases, 1e-6);
+    expect(worstRelativeError(await out.data(), expected)).toBeLessThan(TOLERANCE);
+    expect(compiledShaderKeys().some((key) => key.startsWith(`dearli_dwconv_layer_norm_${shape.join('x')}`))).toBe(
+      false,
+    );
+    tf.dispose([x, kernel, zeros, ones, out]);
+  });
 
   it('layer scale + residual gives x + γ⊙y', async () => {
     const [n, c] = [67, 5];

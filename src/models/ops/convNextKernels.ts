@@ -3,37 +3,41 @@
  * towers: no gradients, as inferenceKernels.ts).
  *
  * - Depthwise k×k conv (stride 1, zero "same" padding) + bias + LayerNorm over channels in one
- *   dispatch: one workgroup per pixel, its threads over channels, two workgroup reductions (mean, then
- *   the centred variance), so the conv output never goes to memory between the two.
+ *   dispatch, one thread per pixel, so the conv output is not read back by a separate LayerNorm pass.
+ *   (A workgroup per pixel with its threads over channels and workgroup reductions measured 2-4× slower
+ *   than the composed path on SwiftShader; this layout measured faster at all but the smallest maps.)
  * - The MLP's tail: layer scale and residual x + γ⊙fc2(…) in one elementwise pass instead of two (fc1
  *   and fc2 stay tfjs's fused matMuls with their bias; GELU is inferenceKernels.ts's one-pass kernel).
  *
- * Limits: the fused dwconv + LN runs on WebGPU with channels ≤ MAX_FUSED_CHANNELS and a square odd
- * kernel of multiplier 1; elsewhere, the stock depthwise conv and inferenceKernels.ts's LayerNorm.
+ * Limits: the fused dwconv + LN runs on WebGPU with channels a multiple of 4, at least MIN_FUSED_PIXELS
+ * pixels and a square odd kernel of multiplier 1; elsewhere, the stock depthwise conv and
+ * inferenceKernels.ts's LayerNorm.
  */
 import * as tf from '@tensorflow/tfjs';
 import { layerNormInference } from './inferenceKernels';
-import { ElementwiseProgram, runProgram, type WebGpuProgram } from './webgpuProgram';
+import { ElementwiseProgram, RowProgram, runProgram } from './webgpuProgram';
 
-const LANES = 64;
-/** Channels per thread are kept in a per-thread array of this many / LANES values. */
-export const MAX_FUSED_CHANNELS = 4096;
+/**
+ * Fewer pixels than this keep the composed path: one thread per pixel leaves SwiftShader's cores idle
+ * there (2×2×1024, ConvNeXt-B's last stage at 64 px, measured 4× slower fused).
+ */
+export const MIN_FUSED_PIXELS = 16;
 
-class DepthwiseConvLayerNormProgram implements WebGpuProgram {
+/**
+ * One thread per pixel, channels four at a time (vec4): the conv of all C channels, written to the
+ * output, then mean and centred variance over the written values, then the affine in place.
+ */
+class DepthwiseConvLayerNormProgram extends RowProgram {
   variableNames = ['X', 'Filter', 'ConvBias', 'NormWeight', 'NormBias'];
-  outputShape: number[];
+  variableComponents = [4, 4, 4, 4, 4];
+  outputComponent = 4;
   shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [LANES, 1, 1];
   uniforms = 'eps : f32,';
   private readonly kernelSize: number;
 
   constructor(shape: number[], kernelSize: number) {
-    this.outputShape = shape;
+    super(shape, shape[0] * shape[1] * shape[2]);
     this.kernelSize = kernelSize;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [shape[0] * shape[1] * shape[2], 1, 1];
     this.shaderKey = `dearli_dwconv_layer_norm_${shape.join('x')}_${kernelSize}`;
   }
 
@@ -42,79 +46,48 @@ class DepthwiseConvLayerNormProgram implements WebGpuProgram {
     return `
       const H = ${height};
       const W = ${width};
-      const C = ${channels};
+      const QUADS = ${channels / 4};
       const K = ${this.kernelSize};
       const PAD = ${(this.kernelSize - 1) / 2};
       const PIXELS = ${batch * height * width};
-      const LANES = ${LANES};
-      const PER_LANE = ${Math.ceil(channels / LANES)};
+      const ONES = vec4<f32>(1.0);
 
-      var<workgroup> partial : array<f32, LANES>;
-
-      /** Sum over the workgroup of each lane's value (every lane gets it): two barriers, no tree. */
-      fn workgroupSum(lane : i32, value : f32) -> f32 {
-        partial[lane] = value;
-        workgroupBarrier();
-        var total = 0.0;
-        for (var i = 0; i < LANES; i++) {
-          total += partial[i];
+      fn main(pixel : i32) {
+        if (pixel >= PIXELS) {
+          return;
         }
-        workgroupBarrier();
-        return total;
-      }
-
-      fn main(index : i32) {
-        // Barriers need uniform control flow: a workgroup past the last pixel (dispatch rounding)
-        // computes the last pixel again and skips the writes.
-        let block = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y +
-            workgroupId.y * numWorkgroups.x + workgroupId.x);
-        let valid = block < PIXELS;
-        let pixel = min(block, PIXELS - 1);
-        let lane = i32(localIndex);
         let b = pixel / (H * W);
         let y = (pixel / W) % H;
         let x = pixel % W;
-
-        var conv : array<f32, PER_LANE>;
-        var sum = 0.0;
-        for (var i = 0; i < PER_LANE; i++) {
-          let c = lane + i * LANES;
-          var v = 0.0;
-          if (c < C) {
-            v = ConvBias[c];
-            for (var ky = 0; ky < K; ky++) {
-              let iy = y + ky - PAD;
-              if (iy < 0 || iy >= H) {
+        let base = pixel * QUADS;
+        var sum = vec4<f32>(0.0);
+        for (var q = 0; q < QUADS; q++) {
+          var v = ConvBias[q];
+          for (var ky = 0; ky < K; ky++) {
+            let iy = y + ky - PAD;
+            if (iy < 0 || iy >= H) {
+              continue;
+            }
+            for (var kx = 0; kx < K; kx++) {
+              let ix = x + kx - PAD;
+              if (ix < 0 || ix >= W) {
                 continue;
               }
-              for (var kx = 0; kx < K; kx++) {
-                let ix = x + kx - PAD;
-                if (ix < 0 || ix >= W) {
-                  continue;
-                }
-                v += X[((b * H + iy) * W + ix) * C + c] * Filter[(ky * K + kx) * C + c];
-              }
+              v += X[((b * H + iy) * W + ix) * QUADS + q] * Filter[(ky * K + kx) * QUADS + q];
             }
           }
-          conv[i] = v;
+          result[base + q] = v;
           sum += v;
         }
-        let mean = workgroupSum(lane, sum) / f32(C);
-        var squares = 0.0;
-        for (var i = 0; i < PER_LANE; i++) {
-          if (lane + i * LANES < C) {
-            let d = conv[i] - mean;
-            squares += d * d;
-          }
+        let mean = dot(sum, ONES) / f32(QUADS * 4);
+        var squares = vec4<f32>(0.0);
+        for (var q = 0; q < QUADS; q++) {
+          let d = result[base + q] - mean;
+          squares += d * d;
         }
-        let scale = 1.0 / sqrt(workgroupSum(lane, squares) / f32(C) + uniforms.eps);
-        if (valid) {
-          for (var i = 0; i < PER_LANE; i++) {
-            let c = lane + i * LANES;
-            if (c < C) {
-              setOutputAtIndex(pixel * C + c, (conv[i] - mean) * scale * NormWeight[c] + NormBias[c]);
-            }
-          }
+        let scale = 1.0 / sqrt(dot(squares, ONES) / f32(QUADS * 4) + uniforms.eps);
+        for (var q = 0; q < QUADS; q++) {
+          result[base + q] = (result[base + q] - mean) * scale * NormWeight[q] + NormBias[q];
         }
       }
     `;
@@ -140,7 +113,8 @@ export function depthwiseConvLayerNorm(
     kh % 2 === 1 &&
     multiplier === 1 &&
     channels === x.shape[3] &&
-    channels <= MAX_FUSED_CHANNELS;
+    channels % 4 === 0 &&
+    x.shape[0] * x.shape[1] * x.shape[2] >= MIN_FUSED_PIXELS;
   if (!fused) {
     return tf.tidy(() => {
       const pad = (kh - 1) / 2;

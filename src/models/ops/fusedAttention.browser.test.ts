@@ -20,7 +20,13 @@ import { samConfigFromFixture } from '../sam/config';
 import { normalizeAndPad } from '../sam/preprocess';
 import { SamModel } from '../sam/sam';
 import { safetensorsSource } from '../weights/tensorSource';
-import { fusedAttentionFits, fusedGridAttention, MAX_FUSED_HEAD_DIM, type FusedAttentionShape } from './fusedAttention';
+import {
+  fusedAttentionFits,
+  fusedGridAttention,
+  MAX_FUSED_GRID_SIDE,
+  MAX_FUSED_HEAD_DIM,
+  type FusedAttentionShape,
+} from './fusedAttention';
 
 /** float32 kernel vs float64 reference: sums of up to 81 products of O(10) logits, then softmax. */
 const KERNEL_TOLERANCE = 2e-5;
@@ -120,10 +126,12 @@ describe('fused grid attention kernel', () => {
     expect(tf.memory().numTensors).toBe(start);
   });
 
-  it('declines head dims past its limit', () => {
-    const shape = { batch: 1, height: 2, width: 2, heads: 1, headDim: MAX_FUSED_HEAD_DIM + 1 };
-    expect(fusedAttentionFits(shape)).toBe(false);
-    expect(fusedAttentionFits({ ...shape, headDim: MAX_FUSED_HEAD_DIM })).toBe(true);
+  it('declines head dims and grid sides past its limits', () => {
+    const shape = { batch: 1, height: 2, width: 2, heads: 1, headDim: MAX_FUSED_HEAD_DIM };
+    expect(fusedAttentionFits(shape)).toBe(true);
+    expect(fusedAttentionFits({ ...shape, headDim: MAX_FUSED_HEAD_DIM + 1 })).toBe(false);
+    expect(fusedAttentionFits({ ...shape, height: MAX_FUSED_GRID_SIDE + 1 })).toBe(false);
+    expect(fusedAttentionFits({ ...shape, width: MAX_FUSED_GRID_SIDE + 1 })).toBe(false);
   });
 });
 

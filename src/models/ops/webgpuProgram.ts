@@ -27,7 +27,7 @@ export interface WebGpuBackendLike {
   ): tf.TensorInfo;
 }
 
-export const WORKGROUP = 64;
+const WORKGROUP = 64;
 
 /**
  * One thread per row (of the last axis, or per output of a reduction): its WGSL `main(row)` gets the
