@@ -16,6 +16,8 @@
  *   trunkWarmup  warm-up runs of our trunk path (default 0 when the tower path had a warm-up: it runs the
  *              same kernels on the same input right after it, so its shaders are compiled already)
  *   ours       0 = skip our forwards (ORT rows only; default 1)
+ *   unfused    1 = also time our tower with ConvNeXt blocks composed of separate passes instead of the
+ *              fused kernels of src/models/ops/convNextKernels.ts (default 1; row "tower, blocks unfused")
  *   ortWarmup, ortRepeats   override warmup/repeats for ORT
  *   ortForce   1 = run an ORT graph even when its largest tensor exceeds the device's buffer limits
  *   out        SUFFIX: scripts/bench.mjs writes bench-results/clip.SUFFIX.json instead of clip.json
@@ -100,6 +102,7 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const ort = param('ort', '0') === '1';
   const withTrunk = param('trunk', ort ? '1' : '0') === '1';
   const withOurs = param('ours', '1') !== '0';
+  const withUnfused = param('unfused', '1') === '1';
   const trunkWarmupParam = new URLSearchParams(location.search).get('trunkWarmup');
   const trunkWarmup = trunkWarmupParam === null ? undefined : Number(trunkWarmupParam);
   const ortWarmup = Number(param('ortWarmup', String(warmup)));
@@ -163,9 +166,12 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     const gmacsTrunk = trunkMacs(config, size) / 1e9;
     let tower: Timing | undefined;
     let trunk: Timing | undefined;
+    let unfused: Timing | undefined;
     // Rows exist before their figures, so a run stopped midway keeps the cells measured so far.
     const towerRow = live.row([size, 'tower', '', '', '', '', '', '', '', '']);
     const trunkRow = withTrunk || ort ? live.row([size, 'trunk', '', '', '', '', '', '', '', '']) : null;
+    const unfusedRow =
+      withUnfused && model ? live.row([size, 'tower, blocks unfused', '', '', '', '', '', '', '', '']) : null;
     let mem: (tf.MemoryInfo & GpuMemory) | undefined;
     let tfPeakMiB: number | undefined;
     if (model) {
@@ -204,6 +210,21 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
             ),
           limitS,
         );
+      if (unfusedRow) {
+        model.trunk.fusedBlocks = false;
+        unfused = await live.measure(
+          unfusedRow,
+          2,
+          () =>
+            timeRuns(
+              warmup,
+              repeats,
+              timedForward('tower, blocks unfused', () => model.encodeImage(x)),
+            ),
+          limitS,
+        );
+        model.trunk.fusedBlocks = true;
+      }
       x.dispose();
       mem = tf.memory() as tf.MemoryInfo & GpuMemory;
       if (tfDevice) tfPeakMiB = gpuMemoryMiB(tfDevice).peakMiB;
@@ -262,12 +283,21 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
       fill(trunkRow, 'trunk', tower, gmacsTower, ortResults.trunk, '', ' (ORT) vs our tower');
     else if (trunkRow && !String(trunkRow[5]).startsWith('>'))
       live.state.rows.splice(live.state.rows.indexOf(trunkRow), 1);
+    if (unfusedRow) fill(unfusedRow, 'tower, blocks unfused', unfused, gmacsTower, undefined, '');
     perSize.push({
       size,
       batch,
       gmacsPerImage: { tower: gmacsTower, trunk: gmacsTrunk },
       ours: model
-        ? { tower, trunk, memory: mem, gpuInUseMiB: inUseMB, gpuPoolMiB: poolMB, tfDevicePeakMiB: tfPeakMiB }
+        ? {
+            tower,
+            trunk,
+            towerBlocksUnfused: unfused,
+            memory: mem,
+            gpuInUseMiB: inUseMB,
+            gpuPoolMiB: poolMB,
+            tfDevicePeakMiB: tfPeakMiB,
+          }
         : null,
       ort: ortResults,
     });
@@ -277,6 +307,7 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   return live.report([
     `median of ${repeats} timed run(s) after ${warmup} warm-up run(s)${withTrunk ? ` (our trunk path: ${trunkWarmup ?? (warmup > 0 ? 0 : warmup)} warm-up, after the tower)` : ''}${ort ? `; ORT: ${ortRepeats} after ${ortWarmup} per graph` : ''}; times include the readback of the output`,
     'tower = trunk + global pool + LayerNorm + projection (ours encodeImage, ORT embed graph); trunk = res5 / last_hidden_state (ours trunk.forwardDense, ORT dense graph)',
+    'blocks unfused = our tower with each ConvNeXt block as depthwise conv, LayerNorm, fc1, GELU, fc2, ×γ, + x (7 dispatches) instead of the fused dwconv+LayerNorm and layer-scale+residual kernels (5)',
     'ORT/ours = ORT ms / ours ms: above 1 ours is faster',
     'GFLOP/s = 2 x conv/matmul MACs (no elementwise ops) / time',
     'ours GPU MiB = tfjs-webgpu buffer pool after the size ran (buffers are reused, never freed): about the peak so far, weights included',

@@ -18,6 +18,9 @@
  *   ortWarmup, ortRepeats   override warmup/repeats for ORT
  *   ortForce  1 = run an ORT graph even when its largest tensor exceeds the device's buffer limits
  *   ours    0 = skip our encoder and decoder runs (ORT rows only; default 1)
+ *   attention  comma list of fused, unfused (default both): our encoder with SAM's attention as one fused
+ *           WebGPU dispatch (src/models/ops/fusedAttention.ts) and/or composed of tfjs ops (matMul,
+ *           softmax, matMul in 32 MB chunks); one row each, ORT beside the first
  *   limit   seconds one measurement (ours or ORT, warm-up and repeats together) may take (default: no
  *           limit): past it the cell reads "> N s" and the benchmark goes on (bench/liveReport.ts)
  *   out     SUFFIX: scripts/bench.mjs writes bench-results/sam.SUFFIX.json instead of sam.json
@@ -70,6 +73,9 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   const ortForce = query.get('ortForce') === '1';
   const withOurs = query.get('ours') !== '0';
   const limitS = Number(query.get('limit') ?? Infinity);
+  const attentionPaths = (query.get('attention') ?? 'fused,unfused').split(',');
+  for (const a of attentionPaths)
+    if (a !== 'fused' && a !== 'unfused') throw new Error(`unknown attention path ${a} (known: fused, unfused)`);
   for (const m of models)
     if (!PRESETS.includes(m)) throw new Error(`unknown model ${m} (known: ${PRESETS.join(', ')})`);
   for (const p of parts)
@@ -133,10 +139,14 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
 
     // ---- encoder
     let embedding: tf.Tensor4D;
-    if (parts.has('encoder')) {
+    const encoderRuns: Record<string, unknown> = {};
+    for (const [pathIndex, attention] of (parts.has('encoder') ? attentionPaths : []).entries()) {
+      model.imageEncoder.fusedAttention = attention === 'fused';
+      const withOrt = pathIndex === 0;
       let peakTensorBytes = Number.NaN;
       let runs = 0;
-      const row = live.row([name, size, 'encoder ms/img', withOurs ? '' : 'ours=0', '', '', '', '', '']);
+      const measure = `encoder ms/img (attention ${attention})`;
+      const row = live.row([name, size, measure, withOurs ? '' : 'ours=0', '', '', '', '', '']);
       const encoder: Timing | undefined = !withOurs
         ? undefined
         : await live.measure(
@@ -153,7 +163,7 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
                 if (runs++ === 0 && warmup > 0) peakTensorBytes = (await tf.profile(encode)).peakBytes;
                 else await encode();
                 const ms = performance.now() - t0;
-                log(`ours ${name} encoder: ${ms.toFixed(0)} ms`);
+                log(`ours ${name} encoder, attention ${attention}: ${ms.toFixed(0)} ms`);
                 return ms;
               }),
             limitS,
@@ -161,16 +171,17 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
       const pool = poolMiB();
       if (encoder) row.splice(3, 1, encoder.medianMs);
       if (withOurs) row.splice(6, 2, pool, peakTensorBytes / MiB);
-      const ortRes = ortReason(ORT_ENCODERS[name], 'encoder')
-        ? undefined
-        : await live.measure(
-            row,
-            4,
-            () => runOrtGraph(ORT_ENCODERS[name]!, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce }),
-            limitS,
-          );
+      const ortRes =
+        !withOrt || ortReason(ORT_ENCODERS[name], 'encoder')
+          ? undefined
+          : await live.measure(
+              row,
+              4,
+              () => runOrtGraph(ORT_ENCODERS[name]!, { warmup: ortWarmup, repeats: ortRepeats, log, force: ortForce }),
+              limitS,
+            );
       const ortMs = ortRes?.timing && !ortRes.skipped ? ortRes.timing.medianMs : undefined;
-      if (ortRes || ortReason(ORT_ENCODERS[name], 'encoder'))
+      if (withOrt && (ortRes || ortReason(ORT_ENCODERS[name], 'encoder')))
         row.splice(
           4,
           2,
@@ -178,8 +189,10 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
           ratio(ortMs, encoder?.medianMs),
         );
       row[8] = ortRes?.gpuPeakMiB ?? '';
-      fig.encoder = { ours: encoder, oursPoolMiB: pool, oursPeakTensorBytes: peakTensorBytes, ort: ortRes };
+      encoderRuns[attention] = { ours: encoder, oursPoolMiB: pool, oursPeakTensorBytes: peakTensorBytes, ort: ortRes };
+      fig.encoder = encoderRuns;
     }
+    model.imageEncoder.fusedAttention = true;
     if (parts.has('encoder') && withOurs) {
       embedding = predictor.imageEmbedding;
     } else {
@@ -281,6 +294,7 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   return live.report([
     `median of ${repeats} timed run(s) after ${warmup} warm-up run(s)${ort ? `; ORT: ${ortRepeats} after ${ortWarmup}` : ''}; times include the readback of the outputs`,
     'ORT/ours = ORT ms / ours ms: above 1 ours is faster',
+    'attention fused = one WebGPU dispatch per attention (online softmax, no logits buffer); unfused = tfjs matMul, softmax, matMul in 32 MB chunks (the path other backends take)',
     'ours encoder includes preprocessing of the 4:3 RGBA image (resize, normalise, pad, upload); ORT gets pixel_values already on the GPU',
     'AMG masks/s counts candidate masks (3 per grid point) through decoding, upsampling, stability scoring, read-back, RLE and NMS against the image set once (encoder not included), with thresholds disabled',
     'ours GPU MiB = tfjs buffer pool after the part ran (the WebGPU backend keeps freed buffers for reuse); peak tensors = tf.profile peakBytes of the first warm-up encode',

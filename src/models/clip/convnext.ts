@@ -8,6 +8,7 @@
  * ops/inferenceKernels.ts, which have no gradients.
  */
 import * as tf from '@tensorflow/tfjs';
+import { depthwiseConvLayerNorm, layerScaleResidual } from '../ops/convNextKernels';
 import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
 import type { ConvNextConfig } from './config';
 import { collectTensors, type ConvWeights, type LayerNormWeights, type LinearWeights } from './layers';
@@ -44,6 +45,12 @@ export interface ConvNextFeatures {
 const FEATURE_NAMES = ['res2', 'res3', 'res4', 'res5'] as const;
 
 export class ConvNextTrunk {
+  /**
+   * Blocks with the fused kernels of ops/convNextKernels.ts (dwconv + LayerNorm, layer scale + residual);
+   * false composes them from separate passes (benchmarks compare the two).
+   */
+  fusedBlocks = true;
+
   constructor(
     readonly config: ConvNextConfig,
     readonly weights: ConvNextTrunkWeights,
@@ -91,13 +98,18 @@ export class ConvNextTrunk {
   }
 
   private block(w: ConvNextBlockWeights, x: tf.Tensor4D): tf.Tensor4D {
-    const pad = (this.config.kernelSize - 1) / 2;
+    const eps = this.config.eps;
     return tf.tidy(() => {
-      const mixed = tf.fused.depthwiseConv2d({ x, filter: w.dwConv.kernel, strides: 1, pad, bias: w.dwConv.bias });
-      const normed = layerNormInference(mixed, w.norm.weight, w.norm.bias, this.config.eps);
+      if (!this.fusedBlocks) {
+        const pad = (this.config.kernelSize - 1) / 2;
+        const mixed = tf.fused.depthwiseConv2d({ x, filter: w.dwConv.kernel, strides: 1, pad, bias: w.dwConv.bias });
+        const normed = layerNormInference(mixed, w.norm.weight, w.norm.bias, eps);
+        const hidden = geluInference(linearFused(normed, w.fc1.weight, w.fc1.bias));
+        return tf.add(x, tf.mul(linearFused(hidden, w.fc2.weight, w.fc2.bias), w.gamma));
+      }
+      const normed = depthwiseConvLayerNorm(x, w.dwConv.kernel, w.dwConv.bias, w.norm.weight, w.norm.bias, eps);
       const hidden = geluInference(linearFused(normed, w.fc1.weight, w.fc1.bias));
-      const out = linearFused(hidden, w.fc2.weight, w.fc2.bias);
-      return tf.add(x, tf.mul(out, w.gamma));
+      return layerScaleResidual(x, linearFused(hidden, w.fc2.weight, w.fc2.bias), w.gamma);
     });
   }
 

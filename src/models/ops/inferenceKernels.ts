@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gelu, layerNorm } from './nn';
-import { RowProgram, runProgram, WORKGROUP, type WebGpuProgram } from './webgpuProgram';
+import { ElementwiseProgram, RowProgram, runProgram } from './webgpuProgram';
 
 function onWebGpu(): boolean {
   return tf.getBackend() === 'webgpu';
@@ -49,20 +49,9 @@ class RowLayerNormProgram extends RowProgram {
 }
 
 /** Exact GELU x·Φ(x); erf by Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), the polynomial tfjs's Erf uses. */
-class GeluProgram implements WebGpuProgram {
+class GeluProgram extends ElementwiseProgram {
   variableNames = ['A'];
-  outputShape: number[];
   shaderKey = 'dearli_gelu_erf';
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  size = true;
-
-  constructor(shape: number[]) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(shape.reduce((a, d) => a * d, 1) / WORKGROUP), 1, 1];
-  }
 
   getUserCode(): string {
     return `

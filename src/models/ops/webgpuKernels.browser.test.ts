@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../core/rng';
-import { setupTestBackend } from '../../../test/backend';
+import { compiledShaderKeys, setupTestBackend, worstRelativeError } from '../../../test/backend';
 import { takeGpuError } from '../backend';
 import { SHORT_REDUCTION } from './webgpuKernels';
 
@@ -44,15 +44,8 @@ function softmaxReference(data: Float32Array, cols: number): Float32Array {
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
   expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++)
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i])));
-  expect(worst).toBeLessThan(tol);
+  expect(worstRelativeError(actual, expected)).toBeLessThan(tol);
 }
-
-/** Shader keys the WebGPU backend has compiled: shows which program a kernel ran. */
-const compiledShaders = () =>
-  Object.keys((tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache);
 
 beforeAll(async () => {
   await setupTestBackend();
@@ -93,7 +86,7 @@ describe('short-axis WebGPU kernels', () => {
       }
       x.dispose();
       if (expected.length * SHORT_REDUCTION >= data.length)
-        expect(compiledShaders().some((k) => k.includes(`dearli_strided_${op}`))).toBe(true);
+        expect(compiledShaderKeys().some((k) => k.includes(`dearli_strided_${op}`))).toBe(true);
     });
   }
 
@@ -104,7 +97,7 @@ describe('short-axis WebGPU kernels', () => {
       const x = tf.tensor(data, shape);
       const y = tf.softmax(x);
       expectClose(await y.data(), softmaxReference(data, shape[shape.length - 1]), 1e-5);
-      expect(compiledShaders().some((k) => k.includes('dearli_row_softmax'))).toBe(true);
+      expect(compiledShaderKeys().some((k) => k.includes('dearli_row_softmax'))).toBe(true);
       tf.dispose([x, y]);
     },
   );

@@ -27,7 +27,7 @@ export interface WebGpuBackendLike {
   ): tf.TensorInfo;
 }
 
-export const WORKGROUP = 64;
+const WORKGROUP = 64;
 
 /**
  * One thread per row (of the last axis, or per output of a reduction): its WGSL `main(row)` gets the
@@ -46,6 +46,25 @@ export abstract class RowProgram implements WebGpuProgram {
     this.outputShape = outputShape;
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
     this.dispatch = [Math.ceil(rows / WORKGROUP), 1, 1];
+  }
+
+  abstract getUserCode(): string;
+}
+
+/** One thread per output element: its WGSL `main(index)` must check index < uniforms.size. */
+export abstract class ElementwiseProgram implements WebGpuProgram {
+  abstract variableNames: string[];
+  abstract shaderKey: string;
+  outputShape: number[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  size = true;
+
+  constructor(shape: number[]) {
+    this.outputShape = shape;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(shape.reduce((a, d) => a * d, 1) / WORKGROUP), 1, 1];
   }
 
   abstract getUserCode(): string;

@@ -5,6 +5,7 @@
  * output [1, S/16, S/16, outChans].
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedAttentionFits, fusedGridAttention } from '../ops/fusedAttention';
 import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
 import type { SamImageEncoderConfig } from './config';
 import type { SamBlockDims } from './weights';
@@ -81,14 +82,24 @@ export function relativePositionTable(table: tf.Tensor2D, qSize: number, kSize: 
 }
 
 /**
- * Multi-head attention over a grid [B, H, W, C] with optional decomposed relative positions,
- * in (head group × query-row block) chunks of at most MAX_ATTENTION_LOGITS logits.
+ * Multi-head attention over a grid [B, H, W, C] with optional decomposed relative positions: one
+ * fused WebGPU dispatch where it fits (ops/fusedAttention.ts), else composed of tfjs ops in
+ * (head group × query-row block) chunks of at most `maxLogits` logits.
  */
-function gridAttention(x: tf.Tensor4D, p: BlockParams, maxLogits: number): tf.Tensor4D {
+function gridAttention(x: tf.Tensor4D, p: BlockParams, maxLogits: number, fused: boolean): tf.Tensor4D {
   const [batch, h, w] = x.shape;
   const n = h * w;
   const attnDim = p.qkvWeight.shape[1] / 3;
   const headDim = attnDim / p.heads;
+  const shape = { batch, height: h, width: w, heads: p.heads, headDim };
+  if (fused && fusedAttentionFits(shape)) {
+    return tf.tidy(() => {
+      const qkv = linearFused(x.reshape([batch, n, x.shape[3]]), p.qkvWeight, p.qkvBias) as tf.Tensor3D;
+      const relPos = p.relPosH && p.relPosW ? { h: p.relPosH, w: p.relPosW } : undefined;
+      const merged = fusedGridAttention(qkv, shape, relPos).reshape([batch, h, w, attnDim]);
+      return linearFused(merged, p.projWeight, p.projBias) as tf.Tensor4D;
+    });
+  }
   const groups = batch * p.heads;
   const scale = headDim ** -0.5;
   // q, k, v: [B·heads, N, headDim]
@@ -197,6 +208,8 @@ export class SamImageEncoder {
   /** Tensors this encoder created itself (gathered rel-pos tables); the weights belong to the caller. */
   private readonly owned: tf.Tensor[] = [];
   maxAttentionLogits = MAX_ATTENTION_LOGITS;
+  /** Attention as one fused WebGPU dispatch where it fits; false keeps the composed path (parity, benches). */
+  fusedAttention = true;
 
   constructor(config: SamImageEncoderConfig, weights: Map<string, tf.Tensor>, blockDims: SamBlockDims[]) {
     this.config = config;
@@ -245,11 +258,11 @@ export class SamImageEncoder {
     let attended: tf.Tensor4D;
     if (p.windowSize > 0) {
       const windows = tf.tidy(() => windowPartition(normed, p.windowSize));
-      const out = gridAttention(windows, p, this.maxAttentionLogits);
+      const out = gridAttention(windows, p, this.maxAttentionLogits, this.fusedAttention);
       attended = tf.tidy(() => windowUnpartition(out, p.windowSize, h, w));
       tf.dispose([windows, out]);
     } else {
-      attended = gridAttention(normed, p, this.maxAttentionLogits);
+      attended = gridAttention(normed, p, this.maxAttentionLogits, this.fusedAttention);
     }
     normed.dispose();
     return tf.tidy(() => {
