@@ -26,15 +26,15 @@ const out = quick ? 'gpu-quick' : 'gpu';
 const PARTS = quick
   ? [
       // no warm-up runs: on SwiftShader shader compilation is most of a tiny run
-      ['clip', 'clip', 'sizes=32&warmup=0', 240],
-      ['sam', 'sam', 'models=slimsam-77&size=64&batch=4&side=2&warmup=0&limit=120', 240],
+      ['clip', 'clip', 'sizes=32&warmup=0&unfused=0', 240],
+      ['sam', 'sam', 'models=slimsam-77&size=64&batch=4&side=2&warmup=0&limit=120&attention=fused', 240],
       ['train', 'train', 'presets=tiny&batches=2&iters=1&crop=64', 240],
       ['profile sam-decoder', 'profile', 'part=sam-decoder&size=64&batch=4&top=5', 180],
       ['profile train', 'profile', 'part=train&preset=tiny&size=64&batch=2&top=5', 180],
     ]
   : [
-      ['clip', 'clip', 'sizes=320,640&ort=1&repeats=3', 80],
-      ['sam', 'sam', 'models=sam-vit-b,slimsam-77&size=1024&ort=1&side=16&repeats=3&limit=30', 130],
+      ['clip', 'clip', 'sizes=320,640&ort=1&repeats=3&unfused=0', 80],
+      ['sam', 'sam', 'models=sam-vit-b,slimsam-77&size=1024&ort=1&side=16&repeats=3&limit=30&attention=fused', 130],
       ['train', 'train', 'presets=laptop,paper&batches=2,8&iters=3&crop=preset', 130],
       ['profile sam-encoder', 'profile', 'part=sam-encoder&model=sam-vit-b&size=1024&top=10', 45],
       ['profile train', 'profile', 'part=train&preset=laptop&size=512&batch=2&top=10', 45],
