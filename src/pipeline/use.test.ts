@@ -54,7 +54,7 @@ beforeAll(async () => {
   const recs = await store.listImages(trained.platform.db, ids.validation, 0, 1);
   images = recs.map((r) => new File([r.blob], r.fileName));
   await trained.api().useRunModel(runId);
-  expected = await trained.api().segmentImages(images);
+  expected = await trained.api().segmentImages(images, 0.6);
 
   served = new Map();
   for (const f of bundle.files) served.set(`/m/${f.path}`, await bytes(f.content));
@@ -109,6 +109,17 @@ describe('model bundle of a run', () => {
     expect(await entryText(cardInZip)).toBe(await fileOf(bundle, 'model.json').text());
   });
 
+  it('re-segments with the test-time ensemble at another α, the model alone at α = 1', async () => {
+    const api = trained.api();
+    const alone = (await api.segmentImages(images, null))[0];
+    // P_ENS at α = 1 is P_MT renormalised over the classes times (1 − p_void): the model's own posteriors.
+    expect((await api.segmentImages(images, 1))[0].overlay).toEqual(alone.overlay);
+    const clipOnly = (await api.segmentImages(images, 0))[0];
+    expect(clipOnly.segments.map((s) => s.name)).not.toEqual(alone.segments.map((s) => s.name));
+    expect((await api.segmentImages(images, 0.6))[0]).toEqual(expected[0]);
+    await expect(api.segmentImages(images, 1.5)).rejects.toThrow(/α must lie between 0 and 1/);
+  });
+
   it('lists the run among the runs the Use view can open', async () => {
     const runs = await trained.api().usableRuns();
     expect(runs.map((r) => r.id)).toEqual([runId]);
@@ -120,7 +131,7 @@ describe('model bundle of a run', () => {
     const other = await freshSession();
     const view = await other.api().importModelBundle([new File([bundle.zip], 'model.zip')]);
     expect(view.card.weights.sha256).toBe(JSON.parse(await fileOf(bundle, 'model.json').text()).weights.sha256);
-    const got = await other.api().segmentImages(images);
+    const got = await other.api().segmentImages(images, 0.6);
     expect(got[0].segments).toEqual(expected[0].segments);
     expect(got[0].overlay).toEqual(expected[0].overlay);
   });
@@ -131,7 +142,7 @@ describe('model bundle of a run', () => {
     const stages = new Set<string>();
     await other.api().openSharedModel(link, (p) => stages.add(p.stage));
     expect([...stages]).toEqual(expect.arrayContaining(['model card', 'weights']));
-    expect((await other.api().segmentImages(images))[0].overlay).toEqual(expected[0].overlay);
+    expect((await other.api().segmentImages(images, 0.6))[0].overlay).toEqual(expected[0].overlay);
 
     await expect(
       other.api().openSharedModel(shareLink('http://lab.test/', `${base}/m/model.json`, 'e'.repeat(64)), () => {}),
@@ -177,7 +188,7 @@ describe('hub push and predictions', () => {
   });
 
   it("exports the model's predictions on a dataset as COCO panoptic", async () => {
-    const zip = await trained.api().exportPredictions(ids.validation);
+    const zip = await trained.api().exportPredictions(ids.validation, 0.6);
     const entries = await new ZipReader(new BlobReader(zip)).getEntries();
     const json = JSON.parse(await entryText(entries.find((e) => e.filename === 'panoptic_pred.json')!));
     expect(json.annotations).toHaveLength(1);

@@ -17,6 +17,7 @@ import { decoderParamTable } from '../models/decoder/params';
 import { M2FLang } from '../models/decoder/m2fLang';
 import { SafetensorsFile } from '../models/weights/safetensors';
 import { readCheckpointMeta } from '../train/checkpoint';
+import { UPSTREAM_ENSEMBLE_ALPHA } from '../train/pseudoLabels';
 import type { Backbone } from './backbone';
 import type { ClipService } from './clip';
 import { bundleFiles, cardText, parseShareLink, pushModelToHub, shareLink } from './hubShare';
@@ -57,8 +58,21 @@ function rgbTensor(rgba: Uint8ClampedArray, width: number, height: number): tf.T
 }
 
 /** The card's classes as categories (contiguous order = the decoder's class index). */
+function checkEnsembleAlpha(alpha: number | null): void {
+  if (alpha !== null && !(alpha >= 0 && alpha <= 1))
+    throw new DearliError(
+      'use-alpha',
+      `α must lie between 0 and 1, got ${alpha}`,
+      'Choose α in [0, 1], or turn the ensemble off.',
+    );
+}
+
 function cardCategories(card: ModelCard): Category[] {
   return card.classes.map((c) => ({ id: c.id, name: c.name, synonyms: c.synonyms, isthing: c.isthing }));
+}
+
+function usedView({ card, from }: UsedModel): UsedModelView {
+  return { card, from, ensembleAlpha: UPSTREAM_ENSEMBLE_ALPHA };
 }
 
 export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
@@ -177,7 +191,7 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     for (const [name, v] of model.variables) tf.tidy(() => v.assign(tf.tensor(parameters.get(name)!, v.shape)));
     used?.model.dispose();
     used = { card, from, model };
-    return { card, from };
+    return usedView(used);
   }
 
   async function readBundle(
@@ -205,12 +219,19 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     });
   }
 
-  async function segmentOne(backbone: Backbone, image: tf.Tensor3D, categories: Category[]) {
+  /** One image's panoptic result: the model alone (α null) or its test-time ensemble with CLIP at α. */
+  async function segmentOne(
+    backbone: Backbone,
+    image: tf.Tensor3D,
+    categories: Category[],
+    ensembleAlpha: number | null,
+  ) {
     const model = used!.model;
     const classes = await backbone.classRows(used!.card.classes.map((c) => [c.name, ...c.synonyms]));
     const classifier = buildTextClassifier(classes.rows, backbone.embedDim, classes.synonymClass, categories.length);
     try {
-      return (await predictImageTensor(image, backbone, model, classifier, categories)).model.panoptic;
+      const inferences = await predictImageTensor(image, backbone, model, classifier, categories, ensembleAlpha);
+      return (inferences.ensembled ?? inferences.model).panoptic;
     } finally {
       disposeTextClassifier(classifier);
     }
@@ -312,9 +333,10 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
       return use(card, parameters, parsed.cardUrl);
     },
 
-    usedModel: async () => (used ? { card: used.card, from: used.from } : null),
+    usedModel: async () => (used ? usedView(used) : null),
 
-    segmentImages: async (images) => {
+    segmentImages: async (images, ensembleAlpha) => {
+      checkEnsembleAlpha(ensembleAlpha);
       const { card } = requireUsed();
       const backbone = await backboneFor(card, () => {});
       const categories = cardCategories(card);
@@ -322,7 +344,7 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
       for (const file of images) {
         const { rgba, width, height } = await decode(file, file.name);
         const image = rgbTensor(rgba, width, height);
-        const result = await segmentOne(backbone, image, categories).finally(() => image.dispose());
+        const result = await segmentOne(backbone, image, categories, ensembleAlpha).finally(() => image.dispose());
         const colors = new Map(result.segments.map((s) => [s.id, segmentColor(s.id, categories[s.category_id])]));
         const area = new Map<number, number>();
         for (const id of result.idMap) if (id) area.set(id, (area.get(id) ?? 0) + 1);
@@ -351,7 +373,8 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
 
     shareLink: async (labUrl, cardUrl, cardSha256) => shareLink(labUrl, cardUrl, cardSha256),
 
-    exportPredictions: async (datasetId) => {
+    exportPredictions: async (datasetId, ensembleAlpha) => {
+      checkEnsembleAlpha(ensembleAlpha);
       const { card } = requireUsed();
       const dataset = await store.getDataset(db, datasetId);
       if (!dataset)
@@ -362,7 +385,7 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
         for await (const rec of datasetImages(db, [dataset!])) {
           const { rgba, width, height } = await decode(rec.blob, rec.fileName);
           const image = rgbTensor(rgba, width, height);
-          const result = await segmentOne(backbone, image, categories).finally(() => image.dispose());
+          const result = await segmentOne(backbone, image, categories, ensembleAlpha).finally(() => image.dispose());
           yield {
             imageId: rec.id,
             imageFile: rec.fileName,

@@ -15,6 +15,8 @@ export interface UsedModelView {
   card: ModelCard;
   /** Where it came from: a run id, a dropped file name or the URL of model.json. */
   from: string;
+  /** The α (P_MT's weight, 1 − α on CLIP) of the test-time ensemble the view starts with. */
+  ensembleAlpha: number;
 }
 
 export interface SegmentedImage {
@@ -46,7 +48,8 @@ export interface UseApi {
   /** A share link's card and weights through the weight cache, both sha256s verified → the model in use. */
   openSharedModel(link: string, onProgress: (p: ModelDownloadProgress) => void): Promise<UsedModelView>;
   usedModel(): Promise<UsedModelView | null>;
-  segmentImages(files: File[]): Promise<SegmentedImage[]>;
+  /** Segments images with the model in use, alone (`ensembleAlpha` null) or ensembled with CLIP at test time (α on the model, 1 − α on CLIP). */
+  segmentImages(files: File[], ensembleAlpha: number | null): Promise<SegmentedImage[]>;
   /** Pushes a run's bundle to a Hugging Face Hub model repository; returns the share link. The token is used for this call only. */
   pushToHub(
     runId: string,
@@ -55,5 +58,5 @@ export interface UseApi {
   /** `<lab URL>#model=…&sha256=…` for a model.json hosted at `cardUrl`. */
   shareLink(labUrl: string, cardUrl: string, cardSha256: string): Promise<string>;
   /** The model in use on every image of a dataset → COCO panoptic predictions zip. */
-  exportPredictions(datasetId: string): Promise<Blob>;
+  exportPredictions(datasetId: string, ensembleAlpha: number | null): Promise<Blob>;
 }

@@ -108,16 +108,22 @@ export function SharePanel({ runId, onMessage }: { runId: string; onMessage: (m:
 /** Predictions of the model in use on a stored dataset, as a COCO panoptic zip for panopticapi / npm run eval. */
 export function PredictionsExport({
   datasets,
+  ensembleAlpha,
   onMessage,
 }: {
   datasets: { id: string; name: string }[];
+  /** The Use view's test-time ensemble: the predictions are the ones it shows. */
+  ensembleAlpha: number | null;
   onMessage: (m: UserMessage) => void;
 }) {
   const [datasetId, setDatasetId] = useState('');
   const [busy, setBusy] = useState(false);
   const run = async () => {
     setBusy(true);
-    const zip = await attemptWithMessage(() => pipeline().exportPredictions(datasetId || datasets[0].id), onMessage);
+    const zip = await attemptWithMessage(
+      () => pipeline().exportPredictions(datasetId || datasets[0].id, ensembleAlpha),
+      onMessage,
+    );
     setBusy(false);
     if (zip) saveBlob(zip, 'panoptic_pred.zip');
   };
