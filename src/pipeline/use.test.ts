@@ -112,6 +112,10 @@ describe('model bundle of a run', () => {
   it('re-segments with the test-time ensemble at another α, the model alone at α = 1', async () => {
     const api = trained.api();
     const alone = (await api.segmentImages(images, null))[0];
+    // A kept segment's score is a max over C classes + no-object that beat no-object: above 1 / (C + 1).
+    const classes = JSON.parse(await fileOf(bundle, 'model.json').text()).classes.length;
+    for (const s of alone.segments) expect(s.score).toBeGreaterThan(1 / (classes + 1));
+    for (const s of alone.segments) expect(s.score).toBeLessThanOrEqual(1);
     // P_ENS at α = 1 is P_MT renormalised over the classes times (1 − p_void): the model's own posteriors.
     expect((await api.segmentImages(images, 1))[0].overlay).toEqual(alone.overlay);
     const clipOnly = (await api.segmentImages(images, 0))[0];

@@ -358,6 +358,7 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
             id: s.id,
             name: categories[s.category_id].name,
             isthing: s.isthing,
+            score: s.score,
             color: colors.get(s.id)!,
             area: area.get(s.id) ?? 0,
           })),

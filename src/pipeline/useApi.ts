@@ -26,7 +26,17 @@ export interface SegmentedImage {
   image: Blob;
   /** RGBA at the image size in the segments' colours. */
   overlay: Uint8ClampedArray;
-  segments: { id: number; name: string; isthing: boolean; color: [number, number, number]; area: number }[];
+  segments: {
+    id: number;
+    /** The class the panoptic inference gave the segment. */
+    name: string;
+    isthing: boolean;
+    /** That class's probability (the model's, or the ensemble's at the chosen α), as panoptic inference kept it. */
+    score: number;
+    color: [number, number, number];
+    /** Pixels. */
+    area: number;
+  }[];
 }
 
 /** A stored run whose saved weights the Use view can open, export or push. */
