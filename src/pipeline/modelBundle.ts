@@ -12,6 +12,8 @@ import {
 } from '../models/decoder/bundleWeights';
 import { DECODER_PRESETS, type DecoderConfig } from '../models/decoder/config';
 import { SafetensorsFile } from '../models/weights/safetensors';
+import { parseRemoteClipRequest } from './clipRemote';
+import type { RemoteClipRequest } from './modelsApi';
 
 const MODEL_CARD_FORMAT = 'dearli-model/1';
 
@@ -46,7 +48,8 @@ export interface ModelCard {
   preset: string;
   decoder: DecoderConfig;
   classes: CardClass[];
-  clip: { model: string; sha256: string };
+  /** The frozen CLIP the decoder ran on; `source` (absent for a dropped file or the offline stand-in) fetches it again. */
+  clip: { model: string; sha256: string; source?: RemoteClipRequest };
   stages: CardStage[];
   validation: CardScores | null;
   weights: { file: 'model.safetensors'; sha256: string; size: number; tensors: BundleTensor[] };
@@ -217,6 +220,15 @@ export async function readModelBundle(
       cardFrom,
     );
   }
+  if (typeof card.clip?.model !== 'string' || !/^[0-9a-f]{64}$/.test(card.clip.sha256 ?? '')) {
+    throw new DearliError(
+      'bundle-card',
+      'the card names no CLIP model with a sha256',
+      'Check that model.json is the one the lab exported.',
+      cardFrom,
+    );
+  }
+  if (card.clip.source !== undefined) card.clip.source = parseRemoteClipRequest(card.clip.source, cardFrom);
   const expected = card.weights;
   if (source.weights.size !== expected?.size) {
     throw new DearliError(

@@ -23,7 +23,9 @@ import type { ClipService } from './clip';
 import { bundleFiles, cardText, parseShareLink, pushModelToHub, shareLink } from './hubShare';
 import { datasetImages, type ImageDecoder } from './images';
 import { buildModelBundle, MAX_CARD_BYTES, readModelBundle, type ModelBundle, type ModelCard } from './modelBundle';
+import { clipId } from './clipRemote';
 import type { ModelFiles, ProgressSink } from './modelFiles';
+import type { ModelCard as ClipCard } from './modelsApi';
 import { paintOverlay, segmentColor } from './segmentColors';
 import type { RunView } from './trainingApi';
 import { predictImageTensor } from './trainingEval';
@@ -94,7 +96,8 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
   /** The CLIP model id and sha256 of the backbone a run trained on (it must be the one loaded now, or the offline stand-in). */
   function runClip(view: RunView): ModelCard['clip'] {
     const loaded = clip.current();
-    if (loaded && view.backbone.startsWith(`CLIP ${loaded.name}`)) return { model: loaded.name, sha256: loaded.sha256 };
+    if (loaded && view.backbone.startsWith(`CLIP ${loaded.name}`))
+      return { model: loaded.name, sha256: loaded.sha256, ...(loaded.remote ? { source: loaded.remote } : {}) };
     if (!view.backbone.startsWith('CLIP ')) return { model: view.backbone, sha256: OFFLINE_BACKBONE_SHA256 };
     throw new DearliError(
       'use-clip',
@@ -151,7 +154,7 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     });
   }
 
-  /** The backbone the card names: the loaded CLIP if its sha256 matches, a saved one from the cache, or the offline stand-in. */
+  /** The backbone the card names: the loaded CLIP if its sha256 matches, a saved one from the cache, the one its source fetches, or the offline stand-in. */
   async function backboneFor(card: ModelCard, onProgress: ProgressSink): Promise<Backbone> {
     const want = card.clip.sha256;
     const loaded = clip.current();
@@ -166,14 +169,8 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
       const saved = (await files.listSavedModels()).find(
         (m) => m.card.kind === 'clip' && m.card.sha256 === want && m.available,
       );
-      if (!saved) {
-        throw new DearliError(
-          'use-clip',
-          `the model needs CLIP ${card.clip.model} (sha256 ${want.slice(0, 12)}…), which this browser does not have`,
-          'Load that CLIP model in the Models tab (from the hub or a file), then open the model again.',
-        );
-      }
-      await clip.loadSaved(await files.savedModelMeta(saved.id), onProgress);
+      if (saved) await clip.loadSaved(await files.savedModelMeta(saved.id), onProgress);
+      else await fetchClip(card, onProgress);
     }
     const backbone = await clip.backbone();
     if (backbone.embedDim !== card.decoder.embedDim || backbone.channels.join() !== card.decoder.trunkChannels.join()) {
@@ -184,6 +181,38 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
       );
     }
     return backbone;
+  }
+
+  /** The CLIP the card's source names, through the one weight cache (hub or URL), checked against the card's sha256. */
+  async function fetchClip(card: ModelCard, onProgress: ProgressSink): Promise<void> {
+    const { model, sha256: want, source } = card.clip;
+    if (!source) {
+      throw new DearliError(
+        'use-clip',
+        `the model needs CLIP ${model} (sha256 ${want.slice(0, 12)}…), which this browser does not have, and its card names no place to fetch it from (its author loaded it from a file)`,
+        'Load that CLIP model in the Models tab (from the hub or a file), then open the model again.',
+      );
+    }
+    const id = clipId(source);
+    let fetched: ClipCard;
+    try {
+      fetched = await clip.api.loadClip(source, onProgress);
+    } catch (e) {
+      throw new DearliError(
+        'use-clip-unavailable',
+        `CLIP ${id}, which the model needs, could not be fetched (${e instanceof DearliError ? e.problem : (e as Error).message})`,
+        `Check the network and that ${id} can be reached from this browser, or load that CLIP on the Models tab (e.g. from a file), then open the model again.`,
+        id,
+      );
+    }
+    if (fetched.sha256 !== want) {
+      throw new DearliError(
+        'use-clip',
+        `CLIP ${id} now has weights with sha256 ${fetched.sha256.slice(0, 12)}…, the model was trained on ${want.slice(0, 12)}…`,
+        "Load the CLIP weights the model was trained on (Models tab); ask the model's author which file they used.",
+        id,
+      );
+    }
   }
 
   function use(card: ModelCard, parameters: Map<string, Float32Array>, from: string): UsedModelView {
