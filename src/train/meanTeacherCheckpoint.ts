@@ -7,7 +7,7 @@ import { DearliError } from '../core/errors';
 import { Rng, type RngState } from '../core/rng';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../models/weights/safetensors';
 import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
-import type { AlphaChange, MeanTeacherTrainer } from './meanTeacherTrainer';
+import { ALPHA_SOURCES, type AlphaChange, type MeanTeacherTrainer } from './meanTeacherTrainer';
 
 const TEACHER_FORMAT = 'dearli-mean-teacher/1';
 
@@ -62,15 +62,18 @@ function parseExtra(extra: Record<string, unknown> | undefined): MeanTeacherExtr
         Number.isInteger(c?.iteration) &&
         c.alpha >= 0 &&
         c.alpha <= 1 &&
-        (c.source === undefined || c.source === 'manual' || c.source === 'adaptive'),
+        (c.source === undefined || (c.source as string) === 'manual' || ALPHA_SOURCES.includes(c.source)),
     )
   )
     return corrupt('its α history is missing or malformed');
   return {
     rngState: state as RngState,
-    alphaHistory: history.map(({ iteration, alpha, source }) =>
-      source ? { iteration, alpha, source } : { iteration, alpha },
-    ),
+    // Checkpoints of lab 0.1 left the starting α without a source and called the slider "manual".
+    alphaHistory: history.map(({ iteration, alpha, source }) => ({
+      iteration,
+      alpha,
+      source: source === undefined ? 'config' : (source as string) === 'manual' ? 'slider' : source,
+    })),
   };
 }
 
