@@ -12,6 +12,7 @@ import {
 } from '../models/decoder/bundleWeights';
 import { DECODER_PRESETS, type DecoderConfig } from '../models/decoder/config';
 import { SafetensorsFile } from '../models/weights/safetensors';
+import type { AlphaSource } from '../train/meanTeacherTrainer';
 import { parseRemoteClipRequest } from './clipRemote';
 import type { RemoteClipRequest } from './modelsApi';
 
@@ -24,21 +25,34 @@ interface CardClass {
   isthing: boolean;
 }
 
-interface CardStage {
+/** One stage of the chain that made the weights, with its recipe. */
+export interface CardStage {
   kind: 'supervised' | 'dewa' | 'meanTeacher';
+  /** Iterations trained (a paused run's, not the ones planned). */
   iterations: number;
   batch: number;
-  /** Mean Teacher: the α in force at the end and every change with the iteration it applied from. */
+  cropSize: number;
+  learningRate: number;
+  /** Mean Teacher: the α in force at the end and every change with the iteration it applied from and who made it. */
   alpha?: number;
-  alphaHistory?: { iteration: number; alpha: number }[];
+  alphaHistory?: { iteration: number; alpha: number; source: AlphaSource }[];
+  /** Mean Teacher: the EMA decay γ, constant when started from DeWa weights, ramped up from scratch. */
+  emaDecay?: number;
+  startedFrom?: 'dewa' | 'scratch';
 }
 
-interface CardScores {
-  dataset: string;
+interface CardScoreFigures {
   pq: number;
   sq: number;
   rq: number;
   miou: number;
+}
+
+/** Percent, as the lab displays them; `ensembled`: the same validation with the test-time ensemble with CLIP at α. */
+interface CardScores extends CardScoreFigures {
+  dataset: string;
+  images?: number;
+  ensembled?: CardScoreFigures & { alpha: number };
 }
 
 export interface ModelCard {

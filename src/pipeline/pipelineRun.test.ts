@@ -63,6 +63,21 @@ describe('whole pipeline run', () => {
     expect(expectedMt).toMatchObject({ status: 'finished', iteration: 2, config: { dewaRunId: expected.runIds.dewa } });
     expect(expectedMt.evals).toHaveLength(1);
     expect(expectedMt.teacherEvals).toHaveLength(1);
+    // Its bundle's card lists the chain that made the weights, each stage with its recipe.
+    const bundle = await a.api().exportModelBundle(expected.runIds.meanTeacher!);
+    const card = JSON.parse(await bundle.files.find((f) => f.path === 'model.json')!.content.text());
+    const recipe = { iterations: 2, batch: 1, cropSize: 32, learningRate: 1e-4 };
+    expect(card.stages).toEqual([
+      { kind: 'dewa', ...recipe },
+      {
+        kind: 'meanTeacher',
+        ...recipe,
+        alpha: 0.6,
+        alphaHistory: [{ iteration: 0, alpha: 0.6, source: 'config' }],
+        emaDecay: 0.999,
+        startedFrom: 'dewa',
+      },
+    ]);
 
     const split = await demoDatabase(options);
     const b = await session(split.name);

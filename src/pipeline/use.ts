@@ -13,32 +13,20 @@ import { baseName, expandZips, readBlob } from '../data/files';
 import { exportPanopticPredictions, type PanopticPrediction } from '../data/predictionsExport';
 import * as store from '../data/store';
 import { buildTextClassifier, disposeTextClassifier } from '../models/decoder/classHead';
-import { decoderParamTable } from '../models/decoder/params';
 import { M2FLang } from '../models/decoder/m2fLang';
-import { SafetensorsFile } from '../models/weights/safetensors';
-import { readCheckpointMeta } from '../train/checkpoint';
 import { UPSTREAM_ENSEMBLE_ALPHA } from '../train/pseudoLabels';
 import type { Backbone } from './backbone';
 import type { ClipService } from './clip';
 import { bundleFiles, cardText, parseShareLink, pushModelToHub, shareLink } from './hubShare';
 import { datasetImages, type ImageDecoder } from './images';
-import { buildModelBundle, MAX_CARD_BYTES, readModelBundle, type ModelBundle, type ModelCard } from './modelBundle';
+import { MAX_CARD_BYTES, readModelBundle, type ModelCard } from './modelBundle';
 import { clipId } from './clipRemote';
 import type { ModelFiles, ProgressSink } from './modelFiles';
 import type { ModelCard as ClipCard } from './modelsApi';
+import { bundleOfRun, OFFLINE_BACKBONE_SHA256, type StoredRun } from './runBundle';
 import { paintOverlay, segmentColor } from './segmentColors';
-import type { RunView } from './trainingApi';
 import { predictImageTensor } from './trainingEval';
 import type { SegmentedImage, UseApi, UsedModelView } from './useApi';
-
-/** The card's CLIP sha256 for the offline stand-in backbone (no CLIP weights: a seeded random trunk). */
-const OFFLINE_BACKBONE_SHA256 = '0'.repeat(64);
-
-/** What the training service stores per run (see training.ts): its view and the last checkpoint. */
-interface StoredRun {
-  view: RunView;
-  stage: { checkpoint: Blob | null } | null;
-}
 
 interface UsedModel {
   card: ModelCard;
@@ -79,80 +67,7 @@ function usedView({ card, from }: UsedModel): UsedModelView {
 
 export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
   let used: UsedModel | null = null;
-
-  async function storedRun(runId: string): Promise<StoredRun & { checkpoint: Blob }> {
-    const rec = await store.getRun<StoredRun>(db, runId);
-    if (!rec) throw new DearliError('use-missing-run', `run ${runId} is not stored`, 'Pick another run.');
-    const checkpoint = rec.state.stage?.checkpoint;
-    if (!checkpoint)
-      throw new DearliError(
-        'use-untrained',
-        'this run has no saved weights yet',
-        'Train it a little longer: a run saves every 10 iterations and when paused.',
-      );
-    return { ...rec.state, checkpoint };
-  }
-
-  /** The CLIP model id and sha256 of the backbone a run trained on (it must be the one loaded now, or the offline stand-in). */
-  function runClip(view: RunView): ModelCard['clip'] {
-    const loaded = clip.current();
-    if (loaded && view.backbone.startsWith(`CLIP ${loaded.name}`))
-      return { model: loaded.name, sha256: loaded.sha256, ...(loaded.remote ? { source: loaded.remote } : {}) };
-    if (!view.backbone.startsWith('CLIP ')) return { model: view.backbone, sha256: OFFLINE_BACKBONE_SHA256 };
-    throw new DearliError(
-      'use-clip',
-      `this run trained on "${view.backbone}", which is not loaded`,
-      'Load that CLIP model (Models tab) so the bundle can name its sha256.',
-    );
-  }
-
-  async function runBundle(runId: string): Promise<ModelBundle> {
-    const { view, checkpoint } = await storedRun(runId);
-    const file = await SafetensorsFile.open(checkpoint, `checkpoint of ${runId}`);
-    const decoder = (await readCheckpointMeta(file)).config;
-    const parameters = new Map<string, Float32Array>();
-    for (const name of decoderParamTable(decoder).keys())
-      parameters.set(name, (await file.read(`param/${name}`)).data as Float32Array);
-    const { config } = view;
-    const categories: { id: number; isthing: boolean }[] =
-      config.kind === 'dewa'
-        ? [{ id: 1, isthing: true }]
-        : ((await store.getDataset(db, config.trainDatasetIds[0]))?.categories ?? []);
-    if (categories.length !== view.classNames.length) {
-      throw new DearliError(
-        'use-missing-dataset',
-        "the run's training dataset is no longer stored, so its classes are unknown",
-        'Import the dataset again, or export another run.',
-      );
-    }
-    const validationDataset = config.validationDatasetId
-      ? await store.getDataset(db, config.validationDatasetId)
-      : undefined;
-    const last = view.evals.at(-1);
-    return buildModelBundle({
-      labVersion: LAB_VERSION,
-      name: `${config.kind} ${config.preset} (${view.iteration} iterations)`,
-      decoder,
-      classes: categories.map((c, k) => ({
-        id: c.id,
-        name: view.classNames[k][0],
-        synonyms: view.classNames[k].slice(1),
-        isthing: c.isthing,
-      })),
-      clip: runClip(view),
-      stages: [{ kind: config.kind, iterations: view.iteration, batch: config.batchSize }],
-      validation: last
-        ? {
-            dataset: validationDataset?.name ?? 'validation',
-            pq: 100 * last.pq,
-            sq: 100 * last.sq,
-            rq: 100 * last.rq,
-            miou: 100 * last.miou,
-          }
-        : null,
-      parameters,
-    });
-  }
+  const runBundle = (runId: string) => bundleOfRun(db, clip, runId);
 
   /** The backbone the card names: the loaded CLIP if its sha256 matches, a saved one from the cache, the one its source fetches, or the offline stand-in. */
   async function backboneFor(card: ModelCard, onProgress: ProgressSink): Promise<Backbone> {
@@ -416,8 +331,9 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
           const { rgba, width, height } = await decode(rec.blob, rec.fileName);
           const image = rgbTensor(rgba, width, height);
           const result = await segmentOne(backbone, image, categories, ensembleAlpha).finally(() => image.dispose());
+          // The dataset's own image_id, so the predictions pair with its annotation file.
           yield {
-            imageId: rec.id,
+            imageId: rec.sourceImageId ?? rec.id,
             imageFile: rec.fileName,
             width,
             height,

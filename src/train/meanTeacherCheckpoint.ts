@@ -7,7 +7,7 @@ import { DearliError } from '../core/errors';
 import { Rng, type RngState } from '../core/rng';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../models/weights/safetensors';
 import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
-import { ALPHA_SOURCES, type AlphaChange, type MeanTeacherTrainer } from './meanTeacherTrainer';
+import { ALPHA_SOURCES, storedAlphaChange, type AlphaChange, type MeanTeacherTrainer } from './meanTeacherTrainer';
 
 const TEACHER_FORMAT = 'dearli-mean-teacher/1';
 
@@ -68,12 +68,7 @@ function parseExtra(extra: Record<string, unknown> | undefined): MeanTeacherExtr
     return corrupt('its α history is missing or malformed');
   return {
     rngState: state as RngState,
-    // Checkpoints of lab 0.1 left the starting α without a source and called the slider "manual".
-    alphaHistory: history.map(({ iteration, alpha, source }) => ({
-      iteration,
-      alpha,
-      source: source === undefined ? 'config' : (source as string) === 'manual' ? 'slider' : source,
-    })),
+    alphaHistory: history.map(storedAlphaChange),
   };
 }
 

@@ -101,6 +101,12 @@ export interface AlphaChange {
 export const ALPHA_SOURCES = ['config', 'slider', 'sweep', 'adaptive'] as const;
 export type AlphaSource = (typeof ALPHA_SOURCES)[number];
 
+/** An α change as stored, lab 0.1's included (its starting α had no source and the slider was "manual"). */
+export function storedAlphaChange(c: { iteration: number; alpha: number; source?: string }): AlphaChange {
+  const source = c.source === undefined ? 'config' : c.source === 'manual' ? 'slider' : (c.source as AlphaSource);
+  return { iteration: c.iteration, alpha: c.alpha, source };
+}
+
 export interface MeanTeacherStepReport {
   iteration: number;
   alpha: number;
