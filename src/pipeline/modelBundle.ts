@@ -178,11 +178,9 @@ function isNewer(card: string, lab: string): boolean {
   return false;
 }
 
-/** Verifies a bundle (card sha256, lab version, preset, weights size and sha256, every tensor) and reads its weights. */
-export async function readModelBundle(
-  source: BundleSource,
-): Promise<{ card: ModelCard; parameters: Map<string, Float32Array> }> {
-  const { cardFrom, weightsFrom } = source;
+/** Verifies a card (size, JSON, the link's sha256, format, lab version, preset, CLIP) before any weight is fetched. */
+export async function checkModelCard(source: Omit<BundleSource, 'weights' | 'weightsFrom'>): Promise<ModelCard> {
+  const { cardFrom } = source;
   if (source.cardText.length > MAX_CARD_BYTES) {
     throw new DearliError(
       'bundle-card',
@@ -191,14 +189,7 @@ export async function readModelBundle(
       cardFrom,
     );
   }
-  if (source.expectedCardSha256 && (await sha256(source.cardText)) !== source.expectedCardSha256) {
-    throw new DearliError(
-      'bundle-sha256',
-      'model.json does not have the sha256 the link carries: it was changed after the link was made',
-      'Ask for a new link, or open the model from its files.',
-      cardFrom,
-    );
-  }
+  // JSON first: for a web page where the card should be, "not JSON" says more than a sha256 mismatch.
   let card: ModelCard;
   try {
     card = JSON.parse(source.cardText) as ModelCard;
@@ -207,6 +198,14 @@ export async function readModelBundle(
       'bundle-card',
       `model.json is not JSON (${(e as Error).message})`,
       'Check that the link points at a DEARLi Lab model.json, not a web page.',
+      cardFrom,
+    );
+  }
+  if (source.expectedCardSha256 && (await sha256(source.cardText)) !== source.expectedCardSha256) {
+    throw new DearliError(
+      'bundle-sha256',
+      'model.json does not have the sha256 the link carries: it was changed after the link was made',
+      'Ask for a new link, or open the model from its files.',
       cardFrom,
     );
   }
@@ -243,6 +242,15 @@ export async function readModelBundle(
     );
   }
   if (card.clip.source !== undefined) card.clip.source = parseRemoteClipRequest(card.clip.source, cardFrom);
+  return card;
+}
+
+/** Verifies a bundle (the card as checkModelCard does, then the weights' size and sha256 and every tensor) and reads its weights. */
+export async function readModelBundle(
+  source: BundleSource,
+): Promise<{ card: ModelCard; parameters: Map<string, Float32Array> }> {
+  const card = await checkModelCard(source);
+  const { weightsFrom } = source;
   const expected = card.weights;
   if (source.weights.size !== expected?.size) {
     throw new DearliError(

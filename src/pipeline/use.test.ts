@@ -3,10 +3,12 @@
  * session (dropped zip, and a share link served over HTTP) gives the same weights and the same
  * segmentation; tampering is refused; the hub push and the predictions export carry the run's model.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BlobReader, TextWriter, ZipReader, type Entry, type FileEntry } from '@zip.js/zip.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DearliError } from '../core/errors';
 import * as store from '../data/store';
 import { importDecoderWeights } from '../models/decoder/bundleWeights';
 import { SafetensorsFile } from '../models/weights/safetensors';
@@ -27,6 +29,7 @@ let server: Server;
 let base: string;
 let ids: Record<string, string>;
 
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 const bytes = async (b: Blob) => new Uint8Array(await b.arrayBuffer());
 const entryText = (e: Entry) => (e as FileEntry).getData(new TextWriter());
 const fileOf = (d: BundleDownload, path: string) => d.files.find((f) => f.path === path)!.content;
@@ -164,6 +167,41 @@ describe('model bundle of a run', () => {
         .api()
         .openSharedModel(shareLink('http://lab.test/', `${base}/missing/model.json`, bundle.cardSha256), () => {}),
     ).rejects.toThrow(/404|could not be downloaded/);
+  });
+
+  it('refuses, saying what to do, a link to nowhere or to a web page, a card from a newer lab and an unknown preset', async () => {
+    const other = await freshSession();
+    const open = (cardUrl: string, cardSha256: string) =>
+      other.api().openSharedModel(shareLink('http://lab.test/', cardUrl, cardSha256), () => {});
+    const message = (e: unknown) => (e as DearliError).toJSON();
+    // Port 1 on 127.0.0.1: nothing listens.
+    const unreachable = await open('http://127.0.0.1:1/m/model.json', bundle.cardSha256).catch(message);
+    expect(unreachable).toMatchObject({
+      code: 'share-unreachable',
+      problem: expect.stringContaining('http://127.0.0.1:1/m/model.json could not be downloaded'),
+      fix: expect.stringContaining('CORS'),
+    });
+    const page = '<!doctype html><title>Sign in</title>';
+    served.set('/page/model.json', new TextEncoder().encode(page));
+    expect(await open(`${base}/page/model.json`, sha256Hex(page)).catch(message)).toMatchObject({
+      code: 'bundle-card',
+      problem: expect.stringContaining('model.json is not JSON'),
+      fix: expect.stringContaining('not a web page'),
+    });
+    const card = JSON.parse(await fileOf(bundle, 'model.json').text());
+    for (const [folder, changed, expected] of [
+      ['newer', { ...card, labVersion: '99.0.0' }, { code: 'bundle-version', fix: 'Open it in an up-to-date lab.' }],
+      [
+        'preset',
+        { ...card, preset: 'huge', decoder: { ...card.decoder, preset: 'huge' } },
+        { code: 'bundle-preset', problem: expect.stringContaining('preset "huge" is not one this lab knows') },
+      ],
+    ] as const) {
+      const text = JSON.stringify(changed);
+      served.set(`/${folder}/model.json`, new TextEncoder().encode(text));
+      served.set(`/${folder}/model.safetensors`, served.get('/m/model.safetensors')!);
+      expect(await open(`${base}/${folder}/model.json`, sha256Hex(text)).catch(message)).toMatchObject(expected);
+    }
   });
 });
 

@@ -19,7 +19,7 @@ import type { Backbone } from './backbone';
 import type { ClipService } from './clip';
 import { bundleFiles, cardText, parseShareLink, pushModelToHub, shareLink } from './hubShare';
 import { datasetImages, type ImageDecoder } from './images';
-import { MAX_CARD_BYTES, readModelBundle, type ModelCard } from './modelBundle';
+import { checkModelCard, MAX_CARD_BYTES, readModelBundle, type ModelCard } from './modelBundle';
 import { clipId } from './clipRemote';
 import type { ModelFiles, ProgressSink } from './modelFiles';
 import type { ModelCard as ClipCard } from './modelsApi';
@@ -48,6 +48,19 @@ function rgbTensor(rgba: Uint8ClampedArray, width: number, height: number): tf.T
 }
 
 /** The card's classes as categories (contiguous order = the decoder's class index). */
+/** model.json's text, its size checked before it is read (a URL may return anything). */
+async function cardTextOf(cardFile: Blob, cardFrom: string): Promise<string> {
+  if (cardFile.size > MAX_CARD_BYTES) {
+    throw new DearliError(
+      'bundle-card',
+      `model.json is ${cardFile.size} bytes (a card is at most ${MAX_CARD_BYTES})`,
+      'Check that it is a DEARLi Lab model.json.',
+      cardFrom,
+    );
+  }
+  return cardFile.text();
+}
+
 function checkEnsembleAlpha(alpha: number | null): void {
   if (alpha !== null && !(alpha >= 0 && alpha <= 1))
     throw new DearliError(
@@ -145,16 +158,8 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     weightsFrom: string,
     expectedCardSha256?: string,
   ) {
-    if (cardFile.size > MAX_CARD_BYTES) {
-      throw new DearliError(
-        'bundle-card',
-        `model.json is ${cardFile.size} bytes (a card is at most ${MAX_CARD_BYTES})`,
-        'Check that it is a DEARLi Lab model.json.',
-        cardFrom,
-      );
-    }
     return readModelBundle({
-      cardText: await cardFile.text(),
+      cardText: await cardTextOf(cardFile, cardFrom),
       cardFrom,
       weights,
       weightsFrom,
@@ -250,20 +255,27 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
       const parsed = parseShareLink(new URL(link, 'http://lab.invalid/').hash);
       if (!parsed) throw new DearliError('share-link', 'the link holds no #model=…', 'Ask for the share link again.');
       const signal = files.beginLoad();
+      // Two tries: a link whose server is not there should say so in seconds, not after a minute of backoff.
       const fetchFile = async (url: string, role: string) => {
         try {
-          return await files.fetchModelFile({ kind: 'url', url }, role, signal, onProgress);
+          return await files.fetchModelFile({ kind: 'url', url }, role, signal, onProgress, { maxAttempts: 2 });
         } catch (e) {
-          if (e instanceof DearliError) throw e;
+          if (e instanceof DearliError && e.code === 'download-cancelled') throw e;
           throw new DearliError(
             'share-unreachable',
-            `${url} could not be downloaded (${(e as Error).message})`,
-            'Check the link, and that the server allows cross-origin requests (CORS).',
+            `${url} could not be downloaded (${e instanceof DearliError ? e.problem : (e as Error).message})`,
+            'Check the link, and that its server is up and allows cross-origin requests (CORS).',
             url,
           );
         }
       };
       const cardFile = await fetchFile(parsed.cardUrl, 'model card');
+      await checkModelCard({
+        cardText: await cardTextOf(cardFile.blob, parsed.cardUrl),
+        cardFrom: parsed.cardUrl,
+        expectedCardSha256: parsed.cardSha256,
+        labVersion: LAB_VERSION,
+      });
       const weightsUrl = new URL('model.safetensors', parsed.cardUrl).href;
       const weightsFile = await fetchFile(weightsUrl, 'weights');
       const { card, parameters } = await readBundle(
