@@ -240,4 +240,35 @@ describe('hub push and predictions', () => {
     );
     expect(names).toEqual(expected[0].segments.map((s) => s.name));
   });
+
+  it('for a dataset whose categories differ, lists the mismatch and exports by class name', async () => {
+    const api = trained.api();
+    expect(await api.predictionClasses(ids.validation)).toMatchObject({ same: true, unmatchedModel: [] });
+    // The validation set's categories renumbered (+100), and the class of the first predicted segment renamed.
+    const db = trained.platform.db;
+    const dataset = (await store.getDataset(db, ids.validation))!;
+    const gone = expected[0].segments[0].name;
+    const categories = dataset.categories.map((c) => ({
+      ...c,
+      id: c.id + 100,
+      name: c.name === gone ? 'heaven' : c.name,
+    }));
+    await db.put('datasets', { ...dataset, categories });
+    const match = await api.predictionClasses(ids.validation);
+    expect(match).toMatchObject({ same: false, unmatchedModel: [gone], unmatchedDataset: ['heaven'] });
+    expect(match.byName).toHaveLength(categories.length - 1);
+
+    const zip = await api.exportPredictions(ids.validation, 0.6, true);
+    const entries = await new ZipReader(new BlobReader(zip)).getEntries();
+    const json = JSON.parse(await entryText(entries.find((e) => e.filename === 'panoptic_pred.json')!));
+    expect(json.categories.map((c: { id: number; name: string }) => [c.id, c.name])).toEqual(
+      categories.map((c) => [c.id, c.name]),
+    );
+    const named = (json.annotations[0].segments_info as { category_id: number }[]).map(
+      (s) => categories.find((c) => c.id === s.category_id)!.name,
+    );
+    // The renamed class's segment is left out (void); every other keeps its class, now in the dataset's ids.
+    expect(named).toEqual(expected[0].segments.map((s) => s.name).filter((n) => n !== gone));
+    await db.put('datasets', dataset);
+  });
 });

@@ -23,6 +23,8 @@ import { checkModelCard, MAX_CARD_BYTES, readModelBundle, type ModelCard } from 
 import { clipId } from './clipRemote';
 import type { ModelFiles, ProgressSink } from './modelFiles';
 import type { ModelCard as ClipCard } from './modelsApi';
+import { matchClasses, predictionByName } from './classMatch';
+import { requireDataset } from './clip';
 import { bundleOfRun, OFFLINE_BACKBONE_SHA256, type StoredRun } from './runBundle';
 import { paintOverlay, segmentColor } from './segmentColors';
 import { predictImageTensor } from './trainingEval';
@@ -330,21 +332,23 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
 
     shareLink: async (labUrl, cardUrl, cardSha256) => shareLink(labUrl, cardUrl, cardSha256),
 
-    exportPredictions: async (datasetId, ensembleAlpha) => {
+    predictionClasses: async (datasetId) =>
+      matchClasses(requireUsed().card.classes, (await requireDataset(db, datasetId)).categories),
+
+    exportPredictions: async (datasetId, ensembleAlpha, byName = false) => {
       checkEnsembleAlpha(ensembleAlpha);
       const { card } = requireUsed();
-      const dataset = await store.getDataset(db, datasetId);
-      if (!dataset)
-        throw new DearliError('use-missing-dataset', `dataset ${datasetId} is not stored`, 'Pick another dataset.');
+      const dataset = await requireDataset(db, datasetId);
+      const match = byName ? matchClasses(card.classes, dataset.categories) : null;
       const backbone = await backboneFor(card, () => {});
       const categories = cardCategories(card);
       async function* predictions(): AsyncGenerator<PanopticPrediction> {
-        for await (const rec of datasetImages(db, [dataset!])) {
+        for await (const rec of datasetImages(db, [dataset])) {
           const { rgba, width, height } = await decode(rec.blob, rec.fileName);
           const image = rgbTensor(rgba, width, height);
           const result = await segmentOne(backbone, image, categories, ensembleAlpha).finally(() => image.dispose());
           // The dataset's own image_id, so the predictions pair with its annotation file.
-          yield {
+          const prediction: PanopticPrediction = {
             imageId: rec.sourceImageId ?? rec.id,
             imageFile: rec.fileName,
             width,
@@ -352,9 +356,10 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
             ids: Uint32Array.from(result.idMap),
             segments: result.segments.map((s) => ({ id: s.id, category_id: categories[s.category_id].id })),
           };
+          yield match ? predictionByName(prediction, match) : prediction;
         }
       }
-      return exportPanopticPredictions(predictions(), categories);
+      return exportPanopticPredictions(predictions(), match ? dataset.categories : categories);
     },
   };
 

@@ -39,6 +39,18 @@ export interface SegmentedImage {
   }[];
 }
 
+/** A model's classes against a dataset's categories (src/pipeline/classMatch.ts). */
+export interface ClassMatch {
+  /** Every model class is a dataset category with the same id and name, and the dataset has no other. */
+  same: boolean;
+  /** Model class → dataset category by name. */
+  byName: { model: string; modelId: number; dataset: string; categoryId: number }[];
+  /** Model classes no dataset category is named like: their segments are left out (void) when exporting by name. */
+  unmatchedModel: string[];
+  /** Dataset categories no model class is named like: the model never predicts them. */
+  unmatchedDataset: string[];
+}
+
 /** A stored run whose saved weights the Use view can open, export or push. */
 export interface UsableRun {
   id: string;
@@ -67,6 +79,8 @@ export interface UseApi {
   ): Promise<{ link: string; cardUrl: string }>;
   /** `<lab URL>#model=…&sha256=…` for a model.json hosted at `cardUrl`. */
   shareLink(labUrl: string, cardUrl: string, cardSha256: string): Promise<string>;
-  /** The model in use on every image of a dataset → COCO panoptic predictions zip. */
-  exportPredictions(datasetId: string, ensembleAlpha: number | null): Promise<Blob>;
+  /** The model's classes against a dataset's categories: the same, or matched by name with what stays unmatched. */
+  predictionClasses(datasetId: string): Promise<ClassMatch>;
+  /** The model in use on every image of a dataset → COCO panoptic predictions zip; `byName`: in the dataset's categories, matched by name (unmatched classes void). */
+  exportPredictions(datasetId: string, ensembleAlpha: number | null, byName?: boolean): Promise<Blob>;
 }
