@@ -112,39 +112,6 @@ async function predictImage(
   );
 }
 
-/** The class scores panoptic inference reads from one forward: the model's logits alone (α null), or P_ENS at α (P_MT's weight). */
-function classScoresOf(f: TestForward, numQueries: number, numClasses: number, ensembleAlpha: number | null) {
-  if (ensembleAlpha === null || !f.clipLogits) return f.classLogits;
-  return ensemblePosteriors(f.classLogits, f.clipLogits, numQueries, numClasses, ensembleAlpha);
-}
-
-/** Panoptic inference of one read-back forward at the image size, alone or with the test-time ensemble at α. */
-export function panopticOfForward(
-  f: TestForward,
-  model: M2FLang,
-  height: number,
-  width: number,
-  categories: readonly { isthing: boolean }[],
-  ensembleAlpha: number | null,
-): PanopticResult {
-  const scores = classScoresOf(f, model.config.numQueries, categories.length, ensembleAlpha);
-  return panopticOfScores(scores, f, model, height, width, categories);
-}
-
-function panopticOfScores(
-  scores: ArrayLike<number>,
-  f: TestForward,
-  model: M2FLang,
-  height: number,
-  width: number,
-  categories: readonly { isthing: boolean }[],
-): PanopticResult {
-  return panopticInference(scores, f.maskLogits, model.config.numQueries, height, width, {
-    numClasses: categories.length,
-    isThing: (k: number) => categories[k].isthing,
-  });
-}
-
 /** Predicts an RGB 0–255 [H, W, 3] image at its own size (validation images, images dropped in the Use view). */
 export async function predictImageTensor(
   image: tf.Tensor3D,
@@ -157,13 +124,14 @@ export async function predictImageTensor(
   const [height, width] = image.shape;
   const numQueries = model.config.numQueries;
   const f = await testForward(image, backbone, model, classifier, ensembleAlpha !== null);
+  const options = { numClasses: categories.length, isThing: (k: number) => categories[k].isthing };
   const inference = {
-    panoptic: panopticOfScores(f.classLogits, f, model, height, width, categories),
+    panoptic: panopticInference(f.classLogits, f.maskLogits, numQueries, height, width, options),
     semantic: f.semantic,
   };
   let ensembled: ImageInference | null = null;
   if (f.clipLogits && ensembleAlpha !== null) {
-    const scores = classScoresOf(f, numQueries, categories.length, ensembleAlpha);
+    const scores = ensemblePosteriors(f.classLogits, f.clipLogits, numQueries, categories.length, ensembleAlpha);
     const semantic = tf.tidy(() =>
       semanticInferenceOnDevice(
         tf.tensor2d(Float32Array.from(scores), [numQueries, categories.length + 1]),
@@ -171,7 +139,7 @@ export async function predictImageTensor(
       ),
     );
     ensembled = {
-      panoptic: panopticOfScores(scores, f, model, height, width, categories),
+      panoptic: panopticInference(scores, f.maskLogits, numQueries, height, width, options),
       semantic: (await semantic.data()) as Int32Array,
     };
     semantic.dispose();
