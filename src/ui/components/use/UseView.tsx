@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type {
   ModelDownloadProgress,
   SegmentedImage,
@@ -36,7 +36,7 @@ export function UseView() {
   const wanted = useRef<{ files: File[]; alpha: number | null } | null>(null);
   const running = useRef(false);
   const [messages, setMessages] = useState<UserMessage[]>([]);
-  const show = (m: UserMessage) => setMessages([m]);
+  const show = useCallback((m: UserMessage) => setMessages([m]), []);
 
   const open = async (what: () => Promise<UsedModelView>, fromRun: string | null) => {
     setMessages([]);
@@ -166,7 +166,12 @@ export function UseView() {
             <SegmentedImageView key={`${r.fileName}-${i}`} result={r} />
           ))}
           <h3>Predictions for a dataset</h3>
-          <PredictionsExport datasets={datasets} ensembleAlpha={ensembleAlphaOf(ensemble)} onMessage={show} />
+          <PredictionsExport
+            key={`${model.from}:${model.card.weights.sha256}`}
+            datasets={datasets}
+            ensembleAlpha={ensembleAlphaOf(ensemble)}
+            onMessage={show}
+          />
         </section>
       )}
       {model && sharedRunId && <SharePanel runId={sharedRunId} onMessage={show} />}
