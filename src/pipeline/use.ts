@@ -77,7 +77,8 @@ function cardCategories(card: ModelCard): Category[] {
 }
 
 function usedView({ card, from }: UsedModel): UsedModelView {
-  return { card, from, ensembleAlpha: UPSTREAM_ENSEMBLE_ALPHA };
+  // The α its author validated the ensemble at, else upstream's.
+  return { card, from, ensembleAlpha: card.validation?.ensembled?.alpha ?? UPSTREAM_ENSEMBLE_ALPHA };
 }
 
 export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
