@@ -10,12 +10,15 @@ import { openLab } from './helpers';
 async function segmentation(page: Page, image: { name: string; mimeType: string; buffer: Buffer }) {
   await page.getByTestId('use-images-input').setInputFiles(image);
   await expect(page.getByTestId('use-result')).toBeVisible({ timeout: 300_000 });
-  const pixels = await page
+  return { pixels: await overlayPixels(page), legend: await page.getByTestId('use-legend').innerText() };
+}
+
+function overlayPixels(page: Page): Promise<string> {
+  return page
     .getByTestId('use-overlay')
     .evaluate((c: HTMLCanvasElement) =>
       Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data).join(','),
     );
-  return { pixels, legend: await page.getByTestId('use-legend').innerText() };
 }
 
 test('a briefly trained model, shared by link, segments a demo image the same in a fresh browser context; tampering is refused', async ({
@@ -31,6 +34,8 @@ test('a briefly trained model, shared by link, segments a demo image the same in
     timeout: 180_000,
   });
   await page.getByTestId('tab-train').click();
+  // The presets load with the backbone; the form proposes their settings then, so fill it only after.
+  await expect(page.getByTestId('train-start')).toBeEnabled({ timeout: 180_000 });
   await page.getByTestId('train-iterations').fill('2');
   await page.getByTestId('train-eval-every').fill('0');
   await page.getByTestId('train-eval-images').fill('1');
@@ -44,6 +49,18 @@ test('a briefly trained model, shared by link, segments a demo image the same in
   await expect(page.getByTestId('use-card')).toBeVisible({ timeout: 120_000 });
   const original = await segmentation(page, image);
   expect(await page.getByTestId('use-segment').count()).toBeGreaterThan(0);
+  await expect(page.getByTestId('use-alpha-shown')).toHaveAttribute('data-alpha', '0.6');
+  // Each legend entry shows its class and its score (a probability).
+  const score = Number(await page.getByTestId('use-segment').first().getAttribute('data-score'));
+  expect(score).toBeGreaterThan(0);
+  expect(score).toBeLessThanOrEqual(1);
+  await expect(page.getByTestId('use-segment').first()).toContainText(score.toFixed(2));
+  // Moving α re-segments the shown image with the open model; back at 0.6 it is the first segmentation again.
+  await page.getByTestId('use-alpha').fill('0');
+  await expect(page.getByTestId('use-alpha-shown')).toHaveAttribute('data-alpha', '0', { timeout: 120_000 });
+  await page.getByTestId('use-alpha').fill('0.6');
+  await expect(page.getByTestId('use-alpha-shown')).toHaveAttribute('data-alpha', '0.6', { timeout: 120_000 });
+  expect(await overlayPixels(page)).toEqual(original.pixels);
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('use-export-bundle').click()]);
   const zip = readFileSync((await download.path())!);
   const entries = await new ZipReader(new BlobReader(new Blob([zip]))).getEntries();

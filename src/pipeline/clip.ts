@@ -34,6 +34,7 @@ import type {
   ZeroShotReport,
 } from './modelsApi';
 import { DEFAULT_LOGIT_SCALE, randomBackbone, seededClassRows, type Backbone, type ClassRows } from './backbone';
+import { remoteClipRequest } from './clipRemote';
 import { buildClip, clipConfigFromJson, presetConfig, tokenizerSources, type LoadedClip } from './clipLoading';
 import { classifySegments, computeDense, featureKey, featureSide, type DenseMap } from './clipFeatures';
 import { datasetImages, ImageSequence, type ImageDecoder } from './images';
@@ -158,6 +159,8 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
       ? clipConfigFromJson(await readJson(configFile), configFile.name, fallbackName)
       : presetConfig((request.config as { preset: string }).preset);
     const loaded = await buildClip(config, weights, tokenizerFiles, onProgress, signal);
+    const remote = remoteClipRequest(request, weights.name);
+    if (remote) loaded.card.remote = remote;
     await files.saveModel({
       kind: 'clip',
       card: loaded.card,

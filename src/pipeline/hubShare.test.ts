@@ -24,7 +24,7 @@ beforeAll(async () => {
     decoder: config,
     classes: [{ id: 1, name: 'sky', synonyms: [], isthing: false }],
     clip: { model: 'demo-clip', sha256: 'a'.repeat(64) },
-    stages: [{ kind: 'dewa', iterations: 4, batch: 2 }],
+    stages: [{ kind: 'dewa', iterations: 4, batch: 2, cropSize: 64, learningRate: 1e-4 }],
     validation: null,
     parameters,
   });

@@ -68,8 +68,8 @@ describe('Mean Teacher stage', () => {
     // Adaptive α is off by default: only the user's change is recorded.
     expect(expected.config.adaptiveAlpha).toBeUndefined();
     expect(expected.alphaHistory).toEqual([
-      { iteration: 0, alpha: 0.6 },
-      { iteration: 1, alpha: 0.3, source: 'manual' },
+      { iteration: 0, alpha: 0.6, source: 'config' },
+      { iteration: 1, alpha: 0.3, source: 'slider' },
     ]);
     expect(expected.losses.map((l) => [l.iteration, l.alpha])).toEqual([
       [1, 0.6],
@@ -131,7 +131,7 @@ describe('Mean Teacher stage', () => {
     expect(expected.status).toBe('finished');
     // One sweep after iteration 2; none after the last iteration (4), which no iteration would use.
     expect(expected.alphaHistory!.map(({ alpha: _, ...c }) => c)).toEqual([
-      { iteration: 0 },
+      { iteration: 0, source: 'config' },
       { iteration: 2, source: 'adaptive' },
     ]);
     const adaptive = expected.alphaHistory![1].alpha;

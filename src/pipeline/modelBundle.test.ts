@@ -28,7 +28,7 @@ beforeAll(async () => {
     decoder: config,
     classes: [{ id: 1, name: 'sky', synonyms: ['heaven'], isthing: false }],
     clip: { model: 'demo-clip', sha256: '0'.repeat(64) },
-    stages: [{ kind: 'supervised', iterations: 10, batch: 2 }],
+    stages: [{ kind: 'supervised', iterations: 10, batch: 2, cropSize: 64, learningRate: 1e-4 }],
     validation: { dataset: 'demo val', pq: 31.2, sq: 70.1, rq: 40.3, miou: 45 },
     parameters,
   });

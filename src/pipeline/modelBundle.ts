@@ -12,6 +12,9 @@ import {
 } from '../models/decoder/bundleWeights';
 import { DECODER_PRESETS, type DecoderConfig } from '../models/decoder/config';
 import { SafetensorsFile } from '../models/weights/safetensors';
+import type { AlphaSource } from '../train/meanTeacherTrainer';
+import { parseRemoteClipRequest } from './clipRemote';
+import type { RemoteClipRequest } from './modelsApi';
 
 const MODEL_CARD_FORMAT = 'dearli-model/1';
 
@@ -22,21 +25,34 @@ interface CardClass {
   isthing: boolean;
 }
 
-interface CardStage {
+/** One stage of the chain that made the weights, with its recipe. */
+export interface CardStage {
   kind: 'supervised' | 'dewa' | 'meanTeacher';
+  /** Iterations trained (a paused run's, not the ones planned). */
   iterations: number;
   batch: number;
-  /** Mean Teacher: the α in force at the end and every change with the iteration it applied from. */
+  cropSize: number;
+  learningRate: number;
+  /** Mean Teacher: the α in force at the end and every change with the iteration it applied from and who made it. */
   alpha?: number;
-  alphaHistory?: { iteration: number; alpha: number }[];
+  alphaHistory?: { iteration: number; alpha: number; source: AlphaSource }[];
+  /** Mean Teacher: the EMA decay γ, constant when started from DeWa weights, ramped up from scratch. */
+  emaDecay?: number;
+  startedFrom?: 'dewa' | 'scratch';
 }
 
-interface CardScores {
-  dataset: string;
+interface CardScoreFigures {
   pq: number;
   sq: number;
   rq: number;
   miou: number;
+}
+
+/** Percent, as the lab displays them; `ensembled`: the same validation with the test-time ensemble with CLIP at α. */
+interface CardScores extends CardScoreFigures {
+  dataset: string;
+  images?: number;
+  ensembled?: CardScoreFigures & { alpha: number };
 }
 
 export interface ModelCard {
@@ -46,7 +62,8 @@ export interface ModelCard {
   preset: string;
   decoder: DecoderConfig;
   classes: CardClass[];
-  clip: { model: string; sha256: string };
+  /** The frozen CLIP the decoder ran on; `source` (absent for a dropped file or the offline stand-in) fetches it again. */
+  clip: { model: string; sha256: string; source?: RemoteClipRequest };
   stages: CardStage[];
   validation: CardScores | null;
   weights: { file: 'model.safetensors'; sha256: string; size: number; tensors: BundleTensor[] };
@@ -161,11 +178,9 @@ function isNewer(card: string, lab: string): boolean {
   return false;
 }
 
-/** Verifies a bundle (card sha256, lab version, preset, weights size and sha256, every tensor) and reads its weights. */
-export async function readModelBundle(
-  source: BundleSource,
-): Promise<{ card: ModelCard; parameters: Map<string, Float32Array> }> {
-  const { cardFrom, weightsFrom } = source;
+/** Verifies a card (size, JSON, the link's sha256, format, lab version, preset, CLIP) before any weight is fetched. */
+export async function checkModelCard(source: Omit<BundleSource, 'weights' | 'weightsFrom'>): Promise<ModelCard> {
+  const { cardFrom } = source;
   if (source.cardText.length > MAX_CARD_BYTES) {
     throw new DearliError(
       'bundle-card',
@@ -174,14 +189,7 @@ export async function readModelBundle(
       cardFrom,
     );
   }
-  if (source.expectedCardSha256 && (await sha256(source.cardText)) !== source.expectedCardSha256) {
-    throw new DearliError(
-      'bundle-sha256',
-      'model.json does not have the sha256 the link carries: it was changed after the link was made',
-      'Ask for a new link, or open the model from its files.',
-      cardFrom,
-    );
-  }
+  // JSON first: for a web page where the card should be, "not JSON" says more than a sha256 mismatch.
   let card: ModelCard;
   try {
     card = JSON.parse(source.cardText) as ModelCard;
@@ -190,6 +198,14 @@ export async function readModelBundle(
       'bundle-card',
       `model.json is not JSON (${(e as Error).message})`,
       'Check that the link points at a DEARLi Lab model.json, not a web page.',
+      cardFrom,
+    );
+  }
+  if (source.expectedCardSha256 && (await sha256(source.cardText)) !== source.expectedCardSha256) {
+    throw new DearliError(
+      'bundle-sha256',
+      'model.json does not have the sha256 the link carries: it was changed after the link was made',
+      'Ask for a new link, or open the model from its files.',
       cardFrom,
     );
   }
@@ -217,6 +233,24 @@ export async function readModelBundle(
       cardFrom,
     );
   }
+  if (typeof card.clip?.model !== 'string' || !/^[0-9a-f]{64}$/.test(card.clip.sha256 ?? '')) {
+    throw new DearliError(
+      'bundle-card',
+      'the card names no CLIP model with a sha256',
+      'Check that model.json is the one the lab exported.',
+      cardFrom,
+    );
+  }
+  if (card.clip.source !== undefined) card.clip.source = parseRemoteClipRequest(card.clip.source, cardFrom);
+  return card;
+}
+
+/** Verifies a bundle (the card as checkModelCard does, then the weights' size and sha256 and every tensor) and reads its weights. */
+export async function readModelBundle(
+  source: BundleSource,
+): Promise<{ card: ModelCard; parameters: Map<string, Float32Array> }> {
+  const card = await checkModelCard(source);
+  const { weightsFrom } = source;
   const expected = card.weights;
   if (source.weights.size !== expected?.size) {
     throw new DearliError(

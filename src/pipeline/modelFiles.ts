@@ -144,6 +144,8 @@ export class ModelFiles {
     role: string,
     signal: AbortSignal,
     onProgress: ProgressSink,
+    /** Downloads are retried with backoff; a caller may ask for fewer tries. */
+    attempts?: { maxAttempts: number },
   ): Promise<ModelFile> {
     const weightSource =
       source.kind === 'file' ? { kind: 'file' as const, file: source.file, keepInCache: true } : source;
@@ -162,6 +164,7 @@ export class ModelFiles {
       etaSeconds: null,
     });
     const file = await loadWeightFile(weightSource, this.cache, {
+      ...attempts,
       signal,
       onProgress: (p) => onProgress({ stage: role, fileName: label, ...p }),
     });

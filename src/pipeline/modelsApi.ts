@@ -23,6 +23,16 @@ export interface ClipLoadRequest {
   tokenizer: FileSource | null;
 }
 
+/** A file another browser can fetch: the hub or a URL, never a dropped file. */
+export type RemoteFileSource = Exclude<FileSource, { kind: 'file' }>;
+
+/** A CLIP load request with remote files only: what a model bundle names so another browser fetches the same CLIP. */
+export interface RemoteClipRequest {
+  weights: RemoteFileSource;
+  config: { kind: 'preset'; preset: string } | { kind: 'next-to-weights' } | RemoteFileSource;
+  tokenizer: RemoteFileSource | null;
+}
+
 export type ModelKind = 'clip' | 'sam';
 
 export interface ModelCard {
@@ -37,6 +47,8 @@ export interface ModelCard {
   sha256: string;
   /** Extra facts shown on the card (naming, towers, tokenizer). */
   details: string[];
+  /** CLIP: how to fetch the same files again (the hub or URLs); absent when a file was dropped. */
+  remote?: RemoteClipRequest;
 }
 
 /** A loaded model remembered across reloads: its card and the cache keys of its files. */

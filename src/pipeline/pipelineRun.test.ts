@@ -73,6 +73,21 @@ describe('whole pipeline run', () => {
       images: 1,
       masks: validationImage.segments!.length,
     });
+    // Its bundle's card lists the chain that made the weights, each stage with its recipe.
+    const bundle = await a.api().exportModelBundle(expected.runIds.meanTeacher!);
+    const card = JSON.parse(await bundle.files.find((f) => f.path === 'model.json')!.content.text());
+    const recipe = { iterations: 2, batch: 1, cropSize: 32, learningRate: 1e-4 };
+    expect(card.stages).toEqual([
+      { kind: 'dewa', ...recipe },
+      {
+        kind: 'meanTeacher',
+        ...recipe,
+        alpha: 0.6,
+        alphaHistory: [{ iteration: 0, alpha: 0.6, source: 'config' }],
+        emaDecay: 0.999,
+        startedFrom: 'dewa',
+      },
+    ]);
 
     const split = await demoDatabase(options);
     const b = await session(split.name);

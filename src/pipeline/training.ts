@@ -400,7 +400,10 @@ export function createTrainingService({
             }
             return items;
           },
-          requestedAlpha: () => view.requestedAlpha ?? null,
+          requestedAlpha: () =>
+            view.requestedAlpha === undefined
+              ? null
+              : { alpha: view.requestedAlpha, source: view.requestedAlphaSource ?? 'slider' },
           adaptiveAlpha: config.adaptiveAlpha
             ? {
                 every: adaptiveEvery(config.adaptiveAlpha, valRefs.length),
@@ -665,11 +668,12 @@ export function createTrainingService({
       return stripAt(strip.cache, alpha, strip.categories, strip.decoderRuns);
     },
 
-    setAlpha: async (alpha) => {
+    setAlpha: async (alpha, source = 'slider') => {
       if (!(alpha >= 0 && alpha <= 1))
         throw new DearliError('mt-alpha', `α must lie between 0 and 1, got ${alpha}`, 'Choose α in [0, 1].');
       if (runningId && liveView?.id === runningId) {
         liveView.requestedAlpha = alpha;
+        liveView.requestedAlphaSource = source;
         notify(liveView);
         return;
       }
@@ -678,6 +682,7 @@ export function createTrainingService({
         throw new DearliError('mt-no-run', 'there is no Mean Teacher run', 'Start one first.');
       const persisted = await loadRun(latest.id);
       persisted.view.requestedAlpha = alpha;
+      persisted.view.requestedAlphaSource = source;
       await saveRun(latest.id, persisted);
       notify(persisted.view);
     },

@@ -117,6 +117,8 @@ export interface RunView {
   alphaHistory?: AlphaChange[];
   /** Mean Teacher: the α asked for, applied from the next iteration. */
   requestedAlpha?: number;
+  /** Where the requested α came from: the slider, or the best α of a sweep. */
+  requestedAlphaSource?: 'slider' | 'sweep';
   /** ms per iteration split by phase, averaged over the last steps. */
   timings: {
     forwardAndReadbackMs: number;
@@ -195,8 +197,8 @@ export interface TrainingApi {
   watchTraining(onUpdate: (view: RunView) => void): Promise<void>;
   /** The last validation's predictions of `runId` (stored with the run), or of the run trained last. */
   validationPredictions(limit: number, runId?: string): Promise<PredictionView[]>;
-  /** Mean Teacher: α for the running (else the latest) run, from its next iteration; recorded in its history. */
-  setAlpha(alpha: number): Promise<void>;
+  /** Mean Teacher: α for the running (else the latest) run, from its next iteration; recorded in its history with its source (default the slider). */
+  setAlpha(alpha: number, source?: 'slider' | 'sweep'): Promise<void>;
   /** Mean Teacher: the teacher (live, else the latest run's saved one) once over the validation images, then PQ(α) from that cache. */
   sweepAlpha(): Promise<AlphaSweepView>;
   /** Mean Teacher: the pseudo-label strip at α; the teacher runs only on the first call or with `refresh`, otherwise it re-ensembles its cached outputs. */

@@ -3,10 +3,12 @@
  * session (dropped zip, and a share link served over HTTP) gives the same weights and the same
  * segmentation; tampering is refused; the hub push and the predictions export carry the run's model.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BlobReader, TextWriter, ZipReader, type Entry, type FileEntry } from '@zip.js/zip.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DearliError } from '../core/errors';
 import * as store from '../data/store';
 import { importDecoderWeights } from '../models/decoder/bundleWeights';
 import { SafetensorsFile } from '../models/weights/safetensors';
@@ -27,6 +29,7 @@ let server: Server;
 let base: string;
 let ids: Record<string, string>;
 
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 const bytes = async (b: Blob) => new Uint8Array(await b.arrayBuffer());
 const entryText = (e: Entry) => (e as FileEntry).getData(new TextWriter());
 const fileOf = (d: BundleDownload, path: string) => d.files.find((f) => f.path === path)!.content;
@@ -54,7 +57,7 @@ beforeAll(async () => {
   const recs = await store.listImages(trained.platform.db, ids.validation, 0, 1);
   images = recs.map((r) => new File([r.blob], r.fileName));
   await trained.api().useRunModel(runId);
-  expected = await trained.api().segmentImages(images);
+  expected = await trained.api().segmentImages(images, 0.6);
 
   served = new Map();
   for (const f of bundle.files) served.set(`/m/${f.path}`, await bytes(f.content));
@@ -109,6 +112,21 @@ describe('model bundle of a run', () => {
     expect(await entryText(cardInZip)).toBe(await fileOf(bundle, 'model.json').text());
   });
 
+  it('re-segments with the test-time ensemble at another α, the model alone at α = 1', async () => {
+    const api = trained.api();
+    const alone = (await api.segmentImages(images, null))[0];
+    // A kept segment's score is a max over C classes + no-object that beat no-object: above 1 / (C + 1).
+    const classes = JSON.parse(await fileOf(bundle, 'model.json').text()).classes.length;
+    for (const s of alone.segments) expect(s.score).toBeGreaterThan(1 / (classes + 1));
+    for (const s of alone.segments) expect(s.score).toBeLessThanOrEqual(1);
+    // P_ENS at α = 1 is P_MT renormalised over the classes times (1 − p_void): the model's own posteriors.
+    expect((await api.segmentImages(images, 1))[0].overlay).toEqual(alone.overlay);
+    const clipOnly = (await api.segmentImages(images, 0))[0];
+    expect(clipOnly.segments.map((s) => s.name)).not.toEqual(alone.segments.map((s) => s.name));
+    expect((await api.segmentImages(images, 0.6))[0]).toEqual(expected[0]);
+    await expect(api.segmentImages(images, 1.5)).rejects.toThrow(/α must lie between 0 and 1/);
+  });
+
   it('lists the run among the runs the Use view can open', async () => {
     const runs = await trained.api().usableRuns();
     expect(runs.map((r) => r.id)).toEqual([runId]);
@@ -120,7 +138,7 @@ describe('model bundle of a run', () => {
     const other = await freshSession();
     const view = await other.api().importModelBundle([new File([bundle.zip], 'model.zip')]);
     expect(view.card.weights.sha256).toBe(JSON.parse(await fileOf(bundle, 'model.json').text()).weights.sha256);
-    const got = await other.api().segmentImages(images);
+    const got = await other.api().segmentImages(images, 0.6);
     expect(got[0].segments).toEqual(expected[0].segments);
     expect(got[0].overlay).toEqual(expected[0].overlay);
   });
@@ -131,7 +149,7 @@ describe('model bundle of a run', () => {
     const stages = new Set<string>();
     await other.api().openSharedModel(link, (p) => stages.add(p.stage));
     expect([...stages]).toEqual(expect.arrayContaining(['model card', 'weights']));
-    expect((await other.api().segmentImages(images))[0].overlay).toEqual(expected[0].overlay);
+    expect((await other.api().segmentImages(images, 0.6))[0].overlay).toEqual(expected[0].overlay);
 
     await expect(
       other.api().openSharedModel(shareLink('http://lab.test/', `${base}/m/model.json`, 'e'.repeat(64)), () => {}),
@@ -149,6 +167,41 @@ describe('model bundle of a run', () => {
         .api()
         .openSharedModel(shareLink('http://lab.test/', `${base}/missing/model.json`, bundle.cardSha256), () => {}),
     ).rejects.toThrow(/404|could not be downloaded/);
+  });
+
+  it('refuses, saying what to do, a link to nowhere or to a web page, a card from a newer lab and an unknown preset', async () => {
+    const other = await freshSession();
+    const open = (cardUrl: string, cardSha256: string) =>
+      other.api().openSharedModel(shareLink('http://lab.test/', cardUrl, cardSha256), () => {});
+    const message = (e: unknown) => (e as DearliError).toJSON();
+    // Port 1 on 127.0.0.1: nothing listens.
+    const unreachable = await open('http://127.0.0.1:1/m/model.json', bundle.cardSha256).catch(message);
+    expect(unreachable).toMatchObject({
+      code: 'share-unreachable',
+      problem: expect.stringContaining('http://127.0.0.1:1/m/model.json could not be downloaded'),
+      fix: expect.stringContaining('CORS'),
+    });
+    const page = '<!doctype html><title>Sign in</title>';
+    served.set('/page/model.json', new TextEncoder().encode(page));
+    expect(await open(`${base}/page/model.json`, sha256Hex(page)).catch(message)).toMatchObject({
+      code: 'bundle-card',
+      problem: expect.stringContaining('model.json is not JSON'),
+      fix: expect.stringContaining('not a web page'),
+    });
+    const card = JSON.parse(await fileOf(bundle, 'model.json').text());
+    for (const [folder, changed, expected] of [
+      ['newer', { ...card, labVersion: '99.0.0' }, { code: 'bundle-version', fix: 'Open it in an up-to-date lab.' }],
+      [
+        'preset',
+        { ...card, preset: 'huge', decoder: { ...card.decoder, preset: 'huge' } },
+        { code: 'bundle-preset', problem: expect.stringContaining('preset "huge" is not one this lab knows') },
+      ],
+    ] as const) {
+      const text = JSON.stringify(changed);
+      served.set(`/${folder}/model.json`, new TextEncoder().encode(text));
+      served.set(`/${folder}/model.safetensors`, served.get('/m/model.safetensors')!);
+      expect(await open(`${base}/${folder}/model.json`, sha256Hex(text)).catch(message)).toMatchObject(expected);
+    }
   });
 });
 
@@ -177,7 +230,7 @@ describe('hub push and predictions', () => {
   });
 
   it("exports the model's predictions on a dataset as COCO panoptic", async () => {
-    const zip = await trained.api().exportPredictions(ids.validation);
+    const zip = await trained.api().exportPredictions(ids.validation, 0.6);
     const entries = await new ZipReader(new BlobReader(zip)).getEntries();
     const json = JSON.parse(await entryText(entries.find((e) => e.filename === 'panoptic_pred.json')!));
     expect(json.annotations).toHaveLength(1);
@@ -186,5 +239,36 @@ describe('hub push and predictions', () => {
       (s: { category_id: number }) => classes.find((c) => c.id === s.category_id)!.name,
     );
     expect(names).toEqual(expected[0].segments.map((s) => s.name));
+  });
+
+  it('for a dataset whose categories differ, lists the mismatch and exports by class name', async () => {
+    const api = trained.api();
+    expect(await api.predictionClasses(ids.validation)).toMatchObject({ same: true, unmatchedModel: [] });
+    // The validation set's categories renumbered (+100), and the class of the first predicted segment renamed.
+    const db = trained.platform.db;
+    const dataset = (await store.getDataset(db, ids.validation))!;
+    const gone = expected[0].segments[0].name;
+    const categories = dataset.categories.map((c) => ({
+      ...c,
+      id: c.id + 100,
+      name: c.name === gone ? 'heaven' : c.name,
+    }));
+    await db.put('datasets', { ...dataset, categories });
+    const match = await api.predictionClasses(ids.validation);
+    expect(match).toMatchObject({ same: false, unmatchedModel: [gone], unmatchedDataset: ['heaven'] });
+    expect(match.byName).toHaveLength(categories.length - 1);
+
+    const zip = await api.exportPredictions(ids.validation, 0.6, true);
+    const entries = await new ZipReader(new BlobReader(zip)).getEntries();
+    const json = JSON.parse(await entryText(entries.find((e) => e.filename === 'panoptic_pred.json')!));
+    expect(json.categories.map((c: { id: number; name: string }) => [c.id, c.name])).toEqual(
+      categories.map((c) => [c.id, c.name]),
+    );
+    const named = (json.annotations[0].segments_info as { category_id: number }[]).map(
+      (s) => categories.find((c) => c.id === s.category_id)!.name,
+    );
+    // The renamed class's segment is left out (void); every other keeps its class, now in the dataset's ids.
+    expect(named).toEqual(expected[0].segments.map((s) => s.name).filter((n) => n !== gone));
+    await db.put('datasets', dataset);
   });
 });

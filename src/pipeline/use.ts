@@ -13,29 +13,22 @@ import { baseName, expandZips, readBlob } from '../data/files';
 import { exportPanopticPredictions, type PanopticPrediction } from '../data/predictionsExport';
 import * as store from '../data/store';
 import { buildTextClassifier, disposeTextClassifier } from '../models/decoder/classHead';
-import { decoderParamTable } from '../models/decoder/m2fLang';
 import { M2FLang } from '../models/decoder/m2fLang';
-import { SafetensorsFile } from '../models/weights/safetensors';
-import { readCheckpointMeta } from '../train/checkpoint';
+import { UPSTREAM_ENSEMBLE_ALPHA } from '../train/pseudoLabels';
 import type { Backbone } from './backbone';
 import type { ClipService } from './clip';
 import { bundleFiles, cardText, parseShareLink, pushModelToHub, shareLink } from './hubShare';
 import { datasetImages, type ImageDecoder } from './images';
-import { buildModelBundle, MAX_CARD_BYTES, readModelBundle, type ModelBundle, type ModelCard } from './modelBundle';
+import { checkModelCard, MAX_CARD_BYTES, readModelBundle, type ModelCard } from './modelBundle';
+import { clipId } from './clipRemote';
 import type { ModelFiles, ProgressSink } from './modelFiles';
+import type { ModelCard as ClipCard } from './modelsApi';
+import { matchClasses, predictionByName } from './classMatch';
+import { requireDataset } from './clip';
+import { bundleOfRun, OFFLINE_BACKBONE_SHA256, type StoredRun } from './runBundle';
 import { paintOverlay, segmentColor } from './segmentColors';
-import type { RunView } from './trainingApi';
 import { predictImageTensor } from './trainingEval';
 import type { SegmentedImage, UseApi, UsedModelView } from './useApi';
-
-/** The card's CLIP sha256 for the offline stand-in backbone (no CLIP weights: a seeded random trunk). */
-const OFFLINE_BACKBONE_SHA256 = '0'.repeat(64);
-
-/** What the training service stores per run (see training.ts): its view and the last checkpoint. */
-interface StoredRun {
-  view: RunView;
-  stage: { checkpoint: Blob | null } | null;
-}
 
 interface UsedModel {
   card: ModelCard;
@@ -57,87 +50,42 @@ function rgbTensor(rgba: Uint8ClampedArray, width: number, height: number): tf.T
 }
 
 /** The card's classes as categories (contiguous order = the decoder's class index). */
+/** model.json's text, its size checked before it is read (a URL may return anything). */
+async function cardTextOf(cardFile: Blob, cardFrom: string): Promise<string> {
+  if (cardFile.size > MAX_CARD_BYTES) {
+    throw new DearliError(
+      'bundle-card',
+      `model.json is ${cardFile.size} bytes (a card is at most ${MAX_CARD_BYTES})`,
+      'Check that it is a DEARLi Lab model.json.',
+      cardFrom,
+    );
+  }
+  return cardFile.text();
+}
+
+function checkEnsembleAlpha(alpha: number | null): void {
+  if (alpha !== null && !(alpha >= 0 && alpha <= 1))
+    throw new DearliError(
+      'use-alpha',
+      `α must lie between 0 and 1, got ${alpha}`,
+      'Choose α in [0, 1], or turn the ensemble off.',
+    );
+}
+
 function cardCategories(card: ModelCard): Category[] {
   return card.classes.map((c) => ({ id: c.id, name: c.name, synonyms: c.synonyms, isthing: c.isthing }));
 }
 
+function usedView({ card, from }: UsedModel): UsedModelView {
+  // The α its author validated the ensemble at, else upstream's.
+  return { card, from, ensembleAlpha: card.validation?.ensembled?.alpha ?? UPSTREAM_ENSEMBLE_ALPHA };
+}
+
 export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
   let used: UsedModel | null = null;
+  const runBundle = (runId: string) => bundleOfRun(db, clip, runId);
 
-  async function storedRun(runId: string): Promise<StoredRun & { checkpoint: Blob }> {
-    const rec = await store.getRun<StoredRun>(db, runId);
-    if (!rec) throw new DearliError('use-missing-run', `run ${runId} is not stored`, 'Pick another run.');
-    const checkpoint = rec.state.stage?.checkpoint;
-    if (!checkpoint)
-      throw new DearliError(
-        'use-untrained',
-        'this run has no saved weights yet',
-        'Train it a little longer: a run saves every 10 iterations and when paused.',
-      );
-    return { ...rec.state, checkpoint };
-  }
-
-  /** The CLIP model id and sha256 of the backbone a run trained on (it must be the one loaded now, or the offline stand-in). */
-  function runClip(view: RunView): ModelCard['clip'] {
-    const loaded = clip.current();
-    if (loaded && view.backbone.startsWith(`CLIP ${loaded.name}`)) return { model: loaded.name, sha256: loaded.sha256 };
-    if (!view.backbone.startsWith('CLIP ')) return { model: view.backbone, sha256: OFFLINE_BACKBONE_SHA256 };
-    throw new DearliError(
-      'use-clip',
-      `this run trained on "${view.backbone}", which is not loaded`,
-      'Load that CLIP model (Models tab) so the bundle can name its sha256.',
-    );
-  }
-
-  async function runBundle(runId: string): Promise<ModelBundle> {
-    const { view, checkpoint } = await storedRun(runId);
-    const file = await SafetensorsFile.open(checkpoint, `checkpoint of ${runId}`);
-    const decoder = (await readCheckpointMeta(file)).config;
-    const parameters = new Map<string, Float32Array>();
-    for (const name of decoderParamTable(decoder).keys())
-      parameters.set(name, (await file.read(`param/${name}`)).data as Float32Array);
-    const { config } = view;
-    const categories: { id: number; isthing: boolean }[] =
-      config.kind === 'dewa'
-        ? [{ id: 1, isthing: true }]
-        : ((await store.getDataset(db, config.trainDatasetIds[0]))?.categories ?? []);
-    if (categories.length !== view.classNames.length) {
-      throw new DearliError(
-        'use-missing-dataset',
-        "the run's training dataset is no longer stored, so its classes are unknown",
-        'Import the dataset again, or export another run.',
-      );
-    }
-    const validationDataset = config.validationDatasetId
-      ? await store.getDataset(db, config.validationDatasetId)
-      : undefined;
-    const last = view.evals.at(-1);
-    return buildModelBundle({
-      labVersion: LAB_VERSION,
-      name: `${config.kind} ${config.preset} (${view.iteration} iterations)`,
-      decoder,
-      classes: categories.map((c, k) => ({
-        id: c.id,
-        name: view.classNames[k][0],
-        synonyms: view.classNames[k].slice(1),
-        isthing: c.isthing,
-      })),
-      clip: runClip(view),
-      stages: [{ kind: config.kind, iterations: view.iteration, batch: config.batchSize }],
-      validation: last
-        ? {
-            dataset: validationDataset?.name ?? 'validation',
-            pq: 100 * last.pq,
-            sq: 100 * last.sq,
-            rq: 100 * last.rq,
-            miou: 100 * last.miou,
-          }
-        : null,
-      parameters,
-    });
-  }
-
-  /** The backbone the card names: the loaded CLIP if its sha256 matches, a saved one from the cache, or the offline stand-in. */
+  /** The backbone the card names: the loaded CLIP if its sha256 matches, a saved one from the cache, the one its source fetches, or the offline stand-in. */
   async function backboneFor(card: ModelCard, onProgress: ProgressSink): Promise<Backbone> {
     const want = card.clip.sha256;
     const loaded = clip.current();
@@ -152,14 +100,8 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
       const saved = (await files.listSavedModels()).find(
         (m) => m.card.kind === 'clip' && m.card.sha256 === want && m.available,
       );
-      if (!saved) {
-        throw new DearliError(
-          'use-clip',
-          `the model needs CLIP ${card.clip.model} (sha256 ${want.slice(0, 12)}…), which this browser does not have`,
-          'Load that CLIP model in the Models tab (from the hub or a file), then open the model again.',
-        );
-      }
-      await clip.loadSaved(await files.savedModelMeta(saved.id), onProgress);
+      if (saved) await clip.loadSaved(await files.savedModelMeta(saved.id), onProgress);
+      else await fetchClip(card, onProgress);
     }
     const backbone = await clip.backbone();
     if (backbone.embedDim !== card.decoder.embedDim || backbone.channels.join() !== card.decoder.trunkChannels.join()) {
@@ -172,11 +114,43 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     return backbone;
   }
 
+  /** The CLIP the card's source names, through the one weight cache (hub or URL), checked against the card's sha256. */
+  async function fetchClip(card: ModelCard, onProgress: ProgressSink): Promise<void> {
+    const { model, sha256: want, source } = card.clip;
+    if (!source) {
+      throw new DearliError(
+        'use-clip',
+        `the model needs CLIP ${model} (sha256 ${want.slice(0, 12)}…), which this browser does not have, and its card names no place to fetch it from (its author loaded it from a file)`,
+        'Load that CLIP model in the Models tab (from the hub or a file), then open the model again.',
+      );
+    }
+    const id = clipId(source);
+    let fetched: ClipCard;
+    try {
+      fetched = await clip.api.loadClip(source, onProgress);
+    } catch (e) {
+      throw new DearliError(
+        'use-clip-unavailable',
+        `CLIP ${id}, which the model needs, could not be fetched (${e instanceof DearliError ? e.problem : (e as Error).message})`,
+        `Check the network and that ${id} can be reached from this browser, or load that CLIP on the Models tab (e.g. from a file), then open the model again.`,
+        id,
+      );
+    }
+    if (fetched.sha256 !== want) {
+      throw new DearliError(
+        'use-clip',
+        `CLIP ${id} now has weights with sha256 ${fetched.sha256.slice(0, 12)}…, the model was trained on ${want.slice(0, 12)}…`,
+        "Load the CLIP weights the model was trained on (Models tab); ask the model's author which file they used.",
+        id,
+      );
+    }
+  }
+
   function use(card: ModelCard, parameters: Map<string, Float32Array>, from: string): UsedModelView {
     const model = M2FLang.load(parameters, card.decoder);
     used?.model.dispose();
     used = { card, from, model };
-    return { card, from };
+    return usedView(used);
   }
 
   async function readBundle(
@@ -186,16 +160,8 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     weightsFrom: string,
     expectedCardSha256?: string,
   ) {
-    if (cardFile.size > MAX_CARD_BYTES) {
-      throw new DearliError(
-        'bundle-card',
-        `model.json is ${cardFile.size} bytes (a card is at most ${MAX_CARD_BYTES})`,
-        'Check that it is a DEARLi Lab model.json.',
-        cardFrom,
-      );
-    }
     return readModelBundle({
-      cardText: await cardFile.text(),
+      cardText: await cardTextOf(cardFile, cardFrom),
       cardFrom,
       weights,
       weightsFrom,
@@ -204,12 +170,19 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     });
   }
 
-  async function segmentOne(backbone: Backbone, image: tf.Tensor3D, categories: Category[]) {
+  /** One image's panoptic result: the model alone (α null) or its test-time ensemble with CLIP at α. */
+  async function segmentOne(
+    backbone: Backbone,
+    image: tf.Tensor3D,
+    categories: Category[],
+    ensembleAlpha: number | null,
+  ) {
     const model = used!.model;
     const classes = await backbone.classRows(used!.card.classes.map((c) => [c.name, ...c.synonyms]));
     const classifier = buildTextClassifier(classes.rows, backbone.embedDim, classes.synonymClass, categories.length);
     try {
-      return (await predictImageTensor(image, backbone, model, classifier, categories)).model.panoptic;
+      const inferences = await predictImageTensor(image, backbone, model, classifier, categories, ensembleAlpha);
+      return (inferences.ensembled ?? inferences.model).panoptic;
     } finally {
       disposeTextClassifier(classifier);
     }
@@ -284,20 +257,27 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
       const parsed = parseShareLink(new URL(link, 'http://lab.invalid/').hash);
       if (!parsed) throw new DearliError('share-link', 'the link holds no #model=…', 'Ask for the share link again.');
       const signal = files.beginLoad();
+      // Two tries: a link whose server is not there should say so in seconds, not after a minute of backoff.
       const fetchFile = async (url: string, role: string) => {
         try {
-          return await files.fetchModelFile({ kind: 'url', url }, role, signal, onProgress);
+          return await files.fetchModelFile({ kind: 'url', url }, role, signal, onProgress, { maxAttempts: 2 });
         } catch (e) {
-          if (e instanceof DearliError) throw e;
+          if (e instanceof DearliError && e.code === 'download-cancelled') throw e;
           throw new DearliError(
             'share-unreachable',
-            `${url} could not be downloaded (${(e as Error).message})`,
-            'Check the link, and that the server allows cross-origin requests (CORS).',
+            `${url} could not be downloaded (${e instanceof DearliError ? e.problem : (e as Error).message})`,
+            'Check the link, and that its server is up and allows cross-origin requests (CORS).',
             url,
           );
         }
       };
       const cardFile = await fetchFile(parsed.cardUrl, 'model card');
+      await checkModelCard({
+        cardText: await cardTextOf(cardFile.blob, parsed.cardUrl),
+        cardFrom: parsed.cardUrl,
+        expectedCardSha256: parsed.cardSha256,
+        labVersion: LAB_VERSION,
+      });
       const weightsUrl = new URL('model.safetensors', parsed.cardUrl).href;
       const weightsFile = await fetchFile(weightsUrl, 'weights');
       const { card, parameters } = await readBundle(
@@ -311,9 +291,10 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
       return use(card, parameters, parsed.cardUrl);
     },
 
-    usedModel: async () => (used ? { card: used.card, from: used.from } : null),
+    usedModel: async () => (used ? usedView(used) : null),
 
-    segmentImages: async (images) => {
+    segmentImages: async (images, ensembleAlpha) => {
+      checkEnsembleAlpha(ensembleAlpha);
       const { card } = requireUsed();
       const backbone = await backboneFor(card, () => {});
       const categories = cardCategories(card);
@@ -321,7 +302,7 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
       for (const file of images) {
         const { rgba, width, height } = await decode(file, file.name);
         const image = rgbTensor(rgba, width, height);
-        const result = await segmentOne(backbone, image, categories).finally(() => image.dispose());
+        const result = await segmentOne(backbone, image, categories, ensembleAlpha).finally(() => image.dispose());
         const colors = new Map(result.segments.map((s) => [s.id, segmentColor(s.id, categories[s.category_id])]));
         const area = new Map<number, number>();
         for (const id of result.idMap) if (id) area.set(id, (area.get(id) ?? 0) + 1);
@@ -335,6 +316,7 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
             id: s.id,
             name: categories[s.category_id].name,
             isthing: s.isthing,
+            score: s.score,
             color: colors.get(s.id)!,
             area: area.get(s.id) ?? 0,
           })),
@@ -350,29 +332,34 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
 
     shareLink: async (labUrl, cardUrl, cardSha256) => shareLink(labUrl, cardUrl, cardSha256),
 
-    exportPredictions: async (datasetId) => {
+    predictionClasses: async (datasetId) =>
+      matchClasses(requireUsed().card.classes, (await requireDataset(db, datasetId)).categories),
+
+    exportPredictions: async (datasetId, ensembleAlpha, byName = false) => {
+      checkEnsembleAlpha(ensembleAlpha);
       const { card } = requireUsed();
-      const dataset = await store.getDataset(db, datasetId);
-      if (!dataset)
-        throw new DearliError('use-missing-dataset', `dataset ${datasetId} is not stored`, 'Pick another dataset.');
+      const dataset = await requireDataset(db, datasetId);
+      const match = byName ? matchClasses(card.classes, dataset.categories) : null;
       const backbone = await backboneFor(card, () => {});
       const categories = cardCategories(card);
       async function* predictions(): AsyncGenerator<PanopticPrediction> {
-        for await (const rec of datasetImages(db, [dataset!])) {
+        for await (const rec of datasetImages(db, [dataset])) {
           const { rgba, width, height } = await decode(rec.blob, rec.fileName);
           const image = rgbTensor(rgba, width, height);
-          const result = await segmentOne(backbone, image, categories).finally(() => image.dispose());
-          yield {
-            imageId: rec.id,
+          const result = await segmentOne(backbone, image, categories, ensembleAlpha).finally(() => image.dispose());
+          // The dataset's own image_id, so the predictions pair with its annotation file.
+          const prediction: PanopticPrediction = {
+            imageId: rec.sourceImageId ?? rec.id,
             imageFile: rec.fileName,
             width,
             height,
             ids: Uint32Array.from(result.idMap),
             segments: result.segments.map((s) => ({ id: s.id, category_id: categories[s.category_id].id })),
           };
+          yield match ? predictionByName(prediction, match) : prediction;
         }
       }
-      return exportPanopticPredictions(predictions(), categories);
+      return exportPanopticPredictions(predictions(), match ? dataset.categories : categories);
     },
   };
 

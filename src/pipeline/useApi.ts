@@ -15,6 +15,8 @@ export interface UsedModelView {
   card: ModelCard;
   /** Where it came from: a run id, a dropped file name or the URL of model.json. */
   from: string;
+  /** The α (P_MT's weight, 1 − α on CLIP) of the test-time ensemble the view starts with. */
+  ensembleAlpha: number;
 }
 
 export interface SegmentedImage {
@@ -24,7 +26,29 @@ export interface SegmentedImage {
   image: Blob;
   /** RGBA at the image size in the segments' colours. */
   overlay: Uint8ClampedArray;
-  segments: { id: number; name: string; isthing: boolean; color: [number, number, number]; area: number }[];
+  segments: {
+    id: number;
+    /** The class the panoptic inference gave the segment. */
+    name: string;
+    isthing: boolean;
+    /** That class's probability (the model's, or the ensemble's at the chosen α), as panoptic inference kept it. */
+    score: number;
+    color: [number, number, number];
+    /** Pixels. */
+    area: number;
+  }[];
+}
+
+/** A model's classes against a dataset's categories (src/pipeline/classMatch.ts). */
+export interface ClassMatch {
+  /** Every model class is a dataset category with the same id and name, and the dataset has no other. */
+  same: boolean;
+  /** Model class → dataset category by name. */
+  byName: { model: string; modelId: number; dataset: string; categoryId: number }[];
+  /** Model classes no dataset category is named like: their segments are left out (void) when exporting by name. */
+  unmatchedModel: string[];
+  /** Dataset categories no model class is named like: the model never predicts them. */
+  unmatchedDataset: string[];
 }
 
 /** A stored run whose saved weights the Use view can open, export or push. */
@@ -46,7 +70,8 @@ export interface UseApi {
   /** A share link's card and weights through the weight cache, both sha256s verified → the model in use. */
   openSharedModel(link: string, onProgress: (p: ModelDownloadProgress) => void): Promise<UsedModelView>;
   usedModel(): Promise<UsedModelView | null>;
-  segmentImages(files: File[]): Promise<SegmentedImage[]>;
+  /** Segments images with the model in use, alone (`ensembleAlpha` null) or ensembled with CLIP at test time (α on the model, 1 − α on CLIP). */
+  segmentImages(files: File[], ensembleAlpha: number | null): Promise<SegmentedImage[]>;
   /** Pushes a run's bundle to a Hugging Face Hub model repository; returns the share link. The token is used for this call only. */
   pushToHub(
     runId: string,
@@ -54,6 +79,8 @@ export interface UseApi {
   ): Promise<{ link: string; cardUrl: string }>;
   /** `<lab URL>#model=…&sha256=…` for a model.json hosted at `cardUrl`. */
   shareLink(labUrl: string, cardUrl: string, cardSha256: string): Promise<string>;
-  /** The model in use on every image of a dataset → COCO panoptic predictions zip. */
-  exportPredictions(datasetId: string): Promise<Blob>;
+  /** The model's classes against a dataset's categories: the same, or matched by name with what stays unmatched. */
+  predictionClasses(datasetId: string): Promise<ClassMatch>;
+  /** The model in use on every image of a dataset → COCO panoptic predictions zip; `byName`: in the dataset's categories, matched by name (unmatched classes void). */
+  exportPredictions(datasetId: string, ensembleAlpha: number | null, byName?: boolean): Promise<Blob>;
 }

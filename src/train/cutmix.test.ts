@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupTestBackend } from '../../test/backend';
 import { Rng } from '../core/rng';
-import { cutmixLabels, drawCutmixBox, pasteBox, UPSTREAM_CUTMIX } from './cutmix';
-import type { PanopticResult } from './panopticInference';
+import { cutmixLabels, drawCutmixBox, pasteBox, UPSTREAM_CUTMIX, type PseudoLabelMap } from './cutmix';
 
 beforeAll(async () => {
   await setupTestBackend();
@@ -51,7 +50,7 @@ describe('CutMix', () => {
 
   it('mixes ids and segments: a thing cut in two, stuff merged across A and B, a fully covered segment dropped', () => {
     // A: things 1 and 2 (class 0), stuff 3 (class 5), stuff 4 (class 6, one column of two pixels).
-    const a: PanopticResult = {
+    const a: PseudoLabelMap = {
       idMap: grid(['111222', '111222', '333333', '333333', '040000', '040000']),
       segments: [
         { id: 1, isthing: true, category_id: 0 },
@@ -61,7 +60,7 @@ describe('CutMix', () => {
       ],
     };
     // B: thing 2 (class 1) at the top, stuff 1 (class 5), void at the bottom, and thing 3 (class 1) outside the box.
-    const b: PanopticResult = {
+    const b: PseudoLabelMap = {
       idMap: grid(['222000', '222033', '111111', '111111', '111111', '000000']),
       segments: [
         { id: 1, isthing: false, category_id: 5 },
@@ -86,7 +85,7 @@ describe('CutMix', () => {
   });
 
   it("without a box the targets are A's own segments", () => {
-    const a: PanopticResult = {
+    const a: PseudoLabelMap = {
       idMap: grid(['12', '20']),
       segments: [
         { id: 1, isthing: true, category_id: 3 },

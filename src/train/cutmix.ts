@@ -7,7 +7,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../core/rng';
 import type { ValidRegion } from './augment';
-import type { PanopticResult } from './panopticInference';
+import type { PanopticResult, PanopticSegmentInfo } from './panopticInference';
+
+/** A pseudo-label as CutMix reads it: the id map and each segment's class (scores play no part). */
+export type PseudoLabelMap = Pick<PanopticResult, 'idMap'> & { segments: Omit<PanopticSegmentInfo, 'score'>[] };
 import type { HostTargets } from './targets';
 
 export interface CutmixBox {
@@ -83,8 +86,8 @@ export interface MixedLabel {
  * Without a box this is A's own targets.
  */
 export function cutmixLabels(
-  a: PanopticResult,
-  b: PanopticResult | null,
+  a: PseudoLabelMap,
+  b: PseudoLabelMap | null,
   box: CutmixBox | null,
   size: number,
 ): MixedLabel {

@@ -7,7 +7,7 @@ import { DearliError } from '../core/errors';
 import { Rng, type RngState } from '../core/rng';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../models/weights/safetensors';
 import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from './checkpoint';
-import type { AlphaChange, MeanTeacherTrainer } from './meanTeacherTrainer';
+import { ALPHA_SOURCES, storedAlphaChange, type AlphaChange, type MeanTeacherTrainer } from './meanTeacherTrainer';
 
 const TEACHER_FORMAT = 'dearli-mean-teacher/1';
 
@@ -62,15 +62,13 @@ function parseExtra(extra: Record<string, unknown> | undefined): MeanTeacherExtr
         Number.isInteger(c?.iteration) &&
         c.alpha >= 0 &&
         c.alpha <= 1 &&
-        (c.source === undefined || c.source === 'manual' || c.source === 'adaptive'),
+        (c.source === undefined || (c.source as string) === 'manual' || ALPHA_SOURCES.includes(c.source)),
     )
   )
     return corrupt('its α history is missing or malformed');
   return {
     rngState: state as RngState,
-    alphaHistory: history.map(({ iteration, alpha, source }) =>
-      source ? { iteration, alpha, source } : { iteration, alpha },
-    ),
+    alphaHistory: history.map(storedAlphaChange),
   };
 }
 

@@ -135,12 +135,12 @@ describe('Mean Teacher trainer', () => {
     const ramp = { ema: { kind: 'ramp', decay: 0.999 } } as const;
     const a = newTrainer(1, 5, n, ramp);
     for (let i = 0; i < n; i++) {
-      if (i === 1) a.setAlpha(0.3);
+      if (i === 1) a.setAlpha(0.3, 'slider');
       await step(a);
     }
     const b = newTrainer(1, 5, n, ramp);
     for (let i = 0; i < n / 2; i++) {
-      if (i === 1) b.setAlpha(0.3);
+      if (i === 1) b.setAlpha(0.3, 'slider');
       await step(b);
     }
     const saved = await saveMeanTeacher(b);
@@ -150,8 +150,8 @@ describe('Mean Teacher trainer', () => {
     await restoreMeanTeacher(c, saved);
     expect(c.iteration).toBe(n / 2);
     expect(c.alphaHistory).toEqual([
-      { iteration: 0, alpha: 0.6 },
-      { iteration: 1, alpha: 0.3, source: 'manual' },
+      { iteration: 0, alpha: 0.6, source: 'config' },
+      { iteration: 1, alpha: 0.3, source: 'slider' },
     ]);
     for (let i = n / 2; i < n; i++) expect((await step(c)).alpha).toBe(0.3);
     expect(await weights(c.student.model)).toEqual(await weights(a.student.model));
@@ -176,6 +176,29 @@ describe('Mean Teacher trainer', () => {
     await expect(restoreMeanTeacher(other, { ...good, student: badStudent })).rejects.toThrow(DearliError);
     await expect(restoreMeanTeacher(other, { ...good, teacher: good.student })).rejects.toThrow(/not a DEARLi teacher/);
     expect(await weights(other.student.model)).toEqual(before);
+    disposeTrainer(t);
+    disposeTrainer(other);
+  });
+
+  it("reads a lab 0.1 α history: the unsourced starting α is the config's, 'manual' the slider's", async () => {
+    const t = newTrainer(1, 5, 4);
+    const good = await saveMeanTeacher(t);
+    const legacy = await saveCheckpoint(t.student, {
+      stage: 'mean-teacher',
+      meanTeacher: {
+        rngState: t.rng.state,
+        alphaHistory: [
+          { iteration: 0, alpha: 0.6 },
+          { iteration: 1, alpha: 0.3, source: 'manual' },
+        ],
+      },
+    });
+    const other = newTrainer(2, 6, 4);
+    await restoreMeanTeacher(other, { ...good, student: legacy });
+    expect(other.alphaHistory).toEqual([
+      { iteration: 0, alpha: 0.6, source: 'config' },
+      { iteration: 1, alpha: 0.3, source: 'slider' },
+    ]);
     disposeTrainer(t);
     disposeTrainer(other);
   });

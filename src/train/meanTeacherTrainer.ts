@@ -91,8 +91,20 @@ export interface AlphaChange {
   /** First iteration (0-based) that uses this α. */
   iteration: number;
   alpha: number;
-  /** Who changed α: the user, or the adaptive mode's sweep (beyond the paper); absent on the starting α. */
-  source?: 'manual' | 'adaptive';
+  /**
+   * Where α came from: the run's config (the starting α), the user's slider, the best α of the user's
+   * sweep, or the adaptive mode's sweep (beyond the paper).
+   */
+  source: AlphaSource;
+}
+
+export const ALPHA_SOURCES = ['config', 'slider', 'sweep', 'adaptive'] as const;
+export type AlphaSource = (typeof ALPHA_SOURCES)[number];
+
+/** An α change as stored, lab 0.1's included (its starting α had no source and the slider was "manual"). */
+export function storedAlphaChange(c: { iteration: number; alpha: number; source?: string }): AlphaChange {
+  const source = c.source === undefined ? 'config' : c.source === 'manual' ? 'slider' : (c.source as AlphaSource);
+  return { iteration: c.iteration, alpha: c.alpha, source };
 }
 
 export interface MeanTeacherStepReport {
@@ -131,7 +143,7 @@ export class MeanTeacherTrainer {
     this.clip = clip;
     this.options = options;
     this.rng = new Rng(options.seed);
-    this.alphaHistory = [{ iteration: 0, alpha: options.alpha }];
+    this.alphaHistory = [{ iteration: 0, alpha: options.alpha, source: 'config' }];
   }
 
   get iteration(): number {
@@ -143,7 +155,7 @@ export class MeanTeacherTrainer {
   }
 
   /** Applies from the next iteration; recorded in the history. */
-  setAlpha(alpha: number, source: 'manual' | 'adaptive' = 'manual'): void {
+  setAlpha(alpha: number, source: Exclude<AlphaSource, 'config'>): void {
     if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`α must lie in [0, 1], got ${alpha}`);
     this.alphaHistory.push({ iteration: this.iteration, alpha, source });
   }

@@ -80,7 +80,8 @@ describe('M2F panoptic and semantic inference vs Mask2Former', async () => {
         tensors.get(`${c.name}__panoptic_seg`)!.data,
         patterns,
       );
-      expect(result.segments).toEqual(
+      // Upstream's segments_info carries no score; ours are checked in pseudoLabels.test.ts and panopticInference.test.ts.
+      expect(result.segments.map(({ id, isthing, category_id }) => ({ id, isthing, category_id }))).toEqual(
         c.segments_info.map(({ id, isthing, category_id }) => ({ id, isthing, category_id })),
       );
       const sem = semanticScores(cls.data, masks.data, numQueries, spec.num_classes, height * width);

@@ -13,6 +13,11 @@ export interface PanopticSegmentInfo {
   isthing: boolean;
   /** Contiguous class index in [0, C). */
   category_id: number;
+  /**
+   * The class probability the inference kept the segment for: its query's max softmax (over the
+   * classes and no-object); a stuff segment merged from several queries keeps the highest.
+   */
+  score: number;
 }
 
 export interface PanopticResult {
@@ -137,10 +142,13 @@ export function panopticInference(
     if (areaWon / areaOriginal < overlapThreshold) continue;
     let id: number;
     const existing = thing ? undefined : stuffSegmentId.get(classIndex);
-    if (existing !== undefined) id = existing;
-    else {
+    const score = scores[kept[k]];
+    if (existing !== undefined) {
+      id = existing;
+      segments[id - 1].score = Math.max(segments[id - 1].score, score);
+    } else {
       id = segments.length + 1;
-      segments.push({ id, isthing: thing, category_id: classIndex });
+      segments.push({ id, isthing: thing, category_id: classIndex, score });
       if (!thing) stuffSegmentId.set(classIndex, id);
     }
     for (let i = 0; i < pixels; i++) if (winner[i] === k && m[i] >= 0.5) idMap[i] = id;

@@ -67,9 +67,10 @@ describe('pseudo-labels', () => {
     // q0 keeps class 0 with score 0.75·e0[0] ≈ 0.401, q1 class 1 with (5/6)·e1[1] ≈ 0.581. Upsampled columns: q0 [4, 2, −2, −4],
     // q1 [−4, −2, 2, 4]; score·σ is won by q0 in columns 0–1 (0.394, 0.353 vs 0.010, 0.069) and by q1 in 2–3.
     // Both keep all of their σ ≥ 0.5 pixels (overlap 1 ≥ 0.8): id 1 = thing class 0, id 2 = stuff class 1.
+    // Each segment's score is its query's kept class probability, P_ENS · (1 − p_void) (the 1e-8 is below 1e-6).
     expect(result.segments).toEqual([
-      { id: 1, isthing: true, category_id: 0 },
-      { id: 2, isthing: false, category_id: 1 },
+      { id: 1, isthing: true, category_id: 0, score: expect.closeTo(0.75 * e0[0], 6) },
+      { id: 2, isthing: false, category_id: 1, score: expect.closeTo((5 / 6) * e1[1], 6) },
     ]);
     expect([...result.idMap]).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2]);
     const targets = panopticToHostTargets(

@@ -36,8 +36,8 @@ export interface MeanTeacherStageOptions {
   unlabeledPerStep: number;
   nextBatch: BatchSource;
   nextUnlabeled: UnlabeledSource;
-  /** The α the user asks for now (read before every step: a change applies from that step on). */
-  requestedAlpha: () => number | null;
+  /** The α the user asks for now, from the slider or a sweep's best (read before every step: a change applies from that step on). */
+  requestedAlpha: () => { alpha: number; source: 'slider' | 'sweep' } | null;
   /**
    * Adaptive α (beyond the paper, whose α is fixed): every `every` iterations, at the step boundary,
    * `bestAlpha` sweeps α with the live teacher and its best applies from the next iteration. The sweep
@@ -88,7 +88,8 @@ export function meanTeacherStage(
         restored = true;
       }
       const wanted = o.requestedAlpha();
-      if (wanted !== null && wanted !== lastUserAlpha(trainer.alphaHistory)) trainer.setAlpha(wanted);
+      if (wanted !== null && wanted.alpha !== lastUserAlpha(trainer.alphaHistory))
+        trainer.setAlpha(wanted.alpha, wanted.source);
       const labeled = await o.nextBatch(trainer.iteration, trainer.student.rng);
       const unlabeled = await o.nextUnlabeled(o.unlabeledPerStep, trainer.rng);
       const report = await trainer.step(labeled, unlabeled);

@@ -43,7 +43,8 @@ interface TrainingState {
   pauseDearli: () => Promise<void>;
   /** Mean Teacher: α (asked for), the sweep and the pseudo-label strip. */
   alpha: number;
-  setAlpha: (alpha: number) => Promise<void>;
+  /** From the slider, or the best α of the sweep (recorded as such in the run's α history). */
+  setAlpha: (alpha: number, source?: 'slider' | 'sweep') => Promise<void>;
   sweep: AlphaSweepView | null;
   runSweep: () => Promise<void>;
   strip: PseudoLabelStripView | null;
@@ -199,10 +200,10 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
   },
 
   alpha: 0.6,
-  setAlpha: async (alpha) => {
+  setAlpha: async (alpha, source = 'slider') => {
     set({ alpha });
     try {
-      if (get().run?.config.kind === 'meanTeacher') await pipeline().setAlpha(alpha);
+      if (get().run?.config.kind === 'meanTeacher') await pipeline().setAlpha(alpha, source);
       if (get().strip)
         set({ strip: await pipeline().pseudoLabelStrip(alpha, { count: STRIP_IMAGES, refresh: false }) });
     } catch (e) {

@@ -91,7 +91,7 @@ export function MeanTeacherPanel({ run }: { run: RunView }) {
         <span className="muted" data-testid="mt-alpha-history">
           α history:{' '}
           {(run.alphaHistory ?? [])
-            .map((c) => `${c.alpha} from it. ${c.iteration}${c.source === 'adaptive' ? ' (adaptive)' : ''}`)
+            .map((c) => `${c.alpha} from it. ${c.iteration} (${c.source ?? 'config'})`)
             .join(' · ')}
         </span>
         {run.config.adaptiveAlpha && (
@@ -145,7 +145,15 @@ export function MeanTeacherPanel({ run }: { run: RunView }) {
         {sweep && (
           <span data-testid="mt-sweep-best">
             best α {sweep.best.alpha.toFixed(1)}: PQ {formatPercent(sweep.best.pq)} (teacher at iteration{' '}
-            {sweep.iteration}, {sweep.images} images)
+            {sweep.iteration}, {sweep.images} images){' '}
+            <button
+              type="button"
+              data-testid="mt-use-best-alpha"
+              disabled={busy || sweep.best.alpha === alpha}
+              onClick={() => void setAlpha(sweep.best.alpha, 'sweep')}
+            >
+              Use best α
+            </button>
           </span>
         )}
       </div>

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { SegmentedImage } from '../../../../workers/api';
 
-/** A dropped image under its panoptic overlay, with the legend: each segment's class, thing/stuff and share of the image. */
+/** A dropped image under its panoptic overlay, with the legend: each segment's class and score, thing/stuff and share of the image. */
 export function SegmentedImageView({ result }: { result: SegmentedImage }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [url, setUrl] = useState<string | null>(null);
@@ -30,8 +30,9 @@ export function SegmentedImageView({ result }: { result: SegmentedImage }) {
       </figure>
       <ul className="use-legend" data-testid="use-legend">
         {result.segments.map((s) => (
-          <li key={s.id} data-testid="use-segment">
+          <li key={s.id} data-testid="use-segment" data-class={s.name} data-score={s.score}>
             <span className="swatch" style={{ background: `rgb(${s.color.join(',')})` }} /> {s.name}{' '}
+            <span title="the class probability panoptic inference kept the segment for">{s.score.toFixed(2)}</span>{' '}
             <span className="muted">
               ({s.isthing ? 'thing' : 'stuff'}, {((100 * s.area) / pixels).toFixed(1)}% of the image)
             </span>

@@ -1,5 +1,5 @@
-import { useState } from 'react';
-import type { UserMessage } from '../../../../workers/api';
+import { useEffect, useState } from 'react';
+import type { ClassMatch, UserMessage } from '../../../../workers/api';
 import { attemptWithMessage } from '../../messages';
 import { pipeline } from '../../pipeline';
 import { saveBlob } from './download';
@@ -124,32 +124,87 @@ export function SharePanel({ runId, onMessage }: { runId: string; onMessage: (m:
 /** Predictions of the model in use on a stored dataset, as a COCO panoptic zip for panopticapi / npm run eval. */
 export function PredictionsExport({
   datasets,
+  ensembleAlpha,
   onMessage,
 }: {
   datasets: { id: string; name: string }[];
+  /** The Use view's test-time ensemble: the predictions are the ones it shows. */
+  ensembleAlpha: number | null;
   onMessage: (m: UserMessage) => void;
 }) {
   const [datasetId, setDatasetId] = useState('');
   const [busy, setBusy] = useState(false);
+  const [match, setMatch] = useState<ClassMatch | null>(null);
+  const [byName, setByName] = useState(true);
+  const chosen = datasetId || datasets[0]?.id;
+  useEffect(() => {
+    setMatch(null);
+    if (chosen) void attemptWithMessage(() => pipeline().predictionClasses(chosen), onMessage).then(setMatch);
+  }, [chosen, onMessage]);
+  const mapByName = !!match && !match.same && byName;
   const run = async () => {
     setBusy(true);
-    const zip = await attemptWithMessage(() => pipeline().exportPredictions(datasetId || datasets[0].id), onMessage);
+    const zip = await attemptWithMessage(
+      () => pipeline().exportPredictions(chosen, ensembleAlpha, mapByName),
+      onMessage,
+    );
     setBusy(false);
     if (zip) saveBlob(zip, 'panoptic_pred.zip');
   };
   if (datasets.length === 0) return null;
   return (
-    <div className="row">
-      <select value={datasetId} onChange={(e) => setDatasetId(e.target.value)} data-testid="use-predictions-dataset">
-        {datasets.map((d) => (
-          <option key={d.id} value={d.id}>
-            {d.name}
-          </option>
-        ))}
-      </select>
-      <ReasonedButton why={busy ? 'Predicting…' : null} onClick={() => void run()} data-testid="use-export-predictions">
-        {busy ? 'Predicting…' : 'Export predictions'}
-      </ReasonedButton>
-    </div>
+    <>
+      <div className="row">
+        <select value={chosen} onChange={(e) => setDatasetId(e.target.value)} data-testid="use-predictions-dataset">
+          {datasets.map((d) => (
+            <option key={d.id} value={d.id}>
+              {d.name}
+            </option>
+          ))}
+        </select>
+        <ReasonedButton
+          why={busy ? 'Predicting…' : !match ? "Comparing the model's classes with the dataset's…" : null}
+          onClick={() => void run()}
+          data-testid="use-export-predictions"
+        >
+          {busy ? 'Predicting…' : 'Export predictions'}
+        </ReasonedButton>
+      </div>
+      {match && !match.same && (
+        <div className="card warning" data-testid="use-class-mismatch">
+          <p>
+            The model's classes are not this dataset's categories (ids or names differ), so its predictions would not
+            evaluate against the dataset's annotations as they are.
+          </p>
+          <label>
+            <input
+              type="checkbox"
+              checked={byName}
+              onChange={(e) => setByName(e.target.checked)}
+              data-testid="use-by-name"
+            />{' '}
+            evaluate by class name: export in the dataset's categories, matched by name or synonym
+          </label>
+          <ul className="muted">
+            {match.byName.map((p) => (
+              <li key={p.modelId}>
+                {p.model} → {p.dataset}
+              </li>
+            ))}
+            {match.unmatchedModel.length > 0 && (
+              <li data-testid="use-unmatched-model">
+                model classes with no category of that name (their segments are left out):{' '}
+                {match.unmatchedModel.join(', ')}
+              </li>
+            )}
+            {match.unmatchedDataset.length > 0 && (
+              <li data-testid="use-unmatched-dataset">
+                categories the model has no class for: {match.unmatchedDataset.join(', ')}
+              </li>
+            )}
+          </ul>
+        </div>
+      )}
+    </>
   );
 }

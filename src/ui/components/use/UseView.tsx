@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type {
   ModelDownloadProgress,
   SegmentedImage,
@@ -11,6 +11,7 @@ import { callback, pipeline } from '../../pipeline';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { Messages } from '../Messages';
 import { DownloadProgress } from '../models/DownloadProgress';
+import { EnsembleAlpha, ensembleAlphaOf, type EnsembleSetting } from './EnsembleAlpha';
 import { ModelSummary } from './ModelSummary';
 import { SegmentedImageView } from './SegmentedImageView';
 import { PredictionsExport, SharePanel } from './SharePanel';
@@ -28,20 +29,27 @@ export function UseView() {
   const [sharedRunId, setSharedRunId] = useState<string | null>(null);
   const [progress, setProgress] = useState<ModelDownloadProgress | null>(null);
   const [opening, setOpening] = useState(false);
-  const [results, setResults] = useState<SegmentedImage[]>([]);
+  const [results, setResults] = useState<{ images: SegmentedImage[]; alpha: number | null } | null>(null);
+  const [files, setFiles] = useState<File[]>([]);
+  const [ensemble, setEnsemble] = useState<EnsembleSetting>({ on: true, alpha: 0.6 });
   const [segmenting, setSegmenting] = useState(false);
+  /** The latest segmentation asked for; one runs at a time and the latest wins (a dragged slider asks many). */
+  const wanted = useRef<{ files: File[]; alpha: number | null } | null>(null);
+  const running = useRef(false);
   const [messages, setMessages] = useState<UserMessage[]>([]);
-  const show = (m: UserMessage) => setMessages([m]);
+  const show = useCallback((m: UserMessage) => setMessages([m]), []);
 
   const open = async (what: () => Promise<UsedModelView>, fromRun: string | null) => {
     setMessages([]);
     setOpening(true);
-    setResults([]);
+    setResults(null);
+    setFiles([]);
     const opened = await attemptWithMessage(what, show);
     setOpening(false);
     setProgress(null);
     if (opened) {
       setModel(opened);
+      setEnsemble({ on: true, alpha: opened.ensembleAlpha });
       setSharedRunId(fromRun);
     }
   };
@@ -54,20 +62,43 @@ export function UseView() {
     });
     void pipeline()
       .usedModel()
-      .then((m) => m && setModel(m));
+      .then((m) => {
+        if (!m) return;
+        setModel(m);
+        setEnsemble({ on: true, alpha: m.ensembleAlpha });
+      });
     if (/[#&]model=/.test(window.location.hash)) {
       const link = window.location.href;
       void open(() => pipeline().openSharedModel(link, callback(setProgress)), null);
     }
   }, []);
 
-  const segment = async (files: File[]) => {
-    if (files.length === 0) return;
-    setMessages([]);
+  const pump = async () => {
+    if (running.current) return;
+    running.current = true;
     setSegmenting(true);
-    const segmented = await attemptWithMessage(() => pipeline().segmentImages(files), show);
+    for (let job = wanted.current; job; job = wanted.current) {
+      wanted.current = null;
+      const { files: images, alpha } = job;
+      const segmented = await attemptWithMessage(() => pipeline().segmentImages(images, alpha), show);
+      if (segmented) setResults({ images: segmented, alpha });
+    }
+    running.current = false;
     setSegmenting(false);
-    if (segmented) setResults(segmented);
+  };
+  const segment = (images: File[], setting: EnsembleSetting) => {
+    if (images.length === 0) return;
+    setMessages([]);
+    wanted.current = { files: images, alpha: ensembleAlphaOf(setting) };
+    void pump();
+  };
+  const pickImages = (images: File[]) => {
+    setFiles(images);
+    segment(images, ensemble);
+  };
+  const changeEnsemble = (setting: EnsembleSetting) => {
+    setEnsemble(setting);
+    segment(files, setting);
   };
 
   return (
@@ -119,7 +150,7 @@ export function UseView() {
           onDragOver={(e) => e.preventDefault()}
           onDrop={(e) => {
             e.preventDefault();
-            void segment(Array.from(e.dataTransfer.files));
+            pickImages(Array.from(e.dataTransfer.files));
           }}
         >
           <h3>Segment images</h3>
@@ -129,14 +160,20 @@ export function UseView() {
             multiple
             accept="image/*"
             data-testid="use-images-input"
-            onChange={(e) => void segment(Array.from(e.target.files ?? []))}
+            onChange={(e) => pickImages(Array.from(e.target.files ?? []))}
           />
+          <EnsembleAlpha setting={ensemble} onChange={changeEnsemble} shown={results?.alpha} />
           {segmenting && <p className="muted">Segmenting…</p>}
-          {results.map((r, i) => (
+          {results?.images.map((r, i) => (
             <SegmentedImageView key={`${r.fileName}-${i}`} result={r} />
           ))}
           <h3>Predictions for a dataset</h3>
-          <PredictionsExport datasets={datasets} onMessage={show} />
+          <PredictionsExport
+            key={`${model.from}:${model.card.weights.sha256}`}
+            datasets={datasets}
+            ensembleAlpha={ensembleAlphaOf(ensemble)}
+            onMessage={show}
+          />
         </section>
       )}
       {model && sharedRunId && <SharePanel runId={sharedRunId} onMessage={show} />}
