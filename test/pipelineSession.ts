@@ -8,10 +8,10 @@ import * as tf from '@tensorflow/tfjs';
 import { decode as decodePng } from 'fast-png';
 import { importDemoDatasets, type DemoOptions } from '../src/data/demo';
 import * as store from '../src/data/store';
+import { initBackend } from '../src/models/backend';
 import { MemoryWeightCache } from '../src/models/weights/cache';
 import type { ImageDecoder } from '../src/pipeline/images';
 import { LabSession } from '../src/pipeline/session';
-import { setupTestBackend } from './backend';
 
 export const nodePngDecoder: ImageDecoder = async (blob, _fileName, size) => {
   const png = decodePng(new Uint8Array(await blob.arrayBuffer()));
@@ -44,7 +44,8 @@ function freshDatabaseName(): string {
 
 /** A session on the database `name` (opened again for a "reloaded" session). */
 async function openNodeSession(name: string, decode: ImageDecoder = nodePngDecoder): Promise<LabSession> {
-  const backend = await setupTestBackend();
+  // tfjs cpu, set up without test/fixtures.ts (which needs Vitest's defines), so scripts can open sessions too.
+  const backend = await initBackend(['cpu']);
   const db = await store.openStore(name);
   return new LabSession({ backend, db, weightCache: new MemoryWeightCache(), decode });
 }
