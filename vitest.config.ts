@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
@@ -22,6 +23,9 @@ export default defineConfig({
           exclude: ['**/*.browser.test.ts', 'node_modules/**'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
+          // Vitest's default (CPUs − 1) runs one file at a time on a 2-core machine; the tests are
+          // single-threaded tfjs-cpu work, so two at once nearly halve the Node suite there.
+          maxWorkers: Math.max(2, availableParallelism() - 1),
         },
       },
       {
