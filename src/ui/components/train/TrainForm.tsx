@@ -7,11 +7,14 @@ import {
 } from '../../../../workers/api';
 import { formatBytes } from '../../format';
 import { useDatasetsStore } from '../../stores/datasetsStore';
+import { useModelsStore } from '../../stores/modelsStore';
 import { useTrainingStore } from '../../stores/trainingStore';
 
 /** Chooses what to train on and how long; shows the preset's size before anything starts. */
 export function TrainForm({ disabled }: { disabled: boolean }) {
   const datasets = useDatasetsStore((s) => s.datasets);
+  // The backbone (and so the presets) changes when a CLIP loads, e.g. the demo CLIP at page start.
+  const clipSha256 = useModelsStore((s) => s.clipCard?.sha256);
   const { backbone, presets, loadPresets, start, busy, run, runDearli, alpha } = useTrainingStore();
   const [kind, setKind] = useState<TrainingKind>('supervised');
   const [preset, setPreset] = useState('');
@@ -64,9 +67,9 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
   };
   useEffect(() => {
     void loadPresets(batchSize);
-  }, [loadPresets, batchSize]);
+  }, [loadPresets, batchSize, clipSha256]);
   useEffect(() => {
-    if (!preset && presets[0]) {
+    if (presets[0] && !presets.some((p) => p.name === preset)) {
       setPreset(presets[0].name);
       applyProposal(presets[0], true);
     }
