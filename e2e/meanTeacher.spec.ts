@@ -12,6 +12,7 @@ test('Run DEARLi on the demo; pause in Mean Teacher, reload, resume at the same 
   await page.getByTestId('tab-train').click();
   await expect(page.getByTestId('train-preset-size')).toContainText('M parameters');
   await page.getByTestId('train-iterations').fill('3');
+  await page.getByTestId('dearli-dewa-iterations').fill('3');
   await page.getByTestId('train-eval-every').fill('3');
   await page.getByTestId('train-eval-images').fill('1');
   await page.getByTestId('train-batch').fill('1');

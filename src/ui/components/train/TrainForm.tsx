@@ -1,21 +1,17 @@
 import { useEffect, useRef, useState } from 'react';
-import {
-  DEFAULT_MASK_SETTINGS,
-  type PresetView,
-  type TrainingConfig,
-  type TrainingKind,
-} from '../../../../workers/api';
+import type { PresetView, TrainingConfig, TrainingKind } from '../../../../workers/api';
 import { formatBytes } from '../../format';
 import { useDatasetsStore } from '../../stores/datasetsStore';
 import { useModelsStore } from '../../stores/modelsStore';
 import { useTrainingStore } from '../../stores/trainingStore';
+import { RunDearliControls } from './RunDearliControls';
 
 /** Chooses what to train on and how long; shows the preset's size before anything starts. */
 export function TrainForm({ disabled }: { disabled: boolean }) {
   const datasets = useDatasetsStore((s) => s.datasets);
   // The backbone (and so the presets) changes when a CLIP loads, e.g. the demo CLIP at page start.
   const clipSha256 = useModelsStore((s) => s.clipCard?.sha256);
-  const { backbone, presets, loadPresets, start, busy, run, runDearli, alpha } = useTrainingStore();
+  const { backbone, presets, loadPresets, start, busy, run, alpha } = useTrainingStore();
   const [kind, setKind] = useState<TrainingKind>('supervised');
   const [preset, setPreset] = useState('');
   const [batchSize, setBatchSize] = useState(2);
@@ -107,21 +103,6 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
       ? { unlabeledDatasetIds: unlabeledIds, alpha, adaptiveAlpha: adaptive, dewaRunId: null }
       : {}),
     testTimeEnsembleAlpha: tte,
-  };
-  // "Run DEARLi": features and masks on the labeled and unlabeled images, DeWa on them, then Mean Teacher from DeWa's weights.
-  const dearliConfig = {
-    datasetIds: [...labeled, ...unlabeled].map((d) => d.id),
-    maskSettings: DEFAULT_MASK_SETTINGS,
-    dewa: common,
-    meanTeacher: {
-      ...common,
-      trainDatasetIds: trainIds.filter((id) => labeled.some((d) => d.id === id)),
-      unlabeledDatasetIds: unlabeledIds,
-      validationDatasetId: validationId || null,
-      alpha,
-      adaptiveAlpha: adaptive,
-      testTimeEnsembleAlpha: tte,
-    },
   };
 
   return (
@@ -373,15 +354,16 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
             {startBlocked}
           </span>
         )}
-        <button
-          type="button"
-          data-testid="dearli-run"
-          title="CLIP features → class-agnostic masks → DeWa → Mean Teacher, with these settings for each training stage"
-          disabled={disabled || busy || !preset || trainIds.length === 0 || unlabeledIds.length === 0}
-          onClick={() => void runDearli(dearliConfig)}
-        >
-          Run DEARLi
-        </button>
+        <RunDearliControls
+          proposal={chosen?.proposed}
+          settings={common}
+          labeledIds={trainIds.filter((id) => labeled.some((d) => d.id === id))}
+          datasetIds={[...labeled, ...unlabeled].map((d) => d.id)}
+          unlabeledIds={unlabeledIds}
+          validationId={validationId}
+          meanTeacher={{ alpha, adaptiveAlpha: adaptive, testTimeEnsembleAlpha: tte }}
+          blocked={disabled || busy || !preset || trainIds.length === 0 || unlabeledIds.length === 0}
+        />
       </div>
     </form>
   );
