@@ -8,6 +8,7 @@ import { ProgressBar } from '../ProgressBar';
 import { PerClassTable } from './PerClassTable';
 import { MeanTeacherPanel } from './MeanTeacherPanel';
 import { PredictionGrid } from './PredictionGrid';
+import { RunsComparison } from './RunsComparison';
 import { RunsList } from './RunsList';
 import { TrainForm } from './TrainForm';
 
@@ -200,6 +201,7 @@ export function TrainPanel() {
       <section className="panel">
         <h2>Runs</h2>
         <RunsList />
+        <RunsComparison />
       </section>
       {run && (
         <section className="panel">
