@@ -48,10 +48,15 @@ function safetensorsParameters(file: string): number {
     .reduce((n, [, t]) => n + (t.shape ?? []).reduce((a, d) => a * d, 1), 0);
 }
 
+const DEMO_CLIP = 'demo CLIP (trained on the demo world)';
+
+/** Opens the Models tab once the page's own CLIP (the demo CLIP on a fresh profile) has loaded. */
 async function openModelsTab(page: Page) {
   await openLab(page);
   await page.getByTestId('tab-models').click();
   await expect(page.getByTestId('clip-panel')).toBeVisible();
+  await expect(page.getByTestId('model-card').getByTestId('card-name')).toHaveText(DEMO_CLIP, { timeout: 120_000 });
+  await expect(page.getByTestId('saved-model')).toHaveCount(1);
 }
 
 async function fillUrlSources(page: Page, weightsUrl: string) {
@@ -68,7 +73,7 @@ test('load tiny CLIP from a URL, see its card, evaluate zero-shot with GT masks,
 }) => {
   const requested = await serveFixtures(page);
   await openModelsTab(page);
-  await expect(page.getByTestId('no-saved-models')).toBeVisible();
+  await expect(page.getByTestId('clip-demo-note')).toContainText('not a real CLIP');
 
   await fillUrlSources(page, 'https://weights.test/clip-tiny/weights.safetensors');
   await page.getByTestId('clip-load').click();
@@ -113,21 +118,23 @@ test('load tiny CLIP from a URL, see its card, evaluate zero-shot with GT masks,
   await page.getByTestId('class-names-save').click();
   await expect(page.getByTestId('embeddings-summary')).toContainText(`${rowsBefore + 1} rows`);
 
-  // After a reload the model is listed and loads from the cache with the network gone.
+  // After a reload the chosen model loads again from the cache with the network gone.
   await page.context().unroute('https://weights.test/**');
   await page.context().route('https://weights.test/**', (route) => route.abort());
   await page.reload();
   await page.getByTestId('tab-models').click();
-  await expect(page.getByTestId('clip-none')).toBeVisible();
-  const saved = page.getByTestId('saved-model');
-  await expect(saved).toHaveCount(1);
-  await saved.getByTestId('saved-load').click();
   await expect(page.getByTestId('model-card').getByTestId('card-sha256')).toHaveText(sha256, { timeout: 120_000 });
+  await expect(page.getByTestId('saved-model')).toHaveCount(2);
   await expect(page.getByTestId('zeroshot-table').getByTestId('zeroshot-row')).toHaveCount(classCount);
 
-  await saved.getByTestId('saved-free').click();
-  await expect(page.getByTestId('no-saved-models')).toBeVisible();
-  await expect(page.getByTestId('cached-files-summary')).toContainText('0 cached files');
+  // Freeing it unloads it; the demo CLIP's three files stay.
+  await page
+    .getByTestId('saved-model')
+    .filter({ hasText: sha256.slice(0, 12) })
+    .getByTestId('saved-free')
+    .click();
+  await expect(page.getByTestId('saved-model')).toHaveCount(1);
+  await expect(page.getByTestId('cached-files-summary')).toContainText('3 cached files');
   await expect(page.getByTestId('clip-none')).toBeVisible();
 });
 
@@ -142,9 +149,11 @@ test('a cancelled download leaves no cached entry', async ({ page }) => {
   await page.getByTestId('model-cancel').click();
   await expect(page.getByTestId('models-messages')).toContainText('cancelled');
   await expect(page.getByTestId('model-download')).toHaveCount(0);
-  await expect(page.getByTestId('cached-files-summary')).toContainText('0 cached files');
+  // Only the demo CLIP's three files are cached, and it is still the model a reload loads.
+  await expect(page.getByTestId('cached-files-summary')).toContainText('3 cached files');
   await page.reload();
   await page.getByTestId('tab-models').click();
-  await expect(page.getByTestId('no-saved-models')).toBeVisible();
-  await expect(page.getByTestId('cached-files-summary')).toContainText('0 cached files');
+  await expect(page.getByTestId('model-card').getByTestId('card-name')).toHaveText(DEMO_CLIP, { timeout: 120_000 });
+  await expect(page.getByTestId('saved-model')).toHaveCount(1);
+  await expect(page.getByTestId('cached-files-summary')).toContainText('3 cached files');
 });

@@ -9,7 +9,8 @@ test('supervised training on the demo: curves move, pause, reload, resume from t
     timeout: 180_000,
   });
   await page.getByTestId('tab-train').click();
-  await expect(page.getByTestId('train-backbone')).toContainText('random ConvNeXt');
+  // npm start's default backbone: the shipped demo CLIP, named as such.
+  await expect(page.getByTestId('train-backbone')).toContainText('demo CLIP (trained on the demo world)');
   await expect(page.getByTestId('train-preset-size')).toContainText('M parameters');
   await page.getByTestId('train-iterations').fill('60');
   await page.getByTestId('train-eval-every').fill('4');

@@ -32,15 +32,11 @@ import {
   writeSafetensors,
   type TensorToWrite,
 } from '../src/models/weights/safetensors';
+import { DEMO_CLIP_FILES } from '../src/pipeline/demoClip';
 import { ContrastiveClipTrainer } from '../src/train/clipContrastive';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_CLIP_DIR = path.join(ROOT, 'public/demo-clip');
-export const DEMO_CLIP_FILES = {
-  weights: 'demo-clip.safetensors',
-  config: 'open_clip_config.json',
-  vocabulary: 'bpe_simple_vocab_16e6.txt.gz',
-} as const;
 
 /**
  * open_clip model config. image_size 512: the demo's 256-pixel scenes are seen at twice their size,

@@ -19,15 +19,16 @@ import {
   readJson,
   configFileSource,
   fileRecord,
+  savedModelId,
   type ModelFile,
   type ProgressSink,
   type SavedModelMeta,
 } from './modelFiles';
 import type {
   ClassNames,
+  ClipLoadRequest,
   FeatureStageSummary,
   ModelCard,
-  ModelsApi,
   StageProgress,
   TextEmbeddingSummary,
   ZeroShotClassRow,
@@ -57,6 +58,8 @@ const presetsForTrunk = (dims: readonly number[]) =>
   dims[3] <= 256 ? ['tiny'] : ['laptop-small', 'laptop-fpn', 'laptop', 'paper'];
 
 const classNamesKey = (datasetId: string) => `classes:${datasetId}`;
+/** The models-store record of the browser's CLIP choice: a saved model's id, or null after Unload. */
+const CHOSEN_CLIP_KEY = 'clip:chosen';
 const reportKey = (datasetId: string) => `zeroshot:${datasetId}`;
 const textKey = (card: ModelCard, synonym: string) => `clip-text:${card.sha256.slice(0, 16)}:${synonym}`;
 const featureStageKey = (card: ModelCard, datasetId: string) =>
@@ -96,6 +99,12 @@ function embeddingSummary(classifier: TextClassifier): TextEmbeddingSummary {
 export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) {
   let clip: LoadedClip | null = null;
   let offline: Promise<Backbone> | null = null;
+  /** The CLIP load under way (settled when none): the backbone waits for it, so training starts on the chosen CLIP. */
+  let loading: Promise<unknown> = Promise.resolve();
+  const tracked = <T>(load: Promise<T>): Promise<T> => {
+    loading = load.catch(() => undefined);
+    return load;
+  };
   /** Text classifier per dataset, valid while the names and the model stay the same. */
   const classifiers = new Map<string, { key: string; classifier: TextClassifier }>();
 
@@ -119,17 +128,28 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
     return clip;
   }
 
-  function activate(next: LoadedClip, signal: AbortSignal): ModelCard {
+  /** What a reload loads: a saved model's id, or null for none. */
+  const choose = (savedId: string | null) =>
+    store.putModel(db, { id: CHOSEN_CLIP_KEY, updatedAt: Date.now(), meta: { savedId } });
+
+  async function activate(next: LoadedClip, savedId: string, signal: AbortSignal): Promise<ModelCard> {
     if (signal.aborted) {
       next.model.dispose();
       signal.throwIfAborted();
     }
     use(next);
+    await choose(savedId);
     return next.card;
+  }
+
+  async function unload(): Promise<void> {
+    use(null);
+    await choose(null);
   }
 
   /** The loaded CLIP as the training backbone (its image trunk, its text embeddings as class rows), else the offline stand-in. */
   async function backbone(): Promise<Backbone> {
+    await loading;
     if (!clip) return (offline ??= randomBackbone());
     const loaded = clip;
     const config = loaded.model.config;
@@ -146,7 +166,7 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
     };
   }
 
-  async function loadClip(request: Parameters<ModelsApi['loadClip']>[0], onProgress: ProgressSink): Promise<ModelCard> {
+  async function loadClip(request: ClipLoadRequest, onProgress: ProgressSink): Promise<ModelCard> {
     const signal = files.beginLoad();
     const weights = await files.fetchModelFile(request.weights, 'weights', signal, onProgress);
     const configSource = await configFileSource(request.config, request.weights, 'open_clip_config.json', signal);
@@ -155,27 +175,40 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
     for (const s of request.tokenizer ? await tokenizerSources(request.tokenizer, signal) : [])
       tokenizerFiles.push(await files.fetchModelFile(s, 'tokenizer', signal, onProgress));
     const fallbackName = request.weights.kind === 'hub' ? request.weights.repo.split('/').pop()! : weights.name;
-    const config = configFile
+    const parsed = configFile
       ? clipConfigFromJson(await readJson(configFile), configFile.name, fallbackName)
       : presetConfig((request.config as { preset: string }).preset);
+    const config = request.name ? { ...parsed, name: request.name } : parsed;
     const loaded = await buildClip(config, weights, tokenizerFiles, onProgress, signal);
     const remote = remoteClipRequest(request, weights.name);
     if (remote) loaded.card.remote = remote;
-    await files.saveModel({
+    const savedId = await files.saveModel({
       kind: 'clip',
       card: loaded.card,
       files: [weights, ...(configFile ? [configFile] : []), ...tokenizerFiles].map(fileRecord),
-      preset: configFile ? undefined : config.name,
+      preset: configFile ? undefined : parsed.name,
     });
-    return activate(loaded, signal);
+    return activate(loaded, savedId, signal);
   }
 
-  async function loadSaved(meta: SavedModelMeta, onProgress: ProgressSink): Promise<ModelCard> {
+  async function loadSavedClip(meta: SavedModelMeta, onProgress: ProgressSink): Promise<ModelCard> {
     const { signal, weights, config: configFile, others } = await files.openSaved(meta);
-    const config = configFile
+    const parsed = configFile
       ? clipConfigFromJson(await readJson(configFile), configFile.name, meta.card.name)
       : presetConfig(meta.preset ?? meta.card.name);
-    return activate(await buildClip(config, weights, others, onProgress, signal), signal);
+    // The card keeps the name it was loaded under (the demo CLIP's).
+    const config = { ...parsed, name: meta.card.name };
+    return activate(await buildClip(config, weights, others, onProgress, signal), savedModelId(meta), signal);
+  }
+
+  const loadSaved = (meta: SavedModelMeta, onProgress: ProgressSink) => tracked(loadSavedClip(meta, onProgress));
+
+  async function restoreClip(fallback: ClipLoadRequest, onProgress: ProgressSink): Promise<ModelCard | null> {
+    if (clip) return clip.card;
+    const chosen = await store.getModel(db, CHOSEN_CLIP_KEY);
+    if (!chosen) return loadClip(fallback, onProgress);
+    const savedId = chosen.meta.savedId as string | null;
+    return savedId === null ? null : loadSavedClip(await files.savedModelMeta(savedId), onProgress);
   }
 
   // --- Class names and text embeddings ----------------------------------------------------------------
@@ -461,16 +494,22 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
 
   return {
     use,
+    unload,
     dispose,
     backbone,
     loadSaved,
     editedClassNames,
     featureStage,
     current: () => clip?.card ?? null,
+    /** Resolves once no CLIP load is under way (the one a page starts with included). */
+    settled: async () => {
+      await loading;
+    },
     api: {
-      loadClip,
+      loadClip: (request: ClipLoadRequest, onProgress: ProgressSink) => tracked(loadClip(request, onProgress)),
+      restoreClip: (fallback: ClipLoadRequest, onProgress: ProgressSink) => tracked(restoreClip(fallback, onProgress)),
       currentClip: async () => clip?.card ?? null,
-      unloadClip: async () => use(null),
+      unloadClip: unload,
       getClassNames,
       setClassNames,
       textEmbeddings: async (datasetId: string) => embeddingSummary((await textClassifier(datasetId)).classifier),

@@ -105,6 +105,10 @@ export interface SavedModelMeta {
 
 const SAVED_PREFIX = 'saved:';
 
+/** A saved model's record id: one per weight file. */
+export const savedModelId = (meta: SavedModelMeta): string =>
+  `${SAVED_PREFIX}${meta.kind}:${meta.files.find((f) => f.role === 'weights')?.key ?? meta.card.sha256}`;
+
 export function fileRecord(f: ModelFile): SavedModelMeta['files'][number] {
   if (!f.cached)
     throw new DearliError(
@@ -166,6 +170,7 @@ export class ModelFiles {
     const file = await loadWeightFile(weightSource, this.cache, {
       ...attempts,
       signal,
+      expected: source.kind === 'url' && source.sha256 ? { sha256: source.sha256 } : undefined,
       onProgress: (p) => onProgress({ stage: role, fileName: label, ...p }),
     });
     signal.throwIfAborted();
@@ -173,7 +178,7 @@ export class ModelFiles {
   }
 
   async saveModel(meta: SavedModelMeta): Promise<string> {
-    const id = `${SAVED_PREFIX}${meta.kind}:${meta.files.find((f) => f.role === 'weights')?.key ?? meta.card.sha256}`;
+    const id = savedModelId(meta);
     await store.putModel(this.db, { id, updatedAt: Date.now(), meta: meta as unknown as Record<string, unknown> });
     return id;
   }

@@ -10,7 +10,8 @@ import type { CachedFileInfo } from '../models/weights/cache';
 export type FileSource =
   /** `file` omitted: the repo's file list is asked from the hub and the best file is taken. */
   | { kind: 'hub'; repo: string; file?: string; revision?: string }
-  | { kind: 'url'; url: string }
+  /** `sha256`: the download (or a cached copy) must have it. */
+  | { kind: 'url'; url: string; sha256?: string }
   | { kind: 'file'; file: File };
 
 /** A model's architecture: a named preset, the config that sits next to hub weights, or a config file. */
@@ -21,6 +22,8 @@ export interface ClipLoadRequest {
   config: ConfigSource;
   /** The CLIP BPE vocabulary (hub repo tokenizer files, bpe_simple_vocab_16e6.txt.gz or tokenizer.json); null: image tower only. */
   tokenizer: FileSource | null;
+  /** The card's name (the demo CLIP's); absent: the config's, else the hub repository's or the file's. */
+  name?: string;
 }
 
 /** A file another browser can fetch: the hub or a URL, never a dropped file. */
@@ -143,7 +146,13 @@ export interface ModelsApi {
   cancelModelLoad(): Promise<void>;
   /** The CLIP model loaded in the worker now, or null. */
   currentClip(): Promise<ModelCard | null>;
+  /** Unloads CLIP; a reload then loads none. */
   unloadClip(): Promise<void>;
+  /**
+   * At page start: loads the CLIP this browser loaded last (from the cache only), none after Unload,
+   * and `fallback` (the demo CLIP) when no choice was ever made. Null when none is loaded.
+   */
+  restoreClip(fallback: ClipLoadRequest, onProgress: (p: ModelDownloadProgress) => void): Promise<ModelCard | null>;
   /** Models loaded before (CLIP and SAM), newest first. */
   listSavedModels(): Promise<SavedModel[]>;
   /** Loads a saved model from the browser cache only (no network). */

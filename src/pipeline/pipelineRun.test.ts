@@ -8,6 +8,7 @@ import * as store from '../data/store';
 import { demoDatabase, sessionPool } from '../../test/pipelineSession';
 import { DEFAULT_MASK_SETTINGS } from './masksApi';
 import type { PipelineProgress, PipelineRunConfig, PipelineRunState } from './pipelineRun';
+import { dearliProposal, proposedSettings } from './presetDefaults';
 import type { LabSession } from './session';
 import type { RunView } from './trainingApi';
 
@@ -127,5 +128,17 @@ describe('whole pipeline run', () => {
       }));
     expect(figures(await runView(d, resumed.runIds.meanTeacher!))).toEqual(figures(expectedMt));
     expect((await runView(d, resumed.runIds.dewa!)).recallEvals).toEqual(expectedDewa.recallEvals);
+  });
+});
+
+describe("Run DEARLi's proposal", () => {
+  it('DeWa as long as Mean Teacher; γ keeps the teacher horizon 1/(1−γ) at a tenth of the run, at most upstream 0.999', () => {
+    expect(dearliProposal(200)).toEqual({ dewaIterations: 200, emaDecay: 1 - 10 / 200 });
+    expect(1 / (1 - dearliProposal(200).emaDecay)).toBeCloseTo(20, 9);
+    expect(dearliProposal(50_000).emaDecay).toBe(0.999);
+    expect(dearliProposal(5).emaDecay).toBe(0);
+    expect(proposedSettings('tiny', 64, null).dearli).toEqual(
+      dearliProposal(proposedSettings('tiny', 64, null).iterations),
+    );
   });
 });

@@ -89,6 +89,8 @@ export function createPipelineRun({ db, jobs, clip, masks, training }: PipelineR
     };
     const { config } = state;
     if (step === 'features') {
+      // A CLIP load under way (the page's start-up load of the chosen CLIP) decides whether there is one.
+      await clip.settled();
       if (!clip.current()) {
         state.notes.features = 'skipped: no CLIP weights loaded';
         return true;

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoDatabase, sessionPool } from '../../test/pipelineSession';
-import { proposedSettings } from './presetDefaults';
+import { dearliProposal, proposedSettings } from './presetDefaults';
 
 const pool = sessionPool();
 afterEach(pool.closeAll);
@@ -24,7 +24,12 @@ describe('proposed settings', () => {
     expect(proposedSettings('tiny', 64, 50).cropSize).toBe(32);
     expect(proposedSettings('tiny', 64, 20).cropSize).toBe(32);
     expect(proposedSettings('paper', 640, 300).cropSize).toBe(288);
-    expect(proposedSettings('paper', 640, 1024)).toEqual({ learningRate: 1e-3, cropSize: 640, iterations: 200 });
+    expect(proposedSettings('paper', 640, 1024)).toEqual({
+      learningRate: 1e-3,
+      cropSize: 640,
+      iterations: 200,
+      dearli: dearliProposal(200),
+    });
   });
 
   it(

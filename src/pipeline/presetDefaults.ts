@@ -5,10 +5,13 @@
  * 200 iterations at crop 64 stays at PQ 0, 1e-3 reaches ~30%).
  */
 import * as store from '../data/store';
-import type { ProposedSettings } from './trainingApi';
+import { UPSTREAM_EMA_DECAY } from '../train/meanTeacher';
+import type { DearliProposal, ProposedSettings } from './trainingApi';
+
+type RunProposal = Omit<ProposedSettings, 'dearli'>;
 
 /** The larger presets' proposal follows the tiny one's learning rate; not yet measured on the demo. */
-const SHORT_RUN: Omit<ProposedSettings, 'cropSize'> = { learningRate: 1e-3, iterations: 200 };
+const SHORT_RUN: Omit<RunProposal, 'cropSize'> = { learningRate: 1e-3, iterations: 200 };
 
 /** The decoder's coarsest level has stride 32: crops are multiples of it. */
 const CROP_STEP = 32;
@@ -27,7 +30,8 @@ export function proposedSettings(preset: string, presetCrop: number, shortEdge: 
   // The tiny preset trains on the demo's small images: at 64 px its stride-4 mask grid is 16x16.
   const crop = preset === 'tiny' ? 64 : presetCrop;
   const cap = shortEdge === null ? crop : Math.max(CROP_STEP, Math.floor(shortEdge / CROP_STEP) * CROP_STEP);
-  return { ...SHORT_RUN, cropSize: Math.min(crop, cap) };
+  const run: RunProposal = { ...SHORT_RUN, cropSize: Math.min(crop, cap) };
+  return { ...run, dearli: dearliProposal(run.iterations) };
 }
 
 /** The median shortest side of the first images of the datasets; null with no dataset or image. */
@@ -38,4 +42,15 @@ export async function typicalShortEdge(db: store.DearliDB, datasetIds: readonly 
   if (edges.length === 0) return null;
   edges.sort((a, b) => a - b);
   return edges[Math.floor(edges.length / 2)];
+}
+
+/**
+ * Run DEARLi's stages around a Mean Teacher run of `iterations`: DeWa as long (the paper's schedules
+ * are of one order: DeWa 80k, Mean Teacher 90k iterations on ADE), and an EMA decay that keeps the
+ * teacher's horizon 1/(1−γ) at a tenth of the run, capped at upstream's 0.999 (horizon 1000): with
+ * 0.999 over 200 iterations the teacher would keep 82% of its DeWa start, and its pseudo-labels would
+ * hardly change within the run.
+ */
+export function dearliProposal(iterations: number): DearliProposal {
+  return { dewaIterations: iterations, emaDecay: Math.min(UPSTREAM_EMA_DECAY, Math.max(0, 1 - 10 / iterations)) };
 }

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoDatabase, sessionPool } from '../../test/pipelineSession';
+import { compareRuns } from './runs';
 import type { LabSession } from './session';
 import type { RunView, TrainingConfig } from './trainingApi';
 
@@ -64,6 +65,19 @@ describe('training runs list', () => {
     });
     expect(listed[0].lastPq).not.toBeNull();
 
+    // Compared: one iteration axis; each run's curve and final figures are the evaluations it stored.
+    const firstEvals = (await api.trainingRun(first.id)).evals;
+    const secondEvals = (await api.trainingRun(second.id)).evals;
+    const compared = await api.compareTrainingRuns([second.id, first.id]);
+    expect(compared.iterations).toEqual([1, 2]);
+    expect(compared.runs.map((r) => [r.id, r.pq])).toEqual([
+      [second.id, secondPqs],
+      [first.id, [firstEvals[0].pq, null]],
+    ]);
+    const { iteration, pq, sq, rq, pqThings, pqStuff, miou } = secondEvals[1];
+    expect(compared.runs[0].final).toEqual({ iteration, pq, sq, rq, pqThings, pqStuff, miou });
+    expect(compared.runs[1].final).toMatchObject({ iteration: 1, pq: firstEvals[0].pq, miou: firstEvals[0].miou });
+
     await api.renameTrainingRun(first.id, '  first try  ');
     await expect(api.renameTrainingRun(first.id, '   ')).rejects.toMatchObject({ code: 'run-name' });
 
@@ -79,6 +93,43 @@ describe('training runs list', () => {
     await again.deleteTrainingRun(second.id);
     expect((await again.listTrainingRuns()).map((r) => r.id)).toEqual([first.id]);
     await expect(again.trainingRun(second.id)).rejects.toMatchObject({ code: 'run-missing' });
+  });
+
+  it('compares runs validated at different iterations on one axis, nulls where a run has no validation', () => {
+    const figures = (pq: number) => ({ pq, sq: pq + 0.1, rq: pq + 0.2, pqThings: pq, pqStuff: pq, miou: pq + 0.3 });
+    const view = (id: string, evals: [number, number][], name?: string) =>
+      ({
+        id,
+        name,
+        config: { kind: 'meanTeacher', preset: 'tiny' },
+        evals: evals.map(([iteration, pq]) => ({ iteration, images: 1, ...figures(pq), perClass: [] })),
+      }) as unknown as RunView;
+    const c = compareRuns([
+      view('a', [
+        [10, 0.1],
+        [30, 0.25],
+      ]),
+      view(
+        'b',
+        [
+          [20, 0.2],
+          [30, 0.3],
+        ],
+        'DEARLi',
+      ),
+      view('c', []),
+    ]);
+    expect(c.iterations).toEqual([10, 20, 30]);
+    expect(c.runs.map((r) => [r.name, r.pq])).toEqual([
+      ['meanTeacher · tiny', [0.1, null, 0.25]],
+      ['DEARLi', [null, 0.2, 0.3]],
+      ['meanTeacher · tiny', [null, null, null]],
+    ]);
+    expect(c.runs.map((r) => r.final)).toEqual([
+      { iteration: 30, ...figures(0.25) },
+      { iteration: 30, ...figures(0.3) },
+      null,
+    ]);
   });
 
   it('refuses a stage whose inputs are missing, with counts and the fixing button, and creates no run', async () => {

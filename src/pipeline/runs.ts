@@ -5,15 +5,47 @@
  */
 import { DearliError } from '../core/errors';
 import * as store from '../data/store';
-import type { RunSummary, RunsApi } from './runsApi';
+import type { RunComparison, RunSummary, RunsApi } from './runsApi';
 import { RUN_PREFIX, type PersistedRun, type TrainingService } from './training';
 import type { RunView } from './trainingApi';
 
 const MAX_NAME_LENGTH = 80;
 
+/** The user's name, else one made from the stage and preset. */
+const runName = (view: RunView) => view.name ?? `${view.config.kind} · ${view.config.preset}`;
+
 /** The view as the list shows it: a run that was training when its page went away is paused. */
 function asStored(view: RunView, runningId: string | null): RunView {
   return view.status === 'running' && view.id !== runningId ? { ...view, status: 'paused' } : view;
+}
+
+/** The runs' stored validations on one iteration axis; the final figures are each run's last validation. */
+export function compareRuns(views: readonly RunView[]): RunComparison {
+  const iterations = [...new Set(views.flatMap((v) => v.evals.map((e) => e.iteration)))].sort((a, b) => a - b);
+  return {
+    iterations,
+    runs: views.map((v) => {
+      const pqAt = new Map(v.evals.map((e) => [e.iteration, e.pq]));
+      const last = v.evals.at(-1);
+      return {
+        id: v.id,
+        name: runName(v),
+        kind: v.config.kind,
+        pq: iterations.map((it) => pqAt.get(it) ?? null),
+        final: last
+          ? {
+              iteration: last.iteration,
+              pq: last.pq,
+              sq: last.sq,
+              rq: last.rq,
+              pqThings: last.pqThings,
+              pqStuff: last.pqStuff,
+              miou: last.miou,
+            }
+          : null,
+      };
+    }),
+  };
 }
 
 export function createRunsService(db: store.DearliDB, training: TrainingService) {
@@ -44,7 +76,7 @@ export function createRunsService(db: store.DearliDB, training: TrainingService)
         const pqs = view.evals.map((e) => e.pq);
         return {
           id: view.id,
-          name: view.name ?? `${view.config.kind} · ${view.config.preset}`,
+          name: runName(view),
           kind: view.config.kind,
           preset: view.config.preset,
           datasets: view.config.trainDatasetIds.map((id) => names.get(id) ?? 'deleted dataset'),
@@ -83,6 +115,9 @@ export function createRunsService(db: store.DearliDB, training: TrainingService)
       await stored(runId);
       await store.deleteRun(db, runId);
     },
+
+    compareTrainingRuns: async (runIds) =>
+      compareRuns(await Promise.all(runIds.map(async (id) => (await stored(id)).view))),
   };
   return { api };
 }

@@ -1,5 +1,5 @@
 /** The runs part of the pipeline API: every training run kept, listed, opened, renamed and deleted. */
-import type { RunStatus, RunView, TrainingKind } from './trainingApi';
+import type { QualityFigures, RunStatus, RunView, TrainingKind } from './trainingApi';
 
 export interface RunSummary {
   id: string;
@@ -18,6 +18,21 @@ export interface RunSummary {
   updatedAt: number;
 }
 
+/** Runs side by side: their validation PQ on one iteration axis, and each one's final figures. */
+export interface RunComparison {
+  /** Every iteration any of the runs was validated at, ascending. */
+  iterations: number[];
+  runs: {
+    id: string;
+    name: string;
+    kind: TrainingKind;
+    /** PQ (0..1) at each of `iterations`; null where this run was not validated. */
+    pq: (number | null)[];
+    /** The run's last validation as it stored it (Mean Teacher: the student's), with its iteration; null if never validated. */
+    final: (QualityFigures & { iteration: number }) | null;
+  }[];
+}
+
 export interface RunsApi {
   /** Every stored training run, the most recently updated first. */
   listTrainingRuns(): Promise<RunSummary[]>;
@@ -25,4 +40,6 @@ export interface RunsApi {
   trainingRun(runId: string): Promise<RunView>;
   renameTrainingRun(runId: string, name: string): Promise<void>;
   deleteTrainingRun(runId: string): Promise<void>;
+  /** Stored runs in the order given, side by side (from the evaluations each run stored). */
+  compareTrainingRuns(runIds: string[]): Promise<RunComparison>;
 }

@@ -91,7 +91,7 @@ export class LabSession {
       },
       freeSavedModel: async (id) => {
         const meta = await files.freeSavedModel(id);
-        if (meta?.kind === 'clip' && clip.current()?.sha256 === meta.card.sha256) clip.use(null);
+        if (meta?.kind === 'clip' && clip.current()?.sha256 === meta.card.sha256) await clip.unload();
         if (meta?.kind === 'sam' && masks.current()?.sha256 === meta.card.sha256) masks.use(null);
       },
       listCachedFiles: async () => (await files.cache.list()).sort((a, b) => b.date.localeCompare(a.date)),

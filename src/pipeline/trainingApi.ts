@@ -144,6 +144,14 @@ export interface ProposedSettings {
   learningRate: number;
   cropSize: number;
   iterations: number;
+  /** "Run DEARLi": its DeWa warm-up and Mean Teacher (which runs `iterations`; crop and learning rate apply to both). */
+  dearli: DearliProposal;
+}
+
+export interface DearliProposal {
+  dewaIterations: number;
+  /** The constant EMA decay γ of Mean Teacher started from DeWa's weights. */
+  emaDecay: number;
 }
 
 export interface PredictionView {

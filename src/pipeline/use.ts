@@ -88,6 +88,7 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
   /** The backbone the card names: the loaded CLIP if its sha256 matches, a saved one from the cache, the one its source fetches, or the offline stand-in. */
   async function backboneFor(card: ModelCard, onProgress: ProgressSink): Promise<Backbone> {
     const want = card.clip.sha256;
+    await clip.settled();
     const loaded = clip.current();
     if (want === OFFLINE_BACKBONE_SHA256) {
       if (loaded)

@@ -12,10 +12,14 @@ import type {
   TextEmbeddingSummary,
   ZeroShotReport,
 } from '../../../workers/api';
+import { demoClipRequest } from '../../../workers/api';
 import { attemptWithMessage } from '../messages';
 import { callback, pipeline } from '../pipeline';
 
 const DATASET_KEY = 'dearli.models.dataset';
+
+/** public/demo-clip/ under Vite's base, as an absolute URL (the worker fetches it). */
+const demoClipFolder = () => new URL(`${import.meta.env.BASE_URL}demo-clip/`, document.baseURI).href;
 
 type StagePhase = 'idle' | 'features' | 'evaluating';
 
@@ -35,6 +39,10 @@ interface ModelsState {
   report: ZeroShotReport | null;
   refresh: () => Promise<void>;
   loadClip: (request: ClipLoadRequest) => Promise<void>;
+  /** The shipped demo CLIP (public/demo-clip/), loaded like any CLIP from a URL. */
+  loadDemoClip: () => Promise<void>;
+  /** At page start (src/ui/main.tsx): the CLIP chosen last, the demo CLIP when none ever was. */
+  restoreClip: () => Promise<void>;
   /** Loads a saved model (CLIP or SAM) from the cache; returns its card, or null on failure. */
   loadSaved: (id: string) => Promise<ModelCard | null>;
   cancelLoad: () => Promise<void>;
@@ -90,6 +98,20 @@ export const useModelsStore = create<ModelsState>((set, get) => {
       set({ loading: false, download: null, ...(card ? { clipCard: card } : {}) });
       await get().refresh();
       if (card && get().datasetId) await get().selectDataset(get().datasetId!);
+    },
+
+    loadDemoClip: () => get().loadClip(demoClipRequest(demoClipFolder())),
+
+    restoreClip: async () => {
+      set({ loading: true, download: null });
+      const card = await attempt(() =>
+        pipeline().restoreClip(
+          demoClipRequest(demoClipFolder()),
+          callback((p: ModelDownloadProgress) => set({ download: p })),
+        ),
+      );
+      set({ loading: false, download: null, ...(card ? { clipCard: card } : {}) });
+      await get().refresh();
     },
 
     loadSaved: async (id) => {

@@ -8,6 +8,7 @@ import type {
   PredictionView,
   PresetView,
   PseudoLabelStripView,
+  RunComparison,
   RunSummary,
   RunView,
   TrainingConfig,
@@ -36,6 +37,11 @@ interface TrainingState {
   openRun: (runId: string) => Promise<void>;
   renameRun: (runId: string, name: string) => Promise<void>;
   deleteRun: (runId: string) => Promise<void>;
+  /** Runs picked on the runs list to compare, in the order picked, and their comparison. */
+  compared: string[];
+  comparison: RunComparison | null;
+  toggleCompared: (runId: string) => Promise<void>;
+  refreshComparison: () => Promise<void>;
   /** "Run DEARLi": the whole pipeline and its progress. */
   dearli: PipelineRunState | null;
   dearliProgress: PipelineProgress | null;
@@ -143,7 +149,29 @@ export const useTrainingStore = create<TrainingState>((set, get) => ({
   },
 
   refreshRuns: async () => {
-    set({ runs: await pipeline().listTrainingRuns() });
+    const runs = await pipeline().listTrainingRuns();
+    // A deleted run leaves the comparison.
+    const compared = get().compared.filter((id) => runs.some((r) => r.id === id));
+    set({ runs, compared });
+    await get().refreshComparison();
+  },
+
+  compared: [],
+  comparison: null,
+  toggleCompared: async (runId) => {
+    const compared = get().compared;
+    set({ compared: compared.includes(runId) ? compared.filter((id) => id !== runId) : [...compared, runId] });
+    await get().refreshComparison();
+  },
+  refreshComparison: async () => {
+    const ids = get().compared;
+    try {
+      const comparison = ids.length > 0 ? await pipeline().compareTrainingRuns(ids) : null;
+      // A later pick may have answered first: keep only the answer for the runs picked now.
+      if (get().compared === ids) set({ comparison });
+    } catch (e) {
+      set({ message: asMessage(e) });
+    }
   },
 
   openRun: async (runId) => {

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { DEMO_CLIP_NAME } from '../../../../workers/api';
 import { useModelsStore } from '../../stores/modelsStore';
 import { DownloadProgress } from './DownloadProgress';
 import { ModelCardView } from './ModelCardView';
@@ -19,7 +20,7 @@ const DEFAULT_TOKENIZER_REPO = 'laion/CLIP-ViT-B-32-laion2B-s34B-b79K';
 const CLIP_PRESETS = ['convnext_base_w_320', 'convnext_base_w', 'convnext_large_d_320'] as const;
 
 export function ClipLoader() {
-  const { clipCard, loading, download, loadClip, cancelLoad, unloadClip, showMessage } = useModelsStore();
+  const { clipCard, loading, download, loadClip, loadDemoClip, cancelLoad, unloadClip, showMessage } = useModelsStore();
   const [weights, setWeights] = useState<FileSourceDraft>(() => fileSourceDraft(DEFAULT_CLIP_REPO));
   const [config, setConfig] = useState<ConfigSourceDraft>(() => configSourceDraft(CLIP_PRESETS[0]));
   const [tokenizer, setTokenizer] = useState<FileSourceDraft | null>(() => fileSourceDraft(DEFAULT_TOKENIZER_REPO));
@@ -76,6 +77,16 @@ export function ClipLoader() {
         <ReasonedButton data-testid="clip-load" why={loading ? MODEL_LOADING : null} onClick={submit}>
           Load CLIP
         </ReasonedButton>
+        {clipCard?.name !== DEMO_CLIP_NAME && (
+          <ReasonedButton
+            data-testid="clip-load-demo"
+            why={loading ? MODEL_LOADING : null}
+            title="The tiny CLIP shipped with the lab (public/demo-clip/), offline"
+            onClick={() => void loadDemoClip()}
+          >
+            Load the demo CLIP
+          </ReasonedButton>
+        )}
         {clipCard && (
           <ReasonedButton
             data-testid="clip-unload"
@@ -87,6 +98,12 @@ export function ClipLoader() {
         )}
       </div>
       {loading && <DownloadProgress progress={download} onCancel={() => void cancelLoad()} />}
+      {clipCard?.name === DEMO_CLIP_NAME && (
+        <p className="warning" data-testid="clip-demo-note">
+          The {DEMO_CLIP_NAME} is not a real CLIP: it knows only the demo world's 13 classes by their colours and
+          textures. Load real CLIP weights above for your own data.
+        </p>
+      )}
       {clipCard ? (
         <ModelCardView card={clipCard} />
       ) : (

@@ -4,6 +4,12 @@ import { formatPercent } from '../../format';
 import { useTrainingStore } from '../../stores/trainingStore';
 import { ReasonedButton, WAIT } from '../ReasonedButton';
 
+export const STAGE_NAMES: Record<RunSummary['kind'], string> = {
+  supervised: 'supervised',
+  dewa: 'DeWa',
+  meanTeacher: 'Mean Teacher',
+};
+
 function RunName({ run }: { run: RunSummary }) {
   const renameRun = useTrainingStore((s) => s.renameRun);
   const [draft, setDraft] = useState(run.name);
@@ -27,13 +33,14 @@ function RunName({ run }: { run: RunSummary }) {
 
 /** Every stored run: opening one shows its curves and predictions, and offers Resume. */
 export function RunsList() {
-  const { runs, run: shown, openRun, deleteRun, busy } = useTrainingStore();
+  const { runs, run: shown, openRun, deleteRun, busy, compared, toggleCompared } = useTrainingStore();
   if (runs.length === 0) return <p className="muted">No runs yet: a run you start is kept here until you delete it.</p>;
   const training = runs.some((r) => r.status === 'running');
   return (
     <table className="data" data-testid="runs-list">
       <thead>
         <tr>
+          <th title="Tick runs to compare their validation curves and final figures">compare</th>
           <th>name</th>
           <th>stage</th>
           <th>datasets</th>
@@ -55,9 +62,18 @@ export function RunsList() {
             className={r.id === shown?.id ? 'selected' : ''}
           >
             <td>
+              <input
+                type="checkbox"
+                aria-label={`compare run ${r.name}`}
+                data-testid="run-compare"
+                checked={compared.includes(r.id)}
+                onChange={() => void toggleCompared(r.id)}
+              />
+            </td>
+            <td>
               <RunName key={r.name} run={r} />
             </td>
-            <td>{r.kind === 'dewa' ? 'DeWa' : 'supervised'}</td>
+            <td>{STAGE_NAMES[r.kind]}</td>
             <td>{r.datasets.join(', ')}</td>
             <td>{r.preset}</td>
             <td>{r.status}</td>

@@ -1,19 +1,18 @@
 import { useEffect, useRef, useState } from 'react';
-import {
-  DEFAULT_MASK_SETTINGS,
-  type PresetView,
-  type TrainingConfig,
-  type TrainingKind,
-} from '../../../../workers/api';
+import type { PresetView, TrainingConfig, TrainingKind } from '../../../../workers/api';
 import { formatBytes } from '../../format';
 import { useDatasetsStore } from '../../stores/datasetsStore';
+import { useModelsStore } from '../../stores/modelsStore';
 import { useTrainingStore } from '../../stores/trainingStore';
 import { ReasonedButton } from '../ReasonedButton';
+import { RunDearliControls } from './RunDearliControls';
 
 /** Chooses what to train on and how long; shows the preset's size before anything starts. */
 export function TrainForm({ disabled }: { disabled: boolean }) {
   const datasets = useDatasetsStore((s) => s.datasets);
-  const { backbone, presets, loadPresets, start, busy, run, runDearli, alpha } = useTrainingStore();
+  // The backbone (and so the presets) changes when a CLIP loads, e.g. the demo CLIP at page start.
+  const clipSha256 = useModelsStore((s) => s.clipCard?.sha256);
+  const { backbone, presets, loadPresets, start, busy, run, alpha } = useTrainingStore();
   const [kind, setKind] = useState<TrainingKind>('supervised');
   const [preset, setPreset] = useState('');
   const [batchSize, setBatchSize] = useState(2);
@@ -68,9 +67,10 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
   const trainKey = trainIds.join(',');
   useEffect(() => {
     void loadPresets(batchSize, trainKey ? trainKey.split(',') : []);
-  }, [loadPresets, batchSize, trainKey]);
+  }, [loadPresets, batchSize, trainKey, clipSha256]);
   useEffect(() => {
-    if (!preset && presets[0]) setPreset(presets[0].name);
+    // A preset the backbone no longer offers (another CLIP loaded) gives way to the first one.
+    if (presets[0] && !presets.some((p) => p.name === preset)) setPreset(presets[0].name);
   }, [presets, preset]);
   const chosen = presets.find((p) => p.name === preset);
   const proposal = chosen ? JSON.stringify(chosen.proposed) : '';
@@ -109,21 +109,6 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
       ? { unlabeledDatasetIds: unlabeledIds, alpha, adaptiveAlpha: adaptive, dewaRunId: null }
       : {}),
     testTimeEnsembleAlpha: tte,
-  };
-  // "Run DEARLi": features and masks on the labeled and unlabeled images, DeWa on them, then Mean Teacher from DeWa's weights.
-  const dearliConfig = {
-    datasetIds: [...labeled, ...unlabeled].map((d) => d.id),
-    maskSettings: DEFAULT_MASK_SETTINGS,
-    dewa: common,
-    meanTeacher: {
-      ...common,
-      trainDatasetIds: trainIds.filter((id) => labeled.some((d) => d.id === id)),
-      unlabeledDatasetIds: unlabeledIds,
-      validationDatasetId: validationId || null,
-      alpha,
-      adaptiveAlpha: adaptive,
-      testTimeEnsembleAlpha: tte,
-    },
   };
 
   return (
@@ -358,19 +343,21 @@ export function TrainForm({ disabled }: { disabled: boolean }) {
         <ReasonedButton type="submit" data-testid="train-start" why={startBlocked} hint hintTestId="train-start-why">
           Start
         </ReasonedButton>
-        <ReasonedButton
-          data-testid="dearli-run"
-          title="CLIP features → class-agnostic masks → DeWa → Mean Teacher, with these settings for each training stage"
+        <RunDearliControls
+          proposal={chosen?.proposed}
+          settings={common}
+          labeledIds={trainIds.filter((id) => labeled.some((d) => d.id === id))}
+          datasetIds={[...labeled, ...unlabeled].map((d) => d.id)}
+          unlabeledIds={unlabeledIds}
+          validationId={validationId}
+          meanTeacher={{ alpha, adaptiveAlpha: adaptive, testTimeEnsembleAlpha: tte }}
           why={
             startBlocked ??
             (unlabeledIds.length === 0
               ? 'Run DEARLi needs unlabeled images: import a folder of them (Data tab).'
               : null)
           }
-          onClick={() => void runDearli(dearliConfig)}
-        >
-          Run DEARLi
-        </ReasonedButton>
+        />
       </div>
     </form>
   );

@@ -9,6 +9,7 @@ import { PerClassTable } from './PerClassTable';
 import { MaskRecallView } from './MaskRecallView';
 import { MeanTeacherPanel } from './MeanTeacherPanel';
 import { PredictionGrid } from './PredictionGrid';
+import { RunsComparison } from './RunsComparison';
 import { RunsList } from './RunsList';
 import { TrainForm } from './TrainForm';
 import { ReasonedButton, WAIT } from '../ReasonedButton';
@@ -203,6 +204,7 @@ export function TrainPanel() {
       <section className="panel">
         <h2>Runs</h2>
         <RunsList />
+        <RunsComparison />
       </section>
       {run && (
         <section className="panel">
