@@ -21,6 +21,18 @@ function overlayPixels(page: Page): Promise<string> {
     );
 }
 
+/**
+ * Unloads the demo CLIP the lab loads at start, so the page runs on the offline random backbone. A model
+ * trained two iterations on the demo CLIP predicts void for every query (its no-object class learns
+ * first), which would leave nothing to compare; on the untrained stand-in's features it still segments.
+ */
+async function useOfflineBackbone(page: Page) {
+  await page.getByTestId('tab-models').click();
+  await expect(page.getByTestId('clip-unload')).toBeEnabled({ timeout: 180_000 });
+  await page.getByTestId('clip-unload').click();
+  await expect(page.getByTestId('clip-unload')).toHaveCount(0, { timeout: 60_000 });
+}
+
 test('a briefly trained model, shared by link, segments a demo image the same in a fresh browser context; tampering is refused', async ({
   page,
   browser,
@@ -33,7 +45,9 @@ test('a briefly trained model, shared by link, segments a demo image the same in
   await expect(page.locator('[data-testid="dataset-row"][data-name="Demo · validation"]')).toBeVisible({
     timeout: 180_000,
   });
+  await useOfflineBackbone(page);
   await page.getByTestId('tab-train').click();
+  await expect(page.getByTestId('train-backbone')).toContainText('random ConvNeXt', { timeout: 60_000 });
   // The presets load with the backbone; the form proposes their settings then, so fill it only after.
   await expect(page.getByTestId('train-start')).toBeEnabled({ timeout: 180_000 });
   await page.getByTestId('train-iterations').fill('2');
@@ -85,8 +99,14 @@ test('a briefly trained model, shared by link, segments a demo image the same in
     expect(link).toMatch(/#model=.*&sha256=[0-9a-f]{64}$/);
 
     const fresh = await browser.newContext();
-    await fresh.addInitScript(() => localStorage.setItem('dearli.demoLoaded', '1'));
+    // about:blank (between the links below) has no storage of its own.
+    await fresh.addInitScript(() => {
+      if (location.protocol === 'http:') localStorage.setItem('dearli.demoLoaded', '1');
+    });
     const other = await fresh.newPage();
+    await openLab(other);
+    await useOfflineBackbone(other);
+    await other.goto('about:blank');
     await other.goto(link);
     await expect(other.getByTestId('use-card')).toBeVisible({ timeout: 180_000 });
     expect(await segmentation(other, image)).toEqual(original);
