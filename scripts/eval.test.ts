@@ -10,21 +10,31 @@ const golden = path.resolve(import.meta.dirname, '../test/golden/eval/mixed');
 const tsx = path.resolve(import.meta.dirname, '../node_modules/.bin/tsx');
 const script = path.resolve(import.meta.dirname, 'eval.ts');
 
+/** The CLI arguments over the golden case, with any path replaced. */
+function evalArgs(paths: Partial<Record<'gtJson' | 'gtDir' | 'predJson' | 'predDir', string>> = {}): string[] {
+  return [
+    '--gt-json',
+    paths.gtJson ?? `${golden}/gt.json`,
+    '--gt-dir',
+    paths.gtDir ?? `${golden}/gt`,
+    '--pred-json',
+    paths.predJson ?? `${golden}/pred.json`,
+    '--pred-dir',
+    paths.predDir ?? `${golden}/pred`,
+  ];
+}
+
+/** The CLI's exit code and stderr when it fails; undefined when it succeeds. */
+const failureOf = (args: string[]) =>
+  run(tsx, [script, ...args]).then(
+    () => undefined,
+    (e: { code: number; stderr: string }) => e,
+  );
+
 describe('npm run eval', () => {
   it('prints the table and writes panopticapi’s JSON layout', async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'eval-')), 'pq.json');
-    const args = [
-      '--gt-json',
-      `${golden}/gt.json`,
-      '--gt-dir',
-      `${golden}/gt`,
-      '--pred-json',
-      `${golden}/pred.json`,
-      '--pred-dir',
-      `${golden}/pred`,
-      '--out',
-      out,
-    ];
+    const args = [...evalArgs(), '--out', out];
     const { stdout } = await run(tsx, [script, ...args]);
     expect(stdout).toMatch(/^All\s+\|\s+48\.3\s+73\.3\s+63\.3\s+6$/m);
     expect(stdout).toMatch(/^mIoU \d+\.\d over \d+ categories, 4 images$/m);
@@ -36,39 +46,13 @@ describe('npm run eval', () => {
   });
 
   it('exits 1 with the file named when a prediction PNG is missing', async () => {
-    const args = [
-      '--gt-json',
-      `${golden}/gt.json`,
-      '--gt-dir',
-      `${golden}/gt`,
-      '--pred-json',
-      `${golden}/pred.json`,
-      '--pred-dir',
-      `${golden}/nowhere`,
-    ];
-    const failure = await run(tsx, [script, ...args]).then(
-      () => undefined,
-      (e: { code: number; stderr: string }) => e,
-    );
+    const failure = await failureOf(evalArgs({ predDir: `${golden}/nowhere` }));
     expect(failure?.code).toBe(1);
     expect(failure?.stderr).toContain(`${golden}/nowhere/img_000.png`);
   });
 
   it('exits 1 without a stack trace when a path is a directory (EISDIR)', async () => {
-    const args = [
-      '--gt-json',
-      `${golden}/gt`,
-      '--gt-dir',
-      `${golden}/gt`,
-      '--pred-json',
-      `${golden}/pred.json`,
-      '--pred-dir',
-      `${golden}/pred`,
-    ];
-    const failure = await run(tsx, [script, ...args]).then(
-      () => undefined,
-      (e: { code: number; stderr: string }) => e,
-    );
+    const failure = await failureOf(evalArgs({ gtJson: `${golden}/gt` }));
     expect(failure?.code).toBe(1);
     expect(failure?.stderr.trim()).toBe(
       `error: ${golden}/gt: this path is a directory, not a file — Give the path of the file inside it.`,
