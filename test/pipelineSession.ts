@@ -11,6 +11,7 @@ import * as store from '../src/data/store';
 import { initBackend } from '../src/models/backend';
 import { MemoryWeightCache } from '../src/models/weights/cache';
 import type { ImageDecoder } from '../src/pipeline/images';
+import type { RunView } from '../src/pipeline/trainingApi';
 import { LabSession } from '../src/pipeline/session';
 
 export const nodePngDecoder: ImageDecoder = async (blob, _fileName, size) => {
@@ -78,4 +79,16 @@ export function sessionPool(): {
       }
     },
   };
+}
+
+/** Trains a run as the session's job, as the Train tab does; `pauseAt` pauses it after that iteration. */
+export async function trainAsJob(s: LabSession, runId: string, pauseAt?: number): Promise<RunView> {
+  const abort = new AbortController();
+  await s.training.api.watchTraining((view) => {
+    if (view.id === runId && view.iteration === pauseAt) abort.abort();
+  });
+  return s.jobs.start('training', (signal) => {
+    signal.addEventListener('abort', () => abort.abort());
+    return s.training.train(runId, abort.signal);
+  });
 }

@@ -4,9 +4,8 @@
  * train is refused before any run is created.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { demoDatabase, sessionPool } from '../../test/pipelineSession';
+import { demoDatabase, sessionPool, trainAsJob } from '../../test/pipelineSession';
 import { compareRuns } from './runs';
-import type { LabSession } from './session';
 import type { RunView, TrainingConfig } from './trainingApi';
 
 const pool = sessionPool();
@@ -30,23 +29,14 @@ function config(ids: Record<string, string>, kind: TrainingConfig['kind'] = 'sup
   };
 }
 
-/** Trains a run as the session's job; `pauseAt` pauses it after that iteration. */
-async function train(s: LabSession, runId: string, pauseAt?: number): Promise<RunView> {
-  const abort = new AbortController();
-  await s.training.api.watchTraining((view) => {
-    if (view.id === runId && view.iteration === pauseAt) abort.abort();
-  });
-  return s.jobs.start('training', () => s.training.train(runId, abort.signal));
-}
-
 describe('training runs list', () => {
   it('keeps two runs side by side, both resumable; names and predictions survive a reload; delete removes one', async () => {
     const { name, ids } = await demoDatabase(OPTIONS);
     const s = await pool.open(name);
     const first = await s.training.createRun(config(ids));
-    expect(await train(s, first.id, 1)).toMatchObject({ status: 'paused', iteration: 1 });
+    expect(await trainAsJob(s, first.id, 1)).toMatchObject({ status: 'paused', iteration: 1 });
     const second = await s.training.createRun({ ...config(ids), seed: 9 });
-    expect(await train(s, second.id)).toMatchObject({ status: 'finished', iteration: 2 });
+    expect(await trainAsJob(s, second.id)).toMatchObject({ status: 'finished', iteration: 2 });
 
     const api = s.api();
     const listed = await api.listTrainingRuns();
@@ -89,7 +79,7 @@ describe('training runs list', () => {
     expect(predictions[0].groundTruth).not.toBeNull();
     expect(await again.validationPredictions(8, first.id)).toHaveLength(1);
 
-    expect(await train(reloaded, first.id)).toMatchObject({ status: 'finished', iteration: 2, name: 'first try' });
+    expect(await trainAsJob(reloaded, first.id)).toMatchObject({ status: 'finished', iteration: 2, name: 'first try' });
     await again.deleteTrainingRun(second.id);
     expect((await again.listTrainingRuns()).map((r) => r.id)).toEqual([first.id]);
     await expect(again.trainingRun(second.id)).rejects.toMatchObject({ code: 'run-missing' });

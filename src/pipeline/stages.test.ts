@@ -10,7 +10,7 @@ import { ClipModel } from '../models/clip/clip';
 import { clipConfigFromFixture, type ClipFixtureConfig } from '../models/clip/config';
 import { safetensorsSource } from '../models/weights/tensorSource';
 import { openFixtureSafetensors, readFixtureJson } from '../../test/fixtures';
-import { demoDatabase, nodePngDecoder, sessionPool } from '../../test/pipelineSession';
+import { demoDatabase, nodePngDecoder, sessionPool, trainAsJob } from '../../test/pipelineSession';
 import { DEFAULT_MASK_SETTINGS, type MaskStageSettings } from './masksApi';
 import type { LabSession } from './session';
 import type { RunView, TrainingConfig } from './trainingApi';
@@ -149,18 +149,6 @@ const TRAINING: Omit<TrainingConfig, 'kind' | 'trainDatasetIds' | 'validationDat
   seed: 5,
 };
 
-/** Trains a run as the session's job; `pauseAt` pauses it after that iteration. */
-async function train(s: LabSession, runId: string, pauseAt?: number): Promise<RunView> {
-  const abort = new AbortController();
-  await s.training.api.watchTraining((view) => {
-    if (view.iteration === pauseAt) abort.abort();
-  });
-  return s.jobs.start('training', (signal) => {
-    signal.addEventListener('abort', () => abort.abort());
-    return s.training.train(runId, abort.signal);
-  });
-}
-
 async function checkpointOf(s: LabSession, runId: string): Promise<number[]> {
   const rec = await store.getRun<{ stage: { checkpoint: Blob } }>(s.platform.db, runId);
   return Array.from(new Uint8Array(await rec!.state.stage.checkpoint.arrayBuffer()));
@@ -184,15 +172,15 @@ describe.each(['dewa', 'supervised'] as const)('%s training stage', (kind) => {
       return { db, s, runId: view.id };
     };
     const whole = await prepare();
-    const expected = await train(whole.s, whole.runId);
+    const expected = await trainAsJob(whole.s, whole.runId);
     expect(expected.status).toBe('finished');
     expect(expected.losses.map((l) => l.iteration)).toEqual([1, 2]);
 
     const split = await prepare();
-    const paused = await train(split.s, split.runId, 1);
+    const paused = await trainAsJob(split.s, split.runId, 1);
     expect(paused).toMatchObject({ status: 'paused', iteration: 1 });
     const reloaded = await session(split.db.name);
-    const resumed = await train(reloaded, split.runId);
+    const resumed = await trainAsJob(reloaded, split.runId);
     expect(resumed.status).toBe('finished');
     const curve = (v: RunView) => v.losses.map(({ iterationsPerSecond: _, ...rest }) => rest);
     expect(curve(resumed)).toEqual(curve(expected));
