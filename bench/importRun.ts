@@ -6,7 +6,8 @@
  * allocations are the same on either thread.
  */
 import { DEMO_DEFAULTS, demoSplitEntries, iterateDemoSplit } from '../src/data/demo';
-import { commitImport, planImport } from '../src/data/import';
+import { planImport } from '../src/data/import';
+import { commitImport } from '../src/data/importCommit';
 import { deleteDataset, openStore } from '../src/data/store';
 
 export interface ImportBenchRequest {

@@ -2,7 +2,8 @@
 // createImageBitmap + OffscreenCanvas, Web Locks protecting a running import from the sweep.
 import { describe, expect, it } from 'vitest';
 import { importDemoDatasets } from './demo';
-import { commitImport, planImport } from './import';
+import { planImport } from './import';
+import { commitImport } from './importCommit';
 import { beginDataset, importLockName, listDatasets, listImages, openStore, storageEstimate } from './store';
 import { blobOf, fakeJpeg, rgbPng } from '../../test/dataBuilders';
 

@@ -2,7 +2,8 @@ import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { UserMessage } from '../core/errors';
 import { encodeIdPng } from './decode';
-import { commitImport, commitImports, planImport, planImports, summarizePlan } from './import';
+import { planImport, planImports, summarizePlan } from './import';
+import { commitImport, commitImports } from './importCommit';
 import { deleteDataset, listDatasets, listImages, openStore, type DearliDB } from './store';
 import {
   blobOf,

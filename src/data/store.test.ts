@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { commitImport, planImport } from './import';
+import { planImport } from './import';
+import { commitImport } from './importCommit';
 import {
   beginDataset,
   countImages,

@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import type { Category } from '../core/panoptic';
-import { commitImport, planImport } from './import';
+import { planImport } from './import';
+import { commitImport } from './importCommit';
 import { getDataset, openStore } from './store';
 import { cocoFolder, simpleFolder } from '../../test/dataBuilders';
 import {

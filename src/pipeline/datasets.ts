@@ -5,7 +5,8 @@
 import { DearliError } from '../core/errors';
 import { decodeMaskPng } from '../data/decode';
 import { importDemoDatasets } from '../data/demo';
-import { commitImports, planImports, summarizePlan } from '../data/import';
+import { planImports, summarizePlan } from '../data/import';
+import { commitImports } from '../data/importCommit';
 import * as store from '../data/store';
 import type { ImportPlanSet } from '../data/types';
 import type { DatasetApi, DatasetSummary, ImageDetail, ImageSummary, SegmentView } from './datasetsApi';

@@ -10,7 +10,8 @@
 import { Rng } from '../../core/rng';
 import type { Category, SegmentInfo } from '../../core/panoptic';
 import { encodeIdPng, encodeRgbPng } from '../decode';
-import { commitImport, planImport } from '../import';
+import { planImport } from '../import';
+import { commitImport } from '../importCommit';
 import { deleteDataset, type DatasetRecord, type DearliDB } from '../store';
 import { problems } from '../problems';
 import type { DatasetRole, ImportFile, ImportProgress } from '../types';
