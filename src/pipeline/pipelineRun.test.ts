@@ -74,6 +74,13 @@ describe('whole pipeline run', () => {
       images: 1,
       masks: validationImage.segments!.length,
     });
+    // The runs list shows that recall where a DeWa run has no PQ.
+    const ar = expectedDewa.recallEvals![0].averageRecall;
+    expect((await a.api().listTrainingRuns()).find((r) => r.id === expected.runIds.dewa)).toMatchObject({
+      lastPq: null,
+      lastAr: ar,
+      bestAr: ar,
+    });
     // Its bundle's card lists the chain that made the weights, each stage with its recipe.
     const bundle = await a.api().exportModelBundle(expected.runIds.meanTeacher!);
     const card = JSON.parse(await bundle.files.find((f) => f.path === 'model.json')!.content.text());

@@ -74,6 +74,7 @@ export function createRunsService(db: store.DearliDB, training: TrainingService)
       return runs.map((rec): RunSummary => {
         const view = asStored((rec.state as PersistedRun).view, training.runningRunId());
         const pqs = view.evals.map((e) => e.pq);
+        const ars = (view.recallEvals ?? []).map((e) => e.averageRecall);
         return {
           id: view.id,
           name: runName(view),
@@ -85,6 +86,8 @@ export function createRunsService(db: store.DearliDB, training: TrainingService)
           totalIterations: view.totalIterations,
           lastPq: pqs.at(-1) ?? null,
           bestPq: pqs.length > 0 ? Math.max(...pqs) : null,
+          lastAr: ars.at(-1) ?? null,
+          bestAr: ars.length > 0 ? Math.max(...ars) : null,
           updatedAt: rec.updatedAt,
         };
       });

@@ -15,6 +15,9 @@ export interface RunSummary {
   /** Fractions 0..1; null before the first validation. */
   lastPq: number | null;
   bestPq: number | null;
+  /** DeWa runs validate by class-agnostic mask recall, not PQ: AR fractions 0..1; null otherwise or before the first. */
+  lastAr: number | null;
+  bestAr: number | null;
   updatedAt: number;
 }
 

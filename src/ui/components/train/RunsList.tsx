@@ -31,6 +31,12 @@ function RunName({ run }: { run: RunSummary }) {
   );
 }
 
+/** PQ, or for a DeWa run its mask recall, labelled as such. */
+function runFigure(pq: number | null, ar: number | null): string {
+  if (pq !== null) return formatPercent(pq);
+  return ar === null ? '—' : `AR ${formatPercent(ar)}`;
+}
+
 /** Every stored run: opening one shows its curves and predictions, and offers Resume. */
 export function RunsList() {
   const { runs, run: shown, openRun, deleteRun, busy, compared, toggleCompared } = useTrainingStore();
@@ -47,8 +53,8 @@ export function RunsList() {
           <th>preset</th>
           <th>status</th>
           <th>iteration</th>
-          <th>last PQ</th>
-          <th>best PQ</th>
+          <th title="Validation PQ; DeWa runs show their mask recall (AR) instead">last PQ</th>
+          <th title="Validation PQ; DeWa runs show their mask recall (AR) instead">best PQ</th>
           <th />
         </tr>
       </thead>
@@ -80,8 +86,8 @@ export function RunsList() {
             <td>
               {r.iteration} / {r.totalIterations}
             </td>
-            <td>{r.lastPq === null ? '—' : formatPercent(r.lastPq)}</td>
-            <td>{r.bestPq === null ? '—' : formatPercent(r.bestPq)}</td>
+            <td>{runFigure(r.lastPq, r.lastAr)}</td>
+            <td>{runFigure(r.bestPq, r.bestAr)}</td>
             <td className="row">
               <ReasonedButton
                 data-testid="run-open"
