@@ -22,7 +22,7 @@ function overlayPixels(page: Page): Promise<string> {
 }
 
 /**
- * Unloads the demo CLIP the lab loads at start, so the page runs on the offline random backbone. A model
+ * Unloads the demo CLIP the lab loads at start, so the page trains on the offline random backbone. A model
  * trained two iterations on the demo CLIP predicts void for every query (its no-object class learns
  * first), which would leave nothing to compare; on the untrained stand-in's features it still segments.
  */
@@ -104,8 +104,8 @@ test('a briefly trained model, shared by link, segments a demo image the same in
       if (location.protocol === 'http:') localStorage.setItem('dearli.demoLoaded', '1');
     });
     const other = await fresh.newPage();
+    // The fresh browser keeps the demo CLIP it loads at start: a model made on the stand-in opens beside it.
     await openLab(other);
-    await useOfflineBackbone(other);
     await other.goto('about:blank');
     await other.goto(link);
     await expect(other.getByTestId('use-card')).toBeVisible({ timeout: 180_000 });

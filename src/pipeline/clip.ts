@@ -147,10 +147,15 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
     await choose(null);
   }
 
+  /** The seeded random stand-in, whatever CLIP is loaded (models trained on it open beside a CLIP). */
+  function offlineBackbone(): Promise<Backbone> {
+    return (offline ??= randomBackbone());
+  }
+
   /** The loaded CLIP as the training backbone (its image trunk, its text embeddings as class rows), else the offline stand-in. */
   async function backbone(): Promise<Backbone> {
     await loading;
-    if (!clip) return (offline ??= randomBackbone());
+    if (!clip) return offlineBackbone();
     const loaded = clip;
     const config = loaded.model.config;
     const hasText = !!(loaded.model.text && loaded.tokenizer);
@@ -167,7 +172,7 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
   }
 
   async function loadClip(request: ClipLoadRequest, onProgress: ProgressSink): Promise<ModelCard> {
-    const signal = files.beginLoad();
+    const signal = files.beginLoad('clip');
     const weights = await files.fetchModelFile(request.weights, 'weights', signal, onProgress);
     const configSource = await configFileSource(request.config, request.weights, 'open_clip_config.json', signal);
     const configFile = configSource ? await files.fetchModelFile(configSource, 'config', signal, onProgress) : null;
@@ -192,7 +197,7 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
   }
 
   async function loadSavedClip(meta: SavedModelMeta, onProgress: ProgressSink): Promise<ModelCard> {
-    const { signal, weights, config: configFile, others } = await files.openSaved(meta);
+    const { signal, weights, config: configFile, others } = await files.openSaved(meta, 'clip');
     const parsed = configFile
       ? clipConfigFromJson(await readJson(configFile), configFile.name, meta.card.name)
       : presetConfig(meta.preset ?? meta.card.name);
@@ -497,6 +502,7 @@ export function createClipService({ db, files, decode, jobs }: ClipServiceDeps) 
     unload,
     dispose,
     backbone,
+    offlineBackbone,
     loadSaved,
     editedClassNames,
     featureStage,

@@ -237,7 +237,7 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
   }
 
   async function loadSam(request: SamLoadRequest, onProgress: ProgressSink): Promise<ModelCard> {
-    const signal = files.beginLoad();
+    const signal = files.beginLoad('sam');
     const weights = await files.fetchModelFile(request.weights, 'weights', signal, onProgress);
     const configSource = await configFileSource(request.config, request.weights, 'config.json', signal);
     const configFile = configSource ? await files.fetchModelFile(configSource, 'config', signal, onProgress) : null;
@@ -259,7 +259,7 @@ export function createMaskService({ db, files, decode, jobs, gpuLimits }: MaskSe
 
   /** Loads a saved SAM from the weight cache alone. */
   async function loadSaved(meta: SavedModelMeta, onProgress: ProgressSink): Promise<ModelCard> {
-    const { signal, weights, config: configFile } = await files.openSaved(meta);
+    const { signal, weights, config: configFile } = await files.openSaved(meta, 'sam');
     const config = configFile
       ? samConfigFromJson(await readJson(configFile), configFile.name, meta.card.name)
       : presetConfig(meta.preset ?? meta.card.name);

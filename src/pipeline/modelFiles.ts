@@ -8,7 +8,15 @@ import * as store from '../data/store';
 import type { WeightCache } from '../models/weights/cache';
 import { listHubFiles, loadWeightFile, type WeightFile } from '../models/weights/hub';
 import { openTensorSource, type TensorSource } from '../models/weights/tensorSource';
-import type { ConfigSource, FileSource, ModelCard, ModelDownloadProgress, ModelKind, SavedModel } from './modelsApi';
+import type {
+  ConfigSource,
+  FileSource,
+  LoadKind,
+  ModelCard,
+  ModelDownloadProgress,
+  ModelKind,
+  SavedModel,
+} from './modelsApi';
 
 export type ProgressSink = (p: ModelDownloadProgress) => void;
 
@@ -121,25 +129,26 @@ export function fileRecord(f: ModelFile): SavedModelMeta['files'][number] {
 }
 
 /**
- * The weight cache and the saved-model records of one session, and the one controller for whichever
- * model download or load runs now (the UI shows one at a time).
+ * The weight cache and the saved-model records of one session, and a controller for the download or load
+ * of each kind that runs now: a new load cancels the previous one of its kind only.
  */
 export class ModelFiles {
-  private loadAbort: AbortController | null = null;
+  private readonly loads = new Map<LoadKind, AbortController>();
 
   constructor(
     private readonly db: store.DearliDB,
     readonly cache: WeightCache,
   ) {}
 
-  beginLoad(): AbortSignal {
-    this.loadAbort?.abort();
-    this.loadAbort = new AbortController();
-    return this.loadAbort.signal;
+  beginLoad(kind: LoadKind): AbortSignal {
+    this.loads.get(kind)?.abort();
+    const controller = new AbortController();
+    this.loads.set(kind, controller);
+    return controller.signal;
   }
 
-  cancelLoad(): void {
-    this.loadAbort?.abort();
+  cancelLoad(kind: LoadKind): void {
+    this.loads.get(kind)?.abort();
   }
 
   /** Hub, URL or dropped file → cached Blob (dropped files are copied into the cache so a reload finds them). */
@@ -223,8 +232,9 @@ export class ModelFiles {
   /** A saved model's weights, config (absent with a preset) and other files, from the cache only, under a new load signal. */
   async openSaved(
     meta: SavedModelMeta,
+    kind: LoadKind,
   ): Promise<{ signal: AbortSignal; weights: ModelFile; config: ModelFile | undefined; others: ModelFile[] }> {
-    const signal = this.beginLoad();
+    const signal = this.beginLoad(kind);
     const saved = await this.cachedModelFiles(meta);
     const weights = saved.find((f) => f.role === 'weights')!;
     return {

@@ -139,11 +139,14 @@ export interface ZeroShotReport {
   createdAt: number;
 }
 
+/** What a load brings in: one of each kind may run at once (a share link opened while the start-up CLIP loads cancels neither). */
+export type LoadKind = 'clip' | 'sam' | 'model';
+
 export interface ModelsApi {
   /** Downloads (or takes from the cache) the files and builds CLIP in the worker; cancellable. */
   loadClip(request: ClipLoadRequest, onProgress: (p: ModelDownloadProgress) => void): Promise<ModelCard>;
-  /** Cancels a running model download or load (CLIP or SAM). */
-  cancelModelLoad(): Promise<void>;
+  /** Cancels the running download or load of that kind (CLIP, SAM, or a model the Use view opens). */
+  cancelModelLoad(kind: LoadKind): Promise<void>;
   /** The CLIP model loaded in the worker now, or null. */
   currentClip(): Promise<ModelCard | null>;
   /** Unloads CLIP; a reload then loads none. */

@@ -83,7 +83,7 @@ export class LabSession {
       ...this.runs.api,
       ...this.pipeline.api,
       ...this.use.api,
-      cancelModelLoad: async () => files.cancelLoad(),
+      cancelModelLoad: async (kind) => files.cancelLoad(kind),
       listSavedModels: () => files.listSavedModels(),
       loadSavedModel: async (id, onProgress) => {
         const meta = await files.savedModelMeta(id);

@@ -85,19 +85,13 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
   let used: UsedModel | null = null;
   const runBundle = (runId: string) => bundleOfRun(db, clip, runId);
 
-  /** The backbone the card names: the loaded CLIP if its sha256 matches, a saved one from the cache, the one its source fetches, or the offline stand-in. */
+  /** The backbone the card names: the offline stand-in, the loaded CLIP if its sha256 matches, a saved one from the cache, or the one its source fetches. */
   async function backboneFor(card: ModelCard, onProgress: ProgressSink): Promise<Backbone> {
     const want = card.clip.sha256;
+    // The stand-in is seeded, so a model trained on it opens the same beside whatever CLIP is loaded.
+    if (want === OFFLINE_BACKBONE_SHA256) return clip.offlineBackbone();
     await clip.settled();
-    const loaded = clip.current();
-    if (want === OFFLINE_BACKBONE_SHA256) {
-      if (loaded)
-        throw new DearliError(
-          'use-clip',
-          `the model was trained on the offline random backbone, but CLIP ${loaded.name} is loaded`,
-          'Free the CLIP model (Models tab), then open the model again.',
-        );
-    } else if (loaded?.sha256 !== want) {
+    if (clip.current()?.sha256 !== want) {
       const saved = (await files.listSavedModels()).find(
         (m) => m.card.kind === 'clip' && m.card.sha256 === want && m.available,
       );
@@ -257,7 +251,7 @@ export function createUseService({ db, files, clip, decode }: UseServiceDeps) {
     openSharedModel: async (link, onProgress) => {
       const parsed = parseShareLink(new URL(link, 'http://lab.invalid/').hash);
       if (!parsed) throw new DearliError('share-link', 'the link holds no #model=…', 'Ask for the share link again.');
-      const signal = files.beginLoad();
+      const signal = files.beginLoad('model');
       // Two tries: a link whose server is not there should say so in seconds, not after a minute of backoff.
       const fetchFile = async (url: string, role: string) => {
         try {

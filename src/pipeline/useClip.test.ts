@@ -1,34 +1,50 @@
 /**
  * The CLIP a shared model names: a bundle made on the demo CLIP (loaded by URL) opens in a browser that
  * has never seen that CLIP by fetching it from the card's source through the weight cache; a source
- * that cannot be reached, or that now serves other weights, is refused naming the CLIP.
+ * that cannot be reached, or that now serves other weights, is refused naming the CLIP. A model made on
+ * the offline stand-in opens by link while a CLIP loads (neither load cancels the other) and segments as it
+ * does without a CLIP.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { version as LAB_VERSION } from '../../package.json';
+import * as store from '../data/store';
 import { decoderPreset } from '../models/decoder/config';
 import { M2FLang } from '../models/decoder/m2fLang';
 import { demoDatabase, sessionPool } from '../../test/pipelineSession';
-import { bundleFiles } from './hubShare';
+import { bundleFiles, shareLink } from './hubShare';
 import { buildModelBundle, type ModelCard } from './modelBundle';
+import { OFFLINE_BACKBONE_SHA256 } from './runBundle';
 import type { ModelCard as ClipCard, RemoteClipRequest } from './modelsApi';
 
 const DEMO_CLIP = path.resolve(import.meta.dirname, '../../public/demo-clip');
 const pool = sessionPool();
 let server: Server;
 let base: string;
+/** Files the server hands out besides the demo CLIP's (a bundle under /m/). */
+const served = new Map<string, Uint8Array>();
 let clipCard: ClipCard;
 let parameters: Map<string, Float32Array>;
 let decoder: ModelCard['decoder'];
+
+async function randomDecoder(fitting: { channels: ModelCard['decoder']['trunkChannels']; embedDim: number }) {
+  const config = decoderPreset('tiny', { trunkChannels: fitting.channels, embedDim: fitting.embedDim });
+  const model = new M2FLang(config, 1);
+  const weights = new Map<string, Float32Array>();
+  for (const [name, v] of model.variables) weights.set(name, (await v.data()) as Float32Array);
+  model.dispose();
+  return { config, weights };
+}
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     const name = (req.url ?? '').replace(/^\/clip\//, '');
     const known = ['demo-clip.safetensors', 'open_clip_config.json', 'bpe_simple_vocab_16e6.txt.gz'].includes(name);
-    const body = known ? readFileSync(path.join(DEMO_CLIP, name)) : undefined;
+    const body = known ? readFileSync(path.join(DEMO_CLIP, name)) : served.get(req.url ?? '');
     res.writeHead(body ? 200 : 404, { 'Content-Length': body?.length ?? 0 });
     res.end(body);
   });
@@ -45,12 +61,7 @@ beforeAll(async () => {
     },
     () => {},
   );
-  const backbone = await author.clip.backbone();
-  decoder = decoderPreset('tiny', { trunkChannels: backbone.channels, embedDim: backbone.embedDim });
-  const model = new M2FLang(decoder, 1);
-  parameters = new Map();
-  for (const [name, v] of model.variables) parameters.set(name, (await v.data()) as Float32Array);
-  model.dispose();
+  ({ config: decoder, weights: parameters } = await randomDecoder(await author.clip.backbone()));
 }, 120_000);
 
 afterAll(async () => {
@@ -58,11 +69,11 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-async function bundleOn(clip: ModelCard['clip']): Promise<File[]> {
+async function bundleOn(clip: ModelCard['clip'], made = { config: decoder, weights: parameters }): Promise<File[]> {
   const bundle = await buildModelBundle({
     labVersion: LAB_VERSION,
-    name: 'random decoder on the demo CLIP',
-    decoder,
+    name: 'random decoder',
+    decoder: made.config,
     classes: [
       { id: 1, name: 'sky', synonyms: [], isthing: false },
       { id: 2, name: 'ball', synonyms: [], isthing: true },
@@ -70,7 +81,7 @@ async function bundleOn(clip: ModelCard['clip']): Promise<File[]> {
     clip,
     stages: [],
     validation: null,
-    parameters,
+    parameters: made.weights,
   });
   return bundleFiles(bundle).map((f) => new File([f.content], f.path));
 }
@@ -127,5 +138,29 @@ describe('the CLIP a shared model names', () => {
     await expect(reader.api().importModelBundle(files)).rejects.toThrow(
       /CLIP source is malformed .*not an http\(s\) URL/,
     );
+  });
+
+  it('is not needed by a model made on the offline stand-in: opened by link while a CLIP loads, both finish, and it segments as without a CLIP', async () => {
+    const reader = await freshSession();
+    const standIn = await reader.clip.backbone();
+    const files = await bundleOn(
+      { model: standIn.name, sha256: OFFLINE_BACKBONE_SHA256 },
+      await randomDecoder(standIn),
+    );
+    for (const f of files) served.set(`/m/${f.name}`, new Uint8Array(await f.arrayBuffer()));
+    const validation = (await store.listDatasets(reader.platform.db))[0].id;
+    const image = (await store.listImages(reader.platform.db, validation, 0, 1))[0];
+    const images = [new File([image.blob], image.fileName)];
+    await reader.api().importModelBundle(files);
+    const expected = await reader.api().segmentImages(images, 0.6);
+
+    const other = await freshSession();
+    const cardSha256 = createHash('sha256').update(served.get('/m/model.json')!).digest('hex');
+    const [loaded] = await Promise.all([
+      other.api().loadClip(clipCard.remote!, () => {}),
+      other.api().openSharedModel(shareLink('http://lab.test/', `${base}/m/model.json`, cardSha256), () => {}),
+    ]);
+    expect(loaded.sha256).toBe(clipCard.sha256);
+    expect(await other.api().segmentImages(images, 0.6)).toEqual(expected);
   });
 });

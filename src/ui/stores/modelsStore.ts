@@ -5,6 +5,7 @@ import type {
   ClassNames,
   ClipLoadRequest,
   FeatureStageSummary,
+  LoadKind,
   ModelCard,
   ModelDownloadProgress,
   SavedModel,
@@ -45,7 +46,7 @@ interface ModelsState {
   restoreClip: () => Promise<void>;
   /** Loads a saved model (CLIP or SAM) from the cache; returns its card, or null on failure. */
   loadSaved: (id: string) => Promise<ModelCard | null>;
-  cancelLoad: () => Promise<void>;
+  cancelLoad: (kind: LoadKind) => Promise<void>;
   unloadClip: () => Promise<void>;
   freeSaved: (id: string) => Promise<void>;
   freeFile: (key: string) => Promise<void>;
@@ -127,8 +128,8 @@ export const useModelsStore = create<ModelsState>((set, get) => {
       return card;
     },
 
-    cancelLoad: async () => {
-      await pipeline().cancelModelLoad();
+    cancelLoad: async (kind) => {
+      await pipeline().cancelModelLoad(kind);
     },
 
     unloadClip: async () => {

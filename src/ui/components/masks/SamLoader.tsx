@@ -83,7 +83,7 @@ export function SamLoader() {
           </ReasonedButton>
         )}
       </div>
-      {loading && <DownloadProgress progress={download} onCancel={() => void cancelLoad()} />}
+      {loading && <DownloadProgress progress={download} onCancel={() => void cancelLoad('sam')} />}
       {generator?.kind === 'sam' && <ModelCardView card={generator.card} testId="sam-card" />}
     </section>
   );

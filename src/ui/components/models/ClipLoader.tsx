@@ -97,7 +97,7 @@ export function ClipLoader() {
           </ReasonedButton>
         )}
       </div>
-      {loading && <DownloadProgress progress={download} onCancel={() => void cancelLoad()} />}
+      {loading && <DownloadProgress progress={download} onCancel={() => void cancelLoad('clip')} />}
       {clipCard?.name === DEMO_CLIP_NAME && (
         <p className="warning" data-testid="clip-demo-note">
           The {DEMO_CLIP_NAME} is not a real CLIP: it knows only the demo world's 13 classes by their colours and

@@ -139,7 +139,7 @@ export function UseView() {
             />
           </label>
         </div>
-        {opening && <DownloadProgress progress={progress} onCancel={() => void pipeline().cancelModelLoad()} />}
+        {opening && <DownloadProgress progress={progress} onCancel={() => void pipeline().cancelModelLoad('model')} />}
         <Messages items={messages} testId="use-messages" />
       </section>
       {model && <ModelSummary model={model} />}
