@@ -225,6 +225,19 @@ describe('PyTorch-exact bilinear resize', () => {
     }
   });
 
+  it('keeps recently used matrices and lets old ones go past 32 MiB', () => {
+    const kept = interpolationMatrixValues(1024, 999);
+    expect(interpolationMatrixValues(1024, 999)).toBe(kept);
+    // 1024 × 1000..1011 floats are ~4 MiB each: twelve more push the first (touched first) past the budget.
+    const again = () => interpolationMatrixValues(1024, 999);
+    for (let n = 1000; n < 1006; n++) interpolationMatrixValues(1024, n);
+    expect(again()).toBe(kept);
+    for (let n = 1006; n < 1018; n++) interpolationMatrixValues(1024, n);
+    const rebuilt = again();
+    expect(rebuilt).not.toBe(kept);
+    expect(rebuilt).toEqual(kept);
+  });
+
   it('has exact gradients (finite differences)', () => {
     const x = randomTensor([2, 4, 6], 2);
     const w = randomTensor([2, 7, 3], 3);

@@ -5,7 +5,23 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/**
+ * Recently used interpolation matrices, least recent first. Bounded: evaluation resizes every image to
+ * its own size, and a dataset of many sizes would otherwise keep one dense matrix per size pair forever.
+ */
 const matrixCache = new Map<string, Float32Array>();
+const MATRIX_CACHE_BYTES = 32 * 2 ** 20;
+let matrixCacheBytes = 0;
+
+function cacheMatrix(key: string, r: Float32Array): void {
+  matrixCache.set(key, r);
+  matrixCacheBytes += r.byteLength;
+  for (const [oldKey, old] of matrixCache) {
+    if (matrixCacheBytes <= MATRIX_CACHE_BYTES || oldKey === key) break;
+    matrixCache.delete(oldKey);
+    matrixCacheBytes -= old.byteLength;
+  }
+}
 
 /** Output sample o reads inputs first[o] and first[o] + 1 (clamped) with weights 1 − frac[o] and frac[o]. */
 export interface InterpolationTaps {
@@ -33,14 +49,18 @@ export function interpolationTaps(outSize: number, inSize: number): Interpolatio
 export function interpolationMatrixValues(outSize: number, inSize: number): Float32Array {
   const key = `${outSize}:${inSize}`;
   const cached = matrixCache.get(key);
-  if (cached) return cached;
+  if (cached) {
+    matrixCache.delete(key);
+    matrixCache.set(key, cached);
+    return cached;
+  }
   const r = new Float32Array(outSize * inSize);
   const { first, second, frac } = interpolationTaps(outSize, inSize);
   for (let o = 0; o < outSize; o++) {
     r[o * inSize + first[o]] += 1 - frac[o];
     r[o * inSize + second[o]] += frac[o];
   }
-  matrixCache.set(key, r);
+  cacheMatrix(key, r);
   return r;
 }
 
