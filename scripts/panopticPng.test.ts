@@ -242,6 +242,47 @@ describe('decodePanopticPngWithZlib', () => {
     }
   });
 
+  it('counts pairs over long runs, which it compares four pixels at a time, alpha varying inside them', () => {
+    const rng = new Rng(12);
+    const key = (g: number, p: number) => g * 2 ** 24 + p;
+    for (let n = 0; n < 60; n++) {
+      const [width, height] = [rng.int(1, 90), rng.int(1, 12)];
+      // Rows of runs 1 to 13 pixels long over a few colours, so that runs end at every offset of a
+      // four-pixel block and gt and pred runs end apart; alpha, which no id reads, is random.
+      const [gt, pred] = [0, 1].map((): RawImage => {
+        const channels = rng.pick([3, 4] as const);
+        const pixels = new Uint8Array(width * height * channels);
+        for (let y = 0; y < height; y++) {
+          for (let x = 0; x < width;) {
+            const colour = [rng.int(0, 2), rng.int(0, 1), rng.int(0, 1)];
+            for (const end = Math.min(width, x + rng.int(1, 13)); x < end; x++) {
+              const at = (y * width + x) * channels;
+              pixels.set(colour, at);
+              if (channels === 4) pixels[at + 3] = rng.int(0, 255);
+            }
+          }
+        }
+        return { width, height, channels, pixels };
+      });
+      const counted = countPairsOfRows(
+        readPanopticPngRowsWithZlib(
+          encodeFiltered(gt, () => 0, false),
+          'gt.png',
+        )!,
+        readPanopticPngRowsWithZlib(
+          encodeFiltered(pred, () => 1, false),
+          'pred.png',
+        )!,
+      );
+      const expected = new Map<number, number>();
+      const [gtIds, predIds] = [idsOf(gt), idsOf(pred)];
+      gtIds.forEach((g, i) => expected.set(key(g, predIds[i]), (expected.get(key(g, predIds[i])) ?? 0) + 1));
+      expect(new Map([...counted].sort((a, b) => a[0] - b[0]))).toEqual(
+        new Map([...expected].sort((a, b) => a[0] - b[0])),
+      );
+    }
+  });
+
   it('gives no rows for an interlaced PNG (the evaluator decodes its id map instead)', () => {
     const image = randomImage(new Rng(5), 9, 9, 3);
     expect(

@@ -160,8 +160,10 @@ function inflatePanopticPng(bytes: Uint8Array, file: string): InflatedPng {
   let inflated: Buffer;
   try {
     // One output chunk of the known size spares zlib's growing and concatenating; the limit stops zip bombs.
+    // One byte more than the output: a chunk that fills exactly makes zlib allocate another of the
+    // same size (a megabyte per 640x480 image) before it learns the stream has ended.
     inflated = inflateSync(idatChunks.length === 1 ? idatChunks[0] : Buffer.concat(idatChunks), {
-      chunkSize: Math.max(64, filteredBytes),
+      chunkSize: Math.max(64, filteredBytes + 1),
       maxOutputLength: filteredBytes,
     });
   } catch (e) {
