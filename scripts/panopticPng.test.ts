@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DearliError } from '../src/core/errors';
 import { countPairsOfRows, decodePanopticPng, evaluatePanopticFolders } from '../src/core/panopticFiles';
 import { Rng } from '../src/core/rng';
+import { decodeMaskPng } from '../src/data/decode';
 import { nodeFolder } from './eval';
 import { decodePanopticPngWithZlib, readPanopticPngRowsWithZlib } from './panopticPng';
 
@@ -141,15 +142,21 @@ function idsOf({ width, height, channels, pixels }: RawImage): Uint32Array {
   return ids;
 }
 
-/** Decodes with both decoders and checks them against each other and against the pixels encoded. */
+/**
+ * Decodes with the three decoders (node:zlib here, fast-png, and the importer's mask decoder, which
+ * unfilters RGB(A) itself) and checks them against each other and against the pixels encoded.
+ */
 function expectExact(bytes: Uint8Array, image: RawImage): void {
   const ours = decodePanopticPngWithZlib(bytes, 'a.png');
   const fastPng = decodePanopticPng(bytes, 'a.png');
+  const importer = decodeMaskPng(bytes, 'a.png');
   expect([ours.width, ours.height]).toEqual([image.width, image.height]);
   expect([fastPng.width, fastPng.height]).toEqual([image.width, image.height]);
+  expect([importer.width, importer.height, importer.colorType]).toEqual([image.width, image.height, 'rgb']);
   // Compared as bytes: toEqual on 300k-element arrays takes seconds.
   const bytesOf = (ids: Uint32Array) => Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength);
   expect(bytesOf(ours.ids).equals(bytesOf(fastPng.ids)), 'same ids as fast-png').toBe(true);
+  expect(bytesOf(importer.ids).equals(bytesOf(fastPng.ids)), 'importer: same ids as fast-png').toBe(true);
   expect(bytesOf(ours.ids).equals(bytesOf(idsOf(image))), 'same ids as encoded').toBe(true);
 }
 
