@@ -4,9 +4,10 @@
  * Query string (`npm run bench:import -- 'counts=1000,10000&size=64'`):
  *   counts  comma list of image counts (default 1000,10000)
  *   size    image side in px (default 64)
- * Reports images/s (plan, commit, end to end) and the JS heap: its peak while importing above what
- * it held before (the generated files are Blobs, outside the JS heap). Memory flat in
- * the number of files = peak above start about the same at every count.
+ * Reports images/s (plan, commit, end to end) and the JS heap above what it held before: the
+ * generated files' objects (their bytes are Blobs, outside the JS heap), and the peak while planning
+ * and while committing. Planning holds the annotation JSON and the plan, which list every file;
+ * committing holds one image at a time beside the plan.
  */
 import { LiveReport } from './liveReport';
 import { runImport, type ImportBenchResult } from './importRun';
@@ -25,11 +26,13 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     'commit img/s',
     'end to end img/s',
     'heap start MiB',
-    'heap peak above start MiB',
+    'files MiB',
+    'plan peak above start MiB',
+    'commit peak above start MiB',
   ]);
   const runs: ImportBenchResult[] = [];
   for (const count of counts) {
-    const row = live.row([count, '', '', '', '', '', '']);
+    const row = live.row([count, '', '', '', '', '', '', '', '']);
     log(`${count} images: generating, then importing`);
     const result = await live.measure(row, 4, () => runImport({ count, size }));
     if (!result) continue;
@@ -37,13 +40,15 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
     const heap = result.heap;
     row.splice(
       1,
-      6,
+      8,
       result.fileBytes / 1e6,
       count / (result.planMs / 1000),
       count / (result.commitMs / 1000),
       count / ((result.planMs + result.commitMs) / 1000),
       heap ? heap.start / MiB : 'n/a',
-      heap ? (heap.peakImport - heap.start) / MiB : 'n/a',
+      heap ? (heap.afterGenerate - heap.start) / MiB : 'n/a',
+      heap ? (heap.peakPlan - heap.start) / MiB : 'n/a',
+      heap ? (heap.peakCommit - heap.start) / MiB : 'n/a',
     );
     log(
       `${count} images: plan ${result.planMs.toFixed(0)} ms, commit ${result.commitMs.toFixed(0)} ms${result.errors ? `, ${result.errors} plan errors` : ''}`,

@@ -22,8 +22,12 @@ export interface ImportBenchResult {
   generateMs: number;
   planMs: number;
   commitMs: number;
-  /** JS heap (bytes): before generating, after generating (the files are Blobs), and the peak while planning and committing. */
-  heap: { start: number; afterGenerate: number; peakImport: number } | null;
+  /**
+   * JS heap (bytes): before generating, after generating (the files are Blobs), and the peak while
+   * planning (which holds the annotation JSON and the plan, both as long as the file list) and while
+   * committing (one image at a time, beside the plan).
+   */
+  heap: { start: number; afterGenerate: number; peakPlan: number; peakCommit: number } | null;
   errors: number;
 }
 
@@ -48,17 +52,21 @@ export async function runImport({ count, size }: ImportBenchRequest): Promise<Im
   }
   const generateMs = performance.now() - t0;
   const afterGenerate = heapNow();
-  let peak = afterGenerate ?? 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, heapNow() ?? 0)), 20);
+  const peaks = { plan: afterGenerate ?? 0, commit: 0 };
+  let phase: keyof typeof peaks = 'plan';
+  const sample = () => (peaks[phase] = Math.max(peaks[phase], heapNow() ?? 0));
+  const sampler = setInterval(sample, 20);
   const db = await openStore(`bench-import-${crypto.randomUUID()}`);
   try {
     const t1 = performance.now();
     const plan = await planImport(files, { role: 'labeled' });
     const t2 = performance.now();
+    sample();
+    phase = 'commit';
     const dataset = await commitImport(db, plan, { name: 'bench', role: 'labeled' });
     const t3 = performance.now();
     clearInterval(sampler);
-    peak = Math.max(peak, heapNow() ?? 0);
+    sample();
     await deleteDataset(db, dataset.id);
     return {
       count,
@@ -67,7 +75,10 @@ export async function runImport({ count, size }: ImportBenchRequest): Promise<Im
       generateMs,
       planMs: t2 - t1,
       commitMs: t3 - t2,
-      heap: start === null || afterGenerate === null ? null : { start, afterGenerate, peakImport: peak },
+      heap:
+        start === null || afterGenerate === null
+          ? null
+          : { start, afterGenerate, peakPlan: peaks.plan, peakCommit: peaks.commit },
       errors: plan.errors.length,
     };
   } finally {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DearliError } from '../src/core/errors';
 import { countPairsOfRows, decodePanopticPng, evaluatePanopticFolders } from '../src/core/panopticFiles';
 import { Rng } from '../src/core/rng';
+import { decodeMaskPng } from '../src/data/decode';
 import { nodeFolder } from './eval';
 import { decodePanopticPngWithZlib, readPanopticPngRowsWithZlib } from './panopticPng';
 
@@ -141,15 +142,21 @@ function idsOf({ width, height, channels, pixels }: RawImage): Uint32Array {
   return ids;
 }
 
-/** Decodes with both decoders and checks them against each other and against the pixels encoded. */
+/**
+ * Decodes with the three decoders (node:zlib here, fast-png, and the importer's mask decoder, which
+ * unfilters RGB(A) itself) and checks them against each other and against the pixels encoded.
+ */
 function expectExact(bytes: Uint8Array, image: RawImage): void {
   const ours = decodePanopticPngWithZlib(bytes, 'a.png');
   const fastPng = decodePanopticPng(bytes, 'a.png');
+  const importer = decodeMaskPng(bytes, 'a.png');
   expect([ours.width, ours.height]).toEqual([image.width, image.height]);
   expect([fastPng.width, fastPng.height]).toEqual([image.width, image.height]);
+  expect([importer.width, importer.height, importer.colorType]).toEqual([image.width, image.height, 'rgb']);
   // Compared as bytes: toEqual on 300k-element arrays takes seconds.
   const bytesOf = (ids: Uint32Array) => Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength);
   expect(bytesOf(ours.ids).equals(bytesOf(fastPng.ids)), 'same ids as fast-png').toBe(true);
+  expect(bytesOf(importer.ids).equals(bytesOf(fastPng.ids)), 'importer: same ids as fast-png').toBe(true);
   expect(bytesOf(ours.ids).equals(bytesOf(idsOf(image))), 'same ids as encoded').toBe(true);
 }
 
@@ -232,6 +239,47 @@ describe('decodePanopticPngWithZlib', () => {
       const counted = countPairsOfRows(
         readPanopticPngRowsWithZlib(encode(gt), 'gt.png')!,
         readPanopticPngRowsWithZlib(encode(pred), 'pred.png')!,
+      );
+      const expected = new Map<number, number>();
+      const [gtIds, predIds] = [idsOf(gt), idsOf(pred)];
+      gtIds.forEach((g, i) => expected.set(key(g, predIds[i]), (expected.get(key(g, predIds[i])) ?? 0) + 1));
+      expect(new Map([...counted].sort((a, b) => a[0] - b[0]))).toEqual(
+        new Map([...expected].sort((a, b) => a[0] - b[0])),
+      );
+    }
+  });
+
+  it('counts pairs over long runs, which it compares four pixels at a time, alpha varying inside them', () => {
+    const rng = new Rng(12);
+    const key = (g: number, p: number) => g * 2 ** 24 + p;
+    for (let n = 0; n < 60; n++) {
+      const [width, height] = [rng.int(1, 90), rng.int(1, 12)];
+      // Rows of runs 1 to 13 pixels long over a few colours, so that runs end at every offset of a
+      // four-pixel block and gt and pred runs end apart; alpha, which no id reads, is random.
+      const [gt, pred] = [0, 1].map((): RawImage => {
+        const channels = rng.pick([3, 4] as const);
+        const pixels = new Uint8Array(width * height * channels);
+        for (let y = 0; y < height; y++) {
+          for (let x = 0; x < width;) {
+            const colour = [rng.int(0, 2), rng.int(0, 1), rng.int(0, 1)];
+            for (const end = Math.min(width, x + rng.int(1, 13)); x < end; x++) {
+              const at = (y * width + x) * channels;
+              pixels.set(colour, at);
+              if (channels === 4) pixels[at + 3] = rng.int(0, 255);
+            }
+          }
+        }
+        return { width, height, channels, pixels };
+      });
+      const counted = countPairsOfRows(
+        readPanopticPngRowsWithZlib(
+          encodeFiltered(gt, () => 0, false),
+          'gt.png',
+        )!,
+        readPanopticPngRowsWithZlib(
+          encodeFiltered(pred, () => 1, false),
+          'pred.png',
+        )!,
       );
       const expected = new Map<number, number>();
       const [gtIds, predIds] = [idsOf(gt), idsOf(pred)];

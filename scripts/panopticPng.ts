@@ -7,6 +7,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { inflateSync } from 'node:zlib';
 import { undecodablePngError, unsupportedPngError, type IdMap, type PanopticPngRows } from '../src/core/panopticFiles';
+import { unfilterScanline } from '../src/core/pngScanlines';
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 // Chunk types as big-endian uint32s, compared without decoding text.
@@ -160,8 +161,10 @@ function inflatePanopticPng(bytes: Uint8Array, file: string): InflatedPng {
   let inflated: Buffer;
   try {
     // One output chunk of the known size spares zlib's growing and concatenating; the limit stops zip bombs.
+    // One byte more than the output: a chunk that fills exactly makes zlib allocate another of the
+    // same size (a megabyte per 640x480 image) before it learns the stream has ended.
     inflated = inflateSync(idatChunks.length === 1 ? idatChunks[0] : Buffer.concat(idatChunks), {
-      chunkSize: Math.max(64, filteredBytes),
+      chunkSize: Math.max(64, filteredBytes + 1),
       maxOutputLength: filteredBytes,
     });
   } catch (e) {
@@ -178,11 +181,7 @@ function inflatePanopticPng(bytes: Uint8Array, file: string): InflatedPng {
   return { width, height, bytesPerPixel, passes, filtered, filteredView, inflated };
 }
 
-/**
- * Undoes a PNG row filter in place (https://www.w3.org/TR/png/#9Filters): `filterAt` is the row's
- * filter type byte, `above` the unfiltered row above (-1 for zeros). Uint8Array stores wrap mod 256
- * as PNG wants.
- */
+/** Undoes a row's filter in place (src/core/pngScanlines.ts), refusing an unknown filter type. */
 function unfilterRow(
   data: Uint8Array,
   filterAt: number,
@@ -191,49 +190,8 @@ function unfilterRow(
   bytesPerPixel: number,
   file: string,
 ): void {
-  const filter = data[filterAt];
-  if (filter > 4) throw undecodablePngError(`unknown filter type ${filter} in a row`, file);
-  const row = filterAt + 1;
-  const end = row + rowBytes;
-  const firstPixelEnd = row + bytesPerPixel;
-  switch (filter) {
-    case 1: // Sub
-      for (let i = firstPixelEnd; i < end; i++) data[i] += data[i - bytesPerPixel];
-      break;
-    case 2: // Up
-      if (above >= 0) for (let i = row, j = above; i < end; i++, j++) data[i] += data[j];
-      break;
-    case 3: // Average
-      if (above < 0) {
-        for (let i = firstPixelEnd; i < end; i++) data[i] += data[i - bytesPerPixel] >> 1;
-      } else {
-        for (let i = row, j = above; i < firstPixelEnd; i++, j++) data[i] += data[j] >> 1;
-        for (let i = firstPixelEnd, j = above + bytesPerPixel; i < end; i++, j++)
-          data[i] += (data[i - bytesPerPixel] + data[j]) >> 1;
-      }
-      break;
-    case 4: // Paeth; with zeros above it predicts the left byte, as Sub does
-      if (above < 0) {
-        for (let i = firstPixelEnd; i < end; i++) data[i] += data[i - bytesPerPixel];
-      } else {
-        for (let i = row, j = above; i < firstPixelEnd; i++, j++) data[i] += data[j];
-        for (let i = firstPixelEnd, j = above + bytesPerPixel; i < end; i++, j++) {
-          const left = data[i - bytesPerPixel];
-          const up = data[j];
-          const upLeft = data[j - bytesPerPixel];
-          const distanceLeft = Math.abs(up - upLeft);
-          const distanceUp = Math.abs(left - upLeft);
-          const distanceUpLeft = Math.abs(left + up - 2 * upLeft);
-          data[i] +=
-            distanceLeft <= distanceUp && distanceLeft <= distanceUpLeft
-              ? left
-              : distanceUp <= distanceUpLeft
-                ? up
-                : upLeft;
-        }
-      }
-      break;
-  }
+  if (!unfilterScanline(data, filterAt, above, rowBytes, bytesPerPixel))
+    throw undecodablePngError(`unknown filter type ${data[filterAt]} in a row`, file);
 }
 
 /**

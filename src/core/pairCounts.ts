@@ -87,7 +87,9 @@ export class PairCounter {
    * Adds the row of `width` pixels at gt[gtStart] and pred[predStart] (3 or 4 bytes per pixel each;
    * the views are DataViews over the same bytes). Inner pixels are one little-endian 32-bit read
    * each, its 4th byte masked off (faster than three byte reads); the last pixel is read bytewise, as
-   * no byte may follow it.
+   * no byte may follow it. Runs are long (tens of pixels), so four pixels of both maps are compared
+   * with the run at once, with one branch: independent reads instead of a branch per pixel, about a
+   * quarter faster.
    */
   addRow(
     gt: Uint8Array,
@@ -106,27 +108,53 @@ export class PairCounter {
     runPredIds.length = 0;
     lengths.length = 0;
     const last = this.width - 1;
+    const g1 = gtBytesPerPixel;
+    const g2 = 2 * gtBytesPerPixel;
+    const g3 = 3 * gtBytesPerPixel;
+    const p1 = predBytesPerPixel;
+    const p2 = 2 * predBytesPerPixel;
+    const p3 = 3 * predBytesPerPixel;
     let runGt = readId(gt, gtStart);
     let runPred = readId(pred, predStart);
     let runStart = 0;
-    let g = gtStart;
-    let p = predStart;
-    for (let x = 1; x < last; x++) {
-      g += gtBytesPerPixel;
-      p += predBytesPerPixel;
+    let g = gtStart + g1;
+    let p = predStart + p1;
+    let x = 1;
+    while (x < last) {
+      if (x + 4 <= last) {
+        const differs =
+          (gtView.getUint32(g, true) ^ runGt) |
+          (gtView.getUint32(g + g1, true) ^ runGt) |
+          (gtView.getUint32(g + g2, true) ^ runGt) |
+          (gtView.getUint32(g + g3, true) ^ runGt) |
+          (predView.getUint32(p, true) ^ runPred) |
+          (predView.getUint32(p + p1, true) ^ runPred) |
+          (predView.getUint32(p + p2, true) ^ runPred) |
+          (predView.getUint32(p + p3, true) ^ runPred);
+        if ((differs & 0xffffff) === 0) {
+          x += 4;
+          g += 4 * g1;
+          p += 4 * p1;
+          continue;
+        }
+      }
       const gtId = gtView.getUint32(g, true) & 0xffffff;
       const predId = predView.getUint32(p, true) & 0xffffff;
-      if (gtId === runGt && predId === runPred) continue;
-      runGtIds.push(runGt);
-      runPredIds.push(runPred);
-      lengths.push(x - runStart);
-      runGt = gtId;
-      runPred = predId;
-      runStart = x;
+      if (gtId !== runGt || predId !== runPred) {
+        runGtIds.push(runGt);
+        runPredIds.push(runPred);
+        lengths.push(x - runStart);
+        runGt = gtId;
+        runPred = predId;
+        runStart = x;
+      }
+      x++;
+      g += g1;
+      p += p1;
     }
     if (last > 0) {
-      const gtId = readId(gt, gtStart + last * gtBytesPerPixel);
-      const predId = readId(pred, predStart + last * predBytesPerPixel);
+      const gtId = readId(gt, g);
+      const predId = readId(pred, p);
       if (gtId !== runGt || predId !== runPred) {
         runGtIds.push(runGt);
         runPredIds.push(runPred);

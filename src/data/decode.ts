@@ -1,7 +1,8 @@
 /**
  * Image and mask bytes: cheap header probes (type, size) for PNG, JPEG and WebP, integrity checks,
- * and bit-exact decoding of panoptic mask PNGs with fast-png (pure JS, so identical in Node,
- * workers and pages; a canvas would colour-manage and premultiply, changing ids).
+ * and bit-exact decoding of panoptic mask PNGs in pure JS (so identical in Node, workers and pages;
+ * a canvas would colour-manage and premultiply, changing ids): 8-bit RGB(A) masks here, from the
+ * image data the integrity check inflated, other formats with fast-png.
  *
  * Mask colour types: RGB(A), palette and greyscale are read as `idMapOfPng` (src/core/panopticFiles.ts)
  * says; a grey map that stores id = v therefore fails validation with a hint saying so, instead of
@@ -9,11 +10,12 @@
  * WebP masks.
  */
 import { decode as decodePng, encode as encodePng, type DecodedPng } from 'fast-png';
-import { Unzlib } from 'fflate';
+import { Unzlib, unzlibSync } from 'fflate';
 import { DearliError } from '../core/errors';
 import { LIMITS } from '../core/limits';
 import { encodeIdMap } from '../core/panoptic';
 import { idMapOfPng, type DecodedIdPng } from '../core/panopticFiles';
+import { PNG_FILTER_TYPES, unfilterScanline } from '../core/pngScanlines';
 import { MAX_IMAGE_SIDE, problems } from './problems';
 import type { ImageType } from './types';
 
@@ -49,7 +51,21 @@ const PROBE_BYTES = 64 * 1024;
  * file is not a supported image or its header is damaged.
  */
 export async function probeImage(blob: Blob, file: string): Promise<ImageProbe> {
+  return probeHead(blob, await readRange(blob, 0, PROBE_BYTES), file);
+}
+
+/**
+ * probeImage, then checkImageIntegrity: a file no longer than the probe's first bytes (a small
+ * image) is read once, where the two checks alone read it twice.
+ */
+export async function probeAndCheckImage(blob: Blob, file: string): Promise<ImageProbe> {
   const head = await readRange(blob, 0, PROBE_BYTES);
+  const probe = await probeHead(blob, head, file);
+  await checkImageIntegrity(blob, probe, file, head.length === blob.size ? head : undefined);
+  return probe;
+}
+
+async function probeHead(blob: Blob, head: Uint8Array, file: string): Promise<ImageProbe> {
   const type = sniffImageType(head);
   if (!type) throw problems.unsupportedImage(file);
   let probe: ImageProbe;
@@ -135,16 +151,23 @@ async function probeJpeg(blob: Blob, head: Uint8Array, file: string): Promise<Im
 const JPEG_TAIL_BYTES = 4096;
 
 /**
- * Checks that an image is complete. PNG: every chunk's CRC checked, then decoded fully. JPEG: the end-of-image
+ * Checks that an image is complete. PNG: every chunk's CRC checked, then its image data inflated to
+ * exactly the size its header implies, every scanline with a known filter type. JPEG: the end-of-image
  * marker must lie in the last 4 KB (entropy-coded data never contains FF D9, so a truncated file
  * lacks it; a little trailing padding is tolerated). WebP: the RIFF size must fit in the file.
+ * `wholeFile`: the file's bytes, when the caller has read them already.
  */
-export async function checkImageIntegrity(blob: Blob, probe: ImageProbe, file: string): Promise<void> {
+export async function checkImageIntegrity(
+  blob: Blob,
+  probe: ImageProbe,
+  file: string,
+  wholeFile?: Uint8Array,
+): Promise<void> {
   if (probe.type === 'png') {
-    const png = decodePngStrict(new Uint8Array(await blob.arrayBuffer()), (detail) =>
+    const { header } = checkPngData(wholeFile ?? new Uint8Array(await blob.arrayBuffer()), (detail) =>
       problems.corruptImage(file, detail),
     );
-    if (png.width !== probe.width || png.height !== probe.height)
+    if (header.width !== probe.width || header.height !== probe.height)
       throw problems.corruptImage(file, 'IHDR size changed while decoding');
   } else if (probe.type === 'jpeg') {
     const tail = await readRange(blob, Math.max(0, blob.size - JPEG_TAIL_BYTES), blob.size);
@@ -278,20 +301,53 @@ function readPngStructure(bytes: Uint8Array, fail: (detail: string) => DearliErr
 }
 
 const INFLATE_SLICE = 4096;
+/** DEFLATE's largest expansion: 258 bytes from a 2-bit code, about 1032 to 1. */
+const DEFLATE_MAX_RATIO = 1032;
+/** Output bytes an IDAT stream may at most amount to for it to be inflated in one call. */
+const ONE_CALL_INFLATE_BOUND = 16 * 2 ** 20;
 
 /**
- * Inflates the IDAT stream in small slices, stopping as soon as it passes the size the header
- * implies, so a few hundred kB of IDAT cannot expand to hundreds of MB.
+ * The IDAT stream inflated, exactly the size the header implies, or a named error. A stream that
+ * cannot produce more than ONE_CALL_INFLATE_BOUND bytes (small images: every mask of a usual
+ * dataset) is inflated in one call into a buffer one byte larger than needed, which bounds memory,
+ * while its size bounds the work; a larger one is inflated in small slices and stopped as soon as it
+ * passes the size, so a few hundred kB of IDAT cannot expand to hundreds of MB. (The sliced inflater
+ * allocates and copies a 128 kB window per slice, which cost more than decoding a small mask.)
  */
-function checkIdatSize(png: PngHeader, fail: (detail: string) => DearliError): void {
+function inflateIdat(png: PngHeader, fail: (detail: string) => DearliError): Uint8Array {
+  const idatBytes = png.idat.reduce((sum, part) => sum + part.length, 0);
+  const inflated =
+    idatBytes * DEFLATE_MAX_RATIO <= ONE_CALL_INFLATE_BOUND ? inflateInOneCall(png, fail) : inflateInSlices(png, fail);
+  if (inflated.length > png.inflatedBytes)
+    throw fail(`the image data inflates past the ${png.inflatedBytes} bytes a ${png.width}×${png.height} image needs`);
+  if (inflated.length !== png.inflatedBytes)
+    throw fail(
+      `the image data inflates to ${inflated.length} bytes, a ${png.width}×${png.height} image needs ${png.inflatedBytes}`,
+    );
+  return inflated;
+}
+
+function inflateInOneCall(png: PngHeader, fail: (detail: string) => DearliError): Uint8Array {
+  const idat = png.idat.length === 1 ? png.idat[0] : concatBytes(png.idat);
+  try {
+    // Bytes past the end of `out` are dropped, so a longer stream shows as inflatedBytes + 1.
+    return unzlibSync(idat, { out: new Uint8Array(png.inflatedBytes + 1) });
+  } catch (e) {
+    throw fail(`the image data cannot be inflated (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+function inflateInSlices(png: PngHeader, fail: (detail: string) => DearliError): Uint8Array {
+  const out = new Uint8Array(png.inflatedBytes);
   let produced = 0;
   let over = false;
   const inflater = new Unzlib((chunk) => {
-    produced += chunk.length;
-    if (produced > png.inflatedBytes) {
+    if (produced + chunk.length > png.inflatedBytes) {
       over = true;
       throw new Error('over');
     }
+    out.set(chunk, produced);
+    produced += chunk.length;
   });
   try {
     for (let i = 0; i < png.idat.length; i++) {
@@ -304,38 +360,69 @@ function checkIdatSize(png: PngHeader, fail: (detail: string) => DearliError): v
       }
     }
   } catch (e) {
-    if (over)
-      throw fail(
-        `the image data inflates past the ${png.inflatedBytes} bytes a ${png.width}×${png.height} image needs`,
-      );
+    // One byte more than needed: inflateIdat words the error.
+    if (over) return new Uint8Array(png.inflatedBytes + 1);
     throw fail(`the image data cannot be inflated (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (produced !== png.inflatedBytes)
-    throw fail(
-      `the image data inflates to ${produced} bytes, a ${png.width}×${png.height} image needs ${png.inflatedBytes}`,
-    );
+  return out.subarray(0, produced);
 }
 
-/** Decodes a PNG after checking its structure and the inflated size, and checks the pixel count. */
-function decodePngStrict(
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** The scanlines of the image data: where each filter type byte is and how many bytes follow it. */
+function* scanlines(png: PngHeader): Generator<{ filterAt: number; rowBytes: number; first: boolean }> {
+  const bitsPerPixel = PNG_COLOR_TYPES[png.colorType].channels * png.depth;
+  const passes = png.interlaced
+    ? ADAM7.map(([x0, y0, dx, dy]) => [Math.ceil((png.width - x0) / dx), Math.ceil((png.height - y0) / dy)])
+    : [[png.width, png.height]];
+  let at = 0;
+  for (const [width, height] of passes) {
+    if (width === 0 || height === 0) continue;
+    const rowBytes = Math.ceil((width * bitsPerPixel) / 8);
+    for (let y = 0; y < height; y++, at += 1 + rowBytes) yield { filterAt: at, rowBytes, first: y === 0 };
+  }
+}
+
+/** Checks a PNG's structure, inflates its image data once and checks every scanline's filter type. */
+function checkPngData(
   bytes: Uint8Array,
   fail: (detail: string) => DearliError,
   expected?: (header: PngHeader) => void,
-): DecodedPng {
+): { header: PngHeader; inflated: Uint8Array } {
   const header = readPngStructure(bytes, fail);
   expected?.(header);
-  checkIdatSize(header, fail);
-  let png: DecodedPng;
-  try {
-    png = decodePng(bytes);
-  } catch (e) {
-    throw fail(e instanceof Error ? e.message : String(e));
+  const inflated = inflateIdat(header, fail);
+  for (const { filterAt } of scanlines(header))
+    if (inflated[filterAt] >= PNG_FILTER_TYPES) throw fail(`unknown filter type ${inflated[filterAt]} in a scanline`);
+  return { header, inflated };
+}
+
+/**
+ * The ids of an 8-bit RGB or RGBA, non-interlaced PNG (the canonical panoptic mask) from its
+ * inflated scanlines, unfiltered in place; null for any other format, which fast-png decodes.
+ */
+function rgbIdsOf(header: PngHeader, inflated: Uint8Array): Uint32Array | null {
+  if (header.depth !== 8 || header.interlaced || (header.colorType !== 2 && header.colorType !== 6)) return null;
+  const bytesPerPixel = header.colorType === 6 ? 4 : 3;
+  const { width } = header;
+  const ids = new Uint32Array(width * header.height);
+  let above = -1;
+  let i = 0;
+  for (const { filterAt, rowBytes } of scanlines(header)) {
+    unfilterScanline(inflated, filterAt, above, rowBytes, bytesPerPixel);
+    above = filterAt + 1;
+    for (let p = above, end = above + rowBytes; p < end; p += bytesPerPixel)
+      ids[i++] = inflated[p] | (inflated[p + 1] << 8) | (inflated[p + 2] << 16);
   }
-  const rowBytes = Math.ceil((png.width * png.channels * png.depth) / 8);
-  const expectedValues = png.depth < 8 ? rowBytes * png.height : png.width * png.height * png.channels;
-  if (png.data.length !== expectedValues)
-    throw fail(`pixel data holds ${png.data.length} values, ${expectedValues} expected`);
-  return png;
+  return ids;
 }
 
 /**
@@ -350,17 +437,22 @@ export function decodeMaskPng(
   const type = sniffImageType(bytes.subarray(0, 12));
   if (type === 'jpeg') throw problems.jpegMask(file);
   if (type !== 'png') throw problems.notPngMask(file);
-  const png = decodePngStrict(
-    bytes,
-    (detail) => problems.corruptMask(file, detail),
-    (header) => {
-      if (header.depth === 16) throw problems.sixteenBitMask(file);
-      if (image && (header.width !== image.width || header.height !== image.height)) {
-        throw problems.maskSizeMismatch(file, [header.width, header.height], [image.width, image.height], image.path);
-      }
-    },
-  );
-  return idMapOfPng(png, (detail) => problems.corruptMask(file, detail));
+  const fail = (detail: string) => problems.corruptMask(file, detail);
+  const { header, inflated } = checkPngData(bytes, fail, (header) => {
+    if (header.depth === 16) throw problems.sixteenBitMask(file);
+    if (image && (header.width !== image.width || header.height !== image.height)) {
+      throw problems.maskSizeMismatch(file, [header.width, header.height], [image.width, image.height], image.path);
+    }
+  });
+  const ids = rgbIdsOf(header, inflated);
+  if (ids) return { width: header.width, height: header.height, ids, colorType: 'rgb' };
+  let png: DecodedPng;
+  try {
+    png = decodePng(bytes);
+  } catch (e) {
+    throw fail(e instanceof Error ? e.message : String(e));
+  }
+  return idMapOfPng(png, fail);
 }
 
 /** Encodes segment ids as an RGB panoptic PNG (id = R + 256·G + 256²·B). */

@@ -27,6 +27,21 @@ describe('PNG masks (issue 13)', () => {
     await expectRefused(() => decodeMaskPng(bomb, 'bomb.png'), 'bomb.png', /inflates past the 30100 bytes/);
   });
 
+  it('refuses a small IDAT that inflates past its header, inflated in one call into a bounded buffer', async () => {
+    const bomb = pngOf([ihdr(64, 64), idat(new Uint8Array(1024 * 1024))]);
+    expect(bomb.length * 1032).toBeLessThan(16 * 2 ** 20);
+    await expectRefused(() => decodeMaskPng(bomb, 'small-bomb.png'), 'small-bomb.png', /inflates past the 12352 bytes/);
+  });
+
+  it('refuses a scanline with an unknown filter type', async () => {
+    const raw = Uint8Array.from([0, 1, 0, 0, 2, 0, 0, 5, 1, 0, 0, 2, 0, 0]);
+    await expectRefused(
+      () => decodeMaskPng(pngOf([ihdr(2, 2), idat(raw)]), 'filter.png'),
+      'filter.png',
+      /unknown filter type 5/,
+    );
+  });
+
   it('refuses a 16384² mask from its header, before decoding', async () => {
     await expectRefused(
       () => decodeMaskPng(pngOf([ihdr(16384, 16384), idat(scanlines(1, 1))]), 'huge.png'),

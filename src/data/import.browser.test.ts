@@ -27,6 +27,20 @@ describe('data layer in Chromium', () => {
     db.close();
   });
 
+  it('makes no thumbnail of an image no larger than one: the image is shown itself', async () => {
+    const db = await openStore(`browser-${crypto.randomUUID()}`);
+    const plan = await planImport([
+      { path: 'photos/small.png', file: blobOf(rgbPng(160, 40)) },
+      { path: 'photos/wide.png', file: blobOf(rgbPng(161, 40)) },
+    ]);
+    const dataset = await commitImport(db, plan, { name: 'x', role: 'unlabeled' });
+    const [small, wide] = await listImages(db, dataset.id, 0, 2);
+    expect(small.fileName).toBe('small.png');
+    expect(small.thumbnail).toBeUndefined();
+    expect(wide.thumbnail?.type).toBe('image/jpeg');
+    db.close();
+  });
+
   it('does not sweep an uncommitted dataset whose import still holds its lock', async () => {
     const name = `browser-${crypto.randomUUID()}`;
     const db = await openStore(name);

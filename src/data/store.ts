@@ -47,6 +47,7 @@ export interface ImageRecord {
   /** The panoptic PNG (RGB ids) and its segments, for labeled datasets. */
   mask?: Blob;
   segments?: SegmentInfo[];
+  /** A JPEG at most 160 px on a side; absent for an image that small already (it is its own). */
   thumbnail?: Blob;
   sourceImageId?: number | string;
 }

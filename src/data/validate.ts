@@ -5,7 +5,7 @@
  */
 import type { DearliError } from '../core/errors';
 import { VOID_ID, type Category, type SegmentInfo } from '../core/panoptic';
-import { checkImageIntegrity, decodeMaskPng, probeImage } from './decode';
+import { decodeMaskPng, probeAndCheckImage } from './decode';
 import { readBlob, readBytes } from './files';
 import { SIMPLE_LABEL_DIVISOR } from './layouts/simple';
 import type { LayoutImage } from './layouts/scan';
@@ -55,8 +55,7 @@ export async function checkImage(image: LayoutImage, categories: Category[]): Pr
   let probe;
   try {
     const blob = await readBlob(image.file);
-    probe = await probeImage(blob, image.path);
-    await checkImageIntegrity(blob, probe, image.path);
+    probe = await probeAndCheckImage(blob, image.path);
   } catch (e) {
     return { errors: [asFileProblem(e, image.path)] };
   }
