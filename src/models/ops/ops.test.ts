@@ -227,15 +227,15 @@ describe('PyTorch-exact bilinear resize', () => {
 
   it('keeps recently used matrices and lets old ones go past 32 MiB', () => {
     const kept = interpolationMatrixValues(1024, 999);
-    expect(interpolationMatrixValues(1024, 999)).toBe(kept);
+    expect(interpolationMatrixValues(1024, 999) === kept).toBe(true);
     // 1024 × 1000..1011 floats are ~4 MiB each: twelve more push the first (touched first) past the budget.
     const again = () => interpolationMatrixValues(1024, 999);
     for (let n = 1000; n < 1006; n++) interpolationMatrixValues(1024, n);
-    expect(again()).toBe(kept);
+    expect(again() === kept).toBe(true);
     for (let n = 1006; n < 1018; n++) interpolationMatrixValues(1024, n);
     const rebuilt = again();
-    expect(rebuilt).not.toBe(kept);
-    expect(rebuilt).toEqual(kept);
+    expect(rebuilt === kept).toBe(false);
+    expect(Buffer.from(rebuilt.buffer).equals(Buffer.from(kept.buffer))).toBe(true);
   });
 
   it('has exact gradients (finite differences)', () => {
