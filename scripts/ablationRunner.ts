@@ -267,7 +267,7 @@ export async function runAblation(
         progress.started(task.key, seed);
         const t = performance.now();
         const outcome = await executor.execute(task);
-        let summary = 'done';
+        let summary: string;
         if ('zeroShot' in outcome) {
           results.zeroShot = outcome.zeroShot;
           summary = `PQ ${(100 * outcome.zeroShot.pq).toFixed(1)}`;
