@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { closePartialReport } from './benchReport.mjs';
 import { ABLATION_COLUMNS, ablationReport, finalReport, saveReport, stat } from './ablation';
-import { ABLATION_DEFAULTS, alphaKey, runAblation, type AblationOptions } from './ablationRunner';
+import { ABLATION_DEFAULTS, alphaKey, nextTask, plan, runAblation, type AblationOptions } from './ablationRunner';
 
 const SMOKE: AblationOptions = {
   ...ABLATION_DEFAULTS,
@@ -31,13 +31,12 @@ describe('npm run ablation', () => {
   it('runs every row for one seed and reports finite figures in the table and the JSON', async () => {
     const started: string[] = [];
     const results = await runAblation(SMOKE, { started: (key) => started.push(key), finished: () => {} });
-    // DeWa once, then DEARLi's α first, then the rest of the sweep.
+    // DEARLi's α first (its DeWa trained before it, once), then the rest of the sweep.
     expect(started).toEqual([
       'zeroShot',
       'supervised',
       'meanTeacher',
       'dear',
-      'dewa',
       alphaKey(0.6),
       alphaKey(0.2),
       alphaKey(0.4),
@@ -51,8 +50,15 @@ describe('npm run ablation', () => {
         expect(Number.isFinite(v)).toBe(true);
       expect(run.pq).toBeGreaterThanOrEqual(0);
       expect(run.pq).toBeLessThanOrEqual(1);
-      // Mean Teacher runs also validate their teacher; supervised runs have none.
+      // Mean Teacher runs also validate their teacher and count its pseudo-label segments; supervised runs have neither.
       expect(run.teacherPq === null).toBe(key === 'supervised');
+      expect(run.pseudoSegments === null).toBe(key === 'supervised');
+      if (run.pseudoSegments) {
+        expect(run.pseudoSegments.perIteration).toHaveLength(2);
+        expect(run.pseudoSegments.mean).toBe(
+          (run.pseudoSegments.perIteration[0] + run.pseudoSegments.perIteration[1]) / 2,
+        );
+      }
     }
     expect(results.warmUp).toEqual([{ seed: 1, maskNote: 'fallback: 4 computed', dewaSeconds: expect.any(Number) }]);
     const zeroShot = results.zeroShot!;
@@ -89,5 +95,28 @@ describe('npm run ablation', () => {
     expect(row.at(-1)).toMatch(/^> 1[2-3] s$/);
     expect(stopped.rows.find((r) => r[0] === report.rows[0][0])).toEqual(report.rows[0]);
     expect(stopped.notes!.at(-1)).toMatch(/^INCOMPLETE: interrupted \(SIGINT\)/);
+  });
+
+  it('spreads the runs over workers in plan order, each keeping off the seeds whose DeWa another worker trains', () => {
+    const tasks = plan({ ...ABLATION_DEFAULTS, seeds: 2, rows: ['supervised', 'dearli', 'alpha'] });
+    const name = (t: ReturnType<typeof nextTask>) => (t && t.kind !== 'zeroShot' ? `${t.key}/${t.seed}` : t?.key);
+    expect(tasks.map(name)).toEqual(
+      [1, 2].flatMap((seed) => ['supervised', ...[0.6, 0.2, 0.4, 0.8, 1].map(alphaKey)].map((k) => `${k}/${seed}`)),
+    );
+    const started = new Set<number>();
+    const none = new Set<number>();
+    expect(name(nextTask(tasks, none, started))).toBe('supervised/1');
+    // Worker A starts seed 1's DeWa with DEARLi's run.
+    expect(name(nextTask(tasks, none, started))).toBe('alpha=0.6/1');
+    started.add(1);
+    const a = new Set([1]);
+    // Worker B, without seed 1's DeWa, moves on to seed 2 and starts its DeWa; A keeps to seed 1.
+    expect(name(nextTask(tasks, none, started))).toBe('supervised/2');
+    expect(name(nextTask(tasks, a, started))).toBe('alpha=0.2/1');
+    expect(name(nextTask(tasks, none, started))).toBe('alpha=0.6/2');
+    started.add(2);
+    // With every DeWa started elsewhere, a worker takes the first left (and trains that DeWa again).
+    expect(name(nextTask(tasks, none, started))).toBe('alpha=0.4/1');
+    expect(tasks).toHaveLength(12 - 6);
   });
 });

@@ -5,7 +5,9 @@
  * as it goes and writes bench-results/ablation.json after every run, so a stopped run keeps what it
  * measured (the run in flight reads "> N s").
  *
- *   npm run ablation -- [--seeds 3] [--iterations 80] [--dewa-iterations N] [--row NAME]... [--timeout S] [--out FILE]
+ *   npm run ablation -- [--seeds 3] [--iterations 80] [--dewa-iterations N] [--row NAME]... [--jobs 2] [--timeout S] [--out FILE]
+ *
+ * --jobs: runs at once, each in its own process (default 2, the cores of the machine it is sized for).
  *
  * NAME: supervised, meanTeacher, dear, dearli, alpha, zeroShot (repeat --row for several).
  */
@@ -20,6 +22,7 @@ import { closePartialReport, printTable } from './benchReport.mjs';
 import {
   ABLATION_DEFAULTS,
   ABLATION_ROWS,
+  ablationEmaDecay,
   alphaKey,
   ROW_LABELS,
   runAblation,
@@ -35,6 +38,7 @@ export const ABLATION_COLUMNS = [
   'PQ (test-time ens.)',
   'mIoU',
   'teacher PQ',
+  'pseudo-label segments / image (first → last 10 it.)',
   'seeds',
   'PQ per seed',
   's per run',
@@ -76,6 +80,8 @@ interface RowSummary {
   pqEnsembled: Stat;
   miou: Stat;
   teacherPq: Stat | null;
+  /** Mean Teacher: mean over seeds of the teacher's pseudo-label segments per unlabeled image, first and last 10 iterations. */
+  pseudoSegments: { first: number; last: number } | null;
   seeds: number;
 }
 
@@ -87,6 +93,12 @@ function summarise(key: string, runs: RunFigures[]): RowSummary {
     pqEnsembled: stat(runs.map((r) => r.pqEnsembled)),
     miou: stat(runs.map((r) => r.miou)),
     teacherPq: teacher.length > 0 ? stat(teacher) : null,
+    pseudoSegments: runs.every((r) => r.pseudoSegments)
+      ? {
+          first: stat(runs.map((r) => r.pseudoSegments!.first)).mean,
+          last: stat(runs.map((r) => r.pseudoSegments!.last)).mean,
+        }
+      : null,
     seeds: runs.length,
   };
 }
@@ -134,15 +146,17 @@ export function ablationReport(
             '',
             '',
             '',
+            '',
             `mean class accuracy ${(100 * z.meanClassAccuracy).toFixed(1)} %`,
             z.seconds.toFixed(0),
           ]
-        : [label, '', '', '', '', '', '', ''];
+        : [label, '', '', '', '', '', '', '', ''];
     }
     if (key === 'dewa') {
       const w = results.warmUp;
       return [
         label,
+        '',
         '',
         '',
         '',
@@ -154,13 +168,14 @@ export function ablationReport(
     }
     const s = summaries.get(key);
     const runs = results.runs[key] ?? [];
-    if (!s) return [label, '', '', '', '', 0, '', ''];
+    if (!s) return [label, '', '', '', '', '', 0, '', ''];
     return [
       label,
       percent(s.pq),
       percent(s.pqEnsembled),
       percent(s.miou),
       s.teacherPq ? percent(s.teacherPq) : '',
+      s.pseudoSegments ? `${s.pseudoSegments.first.toFixed(2)} → ${s.pseudoSegments.last.toFixed(2)}` : '',
       s.seeds,
       runs.map((r) => (100 * r.pq).toFixed(1)).join(' '),
       (runs.reduce((a, r) => a + r.seconds, 0) / runs.length).toFixed(0),
@@ -183,6 +198,7 @@ export function ablationReport(
       `demo world seed ${demo.seed}: ${demo.labeled} labeled, ${demo.unlabeled} unlabeled, ${demo.validation} validation images of ${demo.width}×${demo.height} px; seeds vary the training (initialisation, batches, augmentation), not the data`,
       `decoder ${training.preset}, crop ${training.cropSize}, batch ${training.batchSize} (+ ${training.batchSize} unlabeled for Mean Teacher), lr ${training.learningRate}, ${options.iterations} iterations (DeWa ${options.dewaIterations}), EMA γ ${training.emaDecay}; backbone, text classifier and P_CLIP: the shipped demo CLIP`,
       'PQ: the student at the last iteration without test-time ensembling (paper Tab. 7); PQ (test-time ens.): the same with P_CLIP at weight 0.4',
+      'pseudo-label segments: the teacher\'s segments per unlabeled image (before CutMix); 0 teaches "no object" to every query',
     ],
     pending: at >= 0 && pending ? { row: at, cell: ABLATION_COLUMNS.length - 1, startedAt: pending.startedAt } : null,
   };
@@ -212,7 +228,7 @@ function zeroShotTable(results: AblationResults): BenchReport | null {
   };
 }
 
-function parseOptions(argv: string[]): AblationOptions & { out: string; timeoutS: number } {
+function parseOptions(argv: string[]): AblationOptions & { out: string; timeoutS: number; jobs: number } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -220,6 +236,7 @@ function parseOptions(argv: string[]): AblationOptions & { out: string; timeoutS
       iterations: { type: 'string' },
       'dewa-iterations': { type: 'string' },
       row: { type: 'string', multiple: true },
+      jobs: { type: 'string' },
       timeout: { type: 'string' },
       out: { type: 'string' },
     },
@@ -245,6 +262,9 @@ function parseOptions(argv: string[]): AblationOptions & { out: string; timeoutS
       1,
     ),
     rows,
+    // γ follows the run's length (the lab's "Run DEARLi" rule).
+    training: { ...ABLATION_DEFAULTS.training, emaDecay: ablationEmaDecay(iterations) },
+    jobs: int(values.jobs, 2, 'jobs', 1),
     timeoutS: int(values.timeout, 0, 'timeout', 0),
     out: path.resolve(values.out ?? 'bench-results/ablation.json'),
   };
@@ -264,14 +284,16 @@ async function main(): Promise<number> {
     options = parseOptions(process.argv.slice(2));
   } catch (e) {
     console.error(
-      `${(e as Error).message}\nusage: npm run ablation -- [--seeds N] [--iterations N] [--dewa-iterations N] [--row NAME]... [--timeout S] [--out FILE]`,
+      `${(e as Error).message}\nusage: npm run ablation -- [--seeds N] [--iterations N] [--dewa-iterations N] [--row NAME]... [--jobs N] [--timeout S] [--out FILE]`,
     );
     return 2;
   }
   let results: AblationResults = { runs: {}, zeroShot: null, warmUp: [] };
-  let pending: { key: string; startedAt: number } | null = null;
+  // The runs in flight (one per job); a stopped report marks the oldest "> N s".
+  const inFlight = new Map<string, { key: string; startedAt: number }>();
   const stop = (reason: string) => {
-    const report = closePartialReport(ablationReport(options, results, pending), Date.now(), reason);
+    const oldest = [...inFlight.values()].sort((a, b) => a.startedAt - b.startedAt)[0] ?? null;
+    const report = closePartialReport(ablationReport(options, results, oldest), Date.now(), reason);
     saveReport(options.out, report);
     printTable(report);
     console.log(`wrote ${options.out}`);
@@ -281,18 +303,22 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => stop('stopped (SIGTERM)'));
   if (options.timeoutS > 0)
     setTimeout(() => stop(`the run passed --timeout ${options.timeoutS} s`), options.timeoutS * 1000).unref();
-  console.log(`ablation: ${options.seeds} seed(s), ${options.iterations} iterations, rows ${options.rows.join(', ')}`);
-  results = await runAblation(options, {
-    started: (key, _seed) => {
-      pending = { key, startedAt: Date.now() };
+  console.log(
+    `ablation: ${options.seeds} seed(s), ${options.iterations} iterations, rows ${options.rows.join(', ')}, ${options.jobs} job(s)`,
+  );
+  results = await runAblation(
+    options,
+    {
+      started: (key, seed) => inFlight.set(`${key}/${seed}`, { key, startedAt: Date.now() }),
+      finished: (latest, line, key, seed) => {
+        results = latest;
+        inFlight.delete(`${key}/${seed}`);
+        console.log(line);
+        saveReport(options.out, finalReport(options, results));
+      },
     },
-    finished: (latest, line) => {
-      results = latest;
-      pending = null;
-      console.log(line);
-      saveReport(options.out, finalReport(options, results));
-    },
-  });
+    options.jobs,
+  );
   const report = finalReport(options, results);
   saveReport(options.out, report);
   printTable(report);

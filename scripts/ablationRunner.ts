@@ -8,17 +8,17 @@
  * (the class-agnostic mask stage's classical fallback → DeWa → Mean Teacher from the DeWa weights,
  * α = 0.6) and its α sweep. The reported figure is the student's validation PQ without test-time
  * ensembling, as the paper's Tab. 7 reports it; the ensembled PQ is kept beside it.
+ *
+ * With `jobs` > 1 the runs are spread over that many child processes (scripts/ablationChild.ts), each
+ * with its own session: tfjs cpu in Node uses one core, and every run depends only on its config and
+ * seed, so the figures are those of one process.
  */
-import { readFile } from 'node:fs/promises';
+import { fork, type Serializable } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import '../src/models/ops/gradients';
 import type { DemoOptions } from '../src/data/demo';
-import { DEFAULT_MASK_SETTINGS } from '../src/pipeline/masksApi';
-import type { ZeroShotReport } from '../src/pipeline/modelsApi';
-import type { LabSession } from '../src/pipeline/session';
-import type { RunView, TrainingConfig } from '../src/pipeline/trainingApi';
-import { demoDatabase, sessionPool } from '../test/pipelineSession';
+import { dearliProposal } from '../src/pipeline/presetDefaults';
+import { AblationSession, executeTask } from './ablationSession';
 
 export const ABLATION_ROWS = ['supervised', 'meanTeacher', 'dear', 'dearli', 'alpha', 'zeroShot'] as const;
 export type AblationRow = (typeof ABLATION_ROWS)[number];
@@ -53,14 +53,19 @@ export interface AblationOptions {
   };
 }
 
+/** The EMA decay γ of a Mean Teacher run of `iterations`: the lab's own "Run DEARLi" rule (see ABLATION_DEFAULTS). */
+export const ablationEmaDecay = (iterations: number) => dearliProposal(iterations).emaDecay;
+
 /**
- * The default size, chosen to finish within an hour on an idle 2-core machine (about 1.6 s per Mean
- * Teacher step, 0.9 s per supervised step, 8 s per validation of 16 images, measured on tfjs cpu):
- * the demo's own first-run size (8 labeled, 48 unlabeled, 16 validation images of 256 px), the tiny
- * preset with what it proposes for the demo (crop 64, lr 1e-3), 80 iterations at batch 2.
- * γ = 0.99 instead of upstream's 0.999: the runs are ~1000× shorter than the paper's 90k iterations,
- * and at 0.999 a teacher started from DeWa would still be ~92 % the class-agnostic DeWa decoder after
- * 80 iterations (0.999^80); 0.99 gives it a horizon of ~100 iterations, the length of a run.
+ * The default size, chosen to finish within an hour on a 2-core machine with two jobs (about 1.6 s
+ * per Mean Teacher step, 0.9 s per supervised step, 8 s per validation of 16 images, measured on
+ * tfjs cpu): the demo's own first-run size (8 labeled, 48 unlabeled, 16 validation images of 256 px),
+ * the tiny preset with what it proposes for the demo (crop 64, lr 1e-3), 80 iterations at batch 2.
+ * γ is the lab's "Run DEARLi" rule min(0.999, 1 − 10/iterations) (0.875 at 80 iterations), a declared
+ * deviation from upstream's 0.999: the runs are ~1000× shorter than the paper's 80k iterations, and
+ * the rule keeps the teacher's horizon 1/(1−γ) at a tenth of the run, as upstream's 1000 is a small
+ * part of 80k. The γ 0.99 used before (horizon ~100 iterations, longer than the run) left the teacher
+ * near its start all run: random for Mean Teacher and DEAR, DeWa's untrained class head for DEARLi.
  */
 export const ABLATION_DEFAULTS: AblationOptions = {
   seeds: 3,
@@ -69,7 +74,14 @@ export const ABLATION_DEFAULTS: AblationOptions = {
   rows: [...ABLATION_ROWS],
   alphas: [0.2, 0.4, 0.6, 0.8, 1.0],
   demo: { seed: 1, width: 256, height: 256, labeled: 8, unlabeled: 48, validation: 16 },
-  training: { preset: 'tiny', cropSize: 64, batchSize: 2, learningRate: 1e-3, validationImages: 16, emaDecay: 0.99 },
+  training: {
+    preset: 'tiny',
+    cropSize: 64,
+    batchSize: 2,
+    learningRate: 1e-3,
+    validationImages: 16,
+    emaDecay: ablationEmaDecay(80),
+  },
 };
 
 /** DEARLi's α: P_MT's weight in P_ENS (upstream's 0.4 on CLIP). */
@@ -86,6 +98,11 @@ export interface RunFigures {
   pqEnsembled: number;
   /** Mean Teacher runs: the EMA teacher's PQ. */
   teacherPq: number | null;
+  /**
+   * Mean Teacher runs: segments in the teacher's pseudo-labels per unlabeled image, averaged over the
+   * first and last 10 iterations, over the run, and per iteration (0: "no object" for every query).
+   */
+  pseudoSegments: { first: number; last: number; mean: number; perIteration: number[] } | null;
   seconds: number;
 }
 
@@ -97,34 +114,24 @@ export interface ZeroShotFigures {
   seconds: number;
 }
 
-/** What has been measured so far: per row key (alpha rows as `alpha=0.2`), one entry per finished seed. */
+/** The mask stage and DeWa of one seed in one worker (a seed's DeWa may be trained by two workers; it is deterministic). */
+export interface WarmUp {
+  seed: number;
+  maskNote: string;
+  dewaSeconds: number;
+}
+
+/** What has been measured so far: per row key (alpha rows as `alpha=0.2`), one entry per finished seed, in seed order. */
 export interface AblationResults {
   runs: Record<string, RunFigures[]>;
   zeroShot: ZeroShotFigures | null;
-  /** Mask stage and DeWa: seconds per seed. */
-  warmUp: { seed: number; maskNote: string; dewaSeconds: number }[];
+  warmUp: WarmUp[];
 }
 
-/** What the runner reports as it goes: the run it starts (for "> N s" when stopped), the results and a progress line with the ETA after each run. */
+/** What the runner reports as it goes: each task it starts (for "> N s" when stopped), the results and a progress line with the ETA after each. */
 export interface AblationProgress {
   started(key: string, seed: number | null): void;
-  finished(results: AblationResults, line: string): void;
-}
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DEMO_CLIP_DIR = path.join(ROOT, 'public/demo-clip');
-
-/** The shipped demo CLIP through the lab's own loader (dropped files, as the Models tab takes them). */
-async function loadDemoClip(session: LabSession): Promise<void> {
-  const file = async (name: string) => new File([await readFile(path.join(DEMO_CLIP_DIR, name))], name);
-  await session.api().loadClip(
-    {
-      weights: { kind: 'file', file: await file('demo-clip.safetensors') },
-      config: { kind: 'file', file: await file('open_clip_config.json') },
-      tokenizer: { kind: 'file', file: await file('bpe_simple_vocab_16e6.txt.gz') },
-    },
-    () => {},
-  );
+  finished(results: AblationResults, line: string, key: string, seed: number | null): void;
 }
 
 /** The α-sweep row key of one α. */
@@ -133,168 +140,166 @@ export const alphaKey = (alpha: number) => `alpha=${alpha}`;
 /** Relative cost of one run in supervised-step units (Mean Teacher steps also run the teacher and CLIP on unlabeled views). */
 const COST = { supervised: 1, dewa: 0.9, meanTeacher: 1.7, evaluation: 10 };
 
-interface PlannedRun {
+/** A supervised or Mean Teacher run; one `fromDewa` starts from its seed's DeWa weights. */
+export interface TrainingTask {
   key: string;
   seed: number;
-  kind: 'supervised' | 'dewa' | 'meanTeacher';
+  kind: 'supervised' | 'meanTeacher';
   alpha?: number;
-  fromDewa?: boolean;
+  fromDewa: boolean;
 }
 
-/** The runs of one seed, in order; DeWa once per seed, shared by DEARLi and the α sweep. */
-function plan(options: AblationOptions, seed: number): PlannedRun[] {
+export type AblationTask = { key: 'zeroShot'; kind: 'zeroShot' } | TrainingTask;
+
+export type TaskOutcome = { zeroShot: ZeroShotFigures } | { figures: RunFigures; warmUp: WarmUp | null };
+
+/** Every task in order: zero-shot, then per seed its runs (DEARLi's α first of the sweep, so a stopped run still has row (d)). */
+export function plan(options: AblationOptions): AblationTask[] {
   const wanted = new Set(options.rows);
-  const runs: PlannedRun[] = [];
-  if (wanted.has('supervised')) runs.push({ key: 'supervised', seed, kind: 'supervised' });
-  if (wanted.has('meanTeacher')) runs.push({ key: 'meanTeacher', seed, kind: 'meanTeacher', alpha: 1 });
-  if (wanted.has('dear')) runs.push({ key: 'dear', seed, kind: 'meanTeacher', alpha: DEARLI_ALPHA });
+  const tasks: AblationTask[] = wanted.has('zeroShot') ? [{ key: 'zeroShot', kind: 'zeroShot' }] : [];
   const alphas = new Set(wanted.has('alpha') ? options.alphas : []);
   if (wanted.has('dearli')) alphas.add(DEARLI_ALPHA);
-  if (alphas.size > 0) {
-    runs.push({ key: 'dewa', seed, kind: 'dewa' });
-    // DEARLi's own α first, so a stopped run still has row (d).
-    for (const alpha of [...alphas].sort((a, b) => Number(b === DEARLI_ALPHA) - Number(a === DEARLI_ALPHA) || a - b))
-      runs.push({ key: alphaKey(alpha), seed, kind: 'meanTeacher', alpha, fromDewa: true });
+  const sweep = [...alphas].sort((a, b) => Number(b === DEARLI_ALPHA) - Number(a === DEARLI_ALPHA) || a - b);
+  for (let seed = 1; seed <= options.seeds; seed++) {
+    if (wanted.has('supervised')) tasks.push({ key: 'supervised', seed, kind: 'supervised', fromDewa: false });
+    if (wanted.has('meanTeacher'))
+      tasks.push({ key: 'meanTeacher', seed, kind: 'meanTeacher', alpha: 1, fromDewa: false });
+    if (wanted.has('dear'))
+      tasks.push({ key: 'dear', seed, kind: 'meanTeacher', alpha: DEARLI_ALPHA, fromDewa: false });
+    for (const alpha of sweep) tasks.push({ key: alphaKey(alpha), seed, kind: 'meanTeacher', alpha, fromDewa: true });
   }
-  return runs;
+  return tasks;
 }
 
-function runCost(run: PlannedRun, options: AblationOptions): number {
-  if (run.kind === 'dewa') return COST.dewa * options.dewaIterations;
-  const evaluations = run.kind === 'meanTeacher' ? 2 : 1;
-  return COST[run.kind] * options.iterations + COST.evaluation * evaluations;
+function taskCost(task: AblationTask, options: AblationOptions): number {
+  if (task.kind === 'zeroShot') return COST.evaluation;
+  // A Mean Teacher run validates the student and the teacher.
+  const evaluations = task.kind === 'meanTeacher' ? 2 : 1;
+  return COST[task.kind] * options.iterations + COST.evaluation * evaluations;
 }
 
-function figures(view: RunView, seed: number, seconds: number): RunFigures {
-  const last = view.evals.at(-1);
-  if (view.status !== 'finished' || !last)
-    throw new Error(`run ${view.id} ended ${view.status} without validation: ${view.error?.problem ?? ''}`);
-  return {
-    seed,
-    pq: last.pq,
-    sq: last.sq,
-    rq: last.rq,
-    miou: last.miou,
-    pqEnsembled: last.ensembled?.pq ?? NaN,
-    teacherPq: view.teacherEvals?.at(-1)?.pq ?? null,
-    seconds,
-  };
+/** Runs tasks one at a time, in this process or in a child. */
+interface Executor {
+  execute(task: AblationTask): Promise<TaskOutcome>;
+  close(): Promise<void>;
 }
 
-function zeroShotFigures(report: ZeroShotReport, seconds: number): ZeroShotFigures {
-  const perClass = report.perClass.map((c) => ({
-    name: c.name,
-    isthing: c.isthing,
-    accuracy: c.gtSegments > 0 ? c.correctSegments / c.gtSegments : null,
-    segments: c.gtSegments,
-    pq: c.pq / 100,
-  }));
-  const present = perClass.filter((c) => c.accuracy !== null);
-  return {
-    pq: report.all.pq / 100,
-    meanClassAccuracy: present.reduce((a, c) => a + c.accuracy!, 0) / present.length,
-    perClass,
-    seconds,
-  };
+async function localExecutor(options: AblationOptions): Promise<Executor> {
+  const session = await AblationSession.open(options);
+  return { execute: (task) => executeTask(session, task), close: () => session.dispose() };
 }
 
-/** Runs the ablation; `progress` sees every result as it lands (the caller saves partial results). */
-export async function runAblation(options: AblationOptions, progress: AblationProgress): Promise<AblationResults> {
-  const results: AblationResults = { runs: {}, zeroShot: null, warmUp: [] };
-  const pool = sessionPool();
-  const started = performance.now();
-  try {
-    const db = await demoDatabase(options.demo);
-    const session = await pool.open(db.name);
-    await loadDemoClip(session);
-    const ids = db.ids;
-    const unlabeledAndLabeled = [ids.labeled, ids.unlabeled];
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ablationChild.ts');
 
-    if (options.rows.includes('zeroShot')) {
-      progress.started('zeroShot', null);
-      const t = performance.now();
-      const report = await session.api().evaluateZeroShot(ids.validation, () => {});
-      results.zeroShot = zeroShotFigures(report, (performance.now() - t) / 1000);
-      progress.finished(results, `zero-shot on GT masks: PQ ${(100 * results.zeroShot.pq).toFixed(1)}`);
-    }
-
-    const runs = Array.from({ length: options.seeds }, (_, s) => plan(options, s + 1)).flat();
-    const total = runs.reduce((a, r) => a + runCost(r, options), 0);
-    let done = 0;
-    let trainingSeconds = 0;
-    let masksDone = false;
-    const dewaRunOf = new Map<number, string>();
-    const base = (seed: number): TrainingConfig => ({
-      kind: 'supervised',
-      ...options.training,
-      trainDatasetIds: [ids.labeled],
-      validationDatasetId: ids.validation,
-      iterations: options.iterations,
-      evalEvery: 0,
-      seed,
+/** A child process with its own session (the parent's execArgv carries tsx's loader). */
+async function childExecutor(options: AblationOptions): Promise<Executor> {
+  const child = fork(CHILD, [], { execArgv: process.execArgv, serialization: 'advanced' });
+  // A child busy in a run reads no messages (tfjs cpu never yields to I/O): a parent that exits (a stop) ends it.
+  const end = () => child.kill();
+  process.on('exit', end);
+  child.once('exit', () => process.off('exit', end));
+  let answer: { resolve: (m: Record<string, unknown>) => void; reject: (e: Error) => void } | null = null;
+  child.on('message', (m: Record<string, unknown>) => answer?.resolve(m));
+  child.on('exit', (code) => answer?.reject(new Error(`ablation child exited with code ${code}`)));
+  const ask = (message: Serializable) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      answer = { resolve, reject };
+      child.send(message);
+    }).then((m) => {
+      answer = null;
+      if (typeof m.error === 'string') throw new Error(`ablation child: ${m.error}`);
+      return m;
     });
-    for (const [n, run] of runs.entries()) {
-      progress.started(run.key, run.seed);
-      const t = performance.now();
-      let config: TrainingConfig;
-      if (run.kind === 'dewa') {
-        // Class-agnostic masks as "Run DEARLi" makes them without SAM weights: the classical fallback, on every training image.
-        let maskNote = 'reused';
-        if (!masksDone) {
-          const m = await session.masks.maskStage(
-            unlabeledAndLabeled,
-            DEFAULT_MASK_SETTINGS,
-            new AbortController().signal,
-            () => {},
-          );
-          maskNote = `${m.generator}: ${m.computed} computed`;
-          masksDone = true;
+  await ask({ open: options });
+  return {
+    execute: async (task) => (await ask({ task })).outcome as TaskOutcome,
+    close: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      answer = null;
+      child.send({ close: true });
+      await exited;
+    },
+  };
+}
+
+/**
+ * The next task, in plan order, for a worker that has the DeWa runs of `has`: the first that needs
+ * no DeWa, or one it has, or one no worker has started (`started`); else the first left, whose DeWa
+ * it trains again (the same weights: the figures do not change). Plan order is seed by seed, so a
+ * stopped run has whole seeds.
+ */
+export function nextTask(pending: AblationTask[], has: Set<number>, started: Set<number>): AblationTask | undefined {
+  const pick =
+    pending.find((t) => t.kind === 'zeroShot' || !t.fromDewa || has.has(t.seed) || !started.has(t.seed)) ?? pending[0];
+  if (pick) pending.splice(pending.indexOf(pick), 1);
+  return pick;
+}
+
+/** Runs the ablation on `jobs` workers; `progress` sees every result as it lands (the caller saves partial results). */
+export async function runAblation(
+  options: AblationOptions,
+  progress: AblationProgress,
+  jobs = 1,
+): Promise<AblationResults> {
+  const results: AblationResults = { runs: {}, zeroShot: null, warmUp: [] };
+  const pending = plan(options);
+  const seedsWithDewa = new Set(pending.flatMap((t) => (t.kind !== 'zeroShot' && t.fromDewa ? [t.seed] : [])));
+  const total =
+    pending.reduce((a, t) => a + taskCost(t, options), 0) + COST.dewa * options.dewaIterations * seedsWithDewa.size;
+  const count = pending.length;
+  const dewaStarted = new Set<number>();
+  const started = performance.now();
+  let done = 0;
+  let finished = 0;
+  const executors: Executor[] = [];
+  try {
+    const open = jobs === 1 ? [localExecutor(options)] : Array.from({ length: jobs }, () => childExecutor(options));
+    // Every executor that opened is closed, even when another failed to.
+    const opened = await Promise.allSettled(open);
+    for (const o of opened) if (o.status === 'fulfilled') executors.push(o.value);
+    for (const o of opened) if (o.status === 'rejected') throw o.reason;
+    const work = async (executor: Executor) => {
+      const has = new Set<number>();
+      for (let task = nextTask(pending, has, dewaStarted); task; task = nextTask(pending, has, dewaStarted)) {
+        const seed = task.kind === 'zeroShot' ? null : task.seed;
+        if (task.kind !== 'zeroShot' && task.fromDewa) dewaStarted.add(task.seed);
+        progress.started(task.key, seed);
+        const t = performance.now();
+        const outcome = await executor.execute(task);
+        let summary: string;
+        if ('zeroShot' in outcome) {
+          results.zeroShot = outcome.zeroShot;
+          summary = `PQ ${(100 * outcome.zeroShot.pq).toFixed(1)}`;
+        } else {
+          const runs = (results.runs[task.key] ??= []);
+          runs.push(outcome.figures);
+          runs.sort((a, b) => a.seed - b.seed);
+          if (outcome.warmUp) {
+            has.add(outcome.warmUp.seed);
+            results.warmUp.push(outcome.warmUp);
+            results.warmUp.sort((a, b) => a.seed - b.seed);
+            if (results.warmUp.filter((w) => w.seed === outcome.warmUp!.seed).length === 1)
+              done += COST.dewa * options.dewaIterations;
+          }
+          summary = `PQ ${(100 * outcome.figures.pq).toFixed(1)}`;
         }
-        config = {
-          ...base(run.seed),
-          kind: 'dewa',
-          trainDatasetIds: unlabeledAndLabeled,
-          validationDatasetId: null,
-          iterations: options.dewaIterations,
-        };
-        const view = await session.training.train(
-          (await session.training.createRun(config)).id,
-          new AbortController().signal,
+        done += taskCost(task, options);
+        finished++;
+        const elapsed = (performance.now() - started) / 1000;
+        const eta = (elapsed / done) * Math.max(0, total - done);
+        progress.finished(
+          results,
+          `[${finished}/${count}] ${task.key}${seed === null ? '' : ` seed ${seed}`}: ${summary} in ${((performance.now() - t) / 1000).toFixed(0)} s; ` +
+            `elapsed ${(elapsed / 60).toFixed(1)} min, ETA ${(eta / 60).toFixed(1)} min`,
+          task.key,
+          seed,
         );
-        if (view.status !== 'finished') throw new Error(`DeWa run ${view.id} ended ${view.status}`);
-        dewaRunOf.set(run.seed, view.id);
-        results.warmUp.push({ seed: run.seed, maskNote, dewaSeconds: (performance.now() - t) / 1000 });
-      } else {
-        config =
-          run.kind === 'supervised'
-            ? base(run.seed)
-            : {
-                ...base(run.seed),
-                kind: 'meanTeacher',
-                unlabeledDatasetIds: [ids.unlabeled],
-                alpha: run.alpha,
-                emaDecay: options.training.emaDecay,
-                dewaRunId: run.fromDewa ? dewaRunOf.get(run.seed)! : null,
-              };
-        const view = await session.training.train(
-          (await session.training.createRun(config)).id,
-          new AbortController().signal,
-        );
-        (results.runs[run.key] ??= []).push(figures(view, run.seed, (performance.now() - t) / 1000));
       }
-      const seconds = (performance.now() - t) / 1000;
-      trainingSeconds += seconds;
-      done += runCost(run, options);
-      const eta = (trainingSeconds / done) * (total - done);
-      const pq = results.runs[run.key]?.at(-1)?.pq;
-      progress.finished(
-        results,
-        `[${n + 1}/${runs.length}] ${run.key} seed ${run.seed}: ${pq === undefined ? 'done' : `PQ ${(100 * pq).toFixed(1)}`} in ${seconds.toFixed(0)} s; ` +
-          `elapsed ${((performance.now() - started) / 60000).toFixed(1)} min, ETA ${(eta / 60).toFixed(1)} min`,
-      );
-    }
+    };
+    await Promise.all(executors.map(work));
     return results;
   } finally {
-    await pool.closeAll();
+    await Promise.all(executors.map((e) => e.close()));
   }
 }

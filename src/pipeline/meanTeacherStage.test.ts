@@ -78,6 +78,9 @@ describe('Mean Teacher stage', () => {
       [4, 0.3],
     ]);
     for (const l of expected.losses) expect(l.supervised! + l.unlabeled!).toBeCloseTo(l.total, 4);
+    // Per iteration, the segments of the teacher's pseudo-label of the one unlabeled image (batch 1): a count.
+    expect(expected.pseudoLabelSegments).toHaveLength(4);
+    for (const n of expected.pseudoLabelSegments!) expect(Number.isInteger(n) && n >= 0).toBe(true);
     expect(expected.evals.map((e) => e.iteration)).toEqual([2, 4]);
     expect(expected.teacherEvals!.map((e) => e.iteration)).toEqual([2, 4]);
 
@@ -91,6 +94,7 @@ describe('Mean Teacher stage', () => {
     expect(curve(resumed)).toEqual(curve(expected));
     expect(resumed.alphaHistory).toEqual(expected.alphaHistory);
     expect(resumed.teacherEvals).toEqual(expected.teacherEvals);
+    expect(resumed.pseudoLabelSegments).toEqual(expected.pseudoLabelSegments);
     expect(await storedState(reloaded, split.runId)).toEqual(await storedState(whole.s, whole.runId));
 
     // The sweep runs the saved teacher over the validation image; at α = 1 it is the teacher alone,

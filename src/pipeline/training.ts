@@ -132,22 +132,20 @@ type StepTimings = {
   pseudoLabelsMs?: number;
 };
 
+/** What a step reports beside its state: phase timings, and for Mean Teacher the pseudo-label segments per unlabeled image. */
+type StepDetails = { timings?: StepTimings; pseudoSegments?: number[] };
+
 /** Adds wall-clock timing and a per-step hook (curves, evaluation) around a stage's step. */
 function timed<S extends StageState>(
   stage: Stage<S>,
-  onStep: (state: S, ms: number, loss: AppliedLoss | null, timings: StepTimings | undefined) => Promise<void>,
+  onStep: (state: S, ms: number, loss: AppliedLoss | null, details: StepDetails) => Promise<void>,
 ): Stage<S> {
   return {
     ...stage,
     async step(state, signal) {
       const t0 = performance.now();
       const r = await stage.step(state, signal);
-      await onStep(
-        r.state,
-        performance.now() - t0,
-        r.state.lastLoss,
-        r.progress.details?.timings as StepTimings | undefined,
-      );
+      await onStep(r.state, performance.now() - t0, r.state.lastLoss, (r.progress.details ?? {}) as StepDetails);
       return r;
     },
   };
@@ -475,7 +473,7 @@ export function createTrainingService({
         lastPredictions = { runId, predictions, categories, classNames: view.classNames };
       };
 
-      const withEval = timed(stage, async (state, ms, loss, timings) => {
+      const withEval = timed(stage, async (state, ms, loss, { timings, pseudoSegments }) => {
         // The first step after a start or resume compiles kernels: it counts only until a second one is timed.
         if (runningSteps === 0 && rate === 0) rate = 1000 / ms;
         else {
@@ -496,6 +494,10 @@ export function createTrainingService({
         }
         view.iteration = state.iteration;
         if (state.kind === 'meanTeacher') view.alphaHistory = state.alphaHistory;
+        // Indexed by iteration, so steps replayed after a resume overwrite rather than repeat.
+        if (pseudoSegments)
+          (view.pseudoLabelSegments ??= [])[state.iteration - 1] =
+            pseudoSegments.reduce((a, n) => a + n, 0) / pseudoSegments.length;
         if (loss) addLossPoint(loss);
         const atEnd = state.iteration >= config.iterations;
         if (atEnd || (config.evalEvery > 0 && state.iteration % config.evalEvery === 0))

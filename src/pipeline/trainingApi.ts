@@ -113,6 +113,11 @@ export interface RunView {
   recallEvals?: MaskRecallPoint[];
   /** Mean Teacher: the teacher's validation at the same iterations. */
   teacherEvals?: EvalPoint[];
+  /**
+   * Mean Teacher: per iteration (index = iteration − 1), the mean number of segments in the teacher's
+   * pseudo-labels of the unlabeled images; 0 means the unlabeled loss taught "no object" to every query.
+   */
+  pseudoLabelSegments?: number[];
   /** Mean Teacher: every α the run used, from the iteration it applied. */
   alphaHistory?: AlphaChange[];
   /** Mean Teacher: the α asked for, applied from the next iteration. */

@@ -115,6 +115,8 @@ export interface MeanTeacherStepReport {
   previous: LossReport | null;
   /** Items of this iteration that were CutMixed. */
   cutmixed: number;
+  /** Segments in the teacher's pseudo-label of each unlabeled image A (before CutMix): 0 means "no object" for every query. */
+  pseudoSegments: number[];
   timings: { teacherMs: number; pseudoLabelsMs: number; studentMs: number; matchingMs: number };
 }
 
@@ -190,8 +192,10 @@ export class MeanTeacherTrainer {
       objectMaskThreshold: o.objectMaskThreshold,
       overlapThreshold: o.overlapThreshold,
     };
+    const pseudoSegments: number[] = [];
     const pseudo = draws.map((d, i) => {
       const a = pseudoLabelOfView(out, i, crop, labelOptions);
+      pseudoSegments.push(a.segments.length);
       const j = mixed.indexOf(i);
       const b = j >= 0 ? pseudoLabelOfView(out, unlabeled.length + j, crop, labelOptions) : null;
       return cutmixLabels(a, b, d.box, crop).targets;
@@ -223,6 +227,7 @@ export class MeanTeacherTrainer {
       emaDecay: decay,
       previous: report.previous,
       cutmixed: mixed.length,
+      pseudoSegments,
       timings: {
         teacherMs: t1 - t0,
         pseudoLabelsMs: t2 - t1,

@@ -108,7 +108,12 @@ export function meanTeacherStage(
       const progress: StageProgress = {
         done: next.iteration,
         total: o.totalIterations,
-        details: { loss: next.lastLoss, timings: stepTimings(report.timings), alpha: report.alpha },
+        details: {
+          loss: next.lastLoss,
+          timings: stepTimings(report.timings),
+          alpha: report.alpha,
+          pseudoSegments: report.pseudoSegments,
+        },
       };
       return { state: next, progress };
     },
