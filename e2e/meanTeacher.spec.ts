@@ -69,6 +69,9 @@ test('Run DEARLi on the demo with the demo CLIP, offline; pause in Mean Teacher,
   await expect(page.getByTestId('run-status')).toHaveAttribute('data-iteration', '3');
   await expect(page.getByTestId('mt-student-chart')).toHaveAttribute('data-points', '1');
   await expect(page.getByTestId('mt-teacher-chart')).toHaveAttribute('data-points', '1');
+  // The teacher's pseudo-label segments per image, one point per iteration, kept across the reload.
+  await expect(page.getByTestId('mt-pseudo-segments-chart')).toHaveAttribute('data-points', '3');
+  await expect(page.getByTestId('mt-pseudo-segments')).toContainText('segments per image over the last 3 iterations');
 
   // The strip re-ensembles the cached teacher outputs: moving α runs no decoder.
   const strip = page.getByTestId('pseudo-strip');
@@ -85,6 +88,8 @@ test('Run DEARLi on the demo with the demo CLIP, offline; pause in Mean Teacher,
   // Compare the run's DeWa and Mean Teacher runs: one row each; Mean Teacher's curve has its one validation.
   const rows = page.getByTestId('run-row');
   await expect(rows).toHaveCount(2);
+  // DeWa validates by mask recall: its row shows AR where a Mean Teacher row shows PQ.
+  await expect(rows.filter({ hasText: 'DeWa' })).toContainText('AR ');
   await rows.nth(0).getByTestId('run-compare').check();
   await rows.nth(1).getByTestId('run-compare').check();
   await expect(page.getByTestId('compare-row')).toHaveCount(2);

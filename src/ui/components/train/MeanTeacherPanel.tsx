@@ -53,6 +53,36 @@ function qualitySeries(evals: EvalPoint[], ensembled: boolean) {
   ];
 }
 
+/** Iterations the "recent pseudo-labels" figure averages over. */
+const RECENT = 10;
+
+/**
+ * Segments per unlabeled image in the teacher's pseudo-labels, per iteration. Near 0 the unlabeled half
+ * teaches "no object" to every query (a fresh decoder's start; the ablation's Mean Teacher rows).
+ */
+function PseudoLabelSegments({ perIteration }: { perIteration: number[] }) {
+  const filled = perIteration.map((v, i) => ({ iteration: i + 1, v })).filter((p) => p.v !== undefined);
+  if (filled.length === 0) return null;
+  const recent = filled.slice(-RECENT);
+  const mean = recent.reduce((a, p) => a + p.v, 0) / recent.length;
+  return (
+    <>
+      <LineChart
+        title="Segments per unlabeled image in the teacher's pseudo-labels"
+        x={filled.map((p) => p.iteration)}
+        series={[{ label: 'segments', color: '#2ec4b6', values: filled.map((p) => p.v) }]}
+        height={120}
+        testId="mt-pseudo-segments-chart"
+      />
+      <p className={mean < 0.5 ? 'warning' : 'muted'} data-testid="mt-pseudo-segments" data-mean={mean}>
+        {mean.toFixed(2)} segments per image over the last {recent.length} iterations
+        {mean < 0.5 &&
+          ': the teacher finds almost nothing, so the unlabeled half teaches "no object" to every query. Start from a DeWa run, or train longer (a fresh decoder predicts no object at first).'}
+      </p>
+    </>
+  );
+}
+
 /** Mean Teacher: α (slider + number, applied from the next iteration), student/teacher validation, the α sweep and the pseudo-label strip. */
 export function MeanTeacherPanel({ run }: { run: RunView }) {
   const { alpha, setAlpha, sweep, runSweep, strip, loadStrip, busy } = useTrainingStore();
@@ -173,6 +203,7 @@ export function MeanTeacherPanel({ run }: { run: RunView }) {
         />
       )}
       <h3>Pseudo-labels</h3>
+      <PseudoLabelSegments perIteration={run.pseudoLabelSegments ?? []} />
       {strip ? (
         <PseudoLabelStrip strip={strip} />
       ) : (
