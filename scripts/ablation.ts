@@ -5,7 +5,7 @@
  * as it goes and writes bench-results/ablation.json after every run, so a stopped run keeps what it
  * measured (the run in flight reads "> N s").
  *
- *   npm run ablation -- [--seeds 3] [--iterations 80] [--dewa-iterations N] [--row NAME]... [--jobs 2] [--timeout S] [--out FILE]
+ *   npm run ablation -- [--seeds 3] [--iterations 200] [--dewa-iterations N] [--row NAME]... [--jobs 2] [--timeout S] [--out FILE]
  *
  * --jobs: runs at once, each in its own process (default 2, the cores of the machine it is sized for).
  *
