@@ -5,11 +5,13 @@
  * x + γ·fc2(GELU(fc1(LN(dwconv7×7(x))))). Stage outputs are res2..res5 (strides 4, 8, 16, 32);
  * res5 is also the dense map the zero-shot branch mask-pools (`norm_pre` is Identity).
  * Inference only (the backbone is frozen): LayerNorm and GELU use the fused kernels of
- * ops/inferenceKernels.ts, which have no gradients.
+ * ops/inferenceKernels.ts, and blocks those of ops/convNextKernels.ts and ops/pointwiseKernels.ts,
+ * which have no gradients.
  */
 import * as tf from '@tensorflow/tfjs';
-import { depthwiseConvLayerNorm, layerScaleResidual } from '../ops/convNextKernels';
+import { depthwiseConvLayerNorm } from '../ops/convNextKernels';
 import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
+import { linearGelu, linearScaleResidual } from '../ops/pointwiseKernels';
 import type { ConvNextConfig } from './config';
 import { collectTensors, type ConvWeights, type LayerNormWeights, type LinearWeights } from './layers';
 
@@ -46,7 +48,7 @@ const FEATURE_NAMES = ['res2', 'res3', 'res4', 'res5'] as const;
 
 export class ConvNextTrunk {
   /**
-   * Blocks with the fused kernels of ops/convNextKernels.ts (dwconv + LayerNorm, layer scale + residual);
+   * Blocks with the fused kernels (dwconv + LayerNorm, fc1 + GELU, fc2 + layer scale + residual);
    * false composes them from separate passes (benchmarks compare the two).
    */
   fusedBlocks = true;
@@ -108,8 +110,8 @@ export class ConvNextTrunk {
         return tf.add(x, tf.mul(linearFused(hidden, w.fc2.weight, w.fc2.bias), w.gamma));
       }
       const normed = depthwiseConvLayerNorm(x, w.dwConv.kernel, w.dwConv.bias, w.norm.weight, w.norm.bias, eps);
-      const hidden = geluInference(linearFused(normed, w.fc1.weight, w.fc1.bias));
-      return layerScaleResidual(x, linearFused(hidden, w.fc2.weight, w.fc2.bias), w.gamma);
+      const hidden = linearGelu(normed, w.fc1.weight, w.fc1.bias);
+      return linearScaleResidual(x, hidden, w.fc2.weight, w.fc2.bias, w.gamma);
     });
   }
 

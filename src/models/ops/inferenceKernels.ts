@@ -48,19 +48,25 @@ class RowLayerNormProgram extends RowProgram {
   }
 }
 
-/** Exact GELU x·Φ(x); erf by Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), the polynomial tfjs's Erf uses. */
+/** erf by Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), the polynomial tfjs's Erf uses, as WGSL `erfApprox` on `type`. */
+export function erfWgsl(type: 'f32' | 'vec4<f32>'): string {
+  return `
+      fn erfApprox(v : ${type}) -> ${type} {
+        let z = abs(v);
+        let t = 1.0 / (1.0 + 0.3275911 * z);
+        let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
+        return sign(v) * (1.0 - poly * exp(-z * z));
+      }`;
+}
+
+/** Exact GELU x·Φ(x) with erfWgsl's erf. */
 class GeluProgram extends ElementwiseProgram {
   variableNames = ['A'];
   shaderKey = 'dearli_gelu_erf';
 
   getUserCode(): string {
     return `
-      fn erfApprox(v : f32) -> f32 {
-        let z = abs(v);
-        let t = 1.0 / (1.0 + 0.3275911 * z);
-        let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
-        return sign(v) * (1.0 - poly * exp(-z * z));
-      }
+      ${erfWgsl('f32')}
       fn main(index : i32) {
         if (index < uniforms.size) {
           let v = A[index];
