@@ -191,6 +191,8 @@ export function inflateZlibInto(input: Uint8Array, out: Uint8Array, outView: Dat
     let buffer = bitBuffer;
     let count = bitCount;
     let next = at;
+    // Output past the limit from a stream that read past its end is the truncation, not too much data.
+    const full = () => (next - (count >> 3) > inputEnd ? new InflateError('the stream ends early') : outputFull());
     try {
       for (;;) {
         while (count < 25) {
@@ -205,7 +207,7 @@ export function inflateZlibInto(input: Uint8Array, out: Uint8Array, outView: Dat
         count -= codeLength;
         const symbol = entry >> 4;
         if (symbol < 256) {
-          if (produced >= outEnd) throw outputFull();
+          if (produced >= outEnd) throw full();
           out[produced++] = symbol;
           continue;
         }
@@ -240,7 +242,7 @@ export function inflateZlibInto(input: Uint8Array, out: Uint8Array, outView: Dat
         count -= extra;
         if (distance > produced) throw new InflateError('a distance before the start of the data');
         const end = produced + length;
-        if (end > outEnd) throw outputFull();
+        if (end > outEnd) throw full();
         copyMatch(out, outView, produced, distance, end);
         produced = end;
       }
