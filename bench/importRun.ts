@@ -1,14 +1,13 @@
 /**
  * One run of the import benchmark: generates `count` demo-world images with panoptic masks as a
- * COCO panoptic folder of Blobs, then times planImport and commitImport into a fresh IndexedDB,
- * sampling the JS heap (performance.memory, precise with --enable-precise-memory-info) every 20 ms.
- * It runs on the page's thread: Chromium has no performance.memory in workers, and the importer's
- * allocations are the same on either thread.
+ * COCO panoptic folder of Files on the page, then imports them as the lab does, through the lab's
+ * pipeline worker (planImport, then commitImport into its IndexedDB), and deletes the dataset. The
+ * worker's JS heap comes from scripts/benchWorkerHeap.mjs (window.__benchWorkerHeap, set by
+ * scripts/bench.mjs): collected and read before the run, sampled every 20 ms while it runs.
  */
 import { DEMO_DEFAULTS, demoSplitEntries, iterateDemoSplit } from '../src/data/demo';
-import { planImport } from '../src/data/import';
-import { commitImport } from '../src/data/importCommit';
-import { deleteDataset, openStore } from '../src/data/store';
+import type { DroppedFile } from '../src/pipeline/datasetsApi';
+import { callback, pipeline } from '../src/ui/pipeline';
 
 export interface ImportBenchRequest {
   count: number;
@@ -23,51 +22,59 @@ export interface ImportBenchResult {
   planMs: number;
   commitMs: number;
   /**
-   * JS heap (bytes): before generating, after generating (the files are Blobs), and the peak while
-   * planning (which holds the annotation JSON and the plan, both as long as the file list) and while
-   * committing (one image at a time, beside the plan).
+   * The worker's used JS heap (bytes): at the start after a collection, the peaks while planning
+   * (the plan lists every file; the annotation JSON is parsed) and while committing, and what the
+   * plan holds (collected after planning, while the worker keeps the plan for the commit).
    */
-  heap: { start: number; afterGenerate: number; peakPlan: number; peakCommit: number } | null;
+  heap: { start: number; peakPlan: number; afterPlan: number; peakCommit: number } | null;
   errors: number;
 }
 
-interface MemoryInfo {
-  usedJSHeapSize: number;
+type HeapRequest = { op: 'gc' | 'start'; url: string } | { op: 'peak' | 'stop' };
+
+declare global {
+  interface Window {
+    __benchWorkerHeap?: (request: HeapRequest) => Promise<number>;
+  }
 }
 
-const heapNow = (): number | null =>
-  (performance as Performance & { memory?: MemoryInfo }).memory?.usedJSHeapSize ?? null;
+/** The part of the lab worker's script URL that identifies it. */
+const WORKER_URL = 'pipeline.worker';
 
-/** `gc` is there with --js-flags=--expose-gc (scripts/bench.mjs): a clean start for each run. */
 export async function runImport({ count, size }: ImportBenchRequest): Promise<ImportBenchResult> {
-  (globalThis as { gc?: () => void }).gc?.();
-  const start = heapNow();
+  const lab = pipeline();
+  // The session (tfjs backend, IndexedDB) starts on the first call: not part of the import.
+  await lab.listDatasets();
+  const heap = window.__benchWorkerHeap;
+  const start = (await heap?.({ op: 'gc', url: WORKER_URL })) ?? null;
+
   const t0 = performance.now();
-  const files: { path: string; file: Blob }[] = [];
+  const files: DroppedFile[] = [];
   let fileBytes = 0;
   const options = { ...DEMO_DEFAULTS, width: size, height: size, labeled: count };
   for (const { path, bytes } of demoSplitEntries('labeled', iterateDemoSplit(options, 'labeled'))) {
-    files.push({ path, file: new Blob([bytes as Uint8Array<ArrayBuffer>]) });
+    files.push({ path, file: new File([bytes as Uint8Array<ArrayBuffer>], path.split('/').pop()!) });
     fileBytes += bytes.length;
   }
   const generateMs = performance.now() - t0;
-  const afterGenerate = heapNow();
-  const peaks = { plan: afterGenerate ?? 0, commit: 0 };
-  let phase: keyof typeof peaks = 'plan';
-  const sample = () => (peaks[phase] = Math.max(peaks[phase], heapNow() ?? 0));
-  const sampler = setInterval(sample, 20);
-  const db = await openStore(`bench-import-${crypto.randomUUID()}`);
+
+  await heap?.({ op: 'start', url: WORKER_URL });
   try {
     const t1 = performance.now();
-    const plan = await planImport(files, { role: 'labeled' });
+    const preview = await lab.planImport(files);
     const t2 = performance.now();
-    sample();
-    phase = 'commit';
-    const dataset = await commitImport(db, plan, { name: 'bench', role: 'labeled' });
+    const peakPlan = (await heap?.({ op: 'peak' })) ?? null;
+    const afterPlan = (await heap?.({ op: 'gc', url: WORKER_URL })) ?? null;
+    await heap?.({ op: 'peak' });
+    const choices = preview.splits.map((split) => ({ name: 'bench', role: split.suggestedRole }));
+    const datasets = await lab.commitImport(
+      preview.planId,
+      choices,
+      callback(() => {}),
+    );
     const t3 = performance.now();
-    clearInterval(sampler);
-    sample();
-    await deleteDataset(db, dataset.id);
+    const peakCommit = (await heap?.({ op: 'stop' })) ?? null;
+    for (const dataset of datasets) await lab.deleteDataset(dataset.id);
     return {
       count,
       size,
@@ -76,14 +83,12 @@ export async function runImport({ count, size }: ImportBenchRequest): Promise<Im
       planMs: t2 - t1,
       commitMs: t3 - t2,
       heap:
-        start === null || afterGenerate === null
+        start === null || peakPlan === null || afterPlan === null || peakCommit === null
           ? null
-          : { start, afterGenerate, peakPlan: peaks.plan, peakCommit: peaks.commit },
-      errors: plan.errors.length,
+          : { start, peakPlan, afterPlan, peakCommit },
+      errors: preview.errors.length + preview.splits.reduce((sum, split) => sum + split.errors.length, 0),
     };
   } finally {
-    clearInterval(sampler);
-    db.close();
-    indexedDB.deleteDatabase(db.name);
+    await heap?.({ op: 'stop' });
   }
 }

@@ -12,6 +12,7 @@ import { createServer } from 'vite';
 import { chromium } from '@playwright/test';
 import { CHROMIUM_ARGS, findChromium } from './chromium.mjs';
 import { closePartialReport, printTable } from './benchReport.mjs';
+import { exposeWorkerHeap } from './benchWorkerHeap.mjs';
 
 /** A run that ended before the page's report: what it had measured is still saved. */
 class IncompleteRun extends Error {
@@ -71,11 +72,7 @@ const server = await createServer({
 });
 await server.listen();
 const url = server.resolvedUrls.local[0];
-// Precise performance.memory figures and a callable gc() for bench:import's heap column.
-const browser = await chromium.launch({
-  executablePath,
-  args: [...CHROMIUM_ARGS, '--enable-precise-memory-info', '--js-flags=--expose-gc'],
-});
+const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
 let exitCode = 0;
 const loadStart = loadavg();
 const loadSamples = [];
@@ -86,6 +83,8 @@ let partial = null;
 let crashed = false;
 const page = await browser.newPage();
 try {
+  // bench:import reports the lab worker's heap (scripts/benchWorkerHeap.mjs).
+  if (name === 'import') await exposeWorkerHeap(page);
   let printed = 0;
   page.on('console', (m) => {
     if (m.type() === 'error') console.error(`[page] ${m.text()}`);

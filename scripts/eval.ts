@@ -8,7 +8,7 @@ import { DearliError } from '../src/core/errors';
 import { LIMITS, limitError } from '../src/core/limits';
 import { evaluatePanopticFolders, type PanopticFolder } from '../src/core/panopticFiles';
 import type { PanopticEvaluation } from '../src/core/pq';
-import { decodePanopticPngWithZlib, readPanopticPngRowsWithZlib } from './panopticPng';
+import { decodeRgbPanopticPng, rgbPanopticPngRowReader } from './panopticPng';
 
 const USAGE =
   'usage: npm run eval -- --gt-json F --gt-dir D --pred-json F --pred-dir D [--out F.json] [--out-miou F.json]';
@@ -98,8 +98,8 @@ async function main(): Promise<number> {
     const result = await evaluatePanopticFolders(
       nodeFolder(gtJson, gtDir),
       nodeFolder(predJson, predDir),
-      decodePanopticPngWithZlib,
-      readPanopticPngRowsWithZlib,
+      decodeRgbPanopticPng,
+      { gt: rgbPanopticPngRowReader(), pred: rgbPanopticPngRowReader() },
     );
     console.log(formatEvaluation(result));
     console.log(`time ${((performance.now() - start) / 1000).toFixed(2)} s`);

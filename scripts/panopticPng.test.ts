@@ -8,7 +8,7 @@ import { countPairsOfRows, decodePanopticPng, evaluatePanopticFolders } from '..
 import { Rng } from '../src/core/rng';
 import { decodeMaskPng } from '../src/data/decode';
 import { nodeFolder } from './eval';
-import { decodePanopticPngWithZlib, readPanopticPngRowsWithZlib } from './panopticPng';
+import { decodeRgbPanopticPng, rgbPanopticPngRowReader } from './panopticPng';
 
 type Filter = 0 | 1 | 2 | 3 | 4;
 
@@ -147,7 +147,7 @@ function idsOf({ width, height, channels, pixels }: RawImage): Uint32Array {
  * unfilters RGB(A) itself) and checks them against each other and against the pixels encoded.
  */
 function expectExact(bytes: Uint8Array, image: RawImage): void {
-  const ours = decodePanopticPngWithZlib(bytes, 'a.png');
+  const ours = decodeRgbPanopticPng(bytes, 'a.png');
   const fastPng = decodePanopticPng(bytes, 'a.png');
   const importer = decodeMaskPng(bytes, 'a.png');
   expect([ours.width, ours.height]).toEqual([image.width, image.height]);
@@ -183,7 +183,7 @@ const SIZES = [
   [64, 5],
 ];
 
-describe('decodePanopticPngWithZlib', () => {
+describe('decodeRgbPanopticPng', () => {
   it.each([3, 4] as const)('matches fast-png on its own %i-channel encodings, plain and interlaced', (channels) => {
     const rng = new Rng(channels);
     for (const [width, height] of [...SIZES, [640, 480]]) {
@@ -237,8 +237,8 @@ describe('decodePanopticPngWithZlib', () => {
       }
       const encode = (image: RawImage) => encodeFiltered(image, () => rng.int(0, 4) as Filter, false);
       const counted = countPairsOfRows(
-        readPanopticPngRowsWithZlib(encode(gt), 'gt.png')!,
-        readPanopticPngRowsWithZlib(encode(pred), 'pred.png')!,
+        rgbPanopticPngRowReader()(encode(gt), 'gt.png')!,
+        rgbPanopticPngRowReader()(encode(pred), 'pred.png')!,
       );
       const expected = new Map<number, number>();
       const [gtIds, predIds] = [idsOf(gt), idsOf(pred)];
@@ -272,11 +272,11 @@ describe('decodePanopticPngWithZlib', () => {
         return { width, height, channels, pixels };
       });
       const counted = countPairsOfRows(
-        readPanopticPngRowsWithZlib(
+        rgbPanopticPngRowReader()(
           encodeFiltered(gt, () => 0, false),
           'gt.png',
         )!,
-        readPanopticPngRowsWithZlib(
+        rgbPanopticPngRowReader()(
           encodeFiltered(pred, () => 1, false),
           'pred.png',
         )!,
@@ -293,7 +293,7 @@ describe('decodePanopticPngWithZlib', () => {
   it('gives no rows for an interlaced PNG (the evaluator decodes its id map instead)', () => {
     const image = randomImage(new Rng(5), 9, 9, 3);
     expect(
-      readPanopticPngRowsWithZlib(
+      rgbPanopticPngRowReader()(
         encodeFiltered(image, () => 0, true),
         'a.png',
       ),
@@ -326,19 +326,17 @@ describe('decodePanopticPngWithZlib', () => {
       .map((e) => e.name)) {
       const folder = (side: string) =>
         nodeFolder(path.join(golden, name, `${side}.json`), path.join(golden, name, side));
-      const withZlib = await evaluatePanopticFolders(folder('gt'), folder('pred'), decodePanopticPngWithZlib);
+      const withZlib = await evaluatePanopticFolders(folder('gt'), folder('pred'), decodeRgbPanopticPng);
       expect(withZlib).toEqual(await evaluatePanopticFolders(folder('gt'), folder('pred')));
       expect(
-        await evaluatePanopticFolders(
-          folder('gt'),
-          folder('pred'),
-          decodePanopticPngWithZlib,
-          readPanopticPngRowsWithZlib,
-        ),
+        await evaluatePanopticFolders(folder('gt'), folder('pred'), decodeRgbPanopticPng, {
+          gt: rgbPanopticPngRowReader(),
+          pred: rgbPanopticPngRowReader(),
+        }),
       ).toEqual(withZlib);
       const anyPng = readdirSync(path.join(golden, name, 'gt'))[0];
       const bytes = readFileSync(path.join(golden, name, 'gt', anyPng));
-      expect(decodePanopticPngWithZlib(bytes, anyPng)).toEqual(decodePanopticPng(bytes, anyPng));
+      expect(decodeRgbPanopticPng(bytes, anyPng)).toEqual(decodePanopticPng(bytes, anyPng));
     }
   });
 
@@ -347,7 +345,7 @@ describe('decodePanopticPngWithZlib', () => {
     ['a grey PNG with alpha', encodePng({ width: 1, height: 1, data: Uint8Array.from([1, 2]), channels: 2, depth: 8 })],
     ['a 16-bit PNG', encodePng({ width: 1, height: 1, data: Uint16Array.from([1, 2, 3]), channels: 3, depth: 16 })],
   ])('refuses %s with the words of the fast-png path', (_, bytes) => {
-    const error = dearliError(() => decodePanopticPngWithZlib(bytes, 'dir/a.png'));
+    const error = dearliError(() => decodeRgbPanopticPng(bytes, 'dir/a.png'));
     expect(error.code).toBe('eval-bad-png');
     expect(error.file).toBe('dir/a.png');
     expect(error.message).toBe(dearliError(() => decodePanopticPng(bytes, 'dir/a.png')).message);
@@ -360,7 +358,7 @@ describe('decodePanopticPngWithZlib', () => {
       chunk('IDAT', deflateSync(Uint8Array.from([0, 0]))),
       chunk('IEND', new Uint8Array(0)),
     ]);
-    expect(dearliError(() => decodePanopticPngWithZlib(bytes, 'a.png')).problem).toBe(
+    expect(dearliError(() => decodeRgbPanopticPng(bytes, 'a.png')).problem).toBe(
       'is a 8-bit PNG with 1 channel(s) and a palette, not an 8-bit RGB id map',
     );
   });
@@ -388,9 +386,18 @@ describe('decodePanopticPngWithZlib', () => {
       'the image data is 10 bytes, a 6x4 image needs 76',
     ],
     ['too much image data', idat(deflateSync(new Uint8Array(77))), 'more image data than a 6x4 image holds'],
+    [
+      'a header far larger than its image data can inflate to (refused before memory is reserved)',
+      png([
+        ihdr(2000, 2000, 8, 2, 0),
+        chunk('IDAT', deflateSync(new Uint8Array(10))),
+        chunk('IEND', new Uint8Array(0)),
+      ]),
+      'cannot inflate to the 12002000 a 2000x2000 image needs',
+    ],
     ['an unknown filter type', idat(deflateSync(rowsWithFilter(5))), 'unknown filter type 5'],
   ])('refuses %s as undecodable, naming the file', (_, bytes, reason) => {
-    const error = dearliError(() => decodePanopticPngWithZlib(bytes, 'dir/a.png'));
+    const error = dearliError(() => decodeRgbPanopticPng(bytes, 'dir/a.png'));
     expect(error.code).toBe('eval-bad-png');
     expect(error.file).toBe('dir/a.png');
     expect(error.problem).toMatch(/^cannot be decoded as PNG \(/);

@@ -16,7 +16,7 @@ import type { LabSession } from '../src/pipeline/session';
 import type { EvalPoint } from '../src/pipeline/trainingApi';
 import { demoDatabase, sessionPool } from '../test/pipelineSession';
 import { nodeFolder } from './eval';
-import { decodePanopticPngWithZlib, readPanopticPngRowsWithZlib } from './panopticPng';
+import { decodeRgbPanopticPng, rgbPanopticPngRowReader } from './panopticPng';
 
 const DEMO = { width: 32, height: 32, labeled: 2, unlabeled: 0, validation: 2, seed: 6 };
 const scratch = mkdtempSync(path.join(tmpdir(), 'dearli-pred-pq-'));
@@ -76,8 +76,8 @@ async function evaluateExport(zip: Blob, name: string) {
   return evaluatePanopticFolders(
     nodeFolder(gt.json, gt.dir),
     nodeFolder(path.join(dir, PREDICTIONS_JSON), path.join(dir, PREDICTIONS_DIR)),
-    decodePanopticPngWithZlib,
-    readPanopticPngRowsWithZlib,
+    decodeRgbPanopticPng,
+    { gt: rgbPanopticPngRowReader(), pred: rgbPanopticPngRowReader() },
   );
 }
 

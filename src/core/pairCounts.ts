@@ -69,10 +69,12 @@ function addRun(
  * row pair equal to the one before (which the caller checks natively) re-adds that row's runs.
  */
 export class PairCounter {
-  // The last row's runs: their ids and lengths.
-  private readonly runGt: number[] = [];
-  private readonly runPred: number[] = [];
-  private readonly runLengths: number[] = [];
+  // The last row's runs: their ids and lengths (a row has at most `width` runs), in typed arrays
+  // reused from row to row, so that counting allocates nothing per row.
+  private readonly runGt: Int32Array;
+  private readonly runPred: Int32Array;
+  private readonly runLengths: Int32Array;
+  private runCount = 0;
   // Pixel counts per pair, in the order the pairs first occur (the order of countPairs, so that sums
   // over pairs round alike), found through an open-addressing table of entry index + 1 (0 = free):
   // a Map keyed by gt·2^24 + pred (not a small integer) costs several times more per run.
@@ -81,15 +83,20 @@ export class PairCounter {
   private readonly entryPixels: number[] = [];
   private table = new Int32Array(256);
 
-  constructor(readonly width: number) {}
+  constructor(readonly width: number) {
+    this.runGt = new Int32Array(width);
+    this.runPred = new Int32Array(width);
+    this.runLengths = new Int32Array(width);
+  }
 
   /**
    * Adds the row of `width` pixels at gt[gtStart] and pred[predStart] (3 or 4 bytes per pixel each;
-   * the views are DataViews over the same bytes). Inner pixels are one little-endian 32-bit read
-   * each, its 4th byte masked off (faster than three byte reads); the last pixel is read bytewise, as
-   * no byte may follow it. Runs are long (tens of pixels), so four pixels of both maps are compared
-   * with the run at once, with one branch: independent reads instead of a branch per pixel, about a
-   * quarter faster.
+   * the views are DataViews over the same bytes). Runs are long (tens of pixels), so four pixels of
+   * both maps are compared with the run at once, with one branch: the run's four pixels as 32-bit
+   * words (three words for RGB, whose 12 bytes repeat the id's 3; four for RGBA, alpha included, so
+   * a change of alpha alone only sends those pixels down the slow path), read little-endian and
+   * compared without masking. Pixel by pixel, an id is one 32-bit read with its 4th byte masked off;
+   * the last pixel is read bytewise, as no byte may follow it.
    */
   addRow(
     gt: Uint8Array,
@@ -104,76 +111,87 @@ export class PairCounter {
     const runGtIds = this.runGt;
     const runPredIds = this.runPred;
     const lengths = this.runLengths;
-    runGtIds.length = 0;
-    runPredIds.length = 0;
-    lengths.length = 0;
+    let runs = 0;
     const last = this.width - 1;
-    const g1 = gtBytesPerPixel;
-    const g2 = 2 * gtBytesPerPixel;
-    const g3 = 3 * gtBytesPerPixel;
-    const p1 = predBytesPerPixel;
-    const p2 = 2 * predBytesPerPixel;
-    const p3 = 3 * predBytesPerPixel;
+    const gtRgba = gtBytesPerPixel === 4;
+    const predRgba = predBytesPerPixel === 4;
     let runGt = readId(gt, gtStart);
     let runPred = readId(pred, predStart);
+    let gt0 = firstWord(gtView, gtStart, runGt, gtRgba);
+    let gt1 = secondWord(runGt, gt0, gtRgba);
+    let gt2 = thirdWord(runGt, gt0, gtRgba);
+    let pred0 = firstWord(predView, predStart, runPred, predRgba);
+    let pred1 = secondWord(runPred, pred0, predRgba);
+    let pred2 = thirdWord(runPred, pred0, predRgba);
     let runStart = 0;
-    let g = gtStart + g1;
-    let p = predStart + p1;
+    let g = gtStart + gtBytesPerPixel;
+    let p = predStart + predBytesPerPixel;
     let x = 1;
     while (x < last) {
       if (x + 4 <= last) {
         const differs =
-          (gtView.getUint32(g, true) ^ runGt) |
-          (gtView.getUint32(g + g1, true) ^ runGt) |
-          (gtView.getUint32(g + g2, true) ^ runGt) |
-          (gtView.getUint32(g + g3, true) ^ runGt) |
-          (predView.getUint32(p, true) ^ runPred) |
-          (predView.getUint32(p + p1, true) ^ runPred) |
-          (predView.getUint32(p + p2, true) ^ runPred) |
-          (predView.getUint32(p + p3, true) ^ runPred);
-        if ((differs & 0xffffff) === 0) {
+          (gtView.getInt32(g, true) ^ gt0) |
+          (gtView.getInt32(g + 4, true) ^ gt1) |
+          (gtView.getInt32(g + 8, true) ^ gt2) |
+          (gtRgba ? gtView.getInt32(g + 12, true) ^ gt0 : 0) |
+          (predView.getInt32(p, true) ^ pred0) |
+          (predView.getInt32(p + 4, true) ^ pred1) |
+          (predView.getInt32(p + 8, true) ^ pred2) |
+          (predRgba ? predView.getInt32(p + 12, true) ^ pred0 : 0);
+        if (differs === 0) {
           x += 4;
-          g += 4 * g1;
-          p += 4 * p1;
+          g += 4 * gtBytesPerPixel;
+          p += 4 * predBytesPerPixel;
           continue;
         }
       }
       const gtId = gtView.getUint32(g, true) & 0xffffff;
       const predId = predView.getUint32(p, true) & 0xffffff;
       if (gtId !== runGt || predId !== runPred) {
-        runGtIds.push(runGt);
-        runPredIds.push(runPred);
-        lengths.push(x - runStart);
+        runGtIds[runs] = runGt;
+        runPredIds[runs] = runPred;
+        lengths[runs++] = x - runStart;
+        if (gtId !== runGt) {
+          gt0 = firstWord(gtView, g, gtId, gtRgba);
+          gt1 = secondWord(gtId, gt0, gtRgba);
+          gt2 = thirdWord(gtId, gt0, gtRgba);
+        }
+        if (predId !== runPred) {
+          pred0 = firstWord(predView, p, predId, predRgba);
+          pred1 = secondWord(predId, pred0, predRgba);
+          pred2 = thirdWord(predId, pred0, predRgba);
+        }
         runGt = gtId;
         runPred = predId;
         runStart = x;
       }
       x++;
-      g += g1;
-      p += p1;
+      g += gtBytesPerPixel;
+      p += predBytesPerPixel;
     }
     if (last > 0) {
       const gtId = readId(gt, g);
       const predId = readId(pred, p);
       if (gtId !== runGt || predId !== runPred) {
-        runGtIds.push(runGt);
-        runPredIds.push(runPred);
-        lengths.push(last - runStart);
+        runGtIds[runs] = runGt;
+        runPredIds[runs] = runPred;
+        lengths[runs++] = last - runStart;
         runGt = gtId;
         runPred = predId;
         runStart = last;
       }
     }
-    runGtIds.push(runGt);
-    runPredIds.push(runPred);
-    lengths.push(this.width - runStart);
+    runGtIds[runs] = runGt;
+    runPredIds[runs] = runPred;
+    lengths[runs++] = this.width - runStart;
+    this.runCount = runs;
     this.repeatRow();
   }
 
   /** Adds the last row's pixels again: for a row pair equal to the one before. */
   repeatRow(): void {
-    const { runGt, runPred, runLengths } = this;
-    for (let i = 0; i < runLengths.length; i++) this.add(runGt[i], runPred[i], runLengths[i]);
+    const { runGt, runPred, runLengths, runCount } = this;
+    for (let i = 0; i < runCount; i++) this.add(runGt[i], runPred[i], runLengths[i]);
   }
 
   /** The counts so far. */
@@ -219,6 +237,23 @@ function slotOf(gtId: number, predId: number, mask: number): number {
   const h = Math.imul(gtId, 0x9e3779b1) ^ Math.imul(predId, 0x85ebca77);
   // The product's high bits depend on all of the id's bits: fold them into the low ones.
   return (h ^ (h >>> 15)) & mask;
+}
+
+/**
+ * The 32-bit little-endian words that four pixels of a run read as, as int32s (getInt32): for RGB id
+ * c = R + 256·G + 256²·B the 12 bytes R G B R G B R G B R G B, three different words; for RGBA the
+ * run's first pixel (at `at`, alpha included) four times.
+ */
+function firstWord(view: DataView, at: number, id: number, rgba: boolean): number {
+  return rgba ? view.getInt32(at, true) : id | (id << 24);
+}
+
+function secondWord(id: number, first: number, rgba: boolean): number {
+  return rgba ? first : (id >>> 8) | (id << 16);
+}
+
+function thirdWord(id: number, first: number, rgba: boolean): number {
+  return rgba ? first : (id >>> 16) | (id << 8);
 }
 
 function readId(bytes: Uint8Array, at: number): number {

@@ -33,14 +33,15 @@ export interface PanopticFolder {
 /**
  * Evaluates a whole prediction folder against its ground truth, one image at a time. `decodePng`
  * defaults to fast-png, which runs in the browser too; Node callers pass a faster one, and
- * `readRows` to count pixel pairs row by row without id maps (the id maps are still decoded for an
- * interlaced PNG or a size mismatch, which `decodePng` and the evaluator then report).
+ * `rowReaders` to count pixel pairs row by row without id maps (the id maps are still decoded for an
+ * interlaced PNG or a size mismatch, which `decodePng` and the evaluator then report): one reader
+ * per side, as a reader's rows may only last until it reads the next file.
  */
 export async function evaluatePanopticFolders(
   gt: PanopticFolder,
   pred: PanopticFolder,
   decodePng: PanopticPngDecoder = decodePanopticPng,
-  readRows?: PanopticPngRowReader,
+  rowReaders?: { gt: PanopticPngRowReader; pred: PanopticPngRowReader },
 ): Promise<PanopticEvaluation> {
   const gtJson = parsePanopticJson(gt.jsonText, gt.jsonFile, true);
   const predJson = parsePanopticJson(pred.jsonText, pred.jsonFile, false);
@@ -52,8 +53,8 @@ export async function evaluatePanopticFolders(
     const predBytes = await readPng(pred, predPng);
     const gtSegments = { segments: pair.gt.segments_info, pngFile: gtPng, jsonFile: gt.jsonFile };
     const predSegments = { segments: pair.pred.segments_info, pngFile: predPng, jsonFile: pred.jsonFile };
-    const gtRows = readRows?.(gtBytes, gtPng);
-    const predRows = gtRows && readRows!(predBytes, predPng);
+    const gtRows = rowReaders?.gt(gtBytes, gtPng);
+    const predRows = gtRows && rowReaders!.pred(predBytes, predPng);
     if (gtRows && predRows && gtRows.width === predRows.width && gtRows.height === predRows.height) {
       evaluator.addPairCounts(gtSegments, predSegments, countPairsOfRows(gtRows, predRows));
     } else {

@@ -129,6 +129,7 @@ async function readDrop(files: ImportFile[]): Promise<FileScan | DearliError> {
 }
 
 interface AnnotationJsons {
+  /** The panoptic JSONs read, parsed; detectLayouts takes them out. */
   panoptic: { path: string; json: unknown }[];
   /** Every panoptic JSON's path, in the order found. */
   annotationFiles: string[];
@@ -172,7 +173,10 @@ async function readAnnotationJsons(scan: FileScan, annotationFile: string | unde
  */
 async function detectLayouts(scan: FileScan, found: AnnotationJsons): Promise<LayoutResult[]> {
   if (found.errors.length) return [];
-  if (found.panoptic.length) return found.panoptic.map((p) => cocoLayout(scan, p.path, p.json, found.annotationFiles));
+  // The layouts copy what they use, so the parsed JSONs (O(images), the largest thing planning
+  // would otherwise hold while it checks every image) are let go here.
+  const panoptic = found.panoptic.splice(0);
+  if (panoptic.length) return panoptic.map((p) => cocoLayout(scan, p.path, p.json, found.annotationFiles));
   const simpleRoot = findSimpleRoot(scan);
   if (simpleRoot === undefined) return [unlabeledResult(scan, scan.images)];
   const path = simpleRoot ? `${simpleRoot}/categories.json` : 'categories.json';

@@ -109,8 +109,11 @@ function matchDeclared(
   const undeclared = [...measured.keys()].filter((id) => !declaredIds.has(id)).sort((a, b) => a - b);
   if (undeclared.length) errors.push(problems.idsMissingFromSegments(file, undeclared, greyscale));
   const absent = declared.filter((s) => !measured.has(s.id)).map((s) => s.id);
-  if (absent.length) errors.push(problems.segmentsMissingFromMask(file, absent));
-  return declared.map((s) => ({ ...s, ...measured.get(s.id) }));
+  if (absent.length) {
+    errors.push(problems.segmentsMissingFromMask(file, absent));
+    return [];
+  }
+  return declared.map((s) => measuredSegment(s.id, s.category_id, s.iscrowd, measured.get(s.id)!));
 }
 
 function deriveSegments(
@@ -123,10 +126,20 @@ function deriveSegments(
   const ids = [...measured.keys()].sort((a, b) => a - b);
   const unknown = [...new Set(ids.map((id) => Math.floor(id / SIMPLE_LABEL_DIVISOR)).filter((c) => !known.has(c)))];
   if (unknown.length) errors.push(problems.unknownCategory(file, unknown));
-  return ids.map((id) => ({
-    id,
-    category_id: Math.floor(id / SIMPLE_LABEL_DIVISOR),
-    iscrowd: 0,
-    ...measured.get(id)!,
-  }));
+  return ids.map((id) => measuredSegment(id, Math.floor(id / SIMPLE_LABEL_DIVISOR), 0, measured.get(id)!));
+}
+
+/**
+ * A planned segment, always built by this one literal: every segment of a plan then shares one
+ * object shape. Spreading the declared segment and its measure gave each segment a shape of its own
+ * (a map and a descriptor array, about 220 bytes more per segment, over a kilobyte per image held
+ * by the plan until it is committed).
+ */
+function measuredSegment(
+  id: number,
+  category_id: number,
+  iscrowd: number | undefined,
+  measure: SegmentMeasure,
+): SegmentInfo {
+  return { id, category_id, iscrowd, area: measure.area, bbox: measure.bbox };
 }
