@@ -17,7 +17,8 @@
  *              same kernels on the same input right after it, so its shaders are compiled already)
  *   ours       0 = skip our forwards (ORT rows only; default 1)
  *   unfused    1 = also time our tower with ConvNeXt blocks composed of separate passes instead of the
- *              fused kernels of src/models/ops/convNextKernels.ts (default 1; row "tower, blocks unfused")
+ *              fused kernels of src/models/ops/convNextKernels.ts and pointwiseKernels.ts (default 1; row
+ *              "tower, blocks unfused")
  *   ortWarmup, ortRepeats   override warmup/repeats for ORT
  *   ortForce   1 = run an ORT graph even when its largest tensor exceeds the device's buffer limits
  *   out        SUFFIX: scripts/bench.mjs writes bench-results/clip.SUFFIX.json instead of clip.json
@@ -307,7 +308,7 @@ export const runBenchmark: BrowserBenchmark = async (log) => {
   return live.report([
     `median of ${repeats} timed run(s) after ${warmup} warm-up run(s)${withTrunk ? ` (our trunk path: ${trunkWarmup ?? (warmup > 0 ? 0 : warmup)} warm-up, after the tower)` : ''}${ort ? `; ORT: ${ortRepeats} after ${ortWarmup} per graph` : ''}; times include the readback of the output`,
     'tower = trunk + global pool + LayerNorm + projection (ours encodeImage, ORT embed graph); trunk = res5 / last_hidden_state (ours trunk.forwardDense, ORT dense graph)',
-    'blocks unfused = our tower with each ConvNeXt block as depthwise conv, LayerNorm, fc1, GELU, fc2, ×γ, + x (7 dispatches) instead of the fused dwconv+LayerNorm and layer-scale+residual kernels (5)',
+    'blocks unfused = our tower with each ConvNeXt block as depthwise conv, LayerNorm, fc1, GELU, fc2, ×γ, + x (7 dispatches) instead of the fused dwconv+LayerNorm, fc1+GELU and fc2+layer-scale+residual kernels (3)',
     'ORT/ours = ORT ms / ours ms: above 1 ours is faster',
     'GFLOP/s = 2 x conv/matmul MACs (no elementwise ops) / time',
     'ours GPU MiB = tfjs-webgpu buffer pool after the size ran (buffers are reused, never freed): about the peak so far, weights included',
