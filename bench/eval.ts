@@ -126,7 +126,7 @@ try {
   if (reference.ok) rows.push(row('panopticapi pq_compute, one core', reference.total));
   rows.push(row('ours, evaluation of decoded maps', evaluation));
   if (reference.ok) rows.push(row('panopticapi minus its PNG reading', minus(reference.total, reference.pngReading)));
-  rows.push(row('ours, PNG reading (ids, src/core/inflate.ts)', pngReading));
+  rows.push(row('ours, PNG reading (ids, node:zlib)', pngReading));
   if (reference.ok) rows.push(row('panopticapi PNG reading (PIL + numpy)', reference.pngReading));
 
   const notes = [

@@ -1,12 +1,11 @@
 /**
- * The eval CLI's decoder for COCO panoptic PNGs: the image data is inflated into a buffer reused from
- * file to file (src/core/inflate.ts: no fresh memory per image, so no page faults and no garbage to
- * collect), then each row is unfiltered in place and packed straight into segment ids or counted as
- * (gt, pred) pairs. Reads what the browser path (decodePanopticPng) reads: 8-bit RGB or RGBA,
+ * The eval CLI's decoder for COCO panoptic PNGs: the image data is inflated by node:zlib in one call
+ * (its output bounded by the image's size), then each row is unfiltered in place and packed straight
+ * into segment ids or counted as (gt, pred) pairs. Reads what the browser path (decodePanopticPng) reads: 8-bit RGB or RGBA,
  * interlaced or not; refuses the rest alike.
  */
 import { constants as bufferConstants } from 'node:buffer';
-import { DEFLATE_MAX_RATIO, inflateZlibInto, InflateError } from '../src/core/inflate';
+import { inflateSync } from 'node:zlib';
 import {
   undecodablePngError,
   unsupportedPngError,
@@ -15,6 +14,7 @@ import {
   type PanopticPngRows,
 } from '../src/core/panopticFiles';
 import { unfilterScanline } from '../src/core/pngScanlines';
+import { DEFLATE_MAX_RATIO } from '../src/data/pngData';
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 // Chunk types as big-endian uint32s, compared without decoding text.
@@ -45,24 +45,6 @@ const ADAM7: readonly Pass[] = [
   { x0: 0, y0: 1, xStep: 1, yStep: 2 },
 ];
 
-/**
- * Memory that image data is inflated into, grown to the largest image read and then reused: Uint8Array
- * and DataView views for the hot loops, a Buffer view for native row comparison.
- */
-class InflateBuffer {
-  bytes = new Uint8Array(0);
-  view = new DataView(this.bytes.buffer);
-  buffer = Buffer.from(this.bytes.buffer);
-
-  /** Room for `length` bytes (the contents are not kept). */
-  reserve(length: number): void {
-    if (length <= this.bytes.length) return;
-    this.bytes = new Uint8Array(length);
-    this.view = new DataView(this.bytes.buffer);
-    this.buffer = Buffer.from(this.bytes.buffer);
-  }
-}
-
 /** A checked and inflated panoptic PNG: its rows still filtered, each after its filter type byte. */
 interface InflatedPng {
   width: number;
@@ -74,16 +56,9 @@ interface InflatedPng {
   inflated: Buffer;
 }
 
-// The ids are copied out of it before the next file is read.
-const decodingBuffer = new InflateBuffer();
-
 /** Decodes a panoptic PNG to ids R + 256·G + 256²·B (alpha ignored, as panopticapi does); `file` names it in errors. */
 export function decodeRgbPanopticPng(bytes: Uint8Array, file: string): IdMap {
-  const { width, height, bytesPerPixel, passes, filtered, filteredView } = inflatePanopticPng(
-    bytes,
-    file,
-    decodingBuffer,
-  );
+  const { width, height, bytesPerPixel, passes, filtered, filteredView } = inflatePanopticPng(bytes, file);
   const ids = new Uint32Array(width * height);
   let passStart = 0;
   for (const pass of passes) {
@@ -110,21 +85,15 @@ export function decodeRgbPanopticPng(bytes: Uint8Array, file: string): IdMap {
 /**
  * A reader of non-interlaced panoptic PNGs' rows for counting pixel pairs without an id map (null for
  * an interlaced one, whose rows do not come in raster order): each row is unfiltered in place when
- * asked for, in order, and compared natively with the row above. The reader has one buffer of its
- * own, so the rows it returned last are valid until it reads the next file: evaluation needs one
- * reader for the ground truth and one for the predictions.
+ * asked for, in order, and compared natively with the row above. (One reader per side, as
+ * `evaluatePanopticFolders` takes them.)
  */
 export function rgbPanopticPngRowReader(): PanopticPngRowReader {
-  const memory = new InflateBuffer();
-  return (bytes, file) => readRows(bytes, file, memory);
+  return readRows;
 }
 
-function readRows(bytes: Uint8Array, file: string, memory: InflateBuffer): PanopticPngRows | null {
-  const { width, height, bytesPerPixel, passes, filtered, filteredView, inflated } = inflatePanopticPng(
-    bytes,
-    file,
-    memory,
-  );
+function readRows(bytes: Uint8Array, file: string): PanopticPngRows | null {
+  const { width, height, bytesPerPixel, passes, filtered, filteredView, inflated } = inflatePanopticPng(bytes, file);
   if (passes.length !== 1 || passes[0].xStep !== 1) return null;
   const stride = width * bytesPerPixel + 1;
   return {
@@ -145,7 +114,7 @@ function readRows(bytes: Uint8Array, file: string, memory: InflateBuffer): Panop
   };
 }
 
-function inflatePanopticPng(bytes: Uint8Array, file: string, memory: InflateBuffer): InflatedPng {
+function inflatePanopticPng(bytes: Uint8Array, file: string): InflatedPng {
   const bad = (reason: string) => undecodablePngError(reason, file);
   if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) throw bad('no PNG signature');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -202,31 +171,33 @@ function inflatePanopticPng(bytes: Uint8Array, file: string, memory: InflateBuff
     throw bad(`${width}x${height} pixels is too large to decode`);
 
   const idat = idatChunks.length === 1 ? idatChunks[0] : Buffer.concat(idatChunks);
-  // Refused before memory is reserved: no DEFLATE stream expands more than DEFLATE_MAX_RATIO-fold.
+  // Refused before anything is allocated: no DEFLATE stream expands more than DEFLATE_MAX_RATIO-fold.
   if (idat.length * DEFLATE_MAX_RATIO < filteredBytes)
     throw bad(
       `${idat.length} bytes of image data cannot inflate to the ${filteredBytes} a ${width}x${height} image needs`,
     );
-  memory.reserve(filteredBytes);
-  let inflatedBytes: number;
+  let inflated: Buffer;
   try {
-    inflatedBytes = inflateZlibInto(idat, memory.bytes, memory.view, filteredBytes);
+    inflated = inflateSync(idat, {
+      chunkSize: Math.max(64, filteredBytes + 1),
+      maxOutputLength: filteredBytes,
+    });
   } catch (e) {
-    if (!(e instanceof InflateError)) throw e;
-    if (e.outputFull) throw bad(`more image data than a ${width}x${height} image holds`);
-    throw bad(`corrupt image data: ${e.message}`);
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw bad(`more image data than a ${width}x${height} image holds`);
+    throw bad(`corrupt image data: ${(e as Error).message}`);
   }
-  if (inflatedBytes !== filteredBytes)
-    throw bad(`the image data is ${inflatedBytes} bytes, a ${width}x${height} image needs ${filteredBytes}`);
+  if (inflated.length !== filteredBytes)
+    throw bad(`the image data is ${inflated.length} bytes, a ${width}x${height} image needs ${filteredBytes}`);
 
   return {
     width,
     height,
     bytesPerPixel,
     passes,
-    filtered: memory.bytes,
-    filteredView: memory.view,
-    inflated: memory.buffer,
+    filtered: new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.length),
+    filteredView: new DataView(inflated.buffer, inflated.byteOffset, inflated.length),
+    inflated,
   };
 }
 

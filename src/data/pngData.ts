@@ -6,7 +6,6 @@
  */
 import { Unzlib, unzlibSync } from 'fflate';
 import type { DearliError } from '../core/errors';
-import { DEFLATE_MAX_RATIO } from '../core/inflate';
 import { LIMITS } from '../core/limits';
 import { PNG_FILTER_TYPES, unfilterScanline } from '../core/pngScanlines';
 
@@ -141,6 +140,8 @@ function readPngStructure(bytes: Uint8Array, fail: (detail: string) => DearliErr
 }
 
 const INFLATE_SLICE = 4096;
+/** DEFLATE's largest expansion: 258 bytes from a 2-bit code, about 1032 to 1. */
+export const DEFLATE_MAX_RATIO = 1032;
 /** Output bytes an IDAT stream may at most amount to for it to be inflated in one call. */
 const ONE_CALL_INFLATE_BOUND = 16 * 2 ** 20;
 
