@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BROADCAST_OPS, broadcastBinaryCpu } from './cpuBroadcast';
 import {
   type CpuBackendLike,
+  type KernelArgs,
   gatherCpu,
   innerMostReduction,
   sliceCpu,
@@ -26,15 +27,7 @@ import {
 import { batchMatMulCpu, fusedMatMulCpu } from './cpuMatMul';
 import { replaceKernel } from './kernelRegistry';
 
-function unsortedSegmentSumCpu({
-  inputs,
-  backend,
-  attrs,
-}: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function unsortedSegmentSumCpu({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const cpu = backend as CpuBackendLike;
   const x = inputs.x as tf.TensorInfo;
   const segmentIds = inputs.segmentIds as tf.TensorInfo;

@@ -17,6 +17,13 @@ export interface CpuBackendLike {
   disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
 }
 
+/** What tfjs passes a kernel function. */
+export interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}
+
 /** Copies the box [begin, begin+size) of a row-major array of `shape`. */
 function sliceValues(
   values: ArrayLike<number> & { subarray?: unknown },
@@ -44,15 +51,7 @@ function sliceValues(
   }
 }
 
-export function sliceCpu({
-  inputs,
-  backend,
-  attrs,
-}: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+export function sliceCpu({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const cpu = backend as CpuBackendLike;
   const x = inputs.x as tf.TensorInfo;
   const a = attrs as { begin: number | number[]; size: number | number[] };
@@ -67,15 +66,7 @@ function sliceInfo(cpu: CpuBackendLike, x: tf.TensorInfo, begin: number[], size:
   return cpu.makeTensorInfo(size, x.dtype, out);
 }
 
-export function splitVCpu({
-  inputs,
-  backend,
-  attrs,
-}: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo[] {
+export function splitVCpu({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
   const cpu = backend as CpuBackendLike;
   const x = inputs.x as tf.TensorInfo;
   const a = attrs as { numOrSizeSplits: number | number[]; axis: number };
