@@ -3,8 +3,9 @@
  * filter type per row, Adam7 interlacing, random id-map-like images. Written out independently of
  * the decoders they test.
  */
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import type { Rng } from '../src/core/rng';
+import { ihdr as hostileIhdr, pngChunk } from './hostile';
 
 export type Filter = 0 | 1 | 2 | 3 | 4;
 
@@ -48,23 +49,12 @@ function filterRow(row: Uint8Array, above: Uint8Array, bytesPerPixel: number, fi
   return out;
 }
 
-export function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  out.set(Buffer.from(type, 'latin1'), 4);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
+/** A chunk with its length and CRC (test/hostile.ts's builder). */
+export const chunk = pngChunk;
 
+/** IHDR with the arguments in header order: depth before colour type. */
 export function ihdr(width: number, height: number, depth: number, colorType: number, interlace: number): Uint8Array {
-  const data = new Uint8Array(13);
-  const view = new DataView(data.buffer);
-  view.setUint32(0, width);
-  view.setUint32(4, height);
-  data.set([depth, colorType, 0, 0, interlace], 8);
-  return chunk('IHDR', data);
+  return hostileIhdr(width, height, colorType, depth, interlace);
 }
 
 export function png(chunks: Uint8Array[]): Uint8Array {
