@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupTestBackend } from '../../test/backend';
+import { compiledShaderKeys, setupTestBackend } from '../../test/backend';
 import { takeGpuError } from '../models/backend';
 import { buildTextClassifier, disposeTextClassifier } from '../models/decoder/classHead';
 import { decoderPreset } from '../models/decoder/config';
@@ -101,6 +101,9 @@ describe('a training step on WebGPU equals the same step on tfjs-cpu', () => {
       const cpu = await oneStep('cpu', kind);
       const gpu = await oneStep('webgpu', kind);
       expect(takeGpuError()).toBeNull();
+      // The WebGPU step sampled (deformable attention, the losses' points) with the sampling kernels.
+      for (const kernel of ['forward', 'gradient', 'table_gradient'])
+        expect(compiledShaderKeys().some((k) => k.startsWith(`dearli_sample_${kernel}_`))).toBe(true);
       for (const key of ['total', 'classLoss', 'maskLoss', 'diceLoss', 'gradNorm'] as const) {
         expect(Number.isFinite(cpu.losses[key])).toBe(true);
         expect(

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { linear } from '../ops/nn';
 import { bilinearTaps } from '../ops/sampling';
+import { bilinearSampleWeighted, samplingKernelsFit, type SamplingLayout } from '../ops/samplingKernels';
 import { addLinear, XAVIER, ZEROS, type ParamTable } from './params';
 
 export interface LevelShape {
@@ -111,19 +112,50 @@ export function msDeformAttn(
       tf.reshape(tf.transpose(tf.reshape(t, [b, nq, heads, nl * points]), [0, 2, 1, 3]), [b, heads, nq, nl, points]);
     const x = headMajor(tf.add(refX, tf.div(offX, widths)));
     const y = headMajor(tf.add(refY, tf.div(offY, heights)));
-    const rowOffset = tf.add(
-      tf.reshape(tf.range(0, b * heads * nv, nv, 'int32'), [b, heads, 1, 1, 1]),
-      tf.tensor(starts, [1, 1, 1, nl, 1], 'int32'),
-    );
-    const taps = bilinearTaps(x, y, heights, widths, rowOffset);
-    const k = nl * points * 4;
-    const weights = tf.reshape(tf.mul(taps.weights, tf.reshape(headMajor(attn), [-1, 1])), [b * heads * nq, 1, k]);
-    const indices = tf.reshape(taps.indices, [-1]);
-    const sampled = tf.reshape(tf.gather(table, indices), [b * heads * nq, k, hd]);
-    const out = tf.reshape(tf.matMul(weights, sampled), [b, heads, nq, hd]);
+    const layout: SamplingLayout = {
+      levels: levels.map((l, i) => ({ ...l, start: starts[i] })),
+      pointsPerLevel: points,
+    };
+    const groups = b * heads * nq;
+    let sampled: tf.Tensor;
+    if (samplingKernelsFit(table, layout)) {
+      // Group (b, head, q) reads its (b, head) block of the table.
+      const blocks = tf.floorDiv(tf.range(0, groups, 1, 'int32'), tf.scalar(nq, 'int32'));
+      const rowBase = tf.mul(blocks, tf.scalar(nv, 'int32')) as tf.Tensor1D;
+      const flat = (t: tf.Tensor) => tf.reshape(t, [groups, nl * points]) as tf.Tensor2D;
+      sampled = bilinearSampleWeighted(table, rowBase, flat(x), flat(y), flat(headMajor(attn)), layout);
+    } else {
+      sampled = composedSampling(table, x, y, headMajor(attn), heights, widths, starts, [b, heads, nq, nv]);
+    }
+    const out = tf.reshape(sampled, [b, heads, nq, hd]);
     const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, nq, d]);
     return linear(merged, p.outputProj[0], p.outputProj[1]) as tf.Tensor3D;
   });
+}
+
+/**
+ * The sampling of msDeformAttn from tfjs ops (every backend): taps, one gather of their table rows,
+ * and one batched matMul per (batch, head, query) with the attention × bilinear weights.
+ */
+function composedSampling(
+  table: tf.Tensor2D,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  attn: tf.Tensor,
+  heights: tf.Tensor,
+  widths: tf.Tensor,
+  starts: number[],
+  [b, heads, nq, nv]: number[],
+): tf.Tensor {
+  const rowOffset = tf.add(
+    tf.reshape(tf.range(0, b * heads * nv, nv, 'int32'), [b, heads, 1, 1, 1]),
+    tf.tensor(starts, [1, 1, 1, starts.length, 1], 'int32'),
+  );
+  const taps = bilinearTaps(x, y, heights, widths, rowOffset);
+  const k = (attn.size / (b * heads * nq)) * 4;
+  const weights = tf.reshape(tf.mul(taps.weights, tf.reshape(attn, [-1, 1])), [b * heads * nq, 1, k]);
+  const sampled = tf.reshape(tf.gather(table, tf.reshape(taps.indices, [-1])), [b * heads * nq, k, table.shape[1]]);
+  return tf.matMul(weights, sampled);
 }
 
 /** Normalised pixel centres of every token of every level, concatenated: [ΣH·W, 2] as (x, y). */

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { detach } from './gradients';
+import { bilinearSampleWeighted, samplingKernelsFit, type SamplingLayout } from './samplingKernels';
 
 export interface BilinearTaps {
   /** int32 [M, 4]: rows of the sampled table for the four neighbours (clamped into the plane). */
@@ -79,15 +80,31 @@ export function gatherBilinear(table: tf.Tensor2D, taps: BilinearTaps): tf.Tenso
 /**
  * point_sample for a stack of single-channel planes [N, H, W] at normalised points x, y. With
  * `planeIndex` (int32, broadcasting against x) each point reads the given plane; without it x and
- * y are [N, P] and row i reads plane i. Returns the broadcast shape of the points.
+ * y are [N, P] and row i reads plane i. Returns the broadcast shape of the points. On WebGPU one
+ * sampling kernel each way (samplingKernels.ts), elsewhere gathers.
  */
 export function samplePlanes(planes: tf.Tensor3D, x: tf.Tensor, y: tf.Tensor, planeIndex?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const [n, h, w] = planes.shape;
+    const table = tf.reshape(planes, [n * h * w, 1]) as tf.Tensor2D;
+    const layout: SamplingLayout = { levels: [{ height: h, width: w, start: 0 }], pointsPerLevel: 1 };
+    if (samplingKernelsFit(table, layout)) {
+      const shape = tf.backend_util.assertAndGetBroadcastShape(
+        tf.backend_util.assertAndGetBroadcastShape(x.shape, y.shape),
+        planeIndex?.shape ?? [],
+      );
+      const points = shape.reduce((a, d) => a * d, 1);
+      const plane = planeIndex ?? tf.reshape(tf.range(0, n, 1, 'int32'), [n, 1]);
+      const planeSize = tf.scalar(h * w, 'int32');
+      const rowBase = tf.reshape(tf.add(tf.mul(plane, planeSize), tf.zeros(shape, 'int32')), [points]) as tf.Tensor1D;
+      const column = (t: tf.Tensor) => tf.reshape(tf.broadcastTo(t, shape), [points, 1]) as tf.Tensor2D;
+      const ones = tf.ones([points, 1]) as tf.Tensor2D;
+      return tf.reshape(bilinearSampleWeighted(table, rowBase, column(x), column(y), ones, layout), shape);
+    }
     const offsets = planeIndex
       ? tf.mul(planeIndex, tf.scalar(h * w, 'int32'))
       : tf.reshape(tf.range(0, n * h * w, h * w, 'int32'), [n, 1]);
     const taps = bilinearTaps(x, y, h, w, offsets);
-    return tf.reshape(gatherBilinear(tf.reshape(planes, [n * h * w, 1]) as tf.Tensor2D, taps), taps.shape);
+    return tf.reshape(gatherBilinear(table, taps), taps.shape);
   });
 }

@@ -13,6 +13,8 @@ export interface WebGpuProgram {
   workgroupSize: [number, number, number];
   size?: boolean;
   uniforms?: string;
+  /** The output is array<atomic<i32>> (float bits) and starts zeroed; the shader adds into it. */
+  atomic?: boolean;
   getUserCode(): string;
 }
 
@@ -24,6 +26,7 @@ export interface WebGpuBackendLike {
     inputs: tf.TensorInfo[],
     dtype: 'float32',
     uniforms?: ProgramUniform,
+    output?: tf.TensorInfo,
   ): tf.TensorInfo;
 }
 
@@ -75,4 +78,11 @@ export function runProgram(program: WebGpuProgram, inputs: tf.Tensor[], uniforms
   const backend = tf.backend() as unknown as WebGpuBackendLike;
   const info = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
   return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/** Runs an atomic program into a zero-filled output of its output shape, which it returns. */
+export function runAtomicProgram(program: WebGpuProgram, inputs: tf.Tensor[], uniforms?: ProgramUniform): tf.Tensor {
+  const output = tf.zeros(program.outputShape);
+  (tf.backend() as unknown as WebGpuBackendLike).runWebGPUProgram(program, inputs, 'float32', uniforms, output);
+  return output;
 }
