@@ -3,7 +3,7 @@
  * to one feature level per layer (s32, s16, s8, repeated), masked by the previous prediction
  * (σ < 0.5 blocked; a fully blocked row is unblocked), then self-attention, then FFN — each with
  * residual and post-LayerNorm. The shared prediction head runs on the initial queries and after
- * every layer.
+ * every layer (its class half once over all layers' outputs).
  */
 import * as tf from '@tensorflow/tfjs';
 import { detach } from '../ops/gradients';
@@ -95,31 +95,25 @@ export function transformerDecoder(
     const queryPos = ps.get('decoder.query_embed');
     const flatMaskFeatures = tf.reshape(maskFeatures, [b, h4 * w4, md]);
 
-    const predict = (output: tf.Tensor3D): DecoderPrediction => {
+    // The mask head runs after every layer (the next layer's attention mask needs it); the class head,
+    // row by row the same function, runs once on all layers' outputs stacked (fewer, larger kernels).
+    const normedOutputs: tf.Tensor3D[] = [];
+    const maskLogits: tf.Tensor4D[] = [];
+    const predictMasks = (output: tf.Tensor3D) => {
       const normed = norm(ps, 'decoder.decoder_norm', output);
+      normedOutputs.push(normed);
       const maskEmbed = mlp3(ps, 'decoder.mask_embed', normed);
-      const maskLogits = tf.reshape(tf.matMul(maskEmbed, flatMaskFeatures, false, true), [
-        b,
-        c.numQueries,
-        h4,
-        w4,
-      ]) as tf.Tensor4D;
-      const embed = mlp3(ps, 'decoder.class_embed', normed) as tf.Tensor3D;
-      const logits = classLogits(
-        embed,
-        classifier,
-        ps.get('decoder.logit_scale'),
-        ps.get('decoder.void_embedding') as tf.Tensor2D,
+      maskLogits.push(
+        tf.reshape(tf.matMul(maskEmbed, flatMaskFeatures, false, true), [b, c.numQueries, h4, w4]) as tf.Tensor4D,
       );
-      return { classLogits: logits, maskLogits };
     };
 
     let output = tf.tile(tf.expandDims(ps.get('decoder.query_feat'), 0), [b, 1, 1]) as tf.Tensor3D;
-    const predictions = [predict(output)];
+    predictMasks(output);
     for (let i = 0; i < c.decoderLayers; i++) {
       const level = i % NUM_LEVELS;
       const p = `decoder.layers.${i}`;
-      const bias = maskedAttentionBias(predictions[i].maskLogits, sizes[level][0], sizes[level][1]);
+      const bias = maskedAttentionBias(maskLogits[i], sizes[level][0], sizes[level][1]);
       const withPos = tf.add(output, queryPos) as tf.Tensor3D;
       output = norm(
         ps,
@@ -141,9 +135,18 @@ export function transformerDecoder(
         ps.get(`${p}.ffn.linear2.bias`),
       );
       output = norm(ps, `${p}.ffn.norm`, tf.add(output, ffn));
-      predictions.push(predict(output));
+      predictMasks(output);
     }
-    return predictions;
+    const embed = mlp3(ps, 'decoder.class_embed', tf.concat(normedOutputs, 0)) as tf.Tensor3D;
+    const logits = classLogits(
+      embed,
+      classifier,
+      ps.get('decoder.logit_scale'),
+      ps.get('decoder.void_embedding') as tf.Tensor2D,
+    );
+    return tf
+      .split(logits, normedOutputs.length, 0)
+      .map((layerLogits, i) => ({ classLogits: layerLogits as tf.Tensor3D, maskLogits: maskLogits[i] }));
   });
 }
 

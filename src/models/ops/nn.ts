@@ -26,8 +26,8 @@ export function linear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor): tf.
     const shape = x.shape;
     const inDim = shape[shape.length - 1];
     const flat = x.reshape([-1, inDim]) as tf.Tensor2D;
-    let y: tf.Tensor = tf.matMul(flat, weight);
-    if (bias) y = tf.add(y, bias);
+    // One kernel with the bias (tfjs keeps it fused under the gradient tape for a linear activation).
+    const y = tf.fused.matMul({ a: flat, b: weight, bias });
     return y.reshape([...shape.slice(0, -1), weight.shape[1]]);
   });
 }
