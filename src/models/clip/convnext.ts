@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { depthwiseConvLayerNorm } from '../ops/convNextKernels';
-import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
+import { geluInference, layerNormInference } from '../ops/inferenceKernels';
+import { linear } from '../ops/nn';
 import { linearGelu, linearScaleResidual } from '../ops/pointwiseKernels';
 import type { ConvNextConfig } from './config';
 import { collectTensors, type ConvWeights, type LayerNormWeights, type LinearWeights } from './layers';
@@ -106,8 +107,8 @@ export class ConvNextTrunk {
         const pad = (this.config.kernelSize - 1) / 2;
         const mixed = tf.fused.depthwiseConv2d({ x, filter: w.dwConv.kernel, strides: 1, pad, bias: w.dwConv.bias });
         const normed = layerNormInference(mixed, w.norm.weight, w.norm.bias, eps);
-        const hidden = geluInference(linearFused(normed, w.fc1.weight, w.fc1.bias));
-        return tf.add(x, tf.mul(linearFused(hidden, w.fc2.weight, w.fc2.bias), w.gamma));
+        const hidden = geluInference(linear(normed, w.fc1.weight, w.fc1.bias));
+        return tf.add(x, tf.mul(linear(hidden, w.fc2.weight, w.fc2.bias), w.gamma));
       }
       const normed = depthwiseConvLayerNorm(x, w.dwConv.kernel, w.dwConv.bias, w.norm.weight, w.norm.bias, eps);
       const hidden = linearGelu(normed, w.fc1.weight, w.fc1.bias);

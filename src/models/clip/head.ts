@@ -5,7 +5,8 @@
  * pooled vectors.
  */
 import * as tf from '@tensorflow/tfjs';
-import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
+import { geluInference, layerNormInference } from '../ops/inferenceKernels';
+import { linear } from '../ops/nn';
 import { collectTensors, type LayerNormWeights, type LinearWeights } from './layers';
 
 type ClipProjectionWeights =
@@ -36,8 +37,8 @@ export class ClipImageHead {
   projectNormed<T extends tf.Tensor>(x: T): T {
     const p = this.weights.projection;
     return tf.tidy(() => {
-      if (p.kind === 'linear') return linearFused(x, p.proj.weight, p.proj.bias) as T;
-      return linearFused(geluInference(linearFused(x, p.fc1.weight, p.fc1.bias)), p.fc2.weight, p.fc2.bias) as T;
+      if (p.kind === 'linear') return linear(x, p.proj.weight, p.proj.bias) as T;
+      return linear(geluInference(linear(x, p.fc1.weight, p.fc1.bias)), p.fc2.weight, p.fc2.bias) as T;
     });
   }
 

@@ -8,8 +8,8 @@
  * Inference only: LayerNorm and GELU use the gradient-free fused kernels of ops/inferenceKernels.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
-import { attention, mergeHeads, splitHeads } from '../ops/nn';
+import { geluInference, layerNormInference } from '../ops/inferenceKernels';
+import { attention, linear, mergeHeads, splitHeads } from '../ops/nn';
 import type { ClipTextConfig } from './config';
 import { collectTensors, type LayerNormWeights, type LinearWeights } from './layers';
 
@@ -90,7 +90,7 @@ export class ClipTextTransformer {
   private block(w: TextBlockWeights, x: tf.Tensor3D): tf.Tensor3D {
     const { heads, width, eps } = this.config;
     return tf.tidy(() => {
-      const qkv = linearFused(layerNormInference(x, w.ln1.weight, w.ln1.bias, eps), w.qkv.weight, w.qkv.bias);
+      const qkv = linear(layerNormInference(x, w.ln1.weight, w.ln1.bias, eps), w.qkv.weight, w.qkv.bias);
       const [q, k, v] = tf.split(qkv, 3, -1);
       const attended = attention(
         splitHeads(q, heads),
@@ -99,11 +99,11 @@ export class ClipTextTransformer {
         1 / Math.sqrt(width / heads),
         this.causalMask,
       );
-      const afterAttn = tf.add(x, linearFused(mergeHeads(attended), w.out.weight, w.out.bias));
+      const afterAttn = tf.add(x, linear(mergeHeads(attended), w.out.weight, w.out.bias));
       const hidden = geluInference(
-        linearFused(layerNormInference(afterAttn, w.ln2.weight, w.ln2.bias, eps), w.fc.weight, w.fc.bias),
+        linear(layerNormInference(afterAttn, w.ln2.weight, w.ln2.bias, eps), w.fc.weight, w.fc.bias),
       );
-      return tf.add(afterAttn, linearFused(hidden, w.proj.weight, w.proj.bias)) as tf.Tensor3D;
+      return tf.add(afterAttn, linear(hidden, w.proj.weight, w.proj.bias)) as tf.Tensor3D;
     });
   }
 

@@ -98,13 +98,3 @@ export function geluInference<T extends tf.Tensor>(x: T): T {
   if (!onWebGpu()) return gelu(x) as T;
   return runProgram(new GeluProgram(x.shape), [x]) as T;
 }
-
-/** y = x·W + b over the last axis (W [in, out]) as one fused matmul with the bias. */
-export function linearFused<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor1D): T {
-  return tf.tidy(() => {
-    const inDim = x.shape[x.rank - 1];
-    const flat = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-    const y = tf.fused.matMul({ a: flat, b: weight, bias });
-    return tf.reshape(y, [...x.shape.slice(0, -1), weight.shape[1]]) as T;
-  });
-}

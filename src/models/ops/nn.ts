@@ -20,15 +20,13 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
 }
 
-/** y = x·W + b over the last axis; W is [in, out]. */
-export function linear(x: tf.Tensor, weight: tf.Tensor2D, bias?: tf.Tensor): tf.Tensor {
+/** y = x·W + b over the last axis; W is [in, out]. One kernel with the bias (tfjs keeps it fused under the gradient tape for a linear activation). */
+export function linear<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor): T {
   return tf.tidy(() => {
-    const shape = x.shape;
-    const inDim = shape[shape.length - 1];
-    const flat = x.reshape([-1, inDim]) as tf.Tensor2D;
-    // One kernel with the bias (tfjs keeps it fused under the gradient tape for a linear activation).
+    const inDim = x.shape[x.rank - 1];
+    const flat = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
     const y = tf.fused.matMul({ a: flat, b: weight, bias });
-    return y.reshape([...shape.slice(0, -1), weight.shape[1]]);
+    return tf.reshape(y, [...x.shape.slice(0, -1), weight.shape[1]]) as T;
   });
 }
 

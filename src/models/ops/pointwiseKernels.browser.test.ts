@@ -8,7 +8,8 @@ import { Rng } from '../../core/rng';
 import { compiledShaderKeys, setupTestBackend, worstRelativeError } from '../../../test/backend';
 import { takeGpuError } from '../backend';
 import { layerScaleResidual } from './convNextKernels';
-import { geluInference, linearFused } from './inferenceKernels';
+import { geluInference } from './inferenceKernels';
+import { linear } from './nn';
 import { linearGelu, linearScaleResidual } from './pointwiseKernels';
 
 /** float32 sums of up to 36 products of O(1) values against float64 references. */
@@ -86,9 +87,7 @@ describe('pointwise MLP kernels on WebGPU', () => {
     ).toBe(true);
 
     // the composed path it replaces gives the same within the same tolerance
-    const composed = tf.tidy(() =>
-      layerScaleResidual(x, linearFused(geluInference(linearFused(x, w1, b1)), w2, b2), gamma),
-    );
+    const composed = tf.tidy(() => layerScaleResidual(x, linear(geluInference(linear(x, w1, b1)), w2, b2), gamma));
     expect(worstRelativeError(await out.data(), await composed.data())).toBeLessThan(TOLERANCE);
     tf.dispose([x, w1, w2, gamma, hidden, out, composed, ...(b1 && b2 ? [b1, b2] : [])]);
     expect(tf.memory().numTensors).toBe(start);

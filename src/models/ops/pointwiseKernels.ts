@@ -14,7 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { layerScaleResidual } from './convNextKernels';
-import { erfWgsl, geluInference, linearFused } from './inferenceKernels';
+import { erfWgsl, geluInference } from './inferenceKernels';
+import { linear } from './nn';
 import { RowProgram, runProgram } from './webgpuProgram';
 
 /** Output rows per thread (the tile is TILE_ROWS × 4). */
@@ -118,7 +119,7 @@ function run(
 
 /** GELU(x·W + b) over the last axis (W [in, out]); exact GELU as geluInference. */
 export function linearGelu<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor1D): T {
-  if (!tiled(x, weight)) return tf.tidy(() => geluInference(linearFused(x, weight, bias))) as T;
+  if (!tiled(x, weight)) return tf.tidy(() => geluInference(linear(x, weight, bias))) as T;
   return tf.tidy(() => run('gelu', x, weight, bias, [])) as T;
 }
 
@@ -130,6 +131,6 @@ export function linearScaleResidual<T extends tf.Tensor>(
   bias: tf.Tensor1D | undefined,
   gamma: tf.Tensor1D,
 ): T {
-  if (!tiled(h, weight)) return tf.tidy(() => layerScaleResidual(residual, linearFused(h, weight, bias), gamma));
+  if (!tiled(h, weight)) return tf.tidy(() => layerScaleResidual(residual, linear(h, weight, bias), gamma));
   return tf.tidy(() => run('scaleResidual', h, weight, bias, [residual, gamma])) as T;
 }

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedAttentionFits, fusedGridAttention } from '../ops/fusedAttention';
-import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
+import { geluInference, layerNormInference } from '../ops/inferenceKernels';
+import { linear } from '../ops/nn';
 import type { SamImageEncoderConfig } from './config';
 import type { SamBlockDims } from './weights';
 
@@ -94,17 +95,17 @@ function gridAttention(x: tf.Tensor4D, p: BlockParams, maxLogits: number, fused:
   const shape = { batch, height: h, width: w, heads: p.heads, headDim };
   if (fused && fusedAttentionFits(shape)) {
     return tf.tidy(() => {
-      const qkv = linearFused(x.reshape([batch, n, x.shape[3]]), p.qkvWeight, p.qkvBias) as tf.Tensor3D;
+      const qkv = linear(x.reshape([batch, n, x.shape[3]]), p.qkvWeight, p.qkvBias) as tf.Tensor3D;
       const relPos = p.relPosH && p.relPosW ? { h: p.relPosH, w: p.relPosW } : undefined;
       const merged = fusedGridAttention(qkv, shape, relPos).reshape([batch, h, w, attnDim]);
-      return linearFused(merged, p.projWeight, p.projBias) as tf.Tensor4D;
+      return linear(merged, p.projWeight, p.projBias) as tf.Tensor4D;
     });
   }
   const groups = batch * p.heads;
   const scale = headDim ** -0.5;
   // q, k, v: [B·heads, N, headDim]
   const [q, k, v] = tf.tidy(() => {
-    const qkv = linearFused(x.reshape([batch, n, x.shape[3]]), p.qkvWeight, p.qkvBias).reshape([
+    const qkv = linear(x.reshape([batch, n, x.shape[3]]), p.qkvWeight, p.qkvBias).reshape([
       batch,
       n,
       3,
@@ -158,7 +159,7 @@ function gridAttention(x: tf.Tensor4D, p: BlockParams, maxLogits: number, fused:
       .transpose(out.reshape([batch, p.heads, h, w, headDim]), [0, 2, 3, 1, 4])
       .reshape([batch, h, w, attnDim]);
     tf.dispose(chunks);
-    return linearFused(merged, p.projWeight, p.projBias) as tf.Tensor4D;
+    return linear(merged, p.projWeight, p.projBias) as tf.Tensor4D;
   });
 }
 
@@ -268,10 +269,10 @@ export class SamImageEncoder {
     return tf.tidy(() => {
       const y = tf.add(x, attended);
       const hidden = geluInference(
-        linearFused(layerNormInference(y, p.norm2[0], p.norm2[1], this.config.layerNormEps), p.lin1Weight, p.lin1Bias),
+        linear(layerNormInference(y, p.norm2[0], p.norm2[1], this.config.layerNormEps), p.lin1Weight, p.lin1Bias),
       );
       attended.dispose();
-      return tf.add(y, linearFused(hidden, p.lin2Weight, p.lin2Bias)) as tf.Tensor4D;
+      return tf.add(y, linear(hidden, p.lin2Weight, p.lin2Bias)) as tf.Tensor4D;
     });
   }
 

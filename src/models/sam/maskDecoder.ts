@@ -4,7 +4,8 @@
  * hypernetwork MLP per mask token, and the IoU head.
  */
 import * as tf from '@tensorflow/tfjs';
-import { geluInference, layerNormInference, linearFused } from '../ops/inferenceKernels';
+import { geluInference, layerNormInference } from '../ops/inferenceKernels';
+import { linear } from '../ops/nn';
 import type { SamMaskDecoderConfig } from './config';
 import { SamTwoWayTransformer } from './twoWayTransformer';
 
@@ -21,7 +22,7 @@ export type SamDecoderOutput = {
 /** segment-anything `MLP`: Linear layers with ReLU between them (no sigmoid in SAM's heads). */
 function mlp(layers: Dense[], x: tf.Tensor): tf.Tensor {
   return tf.tidy(() =>
-    layers.reduce((h, [w, b], i) => (i < layers.length - 1 ? tf.relu(linearFused(h, w, b)) : linearFused(h, w, b)), x),
+    layers.reduce((h, [w, b], i) => (i < layers.length - 1 ? tf.relu(linear(h, w, b)) : linear(h, w, b)), x),
   );
 }
 
@@ -70,7 +71,7 @@ export class SamMaskDecoder {
   private upsample2x(x: tf.Tensor4D, [matrix, bias]: Dense): tf.Tensor4D {
     const [b, h, w] = x.shape;
     const cout = matrix.shape[1] / 4;
-    const cells = linearFused(x, matrix, bias).reshape([b, h, w, 2, 2, cout]);
+    const cells = linear(x, matrix, bias).reshape([b, h, w, 2, 2, cout]);
     return tf.transpose(cells, [0, 1, 3, 2, 4, 5]).reshape([b, 2 * h, 2 * w, cout]) as tf.Tensor4D;
   }
 

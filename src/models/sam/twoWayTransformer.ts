@@ -3,8 +3,8 @@
  * to the image, the image attends back to the tokens; a final token→image attention.
  */
 import * as tf from '@tensorflow/tfjs';
-import { layerNormInference, linearFused } from '../ops/inferenceKernels';
-import { attention, mergeHeads, splitHeads } from '../ops/nn';
+import { layerNormInference } from '../ops/inferenceKernels';
+import { attention, linear, mergeHeads, splitHeads } from '../ops/nn';
 import type { SamMaskDecoderConfig } from './config';
 
 type Dense = [tf.Tensor2D, tf.Tensor1D];
@@ -33,14 +33,14 @@ function multiHeadAttention(p: AttentionParams, q: tf.Tensor3D, k: tf.Tensor3D, 
   return tf.tidy(() => {
     const batch = Math.max(q.shape[0], k.shape[0], v.shape[0]);
     const project = (x: tf.Tensor3D, [weight, bias]: Dense) => {
-      const heads = splitHeads(linearFused(x, weight, bias), p.heads);
+      const heads = splitHeads(linear(x, weight, bias), p.heads);
       return heads.shape[0] === batch ? heads : tf.tile(heads, [batch, 1, 1, 1]);
     };
     const qh = project(q, p.q);
     const kh = project(k, p.k);
     const vh = project(v, p.v);
     const out = mergeHeads(attention(qh, kh, vh, qh.shape[3] ** -0.5));
-    return linearFused(out, p.out[0], p.out[1]);
+    return linear(out, p.out[0], p.out[1]);
   });
 }
 
@@ -113,8 +113,8 @@ export class SamTwoWayTransformer {
           ),
           layer.norms[1],
         );
-        const hidden = tf.relu(linearFused(qs, layer.mlp.lin1[0], layer.mlp.lin1[1]));
-        qs = norm(tf.add(qs, linearFused(hidden, layer.mlp.lin2[0], layer.mlp.lin2[1])), layer.norms[2]);
+        const hidden = tf.relu(linear(qs, layer.mlp.lin1[0], layer.mlp.lin1[1]));
+        qs = norm(tf.add(qs, linear(hidden, layer.mlp.lin2[0], layer.mlp.lin2[1])), layer.norms[2]);
         const ks = norm(
           tf.add(
             keys,
