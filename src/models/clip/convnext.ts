@@ -10,8 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { depthwiseConvLayerNorm } from '../ops/convNextKernels';
-import { geluInference, layerNormInference } from '../ops/inferenceKernels';
-import { linear } from '../ops/nn';
+import { geluInference } from '../ops/inferenceKernels';
+import { layerNorm, linear } from '../ops/nn';
 import { linearGelu, linearScaleResidual } from '../ops/pointwiseKernels';
 import type { ConvNextConfig } from './config';
 import { collectTensors, type ConvWeights, type LayerNormWeights, type LinearWeights } from './layers';
@@ -75,7 +75,7 @@ export class ConvNextTrunk {
         pad: 'valid',
         bias: conv.bias,
       });
-      return layerNormInference(y, norm.weight, norm.bias, this.config.eps) as tf.Tensor4D;
+      return layerNorm(y, norm.weight, norm.bias, this.config.eps) as tf.Tensor4D;
     });
   }
 
@@ -87,7 +87,7 @@ export class ConvNextTrunk {
       let y = x;
       if (stage.downsample) {
         const { norm, conv } = stage.downsample;
-        const normed = layerNormInference(y, norm.weight, norm.bias, eps) as tf.Tensor4D;
+        const normed = layerNorm(y, norm.weight, norm.bias, eps) as tf.Tensor4D;
         y = tf.fused.conv2d({ x: normed, filter: conv.kernel, strides: 2, pad: 'valid', bias: conv.bias });
       }
       for (const block of stage.blocks) {
@@ -106,7 +106,7 @@ export class ConvNextTrunk {
       if (!this.fusedBlocks) {
         const pad = (this.config.kernelSize - 1) / 2;
         const mixed = tf.fused.depthwiseConv2d({ x, filter: w.dwConv.kernel, strides: 1, pad, bias: w.dwConv.bias });
-        const normed = layerNormInference(mixed, w.norm.weight, w.norm.bias, eps);
+        const normed = layerNorm(mixed, w.norm.weight, w.norm.bias, eps);
         const hidden = geluInference(linear(normed, w.fc1.weight, w.fc1.bias));
         return tf.add(x, tf.mul(linear(hidden, w.fc2.weight, w.fc2.bias), w.gamma));
       }

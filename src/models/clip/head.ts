@@ -5,8 +5,8 @@
  * pooled vectors.
  */
 import * as tf from '@tensorflow/tfjs';
-import { geluInference, layerNormInference } from '../ops/inferenceKernels';
-import { linear } from '../ops/nn';
+import { geluInference } from '../ops/inferenceKernels';
+import { layerNorm, linear } from '../ops/nn';
 import { collectTensors, type LayerNormWeights, type LinearWeights } from './layers';
 
 type ClipProjectionWeights =
@@ -30,7 +30,7 @@ export class ClipImageHead {
 
   /** The head LayerNorm over the last axis, for pooled vectors or per pixel. */
   norm<T extends tf.Tensor>(x: T): T {
-    return layerNormInference(x, this.weights.norm.weight, this.weights.norm.bias, this.eps) as T;
+    return layerNorm(x, this.weights.norm.weight, this.weights.norm.bias, this.eps) as T;
   }
 
   /** The projection into the joint embedding space over the last axis. */

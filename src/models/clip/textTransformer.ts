@@ -8,8 +8,8 @@
  * Inference only: LayerNorm and GELU use the gradient-free fused kernels of ops/inferenceKernels.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { geluInference, layerNormInference } from '../ops/inferenceKernels';
-import { attention, linear, mergeHeads, splitHeads } from '../ops/nn';
+import { geluInference } from '../ops/inferenceKernels';
+import { attention, layerNorm, linear, mergeHeads, splitHeads } from '../ops/nn';
 import type { ClipTextConfig } from './config';
 import { collectTensors, type LayerNormWeights, type LinearWeights } from './layers';
 
@@ -90,7 +90,7 @@ export class ClipTextTransformer {
   private block(w: TextBlockWeights, x: tf.Tensor3D): tf.Tensor3D {
     const { heads, width, eps } = this.config;
     return tf.tidy(() => {
-      const qkv = linear(layerNormInference(x, w.ln1.weight, w.ln1.bias, eps), w.qkv.weight, w.qkv.bias);
+      const qkv = linear(layerNorm(x, w.ln1.weight, w.ln1.bias, eps), w.qkv.weight, w.qkv.bias);
       const [q, k, v] = tf.split(qkv, 3, -1);
       const attended = attention(
         splitHeads(q, heads),
@@ -100,9 +100,7 @@ export class ClipTextTransformer {
         this.causalMask,
       );
       const afterAttn = tf.add(x, linear(mergeHeads(attended), w.out.weight, w.out.bias));
-      const hidden = geluInference(
-        linear(layerNormInference(afterAttn, w.ln2.weight, w.ln2.bias, eps), w.fc.weight, w.fc.bias),
-      );
+      const hidden = geluInference(linear(layerNorm(afterAttn, w.ln2.weight, w.ln2.bias, eps), w.fc.weight, w.fc.bias));
       return tf.add(afterAttn, linear(hidden, w.proj.weight, w.proj.bias)) as tf.Tensor3D;
     });
   }
@@ -113,12 +111,7 @@ export class ClipTextTransformer {
   }
 
   finalNorm(x: tf.Tensor3D): tf.Tensor3D {
-    return layerNormInference(
-      x,
-      this.weights.lnFinal.weight,
-      this.weights.lnFinal.bias,
-      this.config.eps,
-    ) as tf.Tensor3D;
+    return layerNorm(x, this.weights.lnFinal.weight, this.weights.lnFinal.bias, this.config.eps) as tf.Tensor3D;
   }
 
   /** Rows at the EOT positions of the normalised sequence, projected: [B, embedDim]. */

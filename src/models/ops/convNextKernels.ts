@@ -14,7 +14,7 @@
  * inferenceKernels.ts's LayerNorm.
  */
 import * as tf from '@tensorflow/tfjs';
-import { layerNormInference } from './inferenceKernels';
+import { layerNorm } from './nn';
 import { ElementwiseProgram, RowProgram, runProgram } from './webgpuProgram';
 
 /**
@@ -119,7 +119,7 @@ export function depthwiseConvLayerNorm(
     return tf.tidy(() => {
       const pad = (kh - 1) / 2;
       const mixed = tf.fused.depthwiseConv2d({ x, filter: kernel, strides: 1, pad, bias: convBias });
-      return layerNormInference(mixed, normWeight, normBias, eps);
+      return layerNorm(mixed, normWeight, normBias, eps);
     });
   }
   return runProgram(

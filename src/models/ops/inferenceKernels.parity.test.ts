@@ -1,11 +1,11 @@
-/** The fused inference kernels against the nn.ts compositions they replace (cpu in Node, WebGPU in Chromium). */
+/** The fused kernels against the nn.ts compositions they replace (cpu in Node, WebGPU in Chromium). */
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../core/rng';
 import { takeGpuError } from '../backend';
 import { setupTestBackend } from '../../../test/backend';
-import { geluInference, layerNormInference } from './inferenceKernels';
-import { gelu, layerNorm, linear } from './nn';
+import { geluInference } from './inferenceKernels';
+import { gelu, layerNorm, layerNormComposed, linear } from './nn';
 
 function randomTensor(shape: number[], rng: Rng, scale: number): tf.Tensor {
   return tf.tensor(
@@ -32,18 +32,28 @@ afterEach(() => {
 describe('inference kernels', () => {
   const rng = new Rng(7);
 
-  // Rows not a multiple of the workgroup, odd channel counts, an offset mean.
-  it.each([[[2, 5, 7, 13]], [[3, 130]], [[1, 4, 4, 512]]])(
-    'layerNormInference matches layerNorm on %j',
+  // Rows not a multiple of the workgroup, odd channel counts, an offset mean; on WebGPU layerNorm is
+  // layerNormKernels.ts (one dispatch forward, its own backward), elsewhere the composition itself.
+  it.each([[[2, 5, 7, 13]], [[3, 130]], [[1, 4, 4, 512]], [[150, 32]]])(
+    'layerNorm matches its composition on %j, in value and in the gradients of x, weight and bias',
     async (shape) => {
       const c = shape[shape.length - 1];
       const x = tf.tidy(() => tf.add(randomTensor(shape, rng, 3), 5));
       const w = randomTensor([c], rng, 1) as tf.Tensor1D;
       const b = randomTensor([c], rng, 1) as tf.Tensor1D;
-      const fused = layerNormInference(x, w, b, 1e-6);
+      const dy = randomTensor(shape, rng, 1);
+      const fused = layerNorm(x, w, b, 1e-6);
       expect(fused.shape).toEqual(shape);
-      expect(await maxAbsDiff(fused, layerNorm(x, w, b, 1e-6))).toBeLessThan(1e-4);
-      tf.dispose([x, w, b]);
+      expect(await maxAbsDiff(fused, layerNormComposed(x, w, b, 1e-6))).toBeLessThan(1e-4);
+      const loss = (f: typeof layerNormComposed) => (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) =>
+        tf.sum(tf.mul(f(xs, ws, bs, 1e-6), dy));
+      const before = tf.memory().numTensors;
+      const grads = tf.grads(loss((xs, ws, bs, eps) => layerNorm(xs, ws, bs, eps)))([x, w, b]);
+      expect(tf.memory().numTensors).toBe(before + 3);
+      const reference = tf.grads(loss(layerNormComposed))([x, w, b]);
+      // ∂weight and ∂bias sum over up to 150 rows.
+      for (let i = 0; i < 3; i++) expect(await maxAbsDiff(grads[i], reference[i])).toBeLessThan(i === 0 ? 1e-4 : 2e-4);
+      tf.dispose([x, w, b, dy]);
     },
   );
 

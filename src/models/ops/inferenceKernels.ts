@@ -1,51 +1,19 @@
 /**
- * Inference-only fused kernels for frozen networks (the CLIP towers, SAM). On WebGPU, LayerNorm and exact
- * GELU are one dispatch each instead of the 9 and 5 elementwise passes of their nn.ts compositions:
- * ConvNeXt is dominated by such passes over its 4C-wide MLP activations, and per-dispatch overhead
- * (large on SwiftShader) multiplies with its 36 blocks. Other backends use the nn.ts compositions.
+ * Inference-only fused kernels for frozen networks (the CLIP towers, SAM). On WebGPU, exact GELU is one
+ * dispatch instead of the 5 elementwise passes of its nn.ts composition (LayerNorm is one dispatch in
+ * nn.ts itself, layerNormKernels.ts): ConvNeXt is dominated by such passes over its 4C-wide MLP
+ * activations, and per-dispatch overhead (large on SwiftShader) multiplies with its 36 blocks. Other
+ * backends use the nn.ts compositions.
  *
  * No gradients: the custom WebGPU programs are not registered kernels, so tf.grad cannot see through
  * them. Use nn.ts for anything that trains.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gelu, layerNorm } from './nn';
-import { ElementwiseProgram, RowProgram, runProgram } from './webgpuProgram';
+import { gelu } from './nn';
+import { ElementwiseProgram, runProgram } from './webgpuProgram';
 
 function onWebGpu(): boolean {
   return tf.getBackend() === 'webgpu';
-}
-
-/** Mean, biased variance, then the affine, over the last axis. */
-class RowLayerNormProgram extends RowProgram {
-  variableNames = ['X', 'W', 'B'];
-  shaderKey = 'dearli_row_layer_norm';
-  uniforms = 'eps : f32, rows : i32, channels : i32,';
-
-  getUserCode(): string {
-    return `
-      fn main(row : i32) {
-        if (row >= uniforms.rows) {
-          return;
-        }
-        let channels = uniforms.channels;
-        let base = row * channels;
-        var sum = 0.0;
-        for (var i = 0; i < channels; i++) {
-          sum += X[base + i];
-        }
-        let mean = sum / f32(channels);
-        var squares = 0.0;
-        for (var i = 0; i < channels; i++) {
-          let d = X[base + i] - mean;
-          squares += d * d;
-        }
-        let scale = 1.0 / sqrt(squares / f32(channels) + uniforms.eps);
-        for (var i = 0; i < channels; i++) {
-          setOutputAtIndex(base + i, (X[base + i] - mean) * scale * W[i] + B[i]);
-        }
-      }
-    `;
-  }
 }
 
 /** erf by Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), the polynomial tfjs's Erf uses, as WGSL `erfApprox` on `type`. */
@@ -75,22 +43,6 @@ class GeluProgram extends ElementwiseProgram {
       }
     `;
   }
-}
-
-/** LayerNorm over the last axis (biased variance), as nn.ts layerNorm; one dispatch on WebGPU. */
-export function layerNormInference<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): T {
-  if (!onWebGpu()) return layerNorm(x, weight, bias, eps) as T;
-  const channels = x.shape[x.rank - 1];
-  const rows = x.size / channels;
-  return runProgram(
-    new RowLayerNormProgram(x.shape, rows),
-    [x, weight, bias],
-    [
-      { type: 'float32', data: [eps] },
-      { type: 'int32', data: [rows] },
-      { type: 'int32', data: [channels] },
-    ],
-  ) as T;
 }
 
 /** Exact (erf) GELU, as nn.ts gelu; one dispatch on WebGPU. */

@@ -4,9 +4,19 @@
  * once at load time). All functions are differentiable with tfjs's registered gradients.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedLayerNorm } from './layerNormKernels';
 
-/** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm and timm's LayerNorm2d (on NHWC). */
-export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+/**
+ * LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm and timm's LayerNorm2d (on
+ * NHWC). On WebGPU one kernel forward with its own gradient (layerNormKernels.ts), elsewhere composed.
+ */
+export function layerNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor, bias: tf.Tensor, eps: number): T {
+  if (tf.getBackend() === 'webgpu' && x.dtype === 'float32') return fusedLayerNorm(x, weight, bias, eps);
+  return layerNormComposed(x, weight, bias, eps) as T;
+}
+
+/** layerNorm from tfjs ops (every backend; the reference the WebGPU kernels are tested against). */
+export function layerNormComposed(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
   return tf.tidy(() => {
     const mean = tf.mean(x, -1, true);
     const centered = tf.sub(x, mean);

@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedAttentionFits, fusedGridAttention } from '../ops/fusedAttention';
-import { geluInference, layerNormInference } from '../ops/inferenceKernels';
-import { linear } from '../ops/nn';
+import { geluInference } from '../ops/inferenceKernels';
+import { layerNorm, linear } from '../ops/nn';
 import type { SamImageEncoderConfig } from './config';
 import type { SamBlockDims } from './weights';
 
@@ -255,7 +255,7 @@ export class SamImageEncoder {
 
   private block(x: tf.Tensor4D, p: BlockParams): tf.Tensor4D {
     const [, h, w] = x.shape;
-    const normed = layerNormInference(x, p.norm1[0], p.norm1[1], this.config.layerNormEps);
+    const normed = layerNorm(x, p.norm1[0], p.norm1[1], this.config.layerNormEps);
     let attended: tf.Tensor4D;
     if (p.windowSize > 0) {
       const windows = tf.tidy(() => windowPartition(normed, p.windowSize));
@@ -269,7 +269,7 @@ export class SamImageEncoder {
     return tf.tidy(() => {
       const y = tf.add(x, attended);
       const hidden = geluInference(
-        linear(layerNormInference(y, p.norm2[0], p.norm2[1], this.config.layerNormEps), p.lin1Weight, p.lin1Bias),
+        linear(layerNorm(y, p.norm2[0], p.norm2[1], this.config.layerNormEps), p.lin1Weight, p.lin1Bias),
       );
       attended.dispose();
       return tf.add(y, linear(hidden, p.lin2Weight, p.lin2Bias)) as tf.Tensor4D;
@@ -302,8 +302,8 @@ export class SamImageEncoder {
     }
     const embeddings = tf.tidy(() => {
       const n = this.neck;
-      const y = layerNormInference(tf.conv2d(x, n.conv1, 1, 'valid'), n.ln1[0], n.ln1[1], NECK_LAYER_NORM_EPS);
-      return layerNormInference(tf.conv2d(y, n.conv2, 1, 'same'), n.ln2[0], n.ln2[1], NECK_LAYER_NORM_EPS);
+      const y = layerNorm(tf.conv2d(x, n.conv1, 1, 'valid'), n.ln1[0], n.ln1[1], NECK_LAYER_NORM_EPS);
+      return layerNorm(tf.conv2d(y, n.conv2, 1, 'same'), n.ln2[0], n.ln2[1], NECK_LAYER_NORM_EPS);
     });
     if (!keep) x.dispose();
     return { kept, embeddings };

@@ -4,8 +4,8 @@
  * hypernetwork MLP per mask token, and the IoU head.
  */
 import * as tf from '@tensorflow/tfjs';
-import { geluInference, layerNormInference } from '../ops/inferenceKernels';
-import { linear } from '../ops/nn';
+import { geluInference } from '../ops/inferenceKernels';
+import { layerNorm, linear } from '../ops/nn';
 import type { SamMaskDecoderConfig } from './config';
 import { SamTwoWayTransformer } from './twoWayTransformer';
 
@@ -101,7 +101,7 @@ export class SamMaskDecoder {
     const out = tf.tidy(() => {
       const eps = this.config.layerNormEps;
       let up = this.upsample2x(keys.reshape([batch, h, w, C]), this.upscale.conv1);
-      up = geluInference(layerNormInference(up, this.upscale.ln[0], this.upscale.ln[1], eps));
+      up = geluInference(layerNorm(up, this.upscale.ln[0], this.upscale.ln[1], eps));
       up = geluInference(this.upsample2x(up, this.upscale.conv2));
       const [, H, W, c8] = up.shape;
       const hyper = tf.stack(

@@ -4,7 +4,8 @@
  * embedding (dense embeddings, channels-last).
  */
 import * as tf from '@tensorflow/tfjs';
-import { geluInference, layerNormInference } from '../ops/inferenceKernels';
+import { geluInference } from '../ops/inferenceKernels';
+import { layerNorm } from '../ops/nn';
 import { sinCosOfTurns } from '../ops/trig';
 import type { SamPromptEncoderConfig } from './config';
 
@@ -120,9 +121,9 @@ export class SamPromptEncoder {
       const eps = this.config.layerNormEps;
       let x: tf.Tensor4D = masks.expandDims(-1) as tf.Tensor4D;
       x = tf.add(tf.conv2d(x, m.conv1[0], 2, 'valid'), m.conv1[1]) as tf.Tensor4D;
-      x = geluInference(layerNormInference(x, m.ln1[0], m.ln1[1], eps));
+      x = geluInference(layerNorm(x, m.ln1[0], m.ln1[1], eps));
       x = tf.add(tf.conv2d(x, m.conv2[0], 2, 'valid'), m.conv2[1]) as tf.Tensor4D;
-      x = geluInference(layerNormInference(x, m.ln2[0], m.ln2[1], eps));
+      x = geluInference(layerNorm(x, m.ln2[0], m.ln2[1], eps));
       return tf.add(tf.conv2d(x, m.conv3[0], 1, 'valid'), m.conv3[1]) as tf.Tensor4D;
     });
   }

@@ -3,8 +3,7 @@
  * to the image, the image attends back to the tokens; a final token→image attention.
  */
 import * as tf from '@tensorflow/tfjs';
-import { layerNormInference } from '../ops/inferenceKernels';
-import { attention, linear, mergeHeads, splitHeads } from '../ops/nn';
+import { attention, layerNorm, linear, mergeHeads, splitHeads } from '../ops/nn';
 import type { SamMaskDecoderConfig } from './config';
 
 type Dense = [tf.Tensor2D, tf.Tensor1D];
@@ -91,7 +90,7 @@ export class SamTwoWayTransformer {
     pointEmbedding: tf.Tensor3D,
   ): { queries: tf.Tensor3D; keys: tf.Tensor3D } {
     const eps = this.config.transformerLayerNormEps;
-    const norm = (x: tf.Tensor, n: [tf.Tensor1D, tf.Tensor1D]) => layerNormInference(x as tf.Tensor3D, n[0], n[1], eps);
+    const norm = (x: tf.Tensor, n: [tf.Tensor1D, tf.Tensor1D]) => layerNorm(x as tf.Tensor3D, n[0], n[1], eps);
     let queries = pointEmbedding;
     let keys = imageEmbedding;
     this.layers.forEach((layer, i) => {
