@@ -12,7 +12,7 @@ import { RowProgram, runProgram, type ProgramUniform } from './webgpuProgram';
 const ROWS_PER_PARTIAL = 64;
 
 /** Mean, biased variance, then the affine, over the last axis. */
-export class RowLayerNormProgram extends RowProgram {
+class RowLayerNormProgram extends RowProgram {
   variableNames = ['X', 'W', 'B'];
   shaderKey = 'dearli_row_layer_norm';
   uniforms = 'eps : f32, rows : i32, channels : i32,';

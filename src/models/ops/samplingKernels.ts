@@ -22,13 +22,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { RowProgram, runAtomicProgram, runProgram } from './webgpuProgram';
 
-export const MAX_SAMPLING_LEVELS = 8;
+const MAX_SAMPLING_LEVELS = 8;
 /** WebGPU's guaranteed workgroups per dispatch dimension; larger jobs loop (grid stride). */
 const MAX_WORKGROUPS = 65535;
 const WORKGROUP = 64;
 
 /** A plane of the table: rows start + y·width + x (relative to a group's base row). */
-export interface SamplingLevel {
+interface SamplingLevel {
   height: number;
   width: number;
   start: number;
