@@ -11,20 +11,9 @@ import { RowProgram, runProgram, type ProgramUniform } from './webgpuProgram';
 /** Rows summed per thread in the first stage of ∂weight and ∂bias. */
 const ROWS_PER_PARTIAL = 64;
 
-/** Mean, biased variance, then the affine, over the last axis. */
-class RowLayerNormProgram extends RowProgram {
-  variableNames = ['X', 'W', 'B'];
-  shaderKey = 'dearli_row_layer_norm';
-  uniforms = 'eps : f32, rows : i32, channels : i32,';
-
-  getUserCode(): string {
-    return `
-      fn main(row : i32) {
-        if (row >= uniforms.rows) {
-          return;
-        }
-        let channels = uniforms.channels;
-        let base = row * channels;
+/** WGSL `rowStats(base, channels)`: a row's mean and 1/√(σ² + eps), σ² the biased variance (two passes). */
+const ROW_STATS = `
+      fn rowStats(base : i32, channels : i32) -> vec2<f32> {
         var sum = 0.0;
         for (var i = 0; i < channels; i++) {
           sum += X[base + i];
@@ -35,9 +24,28 @@ class RowLayerNormProgram extends RowProgram {
           let d = X[base + i] - mean;
           squares += d * d;
         }
-        let scale = 1.0 / sqrt(squares / f32(channels) + uniforms.eps);
+        return vec2<f32>(mean, 1.0 / sqrt(squares / f32(channels) + uniforms.eps));
+      }
+`;
+
+/** Mean, biased variance, then the affine, over the last axis. */
+class RowLayerNormProgram extends RowProgram {
+  variableNames = ['X', 'W', 'B'];
+  shaderKey = 'dearli_row_layer_norm';
+  uniforms = 'eps : f32, rows : i32, channels : i32,';
+
+  getUserCode(): string {
+    return `
+      ${ROW_STATS}
+      fn main(row : i32) {
+        if (row >= uniforms.rows) {
+          return;
+        }
+        let channels = uniforms.channels;
+        let base = row * channels;
+        let stats = rowStats(base, channels);
         for (var i = 0; i < channels; i++) {
-          setOutputAtIndex(base + i, (X[base + i] - mean) * scale * W[i] + B[i]);
+          setOutputAtIndex(base + i, (X[base + i] - stats.x) * stats.y * W[i] + B[i]);
         }
       }
     `;
@@ -52,24 +60,14 @@ class RowStatsProgram extends RowProgram {
 
   getUserCode(): string {
     return `
+      ${ROW_STATS}
       fn main(row : i32) {
         if (row >= uniforms.rows) {
           return;
         }
-        let channels = uniforms.channels;
-        let base = row * channels;
-        var sum = 0.0;
-        for (var i = 0; i < channels; i++) {
-          sum += X[base + i];
-        }
-        let mean = sum / f32(channels);
-        var squares = 0.0;
-        for (var i = 0; i < channels; i++) {
-          let d = X[base + i] - mean;
-          squares += d * d;
-        }
-        setOutputAtIndex(2 * row, mean);
-        setOutputAtIndex(2 * row + 1, 1.0 / sqrt(squares / f32(channels) + uniforms.eps));
+        let stats = rowStats(row * uniforms.channels, uniforms.channels);
+        setOutputAtIndex(2 * row, stats.x);
+        setOutputAtIndex(2 * row + 1, stats.y);
       }
     `;
   }
