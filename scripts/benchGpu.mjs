@@ -127,7 +127,7 @@ function summaryRows(bench, { columns, rows: partRows }) {
       ]);
     case 'train':
       return partRows.map((r) => [
-        `${at(r, 'preset')} batch ${at(r, 'batch')} ms/iteration`,
+        `${at(r, 'preset')} ${at(r, 'iteration')} batch ${at(r, 'batch')} ms/iteration`,
         at(r, 'total ms/it'),
         '',
         '',
