@@ -2,9 +2,10 @@
  * Multi-scale deformable attention (Deformable DETR / Mask2Former's MSDeformAttn, pure-PyTorch
  * semantics): every query samples `points` locations per head and level around its reference
  * point, bilinearly (grid_sample, align_corners=False, zero padding), and sums them with attention
- * weights softmaxed jointly over levels×points. Sampling is one gather over a table holding every
- * level of every (batch, head), so gradients reach values (gather→unsortedSegmentSum) and offsets
- * (bilinear weights).
+ * weights softmaxed jointly over levels×points. Sampling reads one table holding every level of
+ * every (batch, head), and gradients reach values, offsets and attention weights: on WebGPU through
+ * the sampling kernels' own gradients (samplingKernels.ts), elsewhere through one gather
+ * (gather→unsortedSegmentSum) and the bilinear weights.
  */
 import * as tf from '@tensorflow/tfjs';
 import { linear } from '../ops/nn';
@@ -106,8 +107,8 @@ export function msDeformAttn(
     );
     const starts: number[] = [];
     levels.reduce((s, l) => (starts.push(s), s + l.height * l.width), 0);
-    // Head-major (b, head, q, level, point) before the taps: one batched matMul per (b, head, q)
-    // then sums levels×points×taps. (Float transposes only: tfjs-webgpu's transpose mis-types int32.)
+    // Head-major (b, head, q, level, point): each (b, head, q) group sums its levels×points×taps.
+    // (Float transposes only: tfjs-webgpu's transpose mis-types int32.)
     const headMajor = (t: tf.Tensor) =>
       tf.reshape(tf.transpose(tf.reshape(t, [b, nq, heads, nl * points]), [0, 2, 1, 3]), [b, heads, nq, nl, points]);
     const x = headMajor(tf.add(refX, tf.div(offX, widths)));
