@@ -111,35 +111,54 @@ function samplingHelpers(layout: SamplingLayout): string {
   `;
 }
 
-/** A grid-stride loop over `total` items in at most MAX_WORKGROUPS workgroups. */
-abstract class StridedProgram extends RowProgram {
+/**
+ * A grid-stride loop over `total` items in at most MAX_WORKGROUPS workgroups, with a shader key per
+ * shape and the sampling WGSL (`prelude()`: the layout's helpers, C channels and, for programs that
+ * read the table, `tapValues`).
+ */
+abstract class SamplingProgram extends RowProgram {
   uniforms = 'total : i32,';
+  shaderKey: string;
   protected readonly stride: number;
+  private readonly layout: SamplingLayout;
+  private readonly channels: number;
 
-  constructor(outputShape: number[], total: number) {
+  constructor(name: string, outputShape: number[], total: number, channels: number, layout: SamplingLayout) {
     const threads = Math.min(Math.max(total, 1), MAX_WORKGROUPS * WORKGROUP);
     super(outputShape, threads);
     this.stride = this.dispatch[0] * WORKGROUP;
+    this.layout = layout;
+    this.channels = channels;
+    this.shaderKey = `dearli_sample_${name}_${channels}_${this.stride}_${layoutKey(layout)}`;
+  }
+
+  protected prelude(): string {
+    const tapValues = this.variableNames.includes('Table')
+      ? `
+      /** Channel c of the four taps' table rows. */
+      fn tapValues(t : Taps, c : i32) -> vec4<f32> {
+        return vec4<f32>(Table[t.rows.x * C + c], Table[t.rows.y * C + c], Table[t.rows.z * C + c], Table[t.rows.w * C + c]);
+      }`
+      : '';
+    return `
+      ${samplingHelpers(this.layout)}
+      const C = ${this.channels};
+      ${tapValues}
+    `;
   }
 }
 
 /** out[g, c] = Σ_s weight[g, s] · bilinear(table, rowBase[g], s, x[g, s], y[g, s])[c]. */
-class SampleForwardProgram extends StridedProgram {
+class SampleForwardProgram extends SamplingProgram {
   variableNames = ['Table', 'RowBase', 'X', 'Y', 'Weight'];
-  shaderKey: string;
-  private readonly layout: SamplingLayout;
 
   constructor(groups: number, channels: number, layout: SamplingLayout) {
-    super([groups, channels], groups * channels);
-    this.layout = layout;
-    this.shaderKey = `dearli_sample_forward_${channels}_${this.stride}_${layoutKey(layout)}`;
+    super('forward', [groups, channels], groups * channels, channels, layout);
   }
 
   getUserCode(): string {
-    const channels = this.outputShape[1];
     return `
-      ${samplingHelpers(this.layout)}
-      const C = ${channels};
+      ${this.prelude()}
 
       fn main(first : i32) {
         for (var item = first; item < uniforms.total; item += ${this.stride}) {
@@ -150,8 +169,7 @@ class SampleForwardProgram extends StridedProgram {
           for (var s = 0; s < SAMPLES; s++) {
             let k = g * SAMPLES + s;
             let t = taps(base, s, X[k], Y[k]);
-            let v = vec4<f32>(Table[t.rows.x * C + c], Table[t.rows.y * C + c], Table[t.rows.z * C + c], Table[t.rows.w * C + c]);
-            acc += Weight[k] * dot(tapWeights(t), v);
+            acc += Weight[k] * dot(tapWeights(t), tapValues(t, c));
           }
           setOutputAtIndex(item, acc);
         }
@@ -161,23 +179,16 @@ class SampleForwardProgram extends StridedProgram {
 }
 
 /** Per sample k: [∂L/∂weight, ∂L/∂x, ∂L/∂y] at k, total + k, 2·total + k. */
-class SampleGradientProgram extends StridedProgram {
+class SampleGradientProgram extends SamplingProgram {
   variableNames = ['Table', 'RowBase', 'X', 'Y', 'Weight', 'Dy'];
-  shaderKey: string;
-  private readonly layout: SamplingLayout;
-  private readonly channels: number;
 
   constructor(samples: number, channels: number, layout: SamplingLayout) {
-    super([3, samples], samples);
-    this.layout = layout;
-    this.channels = channels;
-    this.shaderKey = `dearli_sample_gradient_${channels}_${this.stride}_${layoutKey(layout)}`;
+    super('gradient', [3, samples], samples, channels, layout);
   }
 
   getUserCode(): string {
     return `
-      ${samplingHelpers(this.layout)}
-      const C = ${this.channels};
+      ${this.prelude()}
 
       fn main(first : i32) {
         for (var k = first; k < uniforms.total; k += ${this.stride}) {
@@ -192,8 +203,7 @@ class SampleGradientProgram extends StridedProgram {
           var dx = 0.0;
           var dy = 0.0;
           for (var c = 0; c < C; c++) {
-            let grad = Dy[g * C + c];
-            let v = vec4<f32>(Table[t.rows.x * C + c], Table[t.rows.y * C + c], Table[t.rows.z * C + c], Table[t.rows.w * C + c]) * grad;
+            let v = tapValues(t, c) * Dy[g * C + c];
             dWeight += dot(w, v);
             dx += dot(wx, v);
             dy += dot(wy, v);
@@ -210,24 +220,17 @@ class SampleGradientProgram extends StridedProgram {
 }
 
 /** ∂L/∂table: each (group, channel) adds its samples' shares into the rows they read (float atomics). */
-class TableGradientProgram extends StridedProgram {
+class TableGradientProgram extends SamplingProgram {
   variableNames = ['RowBase', 'X', 'Y', 'Weight', 'Dy'];
-  shaderKey: string;
   atomic = true;
-  private readonly layout: SamplingLayout;
-  private readonly channels: number;
 
   constructor(rows: number, groups: number, channels: number, layout: SamplingLayout) {
-    super([rows, channels], groups * channels);
-    this.layout = layout;
-    this.channels = channels;
-    this.shaderKey = `dearli_sample_table_gradient_${channels}_${this.stride}_${layoutKey(layout)}`;
+    super('table_gradient', [rows, channels], groups * channels, channels, layout);
   }
 
   getUserCode(): string {
     return `
-      ${samplingHelpers(this.layout)}
-      const C = ${this.channels};
+      ${this.prelude()}
 
       fn addTo(index : i32, value : f32) {
         var old = atomicLoad(&result[index]);
